@@ -1,0 +1,1 @@
+export const ACCORD_CONFIG = Symbol('ACCORD_CONFIG');

@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { PG_POOL } from '@app/database';
+import type { Pool } from 'pg';
+import { EventStore } from './event-store';
+import { UpcasterRegistry } from './upcaster-registry';
+
+/** Provides the EventStore over the shared pool; libs add their upcasters to the registry. */
+@Module({
+  providers: [
+    UpcasterRegistry,
+    {
+      provide: EventStore,
+      inject: [PG_POOL, UpcasterRegistry],
+      useFactory: (pool: Pool, upcasters: UpcasterRegistry) => new EventStore(pool, upcasters),
+    },
+  ],
+  exports: [EventStore, UpcasterRegistry],
+})
+export class EventStoreModule {}

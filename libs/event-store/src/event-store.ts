@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import { CommandIdReusedError, WrongExpectedVersionError } from './event-store.errors';
+import type {
+  AppendOptions,
+  AppendResult,
+  EventMetadata,
+  GlobalPage,
+  NewEvent,
+  ReadStreamOptions,
+  RecordedEvent,
+} from './event-store.types';
+import { UpcasterRegistry } from './upcaster-registry';
+
+/** The channel appends are announced on; a hint only, readers also poll. */
+export const EVENTS_CHANNEL = 'accord_events';
+
+interface EventRow {
+  position: string;
+  event_id: string;
+  stream_id: string;
+  version: string;
+  type: string;
+  schema_version: number;
+  payload: Record<string, unknown>;
+  metadata: EventMetadata;
+  recorded_at: Date;
+}
+
+const EVENT_COLUMNS =
+  'position, event_id, stream_id, version, type, schema_version, payload, metadata, recorded_at';
+
+/**
+ * The PostgreSQL event store. All guarantees (immutability, expected versions, idempotent command
+ * ids, a global order without skips, hash chains) are enforced by the schema and by the
+ * `accord_append` function of the event-store migration; this class is the typed door to them.
+ */
+export class EventStore {
+  private notifying: Promise<void> | undefined;
+  private notifyAgain = false;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly upcasters: UpcasterRegistry = new UpcasterRegistry(),
+  ) {}
+
+  async append(
+    streamId: string,
+    events: NewEvent[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    if (events.length === 0) throw new Error('An append needs at least one event');
+    const expected = options.expectedVersion ?? 'any';
+    const expectedSql = expected === 'any' ? null : expected === 'no-stream' ? 0 : expected;
+    const batch = events.map((event) => ({
+      eventId: event.eventId ?? randomUUID(),
+      type: event.type,
+      schemaVersion: event.schemaVersion ?? 1,
+      payload: event.payload,
+      metadata: {
+        ...options.metadata,
+        ...event.metadata,
+        ...(options.commandId ? { commandId: options.commandId } : {}),
+      },
+    }));
+    const result = await this.callAppend(streamId, expectedSql, options.commandId, batch, expected);
+    if (result.duplicate && result.streamId !== streamId) {
+      throw new CommandIdReusedError(options.commandId ?? '', result.streamId, streamId);
+    }
+    if (!result.duplicate) this.announce();
+    return result;
+  }
+
+  private async callAppend(
+    streamId: string,
+    expectedSql: number | null,
+    commandId: string | undefined,
+    batch: unknown[],
+    expected: AppendOptions['expectedVersion'],
+    attempt = 1,
+  ): Promise<AppendResult> {
+    try {
+      const { rows } = await this.pool.query<{ result: AppendResult }>(
+        'SELECT accord_append($1, $2, $3, $4) AS result',
+        [streamId, expectedSql, commandId ?? null, JSON.stringify(batch)],
+      );
+      return rows[0].result;
+    } catch (error) {
+      const pgError = error as { code?: string; detail?: string; constraint?: string };
+      if (pgError.code === 'AC001') {
+        throw new WrongExpectedVersionError(
+          streamId,
+          expected === 'no-stream' || expected === 0 ? 'no-stream' : Number(expected),
+          Number(pgError.detail),
+        );
+      }
+      // Two appends created the same new stream at once; the loser lands here.
+      if (pgError.code === '23505' && pgError.constraint === 'event_streams_pkey') {
+        if (expectedSql === null && attempt === 1) {
+          return this.callAppend(streamId, expectedSql, commandId, batch, expected, attempt + 1);
+        }
+        throw new WrongExpectedVersionError(
+          streamId,
+          expectedSql === 0 ? 'no-stream' : Number(expectedSql),
+          await this.streamVersion(streamId),
+        );
+      }
+      throw error;
+    }
+  }
+
+  /** The stream's current version; 0 when it does not exist. */
+  async streamVersion(streamId: string): Promise<number> {
+    const { rows } = await this.pool.query<{ version: string }>(
+      'SELECT version FROM event_streams WHERE stream_id = $1',
+      [streamId],
+    );
+    return rows.length ? Number(rows[0].version) : 0;
+  }
+
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events
+        WHERE stream_id = $1
+          AND ($2::bigint IS NULL OR version <= $2)
+          AND ($3::timestamptz IS NULL OR recorded_at <= $3)
+        ORDER BY version`,
+      [streamId, options.toVersion ?? null, options.recordedUntil ?? null],
+    );
+    return rows.map((row) => this.toRecorded(row));
+  }
+
+  /**
+   * Reads the global log after `after`, in position order, never past a position that a
+   * transaction still in flight may yet fill (see the event-store migration for the rule).
+   */
+  async readAll(after: number, limit = 500): Promise<GlobalPage> {
+    const { rows } = await this.pool.query<EventRow & { gap_settled: boolean }>(
+      `SELECT ${EVENT_COLUMNS}, pg_snapshot_xmin(pg_current_snapshot()) >= horizon AS gap_settled
+         FROM events WHERE position > $1 ORDER BY position LIMIT $2`,
+      [after, limit],
+    );
+    const events: RecordedEvent[] = [];
+    let last = after;
+    for (const row of rows) {
+      const position = Number(row.position);
+      if (position !== last + 1 && !row.gap_settled) break;
+      events.push(this.toRecorded(row));
+      last = position;
+    }
+    return { events, nextAfter: last };
+  }
+
+  /** The highest position committed so far (0 on an empty log). */
+  async headPosition(): Promise<number> {
+    const { rows } = await this.pool.query<{ position: string | null }>(
+      'SELECT max(position) AS position FROM events',
+    );
+    return Number(rows[0].position ?? 0);
+  }
+
+  private toRecorded(row: EventRow): RecordedEvent {
+    const { schemaVersion, payload } = this.upcasters.upcast(
+      row.type,
+      row.schema_version,
+      row.payload,
+    );
+    return {
+      position: Number(row.position),
+      eventId: row.event_id,
+      streamId: row.stream_id,
+      version: Number(row.version),
+      type: row.type,
+      schemaVersion,
+      payload,
+      metadata: row.metadata,
+      recordedAt: row.recorded_at,
+    };
+  }
+
+  /**
+   * Wakes subscription runners. Sent after the commit and outside it, because NOTIFY inside the
+   * append would serialise every commit on the notification queue's lock; at most one is in
+   * flight and bursts collapse into one more. Losing one costs a poll interval, nothing else.
+   */
+  private announce(): void {
+    if (this.notifying) {
+      this.notifyAgain = true;
+      return;
+    }
+    this.notifying = this.pool
+      .query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`)
+      .then(
+        () => undefined,
+        () => undefined,
+      )
+      .finally(() => {
+        this.notifying = undefined;
+        if (this.notifyAgain) {
+          this.notifyAgain = false;
+          this.announce();
+        }
+      });
+  }
+
+  /** Lets a caller (a test, a shutdown hook) wait until the last wake-up has been sent. */
+  async flushNotifications(): Promise<void> {
+    while (this.notifying) await this.notifying;
+  }
+}

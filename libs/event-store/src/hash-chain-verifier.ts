@@ -1,0 +1,123 @@
+import { createHash } from 'node:crypto';
+import type { Pool } from 'pg';
+
+export interface BrokenLink {
+  streamId: string;
+  version: number;
+  position: number | null;
+  reason: 'hash-mismatch' | 'previous-hash-mismatch' | 'version-gap' | 'stream-head-mismatch';
+}
+
+export interface ChainReport {
+  checkedEvents: number;
+  checkedStreams: number;
+  /** The first broken link in (stream, version) order, or null when every chain holds. */
+  firstBroken: BrokenLink | null;
+}
+
+interface ChainRow {
+  stream_id: string;
+  version: string;
+  position: string;
+  event_id: string;
+  type: string;
+  schema_version: number;
+  payload: string;
+  metadata: string;
+  recorded_micros: string;
+  prev_hash: Buffer;
+  hash: Buffer;
+}
+
+/**
+ * Recomputes every stream's hash chain in Node from the stored columns — independently of the
+ * SQL that wrote it — and reports the first link that does not hold.
+ */
+export async function verifyHashChains(
+  pool: Pool,
+  onProgress: (checkedEvents: number) => void = () => undefined,
+  pageSize = 5000,
+): Promise<ChainReport> {
+  let after: [string, number] = ['', 0];
+  let checkedEvents = 0;
+  let checkedStreams = 0;
+  let currentStream: string | null = null;
+  let previousHash: Buffer = Buffer.alloc(0);
+  let previousVersion = 0;
+
+  for (;;) {
+    const { rows } = await pool.query<ChainRow>(
+      `SELECT stream_id, version, position, event_id::text, type, schema_version,
+              payload::text AS payload, metadata::text AS metadata,
+              (extract(epoch FROM recorded_at) * 1000000)::bigint::text AS recorded_micros,
+              prev_hash, hash
+         FROM events WHERE (stream_id, version) > ($1, $2)
+        ORDER BY stream_id, version LIMIT $3`,
+      [after[0], after[1], pageSize],
+    );
+    if (rows.length === 0) break;
+    for (const row of rows) {
+      const version = Number(row.version);
+      if (row.stream_id !== currentStream) {
+        currentStream = row.stream_id;
+        previousHash = Buffer.alloc(0);
+        previousVersion = 0;
+        checkedStreams += 1;
+      }
+      const link = { streamId: row.stream_id, version, position: Number(row.position) };
+      if (version !== previousVersion + 1) {
+        return { checkedEvents, checkedStreams, firstBroken: { ...link, reason: 'version-gap' } };
+      }
+      if (!row.prev_hash.equals(previousHash)) {
+        return {
+          checkedEvents,
+          checkedStreams,
+          firstBroken: { ...link, reason: 'previous-hash-mismatch' },
+        };
+      }
+      const text = [
+        row.stream_id,
+        row.version,
+        row.event_id,
+        row.type,
+        String(row.schema_version),
+        row.payload,
+        row.metadata,
+        row.recorded_micros,
+      ].join('\n');
+      const expected = createHash('sha256')
+        .update(Buffer.concat([row.prev_hash, Buffer.from(text, 'utf8')]))
+        .digest();
+      if (!expected.equals(row.hash)) {
+        return { checkedEvents, checkedStreams, firstBroken: { ...link, reason: 'hash-mismatch' } };
+      }
+      previousHash = row.hash;
+      previousVersion = version;
+      checkedEvents += 1;
+    }
+    const last = rows[rows.length - 1];
+    after = [last.stream_id, Number(last.version)];
+    onProgress(checkedEvents);
+  }
+
+  // A deleted tail leaves every remaining link intact; the stream head still remembers it.
+  const { rows: heads } = await pool.query<{ stream_id: string; version: string }>(
+    `SELECT s.stream_id, s.version FROM event_streams s
+       LEFT JOIN events e ON e.stream_id = s.stream_id AND e.version = s.version
+      WHERE e.hash IS DISTINCT FROM s.last_hash
+      ORDER BY s.stream_id LIMIT 1`,
+  );
+  if (heads.length) {
+    return {
+      checkedEvents,
+      checkedStreams,
+      firstBroken: {
+        streamId: heads[0].stream_id,
+        version: Number(heads[0].version),
+        position: null,
+        reason: 'stream-head-mismatch',
+      },
+    };
+  }
+  return { checkedEvents, checkedStreams, firstBroken: null };
+}

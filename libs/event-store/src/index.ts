@@ -1,0 +1,25 @@
+import { CreateEventStore1764300000000 } from './migrations/1764300000000-create-event-store';
+
+export { EventStore, EVENTS_CHANNEL } from './event-store';
+export { EventStoreModule } from './event-store.module';
+export { CommandIdReusedError, WrongExpectedVersionError } from './event-store.errors';
+export type {
+  AppendOptions,
+  AppendResult,
+  EventMetadata,
+  ExpectedVersion,
+  GlobalPage,
+  NewEvent,
+  ReadStreamOptions,
+  RecordedEvent,
+} from './event-store.types';
+export { UpcasterRegistry, type Upcaster } from './upcaster-registry';
+export { verifyHashChains, type BrokenLink, type ChainReport } from './hash-chain-verifier';
+export {
+  SubscriptionRunner,
+  type SubscriptionHandler,
+  type SubscriptionRunnerOptions,
+  type SubscriptionStatus,
+} from './subscription-runner';
+
+export const eventStoreMigrations = [CreateEventStore1764300000000];

@@ -1,0 +1,179 @@
+import { Logger } from '@nestjs/common';
+import { Client } from 'pg';
+import type { DataSource, EntityManager } from 'typeorm';
+import { EVENTS_CHANNEL, type EventStore } from './event-store';
+import type { RecordedEvent } from './event-store.types';
+
+/**
+ * A named consumer of the global log. `handle` runs inside the transaction that also moves the
+ * consumer's checkpoint, so its effects and the checkpoint commit or roll back together.
+ */
+export interface SubscriptionHandler {
+  readonly name: string;
+  readonly batchSize?: number;
+  handle(events: RecordedEvent[], manager: EntityManager): Promise<void>;
+}
+
+export interface SubscriptionRunnerOptions {
+  databaseUrl: string;
+  /** Fallback when a notification is lost or never sent. */
+  pollIntervalMs: number;
+  /** How often a standby retries the leadership lock. */
+  standbyRetryMs?: number;
+  /** Pause after a failed batch before it is tried again. */
+  errorBackoffMs?: number;
+}
+
+export interface SubscriptionStatus {
+  name: string;
+  active: boolean;
+  checkpoint: number;
+  lastError: string | null;
+}
+
+/**
+ * Follows the global log for one handler. Across replicas at most one runner per name is active:
+ * it holds a session advisory lock on its own connection (dropped with the connection if the
+ * process dies). The checkpoint update is also fenced on the previous value, so even two runners
+ * that briefly overlap cannot both apply a batch.
+ */
+export class SubscriptionRunner {
+  private readonly logger: Logger;
+  private leaderConnection: Client | undefined;
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private checkpoint = 0;
+  private lastError: string | null = null;
+
+  constructor(
+    private readonly handler: SubscriptionHandler,
+    private readonly store: EventStore,
+    private readonly dataSource: DataSource,
+    private readonly options: SubscriptionRunnerOptions,
+  ) {
+    this.logger = new Logger(`Subscription:${handler.name}`);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.wake?.();
+    await this.loop;
+    await this.releaseLeadership();
+  }
+
+  status(): SubscriptionStatus {
+    return {
+      name: this.handler.name,
+      active: this.leaderConnection !== undefined,
+      checkpoint: this.checkpoint,
+      lastError: this.lastError,
+    };
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        if (!this.leaderConnection && !(await this.tryLead())) {
+          await this.sleep(this.options.standbyRetryMs ?? 2000);
+          continue;
+        }
+        const progressed = await this.processBatch();
+        this.lastError = null;
+        if (!progressed) await this.sleep(this.options.pollIntervalMs);
+      } catch (error) {
+        // Another runner took over (our lock connection must have dropped): step down.
+        if (error instanceof CheckpointMovedError) await this.releaseLeadership();
+        this.lastError = error instanceof Error ? error.message : String(error);
+        this.logger.error(`Batch failed, will retry: ${this.lastError}`);
+        await this.sleep(this.options.errorBackoffMs ?? 1000);
+      }
+    }
+  }
+
+  private async tryLead(): Promise<boolean> {
+    const client = new Client({ connectionString: this.options.databaseUrl });
+    client.on('error', (error) => {
+      this.logger.warn(`Leadership connection lost: ${error.message}`);
+      this.leaderConnection = undefined;
+      this.wake?.();
+    });
+    await client.connect();
+    const { rows } = await client.query<{ locked: boolean }>(
+      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
+      [`accord-subscription:${this.handler.name}`],
+    );
+    if (!rows[0].locked) {
+      await client.end();
+      return false;
+    }
+    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
+    client.on('notification', () => this.wake?.());
+    await this.dataSource.query(
+      'INSERT INTO subscription_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING',
+      [this.handler.name],
+    );
+    this.checkpoint = await this.readCheckpoint();
+    this.leaderConnection = client;
+    this.logger.log(`Active from position ${this.checkpoint}`);
+    return true;
+  }
+
+  private async releaseLeadership(): Promise<void> {
+    const client = this.leaderConnection;
+    this.leaderConnection = undefined;
+    await client?.end().catch(() => undefined);
+  }
+
+  private async readCheckpoint(): Promise<number> {
+    const rows: { position: string }[] = await this.dataSource.query(
+      'SELECT position FROM subscription_checkpoints WHERE name = $1',
+      [this.handler.name],
+    );
+    return Number(rows[0].position);
+  }
+
+  /** Returns whether anything was processed. */
+  private async processBatch(): Promise<boolean> {
+    const page = await this.store.readAll(this.checkpoint, this.handler.batchSize ?? 500);
+    if (page.nextAfter === this.checkpoint) return false;
+    await this.dataSource.transaction(async (manager) => {
+      await this.handler.handle(page.events, manager);
+      const [, affected] = (await manager.query(
+        `UPDATE subscription_checkpoints SET position = $3, updated_at = now()
+          WHERE name = $1 AND position = $2`,
+        [this.handler.name, this.checkpoint, page.nextAfter],
+      )) as [unknown, number];
+      if (affected !== 1) throw new CheckpointMovedError(this.handler.name);
+    });
+    this.checkpoint = page.nextAfter;
+    return true;
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = () => {
+        this.wake = undefined;
+        done();
+      };
+    });
+  }
+}
+
+/** Someone else moved the checkpoint: this runner's batch was rolled back and it re-reads. */
+class CheckpointMovedError extends Error {
+  constructor(name: string) {
+    super(`The checkpoint of ${name} moved under this runner; its batch was rolled back`);
+  }
+}

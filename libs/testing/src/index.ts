@@ -1,0 +1,2 @@
+export { createTestDatabase, testServerUrl, type TestDatabase } from './test-database';
+export { eventually } from './eventually';
