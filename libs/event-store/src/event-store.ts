@@ -132,23 +132,54 @@ export class EventStore {
 
   /**
    * Reads the global log after `after`, in position order, never past a position that a
-   * transaction still in flight may yet fill (see the event-store migration for the rule).
+   * transaction still in flight may yet fill.
+   *
+   * Positions come from a sequence, so a later number can commit first and leave a gap. A gap is
+   * either a transaction still in flight or a rolled-back one. To tell them apart the reader
+   * takes a fresh transaction id W (the gap's witness) once it has seen the gap: the holder of the
+   * missing number took its own id before drawing the number, hence before W. Once the oldest
+   * running transaction is not older than W, the holder has ended; if the number is still
+   * missing then, it was rolled back and is passed. Until then the reader stops at the gap.
    */
   async readAll(after: number, limit = 500): Promise<GlobalPage> {
-    const { rows } = await this.pool.query<EventRow & { gap_settled: boolean }>(
-      `SELECT ${EVENT_COLUMNS}, pg_snapshot_xmin(pg_current_snapshot()) >= horizon AS gap_settled
-         FROM events WHERE position > $1 ORDER BY position LIMIT $2`,
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2`,
       [after, limit],
     );
     const events: RecordedEvent[] = [];
     let last = after;
     for (const row of rows) {
       const position = Number(row.position);
-      if (position !== last + 1 && !row.gap_settled) break;
+      if (position !== last + 1 && !(await this.gapSettled(last + 1, position - 1))) break;
       events.push(this.toRecorded(row));
       last = position;
     }
+    this.forgetWitnessesUpTo(last);
     return { events, nextAfter: last };
+  }
+
+  private readonly gapWitnesses = new Map<number, string>();
+
+  /** Whether positions from..to are missing for good (their transactions have ended). */
+  private async gapSettled(from: number, to: number): Promise<boolean> {
+    let witness = this.gapWitnesses.get(from);
+    if (witness === undefined) {
+      const { rows } = await this.pool.query<{ xid: string }>('SELECT pg_current_xact_id() AS xid');
+      witness = rows[0].xid;
+      this.gapWitnesses.set(from, witness);
+    }
+    const { rows } = await this.pool.query<{ settled: boolean }>(
+      `SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8
+          AND NOT EXISTS (SELECT 1 FROM events WHERE position BETWEEN $2 AND $3) AS settled`,
+      [witness, from, to],
+    );
+    return rows[0].settled;
+  }
+
+  private forgetWitnessesUpTo(position: number): void {
+    for (const key of this.gapWitnesses.keys()) {
+      if (key <= position) this.gapWitnesses.delete(key);
+    }
   }
 
   /** The highest position committed so far (0 on an empty log). */

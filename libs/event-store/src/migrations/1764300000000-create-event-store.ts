@@ -3,13 +3,10 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 /**
  * The event log, its streams, the command-id claims and the consumers' checkpoints.
  *
- * Ordering: `position` comes from a sequence, so a transaction can commit after one that took a
- * later number. Each append records `horizon`, the snapshot xmax taken right after its numbers
- * were drawn. A reader that meets a missing position before event E may pass the gap only once
- * every transaction older than E.horizon has finished (snapshot xmin >= E.horizon): the holder of
- * the missing number drew it before E drew its own, so it is one of them. Until then the reader
- * stops at the gap, so a late commit is never skipped and a rolled-back number never blocks for
- * longer than the transactions that were open when it was drawn.
+ * Ordering: `position` comes from a sequence, so a transaction can commit after one that drew a
+ * later number. `accord_append` takes its transaction id before it draws a position; the reader
+ * (EventStore.readAll) relies on that to tell a number still in flight from one rolled back
+ * (see the comment there).
  */
 export class CreateEventStore1764300000000 implements MigrationInterface {
   name = 'CreateEventStore1764300000000';
@@ -36,7 +33,6 @@ export class CreateEventStore1764300000000 implements MigrationInterface {
         command_id text,
         recorded_at timestamptz NOT NULL,
         transaction_id xid8 NOT NULL,
-        horizon xid8 NOT NULL,
         prev_hash bytea NOT NULL,
         hash bytea NOT NULL,
         UNIQUE (stream_id, version)
@@ -96,19 +92,15 @@ export class CreateEventStore1764300000000 implements MigrationInterface {
         v_version bigint;
         v_prev_hash bytea;
         v_positions bigint[];
-        v_horizon xid8;
         v_event jsonb;
         v_hashes bytea[] := '{}';
         v_hash bytea;
         v_i integer;
       BEGIN
-        IF current_setting('transaction_isolation') <> 'read committed' THEN
-          RAISE EXCEPTION 'accord_append must run under READ COMMITTED' USING ERRCODE = 'AC003';
-        END IF;
         IF v_count = 0 THEN
           RAISE EXCEPTION 'an append needs at least one event' USING ERRCODE = 'AC002';
         END IF;
-        -- The transaction id is taken before any position is drawn (see the table comment).
+        -- The transaction id is taken before any position is drawn: readAll depends on it.
         PERFORM pg_current_xact_id();
 
         IF p_command_id IS NOT NULL THEN
@@ -137,10 +129,6 @@ export class CreateEventStore1764300000000 implements MigrationInterface {
 
         SELECT array_agg(nextval('event_position_seq')) INTO v_positions
           FROM generate_series(1, v_count);
-        -- A fresh statement, so a fresh snapshot: its xmax is above the id of every
-        -- transaction that drew a position before ours.
-        SELECT pg_snapshot_xmax(pg_current_snapshot()) INTO v_horizon;
-
         FOR v_i IN 1..v_count LOOP
           v_event := p_events -> (v_i - 1);
           v_hash := sha256(accord_event_digest_input(
@@ -148,10 +136,10 @@ export class CreateEventStore1764300000000 implements MigrationInterface {
             v_event ->> 'type', (v_event ->> 'schemaVersion')::integer, v_event -> 'payload',
             v_event -> 'metadata', v_now));
           INSERT INTO events (position, event_id, stream_id, version, type, schema_version, payload,
-                              metadata, command_id, recorded_at, transaction_id, horizon, prev_hash, hash)
+                              metadata, command_id, recorded_at, transaction_id, prev_hash, hash)
           VALUES (v_positions[v_i], (v_event ->> 'eventId')::uuid, p_stream_id, v_version + v_i,
                   v_event ->> 'type', (v_event ->> 'schemaVersion')::integer, v_event -> 'payload',
-                  v_event -> 'metadata', p_command_id, v_now, pg_current_xact_id(), v_horizon,
+                  v_event -> 'metadata', p_command_id, v_now, pg_current_xact_id(),
                   v_prev_hash, v_hash);
           v_prev_hash := v_hash;
         END LOOP;
