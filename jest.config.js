@@ -18,6 +18,8 @@ const shared = {
   testEnvironment: 'node',
 };
 module.exports = {
+  // Unit tests finish in milliseconds; the other tiers wait on real services and consumers.
+  testTimeout: 30_000,
   projects: [
     { ...shared, displayName: 'unit', testMatch: ['<rootDir>/{apps,libs}/**/*.spec.ts'] },
     {
