@@ -33,7 +33,9 @@ describe('loadConfig', () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    expect(message).toContain('DATABASE_URL: must be a URL starting with postgres:// or postgresql://');
+    expect(message).toContain(
+      'DATABASE_URL: must be a URL starting with postgres:// or postgresql://',
+    );
     expect(message).toContain('PORT:');
     expect(message).toContain('ALERT_LEAD_TIMES.1: must be an ISO 8601 duration');
     expect(message).toContain('WEBHOOK_ALLOW_PRIVATE_NETWORKS: must be true or false');
@@ -41,7 +43,10 @@ describe('loadConfig', () => {
   });
 
   it('parses lead times and flags', () => {
-    const config = loadConfig({ ALERT_LEAD_TIMES: 'P14D, PT1H', WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
+    const config = loadConfig({
+      ALERT_LEAD_TIMES: 'P14D, PT1H',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+    });
     expect(config.ALERT_LEAD_TIMES).toEqual(['P14D', 'PT1H']);
     expect(config.WEBHOOK_ALLOW_PRIVATE_NETWORKS).toBe(true);
   });

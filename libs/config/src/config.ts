@@ -74,3 +74,10 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   return parsed.data;
 }
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'] as const;
+
+/** Nest takes the list of levels to print; the config names the most verbose one. */
+export function nestLogLevels(level: AccordConfig['LOG_LEVEL']): AccordConfig['LOG_LEVEL'][] {
+  return LOG_LEVELS.slice(0, LOG_LEVELS.indexOf(level) + 1);
+}

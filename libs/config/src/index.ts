@@ -1,3 +1,3 @@
-export { configSchema, loadConfig, ConfigError, type AccordConfig } from './config';
+export { configSchema, loadConfig, nestLogLevels, ConfigError, type AccordConfig } from './config';
 export { ConfigModule } from './config.module';
 export { ACCORD_CONFIG } from './config.token';

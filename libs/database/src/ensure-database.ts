@@ -16,7 +16,9 @@ export async function ensureDatabase(url: string): Promise<void> {
       await client.query(`CREATE DATABASE ${quoteIdentifier(name)}`);
     } catch (error) {
       // Another process created it between our check and our CREATE: that is what we wanted.
-      if ((error as { code?: string }).code !== '42P04') throw error;
+      // PostgreSQL says so with 42P04, or with 23505 when both CREATEs ran at the same time.
+      const code = (error as { code?: string }).code;
+      if (code !== '42P04' && code !== '23505') throw error;
     }
   } finally {
     await client.end();

@@ -45,17 +45,19 @@ describe('EventStore on PostgreSQL', () => {
       const id = stream();
       await store.append(id, [event('A', { n: 1 })]);
       const { rows } = await db.pool.query<{ super: boolean }>(
-        "SELECT rolsuper AS super FROM pg_roles WHERE rolname = current_user",
+        'SELECT rolsuper AS super FROM pg_roles WHERE rolname = current_user',
       );
       expect(rows[0].super).toBe(true);
 
       await expect(
         db.pool.query(`UPDATE events SET payload = '{"n":2}' WHERE stream_id = $1`, [id]),
       ).rejects.toMatchObject({ code: 'AC100' });
-      await expect(db.pool.query('DELETE FROM events WHERE stream_id = $1', [id])).rejects.toMatchObject(
-        { code: 'AC100' },
-      );
-      await expect(db.pool.query('TRUNCATE events CASCADE')).rejects.toMatchObject({ code: 'AC100' });
+      await expect(
+        db.pool.query('DELETE FROM events WHERE stream_id = $1', [id]),
+      ).rejects.toMatchObject({ code: 'AC100' });
+      await expect(db.pool.query('TRUNCATE events CASCADE')).rejects.toMatchObject({
+        code: 'AC100',
+      });
       const [stored] = await store.readStream(id);
       expect(stored.payload).toEqual({ n: 1 });
     });
@@ -78,9 +80,9 @@ describe('EventStore on PostgreSQL', () => {
       const attempt = store.append(id, [event()], { expectedVersion: 1 });
       await expect(attempt).rejects.toBeInstanceOf(WrongExpectedVersionError);
       await expect(attempt).rejects.toMatchObject({ streamId: id, expected: 1, actual: 2 });
-      await expect(store.append(id, [event()], { expectedVersion: 'no-stream' })).rejects.toMatchObject(
-        { actual: 2 },
-      );
+      await expect(
+        store.append(id, [event()], { expectedVersion: 'no-stream' }),
+      ).rejects.toMatchObject({ actual: 2 });
       expect(await countEvents(id)).toBe(2);
     });
 
@@ -95,7 +97,9 @@ describe('EventStore on PostgreSQL', () => {
       const id = stream();
       await store.append(id, [event()]);
       const results = await Promise.allSettled(
-        Array.from({ length: 8 }, (_, i) => store.append(id, [event('Raced', { i })], { expectedVersion: 1 })),
+        Array.from({ length: 8 }, (_, i) =>
+          store.append(id, [event('Raced', { i })], { expectedVersion: 1 }),
+        ),
       );
       const won = results.filter((r) => r.status === 'fulfilled');
       const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
@@ -111,7 +115,9 @@ describe('EventStore on PostgreSQL', () => {
     it('lets exactly one of several racing creators of a new stream win', async () => {
       const id = stream();
       const results = await Promise.allSettled(
-        Array.from({ length: 6 }, () => store.append(id, [event()], { expectedVersion: 'no-stream' })),
+        Array.from({ length: 6 }, () =>
+          store.append(id, [event()], { expectedVersion: 'no-stream' }),
+        ),
       );
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
       expect(await countEvents(id)).toBe(1);
@@ -168,7 +174,9 @@ describe('EventStore on PostgreSQL', () => {
       const id = stream();
       const commandId = randomUUID();
       await store.append(id, [event()]);
-      await expect(store.append(id, [event()], { commandId, expectedVersion: 0 })).rejects.toThrow();
+      await expect(
+        store.append(id, [event()], { commandId, expectedVersion: 0 }),
+      ).rejects.toThrow();
       const retry = await store.append(id, [event()], { commandId, expectedVersion: 1 });
       expect(retry).toMatchObject({ duplicate: false, toVersion: 2 });
     });
@@ -184,10 +192,14 @@ describe('EventStore on PostgreSQL', () => {
         causationId: randomUUID(),
         sources: [{ issuer: 'USTR', title: 'Notice', official: true }],
       };
-      await store.append(id, [event('MeasureAnnounced', { code: 'X' }), event('MeasureImplemented')], {
-        metadata,
-        commandId: randomUUID(),
-      });
+      await store.append(
+        id,
+        [event('MeasureAnnounced', { code: 'X' }), event('MeasureImplemented')],
+        {
+          metadata,
+          commandId: randomUUID(),
+        },
+      );
       const events = await store.readStream(id);
       expect(events.map((e) => [e.version, e.type, e.schemaVersion])).toEqual([
         [1, 'MeasureAnnounced', 1],
@@ -213,7 +225,10 @@ describe('EventStore on PostgreSQL', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       await store.append(id, [event('C')]);
       expect((await store.readStream(id, { toVersion: 1 })).map((e) => e.type)).toEqual(['A']);
-      expect((await store.readStream(id, { recordedUntil: cut })).map((e) => e.type)).toEqual(['A', 'B']);
+      expect((await store.readStream(id, { recordedUntil: cut })).map((e) => e.type)).toEqual([
+        'A',
+        'B',
+      ]);
       expect((await store.readStream(id)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
     });
 
@@ -225,7 +240,11 @@ describe('EventStore on PostgreSQL', () => {
       const id = stream();
       await store.append(id, [{ type: 'RateSet', schemaVersion: 1, payload: { percent: 34 } }]);
       await store.append(id, [
-        { type: 'RateSet', schemaVersion: 3, payload: { rate: { type: 'ad-valorem', percent: 10 }, unit: 'x' } },
+        {
+          type: 'RateSet',
+          schemaVersion: 3,
+          payload: { rate: { type: 'ad-valorem', percent: 10 }, unit: 'x' },
+        },
       ]);
       const [old, current] = await reader.readStream(id);
       expect(old).toMatchObject({
@@ -233,7 +252,10 @@ describe('EventStore on PostgreSQL', () => {
         payload: { rate: { type: 'ad-valorem', percent: 34 }, unit: 'percent-points' },
       });
       expect(current).toMatchObject({ schemaVersion: 3, payload: { unit: 'x' } });
-      const { rows } = await db.pool.query('SELECT schema_version, payload FROM events WHERE stream_id = $1 AND version = 1', [id]);
+      const { rows } = await db.pool.query(
+        'SELECT schema_version, payload FROM events WHERE stream_id = $1 AND version = 1',
+        [id],
+      );
       expect(rows[0]).toEqual({ schema_version: 1, payload: { percent: 34 } });
     });
   });
@@ -258,7 +280,11 @@ describe('EventStore on PostgreSQL', () => {
         await client.end();
       }
       const report = await verifyHashChains(db.pool);
-      expect(report.firstBroken).toMatchObject({ streamId: id, version: 2, reason: 'hash-mismatch' });
+      expect(report.firstBroken).toMatchObject({
+        streamId: id,
+        version: 2,
+        reason: 'hash-mismatch',
+      });
     });
   });
 });

@@ -78,9 +78,13 @@ describe('SubscriptionRunner', () => {
     await eventually(() => expect(running.status().active).toBe(true));
     const started = Date.now();
     const { positions } = await store.append('wake-1', [{ type: 'Woke', payload: {} }]);
-    await eventually(async () => expect(await handled('woken')).toContain('Woke'), { timeoutMs: 3000 });
+    await eventually(async () => expect(await handled('woken')).toContain('Woke'), {
+      timeoutMs: 3000,
+    });
     expect(Date.now() - started).toBeLessThan(3000);
-    await eventually(async () => expect(await checkpointOf('woken')).toBeGreaterThanOrEqual(positions[0]));
+    await eventually(async () =>
+      expect(await checkpointOf('woken')).toBeGreaterThanOrEqual(positions[0]),
+    );
   });
 
   it('falls back to polling when no notification arrives', async () => {
@@ -109,7 +113,9 @@ describe('SubscriptionRunner', () => {
     expect(await checkpointOf('atomic')).toBe(0);
 
     handler.failOn = undefined;
-    await eventually(async () => expect(await handled('atomic')).toEqual(expect.arrayContaining(['Good', 'Poison'])));
+    await eventually(async () =>
+      expect(await handled('atomic')).toEqual(expect.arrayContaining(['Good', 'Poison'])),
+    );
     expect(running.status().lastError).toBeNull();
     const after = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM handled');
     expect(Number(after.rows[0].n)).toBeGreaterThan(Number(before.rows[0].n));
@@ -122,17 +128,20 @@ describe('SubscriptionRunner', () => {
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect([first, second].filter((r) => r.status().active)).toHaveLength(1);
 
-    for (let i = 0; i < 30; i += 1) await store.append(`single-${i}`, [{ type: `S${i}`, payload: {} }]);
+    for (let i = 0; i < 30; i += 1)
+      await store.append(`single-${i}`, [{ type: `S${i}`, payload: {} }]);
     const leader = first.status().active ? first : second;
     const standby = leader === first ? second : first;
     await leader.stop();
-    for (let i = 30; i < 60; i += 1) await store.append(`single-${i}`, [{ type: `S${i}`, payload: {} }]);
+    for (let i = 30; i < 60; i += 1)
+      await store.append(`single-${i}`, [{ type: `S${i}`, payload: {} }]);
 
     await eventually(() => expect(standby.status().active).toBe(true));
     const expected = Array.from({ length: 60 }, (_, i) => `S${i}`);
     // Each event handled exactly once: the primary key would have refused a second insert.
     await eventually(
-      async () => expect((await handled('single')).filter((t) => /^S\d+$/.test(t))).toEqual(expected),
+      async () =>
+        expect((await handled('single')).filter((t) => /^S\d+$/.test(t))).toEqual(expected),
       { timeoutMs: 8000 },
     );
   });

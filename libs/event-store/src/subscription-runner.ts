@@ -145,11 +145,12 @@ export class SubscriptionRunner {
     if (page.nextAfter === this.checkpoint) return false;
     await this.dataSource.transaction(async (manager) => {
       await this.handler.handle(page.events, manager);
-      const [, affected] = (await manager.query(
+      // TypeORM answers an UPDATE with [rows, affected row count].
+      const [, affected] = await manager.query<[unknown, number]>(
         `UPDATE subscription_checkpoints SET position = $3, updated_at = now()
           WHERE name = $1 AND position = $2`,
         [this.handler.name, this.checkpoint, page.nextAfter],
-      )) as [unknown, number];
+      );
       if (affected !== 1) throw new CheckpointMovedError(this.handler.name);
     });
     this.checkpoint = page.nextAfter;

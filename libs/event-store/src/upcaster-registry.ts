@@ -22,7 +22,11 @@ export class UpcasterRegistry {
   ): { schemaVersion: number; payload: Record<string, unknown> } {
     let version = schemaVersion;
     let current = payload;
-    for (let step = this.steps.get(`${type}@${version}`); step; step = this.steps.get(`${type}@${version}`)) {
+    for (
+      let step = this.steps.get(`${type}@${version}`);
+      step;
+      step = this.steps.get(`${type}@${version}`)
+    ) {
       current = step(current);
       version += 1;
     }

@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { createDataSource, dropDatabase, ensureDatabase, poolOf, runMigrations } from '@app/database';
+import {
+  createDataSource,
+  dropDatabase,
+  ensureDatabase,
+  poolOf,
+  runMigrations,
+} from '@app/database';
 import { allMigrations } from '@app/migrations';
 import type { Pool } from 'pg';
 import type { DataSource } from 'typeorm';

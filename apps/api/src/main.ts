@@ -1,0 +1,18 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { ConfigError, loadConfig } from '@app/config';
+import { createApi } from './create-api';
+
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const app = await createApi();
+  await app.listen({ port: config.PORT, host: '0.0.0.0' });
+  new Logger('Api').log(`Accord API listening on port ${config.PORT}`);
+}
+
+main().catch((error: unknown) => {
+  // A bad configuration is the operator's to fix: say what is wrong, without a stack trace.
+  if (error instanceof ConfigError) console.error(error.message);
+  else console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,40 @@
+import 'reflect-metadata';
+import { ConfigError, loadConfig, type AccordConfig } from '@app/config';
+import { consoleOutput, type CliOutput } from './cli-output';
+import { verifyCommand } from './commands/verify.command';
+
+type Command = (config: AccordConfig, out: CliOutput, args: string[]) => Promise<number>;
+
+const COMMANDS: Record<string, { summary: string; run: Command }> = {
+  verify: { summary: 'verify every stream’s hash chain', run: verifyCommand },
+};
+
+function usage(out: CliOutput): void {
+  out.info('Usage: npm run cli -- <command> [options]\n\nCommands:');
+  for (const [name, { summary }] of Object.entries(COMMANDS))
+    out.info(`  ${name.padEnd(24)}${summary}`);
+}
+
+async function main(argv: string[]): Promise<number> {
+  const out = consoleOutput();
+  const [name, ...args] = argv;
+  if (!name || name === '--help' || name === 'help') {
+    usage(out);
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    out.error(`Unknown command: ${name}`);
+    usage(out);
+    return 2;
+  }
+  return command.run(loadConfig(), out, args);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,32 @@
+import { Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { ConfigModule } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { EventStoreModule } from '@app/event-store';
+import { allMigrations } from '@app/migrations';
+import { EventBusPublisher } from './subscriptions/event-bus-publisher';
+import { SUBSCRIPTION_HANDLERS, SubscriptionHost } from './subscriptions/subscription-host';
+
+@Module({
+  imports: [
+    ConfigModule,
+    DatabaseModule.forRoot({
+      migrations: allMigrations,
+      migrate: true,
+      applicationName: 'accord-worker',
+    }),
+    EventStoreModule,
+    CqrsModule.forRoot(),
+  ],
+  providers: [
+    EventBusPublisher,
+    {
+      provide: SUBSCRIPTION_HANDLERS,
+      inject: [EventBusPublisher],
+      useFactory: (...handlers: EventBusPublisher[]) => handlers,
+    },
+    SubscriptionHost,
+  ],
+  exports: [SubscriptionHost],
+})
+export class WorkerModule {}

@@ -1,0 +1,262 @@
+import { ensure } from '../shared/domain-error';
+import { type DecisionContext, type Decider, newEvent } from '../shared/event';
+import { toCode, toId } from '../shared/identifier';
+import { toInstant } from '../shared/instant';
+import { decidePartyClaim } from '../shared/party-claim';
+import { ensurePartyCode, ensurePartyCodes } from '../shared/party-code';
+import { decideRetraction } from '../shared/retraction';
+import { unique } from '../shared/scope';
+import { isText, toSources } from '../shared/source';
+import type {
+  AgreementCommand,
+  ChangeCommitmentStatus,
+  ConcludeAgreement,
+  ReaffirmAgreement,
+  RecordCommitment,
+} from './agreement.commands';
+import {
+  type AgreementConcluded,
+  type AgreementEvent,
+  type AgreementReaffirmed,
+  COMMITMENT_KINDS,
+  COMMITMENT_STATUSES,
+  type CommitmentRecorded,
+  type CommitmentStatusChanged,
+} from './agreement.events';
+import { evolveAgreement } from './agreement.evolve';
+import {
+  type Agreement,
+  type AgreementState,
+  findCommitment,
+  initialAgreementState,
+} from './agreement.state';
+
+export function decideAgreement(
+  command: AgreementCommand,
+  state: AgreementState,
+  context: DecisionContext,
+): AgreementEvent[] {
+  switch (command.type) {
+    case 'ConcludeAgreement':
+      return [conclude(command, state, context)];
+    case 'RecordCommitment':
+      return [recordCommitment(command, existingAgreement(state), context)];
+    case 'ChangeCommitmentStatus':
+      return [changeStatus(command, existingAgreement(state), context)];
+    case 'ReaffirmAgreement':
+      return [reaffirm(command, existingAgreement(state), context)];
+    case 'RecordPartyClaim':
+      existingAgreement(state);
+      return [decidePartyClaim(command, context)];
+    case 'RetractEvent':
+      return [decideRetraction(command, state.history, context)];
+    default: {
+      const unreachable: never = command;
+      return unreachable;
+    }
+  }
+}
+
+export const agreementDecider: Decider<AgreementCommand, AgreementEvent, AgreementState> = {
+  decide: decideAgreement,
+  evolve: evolveAgreement,
+  initialState: initialAgreementState,
+};
+
+function existingAgreement(state: AgreementState): Agreement {
+  ensure(state.agreement, 'agreement-not-found', 'No such agreement');
+  return state.agreement;
+}
+
+function conclude(
+  command: ConcludeAgreement,
+  state: AgreementState,
+  context: DecisionContext,
+): AgreementConcluded {
+  const { data } = command;
+  ensure(
+    state.agreement === null,
+    'agreement-already-exists',
+    'This agreement is already recorded',
+  );
+  ensure(isText(data.title), 'title-required', 'An agreement needs a title', { field: 'title' });
+  ensure(Array.isArray(data.parties), 'agreement-parties-required', 'parties must be a list', {
+    field: 'parties',
+  });
+  ensurePartyCodes(data.parties, 'parties');
+  const parties = unique(data.parties);
+  ensure(
+    parties.length >= 2,
+    'agreement-parties-required',
+    'An agreement is between at least two parties',
+    {
+      field: 'parties',
+    },
+  );
+  ensureOptionalText(data.venue, 'venue');
+  ensureOptionalText(data.summary, 'summary');
+  return newEvent<AgreementConcluded>(
+    'AgreementConcluded',
+    {
+      agreementId: toId(data.agreementId, 'agreementId'),
+      code: data.code === undefined ? undefined : toCode(data.code),
+      title: data.title,
+      parties,
+      venue: data.venue,
+      summary: data.summary,
+      effectiveAt: toInstant(data.effectiveAt, 'effectiveAt'),
+      sources: toSources(data.sources),
+    },
+    context,
+  );
+}
+
+function recordCommitment(
+  command: RecordCommitment,
+  agreement: Agreement,
+  context: DecisionContext,
+): CommitmentRecorded {
+  const { data } = command;
+  const commitmentId = toId(data.commitmentId ?? context.newId(), 'commitmentId');
+  ensure(
+    !findCommitment(agreement, commitmentId),
+    'commitment-already-exists',
+    `Commitment ${commitmentId} already exists`,
+    {
+      commitmentId,
+    },
+  );
+  ensurePartyCode(data.obligor, 'obligor');
+  ensure(
+    agreement.parties.includes(data.obligor),
+    'obligor-not-party',
+    `${data.obligor} is not a party to this agreement`,
+    {
+      field: 'obligor',
+      parties: agreement.parties,
+    },
+  );
+  ensure(
+    COMMITMENT_KINDS.includes(data.kind),
+    'invalid-commitment-kind',
+    `kind must be one of ${COMMITMENT_KINDS.join(', ')}`,
+    {
+      field: 'kind',
+      value: data.kind,
+    },
+  );
+  ensure(isText(data.text), 'text-required', 'A commitment needs its text', { field: 'text' });
+  ensureOptionalText(data.condition, 'condition');
+  ensure(
+    data.measures === undefined || Array.isArray(data.measures),
+    'invalid-id',
+    'measures must be a list of ids',
+    {
+      field: 'measures',
+    },
+  );
+  return newEvent<CommitmentRecorded>(
+    'CommitmentRecorded',
+    {
+      commitmentId,
+      obligor: data.obligor,
+      kind: data.kind,
+      text: data.text,
+      measures:
+        data.measures && unique(data.measures.map((id, index) => toId(id, `measures[${index}]`))),
+      dueAt: data.dueAt === undefined ? undefined : toInstant(data.dueAt, 'dueAt'),
+      condition: data.condition,
+      effectiveAt: toInstant(data.effectiveAt ?? agreement.concludedAt, 'effectiveAt'),
+      sources: toSources(data.sources),
+    },
+    context,
+  );
+}
+
+function changeStatus(
+  command: ChangeCommitmentStatus,
+  agreement: Agreement,
+  context: DecisionContext,
+): CommitmentStatusChanged {
+  const { data } = command;
+  const commitment = findCommitment(agreement, data.commitmentId);
+  ensure(
+    commitment,
+    'commitment-not-found',
+    `No commitment ${data.commitmentId} in this agreement`,
+    {
+      commitmentId: data.commitmentId,
+    },
+  );
+  ensure(
+    COMMITMENT_STATUSES.includes(data.status),
+    'invalid-commitment-status',
+    `status must be one of ${COMMITMENT_STATUSES.join(', ')}`,
+    { field: 'status', value: data.status },
+  );
+  ensure(
+    data.status !== commitment.status,
+    'commitment-status-unchanged',
+    `Commitment ${commitment.id} is already ${commitment.status}`,
+    {
+      commitmentId: commitment.id,
+      status: commitment.status,
+    },
+  );
+  ensureOptionalText(data.note, 'note');
+  return newEvent<CommitmentStatusChanged>(
+    'CommitmentStatusChanged',
+    {
+      commitmentId: commitment.id,
+      status: data.status,
+      previousStatus: commitment.status,
+      note: data.note,
+      effectiveAt: toInstant(data.effectiveAt, 'effectiveAt'),
+      sources: toSources(data.sources),
+    },
+    context,
+  );
+}
+
+function reaffirm(
+  command: ReaffirmAgreement,
+  agreement: Agreement,
+  context: DecisionContext,
+): AgreementReaffirmed {
+  const reaffirmed = command.data.reaffirmed;
+  ensure(reaffirmed, 'agreement-not-found', 'The reaffirmed agreement does not exist', {
+    field: 'reaffirmed',
+  });
+  ensure(
+    reaffirmed.id !== agreement.id,
+    'agreement-self-reaffirmation',
+    'An agreement cannot reaffirm itself',
+    {
+      field: 'reaffirmed',
+    },
+  );
+  ensure(
+    !agreement.reaffirms.includes(reaffirmed.id),
+    'agreement-already-reaffirmed',
+    `Agreement ${agreement.id} already reaffirms ${reaffirmed.id}`,
+    { reaffirms: reaffirmed.id },
+  );
+  return newEvent<AgreementReaffirmed>(
+    'AgreementReaffirmed',
+    {
+      reaffirms: reaffirmed.id,
+      effectiveAt: toInstant(command.data.effectiveAt ?? agreement.concludedAt, 'effectiveAt'),
+      sources: toSources(command.data.sources),
+    },
+    context,
+  );
+}
+
+function ensureOptionalText(value: unknown, field: string): void {
+  ensure(
+    value === undefined || isText(value),
+    'text-required',
+    `${field} must be a non-empty string`,
+    { field },
+  );
+}

@@ -1,0 +1,355 @@
+import { ensure } from '../shared/domain-error';
+import { type DecisionContext, type Decider, decideAll, newEvent, nowOf } from '../shared/event';
+import { toCode, toId } from '../shared/identifier';
+import { DEFAULT_TIME_ZONE, toInstant, toTimeZone } from '../shared/instant';
+import { decidePartyClaim } from '../shared/party-claim';
+import { ensurePartyCode, ensurePartyCodes } from '../shared/party-code';
+import { toRate } from '../shared/rate';
+import { decideRetraction } from '../shared/retraction';
+import { toScope, unique } from '../shared/scope';
+import { isText, pickDefined, toSources } from '../shared/source';
+import { decideExclusionCommand, type ExclusionCommand } from './exclusion.decide';
+import type {
+  AmendMeasure,
+  AnnounceMeasure,
+  ImplementMeasure,
+  LinkCountermeasure,
+  MeasureCommand,
+  MeasureDefinitionInput,
+  RecordMeasure,
+  RevokeMeasure,
+  ThreatenMeasure,
+} from './measure.commands';
+import {
+  MEASURE_KINDS,
+  type CountermeasureLinked,
+  type MeasureAnnounced,
+  type MeasureDefinition,
+  type MeasureEvent,
+  type MeasureImplemented,
+  type MeasureRateAmended,
+  type MeasureRevoked,
+  type MeasureScopeAmended,
+  type MeasureThreatened,
+} from './measure.events';
+import { evolveMeasure } from './measure.evolve';
+import { ensureNotRevoked, existingMeasure } from './measure.guards';
+import { type Measure, type MeasureState, initialMeasureState } from './measure.state';
+import { ensureRateCoversParts } from './suspended-part';
+import { decideSuspensionCommand, type SuspensionCommand } from './suspension.decide';
+
+export function decideMeasure(
+  command: MeasureCommand,
+  state: MeasureState,
+  context: DecisionContext,
+): MeasureEvent[] {
+  switch (command.type) {
+    case 'ThreatenMeasure':
+      return [threaten(command, state, context)];
+    case 'AnnounceMeasure':
+      return [announce(command, state, context)];
+    case 'ImplementMeasure':
+      return [implement(command, state, context)];
+    case 'RecordMeasure':
+      return record(command, state, context);
+    case 'AmendMeasure':
+      return amend(command, existingMeasure(state), context);
+    case 'LinkCountermeasure':
+      return [link(command, existingMeasure(state), context)];
+    case 'RevokeMeasure':
+      return [revoke(command, existingMeasure(state), context)];
+    case 'RecordPartyClaim':
+      existingMeasure(state);
+      return [decidePartyClaim(command, context)];
+    case 'RetractEvent':
+      // Not guarded by existence: retracting a wrongly retracted creation must stay possible.
+      return [decideRetraction(command, state.history, context)];
+    case 'ScheduleSuspension':
+    case 'StartSuspension':
+    case 'ExtendSuspension':
+    case 'LiftSuspension':
+    case 'LapseSuspension':
+      return decideSuspensionCommand(
+        command satisfies SuspensionCommand,
+        existingMeasure(state),
+        context,
+      );
+    case 'GrantExclusion':
+    case 'ExtendExclusion':
+    case 'ExpireExclusion':
+      return [
+        decideExclusionCommand(command satisfies ExclusionCommand, existingMeasure(state), context),
+      ];
+    default: {
+      const unreachable: never = command;
+      return unreachable;
+    }
+  }
+}
+
+export const measureDecider: Decider<MeasureCommand, MeasureEvent, MeasureState> = {
+  decide: decideMeasure,
+  evolve: evolveMeasure,
+  initialState: initialMeasureState,
+};
+
+function threaten(
+  command: ThreatenMeasure,
+  state: MeasureState,
+  context: DecisionContext,
+): MeasureThreatened {
+  ensure(state.measure === null, 'measure-already-exists', 'This measure is already recorded');
+  return newEvent<MeasureThreatened>(
+    'MeasureThreatened',
+    {
+      measureId: toId(command.data.measureId, 'measureId'),
+      measure: toDefinition(command.data.measure),
+      effectiveAt: toInstant(command.data.effectiveAt, 'effectiveAt'),
+      sources: toSources(command.data.sources),
+    },
+    context,
+  );
+}
+
+function announce(
+  command: AnnounceMeasure,
+  state: MeasureState,
+  context: DecisionContext,
+): MeasureAnnounced {
+  const measure = state.measure;
+  if (measure) {
+    ensureNotRevoked(measure);
+    ensure(
+      measure.announcedAt === undefined && measure.effectiveAt === undefined,
+      'measure-already-announced',
+      `Measure ${measure.id} is already announced`,
+    );
+  }
+  return newEvent<MeasureAnnounced>('MeasureAnnounced', stageData(command, measure), context);
+}
+
+function implement(
+  command: ImplementMeasure,
+  state: MeasureState,
+  context: DecisionContext,
+): MeasureImplemented {
+  const measure = state.measure;
+  if (measure) {
+    ensureNotRevoked(measure);
+    ensure(
+      measure.effectiveAt === undefined,
+      'measure-already-implemented',
+      `Measure ${measure.id} is already in force`,
+    );
+  }
+  return newEvent<MeasureImplemented>('MeasureImplemented', stageData(command, measure), context);
+}
+
+/** A new measure needs its terms; an existing one may restate them (a threat made concrete). */
+function stageData(command: AnnounceMeasure | ImplementMeasure, existing: Measure | null) {
+  const input = command.data.measure;
+  ensure(existing || input, 'measure-definition-required', 'A new measure needs its definition', {
+    field: 'measure',
+  });
+  return pickDefined({
+    measureId: toId(command.data.measureId, 'measureId'),
+    measure: input && toDefinition(input),
+    effectiveAt: toInstant(command.data.effectiveAt, 'effectiveAt'),
+    sources: toSources(command.data.sources),
+  });
+}
+
+function record(
+  command: RecordMeasure,
+  state: MeasureState,
+  context: DecisionContext,
+): MeasureEvent[] {
+  const {
+    measureId,
+    measure,
+    threatenedAt,
+    announcedAt,
+    effectiveAt,
+    respondsTo = [],
+    sources,
+  } = command.data;
+  ensure(state.measure === null, 'measure-already-exists', 'This measure is already recorded');
+  ensure(
+    threatenedAt ?? announcedAt ?? effectiveAt,
+    'measure-date-required',
+    'A measure needs at least one of threatenedAt, announcedAt or effectiveAt',
+    { field: 'effectiveAt' },
+  );
+  const stages: MeasureCommand[] = [];
+  const withTerms = () => (stages.length === 0 ? { measure } : {});
+  if (threatenedAt) {
+    stages.push({
+      type: 'ThreatenMeasure',
+      data: { measureId, measure, effectiveAt: threatenedAt, sources },
+    });
+  }
+  if (announcedAt) {
+    stages.push({
+      type: 'AnnounceMeasure',
+      data: { measureId, ...withTerms(), effectiveAt: announcedAt, sources },
+    });
+  }
+  if (effectiveAt) {
+    stages.push({
+      type: 'ImplementMeasure',
+      data: { measureId, ...withTerms(), effectiveAt, sources },
+    });
+  }
+  const links = respondsTo.map((answered): MeasureCommand => ({
+    type: 'LinkCountermeasure',
+    data: {
+      respondsTo: answered,
+      effectiveAt: announcedAt ?? effectiveAt ?? threatenedAt,
+      sources,
+    },
+  }));
+  return decideAll(measureDecider, [...stages, ...links], state, context).events;
+}
+
+function amend(command: AmendMeasure, measure: Measure, context: DecisionContext): MeasureEvent[] {
+  ensureNotRevoked(measure);
+  const { rate, scope } = command.data;
+  ensure(
+    rate !== undefined || scope !== undefined,
+    'amendment-empty',
+    'An amendment changes the rate, the scope or both',
+  );
+  const effectiveAt = toInstant(command.data.effectiveAt, 'effectiveAt');
+  const sources = toSources(command.data.sources);
+  const events: MeasureEvent[] = [];
+  if (rate !== undefined) {
+    const amended = toRate(rate);
+    ensureRateCoversParts(measure, amended, effectiveAt);
+    events.push(
+      newEvent<MeasureRateAmended>(
+        'MeasureRateAmended',
+        { rate: amended, effectiveAt, sources },
+        context,
+      ),
+    );
+  }
+  if (scope !== undefined) {
+    events.push(
+      newEvent<MeasureScopeAmended>(
+        'MeasureScopeAmended',
+        { scope: toScope(scope), effectiveAt, sources },
+        context,
+      ),
+    );
+  }
+  return events;
+}
+
+function link(
+  command: LinkCountermeasure,
+  measure: Measure,
+  context: DecisionContext,
+): CountermeasureLinked {
+  const answered = command.data.respondsTo;
+  ensure(answered, 'measure-not-found', 'The answered measure does not exist', {
+    field: 'respondsTo',
+  });
+  ensure(
+    !measure.respondsTo.includes(answered.id),
+    'countermeasure-already-linked',
+    `Measure ${measure.id} is already linked to ${answered.id}`,
+    { respondsTo: answered.id },
+  );
+  ensure(
+    answered.id !== measure.id &&
+      answered.targetParties.includes(measure.imposingParty) &&
+      measure.targetParties.includes(answered.imposingParty),
+    'countermeasure-party-mismatch',
+    `A countermeasure by ${measure.imposingParty} must answer a measure that targets ${measure.imposingParty} and is imposed by one of its own targets`,
+    {
+      imposingParty: measure.imposingParty,
+      targetParties: measure.targetParties,
+      answered: {
+        id: answered.id,
+        imposingParty: answered.imposingParty,
+        targetParties: answered.targetParties,
+      },
+    },
+  );
+  return newEvent<CountermeasureLinked>(
+    'CountermeasureLinked',
+    {
+      respondsTo: answered.id,
+      effectiveAt: toInstant(command.data.effectiveAt ?? nowOf(context), 'effectiveAt'),
+      sources: toSources(command.data.sources),
+    },
+    context,
+  );
+}
+
+function revoke(
+  command: RevokeMeasure,
+  measure: Measure,
+  context: DecisionContext,
+): MeasureRevoked {
+  ensureNotRevoked(measure);
+  return newEvent<MeasureRevoked>(
+    'MeasureRevoked',
+    {
+      effectiveAt: toInstant(command.data.effectiveAt, 'effectiveAt'),
+      sources: toSources(command.data.sources),
+    },
+    context,
+  );
+}
+
+export function toDefinition(input: MeasureDefinitionInput | undefined): MeasureDefinition {
+  ensure(input, 'measure-definition-required', 'A new measure needs its definition', {
+    field: 'measure',
+  });
+  ensure(isText(input.title), 'title-required', 'A measure needs a title', {
+    field: 'measure.title',
+  });
+  ensure(
+    MEASURE_KINDS.includes(input.kind),
+    'invalid-measure-kind',
+    `kind must be one of ${MEASURE_KINDS.join(', ')}`,
+    {
+      field: 'measure.kind',
+      value: input.kind,
+    },
+  );
+  ensurePartyCode(input.imposingParty, 'measure.imposingParty');
+  ensure(
+    Array.isArray(input.targetParties) && input.targetParties.length > 0,
+    'target-party-required',
+    'A measure targets at least one party',
+    { field: 'measure.targetParties' },
+  );
+  ensurePartyCodes(input.targetParties, 'measure.targetParties');
+  for (const field of ['legalBasis', 'instrument', 'summary'] as const) {
+    const value = input[field];
+    ensure(
+      value === undefined || isText(value),
+      'text-required',
+      `measure.${field} must be a non-empty string`,
+      {
+        field: `measure.${field}`,
+      },
+    );
+  }
+  const rate = input.rate === undefined ? undefined : toRate(input.rate, 'measure.rate');
+  return pickDefined({
+    code: input.code === undefined ? undefined : toCode(input.code, 'measure.code'),
+    title: input.title,
+    kind: input.kind,
+    imposingParty: input.imposingParty,
+    targetParties: unique(input.targetParties),
+    legalBasis: input.legalBasis,
+    instrument: input.instrument,
+    summary: input.summary,
+    rate,
+    scope: input.scope === undefined ? undefined : toScope(input.scope, 'measure.scope'),
+    timeZone: toTimeZone(input.timeZone ?? DEFAULT_TIME_ZONE, 'measure.timeZone'),
+  });
+}

@@ -1,0 +1,108 @@
+import type { Change } from '../shared/change';
+import type { Instant, IsoDuration, TimeZone } from '../shared/instant';
+import type { PartyClaim } from '../shared/party-claim';
+import type { PartyCode } from '../shared/party-code';
+import type { Rate, SuspendedPart } from '../shared/rate';
+import type { Scope } from '../shared/scope';
+import type { Source } from '../shared/source';
+import type { MeasureEvent, MeasureKind, SuspensionTrigger } from './measure.events';
+
+/**
+ * Recorded lifecycle of a suspension. `active` means its start is known (it may lie ahead);
+ * whether it is in effect on a given date is for `measureStatusAt` to say.
+ */
+export type SuspensionState = 'scheduled' | 'active' | 'lifted' | 'lapsed';
+
+export interface SuspensionExtension {
+  eventId: string;
+  effectiveAt: Instant;
+  previousEndsAt?: Instant;
+  endsAt?: Instant;
+  duration?: IsoDuration;
+  extendedBy?: IsoDuration;
+  agreement?: string;
+  sources: Source[];
+}
+
+export interface Suspension {
+  id: string;
+  state: SuspensionState;
+  startsAt?: Instant;
+  startsWhen?: SuspensionTrigger;
+  /** The current (exclusive) end, once it is known: after extensions, before any lifting. */
+  endsAt?: Instant;
+  /** The length from the start, when the end was given as a duration. */
+  duration?: IsoDuration;
+  part?: SuspendedPart;
+  agreement?: string;
+  reinstatesAutomatically: boolean;
+  scheduledAt: Instant;
+  liftedAt?: Instant;
+  lapsedAt?: Instant;
+  extensions: SuspensionExtension[];
+  sources: Source[];
+}
+
+export interface Exclusion {
+  id: string;
+  description: string;
+  hsCodes?: string[];
+  grantedAt: Instant;
+  endsAt?: Instant;
+  expiredAt?: Instant;
+  extensions: Array<{
+    eventId: string;
+    effectiveAt: Instant;
+    previousEndsAt?: Instant;
+    endsAt: Instant;
+  }>;
+  sources: Source[];
+}
+
+/** The measure as the facts that still stand describe it. Plain JSON, fit for a read model. */
+export interface Measure {
+  id: string;
+  code?: string;
+  title: string;
+  kind: MeasureKind;
+  imposingParty: PartyCode;
+  targetParties: PartyCode[];
+  legalBasis?: string;
+  instrument?: string;
+  summary?: string;
+  /** The latest full rate (before suspensions), e.g. 34%. */
+  rate?: Rate;
+  rateHistory: Change<Rate>[];
+  scope?: Scope;
+  scopeHistory: Change<Scope>[];
+  timeZone: TimeZone;
+  threatenedAt?: Instant;
+  announcedAt?: Instant;
+  effectiveAt?: Instant;
+  revokedAt?: Instant;
+  /** Ids of the measures this one is a countermeasure to. */
+  respondsTo: string[];
+  suspensions: Suspension[];
+  exclusions: Exclusion[];
+  claims: PartyClaim[];
+  sources: Source[];
+}
+
+export interface MeasureState {
+  /** Every event of the stream in order, retractions and retracted events included. */
+  history: MeasureEvent[];
+  /** Null until a measure is recorded (or when its creation was retracted). */
+  measure: Measure | null;
+}
+
+export function initialMeasureState(): MeasureState {
+  return { history: [], measure: null };
+}
+
+export function findSuspension(measure: Measure, suspensionId: string): Suspension | undefined {
+  return measure.suspensions.find((suspension) => suspension.id === suspensionId);
+}
+
+export function findExclusion(measure: Measure, exclusionId: string): Exclusion | undefined {
+  return measure.exclusions.find((exclusion) => exclusion.id === exclusionId);
+}

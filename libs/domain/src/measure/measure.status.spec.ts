@@ -1,0 +1,174 @@
+import { foldEvents } from '../shared/event';
+import { type GivenEvent, withMetadata } from '../testing/decider-spec';
+import { implemented, sources, suspended, usReciprocal } from '../testing/fixtures';
+import { measureDecider } from './measure.decide';
+import type { MeasureEvent } from './measure.events';
+import { measureStatusAt } from './measure.status';
+
+const fold = (events: GivenEvent<MeasureEvent>[]) =>
+  foldEvents(measureDecider, withMetadata<MeasureEvent>(events));
+
+describe('measureStatusAt', () => {
+  it('follows a measure from threat to revocation', () => {
+    const state = fold([
+      {
+        type: 'MeasureThreatened',
+        data: {
+          measureId: 'm',
+          measure: usReciprocal,
+          effectiveAt: '2025-03-01T00:00:00.000Z',
+          sources,
+        },
+      },
+      {
+        type: 'MeasureAnnounced',
+        data: { measureId: 'm', effectiveAt: '2025-04-02T20:00:00.000Z', sources },
+      },
+      {
+        type: 'MeasureImplemented',
+        data: { measureId: 'm', effectiveAt: '2025-04-09T04:01:00.000Z', sources },
+      },
+      { type: 'MeasureRevoked', data: { effectiveAt: '2025-12-01T05:00:00.000Z', sources } },
+    ]);
+    const statusAt = (asOf: string) => measureStatusAt(state, asOf)?.status ?? null;
+    expect(statusAt('2025-02-01T00:00:00Z')).toBeNull();
+    expect(statusAt('2025-03-01T00:00:00Z')).toBe('threatened');
+    expect(statusAt('2025-04-05T00:00:00Z')).toBe('announced');
+    expect(statusAt('2025-04-09T04:01:00Z')).toBe('in-force');
+    expect(statusAt('2025-12-01T05:00:00Z')).toBe('revoked');
+  });
+
+  it('gives no rate in force before the measure is in force', () => {
+    const view = measureStatusAt(fold([implemented()]), '2025-04-01T00:00:00Z');
+    expect(view).toBeNull();
+  });
+
+  it('applies a phased schedule of a specific rate', () => {
+    const state = fold([
+      implemented(
+        {
+          kind: 'port-fee',
+          rate: {
+            type: 'specific',
+            amount: 400,
+            currency: 'CNY',
+            unit: 'net ton',
+            schedule: [{ from: '2026-04-16T16:00:00.000Z', amount: 640 }],
+          },
+        },
+        '2025-10-13T16:00:00.000Z',
+      ),
+    ]);
+    expect(measureStatusAt(state, '2026-04-16T15:59:59Z')?.rateInForce).toEqual({
+      type: 'specific',
+      amount: 400,
+      currency: 'CNY',
+      unit: 'net ton',
+    });
+    expect(measureStatusAt(state, '2026-04-16T16:00:00Z')?.rateInForce).toEqual({
+      type: 'specific',
+      amount: 640,
+      currency: 'CNY',
+      unit: 'net ton',
+    });
+  });
+
+  it('shows a whole suspension as suspended with nothing in force', () => {
+    const state = fold([implemented(), ...suspended({ part: undefined })]);
+    expect(measureStatusAt(state, '2025-06-01T00:00:00Z')).toMatchObject({
+      status: 'suspended',
+      fullRate: { type: 'ad-valorem', percent: 34 },
+      rateInForce: { type: 'ad-valorem', percent: 0 },
+      suspendedPart: { percentPoints: 34 },
+      activeSuspension: { id: 's-geneva', endsAt: '2025-08-12T04:01:00.000Z' },
+    });
+  });
+
+  it('treats the end as exclusive', () => {
+    const state = fold([implemented(), ...suspended()]);
+    expect(measureStatusAt(state, '2025-08-12T04:00:59.999Z')?.status).toBe('partially-suspended');
+    expect(measureStatusAt(state, '2025-08-12T04:01:00Z')?.status).toBe('in-force');
+  });
+
+  it('ends a lifted suspension at the lifting', () => {
+    const state = fold([
+      implemented(),
+      ...suspended(),
+      {
+        type: 'SuspensionLifted',
+        data: { suspensionId: 's-geneva', effectiveAt: '2025-07-01T00:00:00.000Z', sources },
+      },
+    ]);
+    expect(measureStatusAt(state, '2025-06-30T00:00:00Z')?.activeSuspension?.endsAt).toBe(
+      '2025-07-01T00:00:00.000Z',
+    );
+    expect(measureStatusAt(state, '2025-07-01T00:00:00Z')?.status).toBe('in-force');
+  });
+
+  it('ignores a conditional suspension that has not started', () => {
+    const state = fold([
+      implemented(),
+      ...suspended({
+        startsAt: undefined,
+        endsAt: undefined,
+        startsWhen: { measure: 'm', suspension: 's' },
+      }),
+    ]);
+    expect(measureStatusAt(state, '2025-06-01T00:00:00Z')).toMatchObject({
+      status: 'in-force',
+      activeSuspension: null,
+      suspendedPart: null,
+    });
+  });
+
+  it('adds up partial suspensions that overlap', () => {
+    const state = fold([
+      implemented(),
+      ...suspended(),
+      ...suspended({
+        suspensionId: 's-extra',
+        part: { percentPoints: 10 },
+        startsAt: '2025-06-01T00:00:00.000Z',
+      }),
+    ]);
+    expect(measureStatusAt(state, '2025-07-01T00:00:00Z')).toMatchObject({
+      status: 'suspended',
+      rateInForce: { type: 'ad-valorem', percent: 0 },
+      suspendedPart: { percentPoints: 34 },
+    });
+    expect(
+      measureStatusAt(state, '2025-07-01T00:00:00Z')?.activeSuspensions.map((s) => s.id),
+    ).toEqual(['s-geneva', 's-extra']);
+  });
+
+  it('lists exclusions in effect', () => {
+    const state = fold([
+      implemented(),
+      {
+        type: 'ExclusionGranted',
+        data: {
+          exclusionId: 'x',
+          description: 'cranes',
+          endsAt: '2025-11-29T05:01:00.000Z',
+          effectiveAt: '2025-08-29T04:01:00.000Z',
+          sources,
+        },
+      },
+    ]);
+    expect(measureStatusAt(state, '2025-09-01T00:00:00Z')?.activeExclusions).toEqual([
+      { id: 'x', description: 'cranes', endsAt: '2025-11-29T05:01:00.000Z' },
+    ]);
+    expect(measureStatusAt(state, '2025-11-29T05:01:00Z')?.activeExclusions).toEqual([]);
+  });
+
+  it('accepts a Measure and a Date', () => {
+    const { measure } = fold([implemented()]);
+    expect(measureStatusAt(measure!, new Date('2025-05-01T00:00:00Z'))?.asOf).toBe(
+      '2025-05-01T00:00:00.000Z',
+    );
+  });
+
+  it('returns null for an empty stream', () => {
+    expect(measureStatusAt(fold([]), '2025-05-01T00:00:00Z')).toBeNull();
+  });
+});

@@ -1,0 +1,774 @@
+import type { Source } from '../shared/source';
+import { deciderSpec } from '../testing/decider-spec';
+import {
+  cnCountermeasure,
+  CN_MEASURE,
+  implemented,
+  mofcom,
+  sources,
+  suspended,
+  US_MEASURE,
+} from '../testing/fixtures';
+import { measureDecider } from './measure.decide';
+import { foldEvents } from '../shared/event';
+import { withMetadata } from '../testing/decider-spec';
+import type { MeasureEvent } from './measure.events';
+
+const spec = deciderSpec(measureDecider);
+const eo14334: Source = {
+  issuer: 'The White House',
+  title: 'Executive Order 14334',
+  documentNumber: 'EO 14334',
+  official: true,
+};
+const eo14358: Source = {
+  issuer: 'The White House',
+  title: 'Executive Order 14358',
+  documentNumber: 'EO 14358',
+  official: true,
+};
+const revoked = {
+  type: 'MeasureRevoked' as const,
+  data: { effectiveAt: '2025-05-01T00:00:00.000Z', sources },
+};
+
+// The Chinese port-fee countermeasure, whose suspension waits for the US maritime suspension.
+const cnPortFees = {
+  type: 'MeasureImplemented' as const,
+  data: {
+    measureId: CN_MEASURE,
+    measure: {
+      ...cnCountermeasure,
+      kind: 'port-fee' as const,
+      rate: { type: 'specific' as const, amount: 400, currency: 'CNY', unit: 'net ton' },
+    },
+    effectiveAt: '2025-10-14T00:00:00.000Z',
+    sources: [mofcom],
+  },
+};
+const usMaritime = (startsAt?: string) =>
+  foldEvents(
+    measureDecider,
+    withMetadata<MeasureEvent>([
+      implemented(
+        { code: 'us-301-maritime', kind: 'port-fee', rate: undefined },
+        '2025-10-14T04:01:00.000Z',
+      ),
+      ...suspended({
+        suspensionId: 's-301',
+        startsAt,
+        part: undefined,
+        endsAt: undefined,
+        duration: 'P1Y',
+      }),
+    ]),
+  ).measure;
+
+describe('ScheduleSuspension', () => {
+  it('suspends 24 of the 34 points from a fixed start for 90 days, resolving the end in the measure zone', () => {
+    spec
+      .given([implemented()])
+      .when({
+        type: 'ScheduleSuspension',
+        data: {
+          startsAt: '2025-05-14T00:01:00-04:00',
+          duration: 'P90D',
+          part: { percentPoints: 24 },
+          agreement: 'agreement-geneva',
+          sources,
+        },
+      })
+      .then([
+        {
+          type: 'SuspensionScheduled',
+          data: {
+            suspensionId: 'id-1',
+            startsAt: '2025-05-14T04:01:00.000Z',
+            endsAt: '2025-08-12T04:01:00.000Z',
+            duration: 'P90D',
+            part: { percentPoints: 24 },
+            agreement: 'agreement-geneva',
+            reinstatesAutomatically: true,
+            effectiveAt: '2025-05-14T04:01:00.000Z',
+            sources,
+          },
+        },
+        {
+          type: 'SuspensionStarted',
+          data: {
+            suspensionId: 'id-1',
+            startsAt: '2025-05-14T04:01:00.000Z',
+            endsAt: '2025-08-12T04:01:00.000Z',
+            effectiveAt: '2025-05-14T04:01:00.000Z',
+            sources,
+          },
+        },
+      ]);
+  });
+
+  it('suspends the whole measure until a fixed end, with an id chosen by the caller', () => {
+    spec
+      .given([implemented()])
+      .when({
+        type: 'ScheduleSuspension',
+        data: {
+          suspensionId: 's-kl',
+          startsAt: '2025-11-10T05:01:00Z',
+          endsAt: '2026-11-10T05:01:00Z',
+          reinstatesAutomatically: false,
+          effectiveAt: '2025-11-04T00:00:00Z',
+          sources,
+        },
+      })
+      .then([
+        {
+          type: 'SuspensionScheduled',
+          data: {
+            suspensionId: 's-kl',
+            startsAt: '2025-11-10T05:01:00.000Z',
+            endsAt: '2026-11-10T05:01:00.000Z',
+            reinstatesAutomatically: false,
+            effectiveAt: '2025-11-04T00:00:00.000Z',
+            sources,
+          },
+        },
+        expect.objectContaining({ type: 'SuspensionStarted' }),
+      ]);
+  });
+
+  it('schedules a conditional suspension with no start and no end yet', () => {
+    spec
+      .given([cnPortFees])
+      .when(
+        {
+          type: 'ScheduleSuspension',
+          data: {
+            suspensionId: 's-cn-port',
+            startsWhen: { measure: 'us-301-maritime', suspension: 's-301' },
+            triggerMeasure: usMaritime(),
+            duration: 'P1Y',
+            sources: [mofcom],
+          },
+        },
+        { now: '2025-10-30T00:00:00Z' },
+      )
+      .then([
+        {
+          type: 'SuspensionScheduled',
+          data: {
+            suspensionId: 's-cn-port',
+            startsWhen: { measure: US_MEASURE, suspension: 's-301' },
+            duration: 'P1Y',
+            reinstatesAutomatically: true,
+            effectiveAt: '2025-10-30T00:00:00.000Z',
+            sources: [mofcom],
+          },
+        },
+      ]);
+  });
+
+  it('starts at once, at the same instant, when the trigger has already taken effect', () => {
+    spec
+      .given([cnPortFees])
+      .when({
+        type: 'ScheduleSuspension',
+        data: {
+          suspensionId: 's-cn-port',
+          startsWhen: { measure: US_MEASURE, suspension: 's-301' },
+          triggerMeasure: usMaritime('2025-11-10T05:01:00.000Z'),
+          duration: 'P1Y',
+          sources: [mofcom],
+        },
+      })
+      .then([
+        expect.objectContaining({ type: 'SuspensionScheduled' }),
+        {
+          type: 'SuspensionStarted',
+          data: {
+            suspensionId: 's-cn-port',
+            startsAt: '2025-11-10T05:01:00.000Z',
+            endsAt: '2026-11-10T05:01:00.000Z',
+            effectiveAt: '2025-11-10T05:01:00.000Z',
+            sources: [mofcom],
+          },
+        },
+      ]);
+  });
+
+  it('may wait for another suspension of the same measure', () => {
+    spec
+      .given([implemented(), ...suspended({ startsAt: undefined, endsAt: undefined })])
+      .when({
+        type: 'ScheduleSuspension',
+        data: {
+          startsWhen: { measure: US_MEASURE, suspension: 's-geneva' },
+          duration: 'P30D',
+          sources,
+        },
+      })
+      .then([expect.objectContaining({ type: 'SuspensionScheduled' })]);
+  });
+
+  const schedule = (data: object) => ({
+    type: 'ScheduleSuspension' as const,
+    data: { startsAt: '2025-05-14T04:01:00Z', duration: 'P90D', sources, ...data },
+  });
+
+  it.each([
+    ['suspension-ends-before-start', { duration: undefined, endsAt: '2025-05-14T04:01:00Z' }],
+    ['suspension-ends-before-start', { duration: undefined, endsAt: '2025-05-01T00:00:00Z' }],
+    ['invalid-suspension-start', { startsWhen: { measure: US_MEASURE, suspension: 'x' } }],
+    ['invalid-suspension-start', { startsAt: undefined }],
+    ['invalid-suspension-end', { endsAt: '2026-01-01T00:00:00Z' }],
+    ['invalid-suspension-end', { duration: undefined }],
+    ['invalid-duration', { duration: '90 days' }],
+    ['invalid-duration', { duration: 'P0D' }],
+    ['invalid-duration', { duration: '-P1Y' }],
+    ['invalid-instant', { startsAt: '14 May 2025' }],
+    ['suspended-part-exceeds-rate', { part: { percentPoints: 35 } }],
+    ['negative-rate', { part: { percentPoints: -1 } }],
+    ['invalid-suspended-part', { part: { percentPoints: 0 } }],
+    ['source-required', { sources: [] }],
+    ['invalid-id', { agreement: '' }],
+  ])('rejects %s (%j)', (code, data) => {
+    spec
+      .given([implemented()])
+      .when(schedule(data))
+      .thenThrows(code as never);
+  });
+
+  it('rejects a suspended part larger than what other suspensions leave in force', () => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when(schedule({ startsAt: '2025-06-01T00:00:00Z', part: { percentPoints: 24 } }))
+      .thenThrows('suspended-part-exceeds-rate');
+  });
+
+  it('rejects a suspended part of a specific rate', () => {
+    spec
+      .given([cnPortFees])
+      .when(schedule({ part: { percentPoints: 1 } }))
+      .thenThrows('suspended-part-not-applicable');
+  });
+
+  it('rejects suspending a revoked measure', () => {
+    spec.given([implemented(), revoked]).when(schedule({})).thenThrows('measure-revoked');
+  });
+
+  it('rejects an unknown measure', () => {
+    spec.given([]).when(schedule({})).thenThrows('measure-not-found');
+  });
+
+  it('rejects a suspension id already in use', () => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when(schedule({ suspensionId: 's-geneva' }))
+      .thenThrows('suspension-already-exists');
+  });
+
+  it('rejects a trigger on an unknown measure', () => {
+    spec
+      .given([cnPortFees])
+      .when(
+        schedule({
+          startsAt: undefined,
+          startsWhen: { measure: 'nope', suspension: 's-301' },
+          triggerMeasure: null,
+        }),
+      )
+      .thenThrows('measure-not-found');
+  });
+
+  it('rejects a trigger on an unknown suspension', () => {
+    spec
+      .given([cnPortFees])
+      .when(
+        schedule({
+          startsAt: undefined,
+          startsWhen: { measure: US_MEASURE, suspension: 'nope' },
+          triggerMeasure: usMaritime(),
+        }),
+      )
+      .thenThrows('suspension-not-found');
+  });
+
+  it('rejects a fixed end before the start inherited from the trigger', () => {
+    spec
+      .given([cnPortFees])
+      .when(
+        schedule({
+          startsAt: undefined,
+          duration: undefined,
+          endsAt: '2025-11-01T00:00:00Z',
+          startsWhen: { measure: US_MEASURE, suspension: 's-301' },
+          triggerMeasure: usMaritime('2025-11-10T05:01:00.000Z'),
+        }),
+      )
+      .thenThrows('suspension-ends-before-start');
+  });
+});
+
+describe('StartSuspension', () => {
+  const conditional = {
+    type: 'SuspensionScheduled' as const,
+    data: {
+      suspensionId: 's-cn-port',
+      startsWhen: { measure: US_MEASURE, suspension: 's-301' },
+      duration: 'P1Y',
+      reinstatesAutomatically: true,
+      effectiveAt: '2025-10-30T00:00:00.000Z',
+      sources: [mofcom],
+    },
+  };
+
+  it('starts a conditional suspension and resolves its end in the measure zone', () => {
+    spec
+      .given([cnPortFees, conditional])
+      .when({
+        type: 'StartSuspension',
+        data: {
+          suspensionId: 's-cn-port',
+          startsAt: '2025-11-10T13:01:00+08:00',
+          sources: [mofcom],
+        },
+      })
+      .then([
+        {
+          type: 'SuspensionStarted',
+          data: {
+            suspensionId: 's-cn-port',
+            startsAt: '2025-11-10T05:01:00.000Z',
+            endsAt: '2026-11-10T05:01:00.000Z',
+            effectiveAt: '2025-11-10T05:01:00.000Z',
+            sources: [mofcom],
+          },
+        },
+      ]);
+  });
+
+  it('rejects a suspension that has already started (a replayed trigger)', () => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when({
+        type: 'StartSuspension',
+        data: { suspensionId: 's-geneva', startsAt: '2025-05-14T04:01:00Z', sources },
+      })
+      .thenThrows('suspension-already-started');
+  });
+
+  it('rejects a lifted suspension', () => {
+    spec
+      .given([
+        cnPortFees,
+        conditional,
+        {
+          type: 'SuspensionLifted',
+          data: { suspensionId: 's-cn-port', effectiveAt: '2025-11-01T00:00:00.000Z', sources },
+        },
+      ])
+      .when({
+        type: 'StartSuspension',
+        data: { suspensionId: 's-cn-port', startsAt: '2025-11-10T05:01:00Z', sources },
+      })
+      .thenThrows('suspension-not-active');
+  });
+
+  it('rejects a start at or after a fixed end', () => {
+    spec
+      .given([
+        cnPortFees,
+        {
+          ...conditional,
+          data: { ...conditional.data, duration: undefined, endsAt: '2025-11-10T05:01:00.000Z' },
+        },
+      ])
+      .when({
+        type: 'StartSuspension',
+        data: { suspensionId: 's-cn-port', startsAt: '2025-11-10T05:01:00Z', sources },
+      })
+      .thenThrows('suspension-ends-before-start');
+  });
+
+  it('rejects a part that no longer fits when the start comes', () => {
+    spec
+      .given([
+        implemented(),
+        ...suspended(),
+        ...suspended({
+          suspensionId: 's-later',
+          startsAt: undefined,
+          endsAt: undefined,
+          startsWhen: { measure: 'm-x', suspension: 's-x' },
+        }),
+      ])
+      .when({
+        type: 'StartSuspension',
+        data: { suspensionId: 's-later', startsAt: '2025-06-01T00:00:00Z', sources },
+      })
+      .thenThrows('suspended-part-exceeds-rate');
+  });
+
+  it('rejects an unknown suspension', () => {
+    spec
+      .given([cnPortFees])
+      .when({
+        type: 'StartSuspension',
+        data: { suspensionId: 'nope', startsAt: '2025-11-10T05:01:00Z', sources },
+      })
+      .thenThrows('suspension-not-found');
+  });
+
+  it('rejects a revoked measure', () => {
+    spec
+      .given([
+        cnPortFees,
+        conditional,
+        { ...revoked, data: { ...revoked.data, effectiveAt: '2025-11-01T00:00:00.000Z' } },
+      ])
+      .when({
+        type: 'StartSuspension',
+        data: { suspensionId: 's-cn-port', startsAt: '2025-11-10T05:01:00Z', sources },
+      })
+      .thenThrows('measure-revoked');
+  });
+
+  it('requires a source', () => {
+    spec
+      .given([cnPortFees, conditional])
+      .when({
+        type: 'StartSuspension',
+        data: { suspensionId: 's-cn-port', startsAt: '2025-11-10T05:01:00Z', sources: [] },
+      })
+      .thenThrows('source-required');
+  });
+});
+
+describe('ExtendSuspension', () => {
+  it('moves the end to a later instant', () => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when({
+        type: 'ExtendSuspension',
+        data: {
+          suspensionId: 's-geneva',
+          endsAt: '2025-11-10T00:01:00-05:00',
+          effectiveAt: '2025-08-11T00:00:00Z',
+          sources: [eo14334],
+        },
+      })
+      .then([
+        {
+          type: 'SuspensionExtended',
+          data: {
+            suspensionId: 's-geneva',
+            endsAt: '2025-11-10T05:01:00.000Z',
+            previousEndsAt: '2025-08-12T04:01:00.000Z',
+            effectiveAt: '2025-08-11T00:00:00.000Z',
+            sources: [eo14334],
+          },
+        },
+      ]);
+  });
+
+  it('adds a duration to the current end in the measure zone (one year after 2025-11-10 00:01 New York)', () => {
+    spec
+      .given([implemented(), ...suspended({ endsAt: '2025-11-10T05:01:00.000Z' })])
+      .when({
+        type: 'ExtendSuspension',
+        data: {
+          suspensionId: 's-geneva',
+          duration: 'P1Y',
+          agreement: 'agreement-kl',
+          sources: [eo14358],
+        },
+      })
+      .then([
+        {
+          type: 'SuspensionExtended',
+          data: {
+            suspensionId: 's-geneva',
+            endsAt: '2026-11-10T05:01:00.000Z',
+            extendedBy: 'P1Y',
+            previousEndsAt: '2025-11-10T05:01:00.000Z',
+            agreement: 'agreement-kl',
+            effectiveAt: '2026-01-15T12:00:00.000Z',
+            sources: [eo14358],
+          },
+        },
+      ]);
+  });
+
+  it('lengthens a conditional suspension that has not started yet', () => {
+    spec
+      .given([
+        implemented(),
+        ...suspended({
+          startsAt: undefined,
+          endsAt: undefined,
+          duration: 'P1Y',
+          startsWhen: { measure: 'm', suspension: 's' },
+        }),
+      ])
+      .when({
+        type: 'ExtendSuspension',
+        data: { suspensionId: 's-geneva', duration: 'P6M', sources },
+      })
+      .then([
+        {
+          type: 'SuspensionExtended',
+          data: {
+            suspensionId: 's-geneva',
+            duration: 'P1Y6M',
+            extendedBy: 'P6M',
+            effectiveAt: '2026-01-15T12:00:00.000Z',
+            sources,
+          },
+        },
+      ]);
+  });
+
+  it.each([
+    ['the same end', '2025-08-12T04:01:00Z'],
+    ['an earlier end', '2025-07-01T00:00:00Z'],
+  ])('rejects an extension to %s', (_, endsAt) => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when({ type: 'ExtendSuspension', data: { suspensionId: 's-geneva', endsAt, sources } })
+      .thenThrows('extension-not-later');
+  });
+
+  it('rejects a fixed new end while the start (and so the end) is unknown', () => {
+    spec
+      .given([
+        implemented(),
+        ...suspended({
+          startsAt: undefined,
+          endsAt: undefined,
+          startsWhen: { measure: 'm', suspension: 's' },
+        }),
+      ])
+      .when({
+        type: 'ExtendSuspension',
+        data: { suspensionId: 's-geneva', endsAt: '2027-01-01T00:00:00Z', sources },
+      })
+      .thenThrows('suspension-end-unresolved');
+  });
+
+  it('rejects a lapsed suspension', () => {
+    spec
+      .given([
+        implemented(),
+        ...suspended(),
+        {
+          type: 'SuspensionLapsed',
+          data: { suspensionId: 's-geneva', effectiveAt: '2025-08-12T04:01:00.000Z', sources },
+        },
+      ])
+      .when({
+        type: 'ExtendSuspension',
+        data: { suspensionId: 's-geneva', duration: 'P90D', sources },
+      })
+      .thenThrows('suspension-not-active');
+  });
+
+  it('rejects both or neither of endsAt and duration', () => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when({ type: 'ExtendSuspension', data: { suspensionId: 's-geneva', sources } })
+      .thenThrows('invalid-suspension-end');
+  });
+
+  it('rejects an invalid duration', () => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when({
+        type: 'ExtendSuspension',
+        data: { suspensionId: 's-geneva', duration: 'P1.5Y', sources },
+      })
+      .thenThrows('invalid-duration');
+  });
+
+  it('rejects an unknown suspension', () => {
+    spec
+      .given([implemented()])
+      .when({ type: 'ExtendSuspension', data: { suspensionId: 'nope', duration: 'P1Y', sources } })
+      .thenThrows('suspension-not-found');
+  });
+
+  it('rejects a revoked measure', () => {
+    spec
+      .given([
+        implemented(),
+        ...suspended(),
+        { ...revoked, data: { ...revoked.data, effectiveAt: '2025-06-01T00:00:00.000Z' } },
+      ])
+      .when({
+        type: 'ExtendSuspension',
+        data: { suspensionId: 's-geneva', duration: 'P1Y', sources },
+      })
+      .thenThrows('measure-revoked');
+  });
+});
+
+describe('LiftSuspension', () => {
+  it('ends a running suspension early', () => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when({
+        type: 'LiftSuspension',
+        data: { suspensionId: 's-geneva', effectiveAt: '2025-07-01T04:00:00Z', sources },
+      })
+      .then([
+        {
+          type: 'SuspensionLifted',
+          data: { suspensionId: 's-geneva', effectiveAt: '2025-07-01T04:00:00.000Z', sources },
+        },
+      ]);
+  });
+
+  it('cancels a suspension that has not started', () => {
+    spec
+      .given([
+        implemented(),
+        ...suspended({
+          startsAt: undefined,
+          endsAt: undefined,
+          startsWhen: { measure: 'm', suspension: 's' },
+        }),
+      ])
+      .when({
+        type: 'LiftSuspension',
+        data: { suspensionId: 's-geneva', effectiveAt: '2025-07-01T04:00:00Z', sources },
+      })
+      .then([expect.objectContaining({ type: 'SuspensionLifted' })]);
+  });
+
+  it('rejects a suspension already lifted', () => {
+    spec
+      .given([
+        implemented(),
+        ...suspended(),
+        {
+          type: 'SuspensionLifted',
+          data: { suspensionId: 's-geneva', effectiveAt: '2025-07-01T04:00:00.000Z', sources },
+        },
+      ])
+      .when({
+        type: 'LiftSuspension',
+        data: { suspensionId: 's-geneva', effectiveAt: '2025-07-02T04:00:00Z', sources },
+      })
+      .thenThrows('suspension-not-active');
+  });
+
+  it('rejects lifting at or after the end', () => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when({
+        type: 'LiftSuspension',
+        data: { suspensionId: 's-geneva', effectiveAt: '2025-08-12T04:01:00Z', sources },
+      })
+      .thenThrows('suspension-not-active');
+  });
+
+  it('rejects an unknown suspension', () => {
+    spec
+      .given([implemented()])
+      .when({
+        type: 'LiftSuspension',
+        data: { suspensionId: 'nope', effectiveAt: '2025-07-01T04:00:00Z', sources },
+      })
+      .thenThrows('suspension-not-found');
+  });
+
+  it('rejects an unknown measure', () => {
+    spec
+      .given([])
+      .when({
+        type: 'LiftSuspension',
+        data: { suspensionId: 's', effectiveAt: '2025-07-01T04:00:00Z', sources },
+      })
+      .thenThrows('measure-not-found');
+  });
+});
+
+describe('LapseSuspension', () => {
+  const extended = {
+    type: 'SuspensionExtended' as const,
+    data: {
+      suspensionId: 's-geneva',
+      endsAt: '2025-11-10T05:01:00.000Z',
+      previousEndsAt: '2025-08-12T04:01:00.000Z',
+      effectiveAt: '2025-08-11T00:00:00.000Z',
+      sources: [eo14334],
+    },
+  };
+
+  it('records the lapse at the end, citing what set the end', () => {
+    spec
+      .given([implemented(), ...suspended(), extended])
+      .when(
+        { type: 'LapseSuspension', data: { suspensionId: 's-geneva' } },
+        { now: '2025-11-10T05:01:00Z' },
+      )
+      .then([
+        {
+          type: 'SuspensionLapsed',
+          data: {
+            suspensionId: 's-geneva',
+            effectiveAt: '2025-11-10T05:01:00.000Z',
+            sources: [eo14334],
+          },
+        },
+      ]);
+  });
+
+  it('cites the given sources', () => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when(
+        { type: 'LapseSuspension', data: { suspensionId: 's-geneva', sources: [mofcom] } },
+        { now: '2025-09-01T00:00:00Z' },
+      )
+      .then([
+        {
+          type: 'SuspensionLapsed',
+          data: {
+            suspensionId: 's-geneva',
+            effectiveAt: '2025-08-12T04:01:00.000Z',
+            sources: [mofcom],
+          },
+        },
+      ]);
+  });
+
+  it('rejects a lapse before the end', () => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when(
+        { type: 'LapseSuspension', data: { suspensionId: 's-geneva' } },
+        { now: '2025-08-12T04:00:59Z' },
+      )
+      .thenThrows('suspension-not-ended');
+  });
+
+  it('rejects a suspension that never started', () => {
+    spec
+      .given([
+        implemented(),
+        ...suspended({
+          startsAt: undefined,
+          endsAt: undefined,
+          startsWhen: { measure: 'm', suspension: 's' },
+        }),
+      ])
+      .when({ type: 'LapseSuspension', data: { suspensionId: 's-geneva' } })
+      .thenThrows('suspension-not-active');
+  });
+
+  it('rejects an unknown suspension', () => {
+    spec
+      .given([implemented()])
+      .when({ type: 'LapseSuspension', data: { suspensionId: 'nope' } })
+      .thenThrows('suspension-not-found');
+  });
+});

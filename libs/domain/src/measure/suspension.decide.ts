@@ -1,0 +1,344 @@
+import { ensure } from '../shared/domain-error';
+import { type DecisionContext, newEvent, nowOf } from '../shared/event';
+import { toId } from '../shared/identifier';
+import {
+  addDurations,
+  type Instant,
+  isAtOrBefore,
+  isBefore,
+  plusDuration,
+  toInstant,
+  toIsoDuration,
+} from '../shared/instant';
+import { type Source, toSources } from '../shared/source';
+import type {
+  ExtendSuspension,
+  LapseSuspension,
+  LiftSuspension,
+  ScheduleSuspension,
+  StartSuspension,
+} from './measure.commands';
+import type {
+  MeasureEvent,
+  SuspensionExtended,
+  SuspensionLapsed,
+  SuspensionLifted,
+  SuspensionScheduled,
+  SuspensionStarted,
+  SuspensionTrigger,
+} from './measure.events';
+import { ensureNotRevoked } from './measure.guards';
+import { findSuspension, type Measure, type Suspension } from './measure.state';
+import { ensurePartFits, toSuspendedPart } from './suspended-part';
+
+export type SuspensionCommand =
+  ScheduleSuspension | StartSuspension | ExtendSuspension | LiftSuspension | LapseSuspension;
+
+export function decideSuspensionCommand(
+  command: SuspensionCommand,
+  measure: Measure,
+  context: DecisionContext,
+): MeasureEvent[] {
+  switch (command.type) {
+    case 'ScheduleSuspension':
+      return schedule(command, measure, context);
+    case 'StartSuspension':
+      return [start(command, measure, context)];
+    case 'ExtendSuspension':
+      return [extend(command, measure, context)];
+    case 'LiftSuspension':
+      return [lift(command, measure, context)];
+    case 'LapseSuspension':
+      return [lapse(command, measure, context)];
+    default: {
+      const unreachable: never = command;
+      return unreachable;
+    }
+  }
+}
+
+function schedule(
+  command: ScheduleSuspension,
+  measure: Measure,
+  context: DecisionContext,
+): MeasureEvent[] {
+  const { data } = command;
+  ensureNotRevoked(measure);
+  const suspensionId = toId(data.suspensionId ?? context.newId(), 'suspensionId');
+  ensure(
+    !findSuspension(measure, suspensionId),
+    'suspension-already-exists',
+    `Suspension ${suspensionId} already exists`,
+    {
+      suspensionId,
+    },
+  );
+  ensure(
+    (data.startsAt === undefined) !== (data.startsWhen === undefined),
+    'invalid-suspension-start',
+    'A suspension starts either at startsAt or when startsWhen takes effect',
+    { field: 'startsAt' },
+  );
+  ensure(
+    (data.endsAt === undefined) !== (data.duration === undefined),
+    'invalid-suspension-end',
+    'A suspension ends either at endsAt or after duration',
+    { field: 'endsAt' },
+  );
+  const startsAt = data.startsAt === undefined ? undefined : toInstant(data.startsAt, 'startsAt');
+  const resolved = data.startsWhen && resolveTrigger(measure, data.startsWhen, data.triggerMeasure);
+  const startsWhen = resolved?.trigger;
+  // A trigger that has already taken effect starts this suspension at the same instant.
+  const triggeredAt = resolved?.suspension.startsAt;
+  const duration =
+    data.duration === undefined ? undefined : toIsoDuration(data.duration, 'duration');
+  const endsAt = data.endsAt === undefined ? undefined : toInstant(data.endsAt, 'endsAt');
+  const scheduledEnd =
+    endsAt ?? (startsAt && duration && plusDuration(startsAt, duration, measure.timeZone));
+  const start = startsAt ?? triggeredAt;
+  const end = endsAt ?? (start && duration && plusDuration(start, duration, measure.timeZone));
+  if (start && end) ensureEndsAfterStart(start, end);
+  const part = data.part === undefined ? undefined : toSuspendedPart(data.part);
+  if (part) ensurePartFits(measure, part, start, suspensionId);
+  ensure(
+    data.reinstatesAutomatically === undefined || typeof data.reinstatesAutomatically === 'boolean',
+    'invalid-suspension-end',
+    'reinstatesAutomatically must be true or false',
+    { field: 'reinstatesAutomatically' },
+  );
+  const sources = toSources(data.sources);
+  const scheduled = newEvent<SuspensionScheduled>(
+    'SuspensionScheduled',
+    {
+      suspensionId,
+      startsAt,
+      startsWhen,
+      endsAt: scheduledEnd,
+      duration,
+      part,
+      agreement: data.agreement === undefined ? undefined : toId(data.agreement, 'agreement'),
+      reinstatesAutomatically: data.reinstatesAutomatically ?? true,
+      effectiveAt: toInstant(data.effectiveAt ?? startsAt ?? nowOf(context), 'effectiveAt'),
+      sources,
+    },
+    context,
+  );
+  if (!start) return [scheduled];
+  return [scheduled, started(suspensionId, start, end, sources, context)];
+}
+
+function start(
+  command: StartSuspension,
+  measure: Measure,
+  context: DecisionContext,
+): SuspensionStarted {
+  ensureNotRevoked(measure);
+  const suspension = existingSuspension(measure, command.data.suspensionId);
+  ensureOpen(suspension);
+  ensure(
+    suspension.state === 'scheduled',
+    'suspension-already-started',
+    `Suspension ${suspension.id} has already started`,
+    {
+      suspensionId: suspension.id,
+      startsAt: suspension.startsAt,
+    },
+  );
+  const startsAt = toInstant(command.data.startsAt, 'startsAt');
+  const endsAt =
+    suspension.endsAt ??
+    (suspension.duration && plusDuration(startsAt, suspension.duration, measure.timeZone));
+  if (endsAt) ensureEndsAfterStart(startsAt, endsAt);
+  if (suspension.part) ensurePartFits(measure, suspension.part, startsAt, suspension.id);
+  return started(suspension.id, startsAt, endsAt, toSources(command.data.sources), context);
+}
+
+function started(
+  suspensionId: string,
+  startsAt: Instant,
+  endsAt: Instant | undefined,
+  sources: Source[],
+  context: DecisionContext,
+): SuspensionStarted {
+  return newEvent<SuspensionStarted>(
+    'SuspensionStarted',
+    { suspensionId, startsAt, endsAt, effectiveAt: startsAt, sources },
+    context,
+  );
+}
+
+function extend(
+  command: ExtendSuspension,
+  measure: Measure,
+  context: DecisionContext,
+): SuspensionExtended {
+  const { data } = command;
+  ensureNotRevoked(measure);
+  const suspension = existingSuspension(measure, data.suspensionId);
+  ensureOpen(suspension);
+  ensure(
+    (data.endsAt === undefined) !== (data.duration === undefined),
+    'invalid-suspension-end',
+    'An extension gives either the new endsAt or a duration to add',
+    { field: 'endsAt' },
+  );
+  const extendedBy =
+    data.duration === undefined ? undefined : toIsoDuration(data.duration, 'duration');
+  return newEvent<SuspensionExtended>(
+    'SuspensionExtended',
+    {
+      suspensionId: suspension.id,
+      ...newEnd(suspension, data.endsAt, extendedBy, measure),
+      extendedBy,
+      previousEndsAt: suspension.endsAt,
+      agreement: data.agreement === undefined ? undefined : toId(data.agreement, 'agreement'),
+      effectiveAt: toInstant(data.effectiveAt ?? nowOf(context), 'effectiveAt'),
+      sources: toSources(data.sources),
+    },
+    context,
+  );
+}
+
+/** The end after an extension; while the start is unknown only a duration can be added. */
+function newEnd(
+  suspension: Suspension,
+  requestedEnd: Instant | undefined,
+  extendedBy: string | undefined,
+  measure: Measure,
+): { endsAt?: Instant; duration?: string } {
+  const current = suspension.endsAt;
+  if (current === undefined) {
+    ensure(
+      extendedBy !== undefined && suspension.duration !== undefined,
+      'suspension-end-unresolved',
+      `Suspension ${suspension.id} has not started, so its end is not known yet; extend it by a duration`,
+      { suspensionId: suspension.id },
+    );
+    return { duration: addDurations(suspension.duration, extendedBy) };
+  }
+  const endsAt =
+    requestedEnd !== undefined
+      ? toInstant(requestedEnd, 'endsAt')
+      : plusDuration(current, extendedBy as string, measure.timeZone);
+  ensure(
+    isBefore(current, endsAt),
+    'extension-not-later',
+    `An extension must move the end later than ${current}`,
+    {
+      field: 'endsAt',
+      endsAt,
+      currentEndsAt: current,
+    },
+  );
+  return { endsAt };
+}
+
+function lift(
+  command: LiftSuspension,
+  measure: Measure,
+  context: DecisionContext,
+): SuspensionLifted {
+  const suspension = existingSuspension(measure, command.data.suspensionId);
+  ensureOpen(suspension);
+  const effectiveAt = toInstant(command.data.effectiveAt, 'effectiveAt');
+  ensure(
+    suspension.endsAt === undefined || isBefore(effectiveAt, suspension.endsAt),
+    'suspension-not-active',
+    `Suspension ${suspension.id} has already ended by ${effectiveAt}`,
+    { suspensionId: suspension.id, endsAt: suspension.endsAt },
+  );
+  return newEvent<SuspensionLifted>(
+    'SuspensionLifted',
+    { suspensionId: suspension.id, effectiveAt, sources: toSources(command.data.sources) },
+    context,
+  );
+}
+
+function lapse(
+  command: LapseSuspension,
+  measure: Measure,
+  context: DecisionContext,
+): SuspensionLapsed {
+  const suspension = existingSuspension(measure, command.data.suspensionId);
+  ensure(
+    suspension.state === 'active',
+    'suspension-not-active',
+    `Suspension ${suspension.id} is ${suspension.state}`,
+    {
+      suspensionId: suspension.id,
+      state: suspension.state,
+    },
+  );
+  const endsAt = suspension.endsAt;
+  ensure(
+    endsAt !== undefined && isAtOrBefore(endsAt, nowOf(context)),
+    'suspension-not-ended',
+    `Suspension ${suspension.id} runs until ${endsAt ?? 'an unknown end'}`,
+    { suspensionId: suspension.id, endsAt },
+  );
+  // The documents that set the end are the authority for the lapse.
+  const sources =
+    command.data.sources ?? suspension.extensions.at(-1)?.sources ?? suspension.sources;
+  return newEvent<SuspensionLapsed>(
+    'SuspensionLapsed',
+    { suspensionId: suspension.id, effectiveAt: endsAt, sources: toSources(sources) },
+    context,
+  );
+}
+
+function existingSuspension(measure: Measure, suspensionId: string): Suspension {
+  const suspension = findSuspension(measure, suspensionId);
+  ensure(
+    suspension,
+    'suspension-not-found',
+    `No suspension ${suspensionId} on measure ${measure.id}`,
+    {
+      suspensionId,
+    },
+  );
+  return suspension;
+}
+
+function ensureOpen(suspension: Suspension): void {
+  ensure(
+    suspension.state === 'scheduled' || suspension.state === 'active',
+    'suspension-not-active',
+    `Suspension ${suspension.id} is ${suspension.state}`,
+    { suspensionId: suspension.id, state: suspension.state },
+  );
+}
+
+function ensureEndsAfterStart(startsAt: Instant, endsAt: Instant): void {
+  ensure(
+    isBefore(startsAt, endsAt),
+    'suspension-ends-before-start',
+    `A suspension must end after it starts (${startsAt})`,
+    {
+      field: 'endsAt',
+      startsAt,
+      endsAt,
+    },
+  );
+}
+
+/**
+ * Resolves "when suspension S of measure M takes effect" to M's id (a code is accepted) and S.
+ * M is this measure or the one the handler loaded into the command.
+ */
+function resolveTrigger(
+  measure: Measure,
+  value: SuspensionTrigger,
+  triggerMeasure: Measure | null | undefined,
+): { trigger: SuspensionTrigger; suspension: Suspension } {
+  const ref = toId(value.measure, 'startsWhen.measure');
+  const suspensionId = toId(value.suspension, 'startsWhen.suspension');
+  const owner = [measure, triggerMeasure].find((m) => m && (m.id === ref || m.code === ref));
+  ensure(owner, 'measure-not-found', `No measure ${ref} to wait for`, {
+    field: 'startsWhen.measure',
+  });
+  const suspension = findSuspension(owner, suspensionId);
+  ensure(suspension, 'suspension-not-found', `No suspension ${suspensionId} on measure ${ref}`, {
+    field: 'startsWhen.suspension',
+  });
+  return { trigger: { measure: owner.id, suspension: suspensionId }, suspension };
+}

@@ -1,0 +1,110 @@
+import { DateTime, Duration, IANAZone } from 'luxon';
+import { ensure } from './domain-error';
+
+/** An ISO 8601 instant with an offset, normalised to UTC: `2026-11-10T05:01:00.000Z`. */
+export type Instant = string;
+/** An ISO 8601 duration such as `P1Y`, `P90D` or `PT12H`. */
+export type IsoDuration = string;
+/** An IANA time zone name such as `America/New_York`. */
+export type TimeZone = string;
+
+export const DEFAULT_TIME_ZONE: TimeZone = 'UTC';
+
+const OFFSET = /(Z|[+-]\d{2}(:?\d{2})?)$/i;
+// Integer components only (seconds may be fractional): fractional months or years have no
+// single meaning in a calendar, and signed components would let an "end" precede its start.
+const DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/;
+
+export function isInstant(value: unknown): value is Instant {
+  return (
+    typeof value === 'string' &&
+    value.includes('T') &&
+    OFFSET.test(value) &&
+    DateTime.fromISO(value, { setZone: true }).isValid
+  );
+}
+
+/** Validates an instant (string with an offset, or a Date) and normalises it to UTC. */
+export function toInstant(value: unknown, field = 'instant'): Instant {
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
+  ensure(
+    isInstant(value),
+    'invalid-instant',
+    `${field} must be an ISO 8601 instant with an offset, got ${JSON.stringify(value)}`,
+    { field, value },
+  );
+  return DateTime.fromISO(value, { setZone: true }).toUTC().toISO() as Instant;
+}
+
+export function toMillis(instant: Instant | Date): number {
+  return instant instanceof Date ? instant.getTime() : DateTime.fromISO(instant).toMillis();
+}
+
+export function isBefore(a: Instant, b: Instant): boolean {
+  return toMillis(a) < toMillis(b);
+}
+
+export function isAtOrBefore(a: Instant, b: Instant): boolean {
+  return toMillis(a) <= toMillis(b);
+}
+
+export function isTimeZone(value: unknown): value is TimeZone {
+  return typeof value === 'string' && IANAZone.isValidZone(value);
+}
+
+/** Validates an IANA zone and returns its canonical spelling (`america/new_york` → `America/New_York`). */
+export function toTimeZone(value: unknown, field = 'timeZone'): TimeZone {
+  ensure(
+    isTimeZone(value),
+    'invalid-time-zone',
+    `${field} must be an IANA time zone name, got ${JSON.stringify(value)}`,
+    { field, value },
+  );
+  return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+}
+
+export function isIsoDuration(value: unknown, options: { allowZero?: boolean } = {}): boolean {
+  if (typeof value !== 'string' || !DURATION.test(value)) return false;
+  const duration = Duration.fromISO(value);
+  return duration.isValid && (options.allowZero === true || duration.toMillis() > 0);
+}
+
+export function toIsoDuration(
+  value: unknown,
+  field = 'duration',
+  options: { allowZero?: boolean } = {},
+): IsoDuration {
+  ensure(
+    isIsoDuration(value, options),
+    'invalid-duration',
+    `${field} must be a positive ISO 8601 duration such as P1Y or P90D, got ${JSON.stringify(value)}`,
+    { field, value },
+  );
+  return value as IsoDuration;
+}
+
+/**
+ * Adds a duration in a legal time zone, so that calendar units follow that zone's clock:
+ * one year after 2025-11-10 00:01 America/New_York is 2026-11-10 00:01 America/New_York,
+ * whatever daylight saving time did in between.
+ */
+export function plusDuration(instant: Instant, duration: IsoDuration, zone: TimeZone): Instant {
+  return shift(instant, duration, zone, 1);
+}
+
+/** The instant a duration before another, in a legal time zone (e.g. alert lead times). */
+export function minusDuration(instant: Instant, duration: IsoDuration, zone: TimeZone): Instant {
+  return shift(instant, duration, zone, -1);
+}
+
+function shift(instant: Instant, duration: IsoDuration, zone: TimeZone, sign: 1 | -1): Instant {
+  const start = DateTime.fromISO(toInstant(instant), { zone: toTimeZone(zone) });
+  const delta = Duration.fromISO(toIsoDuration(duration, 'duration', { allowZero: true }));
+  const end = sign === 1 ? start.plus(delta) : start.minus(delta);
+  return end.toUTC().toISO() as Instant;
+}
+
+/** Adds two ISO durations component-wise (`P1Y` + `P90D` = `P1Y90D`). */
+export function addDurations(a: IsoDuration, b: IsoDuration): IsoDuration {
+  return Duration.fromISO(a).plus(Duration.fromISO(b)).toISO() as IsoDuration;
+}

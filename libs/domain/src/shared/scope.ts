@@ -1,0 +1,62 @@
+import { ensure } from './domain-error';
+import { ensurePartyCodes, type PartyCode } from './party-code';
+import { isText, pickDefined } from './source';
+
+/** What a measure covers: products and, where a measure says so, territories such as HK or MO. */
+export interface Scope {
+  description?: string;
+  /** HS / HTSUS / CN tariff lines or headings, e.g. `8703`, `9903.01.63`. */
+  hsCodes?: string[];
+  /** Territories covered besides the target parties themselves, e.g. `HK`, `MO`. */
+  inclusions?: PartyCode[];
+}
+
+const HS_CODE = /^\d{4}(\.?\d{2}){0,3}$/;
+
+export function toScope(value: unknown, field = 'scope'): Scope {
+  ensure(
+    typeof value === 'object' && value !== null,
+    'invalid-hs-code',
+    `${field} must be an object`,
+    {
+      field,
+    },
+  );
+  const scope = value as Record<string, unknown>;
+  const hsCodes = toList(scope.hsCodes, `${field}.hsCodes`, 'invalid-hs-code');
+  hsCodes?.forEach((code, index) =>
+    ensure(
+      typeof code === 'string' && HS_CODE.test(code),
+      'invalid-hs-code',
+      `${field}.hsCodes[${index}] must be an HS code of 4 to 10 digits, got ${JSON.stringify(code)}`,
+      { field: `${field}.hsCodes[${index}]`, value: code },
+    ),
+  );
+  const inclusions = toList(scope.inclusions, `${field}.inclusions`, 'invalid-party-code');
+  if (inclusions) ensurePartyCodes(inclusions, `${field}.inclusions`);
+  ensure(
+    scope.description === undefined || isText(scope.description),
+    'text-required',
+    `${field}.description must be a non-empty string`,
+    { field: `${field}.description` },
+  );
+  return pickDefined({
+    description: scope.description,
+    hsCodes: hsCodes as string[] | undefined,
+    inclusions: inclusions && unique(inclusions as string[]),
+  });
+}
+
+function toList(
+  value: unknown,
+  field: string,
+  code: 'invalid-hs-code' | 'invalid-party-code',
+): unknown[] | undefined {
+  if (value === undefined) return undefined;
+  ensure(Array.isArray(value), code, `${field} must be an array`, { field });
+  return value as unknown[];
+}
+
+export function unique<T>(values: readonly T[]): T[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,95 @@
+import { EventStore } from '@app/event-store';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import { createApi } from '../apps/api/src/create-api';
+import { runEntry } from './support/run-process';
+
+describe('foundation, end to end', () => {
+  let db: TestDatabase;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('e2e_foundation');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  describe('health', () => {
+    let app: NestFastifyApplication;
+    afterEach(async () => {
+      await app?.close();
+    });
+
+    async function startApi(env: Record<string, string>): Promise<NestFastifyApplication> {
+      Object.assign(process.env, { DATABASE_URL: db.url, LOG_LEVEL: 'error' }, env);
+      app = await createApi();
+      await app.init();
+      await app.getHttpAdapter().getInstance().ready();
+      return app;
+    }
+
+    it('is live and ready when PostgreSQL, Redis and the migrations are', async () => {
+      await startApi({ REDIS_URL: 'redis://127.0.0.1:6379' });
+      await request(app.getHttpServer()).get('/health/live').expect(200, { status: 'ok' });
+      const ready = await request(app.getHttpServer()).get('/health/ready').expect(200);
+      expect(ready.body).toEqual({
+        status: 'ok',
+        checks: {
+          postgres: { status: 'up' },
+          redis: { status: 'up' },
+          migrations: { status: 'up' },
+        },
+      });
+    });
+
+    it('is live but not ready when Redis cannot be reached', async () => {
+      await startApi({ REDIS_URL: 'redis://127.0.0.1:1' });
+      await request(app.getHttpServer()).get('/health/live').expect(200);
+      const ready = await request(app.getHttpServer()).get('/health/ready').expect(503);
+      expect(ready.body.status).toBe('unavailable');
+      expect(ready.body.checks.redis.status).toBe('down');
+      expect(ready.body.checks.postgres.status).toBe('up');
+    });
+  });
+
+  describe('start-up configuration', () => {
+    it('refuses to start with a clear message for each malformed variable', async () => {
+      const result = await runEntry('apps/api/src/main.ts', [], {
+        DATABASE_URL: 'mysql://nowhere/accord',
+        PORT: 'eighty',
+      });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain('Invalid configuration');
+      expect(result.stderr).toContain('DATABASE_URL: must be a URL starting with postgres://');
+      expect(result.stderr).toContain('PORT:');
+    });
+  });
+
+  describe('npm run cli -- verify', () => {
+    it('reports intact chains, then the first broken link after tampering', async () => {
+      const store = new EventStore(db.pool);
+      await store.append('measure-cli-a', [
+        { type: 'MeasureAnnounced', payload: { rate: 34 } },
+        { type: 'MeasureImplemented', payload: {} },
+      ]);
+      await store.append('measure-cli-b', [{ type: 'MeasureAnnounced', payload: { rate: 10 } }]);
+      await store.flushNotifications();
+
+      const intact = await runEntry('apps/cli/src/main.ts', ['verify'], { DATABASE_URL: db.url });
+      expect(intact.stdout).toContain('All hash chains hold: 3 events in 2 streams');
+      expect(intact.code).toBe(0);
+
+      await db.pool.query(`
+        BEGIN;
+        ALTER TABLE events DISABLE TRIGGER events_immutable;
+        UPDATE events SET payload = '{"rate": 24}' WHERE stream_id = 'measure-cli-a' AND version = 1;
+        ALTER TABLE events ENABLE TRIGGER events_immutable;
+        COMMIT;`);
+      const broken = await runEntry('apps/cli/src/main.ts', ['verify'], { DATABASE_URL: db.url });
+      expect(broken.code).toBe(1);
+      expect(broken.stderr).toContain('Broken hash chain: stream measure-cli-a at version 1');
+      expect(broken.stderr).toContain('hash-mismatch');
+    });
+  });
+});
