@@ -182,6 +182,48 @@ describe('EventStore on PostgreSQL', () => {
     });
   });
 
+  describe('work in the append’s transaction', () => {
+    beforeAll(async () => {
+      await db.pool.query('CREATE TABLE claimed_codes (code text PRIMARY KEY, stream_id text)');
+    });
+    const claim = (code: string, streamId: string) => ({
+      beforeCommit: async (tx: {
+        query: (sql: string, params?: unknown[]) => Promise<unknown>;
+      }) => {
+        await tx.query('INSERT INTO claimed_codes VALUES ($1, $2)', [code, streamId]);
+      },
+    });
+
+    it('commits the events and the extra write together', async () => {
+      const id = stream();
+      await store.append(id, [event()], claim(`code-${id}`, id));
+      const { rowCount } = await db.pool.query('SELECT 1 FROM claimed_codes WHERE stream_id = $1', [
+        id,
+      ]);
+      expect(rowCount).toBe(1);
+      expect(await countEvents(id)).toBe(1);
+    });
+
+    it('appends nothing when the extra write fails', async () => {
+      const taken = `code-${randomUUID()}`;
+      await store.append(stream(), [event()], claim(taken, 'first'));
+      const second = stream();
+      await expect(store.append(second, [event()], claim(taken, second))).rejects.toMatchObject({
+        code: '23505',
+      });
+      expect(await countEvents(second)).toBe(0);
+      expect(await store.streamVersion(second)).toBe(0);
+    });
+
+    it('finds the first result of a command id, or null', async () => {
+      const id = stream();
+      const commandId = randomUUID();
+      const first = await store.append(id, [event(), event()], { commandId });
+      expect(await store.findCommand(commandId)).toEqual({ ...first, duplicate: true });
+      expect(await store.findCommand(randomUUID())).toBeNull();
+    });
+  });
+
   describe('what is stored', () => {
     it('keeps recordedAt, type, schema version, payload, metadata and the chain link', async () => {
       const id = stream();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import { CommandIdReusedError, WrongExpectedVersionError } from './event-store.errors';
 import type {
   AppendOptions,
@@ -63,7 +63,14 @@ export class EventStore {
         ...(options.commandId ? { commandId: options.commandId } : {}),
       },
     }));
-    const result = await this.callAppend(streamId, expectedSql, options.commandId, batch, expected);
+    const result = await this.callAppend(
+      streamId,
+      expectedSql,
+      options.commandId,
+      batch,
+      expected,
+      options.beforeCommit,
+    );
     if (result.duplicate && result.streamId !== streamId) {
       throw new CommandIdReusedError(options.commandId ?? '', result.streamId, streamId);
     }
@@ -77,14 +84,21 @@ export class EventStore {
     commandId: string | undefined,
     batch: unknown[],
     expected: AppendOptions['expectedVersion'],
+    beforeCommit: AppendOptions['beforeCommit'],
     attempt = 1,
   ): Promise<AppendResult> {
+    const sql = 'SELECT accord_append($1, $2, $3, $4) AS result';
+    const params = [streamId, expectedSql, commandId ?? null, JSON.stringify(batch)];
     try {
-      const { rows } = await this.pool.query<{ result: AppendResult }>(
-        'SELECT accord_append($1, $2, $3, $4) AS result',
-        [streamId, expectedSql, commandId ?? null, JSON.stringify(batch)],
-      );
-      return rows[0].result;
+      if (!beforeCommit) {
+        const { rows } = await this.pool.query<{ result: AppendResult }>(sql, params);
+        return rows[0].result;
+      }
+      return await this.inTransaction(async (client) => {
+        const { rows } = await client.query<{ result: AppendResult }>(sql, params);
+        if (!rows[0].result.duplicate) await beforeCommit(client);
+        return rows[0].result;
+      });
     } catch (error) {
       const pgError = error as { code?: string; detail?: string; constraint?: string };
       if (pgError.code === 'AC001') {
@@ -97,7 +111,15 @@ export class EventStore {
       // Two appends created the same new stream at once; the loser lands here.
       if (pgError.code === '23505' && pgError.constraint === 'event_streams_pkey') {
         if (expectedSql === null && attempt === 1) {
-          return this.callAppend(streamId, expectedSql, commandId, batch, expected, attempt + 1);
+          return this.callAppend(
+            streamId,
+            expectedSql,
+            commandId,
+            batch,
+            expected,
+            beforeCommit,
+            attempt + 1,
+          );
         }
         throw new WrongExpectedVersionError(
           streamId,
@@ -107,6 +129,47 @@ export class EventStore {
       }
       throw error;
     }
+  }
+
+  private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** The result a command id was first appended with, or null if it never was. */
+  async findCommand(commandId: string): Promise<AppendResult | null> {
+    const { rows } = await this.pool.query<{
+      stream_id: string;
+      versions: string[];
+      positions: string[];
+      event_ids: string[];
+    }>(
+      `SELECT min(stream_id) AS stream_id, array_agg(version ORDER BY position) AS versions,
+              array_agg(position ORDER BY position) AS positions,
+              array_agg(event_id ORDER BY position) AS event_ids
+         FROM events WHERE command_id = $1 HAVING count(*) > 0`,
+      [commandId],
+    );
+    if (!rows.length) return null;
+    const [row] = rows;
+    return {
+      streamId: row.stream_id,
+      fromVersion: Number(row.versions[0]),
+      toVersion: Number(row.versions[row.versions.length - 1]),
+      positions: row.positions.map(Number),
+      eventIds: row.event_ids,
+      duplicate: true,
+    };
   }
 
   /** The stream's current version; 0 when it does not exist. */

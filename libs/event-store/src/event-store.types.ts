@@ -40,6 +40,19 @@ export interface AppendOptions {
   commandId?: string;
   /** Merged into every event's metadata. */
   metadata?: EventMetadata;
+  /**
+   * Runs in the append's transaction after the events are written (not on a duplicate), e.g. to
+   * claim a unique code in a write-side index; if it throws, nothing is appended.
+   */
+  beforeCommit?: (transaction: SqlClient) => Promise<void>;
+}
+
+/** The part of a pg client that `beforeCommit` may use. */
+export interface SqlClient {
+  query<R extends object = Record<string, unknown>>(
+    sql: string,
+    params?: unknown[],
+  ): Promise<{ rows: R[]; rowCount: number | null }>;
 }
 
 export interface AppendResult {

@@ -12,6 +12,7 @@ export type {
   NewEvent,
   ReadStreamOptions,
   RecordedEvent,
+  SqlClient,
 } from './event-store.types';
 export { UpcasterRegistry, type Upcaster } from './upcaster-registry';
 export { verifyHashChains, type BrokenLink, type ChainReport } from './hash-chain-verifier';
