@@ -1,4 +1,4 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module, type OnModuleDestroy } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
 import type { Pool } from 'pg';
 import { EventStore } from './event-store';
@@ -16,4 +16,10 @@ import { UpcasterRegistry } from './upcaster-registry';
   ],
   exports: [EventStore, UpcasterRegistry],
 })
-export class EventStoreModule {}
+export class EventStoreModule implements OnModuleDestroy {
+  constructor(@Inject(EventStore) private readonly store: EventStore) {}
+
+  async onModuleDestroy(): Promise<void> {
+    await this.store.close();
+  }
+}

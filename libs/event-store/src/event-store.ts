@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Pool, PoolClient } from 'pg';
+import { Client, type Pool, type PoolClient } from 'pg';
 import { CommandIdReusedError, WrongExpectedVersionError } from './event-store.errors';
 import type {
   AppendOptions,
@@ -27,6 +27,8 @@ interface EventRow {
   recorded_at: Date;
 }
 
+const MAX_ANY_VERSION_ATTEMPTS = 10;
+
 const EVENT_COLUMNS =
   'position, event_id, stream_id, version, type, schema_version, payload, metadata, recorded_at';
 
@@ -38,6 +40,8 @@ const EVENT_COLUMNS =
 export class EventStore {
   private notifying: Promise<void> | undefined;
   private notifyAgain = false;
+  private notifier: Promise<Client> | undefined;
+  private closed = false;
 
   constructor(
     private readonly pool: Pool,
@@ -87,20 +91,39 @@ export class EventStore {
     beforeCommit: AppendOptions['beforeCommit'],
     attempt = 1,
   ): Promise<AppendResult> {
-    const sql = 'SELECT accord_append($1, $2, $3, $4) AS result';
-    const params = [streamId, expectedSql, commandId ?? null, JSON.stringify(batch)];
+    // A named statement: parsed and planned once per connection.
+    const statement = {
+      name: 'accord_append',
+      text: 'SELECT accord_append($1, $2, $3, $4) AS result',
+      values: [streamId, expectedSql, commandId ?? null, JSON.stringify(batch)],
+    };
     try {
-      if (!beforeCommit) {
-        const { rows } = await this.pool.query<{ result: AppendResult }>(sql, params);
-        return rows[0].result;
-      }
-      return await this.inTransaction(async (client) => {
-        const { rows } = await client.query<{ result: AppendResult }>(sql, params);
-        if (!rows[0].result.duplicate) await beforeCommit(client);
-        return rows[0].result;
+      return await this.withClient(async (client) => {
+        if (!beforeCommit) {
+          const { rows } = await client.query<{ result: AppendResult }>(statement);
+          return rows[0].result;
+        }
+        await client.query('BEGIN');
+        try {
+          const { rows } = await client.query<{ result: AppendResult }>(statement);
+          if (!rows[0].result.duplicate) await beforeCommit(client);
+          await client.query('COMMIT');
+          return rows[0].result;
+        } catch (error) {
+          await client.query('ROLLBACK');
+          throw error;
+        }
       });
     } catch (error) {
       const pgError = error as { code?: string; detail?: string; constraint?: string };
+      // Another append took the same version between our read of the head and our insert.
+      const lostRace =
+        pgError.code === '23505' && pgError.constraint === 'events_stream_id_version_key';
+      // The same command may have won the race that made this attempt fail.
+      if (commandId && (pgError.code === 'AC004' || pgError.code === 'AC001' || lostRace)) {
+        const first = await this.findCommand(commandId);
+        if (first) return first;
+      }
       if (pgError.code === 'AC001') {
         throw new WrongExpectedVersionError(
           streamId,
@@ -108,9 +131,9 @@ export class EventStore {
           Number(pgError.detail),
         );
       }
-      // Two appends created the same new stream at once; the loser lands here.
-      if (pgError.code === '23505' && pgError.constraint === 'event_streams_pkey') {
-        if (expectedSql === null && attempt === 1) {
+      if (lostRace) {
+        // With "any" the caller does not care which version it gets: take the next one.
+        if (expectedSql === null && attempt < MAX_ANY_VERSION_ATTEMPTS) {
           return this.callAppend(
             streamId,
             expectedSql,
@@ -131,54 +154,41 @@ export class EventStore {
     }
   }
 
-  private async inTransaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+  /**
+   * Runs on a client checked out of the pool and released without an error, so that a failed
+   * statement (a version conflict is one) does not make the pool close the connection, as
+   * `pool.query` does: reconnecting after every conflict was the hot-stream bottleneck.
+   */
+  private async withClient<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
+      return await work(client);
     } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      // A SQL error carries a SQLSTATE and leaves the connection usable; anything else may not.
+      if (!(error as { code?: string }).code) broken = error as Error;
       throw error;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 
   /** The result a command id was first appended with, or null if it never was. */
   async findCommand(commandId: string): Promise<AppendResult | null> {
-    const { rows } = await this.pool.query<{
-      stream_id: string;
-      versions: string[];
-      positions: string[];
-      event_ids: string[];
-    }>(
-      `SELECT min(stream_id) AS stream_id, array_agg(version ORDER BY position) AS versions,
-              array_agg(position ORDER BY position) AS positions,
-              array_agg(event_id ORDER BY position) AS event_ids
-         FROM events WHERE command_id = $1 HAVING count(*) > 0`,
+    const { rows } = await this.pool.query<{ result: AppendResult | null }>(
+      'SELECT accord_command_result($1) AS result',
       [commandId],
     );
-    if (!rows.length) return null;
-    const [row] = rows;
-    return {
-      streamId: row.stream_id,
-      fromVersion: Number(row.versions[0]),
-      toVersion: Number(row.versions[row.versions.length - 1]),
-      positions: row.positions.map(Number),
-      eventIds: row.event_ids,
-      duplicate: true,
-    };
+    return rows[0].result;
   }
 
   /** The stream's current version; 0 when it does not exist. */
   async streamVersion(streamId: string): Promise<number> {
     const { rows } = await this.pool.query<{ version: string }>(
-      'SELECT version FROM event_streams WHERE stream_id = $1',
+      'SELECT coalesce(max(version), 0) AS version FROM events WHERE stream_id = $1',
       [streamId],
     );
-    return rows.length ? Number(rows[0].version) : 0;
+    return Number(rows[0].version);
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
@@ -274,31 +284,47 @@ export class EventStore {
 
   /**
    * Wakes subscription runners. Sent after the commit and outside it, because NOTIFY inside the
-   * append would serialise every commit on the notification queue's lock; at most one is in
-   * flight and bursts collapse into one more. Losing one costs a poll interval, nothing else.
+   * append would serialise every commit on the notification queue's lock, and on a connection of
+   * its own, so that appends never queue behind it in the pool. At most one is in flight and a
+   * burst collapses into one more. Losing one costs a poll interval, nothing else.
    */
   private announce(): void {
     if (this.notifying) {
       this.notifyAgain = true;
       return;
     }
-    this.notifying = this.pool
-      .query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`)
-      .then(
-        () => undefined,
-        () => undefined,
-      )
-      .finally(() => {
-        this.notifying = undefined;
-        if (this.notifyAgain) {
-          this.notifyAgain = false;
-          this.announce();
-        }
-      });
+    this.notifying = this.sendNotification().finally(() => {
+      this.notifying = undefined;
+      if (this.notifyAgain && !this.closed) {
+        this.notifyAgain = false;
+        this.announce();
+      }
+    });
   }
 
-  /** Lets a caller (a test, a shutdown hook) wait until the last wake-up has been sent. */
-  async flushNotifications(): Promise<void> {
+  private async sendNotification(): Promise<void> {
+    try {
+      if (!this.notifier) {
+        const client = new Client(this.pool.options);
+        client.on('error', () => {
+          if (this.notifier === connecting) this.notifier = undefined;
+        });
+        const connecting = client.connect().then(() => client);
+        this.notifier = connecting;
+      }
+      const client = await this.notifier;
+      await client.query(`SELECT pg_notify('${EVENTS_CHANNEL}', '')`);
+    } catch {
+      this.notifier = undefined;
+    }
+  }
+
+  /** Waits for the last wake-up to be sent and closes the notification connection. */
+  async close(): Promise<void> {
     while (this.notifying) await this.notifying;
+    this.closed = true;
+    const notifier = this.notifier;
+    this.notifier = undefined;
+    if (notifier) await (await notifier.catch(() => undefined))?.end().catch(() => undefined);
   }
 }

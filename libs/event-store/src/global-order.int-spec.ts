@@ -20,7 +20,7 @@ describe('the global log', () => {
   });
   afterEach(async () => {
     await Promise.all(clients.splice(0).map((client) => client.end().catch(() => undefined)));
-    await store.flushNotifications();
+    await store.close();
     await db.drop();
   });
 

@@ -40,7 +40,7 @@ describe('SubscriptionRunner', () => {
     await Promise.all(runners.splice(0).map((runner) => runner.stop()));
   });
   afterAll(async () => {
-    await store.flushNotifications();
+    await store.close();
     await db.drop();
   });
 

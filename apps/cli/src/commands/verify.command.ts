@@ -22,7 +22,7 @@ export async function verifyCommand(config: AccordConfig, out: CliOutput): Promi
       const link = report.firstBroken;
       out.error(
         `Broken hash chain: stream ${link.streamId} at version ${link.version}` +
-          (link.position === null ? '' : ` (global position ${link.position})`) +
+          ` (global position ${link.position})` +
           `: ${link.reason}`,
       );
       return 1;

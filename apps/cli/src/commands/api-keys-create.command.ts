@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+import { ApiKeyNameTakenError, ApiKeysService, createApiKeyInputSchema } from '@app/api-keys';
+import type { AccordConfig } from '@app/config';
+import { createDataSource, ensureDatabase, poolOf, runMigrations } from '@app/database';
+import { allMigrations } from '@app/migrations';
+import type { CliOutput } from '../cli-output';
+
+const USAGE = 'Usage: npm run cli -- api-keys:create --role <viewer|editor|admin> --name <name>';
+
+/** `api-keys:create`: records a key and prints it, the only time it is shown. */
+export async function apiKeysCreateCommand(
+  config: AccordConfig,
+  out: CliOutput,
+  args: string[],
+): Promise<number> {
+  let values: { role?: string; name?: string };
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: { role: { type: 'string' }, name: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    out.error(error instanceof Error ? error.message : String(error));
+    out.error(USAGE);
+    return 2;
+  }
+  const input = createApiKeyInputSchema.safeParse(
+    { name: values.name, role: values.role },
+    { error: (issue) => (issue.input === undefined ? 'is required' : undefined) },
+  );
+  if (!input.success) {
+    for (const issue of input.error.issues)
+      out.error(`--${issue.path.join('.')}: ${issue.message}`);
+    out.error(USAGE);
+    return 2;
+  }
+
+  await ensureDatabase(config.DATABASE_URL);
+  const dataSource = createDataSource({
+    url: config.DATABASE_URL,
+    migrations: allMigrations,
+    applicationName: 'accord-cli',
+    poolSize: 2,
+  });
+  await dataSource.initialize();
+  try {
+    await runMigrations(dataSource);
+    const created = await new ApiKeysService(poolOf(dataSource)).create(input.data);
+    out.info(`id:   ${created.id}`);
+    out.info(`name: ${created.name}`);
+    out.info(`role: ${created.role}`);
+    out.info(`key:  ${created.key}`);
+    out.error('Store the key now: it is not shown again.');
+    return 0;
+  } catch (error) {
+    if (error instanceof ApiKeyNameTakenError) {
+      out.error(error.message);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await dataSource.destroy();
+  }
+}
