@@ -74,7 +74,7 @@ describe('foundation, end to end', () => {
         { type: 'MeasureImplemented', payload: {} },
       ]);
       await store.append('measure-cli-b', [{ type: 'MeasureAnnounced', payload: { rate: 10 } }]);
-      await store.flushNotifications();
+      await store.close();
 
       const intact = await runEntry('apps/cli/src/main.ts', ['verify'], { DATABASE_URL: db.url });
       expect(intact.stdout).toContain('All hash chains hold: 3 events in 2 streams');

@@ -5,7 +5,9 @@ import { DatabaseModule } from '@app/database';
 import { EventStoreModule } from '@app/event-store';
 import { allMigrations } from '@app/migrations';
 import { RedisModule } from '@app/redis';
+import { ApiKeysHttpModule } from './api-keys/api-keys-http.module';
 import { HealthController } from './health/health.controller';
+import { ApiHttpModule } from './http';
 
 @Module({
   imports: [
@@ -18,6 +20,8 @@ import { HealthController } from './health/health.controller';
     RedisModule,
     EventStoreModule,
     CqrsModule.forRoot(),
+    ApiHttpModule,
+    ApiKeysHttpModule,
   ],
   controllers: [HealthController],
 })

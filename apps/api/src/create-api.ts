@@ -1,15 +1,23 @@
+import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig, nestLogLevels } from '@app/config';
 import { ApiModule } from './api.module';
+import { createFastifyAdapter } from './http';
 
-/** Builds the HTTP app; main.ts listens, tests use it directly. */
-export async function createApi(): Promise<NestFastifyApplication> {
+/**
+ * Builds the HTTP app; main.ts listens, tests use it directly. A test may pass a module that
+ * imports ApiModule and adds routes of its own.
+ */
+export async function createApi(
+  rootModule: Type<unknown> = ApiModule,
+): Promise<NestFastifyApplication> {
   const config = loadConfig();
   const app = await NestFactory.create<NestFastifyApplication>(
-    ApiModule,
-    new FastifyAdapter({ bodyLimit: 256 * 1024 }),
-    { logger: nestLogLevels(config.LOG_LEVEL), bufferLogs: false },
+    rootModule,
+    createFastifyAdapter({ bodyLimit: 256 * 1024 }),
+    // Fastify's own JSON parser is the only body parser: every other content type is a 415.
+    { logger: nestLogLevels(config.LOG_LEVEL), bufferLogs: false, bodyParser: false },
   );
   app.enableShutdownHooks();
   return app;

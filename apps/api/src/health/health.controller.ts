@@ -3,10 +3,12 @@ import { REDIS } from '@app/redis';
 import type { FastifyReply } from 'fastify';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
+import { Public } from '../http';
 
 type Check = { status: 'up' } | { status: 'down'; error: string };
 
 /** Liveness says the process answers; readiness says it can serve (SPEC §4). */
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

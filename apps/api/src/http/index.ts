@@ -1,0 +1,21 @@
+export {
+  ApiProblem,
+  PROBLEM_CONTENT_TYPE,
+  problemType,
+  statusProblem,
+  type ProblemDocument,
+} from './api-problem';
+export { CurrentPrincipal, Public, Roles } from './auth.decorators';
+export { principalOf } from './principal';
+export {
+  ZodPipe,
+  parseBody,
+  parseInput,
+  parseQuery,
+  validationProblem,
+  type FieldError,
+  type InputLocation,
+} from './zod-body';
+export { ApiHttpModule } from './api-http.module';
+export { createFastifyAdapter } from './fastify-adapter';
+export type { Principal } from '@app/api-keys';

@@ -1,0 +1,42 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { PROBLEM_CONTENT_TYPE } from './api-problem';
+import { toProblem } from './to-problem';
+
+/**
+ * Answers every error as RFC 9457 `application/problem+json` (see toProblem for the mapping).
+ * Registered globally, so it also receives unknown routes and Fastify's body-parsing errors.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Http');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const request = http.getRequest<FastifyRequest>();
+    const reply = http.getResponse<FastifyReply>();
+    const problem = toProblem(exception, {
+      ifMatch: request.headers['if-match'] !== undefined,
+      bodyLimit: request.routeOptions?.bodyLimit,
+    });
+    const status = problem.getStatus();
+    if (status >= 500) {
+      this.logger.error(
+        `${request.method} ${request.url} failed: ${describe(exception)}`,
+        exception instanceof Error ? exception.stack : undefined,
+      );
+    }
+    if (reply.sent) return;
+    const document = { ...problem.toDocument(), instance: request.url.split('?')[0] };
+    void reply
+      .status(status)
+      .headers(problem.headers)
+      .header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
+      .send(JSON.stringify(document));
+  }
+}
+
+function describe(exception: unknown): string {
+  if (exception instanceof Error) return `${exception.name}: ${exception.message}`;
+  return String(exception);
+}

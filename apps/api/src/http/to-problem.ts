@@ -1,0 +1,134 @@
+import { HttpException } from '@nestjs/common';
+import { isDomainError, type DomainError } from '@app/domain';
+import { CommandIdReusedError, WrongExpectedVersionError } from '@app/event-store';
+import type { FastifyError } from 'fastify';
+import { ApiProblem, statusProblem } from './api-problem';
+import { FastifyRequestError, isFastifyError } from './fastify-adapter';
+
+/** What the mapping needs to know about the request that failed. */
+export interface RequestFacts {
+  /** The request carried `If-Match`: a version conflict is then a failed precondition. */
+  ifMatch: boolean;
+  bodyLimit?: number;
+}
+
+const DOMAIN_STATUS = { invalid: 422, 'not-found': 404, conflict: 409 } as const;
+
+/**
+ * The one place that maps errors to HTTP (STYLE.md rule 2). Anything it does not know is a 500
+ * `internal-error` whose body says nothing about the cause; the filter logs the cause.
+ */
+export function toProblem(exception: unknown, request: RequestFacts): ApiProblem {
+  if (exception instanceof ApiProblem) return exception;
+  if (isDomainError(exception)) return fromDomainError(exception);
+  if (exception instanceof WrongExpectedVersionError) {
+    const currentVersion = exception.actual;
+    return request.ifMatch
+      ? new ApiProblem(
+          412,
+          'precondition-failed',
+          'Precondition failed',
+          `If-Match does not name the current version ${currentVersion}.`,
+          { currentVersion },
+        )
+      : new ApiProblem(
+          409,
+          'wrong-expected-version',
+          'Wrong expected version',
+          `Another change reached the resource first; it is now at version ${currentVersion}.`,
+          { currentVersion },
+        );
+  }
+  if (exception instanceof CommandIdReusedError) {
+    return new ApiProblem(
+      422,
+      'idempotency-key-reused',
+      'Idempotency key reused',
+      'This Idempotency-Key was already used for a different request.',
+    );
+  }
+  if (exception instanceof FastifyRequestError)
+    return fromFastifyError(exception.original, request);
+  if (isFastifyError(exception)) return fromFastifyError(exception, request);
+  if (exception instanceof HttpException) return fromHttpException(exception);
+  return internalError();
+}
+
+function fromDomainError(error: DomainError): ApiProblem {
+  const details = error.details;
+  // A broken input rule that names its field reads like a validation error too.
+  const errors =
+    error.kind === 'invalid' && typeof details.field === 'string' && !('errors' in details)
+      ? { errors: [{ field: details.field, message: error.message }] }
+      : {};
+  return new ApiProblem(
+    DOMAIN_STATUS[error.kind],
+    error.code,
+    sentenceFromCode(error.code),
+    error.message,
+    { ...details, ...errors },
+  );
+}
+
+function fromFastifyError(error: FastifyError, request: RequestFacts): ApiProblem {
+  switch (error.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new ApiProblem(400, 'malformed-json', 'Malformed JSON', 'The body is not valid JSON.');
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new ApiProblem(
+        400,
+        'malformed-json',
+        'Malformed JSON',
+        'The body is empty although its content type is application/json.',
+      );
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new ApiProblem(
+        413,
+        'payload-too-large',
+        'Payload too large',
+        request.bodyLimit
+          ? `The body is larger than ${request.bodyLimit} bytes.`
+          : 'The body is too large.',
+        request.bodyLimit ? { limit: request.bodyLimit } : {},
+      );
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new ApiProblem(
+        415,
+        'unsupported-media-type',
+        'Unsupported media type',
+        'Send the body as application/json.',
+      );
+    default: {
+      const status = error.statusCode ?? 500;
+      if (status >= 500 || status < 400) return internalError();
+      const { code, title } = statusProblem(status);
+      return new ApiProblem(status, code, title, error.message);
+    }
+  }
+}
+
+function fromHttpException(exception: HttpException): ApiProblem {
+  const status = exception.getStatus();
+  const { code, title } = statusProblem(status);
+  // A 5xx message is written for the logs, not for the client.
+  if (status >= 500) return new ApiProblem(status, code, title);
+  return new ApiProblem(status, code, title, messageOf(exception.getResponse()));
+}
+
+function internalError(): ApiProblem {
+  return new ApiProblem(500, 'internal-error', 'Internal error', 'The server failed to answer.');
+}
+
+function messageOf(response: string | object): string | undefined {
+  if (typeof response === 'string') return response;
+  const message = (response as { message?: unknown }).message;
+  if (typeof message === 'string') return message;
+  if (Array.isArray(message)) return message.map(String).join('; ');
+  return undefined;
+}
+
+/** `measure-not-found` → `Measure not found`. */
+export function sentenceFromCode(code: string): string {
+  const words = code.split('-').join(' ');
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}

@@ -1,0 +1,66 @@
+import { z } from 'zod';
+import { ApiProblem } from './api-problem';
+import { ZodPipe, parseBody, parseQuery } from './zod-body';
+
+const rateBody = z.strictObject({
+  rate: z.strictObject({ type: z.literal('ad-valorem'), percent: z.number().min(0) }),
+  sources: z.array(z.strictObject({ url: z.url() })).min(1),
+});
+
+function problemOf(run: () => unknown): ApiProblem {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof ApiProblem) return error;
+    throw error;
+  }
+  throw new Error('expected a problem');
+}
+
+describe('request validation', () => {
+  it('returns the parsed value', () => {
+    const body = { rate: { type: 'ad-valorem', percent: 34 }, sources: [{ url: 'https://x.y' }] };
+    expect(parseBody(rateBody, body)).toEqual(body);
+  });
+
+  it('names every offending field with a dotted path, unknown fields one by one', () => {
+    const problem = problemOf(() =>
+      parseBody(rateBody, {
+        rate: { type: 'ad-valorem', percent: -1, basis: 'x' },
+        sources: [{ url: 'nope' }],
+        note: 'x',
+        extra: true,
+      }),
+    );
+    expect(problem.getStatus()).toBe(400);
+    expect(problem.toDocument()).toMatchObject({
+      code: 'validation-failed',
+      type: 'https://accord.dev/problems/validation-failed',
+      detail: 'The request body is invalid.',
+    });
+    const fields = (problem.extras.errors as { field: string }[]).map((error) => error.field);
+    expect(fields.sort()).toEqual(['extra', 'note', 'rate.basis', 'rate.percent', 'sources.0.url']);
+  });
+
+  it('names the whole body when it is not an object at all', () => {
+    const problem = problemOf(() => parseBody(rateBody, undefined));
+    expect(problem.extras.errors).toEqual([{ field: 'body', message: expect.any(String) }]);
+  });
+
+  it('validates query strings the same way', () => {
+    const query = z.strictObject({ limit: z.coerce.number().int().max(100) });
+    expect(parseQuery(query, { limit: '20' })).toEqual({ limit: 20 });
+    const problem = problemOf(() => parseQuery(query, { limit: '500', sort: 'x' }));
+    expect(problem.detail).toBe('The request query is invalid.');
+    expect((problem.extras.errors as { field: string }[]).map((e) => e.field).sort()).toEqual([
+      'limit',
+      'sort',
+    ]);
+  });
+
+  it('as a pipe, prefixes the parameter name', () => {
+    const pipe = new ZodPipe(z.uuid());
+    const problem = problemOf(() => pipe.transform('x', { type: 'param', data: 'id' }));
+    expect(problem.extras.errors).toEqual([{ field: 'id', message: expect.any(String) }]);
+  });
+});

@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/** Roles from least to most powerful; each includes the ones before it. */
+export const API_KEY_ROLES = ['viewer', 'editor', 'admin'] as const;
+export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
+
+/** The name `ADMIN_API_KEY` is recorded under; reserved, so that no one else can take it. */
+export const BOOTSTRAP_ADMIN_NAME = 'bootstrap-admin';
+
+/** Who is calling: what the HTTP layer attaches to a request and records as the actor. */
+export interface Principal {
+  keyId: string;
+  name: string;
+  role: ApiKeyRole;
+}
+
+/** Whether a key with role `held` may do what needs role `required` (admin ⊃ editor ⊃ viewer). */
+export function roleGrants(held: ApiKeyRole, required: ApiKeyRole): boolean {
+  return API_KEY_ROLES.indexOf(held) >= API_KEY_ROLES.indexOf(required);
+}
+
+/** A key as lists show it: never the secret, its hash or the feed token. */
+export interface ApiKeySummary {
+  id: string;
+  name: string;
+  role: ApiKeyRole;
+  prefix: string;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+/** The answer to a creation: the only time the secret `key` is ever shown. */
+export interface CreatedApiKey {
+  id: string;
+  name: string;
+  role: ApiKeyRole;
+  prefix: string;
+  key: string;
+  createdAt: Date;
+}
+
+export const apiKeyRoleSchema = z.enum(API_KEY_ROLES);
+
+export const apiKeyNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .regex(
+    /^[\p{L}\p{N}][\p{L}\p{N} ._@:-]*$/u,
+    'must start with a letter or digit and contain only letters, digits, spaces and . _ @ : -',
+  );
+
+/** What creating a key takes; the HTTP body and the CLI arguments are checked against it. */
+export const createApiKeyInputSchema = z.strictObject({
+  name: apiKeyNameSchema,
+  role: apiKeyRoleSchema,
+});
+export type CreateApiKeyInput = z.output<typeof createApiKeyInputSchema>;

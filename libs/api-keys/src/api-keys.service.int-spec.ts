@@ -1,0 +1,190 @@
+import { createHash } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { ApiKeyNameTakenError, ApiKeyNotFoundError } from './api-keys.errors';
+import { ApiKeysService } from './api-keys.service';
+
+describe('ApiKeysService on PostgreSQL', () => {
+  let db: TestDatabase;
+  let now: Date;
+  const clock = () => now;
+  const service = (options = {}) => new ApiKeysService(db.pool, { clock, ...options });
+  const at = (iso: string) => (now = new Date(iso));
+  let counter = 0;
+  const uniqueName = (label: string) => `${label}-${(counter += 1)}`;
+  const row = async (id: string) =>
+    (await db.pool.query('SELECT * FROM api_keys WHERE id = $1', [id])).rows[0];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('api_keys');
+  });
+  beforeEach(() => at('2026-03-01T12:00:00Z'));
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  describe('create', () => {
+    it('returns the key once and stores only its SHA-256', async () => {
+      const keys = service();
+      const created = await keys.create({ name: uniqueName('ci'), role: 'editor' });
+
+      expect(created.key).toMatch(/^acc_[A-Za-z0-9_-]{43}$/);
+      expect(created.prefix).toBe(created.key.slice(0, 10));
+      expect(created.createdAt).toEqual(now);
+      const stored = await row(created.id);
+      expect(stored.key_hash).toEqual(createHash('sha256').update(created.key).digest());
+      expect(JSON.stringify(stored)).not.toContain(created.key.slice(4));
+      expect(stored.feed_token).toEqual(expect.any(String));
+    });
+
+    it('lists keys without their secret, hash or feed token', async () => {
+      const keys = service();
+      const created = await keys.create({ name: uniqueName('lister'), role: 'viewer' });
+      const listed = (await keys.list()).find((key) => key.id === created.id);
+      expect(listed).toEqual({
+        id: created.id,
+        name: created.name,
+        role: 'viewer',
+        prefix: created.prefix,
+        createdAt: now,
+        lastUsedAt: null,
+        revokedAt: null,
+      });
+    });
+
+    it('keeps names unique among active keys only, and reserves bootstrap-admin', async () => {
+      const keys = service();
+      const name = uniqueName('dup');
+      const first = await keys.create({ name, role: 'viewer' });
+      await expect(keys.create({ name, role: 'admin' })).rejects.toBeInstanceOf(
+        ApiKeyNameTakenError,
+      );
+      await keys.revoke(first.id);
+      await expect(keys.create({ name, role: 'admin' })).resolves.toMatchObject({ name });
+      await expect(keys.create({ name: 'bootstrap-admin', role: 'admin' })).rejects.toBeInstanceOf(
+        ApiKeyNameTakenError,
+      );
+    });
+  });
+
+  describe('authenticate', () => {
+    it('knows an active key and no other secret', async () => {
+      const keys = service();
+      const created = await keys.create({ name: uniqueName('auth'), role: 'editor' });
+      await expect(keys.authenticate(created.key)).resolves.toEqual({
+        keyId: created.id,
+        name: created.name,
+        role: 'editor',
+      });
+      await expect(keys.authenticate(`${created.key}x`)).resolves.toBeNull();
+      await expect(keys.authenticate('')).resolves.toBeNull();
+      await expect(keys.authenticate('a'.repeat(10_000))).resolves.toBeNull();
+    });
+
+    it('refuses a revoked key at once in this process, and within the cache TTL in another', async () => {
+      const here = service({ cacheTtlMs: 10_000 });
+      const elsewhere = service({ cacheTtlMs: 10_000 });
+      const created = await here.create({ name: uniqueName('revoked'), role: 'viewer' });
+      expect(await here.authenticate(created.key)).not.toBeNull();
+      expect(await elsewhere.authenticate(created.key)).not.toBeNull();
+
+      await here.revoke(created.id);
+
+      expect(await here.authenticate(created.key)).toBeNull();
+      // The other process still trusts its cached lookup for a few seconds, then asks again.
+      expect(await elsewhere.authenticate(created.key)).not.toBeNull();
+      at('2026-03-01T12:00:10.001Z');
+      expect(await elsewhere.authenticate(created.key)).toBeNull();
+    });
+
+    it('records the last use at most once a minute per key', async () => {
+      const keys = service({ cacheTtlMs: 0 });
+      const created = await keys.create({ name: uniqueName('touch'), role: 'viewer' });
+
+      await keys.authenticate(created.key);
+      expect((await row(created.id)).last_used_at).toEqual(new Date('2026-03-01T12:00:00Z'));
+
+      at('2026-03-01T12:00:59Z');
+      await keys.authenticate(created.key);
+      // Another process does not write within the minute either.
+      await service().authenticate(created.key);
+      expect((await row(created.id)).last_used_at).toEqual(new Date('2026-03-01T12:00:00Z'));
+
+      at('2026-03-01T12:01:00Z');
+      await keys.authenticate(created.key);
+      expect((await row(created.id)).last_used_at).toEqual(new Date('2026-03-01T12:01:00Z'));
+    });
+  });
+
+  describe('revoke', () => {
+    it('is idempotent for a known key and a not-found error for an unknown one', async () => {
+      const keys = service();
+      const created = await keys.create({ name: uniqueName('twice'), role: 'viewer' });
+      await keys.revoke(created.id);
+      at('2026-03-02T00:00:00Z');
+      await keys.revoke(created.id);
+      expect((await row(created.id)).revoked_at).toEqual(new Date('2026-03-01T12:00:00Z'));
+
+      await expect(keys.revoke('5f0c1e8e-8f43-4a39-9d0e-2a1e6f7b0c11')).rejects.toBeInstanceOf(
+        ApiKeyNotFoundError,
+      );
+      await expect(keys.revoke('not-a-uuid')).rejects.toBeInstanceOf(ApiKeyNotFoundError);
+    });
+  });
+
+  describe('feed tokens', () => {
+    it('belong to one active key and are refused once it is revoked', async () => {
+      const keys = service();
+      const created = await keys.create({ name: uniqueName('feed'), role: 'viewer' });
+      const token = await keys.feedTokenOf(created.id);
+      expect(token).toEqual(expect.any(String));
+      expect(token).not.toBe(created.key);
+      await expect(keys.authenticateFeedToken(token!)).resolves.toMatchObject({
+        keyId: created.id,
+      });
+      await expect(keys.authenticate(token!)).resolves.toBeNull();
+
+      await keys.revoke(created.id);
+      await expect(keys.authenticateFeedToken(token!)).resolves.toBeNull();
+      await expect(keys.feedTokenOf(created.id)).resolves.toBeNull();
+    });
+  });
+
+  describe('bootstrapAdmin', () => {
+    const activeBootstrapKeys = async () =>
+      (
+        await db.pool.query(
+          "SELECT id FROM api_keys WHERE name = 'bootstrap-admin' AND revoked_at IS NULL",
+        )
+      ).rows;
+
+    it('records the key once, replaces it when the secret changes, and survives a race', async () => {
+      const first = 'first-admin-secret-0123456789';
+      const second = 'second-admin-secret-0123456789';
+
+      const [a, b] = await Promise.all([
+        service().bootstrapAdmin(first),
+        service().bootstrapAdmin(first),
+      ]);
+      expect(a.id).toBe(b.id);
+      expect([a.created, b.created].sort()).toEqual([false, true]);
+      await expect(service().bootstrapAdmin(first)).resolves.toEqual({
+        id: a.id,
+        created: false,
+        revokedId: null,
+      });
+      expect(await activeBootstrapKeys()).toEqual([{ id: a.id }]);
+
+      const keys = service();
+      expect(await keys.authenticate(first)).toMatchObject({
+        name: 'bootstrap-admin',
+        role: 'admin',
+      });
+      const rotated = await keys.bootstrapAdmin(second);
+      expect(rotated).toMatchObject({ created: true, revokedId: a.id });
+      expect(await activeBootstrapKeys()).toEqual([{ id: rotated.id }]);
+      expect(await keys.authenticate(first)).toBeNull();
+      expect(await keys.authenticate(second)).toMatchObject({ keyId: rotated.id, role: 'admin' });
+      expect((await row(rotated.id)).prefix).toBe('seco');
+    });
+  });
+});

@@ -1,0 +1,207 @@
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import type { Pool } from 'pg';
+import {
+  BOOTSTRAP_ADMIN_NAME,
+  type ApiKeySummary,
+  type CreateApiKeyInput,
+  type CreatedApiKey,
+  type Principal,
+} from './api-key';
+import {
+  displayPrefix,
+  generateApiKeySecret,
+  generateFeedToken,
+  hashApiKeySecret,
+  hashesEqual,
+} from './api-key-secret';
+import { ApiKeyNameTakenError, ApiKeyNotFoundError } from './api-keys.errors';
+import {
+  ActiveNameTaken,
+  ApiKeyRepository,
+  type ApiKeyRow,
+} from './infrastructure/api-key.repository';
+
+export interface ApiKeysServiceOptions {
+  /** Injected for tests; the wall clock otherwise. */
+  clock?: () => Date;
+  /** How long a successful lookup is trusted without asking the database again. */
+  cacheTtlMs?: number;
+  /** `last_used_at` is written at most once per this interval per key. */
+  touchIntervalMs?: number;
+}
+
+/** What `bootstrapAdmin` did: kept the recorded key, or recorded a new one (revoking any old). */
+export interface BootstrapAdminResult {
+  id: string;
+  created: boolean;
+  revokedId: string | null;
+}
+
+const MAX_CACHED = 1000;
+const MAX_SECRET_LENGTH = 512;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+// Serializes bootstrapAdmin between api replicas starting together.
+const BOOTSTRAP_LOCK_KEY = 0x0acc0e;
+
+/**
+ * Creates, lists, revokes and authenticates API keys. One instance per process: its cache is
+ * what makes `authenticate` cheap, and `revoke` clears it at once in this process (another
+ * process notices within `cacheTtlMs`).
+ */
+export class ApiKeysService {
+  private readonly logger = new Logger('ApiKeys');
+  private readonly repository: ApiKeyRepository;
+  private readonly clock: () => Date;
+  private readonly cacheTtlMs: number;
+  private readonly touchIntervalMs: number;
+  /** Principals by hex SHA-256 of the secret, with when to ask the database again. */
+  private readonly cache = new Map<string, { principal: Principal; expiresAt: number }>();
+  /** When this process last wrote `last_used_at` per key id. */
+  private readonly touchedAt = new Map<string, number>();
+
+  constructor(pool: Pool, options: ApiKeysServiceOptions = {}) {
+    this.repository = new ApiKeyRepository(pool);
+    this.clock = options.clock ?? (() => new Date());
+    this.cacheTtlMs = options.cacheTtlMs ?? 10_000;
+    this.touchIntervalMs = options.touchIntervalMs ?? 60_000;
+  }
+
+  /** Records a new key and returns its secret, the only time it is shown. */
+  async create(input: CreateApiKeyInput): Promise<CreatedApiKey> {
+    if (input.name === BOOTSTRAP_ADMIN_NAME) throw new ApiKeyNameTakenError(input.name);
+    const key = generateApiKeySecret();
+    const row = {
+      id: randomUUID(),
+      name: input.name,
+      role: input.role,
+      prefix: displayPrefix(key),
+      keyHash: hashApiKeySecret(key),
+      feedToken: generateFeedToken(),
+      createdAt: this.clock(),
+    };
+    try {
+      await this.repository.insert(row);
+    } catch (error) {
+      if (error instanceof ActiveNameTaken) throw new ApiKeyNameTakenError(input.name);
+      throw error;
+    }
+    const { id, name, role, prefix, createdAt } = row;
+    return { id, name, role, prefix, key, createdAt };
+  }
+
+  /** Every key, active and revoked, oldest first; never a secret, hash or feed token. */
+  list(): Promise<ApiKeySummary[]> {
+    return this.repository.list();
+  }
+
+  /** Revokes a key (again: a no-op). Throws ApiKeyNotFoundError for an unknown id. */
+  async revoke(id: string): Promise<void> {
+    if (!UUID.test(id)) throw new ApiKeyNotFoundError(id);
+    const revoked = await this.repository.revoke(id, this.clock());
+    this.forget(id);
+    if (!revoked && !(await this.repository.exists(id))) throw new ApiKeyNotFoundError(id);
+  }
+
+  /** The principal of an active key, or null for an unknown or revoked one. */
+  async authenticate(secret: string): Promise<Principal | null> {
+    if (!secret || secret.length > MAX_SECRET_LENGTH) return null;
+    const hash = hashApiKeySecret(secret);
+    const cacheKey = hash.toString('hex');
+    const now = this.clock().getTime();
+    let principal = this.cached(cacheKey, now);
+    if (!principal) {
+      const row = await this.repository.findActiveByHash(hash);
+      // The index found the row by hash already; the constant-time comparison is the rule for
+      // comparing credentials, whatever the lookup did.
+      if (!row || !hashesEqual(row.key_hash, hash)) return null;
+      principal = toPrincipal(row);
+      this.remember(cacheKey, principal, now);
+    }
+    await this.touch(principal.keyId, now);
+    return principal;
+  }
+
+  /** The principal behind a calendar feed token (active keys only). */
+  async authenticateFeedToken(feedToken: string): Promise<Principal | null> {
+    if (!feedToken || feedToken.length > MAX_SECRET_LENGTH) return null;
+    const row = await this.repository.findActiveByFeedToken(feedToken);
+    return row ? toPrincipal(row) : null;
+  }
+
+  /** The feed token of an active key, for building its calendar feed URL. */
+  async feedTokenOf(keyId: string): Promise<string | null> {
+    if (!UUID.test(keyId)) return null;
+    const row = await this.repository.findActiveById(keyId);
+    return row ? row.feed_token : null;
+  }
+
+  /**
+   * Makes `secret` (from `ADMIN_API_KEY`) the active `bootstrap-admin` key. Idempotent: the
+   * same secret keeps the recorded key; a different one revokes it and records the new one.
+   */
+  async bootstrapAdmin(secret: string): Promise<BootstrapAdminResult> {
+    const hash = hashApiKeySecret(secret);
+    const result = await this.repository.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [BOOTSTRAP_LOCK_KEY]);
+      const current = await this.repository.findActiveByName(BOOTSTRAP_ADMIN_NAME, client);
+      if (current && current.role === 'admin' && hashesEqual(current.key_hash, hash))
+        return { id: current.id, created: false, revokedId: null };
+      const now = this.clock();
+      if (current) await this.repository.revoke(current.id, now, client);
+      const id = randomUUID();
+      await this.repository.insert(
+        {
+          id,
+          name: BOOTSTRAP_ADMIN_NAME,
+          role: 'admin',
+          prefix: displayPrefix(secret),
+          keyHash: hash,
+          feedToken: generateFeedToken(),
+          createdAt: now,
+        },
+        client,
+      );
+      return { id, created: true, revokedId: current?.id ?? null };
+    });
+    if (result.revokedId) this.forget(result.revokedId);
+    return result;
+  }
+
+  private cached(cacheKey: string, now: number): Principal | undefined {
+    const entry = this.cache.get(cacheKey);
+    if (entry && entry.expiresAt > now) return entry.principal;
+    if (entry) this.cache.delete(cacheKey);
+    return undefined;
+  }
+
+  private remember(cacheKey: string, principal: Principal, now: number): void {
+    if (this.cacheTtlMs <= 0) return;
+    // Maps iterate in insertion order: the first key is the oldest entry.
+    if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
+    this.cache.set(cacheKey, { principal, expiresAt: now + this.cacheTtlMs });
+  }
+
+  private forget(keyId: string): void {
+    for (const [cacheKey, entry] of this.cache)
+      if (entry.principal.keyId === keyId) this.cache.delete(cacheKey);
+    this.touchedAt.delete(keyId);
+  }
+
+  /** Writes `last_used_at` at most once per interval per key, instead of once per request. */
+  private async touch(keyId: string, now: number): Promise<void> {
+    const last = this.touchedAt.get(keyId);
+    if (last !== undefined && now - last < this.touchIntervalMs) return;
+    this.touchedAt.set(keyId, now);
+    try {
+      await this.repository.touch(keyId, new Date(now), new Date(now - this.touchIntervalMs));
+    } catch (error) {
+      // A missed "last used" stamp is not worth refusing an authenticated request for.
+      this.logger.warn(`Could not record the use of API key ${keyId}: ${String(error)}`);
+    }
+  }
+}
+
+function toPrincipal(row: ApiKeyRow): Principal {
+  return { keyId: row.id, name: row.name, role: row.role };
+}

@@ -1,0 +1,24 @@
+import { CreateApiKeys1764320000000 } from './migrations/1764320000000-create-api-keys';
+
+export {
+  API_KEY_ROLES,
+  BOOTSTRAP_ADMIN_NAME,
+  apiKeyNameSchema,
+  apiKeyRoleSchema,
+  createApiKeyInputSchema,
+  roleGrants,
+  type ApiKeyRole,
+  type ApiKeySummary,
+  type CreateApiKeyInput,
+  type CreatedApiKey,
+  type Principal,
+} from './api-key';
+export { ApiKeyNameTakenError, ApiKeyNotFoundError } from './api-keys.errors';
+export {
+  ApiKeysService,
+  type ApiKeysServiceOptions,
+  type BootstrapAdminResult,
+} from './api-keys.service';
+export { ApiKeysModule } from './api-keys.module';
+
+export const apiKeysMigrations = [CreateApiKeys1764320000000];

@@ -1,0 +1,145 @@
+import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
+import type { ApiKeyRole, ApiKeySummary } from '../api-key';
+
+/** Anything that runs a query: the pool, or one client inside a transaction. */
+export interface Queryable {
+  query<R extends QueryResultRow>(text: string, values?: unknown[]): Promise<QueryResult<R>>;
+}
+
+/** A row of `api_keys`, as the table stores it. Stays here: the service speaks in its own types. */
+export interface ApiKeyRow {
+  id: string;
+  name: string;
+  role: ApiKeyRole;
+  prefix: string;
+  key_hash: Buffer;
+  feed_token: string;
+  created_at: Date;
+  revoked_at: Date | null;
+  last_used_at: Date | null;
+}
+
+export interface NewApiKeyRow {
+  id: string;
+  name: string;
+  role: ApiKeyRole;
+  prefix: string;
+  keyHash: Buffer;
+  feedToken: string;
+  createdAt: Date;
+}
+
+const SUMMARY_COLUMNS = 'id, name, role, prefix, created_at, revoked_at, last_used_at';
+const UNIQUE_VIOLATION = '23505';
+
+export class ActiveNameTaken extends Error {}
+
+/** The SQL behind ApiKeysService, over raw pg like the event store. */
+export class ApiKeyRepository {
+  constructor(private readonly pool: Pool) {}
+
+  async transaction<T>(work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Throws `ActiveNameTaken` when an active key already has the name. */
+  async insert(row: NewApiKeyRow, db: Queryable = this.pool): Promise<void> {
+    try {
+      await db.query(
+        `INSERT INTO api_keys (id, name, role, prefix, key_hash, feed_token, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        [row.id, row.name, row.role, row.prefix, row.keyHash, row.feedToken, row.createdAt],
+      );
+    } catch (error) {
+      const { code, constraint } = error as { code?: string; constraint?: string };
+      if (code === UNIQUE_VIOLATION && constraint === 'api_keys_active_name_idx')
+        throw new ActiveNameTaken();
+      throw error;
+    }
+  }
+
+  async list(): Promise<ApiKeySummary[]> {
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      `SELECT ${SUMMARY_COLUMNS} FROM api_keys ORDER BY created_at, id`,
+    );
+    return rows.map(toSummary);
+  }
+
+  async findActiveByHash(keyHash: Buffer): Promise<ApiKeyRow | undefined> {
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      'SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NULL',
+      [keyHash],
+    );
+    return rows[0];
+  }
+
+  async findActiveByName(name: string, db: Queryable = this.pool): Promise<ApiKeyRow | undefined> {
+    const { rows } = await db.query<ApiKeyRow>(
+      'SELECT * FROM api_keys WHERE name = $1 AND revoked_at IS NULL',
+      [name],
+    );
+    return rows[0];
+  }
+
+  async findActiveByFeedToken(feedToken: string): Promise<ApiKeyRow | undefined> {
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      'SELECT * FROM api_keys WHERE feed_token = $1 AND revoked_at IS NULL',
+      [feedToken],
+    );
+    return rows[0];
+  }
+
+  async findActiveById(id: string): Promise<ApiKeyRow | undefined> {
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      'SELECT * FROM api_keys WHERE id = $1 AND revoked_at IS NULL',
+      [id],
+    );
+    return rows[0];
+  }
+
+  async exists(id: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('SELECT 1 FROM api_keys WHERE id = $1', [id]);
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Revokes an active key; false when there was none with that id (unknown or revoked). */
+  async revoke(id: string, at: Date, db: Queryable = this.pool): Promise<boolean> {
+    const { rowCount } = await db.query(
+      'UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL',
+      [id, at],
+    );
+    return (rowCount ?? 0) > 0;
+  }
+
+  /** Records a use unless one was recorded after `notBefore` (by this or another process). */
+  async touch(id: string, at: Date, notBefore: Date): Promise<void> {
+    await this.pool.query(
+      `UPDATE api_keys SET last_used_at = $2
+       WHERE id = $1 AND (last_used_at IS NULL OR last_used_at <= $3)`,
+      [id, at, notBefore],
+    );
+  }
+}
+
+function toSummary(row: ApiKeyRow): ApiKeySummary {
+  return {
+    id: row.id,
+    name: row.name,
+    role: row.role,
+    prefix: row.prefix,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}

@@ -1,0 +1,251 @@
+import { randomBytes } from 'node:crypto';
+import {
+  Body,
+  Controller,
+  Get,
+  Headers,
+  type LoggerService,
+  MethodNotAllowedException,
+  Module,
+  Post,
+  Query,
+} from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DomainError, type DomainErrorCode } from '@app/domain';
+import { CommandIdReusedError, WrongExpectedVersionError } from '@app/event-store';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import request from 'supertest';
+import { z } from 'zod';
+import { ApiModule } from '../apps/api/src/api.module';
+import { createApi } from '../apps/api/src/create-api';
+import { ApiProblem, Public, ZodPipe } from '../apps/api/src/http';
+
+const rateBody = z.strictObject({
+  rate: z.strictObject({ type: z.literal('ad-valorem'), percent: z.number().min(0) }),
+});
+
+/** Routes that throw each kind of error a controller can meet. */
+@Public()
+@Controller('test/errors')
+class ErrorsController {
+  @Get('domain')
+  domain(@Query('code') code: DomainErrorCode): never {
+    throw new DomainError(code, `broken: ${code}`, { field: 'rate.percent', value: -1 });
+  }
+
+  @Post('version')
+  version(@Headers('if-match') _ifMatch?: string): never {
+    throw new WrongExpectedVersionError('measure-1', 2, 5);
+  }
+
+  @Post('idempotency')
+  idempotency(): never {
+    throw new CommandIdReusedError('key-1', 'measure-1', 'measure-2');
+  }
+
+  @Get('http')
+  http(): never {
+    throw new MethodNotAllowedException();
+  }
+
+  @Get('problem')
+  problem(): never {
+    throw new ApiProblem(429, 'slow-down', 'Slow down', 'Too many writes.', { retryAfter: 3 });
+  }
+
+  @Get('crash')
+  crash(): never {
+    throw new Error('connect ECONNREFUSED 10.1.2.3:5432 password=hunter2');
+  }
+
+  @Post('rate')
+  rate(@Body(new ZodPipe(rateBody)) body: z.output<typeof rateBody>) {
+    return body;
+  }
+
+  @Get('search')
+  search(
+    @Query(new ZodPipe(z.strictObject({ limit: z.coerce.number().int().max(100) })))
+    query: {
+      limit: number;
+    },
+  ) {
+    return query;
+  }
+}
+
+@Module({ imports: [ApiModule], controllers: [ErrorsController] })
+class ApiWithErrorRoutes {}
+
+/** Keeps what the app logs, to check that a 500 is logged (and through the logger). */
+class CapturingLogger implements LoggerService {
+  readonly errors: string[] = [];
+  log(): void {}
+  warn(): void {}
+  error(message: unknown, ...rest: unknown[]): void {
+    this.errors.push([message, ...rest].map(String).join(' '));
+  }
+}
+
+const PROBLEM_JSON = /^application\/problem\+json; charset=utf-8$/;
+
+describe('HTTP errors as problem+json, end to end', () => {
+  const adminKey = `admin-${randomBytes(24).toString('base64url')}`;
+  const asAdmin = { authorization: `Bearer ${adminKey}` };
+  const logger = new CapturingLogger();
+  let db: TestDatabase;
+  let app: NestFastifyApplication;
+  const http = () => request(app.getHttpServer());
+
+  beforeAll(async () => {
+    db = await createTestDatabase('e2e_http_errors');
+    Object.assign(process.env, {
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'error',
+      ADMIN_API_KEY: adminKey,
+    });
+    app = await createApi(ApiWithErrorRoutes);
+    app.useLogger(logger);
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  });
+  afterAll(async () => {
+    await app?.close();
+    await db.drop();
+  });
+
+  function expectProblem(response: request.Response, status: number, code: string) {
+    expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+    expect(response.status).toBe(status);
+    expect(response.body).toMatchObject({
+      type: `https://accord.dev/problems/${code}`,
+      title: expect.any(String),
+      status,
+      code,
+    });
+    return response.body;
+  }
+
+  describe('what Fastify refuses before any controller runs', () => {
+    const post = () => http().post('/api/v1/api-keys').set(asAdmin);
+
+    it('malformed JSON → 400 malformed-json', async () => {
+      const response = await post().set('content-type', 'application/json').send('{"name": ');
+      expectProblem(response, 400, 'malformed-json');
+      expect(response.body.instance).toBe('/api/v1/api-keys');
+    });
+
+    it('an empty JSON body → 400 malformed-json', async () => {
+      expectProblem(
+        await post().set('content-type', 'application/json').send(''),
+        400,
+        'malformed-json',
+      );
+    });
+
+    it('a body over 256 KiB → 413 payload-too-large; just under passes on to validation', async () => {
+      const big = JSON.stringify({ name: 'x'.repeat(256 * 1024), role: 'viewer' });
+      const tooLarge = await post().set('content-type', 'application/json').send(big);
+      expect(expectProblem(tooLarge, 413, 'payload-too-large').limit).toBe(256 * 1024);
+
+      const fits = JSON.stringify({ name: 'x'.repeat(255 * 1024), role: 'viewer' });
+      const validated = await post().set('content-type', 'application/json').send(fits);
+      expectProblem(validated, 400, 'validation-failed');
+    });
+
+    it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml'])(
+      '%s → 415 unsupported-media-type',
+      async (contentType) => {
+        const response = await post().set('content-type', contentType).send('name=x&role=viewer');
+        expectProblem(response, 415, 'unsupported-media-type');
+      },
+    );
+
+    it('an unknown route → 404 not-found, with or without a key', async () => {
+      expectProblem(await http().get('/api/v1/nothing-here'), 404, 'not-found');
+      const withKey = await http().post('/api/v1/nothing-here').set(asAdmin).send({ a: 1 });
+      expect(expectProblem(withKey, 404, 'not-found').instance).toBe('/api/v1/nothing-here');
+    });
+  });
+
+  describe('validation', () => {
+    it('an unknown field → 400 validation-failed naming it', async () => {
+      const response = await http()
+        .post('/api/v1/api-keys')
+        .set(asAdmin)
+        .send({ name: 'ci', role: 'viewer', isRoot: true });
+      expect(expectProblem(response, 400, 'validation-failed').errors).toEqual([
+        { field: 'isRoot', message: 'Unknown field' },
+      ]);
+    });
+
+    it('names nested fields with a dotted path', async () => {
+      const response = await http()
+        .post('/test/errors/rate')
+        .send({ rate: { type: 'ad-valorem', percent: '34', basis: 'cif' } });
+      const body = expectProblem(response, 400, 'validation-failed');
+      expect(body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+        'rate.basis',
+        'rate.percent',
+      ]);
+      await http()
+        .post('/test/errors/rate')
+        .send({ rate: { type: 'ad-valorem', percent: 34 } })
+        .expect(201, { rate: { type: 'ad-valorem', percent: 34 } });
+    });
+
+    it('a body-less POST → 400 naming the body', async () => {
+      const body = expectProblem(await http().post('/test/errors/rate'), 400, 'validation-failed');
+      expect(body.errors).toEqual([{ field: 'body', message: expect.any(String) }]);
+    });
+
+    it('validates query strings too', async () => {
+      await http().get('/test/errors/search?limit=20').expect(200, { limit: 20 });
+      const response = await http().get('/test/errors/search?limit=500&order=desc');
+      const body = expectProblem(response, 400, 'validation-failed');
+      expect(body.errors.map((e: { field: string }) => e.field).sort()).toEqual(['limit', 'order']);
+    });
+  });
+
+  describe('errors thrown by the application', () => {
+    it.each([
+      ['negative-rate', 422],
+      ['measure-not-found', 404],
+      ['measure-revoked', 409],
+    ] as const)('DomainError %s → %i with its code and details', async (code, status) => {
+      const body = expectProblem(
+        await http().get(`/test/errors/domain?code=${code}`),
+        status,
+        code,
+      );
+      expect(body).toMatchObject({ detail: `broken: ${code}`, field: 'rate.percent', value: -1 });
+    });
+
+    it('a version conflict → 412 with If-Match, 409 without, both with the current version', async () => {
+      const conditional = await http().post('/test/errors/version').set('if-match', '"2"');
+      expect(expectProblem(conditional, 412, 'precondition-failed').currentVersion).toBe(5);
+      const unconditional = await http().post('/test/errors/version');
+      expect(expectProblem(unconditional, 409, 'wrong-expected-version').currentVersion).toBe(5);
+    });
+
+    it('a reused command id → 422 idempotency-key-reused', async () => {
+      expectProblem(await http().post('/test/errors/idempotency'), 422, 'idempotency-key-reused');
+    });
+
+    it('another HttpException → its status and a code derived from it', async () => {
+      expectProblem(await http().get('/test/errors/http'), 405, 'method-not-allowed');
+    });
+
+    it('an ApiProblem → as thrown, with its extension members', async () => {
+      const body = expectProblem(await http().get('/test/errors/problem'), 429, 'slow-down');
+      expect(body).toMatchObject({ detail: 'Too many writes.', retryAfter: 3 });
+    });
+
+    it('anything else → 500 internal-error, logged, and nothing of the cause in the answer', async () => {
+      const response = await http().get('/test/errors/crash');
+      expectProblem(response, 500, 'internal-error');
+      expect(response.text).not.toMatch(/ECONNREFUSED|hunter2|10\.1\.2\.3|\.ts:\d+/);
+      expect(logger.errors.join('\n')).toContain('GET /test/errors/crash failed: Error: connect');
+    });
+  });
+});
