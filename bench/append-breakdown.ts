@@ -103,7 +103,7 @@ async function throughput(url: string, variant: Variant, c: number, durationMs: 
     });
     return summarize(recorder, elapsed);
   } finally {
-    await store.flushNotifications();
+    await store.close();
     await pool.end();
   }
 }
@@ -162,7 +162,7 @@ async function costPerOperation(url: string, admin: Pool) {
     const { rows: pidRows } = await pool.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const pid = pidRows[0].pid;
     for (let n = 0; n < 200; n += 1) await op(pool, store, -n - 1); // warm-up
-    await store.flushNotifications();
+    await store.close();
     const state = async () => {
       const { rows: r } = await admin.query<{ xid: string; lsn: string }>(
         `SELECT pg_current_xact_id()::text AS xid, (pg_current_wal_lsn() - '0/0')::text AS lsn`,
@@ -173,7 +173,7 @@ async function costPerOperation(url: string, admin: Pool) {
     const clientCpu = process.cpuUsage();
     const start = now();
     for (let n = 0; n < operations; n += 1) await op(pool, store, n);
-    await store.flushNotifications();
+    await store.close();
     const elapsed = now() - start;
     const client = process.cpuUsage(clientCpu);
     const after = await state();
@@ -299,7 +299,7 @@ async function hotStream(url: string, admin: Pool, durationMs: number, keepOnErr
   });
   sampling = false;
   await sampler;
-  await store.flushNotifications();
+  await store.close();
   await pool.end();
   await new Promise((resolve) => setTimeout(resolve, 600));
   const newSessions = (await sessions()) - sessionsBefore;

@@ -222,7 +222,7 @@ async function runDistinct(
     });
     return summarize(recorder, elapsed);
   } finally {
-    await store.flushNotifications();
+    await store.close();
     await pool.end();
   }
 }
@@ -258,7 +258,7 @@ async function runHot(url: string, concurrency: number, durationMs: number): Pro
     });
     return summarize(recorder, elapsed);
   } finally {
-    await store.flushNotifications();
+    await store.close();
     await pool.end();
   }
 }

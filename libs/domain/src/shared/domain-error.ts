@@ -40,6 +40,9 @@ export const DOMAIN_ERROR_KINDS = {
   'event-not-found': 'not-found',
   // conflicts with the current state of the aggregate
   'measure-already-exists': 'conflict',
+  // codes are unique across measures (and across agreements): checked at write time
+  'measure-code-taken': 'conflict',
+  'agreement-code-taken': 'conflict',
   'measure-already-announced': 'conflict',
   'measure-already-implemented': 'conflict',
   'measure-revoked': 'conflict',

@@ -1,0 +1,104 @@
+import { randomUUID } from 'node:crypto';
+import { Inject } from '@nestjs/common';
+import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
+import {
+  agreementDecider,
+  DomainError,
+  type AgreementCommand,
+  type AgreementState,
+} from '@app/domain';
+import { StreamCodeIndex, type CodedKind } from '../codes/stream-code-index';
+import { agreementStreamId } from '../trade.streams';
+import { AggregateWriter } from '../write/aggregate-writer';
+import type { WriteResult } from '../write/write-options';
+import { ExecuteAgreementAction, type AgreementAction } from './execute-agreement-action.command';
+
+/** Resolves what an agreement action refers to, then lets the agreement's decider decide. */
+@CommandHandler(ExecuteAgreementAction)
+export class ExecuteAgreementActionHandler implements ICommandHandler<
+  ExecuteAgreementAction,
+  WriteResult
+> {
+  constructor(
+    @Inject(AggregateWriter) private readonly writer: AggregateWriter,
+    @Inject(StreamCodeIndex) private readonly codes: StreamCodeIndex,
+  ) {}
+
+  async execute({ agreement, action, options }: ExecuteAgreementAction): Promise<WriteResult> {
+    const agreementId =
+      action.action === 'conclude-agreement'
+        ? (action.agreementId ?? randomUUID())
+        : await this.requireId('agreement', agreement ?? '');
+    const command = await this.toCommand(agreementId, action);
+    const code = action.action === 'conclude-agreement' ? action.body.code : undefined;
+    return this.writer.write({
+      decider: agreementDecider,
+      streamId: agreementStreamId(agreementId),
+      aggregateId: agreementId,
+      command: () => command,
+      options,
+      beforeCommit: code ? () => this.codes.claim('agreement', code, agreementId) : undefined,
+    });
+  }
+
+  private async toCommand(agreementId: string, action: AgreementAction): Promise<AgreementCommand> {
+    switch (action.action) {
+      case 'conclude-agreement': {
+        const { concludedAt, ...rest } = action.body;
+        return {
+          type: 'ConcludeAgreement',
+          data: { ...rest, agreementId, effectiveAt: concludedAt },
+        };
+      }
+      case 'record-commitment': {
+        const { measures, ...rest } = action.body;
+        return {
+          type: 'RecordCommitment',
+          data: {
+            ...rest,
+            commitmentId: action.commitmentId,
+            measures:
+              measures && (await Promise.all(measures.map((m) => this.requireId('measure', m)))),
+          },
+        };
+      }
+      case 'change-commitment-status':
+        return {
+          type: 'ChangeCommitmentStatus',
+          data: { ...action.body, commitmentId: action.commitmentId },
+        };
+      case 'reaffirm-agreement': {
+        const { reaffirms, ...rest } = action.body;
+        const earlierId = await this.codes.resolve('agreement', reaffirms);
+        const earlier =
+          earlierId === null
+            ? null
+            : (
+                await this.writer.load<AgreementState['history'][number], AgreementState>(
+                  agreementDecider,
+                  agreementStreamId(earlierId),
+                )
+              ).state.agreement;
+        return { type: 'ReaffirmAgreement', data: { ...rest, reaffirmed: earlier } };
+      }
+      case 'record-claim':
+        return { type: 'RecordPartyClaim', data: { ...action.body, claimId: action.claimId } };
+      case 'retract-event':
+        return { type: 'RetractEvent', data: action.body };
+      default: {
+        const unknownAction: never = action;
+        throw new Error(`Unknown agreement action ${JSON.stringify(unknownAction)}`);
+      }
+    }
+  }
+
+  private async requireId(kind: CodedKind, idOrCode: string): Promise<string> {
+    const id = await this.codes.resolve(kind, idOrCode);
+    if (!id) {
+      throw new DomainError(`${kind}-not-found`, `No ${kind} is named ${idOrCode}`, {
+        [kind]: idOrCode,
+      });
+    }
+    return id;
+  }
+}

@@ -1,0 +1,174 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Decider, DomainEvent, Source } from '@app/domain';
+import {
+  EventStore,
+  WrongExpectedVersionError,
+  type AppendOptions,
+  type RecordedEvent,
+} from '@app/event-store';
+import type { WriteOptions, WriteResult } from './write-options';
+
+/** Conflicts retried on the client's behalf when it did not ask for a precondition. */
+const MAX_ATTEMPTS = 3;
+
+export interface WriteRequest<Command, Event extends DomainEvent, State> {
+  decider: Decider<Command, Event, State>;
+  streamId: string;
+  aggregateId: string;
+  /** Builds the command once the current state is known (e.g. to resolve references). */
+  command: (state: State) => Command | Promise<Command>;
+  options: WriteOptions;
+  beforeCommit?: (newEvents: Event[]) => AppendOptions['beforeCommit'];
+}
+
+/**
+ * The one write path for every aggregate: load the stream, fold it, decide, append with the
+ * version it was loaded at. A thin loop, not a framework: deciding stays in libs/domain.
+ */
+@Injectable()
+export class AggregateWriter {
+  constructor(@Inject(EventStore) private readonly store: EventStore) {}
+
+  async write<Command, Event extends DomainEvent, State>(
+    request: WriteRequest<Command, Event, State>,
+  ): Promise<WriteResult> {
+    const { options } = request;
+    if (options.commandId) {
+      const first = await this.store.findCommand(options.commandId);
+      if (first) return this.replayedResult(request.aggregateId, request.streamId, first.eventIds);
+    }
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.attempt(request);
+      } catch (error) {
+        const retry =
+          error instanceof WrongExpectedVersionError &&
+          options.expectedVersion === undefined &&
+          attempt < MAX_ATTEMPTS;
+        if (!retry) throw error;
+      }
+    }
+  }
+
+  /** Folds a stream into its aggregate state, as the decider sees it. */
+  async load<Event extends DomainEvent, State>(
+    decider: Pick<Decider<unknown, Event, State>, 'evolve' | 'initialState'>,
+    streamId: string,
+  ): Promise<{ state: State; version: number }> {
+    const stored = await this.store.readStream(streamId);
+    const state = stored
+      .map((event) => toDomainEvent<Event>(event))
+      .reduce(decider.evolve, decider.initialState());
+    return { state, version: stored.length ? stored[stored.length - 1].version : 0 };
+  }
+
+  private async attempt<Command, Event extends DomainEvent, State>(
+    request: WriteRequest<Command, Event, State>,
+  ): Promise<WriteResult> {
+    const { decider, options, streamId } = request;
+    const { state, version } = await this.load(decider, streamId);
+    if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
+      throw new WrongExpectedVersionError(streamId, options.expectedVersion, version);
+    }
+    const command = await request.command(state);
+    const events = decider.decide(command, state, {
+      now: options.now ?? new Date(),
+      newId: randomUUID,
+      actor: options.actor,
+    });
+    if (events.length === 0) {
+      return { id: request.aggregateId, version, position: 0, eventIds: [], replayed: false };
+    }
+    const result = await this.store.append(
+      streamId,
+      events.map((event) => toNewEvent(event, options)),
+      {
+        expectedVersion: version === 0 ? 'no-stream' : version,
+        commandId: options.commandId,
+        beforeCommit: request.beforeCommit?.(events),
+      },
+    );
+    if (result.duplicate)
+      return this.replayedResult(request.aggregateId, streamId, result.eventIds);
+    return {
+      id: request.aggregateId,
+      version: result.toVersion,
+      position: result.positions[result.positions.length - 1],
+      eventIds: result.eventIds,
+      ...createdIds(
+        events.map((event) => event.data as unknown as Record<string, unknown>),
+        events,
+      ),
+      replayed: false,
+    };
+  }
+
+  /** The response a retried command gets: rebuilt from the events its first run wrote. */
+  private async replayedResult(
+    aggregateId: string,
+    streamId: string,
+    eventIds: string[],
+  ): Promise<WriteResult> {
+    const wanted = new Set(eventIds);
+    const events = (await this.store.readStream(streamId)).filter((event) =>
+      wanted.has(event.eventId),
+    );
+    const last = events[events.length - 1];
+    return {
+      id: aggregateId,
+      version: last.version,
+      position: last.position,
+      eventIds,
+      ...createdIds(
+        events.map((event) => event.payload),
+        events,
+      ),
+      replayed: true,
+    };
+  }
+}
+
+const CREATED_BY: Record<string, keyof WriteResult> = {
+  SuspensionScheduled: 'suspensionId',
+  ExclusionGranted: 'exclusionId',
+  CommitmentRecorded: 'commitmentId',
+  PartyClaimRecorded: 'claimId',
+};
+
+function createdIds(
+  payloads: Record<string, unknown>[],
+  events: { type: string }[],
+): Partial<Pick<WriteResult, 'suspensionId' | 'exclusionId' | 'commitmentId' | 'claimId'>> {
+  const ids: Record<string, string> = {};
+  events.forEach((event, index) => {
+    const field = CREATED_BY[event.type];
+    const value = field && payloads[index][field];
+    if (typeof value === 'string') ids[field] = value;
+  });
+  return ids;
+}
+
+/** Stored events become the decider's events again: `data` is the payload. */
+export function toDomainEvent<Event extends DomainEvent>(stored: RecordedEvent): Event {
+  return {
+    type: stored.type,
+    data: stored.payload,
+    metadata: { eventId: stored.eventId, actor: String(stored.metadata.actor ?? 'unknown') },
+  } as unknown as Event;
+}
+
+function toNewEvent(event: DomainEvent, options: WriteOptions) {
+  const sources: Source[] | undefined = event.data.sources;
+  return {
+    eventId: event.metadata.eventId,
+    type: event.type,
+    payload: event.data as unknown as Record<string, unknown>,
+    metadata: {
+      actor: event.metadata.actor,
+      correlationId: options.correlationId,
+      causationId: options.causationId,
+      sources,
+    },
+  };
+}
