@@ -1,10 +1,20 @@
 /**
- * `npm start`: api and worker together for local use. Production runs the two entry points
- * separately (see docker/); this only spawns them side by side and stops both together.
+ * `npm start`: loads the bundled dataset (a no-op when it is already there), then runs api and
+ * worker together for local use. Production runs the two entry points separately (see docker/);
+ * this only spawns them side by side and stops both together.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 
 const register = ['-r', '@swc-node/register'];
+
+const seed = spawnSync(process.execPath, [...register, 'apps/cli/src/main.ts', 'seed'], {
+  stdio: 'inherit',
+  env: process.env,
+});
+if (seed.status !== 0) {
+  console.error('Loading the bundled dataset failed; not starting.');
+  process.exit(seed.status ?? 1);
+}
 const apps = [
   { name: 'api', entry: 'apps/api/src/main.ts' },
   { name: 'worker', entry: 'apps/worker/src/main.ts' },

@@ -5,8 +5,11 @@ import { DatabaseModule } from '@app/database';
 import { EventStoreModule } from '@app/event-store';
 import { allMigrations } from '@app/migrations';
 import { RedisModule } from '@app/redis';
+import { TradeModule } from '@app/trade';
 import { ApiKeysHttpModule } from './api-keys/api-keys-http.module';
+import { AgreementsWriteController } from './agreements/agreements-write.controller';
 import { HealthController } from './health/health.controller';
+import { MeasuresWriteController } from './measures/measures-write.controller';
 import { ApiHttpModule } from './http';
 
 @Module({
@@ -22,7 +25,8 @@ import { ApiHttpModule } from './http';
     CqrsModule.forRoot(),
     ApiHttpModule,
     ApiKeysHttpModule,
+    TradeModule,
   ],
-  controllers: [HealthController],
+  controllers: [HealthController, MeasuresWriteController, AgreementsWriteController],
 })
 export class ApiModule {}

@@ -2,12 +2,15 @@ import 'reflect-metadata';
 import { ConfigError, loadConfig, type AccordConfig } from '@app/config';
 import { consoleOutput, type CliOutput } from './cli-output';
 import { apiKeysCreateCommand } from './commands/api-keys-create.command';
+import { importCommand, seedCommand } from './commands/import.command';
 import { verifyCommand } from './commands/verify.command';
 
 type Command = (config: AccordConfig, out: CliOutput, args: string[]) => Promise<number>;
 
 const COMMANDS: Record<string, { summary: string; run: Command }> = {
   verify: { summary: 'verify every stream’s hash chain', run: verifyCommand },
+  import: { summary: 'import a dataset file (idempotent)', run: importCommand },
+  seed: { summary: 'import the bundled 2025 US–China dataset', run: seedCommand },
   'api-keys:create': { summary: 'create an API key and print it once', run: apiKeysCreateCommand },
 };
 

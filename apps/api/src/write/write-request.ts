@@ -1,0 +1,64 @@
+import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
+import type { WriteOptions, WriteResult } from '@app/trade';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiProblem, principalOf } from '../http';
+
+/**
+ * `If-Match`, `Idempotency-Key`, `X-Correlation-Id` and the caller, as the write side wants
+ * them. The idempotency key is scoped to the API key, so two clients cannot collide.
+ */
+export const WriteContext = createParamDecorator(
+  (_data: unknown, context: ExecutionContext): WriteOptions => {
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    const principal = principalOf(request);
+    if (!principal) throw new Error('@WriteContext() used on a route without @Roles');
+    const idempotencyKey = header(request, 'idempotency-key');
+    if (idempotencyKey !== undefined && !/^[\x21-\x7e]{1,200}$/.test(idempotencyKey)) {
+      throw new ApiProblem(
+        400,
+        'invalid-idempotency-key',
+        'Invalid Idempotency-Key',
+        'Idempotency-Key must be 1 to 200 visible ASCII characters.',
+      );
+    }
+    const correlationId = header(request, 'x-correlation-id');
+    return {
+      actor: principal.name,
+      expectedVersion: parseIfMatch(header(request, 'if-match')),
+      commandId: idempotencyKey && `idempotency:${principal.keyId}:${idempotencyKey}`,
+      correlationId: correlationId?.slice(0, 200),
+    };
+  },
+);
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+/** `If-Match: "3"` (also `W/"3"` or a bare `3`) → 3. The ETag of a resource is its version. */
+function parseIfMatch(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(value);
+  if (!match) {
+    throw new ApiProblem(
+      400,
+      'invalid-if-match',
+      'Invalid If-Match',
+      'If-Match must carry the ETag of the resource, e.g. "3".',
+    );
+  }
+  return Number(match[1]);
+}
+
+/** Sets the status, the ETag (the stream's new version) and, for a new resource, Location. */
+export function sendWriteResult(
+  reply: FastifyReply,
+  result: WriteResult,
+  created?: { location: string },
+): WriteResult {
+  reply.header('etag', `"${result.version}"`);
+  if (created) reply.header('location', created.location);
+  reply.status(created && !result.replayed ? 201 : 200);
+  return result;
+}

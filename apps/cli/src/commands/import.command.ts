@@ -1,0 +1,89 @@
+import { readFile } from 'node:fs/promises';
+import { Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CqrsModule } from '@nestjs/cqrs';
+import { ConfigModule, type AccordConfig } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import {
+  BUNDLED_DATASET_PATH,
+  DatasetFormatError,
+  DatasetImporter,
+  DatasetModule,
+  DatasetOperationError,
+} from '@app/dataset';
+import { allMigrations } from '@app/migrations';
+import type { CliOutput } from '../cli-output';
+
+@Module({
+  imports: [
+    ConfigModule,
+    DatabaseModule.forRoot({
+      migrations: allMigrations,
+      migrate: true,
+      applicationName: 'accord-cli',
+      poolSize: 4,
+    }),
+    CqrsModule.forRoot(),
+    DatasetModule,
+  ],
+})
+class ImportModule {}
+
+/** `import <file>`: runs a dataset file through the command handlers; twice changes nothing. */
+export async function importCommand(
+  _config: AccordConfig,
+  out: CliOutput,
+  args: string[],
+): Promise<number> {
+  if (args.length !== 1) {
+    out.error('Usage: npm run cli -- import <dataset.yaml>');
+    return 2;
+  }
+  return importFile(args[0], out);
+}
+
+/** `seed`: imports the bundled 2025 US–China dataset. */
+export function seedCommand(_config: AccordConfig, out: CliOutput): Promise<number> {
+  return importFile(BUNDLED_DATASET_PATH, out);
+}
+
+async function importFile(file: string, out: CliOutput): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    out.error(`Cannot read ${file}: ${(error as Error).message}`);
+    return 1;
+  }
+  const app = await NestFactory.createApplicationContext(ImportModule, { logger: ['error'] });
+  try {
+    const importer = app.get(DatasetImporter);
+    const dataset = importer.parse(text);
+    const started = Date.now();
+    const report = await importer.import(dataset, {
+      actor: 'import',
+      onProgress: (done, total) => out.progress(progressBar(done, total)),
+    });
+    out.progressDone();
+    out.info(
+      `Imported ${report.dataset}: ${report.added} of ${report.total} operations added ` +
+        `(${report.events} events), ${report.unchanged} already present, ` +
+        `in ${((Date.now() - started) / 1000).toFixed(1)} s.`,
+    );
+    return 0;
+  } catch (error) {
+    out.progressDone();
+    if (error instanceof DatasetFormatError || error instanceof DatasetOperationError) {
+      out.error(error.message);
+      return 1;
+    }
+    throw error;
+  } finally {
+    await app.close();
+  }
+}
+
+function progressBar(done: number, total: number, width = 30): string {
+  const filled = Math.round((done / total) * width);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} operations`;
+}

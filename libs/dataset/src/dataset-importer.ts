@@ -1,0 +1,195 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import {
+  ExecuteAgreementAction,
+  ExecuteMeasureAction,
+  type AgreementAction,
+  type MeasureAction,
+  type WriteResult,
+} from '@app/trade';
+import { parse } from 'yaml';
+import { z } from 'zod';
+import { datasetSchema, type Dataset, type DatasetOperation } from './dataset.schema';
+import { deterministicUuid } from './deterministic-id';
+
+export interface ImportReport {
+  dataset: string;
+  total: number;
+  /** Operations that appended events now. */
+  added: number;
+  /** Operations found already done (an earlier import of the same keys). */
+  unchanged: number;
+  /** Events appended by this run. */
+  events: number;
+}
+
+export class DatasetFormatError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`The dataset is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Wraps a failing operation so the report can say which one. */
+export class DatasetOperationError extends Error {
+  constructor(
+    readonly index: number,
+    readonly key: string,
+    override readonly cause: unknown,
+  ) {
+    super(
+      `Operation ${index + 1} (${key}) failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+    );
+  }
+}
+
+/**
+ * Imports a dataset file through the same command handlers as the HTTP API (so the same
+ * validation applies). Idempotent: each operation's command id is derived from the dataset and
+ * its key, and ids from its codes and refs, so a second import appends nothing.
+ */
+@Injectable()
+export class DatasetImporter {
+  constructor(@Inject(CommandBus) private readonly commandBus: CommandBus) {}
+
+  parse(text: string): Dataset {
+    let raw: unknown;
+    try {
+      raw = parse(text);
+    } catch (error) {
+      throw new DatasetFormatError([`not valid YAML: ${(error as Error).message}`]);
+    }
+    const parsed = datasetSchema.safeParse(raw);
+    if (!parsed.success) {
+      throw new DatasetFormatError(
+        parsed.error.issues.map((issue) => `${describePath(raw, issue)}: ${issue.message}`),
+      );
+    }
+    return parsed.data;
+  }
+
+  async import(
+    dataset: Dataset,
+    { actor = 'import', onProgress = () => undefined as void } = {} as {
+      actor?: string;
+      onProgress?: (done: number, total: number) => void;
+    },
+  ): Promise<ImportReport> {
+    const report: ImportReport = {
+      dataset: dataset.dataset,
+      total: dataset.operations.length,
+      added: 0,
+      unchanged: 0,
+      events: 0,
+    };
+    for (const [index, operation] of dataset.operations.entries()) {
+      let result: WriteResult;
+      try {
+        result = await this.execute(dataset.dataset, operation, actor);
+      } catch (error) {
+        throw new DatasetOperationError(index, operation.key, error);
+      }
+      if (result.replayed) report.unchanged += 1;
+      else {
+        report.added += 1;
+        report.events += result.eventIds.length;
+      }
+      onProgress(index + 1, report.total);
+    }
+    return report;
+  }
+
+  private execute(dataset: string, op: DatasetOperation, actor: string): Promise<WriteResult> {
+    const id = (name: string) => deterministicUuid(`${dataset}:${name}`);
+    const options = { actor, commandId: `import:${dataset}:${op.key}` };
+    const measure = (action: MeasureAction, target: string | null) =>
+      this.commandBus.execute<ExecuteMeasureAction, WriteResult>(
+        new ExecuteMeasureAction(target, action, options),
+      );
+    const agreement = (action: AgreementAction, target: string | null) =>
+      this.commandBus.execute<ExecuteAgreementAction, WriteResult>(
+        new ExecuteAgreementAction(target, action, options),
+      );
+    switch (op.action) {
+      case 'record-measure':
+        return measure(
+          { action: op.action, measureId: id(`measure:${op.body.code ?? op.key}`), body: op.body },
+          null,
+        );
+      case 'amend-measure':
+      case 'revoke-measure':
+        return measure({ action: op.action, body: op.body }, op.measure);
+      case 'schedule-suspension': {
+        const { startsWhen } = op.body;
+        const body = startsWhen
+          ? { ...op.body, startsWhen: { ...startsWhen, suspension: id(startsWhen.suspension) } }
+          : op.body;
+        return measure({ action: op.action, suspensionId: id(op.ref), body }, op.measure);
+      }
+      case 'extend-suspension':
+        return measure(
+          { action: op.action, suspensionId: id(op.suspension), body: op.body },
+          op.measure,
+        );
+      case 'lift-suspension':
+        return measure(
+          { action: op.action, suspensionId: id(op.suspension), body: op.body },
+          op.measure,
+        );
+      case 'grant-exclusion':
+        return measure({ action: op.action, exclusionId: id(op.ref), body: op.body }, op.measure);
+      case 'extend-exclusion':
+        return measure(
+          { action: op.action, exclusionId: id(op.exclusion), body: op.body },
+          op.measure,
+        );
+      case 'record-claim':
+        return op.measure
+          ? measure({ action: op.action, claimId: id(op.key), body: op.body }, op.measure)
+          : agreement(
+              { action: op.action, claimId: id(op.key), body: op.body },
+              op.agreement ?? '',
+            );
+      case 'retract-event':
+        return op.measure
+          ? measure({ action: op.action, body: op.body }, op.measure)
+          : agreement({ action: op.action, body: op.body }, op.agreement ?? '');
+      case 'conclude-agreement':
+        return agreement(
+          {
+            action: op.action,
+            agreementId: id(`agreement:${op.body.code ?? op.key}`),
+            body: op.body,
+          },
+          null,
+        );
+      case 'record-commitment':
+        return agreement(
+          { action: op.action, commitmentId: id(op.ref), body: op.body },
+          op.agreement,
+        );
+      case 'change-commitment-status':
+        return agreement(
+          { action: op.action, commitmentId: id(op.commitment), body: op.body },
+          op.agreement,
+        );
+      case 'reaffirm-agreement':
+        return agreement({ action: op.action, body: op.body }, op.agreement);
+      default: {
+        const unknown: never = op;
+        throw new Error(`Unknown operation ${JSON.stringify(unknown)}`);
+      }
+    }
+  }
+}
+
+/** `operations[12] (us-reciprocal-cn-record).body.rate` rather than a bare index path. */
+function describePath(raw: unknown, issue: z.core.$ZodIssue): string {
+  const [first, index, ...rest] = issue.path;
+  if (first === 'operations' && typeof index === 'number') {
+    const operations = (raw as { operations?: { key?: unknown }[] }).operations;
+    const opKey = operations?.[index]?.key;
+    const label = `operations[${index}]${typeof opKey === 'string' ? ` (${opKey})` : ''}`;
+    return [label, ...rest.map(String)].join('.');
+  }
+  return issue.path.map(String).join('.') || '(file)';
+}

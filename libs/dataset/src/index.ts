@@ -1,0 +1,14 @@
+import path from 'node:path';
+
+export {
+  DatasetImporter,
+  DatasetFormatError,
+  DatasetOperationError,
+  type ImportReport,
+} from './dataset-importer';
+export { DatasetModule } from './dataset.module';
+export { datasetSchema, type Dataset, type DatasetOperation } from './dataset.schema';
+export { deterministicUuid } from './deterministic-id';
+
+/** The dataset `npm run cli -- seed` and `npm start` load: the 2025 US–China measures. */
+export const BUNDLED_DATASET_PATH = path.resolve(__dirname, '../../../data/us-china-2025.yaml');
