@@ -2,8 +2,9 @@ import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
-import { EventStoreModule } from '@app/event-store';
+import { EventStoreModule, type SubscriptionHandler } from '@app/event-store';
 import { allMigrations } from '@app/migrations';
+import { ConditionalSuspensionStarter, TradeModule } from '@app/trade';
 import { EventBusPublisher } from './subscriptions/event-bus-publisher';
 import { SUBSCRIPTION_HANDLERS, SubscriptionHost } from './subscriptions/subscription-host';
 
@@ -17,13 +18,14 @@ import { SUBSCRIPTION_HANDLERS, SubscriptionHost } from './subscriptions/subscri
     }),
     EventStoreModule,
     CqrsModule.forRoot(),
+    TradeModule,
   ],
   providers: [
     EventBusPublisher,
     {
       provide: SUBSCRIPTION_HANDLERS,
-      inject: [EventBusPublisher],
-      useFactory: (...handlers: EventBusPublisher[]) => handlers,
+      inject: [EventBusPublisher, ConditionalSuspensionStarter],
+      useFactory: (...handlers: SubscriptionHandler[]) => handlers,
     },
     SubscriptionHost,
   ],
