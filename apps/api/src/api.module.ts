@@ -5,10 +5,14 @@ import { DatabaseModule } from '@app/database';
 import { EventStoreModule } from '@app/event-store';
 import { allMigrations } from '@app/migrations';
 import { RedisModule } from '@app/redis';
+import { ProjectionsModule } from '@app/projections';
 import { TradeModule } from '@app/trade';
 import { ApiKeysHttpModule } from './api-keys/api-keys-http.module';
+import { AgreementsReadController } from './agreements/agreements-read.controller';
 import { AgreementsWriteController } from './agreements/agreements-write.controller';
+import { EventsFeedController } from './events/events-feed.controller';
 import { HealthController } from './health/health.controller';
+import { MeasuresReadController } from './measures/measures-read.controller';
 import { MeasuresWriteController } from './measures/measures-write.controller';
 import { ApiHttpModule } from './http';
 
@@ -26,7 +30,15 @@ import { ApiHttpModule } from './http';
     ApiHttpModule,
     ApiKeysHttpModule,
     TradeModule,
+    ProjectionsModule,
   ],
-  controllers: [HealthController, MeasuresWriteController, AgreementsWriteController],
+  controllers: [
+    HealthController,
+    MeasuresWriteController,
+    MeasuresReadController,
+    AgreementsWriteController,
+    AgreementsReadController,
+    EventsFeedController,
+  ],
 })
 export class ApiModule {}

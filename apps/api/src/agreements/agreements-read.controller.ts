@@ -1,0 +1,67 @@
+import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AGREEMENT_STATUS_PROJECTION, AgreementQueries, ReadYourWrites } from '@app/projections';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { ApiProblem, Roles, ZodPipe } from '../http';
+import { listQuerySchema, notCaughtUp, statusQuerySchema, toDates } from '../measures/read-query';
+
+const agreementListQuery = listQuerySchema.extend({ party: z.string().optional() });
+
+/** Agreements and their commitments (viewer role). */
+@ApiTags('agreements')
+@ApiBearerAuth()
+@Roles('viewer')
+@Controller('api/v1/agreements')
+export class AgreementsReadController {
+  constructor(
+    @Inject(AgreementQueries) private readonly agreements: AgreementQueries,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List agreements' })
+  async list(@Query(new ZodPipe(agreementListQuery)) query: z.infer<typeof agreementListQuery>) {
+    await this.caughtUp(query.minPosition);
+    return this.agreements.list({ ...query, asOf: toDates(query).asOf, after: query.cursor });
+  }
+
+  @Get(':agreement')
+  @ApiOperation({ summary: 'An agreement with its commitments’ statuses on asOf' })
+  async get(
+    @Param('agreement') agreement: string,
+    @Query(new ZodPipe(statusQuerySchema)) query: z.infer<typeof statusQuerySchema>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    await this.caughtUp(query.minPosition);
+    const view = await this.agreements.get(agreement, toDates(query));
+    if (!view) throw notFound(agreement);
+    reply.header('etag', `"${view.version}"`);
+    return view;
+  }
+
+  @Get(':agreement/events')
+  @ApiOperation({ summary: 'The full, immutable history of an agreement, retractions marked' })
+  async events(@Param('agreement') agreement: string) {
+    const events = await this.agreements.events(agreement);
+    if (!events) throw notFound(agreement);
+    return { items: events, nextCursor: null };
+  }
+
+  private async caughtUp(minPosition: number | undefined): Promise<void> {
+    if (minPosition === undefined) return;
+    if (!(await this.readYourWrites.waitFor(minPosition, [AGREEMENT_STATUS_PROJECTION]))) {
+      throw notCaughtUp(minPosition);
+    }
+  }
+}
+
+function notFound(agreement: string): ApiProblem {
+  return new ApiProblem(
+    404,
+    'agreement-not-found',
+    'Agreement not found',
+    `No agreement is named ${agreement}.`,
+    { agreement },
+  );
+}

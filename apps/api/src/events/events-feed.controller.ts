@@ -1,0 +1,43 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { EventStore } from '@app/event-store';
+import { z } from 'zod';
+import { Roles, ZodPipe } from '../http';
+
+const feedQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+/**
+ * The global event feed in position order. It never passes an event whose transaction may
+ * still commit, so a client following `nextCursor` misses nothing.
+ */
+@ApiTags('events')
+@ApiBearerAuth()
+@Roles('viewer')
+@Controller('api/v1/events')
+export class EventsFeedController {
+  constructor(@Inject(EventStore) private readonly store: EventStore) {}
+
+  @Get()
+  @ApiOperation({ summary: 'The global event feed after a position' })
+  async feed(@Query(new ZodPipe(feedQuery)) query: z.infer<typeof feedQuery>) {
+    const page = await this.store.readAll(query.after, query.limit);
+    return {
+      items: page.events.map((event) => ({
+        position: event.position,
+        eventId: event.eventId,
+        streamId: event.streamId,
+        version: event.version,
+        type: event.type,
+        schemaVersion: event.schemaVersion,
+        recordedAt: event.recordedAt.toISOString(),
+        effectiveAt: (event.payload.effectiveAt as string | undefined) ?? null,
+        actor: event.metadata.actor ?? null,
+        data: event.payload,
+      })),
+      nextCursor: page.nextAfter,
+    };
+  }
+}

@@ -1,0 +1,90 @@
+import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  AGREEMENT_STATUS_PROJECTION,
+  MEASURE_STATUS_PROJECTION,
+  MeasureQueries,
+  ReadYourWrites,
+} from '@app/projections';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { ApiProblem, Roles, ZodPipe } from '../http';
+import { listQuerySchema, notCaughtUp, statusQuerySchema, toDates } from './read-query';
+
+const measureListQuery = listQuerySchema.extend({
+  imposingParty: z.string().optional(),
+  targetParty: z.string().optional(),
+  kind: z.string().optional(),
+  status: z
+    .enum(['threatened', 'announced', 'in-force', 'partially-suspended', 'suspended', 'revoked'])
+    .optional(),
+  agreement: z.string().optional(),
+  endsBefore: z.iso.datetime({ offset: true }).optional(),
+  q: z.string().max(200).optional(),
+});
+
+/** Measure status on any date, as known at any time (viewer role). */
+@ApiTags('measures')
+@ApiBearerAuth()
+@Roles('viewer')
+@Controller('api/v1/measures')
+export class MeasuresReadController {
+  constructor(
+    @Inject(MeasureQueries) private readonly measures: MeasureQueries,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
+  ) {}
+
+  @Get()
+  @ApiOperation({ summary: 'List measures with their status on asOf, filtered' })
+  async list(@Query(new ZodPipe(measureListQuery)) query: z.infer<typeof measureListQuery>) {
+    await this.caughtUp(query.minPosition);
+    return this.measures.list({
+      ...query,
+      asOf: toDates(query).asOf,
+      endsBefore: query.endsBefore ? new Date(query.endsBefore) : undefined,
+      after: query.cursor,
+    });
+  }
+
+  @Get(':measure')
+  @ApiOperation({ summary: 'A measure’s status on asOf, as known at knownAt' })
+  async get(
+    @Param('measure') measure: string,
+    @Query(new ZodPipe(statusQuerySchema)) query: z.infer<typeof statusQuerySchema>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    await this.caughtUp(query.minPosition);
+    const view = await this.measures.get(measure, toDates(query));
+    if (!view) throw notFound(measure);
+    reply.header('etag', `"${view.version}"`);
+    return view;
+  }
+
+  @Get(':measure/events')
+  @ApiOperation({ summary: 'The full, immutable history of a measure, retractions marked' })
+  async events(@Param('measure') measure: string) {
+    const events = await this.measures.events(measure);
+    if (!events) throw notFound(measure);
+    return { items: events, nextCursor: null };
+  }
+
+  private async caughtUp(minPosition: number | undefined): Promise<void> {
+    if (minPosition === undefined) return;
+    const projections = [MEASURE_STATUS_PROJECTION, AGREEMENT_STATUS_PROJECTION];
+    if (!(await this.readYourWrites.waitFor(minPosition, projections))) {
+      throw notCaughtUp(minPosition);
+    }
+  }
+}
+
+function notFound(measure: string): ApiProblem {
+  return new ApiProblem(
+    404,
+    'measure-not-found',
+    'Measure not found',
+    `No measure is named ${measure}.`,
+    {
+      measure,
+    },
+  );
+}

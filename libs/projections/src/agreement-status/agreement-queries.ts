@@ -1,0 +1,113 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PG_POOL } from '@app/database';
+import {
+  agreementDecider,
+  commitmentStatusAt,
+  type Agreement,
+  type AgreementEvent,
+  type AgreementState,
+} from '@app/domain';
+import { EventStore } from '@app/event-store';
+import { agreementStreamId, StreamCodeIndex, toDomainEvent } from '@app/trade';
+import type { Pool } from 'pg';
+import { markRetractions } from '../measure-status/measure-queries';
+import type { StatusQuery } from '../measure-status/measure-queries';
+
+/** Agreements with their commitments' statuses on any date, as known at any time. */
+@Injectable()
+export class AgreementQueries {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(EventStore) private readonly store: EventStore,
+    @Inject(StreamCodeIndex) private readonly codes: StreamCodeIndex,
+  ) {}
+
+  async get(idOrCode: string, query: StatusQuery) {
+    const id = await this.codes.resolve('agreement', idOrCode);
+    if (!id) return null;
+    const now = new Date();
+    let state: AgreementState;
+    let version: number;
+    if (query.knownAt && query.knownAt < now) {
+      const events = await this.store.readStream(agreementStreamId(id), {
+        recordedUntil: query.knownAt,
+      });
+      state = events
+        .map((event) => toDomainEvent<AgreementEvent>(event))
+        .reduce(agreementDecider.evolve, agreementDecider.initialState());
+      version = events.length ? events[events.length - 1].version : 0;
+    } else {
+      const { rows } = await this.pool.query<{ state: AgreementState; version: string }>(
+        'SELECT state, version FROM agreement_status WHERE agreement_id = $1',
+        [id],
+      );
+      if (!rows.length) return null;
+      state = rows[0].state;
+      version = Number(rows[0].version);
+    }
+    if (!state.agreement) return null;
+    return this.view(state.agreement, query.asOf, query.knownAt ?? now, version);
+  }
+
+  async list(query: { asOf: Date; party?: string; after?: string; limit: number }) {
+    const { rows } = await this.pool.query<{
+      state: AgreementState;
+      version: string;
+      agreement_id: string;
+    }>(
+      `SELECT agreement_id, state, version FROM agreement_status
+        WHERE agreement_id > $1 AND title IS NOT NULL AND ($2::text IS NULL OR parties @> ARRAY[$2])
+        ORDER BY agreement_id LIMIT $3`,
+      [query.after ?? '00000000-0000-0000-0000-000000000000', query.party ?? null, query.limit + 1],
+    );
+    const page = rows.slice(0, query.limit);
+    const items = await Promise.all(
+      page.map((row) =>
+        this.view(row.state.agreement as Agreement, query.asOf, new Date(), Number(row.version)),
+      ),
+    );
+    return {
+      items,
+      nextCursor: rows.length > query.limit ? page[page.length - 1].agreement_id : null,
+    };
+  }
+
+  async events(idOrCode: string) {
+    const id = await this.codes.resolve('agreement', idOrCode);
+    if (!id) return null;
+    const events = await this.store.readStream(agreementStreamId(id));
+    return events.length ? markRetractions(events) : null;
+  }
+
+  private async view(agreement: Agreement, asOf: Date, knownAt: Date, version: number) {
+    const measureIds = [...new Set(agreement.commitments.flatMap((c) => c.measures))];
+    const codes = await this.codes.codesOf([...measureIds, ...agreement.reaffirms]);
+    return {
+      id: agreement.id,
+      code: agreement.code ?? null,
+      title: agreement.title,
+      parties: agreement.parties,
+      venue: agreement.venue ?? null,
+      summary: agreement.summary ?? null,
+      concludedAt: agreement.concludedAt,
+      reaffirms: agreement.reaffirms.map((id) => ({ id, code: codes.get(id) ?? null })),
+      commitments: agreement.commitments.map((commitment) => ({
+        id: commitment.id,
+        obligor: commitment.obligor,
+        kind: commitment.kind,
+        text: commitment.text,
+        measures: commitment.measures.map((id) => ({ id, code: codes.get(id) ?? null })),
+        dueAt: commitment.dueAt ?? null,
+        condition: commitment.condition ?? null,
+        status: commitmentStatusAt(commitment, asOf.toISOString()),
+        statusHistory: commitment.statusHistory,
+        sources: commitment.sources,
+      })),
+      claims: agreement.claims,
+      sources: agreement.sources,
+      asOf: asOf.toISOString(),
+      knownAt: knownAt.toISOString(),
+      version,
+    };
+  }
+}

@@ -1,0 +1,188 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PG_POOL } from '@app/database';
+import {
+  initialMeasureState,
+  measureDecider,
+  retractedEventIds,
+  type MeasureEvent,
+  type MeasureState,
+} from '@app/domain';
+import { EventStore, type RecordedEvent } from '@app/event-store';
+import { measureStreamId, StreamCodeIndex, toDomainEvent } from '@app/trade';
+import type { Pool } from 'pg';
+import { toMeasureView, type MeasureLink, type MeasureView } from './measure-view';
+
+export interface StatusQuery {
+  asOf: Date;
+  /** Absent: what the tracker knows now (read from the projection). */
+  knownAt?: Date;
+}
+
+export interface MeasureListQuery {
+  asOf: Date;
+  imposingParty?: string;
+  targetParty?: string;
+  kind?: string;
+  status?: string;
+  agreement?: string;
+  endsBefore?: Date;
+  q?: string;
+  after?: string;
+  limit: number;
+}
+
+/**
+ * Status of measures, now or on any date (valid time) and as known at any time (transaction
+ * time). "Now as known now" reads the projection; a past `knownAt` folds the events recorded by
+ * then, so retractions recorded later do not count yet.
+ */
+@Injectable()
+export class MeasureQueries {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(EventStore) private readonly store: EventStore,
+    @Inject(StreamCodeIndex) private readonly codes: StreamCodeIndex,
+  ) {}
+
+  async get(idOrCode: string, query: StatusQuery): Promise<MeasureView | null> {
+    const id = await this.codes.resolve('measure', idOrCode);
+    if (!id) return null;
+    const now = new Date();
+    let state: MeasureState;
+    let version: number;
+    if (query.knownAt && query.knownAt < now) {
+      const events = await this.store.readStream(measureStreamId(id), {
+        recordedUntil: query.knownAt,
+      });
+      state = fold(events);
+      version = events.length ? events[events.length - 1].version : 0;
+    } else {
+      const { rows } = await this.pool.query<{ state: MeasureState; version: string }>(
+        'SELECT state, version FROM measure_status WHERE measure_id = $1',
+        [id],
+      );
+      if (!rows.length) return null;
+      state = rows[0].state;
+      version = Number(rows[0].version);
+    }
+    if (!state.measure) return null;
+    return toMeasureView(state, query.asOf, query.knownAt ?? now, version, await this.links(state));
+  }
+
+  async list(
+    query: MeasureListQuery,
+  ): Promise<{ items: MeasureView[]; nextCursor: string | null }> {
+    const items: MeasureView[] = [];
+    let after = query.after ?? '00000000-0000-0000-0000-000000000000';
+    const now = new Date();
+    const chunk = query.limit + 1;
+    // Status and end filters are known only once the status on `asOf` is computed, so rows are
+    // scanned in key order until the page is full; the cursor is the last key scanned.
+    for (;;) {
+      const { rows } = await this.pool.query<{
+        measure_id: string;
+        state: MeasureState;
+        version: string;
+      }>(
+        `SELECT measure_id, state, version FROM measure_status
+          WHERE measure_id > $1 AND title IS NOT NULL
+            AND ($2::text IS NULL OR imposing_party = $2)
+            AND ($3::text IS NULL OR target_parties @> ARRAY[$3])
+            AND ($4::text IS NULL OR kind = $4)
+            AND ($5::text IS NULL OR agreement_ids @> ARRAY[$5])
+            AND ($6::text IS NULL OR search LIKE '%' || lower($6) || '%')
+          ORDER BY measure_id LIMIT $7`,
+        [
+          after,
+          query.imposingParty ?? null,
+          query.targetParty ?? null,
+          query.kind ?? null,
+          query.agreement ?? null,
+          query.q ?? null,
+          chunk,
+        ],
+      );
+      for (const row of rows) {
+        if (items.length === query.limit) return { items, nextCursor: after };
+        after = row.measure_id;
+        const view = toMeasureView(row.state, query.asOf, now, Number(row.version), NO_LINKS);
+        if (query.status && view.status !== query.status) continue;
+        if (query.endsBefore && !endsBefore(view, query.endsBefore)) continue;
+        items.push(view);
+      }
+      if (rows.length < chunk) return { items, nextCursor: null };
+    }
+  }
+
+  /** The stream's full history, each event marked if (and when) it was retracted. */
+  async events(idOrCode: string) {
+    const id = await this.codes.resolve('measure', idOrCode);
+    if (!id) return null;
+    const events = await this.store.readStream(measureStreamId(id));
+    if (!events.length) return null;
+    return markRetractions(events);
+  }
+
+  private async links(state: MeasureState): Promise<{
+    respondsTo: MeasureLink[];
+    countermeasures: MeasureLink[];
+  }> {
+    const measure = state.measure;
+    if (!measure) return { respondsTo: [], countermeasures: [] };
+    const { rows } = await this.pool.query<{ measure_id: string; code: string | null }>(
+      'SELECT measure_id, code FROM measure_status WHERE responds_to @> ARRAY[$1]',
+      [measure.id],
+    );
+    const codes = await this.codes.codesOf(measure.respondsTo);
+    return {
+      respondsTo: measure.respondsTo.map((id) => ({ id, code: codes.get(id) ?? null })),
+      countermeasures: rows.map((row) => ({ id: row.measure_id, code: row.code })),
+    };
+  }
+}
+
+const NO_LINKS = { respondsTo: [], countermeasures: [] };
+
+function fold(events: RecordedEvent[]): MeasureState {
+  return events
+    .map((event) => toDomainEvent<MeasureEvent>(event))
+    .reduce(measureDecider.evolve, initialMeasureState());
+}
+
+function endsBefore(view: MeasureView, instant: Date): boolean {
+  const end = view.activeSuspension?.endsAt;
+  return end !== null && end !== undefined && new Date(end) < instant;
+}
+
+/** Marks each retracted event with the retraction that struck it (the history keeps both). */
+export function markRetractions(events: RecordedEvent[]) {
+  // Which retractions still stand (a retraction may itself be retracted) is the domain's rule.
+  const standing = retractedEventIds(events.map((event) => toDomainEvent<MeasureEvent>(event)));
+  const retractions = new Map<string, RecordedEvent>();
+  for (const event of events) {
+    const target = String(event.payload.eventId);
+    if (event.type === 'EventRetracted' && standing.has(target)) retractions.set(target, event);
+  }
+  return events.map((event) => {
+    const by = retractions.get(event.eventId);
+    return {
+      eventId: event.eventId,
+      position: event.position,
+      version: event.version,
+      type: event.type,
+      schemaVersion: event.schemaVersion,
+      effectiveAt: (event.payload.effectiveAt as string | undefined) ?? null,
+      recordedAt: event.recordedAt.toISOString(),
+      actor: event.metadata.actor ?? null,
+      sources: (event.payload.sources as unknown[] | undefined) ?? [],
+      data: event.payload,
+      retracted: by
+        ? {
+            by: by.eventId,
+            recordedAt: by.recordedAt.toISOString(),
+            reason: (by.payload.reason as string | undefined) ?? null,
+          }
+        : null,
+    };
+  });
+}

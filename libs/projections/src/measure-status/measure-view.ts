@@ -1,0 +1,76 @@
+import { measureStatusAt, type Measure, type MeasureState } from '@app/domain';
+
+export interface MeasureLink {
+  id: string;
+  code: string | null;
+}
+
+/** SPEC §4 measure status, plus what an analyst needs beside it. */
+export function toMeasureView(
+  state: MeasureState,
+  asOf: Date,
+  knownAt: Date,
+  version: number,
+  links: { respondsTo: MeasureLink[]; countermeasures: MeasureLink[] },
+) {
+  const measure = state.measure as Measure;
+  const status = measureStatusAt(measure, asOf);
+  return {
+    id: measure.id,
+    code: measure.code ?? null,
+    title: measure.title,
+    kind: measure.kind,
+    imposingParty: measure.imposingParty,
+    targetParties: measure.targetParties,
+    legalBasis: measure.legalBasis ?? null,
+    instrument: measure.instrument ?? null,
+    summary: measure.summary ?? null,
+    timeZone: measure.timeZone,
+    /** Null when the measure did not exist yet on `asOf`. */
+    status: status?.status ?? null,
+    /** The rate applied on `asOf`: the full rate less suspended points. */
+    rate: status?.rateInForce ?? null,
+    fullRate: status?.fullRate ?? null,
+    suspendedPart: status?.suspendedPart ?? null,
+    activeSuspension: status?.activeSuspension
+      ? {
+          id: status.activeSuspension.id,
+          startsAt: status.activeSuspension.startsAt,
+          endsAt: status.activeSuspension.endsAt ?? null,
+          part: status.activeSuspension.part ?? null,
+        }
+      : null,
+    suspensions: measure.suspensions.map((s) => ({
+      id: s.id,
+      state: s.state,
+      startsAt: s.startsAt ?? null,
+      startsWhen: s.startsWhen ?? null,
+      endsAt: s.endsAt ?? null,
+      duration: s.duration ?? null,
+      part: s.part ?? null,
+      agreement: s.agreement ?? null,
+      reinstatesAutomatically: s.reinstatesAutomatically,
+      liftedAt: s.liftedAt ?? null,
+      lapsedAt: s.lapsedAt ?? null,
+      extensions: s.extensions,
+      sources: s.sources,
+    })),
+    exclusions: measure.exclusions,
+    activeExclusions: status?.activeExclusions ?? [],
+    scope: status?.scope ?? measure.scope ?? null,
+    rateHistory: measure.rateHistory,
+    respondsTo: links.respondsTo,
+    countermeasures: links.countermeasures,
+    claims: measure.claims,
+    sources: measure.sources,
+    threatenedAt: measure.threatenedAt ?? null,
+    announcedAt: measure.announcedAt ?? null,
+    effectiveAt: measure.effectiveAt ?? null,
+    revokedAt: measure.revokedAt ?? null,
+    asOf: asOf.toISOString(),
+    knownAt: knownAt.toISOString(),
+    version,
+  };
+}
+
+export type MeasureView = ReturnType<typeof toMeasureView>;
