@@ -37,6 +37,7 @@ export class ExecuteAgreementActionHandler implements ICommandHandler<
       aggregateId: agreementId,
       command: () => command,
       options,
+      createsWithGeneratedId: action.action === 'conclude-agreement' && !action.agreementId,
       beforeCommit: code ? () => this.codes.claim('agreement', code, agreementId) : undefined,
     });
   }

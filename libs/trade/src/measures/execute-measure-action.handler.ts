@@ -39,6 +39,7 @@ export class ExecuteMeasureActionHandler implements ICommandHandler<
       aggregateId: measureId,
       command: () => command,
       options,
+      createsWithGeneratedId: action.action === 'record-measure' && !action.measureId,
       beforeCommit: code ? () => this.codes.claim('measure', code, measureId) : undefined,
     });
   }

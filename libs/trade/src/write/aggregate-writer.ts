@@ -2,11 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Decider, DomainEvent, Source } from '@app/domain';
 import {
+  CommandIdReusedError,
   EventStore,
   WrongExpectedVersionError,
   type AppendOptions,
   type RecordedEvent,
 } from '@app/event-store';
+import { aggregateIdOf } from '../trade.streams';
 import type { WriteOptions, WriteResult } from './write-options';
 
 /** Conflicts retried on the client's behalf when it did not ask for a precondition. */
@@ -19,6 +21,11 @@ export interface WriteRequest<Command, Event extends DomainEvent, State> {
   /** Builds the command once the current state is known (e.g. to resolve references). */
   command: (state: State) => Command | Promise<Command>;
   options: WriteOptions;
+  /**
+   * The aggregate is created by this command under an id the server generated: a retry carries
+   * a new id, so its first result may name another stream and is still the answer.
+   */
+  createsWithGeneratedId?: boolean;
   beforeCommit?: (newEvents: Event[]) => AppendOptions['beforeCommit'];
 }
 
@@ -36,12 +43,20 @@ export class AggregateWriter {
     const { options } = request;
     if (options.commandId) {
       const first = await this.store.findCommand(options.commandId);
-      if (first) return this.replayedResult(request.aggregateId, request.streamId, first.eventIds);
+      if (first && first.streamId !== request.streamId && !request.createsWithGeneratedId) {
+        throw new CommandIdReusedError(options.commandId, first.streamId, request.streamId);
+      }
+      if (first) return this.replayedResult(first.streamId, first.eventIds);
     }
     for (let attempt = 1; ; attempt += 1) {
       try {
         return await this.attempt(request);
       } catch (error) {
+        // A concurrent try of the same creation won with its own generated id: it is the answer.
+        if (error instanceof CommandIdReusedError && request.createsWithGeneratedId) {
+          const first = await this.store.findCommand(error.commandId);
+          if (first) return this.replayedResult(first.streamId, first.eventIds);
+        }
         const retry =
           error instanceof WrongExpectedVersionError &&
           options.expectedVersion === undefined &&
@@ -89,8 +104,7 @@ export class AggregateWriter {
         beforeCommit: request.beforeCommit?.(events),
       },
     );
-    if (result.duplicate)
-      return this.replayedResult(request.aggregateId, streamId, result.eventIds);
+    if (result.duplicate) return this.replayedResult(result.streamId, result.eventIds);
     return {
       id: request.aggregateId,
       version: result.toVersion,
@@ -105,18 +119,14 @@ export class AggregateWriter {
   }
 
   /** The response a retried command gets: rebuilt from the events its first run wrote. */
-  private async replayedResult(
-    aggregateId: string,
-    streamId: string,
-    eventIds: string[],
-  ): Promise<WriteResult> {
+  private async replayedResult(streamId: string, eventIds: string[]): Promise<WriteResult> {
     const wanted = new Set(eventIds);
     const events = (await this.store.readStream(streamId)).filter((event) =>
       wanted.has(event.eventId),
     );
     const last = events[events.length - 1];
     return {
-      id: aggregateId,
+      id: aggregateIdOf(streamId),
       version: last.version,
       position: last.position,
       eventIds,

@@ -15,14 +15,21 @@ const duration = z
   .regex(/^-?P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/, {
     message: 'must be an ISO 8601 duration such as P1Y or P90D',
   });
-const text = z.string().trim().min(1);
-const party = z.string();
+// PostgreSQL's jsonb cannot hold U+0000 or an unpaired UTF-16 surrogate: refuse them here (400)
+// instead of letting the append fail (500).
+const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const string = () =>
+  z.string().refine((value) => !value.includes('\u0000') && !UNPAIRED_SURROGATE.test(value), {
+    message: 'must not contain NUL characters or unpaired surrogates',
+  });
+const text = string().trim().min(1);
+const party = string();
 const reference = text.max(200);
 
 export const sourceSchema = z.strictObject({
   issuer: text,
   title: text,
-  url: z.string().optional(),
+  url: string().optional(),
   documentNumber: text.optional(),
   publishedAt: text.optional(),
   official: z.boolean(),
@@ -30,7 +37,8 @@ export const sourceSchema = z.strictObject({
   confidence: z.enum(['H', 'M', 'L']).optional(),
   unconfirmed: z.boolean().optional(),
 });
-const sources = z.array(sourceSchema).max(50);
+// Every fact carries its source: an empty list is refused here, naming the field.
+const sources = z.array(sourceSchema).min(1).max(50);
 
 const adValorem = z.strictObject({
   type: z.literal('ad-valorem'),
@@ -40,7 +48,7 @@ const adValorem = z.strictObject({
 const specific = z.strictObject({
   type: z.literal('specific'),
   amount: z.number(),
-  currency: z.string(),
+  currency: string(),
   unit: text,
   schedule: z.array(z.strictObject({ from: instant, amount: z.number() })).optional(),
 });
@@ -48,7 +56,7 @@ export const rateSchema = z.discriminatedUnion('type', [adValorem, specific]);
 
 export const scopeSchema = z.strictObject({
   description: text.optional(),
-  hsCodes: z.array(z.string()).max(1000).optional(),
+  hsCodes: z.array(string()).max(1000).optional(),
   inclusions: z.array(party).optional(),
 });
 
@@ -128,7 +136,7 @@ export const effectiveBody = z.strictObject({ effectiveAt: instant, sources });
 
 export const grantExclusionBody = z.strictObject({
   description: text.max(5000),
-  hsCodes: z.array(z.string()).max(1000).optional(),
+  hsCodes: z.array(string()).max(1000).optional(),
   effectiveAt: instant,
   endsAt: instant.optional(),
   sources,
