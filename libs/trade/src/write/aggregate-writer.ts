@@ -12,7 +12,7 @@ import { aggregateIdOf } from '../trade.streams';
 import type { WriteOptions, WriteResult } from './write-options';
 
 /** Conflicts retried on the client's behalf when it did not ask for a precondition. */
-const MAX_ATTEMPTS = 3;
+const MAX_ATTEMPTS = 10;
 
 export interface WriteRequest<Command, Event extends DomainEvent, State> {
   decider: Decider<Command, Event, State>;
