@@ -1,5 +1,6 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyError } from 'fastify';
+import { ApiProblem, PROBLEM_CONTENT_TYPE } from './api-problem';
 
 /**
  * A Fastify error (body parsing, content type, body size) on its way to the exception filter.
@@ -37,12 +38,30 @@ class ProblemFastifyAdapter extends FastifyAdapter {
   }
 }
 
+/** The part of a reply a router error needs (Nest bundles its own copy of Fastify's types). */
+interface RouterReply {
+  code(status: number): { type(contentType: string): { send(body: unknown): unknown } };
+}
+
 /**
  * The Fastify adapter of the API: JSON bodies only (anything else is a 415; Fastify's built-in
  * text/plain parser is removed), at most `bodyLimit` bytes (413 beyond).
  */
 export function createFastifyAdapter(options: { bodyLimit: number }): FastifyAdapter {
-  const adapter = new ProblemFastifyAdapter({ bodyLimit: options.bodyLimit });
+  const adapter = new ProblemFastifyAdapter({
+    bodyLimit: options.bodyLimit,
+    // The router rejects some URLs before any handler or filter exists: answer those in kind.
+    frameworkErrors: (error: FastifyError, _request: unknown, reply: unknown) => {
+      const problem =
+        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+          ? new ApiProblem(414, 'uri-too-long', 'URI too long', 'A path segment is too long.')
+          : new ApiProblem(400, 'bad-request', 'Bad request', 'The request URL is malformed.');
+      (reply as unknown as RouterReply)
+        .code(problem.getStatus())
+        .type(PROBLEM_CONTENT_TYPE)
+        .send(problem.toDocument());
+    },
+  });
   adapter.getInstance().removeContentTypeParser('text/plain');
   return adapter;
 }

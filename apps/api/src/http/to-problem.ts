@@ -56,18 +56,24 @@ export function toProblem(exception: unknown, request: RequestFacts): ApiProblem
 
 function fromDomainError(error: DomainError): ApiProblem {
   const details = error.details;
+  const field = typeof details.field === 'string' ? dottedPath(details.field) : undefined;
   // A broken input rule that names its field reads like a validation error too.
   const errors =
-    error.kind === 'invalid' && typeof details.field === 'string' && !('errors' in details)
-      ? { errors: [{ field: details.field, message: error.message }] }
+    error.kind === 'invalid' && field !== undefined && !('errors' in details)
+      ? { errors: [{ field, message: error.message }] }
       : {};
   return new ApiProblem(
     DOMAIN_STATUS[error.kind],
     error.code,
     sentenceFromCode(error.code),
     error.message,
-    { ...details, ...errors },
+    { ...details, ...(field !== undefined && { field }), ...errors },
   );
+}
+
+/** `sources[0].url` → `sources.0.url`: one spelling of a field, as request validation names it. */
+function dottedPath(field: string): string {
+  return field.replace(/\[(\d+)\]/g, '.$1');
 }
 
 function fromFastifyError(error: FastifyError, request: RequestFacts): ApiProblem {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { WriteOptions, WriteResult } from '@app/trade';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -27,6 +28,15 @@ export const WriteContext = createParamDecorator(
       expectedVersion: parseIfMatch(header(request, 'if-match')),
       commandId: idempotencyKey && `idempotency:${principal.keyId}:${idempotencyKey}`,
       correlationId: correlationId?.slice(0, 200),
+      requestFingerprint:
+        idempotencyKey &&
+        createHash('sha256')
+          // The route, not the URL: `/measures/{id}` and `/measures/{code}` are one resource,
+          // and a key reused on another resource is caught by the stream check already.
+          .update(
+            `${request.method} ${request.routeOptions.url}\n${JSON.stringify(request.body ?? null)}`,
+          )
+          .digest('base64url'),
     };
   },
 );
@@ -36,9 +46,12 @@ function header(request: FastifyRequest, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** `If-Match: "3"` (also `W/"3"` or a bare `3`) → 3. The ETag of a resource is its version. */
+/**
+ * `If-Match: "3"` (also `W/"3"` or a bare `3`) → 3. The ETag of a resource is its version.
+ * `*` asks only that the resource exist, which every write to an existing resource checks anyway.
+ */
 function parseIfMatch(value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
+  if (value === undefined || value.trim() === '*') return undefined;
   const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(value);
   if (!match) {
     throw new ApiProblem(
@@ -59,6 +72,7 @@ export function sendWriteResult(
 ): WriteResult {
   reply.header('etag', `"${result.version}"`);
   if (created) reply.header('location', created.location);
-  reply.status(created && !result.replayed ? 201 : 200);
+  // A retry (same Idempotency-Key) repeats the first response, status included.
+  reply.status(created ? 201 : 200);
   return result;
 }

@@ -63,7 +63,8 @@ function grant(
     {
       exclusionId,
       description: data.description,
-      hsCodes: data.hsCodes === undefined ? undefined : toScope({ hsCodes: data.hsCodes }).hsCodes,
+      hsCodes:
+        data.hsCodes === undefined ? undefined : toScope({ hsCodes: data.hsCodes }, '').hsCodes,
       endsAt,
       effectiveAt,
       sources: toSources(data.sources),

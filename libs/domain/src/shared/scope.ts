@@ -23,22 +23,24 @@ export function toScope(value: unknown, field = 'scope'): Scope {
     },
   );
   const scope = value as Record<string, unknown>;
-  const hsCodes = toList(scope.hsCodes, `${field}.hsCodes`, 'invalid-hs-code');
+  // An empty field name reports the scope's own fields at the top level (exclusions use it).
+  const prefix = field ? `${field}.` : '';
+  const hsCodes = toList(scope.hsCodes, `${prefix}hsCodes`, 'invalid-hs-code');
   hsCodes?.forEach((code, index) =>
     ensure(
       typeof code === 'string' && HS_CODE.test(code),
       'invalid-hs-code',
-      `${field}.hsCodes[${index}] must be an HS code of 4 to 10 digits, got ${JSON.stringify(code)}`,
-      { field: `${field}.hsCodes[${index}]`, value: code },
+      `${prefix}hsCodes[${index}] must be an HS code of 4 to 10 digits, got ${JSON.stringify(code)}`,
+      { field: `${prefix}hsCodes[${index}]`, value: code },
     ),
   );
-  const inclusions = toList(scope.inclusions, `${field}.inclusions`, 'invalid-party-code');
-  if (inclusions) ensurePartyCodes(inclusions, `${field}.inclusions`);
+  const inclusions = toList(scope.inclusions, `${prefix}inclusions`, 'invalid-party-code');
+  if (inclusions) ensurePartyCodes(inclusions, `${prefix}inclusions`);
   ensure(
     scope.description === undefined || isText(scope.description),
     'text-required',
-    `${field}.description must be a non-empty string`,
-    { field: `${field}.description` },
+    `${prefix}description must be a non-empty string`,
+    { field: `${prefix}description` },
   );
   return pickDefined({
     description: scope.description,

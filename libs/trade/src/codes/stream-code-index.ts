@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 export type CodedKind = 'measure' | 'agreement';
 
 const normalize = (code: string): string => code.trim().toUpperCase();
+const CODE_SHAPE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$/;
 
 /** Resolves `{id}` path segments (a UUID or a code) and claims codes at creation. */
 @Injectable()
@@ -16,6 +17,8 @@ export class StreamCodeIndex {
   /** The aggregate id a code names, or the id itself when given a UUID; null when unknown. */
   async resolve(kind: CodedKind, idOrCode: string): Promise<string | null> {
     if (isUuid(idOrCode)) return idOrCode.toLowerCase();
+    // Anything that cannot be a code names nothing (and a NUL would not even reach the query).
+    if (!CODE_SHAPE.test(idOrCode)) return null;
     const { rows } = await this.pool.query<{ aggregate_id: string }>(
       'SELECT aggregate_id FROM stream_codes WHERE kind = $1 AND normalized_code = $2',
       [kind, normalize(idOrCode)],

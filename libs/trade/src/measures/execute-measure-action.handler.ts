@@ -33,15 +33,19 @@ export class ExecuteMeasureActionHandler implements ICommandHandler<
         : await this.requireMeasureId(measure ?? '');
     const command = await this.toCommand(measureId, action);
     const code = action.action === 'record-measure' ? action.body.code : undefined;
-    return this.writer.write({
-      decider: measureDecider,
-      streamId: measureStreamId(measureId),
-      aggregateId: measureId,
-      command: () => command,
-      options,
-      createsWithGeneratedId: action.action === 'record-measure' && !action.measureId,
-      beforeCommit: code ? () => this.codes.claim('measure', code, measureId) : undefined,
-    });
+    return this.writer
+      .write({
+        decider: measureDecider,
+        streamId: measureStreamId(measureId),
+        aggregateId: measureId,
+        command: () => command,
+        options,
+        createsWithGeneratedId: action.action === 'record-measure' && !action.measureId,
+        beforeCommit: code ? () => this.codes.claim('measure', code, measureId) : undefined,
+      })
+      .catch((error: unknown) => {
+        throw action.action === 'record-measure' ? inBodyTerms(error) : error;
+      });
   }
 
   private async toCommand(measureId: string, action: MeasureAction): Promise<MeasureCommand> {
@@ -168,4 +172,19 @@ export class ExecuteMeasureActionHandler implements ICommandHandler<
     }
     return measure;
   }
+}
+
+/**
+ * RecordMeasure nests the definition under `measure`; the request body does not. Name the
+ * offending field as the client wrote it.
+ */
+function inBodyTerms(error: unknown): unknown {
+  if (!(error instanceof DomainError)) return error;
+  const field = error.details.field;
+  if (typeof field !== 'string' || !field.startsWith('measure.')) return error;
+  const bodyField = field.slice('measure.'.length);
+  return new DomainError(error.code, error.message.replace(field, bodyField), {
+    ...error.details,
+    field: bodyField,
+  });
 }

@@ -46,7 +46,7 @@ export class AggregateWriter {
       if (first && first.streamId !== request.streamId && !request.createsWithGeneratedId) {
         throw new CommandIdReusedError(options.commandId, first.streamId, request.streamId);
       }
-      if (first) return this.replayedResult(first.streamId, first.eventIds);
+      if (first) return this.replayedResult(first.streamId, first.eventIds, options);
     }
     for (let attempt = 1; ; attempt += 1) {
       try {
@@ -55,7 +55,7 @@ export class AggregateWriter {
         // A concurrent try of the same creation won with its own generated id: it is the answer.
         if (error instanceof CommandIdReusedError && request.createsWithGeneratedId) {
           const first = await this.store.findCommand(error.commandId);
-          if (first) return this.replayedResult(first.streamId, first.eventIds);
+          if (first) return this.replayedResult(first.streamId, first.eventIds, options);
         }
         const retry =
           error instanceof WrongExpectedVersionError &&
@@ -104,7 +104,7 @@ export class AggregateWriter {
         beforeCommit: request.beforeCommit?.(events),
       },
     );
-    if (result.duplicate) return this.replayedResult(result.streamId, result.eventIds);
+    if (result.duplicate) return this.replayedResult(result.streamId, result.eventIds, options);
     return {
       id: request.aggregateId,
       version: result.toVersion,
@@ -119,12 +119,25 @@ export class AggregateWriter {
   }
 
   /** The response a retried command gets: rebuilt from the events its first run wrote. */
-  private async replayedResult(streamId: string, eventIds: string[]): Promise<WriteResult> {
+  private async replayedResult(
+    streamId: string,
+    eventIds: string[],
+    options: WriteOptions,
+  ): Promise<WriteResult> {
     const wanted = new Set(eventIds);
     const events = (await this.store.readStream(streamId)).filter((event) =>
       wanted.has(event.eventId),
     );
     const last = events[events.length - 1];
+    const firstFingerprint = events[0]?.metadata.requestFingerprint;
+    if (
+      options.commandId &&
+      options.requestFingerprint &&
+      firstFingerprint !== undefined &&
+      firstFingerprint !== options.requestFingerprint
+    ) {
+      throw new CommandIdReusedError(options.commandId, streamId, streamId);
+    }
     return {
       id: aggregateIdOf(streamId),
       version: last.version,
@@ -178,6 +191,7 @@ function toNewEvent(event: DomainEvent, options: WriteOptions) {
       actor: event.metadata.actor,
       correlationId: options.correlationId,
       causationId: options.causationId,
+      requestFingerprint: options.requestFingerprint,
       sources,
     },
   };

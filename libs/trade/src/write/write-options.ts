@@ -10,6 +10,11 @@ export interface WriteOptions {
    */
   commandId?: string;
   correlationId?: string;
+  /**
+   * A digest of the request that carried the idempotency key: a retry must send the same
+   * request; the same key on a different one is refused rather than answered with the first.
+   */
+  requestFingerprint?: string;
   causationId?: string;
   /** The decision clock; tests and the importer pass their own. */
   now?: Date;
