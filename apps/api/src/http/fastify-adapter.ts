@@ -56,7 +56,7 @@ export function createFastifyAdapter(options: { bodyLimit: number }): FastifyAda
         error.code === 'FST_ERR_MAX_PARAM_LENGTH'
           ? new ApiProblem(414, 'uri-too-long', 'URI too long', 'A path segment is too long.')
           : new ApiProblem(400, 'bad-request', 'Bad request', 'The request URL is malformed.');
-      (reply as unknown as RouterReply)
+      (reply as RouterReply)
         .code(problem.getStatus())
         .type(PROBLEM_CONTENT_TYPE)
         .send(problem.toDocument());
