@@ -38,9 +38,11 @@ export class MeasuresReadController {
   @ApiOperation({ summary: 'List measures with their status on asOf, filtered' })
   async list(@Query(new ZodPipe(measureListQuery)) query: z.infer<typeof measureListQuery>) {
     await this.caughtUp(query.minPosition);
+    const { asOf, knownAt } = toDates(query);
     return this.measures.list({
       ...query,
-      asOf: toDates(query).asOf,
+      asOf,
+      knownAt,
       endsBefore: query.endsBefore ? new Date(query.endsBefore) : undefined,
       after: query.cursor,
     });

@@ -72,8 +72,10 @@ export class CreateEventStore1764300000000 implements MigrationInterface {
       ) RETURNS jsonb LANGUAGE plpgsql AS $$
       DECLARE
         v_count integer := jsonb_array_length(p_events);
-        v_now timestamptz := now();
-        v_micros text := (extract(epoch FROM now()) * 1000000)::bigint::text;
+        -- Milliseconds, the precision clients see: an event is known at the recordedAt the API
+        -- reports for it, not a fraction of a millisecond later.
+        v_now timestamptz := date_trunc('milliseconds', now());
+        v_micros text := (extract(epoch FROM v_now) * 1000000)::bigint::text;
         v_version bigint;
         v_prev_hash bytea;
         v_positions bigint[];

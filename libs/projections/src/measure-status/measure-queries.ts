@@ -20,6 +20,8 @@ export interface StatusQuery {
 
 export interface MeasureListQuery {
   asOf: Date;
+  /** A past `knownAt` lists what was recorded by then (candidates are folded one by one). */
+  knownAt?: Date;
   imposingParty?: string;
   targetParty?: string;
   kind?: string;
@@ -75,6 +77,9 @@ export class MeasureQueries {
     const items: MeasureView[] = [];
     let after = query.after ?? '00000000-0000-0000-0000-000000000000';
     const now = new Date();
+    const knownAt = query.knownAt && query.knownAt < now ? query.knownAt : undefined;
+    const agreement = query.agreement && (await this.codes.resolve('agreement', query.agreement));
+    if (query.agreement && !agreement) return { items, nextCursor: null };
     const chunk = query.limit + 1;
     // Status and end filters are known only once the status on `asOf` is computed, so rows are
     // scanned in key order until the page is full; the cursor is the last key scanned.
@@ -97,7 +102,7 @@ export class MeasureQueries {
           query.imposingParty ?? null,
           query.targetParty ?? null,
           query.kind ?? null,
-          query.agreement ?? null,
+          agreement || null,
           query.q ?? null,
           chunk,
         ],
@@ -105,13 +110,26 @@ export class MeasureQueries {
       for (const row of rows) {
         if (items.length === query.limit) return { items, nextCursor: after };
         after = row.measure_id;
-        const view = toMeasureView(row.state, query.asOf, now, Number(row.version), NO_LINKS);
+        const view = knownAt
+          ? await this.viewKnownAt(row.measure_id, query.asOf, knownAt)
+          : toMeasureView(row.state, query.asOf, now, Number(row.version), NO_LINKS);
+        if (!view) continue;
         if (query.status && view.status !== query.status) continue;
         if (query.endsBefore && !endsBefore(view, query.endsBefore)) continue;
         items.push(view);
       }
       if (rows.length < chunk) return { items, nextCursor: null };
     }
+  }
+
+  /** A list item as known at `knownAt`: the measure folded from the events recorded by then. */
+  private async viewKnownAt(measureId: string, asOf: Date, knownAt: Date) {
+    const events = await this.store.readStream(measureStreamId(measureId), {
+      recordedUntil: knownAt,
+    });
+    const state = fold(events);
+    if (!state.measure) return null;
+    return toMeasureView(state, asOf, knownAt, events[events.length - 1].version, NO_LINKS);
   }
 
   /** The stream's full history, each event marked if (and when) it was retracted. */

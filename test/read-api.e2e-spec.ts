@@ -1,0 +1,607 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import request from 'supertest';
+import { parse } from 'yaml';
+import { createApi } from '../apps/api/src/create-api';
+import { WorkerModule } from '../apps/worker/src/worker.module';
+import { repoRoot, runEntry } from './support/run-process';
+
+const PROBLEM_JSON = /^application\/problem\+json(;|$)/;
+
+const source = {
+  issuer: 'Executive Office of the President',
+  title: 'Executive order adjusting the duty',
+  documentNumber: 'EO 99999',
+  official: true,
+  language: 'en',
+};
+
+const suffix = () => randomBytes(4).toString('hex').toUpperCase();
+
+/**
+ * Lets the database's transaction clock pass the instant a test notes: `recorded_at` has
+ * microseconds, a JavaScript Date only milliseconds.
+ */
+const tick = () => new Promise((resolve) => setTimeout(resolve, 15));
+
+interface ListPage {
+  items: Array<{ id: string; code: string | null; [field: string]: unknown }>;
+  nextCursor: string | null;
+}
+
+/** The bundled dataset's measures, read from the file the seed imports. */
+const datasetMeasures = (
+  parse(readFileSync(path.join(repoRoot, 'data/us-china-2025.yaml'), 'utf8')) as {
+    operations: Array<{ action: string; body: Record<string, unknown> }>;
+  }
+).operations
+  .filter((operation) => operation.action === 'record-measure')
+  .map((operation) => operation.body as { code: string; imposingParty: string; kind: string });
+
+describe('read API over the bundled dataset, api and worker in one process', () => {
+  const adminKey = `admin-${randomBytes(24).toString('base64url')}`;
+  let db: TestDatabase;
+  let api: NestFastifyApplication;
+  let worker: INestApplicationContext;
+  let viewerKey: string;
+  let editorKey: string;
+  /** The head of the log once the seed was imported. */
+  let seeded: number;
+
+  const http = () => request(api.getHttpServer());
+  const asViewer = () => ({ authorization: `Bearer ${viewerKey}` });
+  const asEditor = () => ({ authorization: `Bearer ${editorKey}` });
+  const read = (url: string, query: Record<string, string | number> = {}) =>
+    http().get(url).query(query).set(asViewer());
+
+  async function createKey(role: 'viewer' | 'editor'): Promise<string> {
+    const response = await http()
+      .post('/api/v1/api-keys')
+      .set('authorization', `Bearer ${adminKey}`)
+      .send({ name: `${role}-${suffix()}`, role });
+    expect(response.status).toBe(201);
+    return response.body.key as string;
+  }
+
+  /** Follows the global feed to its end; returns the last position. */
+  async function feedHead(): Promise<number> {
+    for (let after = 0; ;) {
+      const page = await read('/api/v1/events', { after, limit: 1000 });
+      expect(page.status).toBe(200);
+      if (!page.body.items.length) return after;
+      after = page.body.nextCursor;
+    }
+  }
+
+  /** Every item of a measure list, following `nextCursor`. */
+  async function listAll(query: Record<string, string | number>): Promise<ListPage['items']> {
+    const items: ListPage['items'] = [];
+    let cursor: string | null = null;
+    let pages = 0;
+    do {
+      const response = await read('/api/v1/measures', {
+        ...query,
+        ...(cursor ? { cursor } : {}),
+      });
+      expect(response.status).toBe(200);
+      const page = response.body as ListPage;
+      items.push(...page.items);
+      cursor = page.nextCursor;
+      pages += 1;
+      expect(pages).toBeLessThan(200);
+    } while (cursor);
+    return items;
+  }
+
+  async function recordUsTariff(code: string) {
+    const response = await http()
+      .post('/api/v1/measures')
+      .set(asEditor())
+      .send({
+        code,
+        title: `Test duty on products of China (${code})`,
+        kind: 'tariff',
+        imposingParty: 'US',
+        targetParties: ['CN'],
+        rate: { type: 'ad-valorem', percent: 34 },
+        timeZone: 'America/New_York',
+        effectiveAt: '2025-04-09T04:01:00Z',
+        sources: [source],
+      });
+    expect(response.status).toBe(201);
+    return response.body as { id: string; version: number; position: number; eventIds: string[] };
+  }
+
+  async function amend(measure: string, percent: number, effectiveAt: string) {
+    const response = await http()
+      .post(`/api/v1/measures/${measure}/amendments`)
+      .set(asEditor())
+      .send({ rate: { type: 'ad-valorem', percent }, effectiveAt, sources: [source] });
+    expect(response.status).toBe(200);
+    return response.body as { id: string; version: number; position: number; eventIds: string[] };
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('e2e_read_api');
+    Object.assign(process.env, {
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'fatal',
+      ADMIN_API_KEY: adminKey,
+      SUBSCRIPTION_POLL_MS: '50',
+    });
+    api = await createApi();
+    await api.init();
+    await api.getHttpAdapter().getInstance().ready();
+    worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
+
+    const seed = await runEntry(
+      'apps/cli/src/main.ts',
+      ['seed'],
+      { DATABASE_URL: db.url, LOG_LEVEL: 'error' },
+      120_000,
+    );
+    expect({ code: seed.code, stderr: seed.stderr }).toMatchObject({ code: 0 });
+
+    viewerKey = await createKey('viewer');
+    editorKey = await createKey('editor');
+    seeded = await feedHead();
+  }, 180_000);
+
+  afterAll(async () => {
+    await worker?.close();
+    await api?.close();
+    await db?.drop();
+  });
+
+  describe('GET /api/v1/measures/{idOrCode}', () => {
+    it('answers what the US charges on Chinese goods on 1 June and on 1 December 2026', async () => {
+      const june = await read('/api/v1/measures/US-RECIPROCAL-CN', {
+        asOf: '2026-06-01T00:00:00Z',
+        minPosition: seeded,
+      });
+      expect(june.status).toBe(200);
+      expect(june.body).toMatchObject({
+        code: 'US-RECIPROCAL-CN',
+        kind: 'tariff',
+        imposingParty: 'US',
+        targetParties: ['CN'],
+        status: 'partially-suspended',
+        rate: { type: 'ad-valorem', percent: 10 },
+        fullRate: { type: 'ad-valorem', percent: 34 },
+        suspendedPart: { percentPoints: 24 },
+        activeSuspension: {
+          id: expect.any(String),
+          endsAt: '2026-11-10T05:01:00.000Z',
+          part: { percentPoints: 24 },
+        },
+        asOf: '2026-06-01T00:00:00.000Z',
+      });
+      expect(june.headers.etag).toBe(`"${june.body.version}"`);
+      expect(june.body.suspensions.length).toBeGreaterThan(0);
+      expect(june.body.sources.length).toBeGreaterThan(0);
+      expect(june.body.countermeasures).toContainEqual(
+        expect.objectContaining({ code: 'CN-TC-2025-4' }),
+      );
+
+      const byId = await read(`/api/v1/measures/${june.body.id}`, {
+        asOf: '2026-06-01T00:00:00Z',
+      });
+      expect(byId.status).toBe(200);
+      expect(byId.body).toMatchObject({ code: 'US-RECIPROCAL-CN', status: 'partially-suspended' });
+
+      const december = await read('/api/v1/measures/US-RECIPROCAL-CN', {
+        asOf: '2026-12-01T00:00:00Z',
+      });
+      expect(december.status).toBe(200);
+      expect(december.body).toMatchObject({
+        status: 'in-force',
+        rate: { percent: 34 },
+        fullRate: { percent: 34 },
+        activeSuspension: null,
+      });
+    });
+
+    it('shows a countermeasure with the measure it responds to', async () => {
+      const response = await read('/api/v1/measures/CN-TC-2025-4', {
+        asOf: '2025-04-20T00:00:00Z',
+        minPosition: seeded,
+      });
+      expect(response.status).toBe(200);
+      expect(response.body).toMatchObject({ imposingParty: 'CN', targetParties: ['US'] });
+      expect(response.body.respondsTo).toEqual([
+        { id: expect.any(String), code: 'US-RECIPROCAL-CN' },
+      ]);
+    });
+
+    it('reads its own write with minPosition; knownAt before the write does not see it', async () => {
+      const code = `RYW-${suffix()}`;
+      const recorded = await recordUsTariff(code);
+      // Read your write: the row may not be projected yet, minPosition waits for it.
+      const created = await read(`/api/v1/measures/${code}`, { minPosition: recorded.position });
+      expect(created.status).toBe(200);
+      expect(created.body).toMatchObject({ id: recorded.id, status: 'in-force', version: 1 });
+
+      await tick();
+      const beforeAmendment = new Date();
+      await tick();
+      const amended = await amend(code, 50, '2025-06-01T04:00:00Z');
+      const current = await read(`/api/v1/measures/${code}`, {
+        asOf: '2025-07-01T00:00:00Z',
+        minPosition: amended.position,
+      });
+      expect(current.status).toBe(200);
+      expect(current.body).toMatchObject({ rate: { percent: 50 }, version: amended.version });
+      expect(current.headers.etag).toBe(`"${amended.version}"`);
+
+      const knownBefore = await read(`/api/v1/measures/${code}`, {
+        asOf: '2025-07-01T00:00:00Z',
+        knownAt: beforeAmendment.toISOString(),
+      });
+      expect(knownBefore.status).toBe(200);
+      expect(knownBefore.body).toMatchObject({
+        rate: { percent: 34 },
+        version: 1,
+        knownAt: beforeAmendment.toISOString(),
+      });
+
+      // Yesterday the tracker had not heard of the measure at all.
+      const yesterday = new Date(Date.now() - 24 * 3600 * 1000);
+      const unknownYesterday = await read(`/api/v1/measures/${code}`, {
+        knownAt: yesterday.toISOString(),
+      });
+      expect(unknownYesterday.status).toBe(404);
+      expect(unknownYesterday.body.code).toBe('measure-not-found');
+    });
+
+    it('ignores a retracted fact from its retraction on, but not as known before it', async () => {
+      const code = `RETRACT-${suffix()}`;
+      const { id } = await recordUsTariff(code);
+      await amend(code, 60, '2025-08-01T04:00:00Z');
+      await tick();
+      const afterFact = new Date();
+      await tick();
+
+      const history = await read(`/api/v1/measures/${code}/events`);
+      expect(history.status).toBe(200);
+      const fact = history.body.items.find(
+        (event: { type: string }) => event.type === 'MeasureRateAmended',
+      );
+      expect(fact).toMatchObject({ retracted: null, data: { rate: { percent: 60 } } });
+      const retraction = await http()
+        .post(`/api/v1/measures/${id}/retractions`)
+        .set(asEditor())
+        .send({ eventId: fact.eventId, reason: 'The order was misread', sources: [source] });
+      expect(retraction.status).toBe(200);
+
+      const now = await read(`/api/v1/measures/${code}`, {
+        asOf: '2025-09-01T00:00:00Z',
+        minPosition: retraction.body.position,
+      });
+      expect(now.status).toBe(200);
+      expect(now.body).toMatchObject({ rate: { percent: 34 }, version: 3 });
+      expect(now.body.rateHistory).toHaveLength(1);
+
+      const knownBetween = await read(`/api/v1/measures/${code}`, {
+        asOf: '2025-09-01T00:00:00Z',
+        knownAt: afterFact.toISOString(),
+      });
+      expect(knownBetween.status).toBe(200);
+      expect(knownBetween.body).toMatchObject({ rate: { percent: 60 }, version: 2 });
+
+      const after = await read(`/api/v1/measures/${code}/events`);
+      expect(after.body.nextCursor).toBeNull();
+      expect(after.body.items.map((event: { type: string }) => event.type)).toEqual([
+        'MeasureImplemented',
+        'MeasureRateAmended',
+        'EventRetracted',
+      ]);
+      const [, retracted, retractionEvent] = after.body.items;
+      expect(retractionEvent).toMatchObject({
+        eventId: retraction.body.eventIds[0],
+        position: retraction.body.position,
+        retracted: null,
+        data: { eventId: fact.eventId, reason: 'The order was misread' },
+      });
+      expect(retracted).toMatchObject({
+        eventId: fact.eventId,
+        recordedAt: fact.recordedAt,
+        effectiveAt: '2025-08-01T04:00:00.000Z',
+        actor: expect.any(String),
+        sources: [expect.objectContaining({ issuer: source.issuer })],
+        retracted: {
+          by: retractionEvent.eventId,
+          recordedAt: retractionEvent.recordedAt,
+          reason: 'The order was misread',
+        },
+      });
+    });
+
+    it('counts an event as known at the recordedAt the api reports for it', async () => {
+      const code = `RECORDED-${suffix()}`;
+      const { id } = await recordUsTariff(code);
+      await amend(code, 70, '2025-08-01T04:00:00Z');
+      const history = await read(`/api/v1/measures/${id}/events`);
+      const fact = history.body.items[1];
+      expect(fact.type).toBe('MeasureRateAmended');
+
+      const asKnownThen = await read(`/api/v1/measures/${code}`, {
+        asOf: '2025-09-01T00:00:00Z',
+        knownAt: fact.recordedAt,
+      });
+      expect(asKnownThen.status).toBe(200);
+      expect(asKnownThen.body).toMatchObject({ rate: { percent: 70 }, version: 2 });
+    });
+
+    it('refuses a bad instant (400), an unknown measure (404) and a missing key (401)', async () => {
+      const bad = await read('/api/v1/measures/US-RECIPROCAL-CN', { asOf: 'yesterday' });
+      expect(bad.status).toBe(400);
+      expect(bad.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(bad.body).toMatchObject({ code: 'validation-failed' });
+      expect(bad.body.errors).toContainEqual(expect.objectContaining({ field: 'asOf' }));
+
+      for (const unknown of ['NO-SUCH-MEASURE', '7d0b3c8e-53f4-4f1c-9b4e-0d8b6b1f2a33']) {
+        const missing = await read(`/api/v1/measures/${unknown}`);
+        expect(missing.status).toBe(404);
+        expect(missing.headers['content-type']).toMatch(PROBLEM_JSON);
+        expect(missing.body).toMatchObject({ code: 'measure-not-found', measure: unknown });
+      }
+      const missingHistory = await read('/api/v1/measures/NO-SUCH-MEASURE/events');
+      expect(missingHistory.status).toBe(404);
+
+      for (const url of [
+        '/api/v1/measures',
+        '/api/v1/measures/US-RECIPROCAL-CN',
+        '/api/v1/agreements',
+        '/api/v1/events',
+      ]) {
+        const anonymous = await http().get(url);
+        expect(anonymous.status).toBe(401);
+        expect(anonymous.headers['content-type']).toMatch(PROBLEM_JSON);
+        expect(anonymous.body.code).toBe('unauthenticated');
+      }
+    });
+
+    it('answers 503 not-caught-up when minPosition is not reached within the wait', async () => {
+      const started = Date.now();
+      const response = await read('/api/v1/measures/US-RECIPROCAL-CN', {
+        minPosition: seeded + 1_000_000,
+      });
+      expect(response.status).toBe(503);
+      expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(response.headers['retry-after']).toBe('1');
+      expect(response.body).toMatchObject({ code: 'not-caught-up' });
+      expect(Date.now() - started).toBeLessThan(15_000);
+    }, 30_000);
+  });
+
+  describe('GET /api/v1/measures', () => {
+    it('pages through every US measure with nextCursor, none twice', async () => {
+      const paged = await listAll({ imposingParty: 'US', limit: 2, minPosition: seeded });
+      const ids = paged.map((item) => item.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(paged.every((item) => item.imposingParty === 'US')).toBe(true);
+      const usCodes = datasetMeasures.filter((m) => m.imposingParty === 'US').map((m) => m.code);
+      expect(paged.map((item) => item.code)).toEqual(expect.arrayContaining(usCodes));
+
+      const onePage = await read('/api/v1/measures', { imposingParty: 'US', limit: 200 });
+      expect(onePage.body.nextCursor).toBeNull();
+      expect(ids).toEqual(onePage.body.items.map((item: { id: string }) => item.id));
+
+      const first = await read('/api/v1/measures', { imposingParty: 'US', limit: 2 });
+      expect(first.body.items).toHaveLength(2);
+      expect(first.body.nextCursor).toEqual(expect.any(String));
+    });
+
+    it('filters by target party, kind, status on asOf and text', async () => {
+      const onCn = await listAll({ targetParty: 'CN', limit: 50, minPosition: seeded });
+      expect(onCn.length).toBeGreaterThan(0);
+      expect(onCn.every((item) => (item.targetParties as string[]).includes('CN'))).toBe(true);
+      expect(onCn.map((item) => item.code)).toContain('US-RECIPROCAL-CN');
+      expect(onCn.map((item) => item.code)).not.toContain('CN-TC-2025-4');
+
+      const controls = await listAll({ kind: 'export-control', limit: 50 });
+      expect(controls.every((item) => item.kind === 'export-control')).toBe(true);
+      expect(controls.map((item) => item.code).sort()).toEqual(
+        datasetMeasures
+          .filter((m) => m.kind === 'export-control')
+          .map((m) => m.code)
+          .sort(),
+      );
+
+      const partly = await listAll({
+        status: 'partially-suspended',
+        asOf: '2026-06-01T00:00:00Z',
+        limit: 3,
+      });
+      expect(partly.every((item) => item.status === 'partially-suspended')).toBe(true);
+      expect(partly.map((item) => item.code)).toContain('US-RECIPROCAL-CN');
+      const inForceLater = await listAll({
+        status: 'in-force',
+        asOf: '2026-12-01T00:00:00Z',
+        limit: 50,
+      });
+      expect(inForceLater.every((item) => item.status === 'in-force')).toBe(true);
+      expect(inForceLater.map((item) => item.code)).toContain('US-RECIPROCAL-CN');
+      const inForceJune = await listAll({
+        status: 'in-force',
+        asOf: '2026-06-01T00:00:00Z',
+        limit: 50,
+      });
+      expect(inForceJune.map((item) => item.code)).not.toContain('US-RECIPROCAL-CN');
+
+      const text = await listAll({ q: 'RECIPROCAL', limit: 50 });
+      expect(text.map((item) => item.code)).toContain('US-RECIPROCAL-CN');
+      expect(
+        text.every((item) =>
+          [item.code, item.title, item.summary, item.instrument, item.legalBasis]
+            .join(' ')
+            .toLowerCase()
+            .includes('reciprocal'),
+        ),
+      ).toBe(true);
+      expect(await listAll({ q: 'no measure says this', limit: 50 })).toEqual([]);
+
+      const ending = await listAll({
+        endsBefore: '2026-11-11T00:00:00Z',
+        asOf: '2026-06-01T00:00:00Z',
+        limit: 50,
+      });
+      expect(ending.map((item) => item.code)).toContain('US-RECIPROCAL-CN');
+      for (const item of ending) {
+        const end = (item.activeSuspension as { endsAt: string } | null)?.endsAt;
+        expect(new Date(end ?? '9999-01-01').getTime()).toBeLessThan(
+          Date.parse('2026-11-11T00:00:00Z'),
+        );
+      }
+    });
+
+    it('filters by the agreement a suspension implements, named by id or by code', async () => {
+      const geneva = await read('/api/v1/agreements/GENEVA-2025', { minPosition: seeded });
+      expect(geneva.status).toBe(200);
+      const byId = await listAll({ agreement: geneva.body.id, limit: 50 });
+      expect(byId.map((item) => item.code)).toContain('US-RECIPROCAL-CN');
+      expect(
+        byId.every((item) =>
+          (item.suspensions as Array<{ agreement: string | null }>).some(
+            (suspension) => suspension.agreement === geneva.body.id,
+          ),
+        ),
+      ).toBe(true);
+
+      const byCode = await listAll({ agreement: 'GENEVA-2025', limit: 50 });
+      expect(byCode.map((item) => item.id)).toEqual(byId.map((item) => item.id));
+    });
+
+    it('lists only what was known at knownAt', async () => {
+      await tick();
+      const before = new Date();
+      await tick();
+      const code = `LATE-${suffix()}`;
+      const recorded = await recordUsTariff(code);
+      const now = await listAll({ q: code, limit: 50, minPosition: recorded.position });
+      expect(now.map((item) => item.code)).toEqual([code]);
+      const then = await listAll({ q: code, limit: 50, knownAt: before.toISOString() });
+      expect(then).toEqual([]);
+    });
+
+    it('refuses a malformed cursor or status with 400', async () => {
+      const queries: Record<string, string | number>[] = [
+        { cursor: 'not-a-cursor' },
+        { status: 'asleep' },
+        { limit: 0 },
+      ];
+      for (const query of queries) {
+        const response = await read('/api/v1/measures', query);
+        expect(response.status).toBe(400);
+        expect(response.body.code).toBe('validation-failed');
+      }
+    });
+  });
+
+  describe('GET /api/v1/agreements', () => {
+    it('shows Kuala Lumpur with its commitments and the Madrid agreement it reaffirms', async () => {
+      const response = await read('/api/v1/agreements/KL-2025', {
+        asOf: '2025-12-01T00:00:00Z',
+        minPosition: seeded,
+      });
+      expect(response.status).toBe(200);
+      expect(response.headers.etag).toBe(`"${response.body.version}"`);
+      expect(response.body).toMatchObject({
+        code: 'KL-2025',
+        parties: expect.arrayContaining(['US', 'CN']),
+        reaffirms: [{ id: expect.any(String), code: 'MADRID-2025' }],
+      });
+      const maritime = response.body.commitments.find((commitment: { measures: unknown[] }) =>
+        commitment.measures.some(
+          (measure) => (measure as { code: string }).code === 'US-301-SHIP-FEE-CN-OPERATED',
+        ),
+      );
+      expect(maritime).toMatchObject({ obligor: 'US', kind: 'suspend', status: 'fulfilled' });
+      expect(maritime.measures.map((measure: { code: string }) => measure.code)).toEqual([
+        'US-301-SHIP-FEE-CN-OPERATED',
+        'US-301-SHIP-FEE-CN-BUILT',
+        'US-301-SHIP-FEE-VEHICLE-CARRIERS',
+      ]);
+      const before = await read('/api/v1/agreements/KL-2025', { asOf: '2025-11-01T00:00:00Z' });
+      const maritimeBefore = before.body.commitments.find(
+        (commitment: { id: string }) => commitment.id === maritime.id,
+      );
+      expect(maritimeBefore.status).toBe('pending');
+
+      const history = await read('/api/v1/agreements/KL-2025/events');
+      expect(history.status).toBe(200);
+      expect(history.body.items[0]).toMatchObject({ type: 'AgreementConcluded', retracted: null });
+
+      const missing = await read('/api/v1/agreements/NO-SUCH-AGREEMENT');
+      expect(missing.status).toBe(404);
+      expect(missing.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(missing.body.code).toBe('agreement-not-found');
+    });
+
+    it('lists the three agreements of the dataset, with cursor pagination', async () => {
+      const all = await read('/api/v1/agreements', { minPosition: seeded });
+      expect(all.status).toBe(200);
+      expect(all.body.nextCursor).toBeNull();
+      expect(all.body.items.map((item: { code: string }) => item.code).sort()).toEqual([
+        'GENEVA-2025',
+        'KL-2025',
+        'MADRID-2025',
+      ]);
+
+      const first = await read('/api/v1/agreements', { limit: 2 });
+      expect(first.body.items).toHaveLength(2);
+      expect(first.body.nextCursor).toEqual(expect.any(String));
+      const second = await read('/api/v1/agreements', { limit: 2, cursor: first.body.nextCursor });
+      expect(second.body.items).toHaveLength(1);
+      expect(second.body.nextCursor).toBeNull();
+      expect(
+        [...first.body.items, ...second.body.items].map((item: { id: string }) => item.id),
+      ).toEqual(all.body.items.map((item: { id: string }) => item.id));
+    });
+  });
+
+  describe('GET /api/v1/events', () => {
+    it('pages through the global feed in position order with nextCursor', async () => {
+      const positions: number[] = [];
+      let after = 0;
+      for (;;) {
+        const page = await read('/api/v1/events', { after, limit: 50 });
+        expect(page.status).toBe(200);
+        expect(page.body.items.length).toBeLessThanOrEqual(50);
+        if (!page.body.items.length) {
+          expect(page.body.nextCursor).toBe(after);
+          break;
+        }
+        expect(page.body.items[0]).toEqual(
+          expect.objectContaining({
+            position: expect.any(Number),
+            eventId: expect.any(String),
+            streamId: expect.any(String),
+            version: expect.any(Number),
+            type: expect.any(String),
+            recordedAt: expect.any(String),
+          }),
+        );
+        positions.push(...page.body.items.map((item: { position: number }) => item.position));
+        expect(page.body.nextCursor).toBe(positions[positions.length - 1]);
+        after = page.body.nextCursor;
+      }
+      expect(positions[positions.length - 1]).toBeGreaterThanOrEqual(seeded);
+      expect(positions).toEqual([...positions].sort((a, b) => a - b));
+      expect(new Set(positions).size).toBe(positions.length);
+      const { rows } = await db.pool.query<{ count: string }>(
+        'SELECT count(*) AS count FROM events',
+      );
+      expect(positions).toHaveLength(Number(rows[0].count));
+
+      const bad = await read('/api/v1/events', { after: -1 });
+      expect(bad.status).toBe(400);
+      expect(bad.body.code).toBe('validation-failed');
+    });
+  });
+});
