@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { ApiKeysModule } from '@app/api-keys';
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { EventStoreModule } from '@app/event-store';
@@ -8,13 +9,19 @@ import { RedisModule } from '@app/redis';
 import { ProjectionsModule } from '@app/projections';
 import { TradeModule } from '@app/trade';
 import { ApiKeysHttpModule } from './api-keys/api-keys-http.module';
+import { FeedTokenController } from './api-keys/feed-token.controller';
 import { AgreementsReadController } from './agreements/agreements-read.controller';
 import { AgreementsWriteController } from './agreements/agreements-write.controller';
 import { EventsFeedController } from './events/events-feed.controller';
+import { ExpiriesCalendarController } from './expiries/expiries-calendar.controller';
+import { ExpiriesController } from './expiries/expiries.controller';
 import { HealthController } from './health/health.controller';
+import { MeasuresExportController } from './measures/measures-export.controller';
 import { MeasuresReadController } from './measures/measures-read.controller';
 import { MeasuresWriteController } from './measures/measures-write.controller';
 import { ApiHttpModule } from './http';
+import { TariffSummaryController } from './tariffs/tariff-summary.controller';
+import { TimelineController } from './timeline/timeline.controller';
 
 @Module({
   imports: [
@@ -31,6 +38,7 @@ import { ApiHttpModule } from './http';
     ApiKeysHttpModule,
     TradeModule,
     ProjectionsModule,
+    ApiKeysModule,
   ],
   controllers: [
     HealthController,
@@ -39,6 +47,12 @@ import { ApiHttpModule } from './http';
     AgreementsWriteController,
     AgreementsReadController,
     EventsFeedController,
+    MeasuresExportController,
+    ExpiriesController,
+    ExpiriesCalendarController,
+    TimelineController,
+    TariffSummaryController,
+    FeedTokenController,
   ],
 })
 export class ApiModule {}

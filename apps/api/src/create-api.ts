@@ -4,6 +4,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig, nestLogLevels } from '@app/config';
 import { ApiModule } from './api.module';
 import { createFastifyAdapter } from './http';
+import { installOpenApi } from './openapi';
 
 /**
  * Builds the HTTP app; main.ts listens, tests use it directly. A test may pass a module that
@@ -20,5 +21,6 @@ export async function createApi(
     { logger: nestLogLevels(config.LOG_LEVEL), bufferLogs: false, bodyParser: false },
   );
   app.enableShutdownHooks();
+  installOpenApi(app);
   return app;
 }

@@ -21,11 +21,12 @@ import {
 } from '@app/trade';
 import type { FastifyReply } from 'fastify';
 import { Roles, ZodPipe } from '../http';
+import { ApiIdOrCodeParam, ApiIdParam, ApiWrite, BEARER_SCHEME } from '../openapi';
 import { sendWriteResult, WriteContext } from '../write/write-request';
 
 /** Recording agreements and commitments (editor role). `{agreement}` is a UUID or a code. */
 @ApiTags('agreements')
-@ApiBearerAuth()
+@ApiBearerAuth(BEARER_SCHEME)
 @Roles('editor')
 @Controller('api/v1/agreements')
 export class AgreementsWriteController {
@@ -33,6 +34,7 @@ export class AgreementsWriteController {
 
   @Post()
   @ApiOperation({ summary: 'Record a concluded agreement' })
+  @ApiWrite('ConcludeAgreementBody', { creates: 'the agreement' })
   async conclude(
     @Body(new ZodPipe(concludeAgreementBody)) body: ConcludeAgreementBody,
     @WriteContext() options: WriteOptions,
@@ -44,6 +46,8 @@ export class AgreementsWriteController {
 
   @Post(':agreement/commitments')
   @ApiOperation({ summary: 'Record a commitment of one party' })
+  @ApiIdOrCodeParam('agreement')
+  @ApiWrite('RecordCommitmentBody', { creates: 'the commitment (`commitmentId`)' })
   async commit(
     @Param('agreement') agreement: string,
     @Body(new ZodPipe(recordCommitmentBody)) body: RecordCommitmentBody,
@@ -58,6 +62,12 @@ export class AgreementsWriteController {
 
   @Post(':agreement/commitments/:commitment/status')
   @ApiOperation({ summary: 'Change a commitment’s status (fulfilled, lapsed, breached, …)' })
+  @ApiIdOrCodeParam('agreement')
+  @ApiIdParam(
+    'commitment',
+    'The commitment’s id: the `commitmentId` of the write that recorded it.',
+  )
+  @ApiWrite('ChangeCommitmentStatusBody')
   async changeStatus(
     @Param('agreement') agreement: string,
     @Param('commitment') commitmentId: string,
@@ -77,6 +87,8 @@ export class AgreementsWriteController {
 
   @Post(':agreement/reaffirmations')
   @ApiOperation({ summary: 'Record that this agreement reaffirms an earlier one' })
+  @ApiIdOrCodeParam('agreement')
+  @ApiWrite('ReaffirmAgreementBody')
   async reaffirm(
     @Param('agreement') agreement: string,
     @Body(new ZodPipe(reaffirmAgreementBody)) body: ReaffirmAgreementBody,
@@ -91,20 +103,22 @@ export class AgreementsWriteController {
 
   @Post(':agreement/claims')
   @ApiOperation({ summary: 'Record one party’s account of the agreement, with its source' })
+  @ApiIdOrCodeParam('agreement')
+  @ApiWrite('RecordClaimBody', { creates: 'the claim (`claimId`)' })
   async claim(
     @Param('agreement') agreement: string,
     @Body(new ZodPipe(recordClaimBody)) body: RecordClaimBody,
     @WriteContext() options: WriteOptions,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WriteResult> {
-    return sendWriteResult(
-      reply,
-      await this.execute(agreement, { action: 'record-claim', body }, options),
-    );
+    const result = await this.execute(agreement, { action: 'record-claim', body }, options);
+    return sendWriteResult(reply, result, { location: `/api/v1/agreements/${result.id}` });
   }
 
   @Post(':agreement/retractions')
   @ApiOperation({ summary: 'Retract an earlier event found to be wrong (history keeps both)' })
+  @ApiIdOrCodeParam('agreement')
+  @ApiWrite('RetractionBody')
   async retract(
     @Param('agreement') agreement: string,
     @Body(new ZodPipe(retractionBody)) body: RetractionBody,

@@ -27,11 +27,15 @@ import {
 } from '@app/trade';
 import type { FastifyReply } from 'fastify';
 import { Roles, ZodPipe } from '../http';
+import { ApiIdOrCodeParam, ApiIdParam, ApiWrite, BEARER_SCHEME } from '../openapi';
 import { sendWriteResult, WriteContext } from '../write/write-request';
+
+const SUSPENSION_ID = 'The suspension’s id: the `suspensionId` of the write that scheduled it.';
+const EXCLUSION_ID = 'The exclusion’s id: the `exclusionId` of the write that granted it.';
 
 /** Recording facts about measures (editor role). `{measure}` is the measure's UUID or code. */
 @ApiTags('measures')
-@ApiBearerAuth()
+@ApiBearerAuth(BEARER_SCHEME)
 @Roles('editor')
 @Controller('api/v1/measures')
 export class MeasuresWriteController {
@@ -39,6 +43,7 @@ export class MeasuresWriteController {
 
   @Post()
   @ApiOperation({ summary: 'Record a measure (threatened, announced and/or in force)' })
+  @ApiWrite('RecordMeasureBody', { creates: 'the measure' })
   async record(
     @Body(new ZodPipe(recordMeasureBody)) body: RecordMeasureBody,
     @WriteContext() options: WriteOptions,
@@ -50,6 +55,8 @@ export class MeasuresWriteController {
 
   @Post(':measure/amendments')
   @ApiOperation({ summary: 'Amend the rate and/or scope from a date' })
+  @ApiIdOrCodeParam('measure')
+  @ApiWrite('AmendMeasureBody')
   async amend(
     @Param('measure') measure: string,
     @Body(new ZodPipe(amendMeasureBody)) body: AmendMeasureBody,
@@ -64,6 +71,8 @@ export class MeasuresWriteController {
 
   @Post(':measure/suspensions')
   @ApiOperation({ summary: 'Schedule a suspension (fixed start or when another one starts)' })
+  @ApiIdOrCodeParam('measure')
+  @ApiWrite('ScheduleSuspensionBody', { creates: 'the suspension (`suspensionId`)' })
   async suspend(
     @Param('measure') measure: string,
     @Body(new ZodPipe(scheduleSuspensionBody)) body: ScheduleSuspensionBody,
@@ -78,6 +87,9 @@ export class MeasuresWriteController {
 
   @Post(':measure/suspensions/:suspension/extensions')
   @ApiOperation({ summary: 'Move a suspension’s end later' })
+  @ApiIdOrCodeParam('measure')
+  @ApiIdParam('suspension', SUSPENSION_ID)
+  @ApiWrite('ExtendSuspensionBody')
   async extend(
     @Param('measure') measure: string,
     @Param('suspension') suspensionId: string,
@@ -93,6 +105,9 @@ export class MeasuresWriteController {
 
   @Post(':measure/suspensions/:suspension/lifting')
   @ApiOperation({ summary: 'End a suspension early' })
+  @ApiIdOrCodeParam('measure')
+  @ApiIdParam('suspension', SUSPENSION_ID)
+  @ApiWrite('EffectiveBody')
   async lift(
     @Param('measure') measure: string,
     @Param('suspension') suspensionId: string,
@@ -108,6 +123,8 @@ export class MeasuresWriteController {
 
   @Post(':measure/revocation')
   @ApiOperation({ summary: 'Revoke the measure' })
+  @ApiIdOrCodeParam('measure')
+  @ApiWrite('EffectiveBody')
   async revoke(
     @Param('measure') measure: string,
     @Body(new ZodPipe(effectiveBody)) body: EffectiveBody,
@@ -122,6 +139,8 @@ export class MeasuresWriteController {
 
   @Post(':measure/exclusions')
   @ApiOperation({ summary: 'Grant a product exclusion' })
+  @ApiIdOrCodeParam('measure')
+  @ApiWrite('GrantExclusionBody', { creates: 'the exclusion (`exclusionId`)' })
   async exclude(
     @Param('measure') measure: string,
     @Body(new ZodPipe(grantExclusionBody)) body: GrantExclusionBody,
@@ -136,6 +155,9 @@ export class MeasuresWriteController {
 
   @Post(':measure/exclusions/:exclusion/extensions')
   @ApiOperation({ summary: 'Move an exclusion’s end later' })
+  @ApiIdOrCodeParam('measure')
+  @ApiIdParam('exclusion', EXCLUSION_ID)
+  @ApiWrite('ExtendExclusionBody')
   async extendExclusion(
     @Param('measure') measure: string,
     @Param('exclusion') exclusionId: string,
@@ -151,21 +173,22 @@ export class MeasuresWriteController {
 
   @Post(':measure/claims')
   @ApiOperation({ summary: 'Record one party’s account of a fact, with its source' })
+  @ApiIdOrCodeParam('measure')
+  @ApiWrite('RecordClaimBody', { creates: 'the claim (`claimId`)' })
   async claim(
     @Param('measure') measure: string,
     @Body(new ZodPipe(recordClaimBody)) body: RecordClaimBody,
     @WriteContext() options: WriteOptions,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WriteResult> {
-    return sendWriteResult(
-      reply,
-      await this.execute(measure, { action: 'record-claim', body }, options),
-      { location: `/api/v1/measures/${measure}` },
-    );
+    const result = await this.execute(measure, { action: 'record-claim', body }, options);
+    return sendWriteResult(reply, result, { location: `/api/v1/measures/${result.id}` });
   }
 
   @Post(':measure/retractions')
   @ApiOperation({ summary: 'Retract an earlier event found to be wrong (history keeps both)' })
+  @ApiIdOrCodeParam('measure')
+  @ApiWrite('RetractionBody')
   async retract(
     @Param('measure') measure: string,
     @Body(new ZodPipe(retractionBody)) body: RetractionBody,

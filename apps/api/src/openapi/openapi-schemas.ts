@@ -50,7 +50,8 @@ export const REQUEST_BODY_SCHEMAS = {
 
 export type RequestBodyName = keyof typeof REQUEST_BODY_SCHEMAS;
 
-const uuid = z.uuid();
+// Any 8-4-4-4-12 hex id: imported data carries name-based (deterministic) ids, not only v4.
+const uuid = z.guid();
 
 const writeResult = z.strictObject({
   id: uuid.describe('The id of the measure or agreement written to.'),
@@ -140,9 +141,7 @@ export const RESPONSE_SCHEMAS = {
 } as const;
 
 export type SchemaName =
-  | RequestBodyName
-  | keyof typeof SHARED_SCHEMAS
-  | keyof typeof RESPONSE_SCHEMAS;
+  RequestBodyName | keyof typeof SHARED_SCHEMAS | keyof typeof RESPONSE_SCHEMAS;
 
 /** `{ $ref: '#/components/schemas/<name>' }`. */
 export function schemaRef(name: SchemaName): { $ref: string } {
@@ -170,7 +169,7 @@ export function componentSchemas(): Record<string, SchemaObject> {
   return Object.fromEntries(
     Object.entries(schemas).map(([id, schema]) => {
       // `$id` is JSON Schema; an OpenAPI 3.0 Schema Object does not have it.
-      const { $id: _id, ...rest } = schema as Record<string, unknown>;
+      const { $id: _id, ...rest } = schema;
       return [id, rest as SchemaObject];
     }),
   );

@@ -1,0 +1,34 @@
+import { Controller, Get, Inject, Req } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiKeysService } from '@app/api-keys';
+import type { FastifyRequest } from 'fastify';
+import { ApiProblem, CurrentPrincipal, Roles, type Principal } from '../http';
+
+/**
+ * A key learns its calendar feed token here (any role): calendar clients cannot send
+ * `Authorization`, so the feed URL carries the token instead of the key.
+ */
+@ApiTags('api-keys')
+@ApiBearerAuth()
+@Roles('viewer')
+@Controller('api/v1/api-keys/me')
+export class FeedTokenController {
+  constructor(@Inject(ApiKeysService) private readonly apiKeys: ApiKeysService) {}
+
+  @Get('feed-token')
+  @ApiOperation({ summary: 'The calling key’s iCalendar feed token and feed URL' })
+  async feedToken(@CurrentPrincipal() principal: Principal, @Req() request: FastifyRequest) {
+    const feedToken = await this.apiKeys.feedTokenOf(principal.keyId);
+    // The key authenticated a moment ago; it can only be missing if revoked since.
+    if (!feedToken) {
+      throw new ApiProblem(401, 'unauthenticated', 'Unauthenticated', 'The API key is revoked.');
+    }
+    const path = `/api/v1/expiries.ics?token=${encodeURIComponent(feedToken)}`;
+    return {
+      keyId: principal.keyId,
+      feedToken,
+      path,
+      url: `${request.protocol}://${request.host}${path}`,
+    };
+  }
+}

@@ -1,0 +1,74 @@
+import { Controller, Get, Header, Inject, Query } from '@nestjs/common';
+import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import { ApiKeysService } from '@app/api-keys';
+import { SuspensionEndQueries, type SuspensionEndView } from '@app/projections';
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import { ApiProblem, Public, ZodPipe } from '../http';
+import { windowBound, windowOf } from '../read-models/window-query';
+import { suspensionEndsCalendar } from './suspension-ends-calendar';
+
+const calendarQuery = z.strictObject({
+  token: z.string().max(512).optional(),
+  from: windowBound.optional(),
+  to: windowBound.optional(),
+});
+
+/** More would make a calendar client choke long before it helps anyone. */
+const MAX_EVENTS = 5000;
+const PAGE = 200;
+
+/**
+ * The iCalendar feed of suspension ends. Calendar clients cannot send headers, so the route is
+ * public and checks the per-key feed token in the URL itself (`GET /api/v1/api-keys/me/feed-token`
+ * gives a key its token); an unknown token, or one of a revoked key, is a 401.
+ */
+@ApiTags('expiries')
+@Controller('api/v1')
+export class ExpiriesCalendarController {
+  constructor(
+    @Inject(SuspensionEndQueries) private readonly ends: SuspensionEndQueries,
+    @Inject(ApiKeysService) private readonly apiKeys: ApiKeysService,
+  ) {}
+
+  @Get('expiries.ics')
+  @Public()
+  @Header('content-type', 'text/calendar; charset=utf-8')
+  @Header('cache-control', 'private, max-age=300')
+  @ApiProduces('text/calendar')
+  @ApiOperation({
+    summary: 'iCalendar (RFC 5545) feed of suspension ends, authenticated by ?token=',
+    description:
+      'One VEVENT per suspension end, UID `<suspensionId>@accord`, from a year ago (or `from`) ' +
+      'on; lifted suspensions are CANCELLED.',
+  })
+  async calendar(@Query(new ZodPipe(calendarQuery)) query: z.infer<typeof calendarQuery>) {
+    const principal = query.token ? await this.apiKeys.authenticateFeedToken(query.token) : null;
+    if (!principal) {
+      throw new ApiProblem(
+        401,
+        'unauthenticated',
+        'Unauthenticated',
+        'Add the feed token of an active API key as ?token=.',
+        {},
+        { 'www-authenticate': 'Bearer error="invalid_token"' },
+      );
+    }
+    const window = windowOf(query);
+    const from = window.from ?? DateTime.now().minus({ years: 1 }).toJSDate();
+    const ends: SuspensionEndView[] = [];
+    for (let after: string | undefined; ends.length < MAX_EVENTS;) {
+      const page = await this.ends.list({
+        from,
+        to: window.to,
+        includeLifted: true,
+        after,
+        limit: Math.min(PAGE, MAX_EVENTS - ends.length),
+      });
+      ends.push(...page.items);
+      if (!page.nextCursor) break;
+      after = page.nextCursor;
+    }
+    return suspensionEndsCalendar(ends);
+  }
+}

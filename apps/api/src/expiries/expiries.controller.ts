@@ -1,0 +1,54 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ReadYourWrites, SUSPENSION_ENDS_PROJECTION, SuspensionEndQueries } from '@app/projections';
+import { z } from 'zod';
+import { Roles, ZodPipe } from '../http';
+import { notCaughtUp } from '../measures/read-query';
+import { pageQuery, windowBound, windowOf, withCursor } from '../read-models/window-query';
+
+const expiriesQuery = z.strictObject({
+  from: windowBound.optional(),
+  to: windowBound.optional(),
+  imposingParty: z.string().max(2).optional(),
+  targetParty: z.string().max(2).optional(),
+  kind: z.string().max(40).optional(),
+  ...pageQuery,
+});
+
+/** Upcoming suspension ends (viewer role): what lapses when, unless it is extended. */
+@ApiTags('expiries')
+@ApiBearerAuth()
+@Roles('viewer')
+@Controller('api/v1/expiries')
+export class ExpiriesController {
+  constructor(
+    @Inject(SuspensionEndQueries) private readonly ends: SuspensionEndQueries,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Suspension ends in a window, soonest first',
+    description:
+      '`from` (inclusive, default now) and `to` (exclusive; a date includes its day) bound the ' +
+      'current end of each suspension, after extensions. Lifted suspensions and those of ' +
+      'measures revoked before their end are left out.',
+  })
+  async list(@Query(new ZodPipe(expiriesQuery)) query: z.infer<typeof expiriesQuery>) {
+    if (
+      query.minPosition !== undefined &&
+      !(await this.readYourWrites.waitFor(query.minPosition, [SUSPENSION_ENDS_PROJECTION]))
+    ) {
+      throw notCaughtUp(query.minPosition);
+    }
+    const window = windowOf(query);
+    return withCursor(() =>
+      this.ends.list({
+        ...query,
+        from: window.from ?? new Date(),
+        to: window.to,
+        after: query.cursor,
+      }),
+    );
+  }
+}

@@ -1,0 +1,71 @@
+import { Controller, Get, Header, Inject, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
+import {
+  MEASURE_STATUS_PROJECTION,
+  MeasureQueries,
+  ReadYourWrites,
+  type MeasureView,
+} from '@app/projections';
+import { z } from 'zod';
+import { Roles, ZodPipe } from '../http';
+import { MEASURE_CSV_HEADER, measureCsvRow, toCsv } from './measures-csv';
+import { notCaughtUp, statusQuerySchema, toDates } from './read-query';
+
+// The filters of GET /api/v1/measures, without its paging: the export holds every page.
+const exportQuery = statusQuerySchema.extend({
+  imposingParty: z.string().optional(),
+  targetParty: z.string().optional(),
+  kind: z.string().optional(),
+  status: z
+    .enum(['threatened', 'announced', 'in-force', 'partially-suspended', 'suspended', 'revoked'])
+    .optional(),
+  agreement: z.string().optional(),
+  endsBefore: z.iso.datetime({ offset: true }).optional(),
+  q: z.string().max(200).optional(),
+});
+
+const PAGE = 200;
+
+/** The list view of measures as CSV, for spreadsheets (viewer role). */
+@ApiTags('measures')
+@ApiBearerAuth()
+@Roles('viewer')
+@Controller('api/v1')
+export class MeasuresExportController {
+  constructor(
+    @Inject(MeasureQueries) private readonly measures: MeasureQueries,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
+  ) {}
+
+  @Get('measures.csv')
+  @Header('content-type', 'text/csv; charset=utf-8; header=present')
+  @Header('content-disposition', 'attachment; filename="measures.csv"')
+  @ApiProduces('text/csv')
+  @ApiOperation({
+    summary: 'CSV export (RFC 4180) of the measure list: same filters, every page',
+  })
+  async export(@Query(new ZodPipe(exportQuery)) query: z.infer<typeof exportQuery>) {
+    if (
+      query.minPosition !== undefined &&
+      !(await this.readYourWrites.waitFor(query.minPosition, [MEASURE_STATUS_PROJECTION]))
+    ) {
+      throw notCaughtUp(query.minPosition);
+    }
+    const views: MeasureView[] = [];
+    const dates = toDates(query);
+    for (let after: string | undefined; ;) {
+      const page = await this.measures.list({
+        ...query,
+        asOf: dates.asOf,
+        knownAt: dates.knownAt,
+        endsBefore: query.endsBefore ? new Date(query.endsBefore) : undefined,
+        after,
+        limit: PAGE,
+      });
+      views.push(...page.items);
+      if (!page.nextCursor) break;
+      after = page.nextCursor;
+    }
+    return toCsv([[...MEASURE_CSV_HEADER], ...views.map(measureCsvRow)]);
+  }
+}

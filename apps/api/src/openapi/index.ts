@@ -1,0 +1,4 @@
+export { DOCS_PATH, installOpenApi, OPENAPI_JSON_PATH } from './install-openapi';
+export { buildOpenApiDocument, BEARER_SCHEME } from './openapi-document';
+export { ApiIdOrCodeParam, ApiIdParam, ApiWrite, type ApiWriteOptions } from './openapi.decorators';
+export { REQUEST_BODY_SCHEMAS, RESPONSE_SCHEMAS, schemaRef } from './openapi-schemas';

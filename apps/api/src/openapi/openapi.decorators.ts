@@ -1,0 +1,133 @@
+import { applyDecorators } from '@nestjs/common';
+import {
+  ApiBody,
+  ApiHeader,
+  ApiParam,
+  ApiResponse,
+  type HeadersObject,
+  type ParameterObject,
+  type SchemaObject,
+} from '@nestjs/swagger';
+import { problemResponse, type ProblemStatus } from './problem-responses';
+import { schemaRef, type RequestBodyName } from './openapi-schemas';
+
+/**
+ * The OpenAPI description of the write API's conventions, as decorators for its handlers:
+ * `@ApiWrite('RecordMeasureBody', { creates: 'the measure' })`, `@ApiIdOrCodeParam('measure')`.
+ * Security (bearerAuth, 401, 403) is not declared here: the document takes it from the same
+ * `@Roles` / `@Public` metadata the guard enforces (see openapi-document.ts).
+ */
+
+const ETAG: HeadersObject = {
+  ETag: {
+    description: 'The stream’s new version, e.g. `"4"`: send it back as `If-Match`.',
+    schema: { type: 'string' },
+  },
+};
+const LOCATION: HeadersObject = {
+  Location: { description: 'Where the new resource lives.', schema: { type: 'string' } },
+};
+
+/** The error statuses every write can answer with (401 and 403 come with its role). */
+const WRITE_PROBLEMS: ProblemStatus[] = [400, 404, 409, 412, 413, 415, 422];
+
+export interface ApiWriteOptions {
+  /**
+   * What the write creates (a measure, a suspension, …): it answers 201 with `Location`.
+   * Without it, the write answers 200.
+   */
+  creates?: string;
+}
+
+/** A command endpoint: its zod body (by component name), `If-Match`, `Idempotency-Key`. */
+export function ApiWrite(body: RequestBodyName, options: ApiWriteOptions = {}): MethodDecorator {
+  const replay =
+    'A retry with an `Idempotency-Key` already used for this request repeats the first ' +
+    'response, with `replayed: true`, and appends nothing.';
+  const success = options.creates
+    ? ApiResponse({
+        status: 201,
+        description: `Recorded; creates ${options.creates}. ${replay}`,
+        headers: { ...ETAG, ...LOCATION },
+        schema: schemaRef('WriteResult'),
+      })
+    : ApiResponse({
+        status: 200,
+        description: `Recorded. ${replay}`,
+        headers: ETAG,
+        schema: schemaRef('WriteResult'),
+      });
+  return applyDecorators(
+    ApiBody({ required: true, schema: schemaRef(body) }),
+    ApiHeader({
+      name: 'If-Match',
+      required: false,
+      description:
+        'Makes the write conditional on the stream’s current version (its `ETag`, e.g. ' +
+        '`"3"`): 412 with `currentVersion` when it has moved on.',
+      schema: { type: 'string', pattern: '^\\s*(?:W/)?"?\\d{1,15}"?\\s*$', example: '"3"' },
+    }),
+    ApiHeader({
+      name: 'Idempotency-Key',
+      required: false,
+      description:
+        'Makes a retried POST safe: the same key (per API key) returns the first response and ' +
+        'appends nothing; reused for a different request, it is a 422.',
+      schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$', maxLength: 200 },
+    }),
+    ApiHeader({
+      name: 'X-Correlation-Id',
+      required: false,
+      description: 'Stored in the metadata of every event the write appends (first 200 chars).',
+      schema: { type: 'string' },
+    }),
+    success,
+    ...WRITE_PROBLEMS.map((status) => ApiResponse({ status, ...problemResponse(status) })),
+  );
+}
+
+const EXAMPLE_CODES = { measure: 'US-RECIPROCAL-CN', agreement: 'GENEVA-2025' } as const;
+
+/** The path parameters that name a measure or an agreement by its UUID or its code. */
+export type IdOrCodeName = keyof typeof EXAMPLE_CODES;
+
+export function isIdOrCodeName(name: string): name is IdOrCodeName {
+  return Object.hasOwn(EXAMPLE_CODES, name);
+}
+
+/** The `{measure}` or `{agreement}` path parameter: the aggregate's UUID or its code. */
+export function idOrCodeParameter(name: IdOrCodeName): ParameterObject {
+  return {
+    name,
+    in: 'path',
+    required: true,
+    description: `The ${name}’s id (a UUID) or its code, e.g. \`${EXAMPLE_CODES[name]}\`.`,
+    schema: {
+      type: 'string',
+      anyOf: [
+        { type: 'string', format: 'uuid', description: 'id' },
+        { type: 'string', pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$', description: 'code' },
+      ],
+    },
+    examples: {
+      code: { summary: 'by code', value: EXAMPLE_CODES[name] },
+      id: { summary: 'by id', value: '5f0c6a8e-3b8e-4c1e-9a51-2f7d3c9e8b10' },
+    },
+  };
+}
+
+/** A `{measure}` or `{agreement}` path segment: the aggregate's UUID or its code. */
+export function ApiIdOrCodeParam(name: IdOrCodeName): MethodDecorator {
+  const { in: _in, schema, ...parameter } = idOrCodeParameter(name);
+  return ApiParam({ ...parameter, schema: schema as SchemaObject });
+}
+
+/** A path segment that names a part of the aggregate by the id a write returned. */
+export function ApiIdParam(name: string, description: string): MethodDecorator {
+  return ApiParam({
+    name,
+    required: true,
+    description,
+    schema: { type: 'string', format: 'uuid' },
+  });
+}

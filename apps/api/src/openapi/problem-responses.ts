@@ -1,0 +1,52 @@
+import { DOMAIN_ERROR_KINDS, type DomainErrorKind } from '@app/domain';
+import type { HeadersObject, ResponseObject } from '@nestjs/swagger';
+import { PROBLEM_CONTENT_TYPE } from '../http';
+import { schemaRef } from './openapi-schemas';
+
+/** The error statuses the API answers with, each as `application/problem+json`. */
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422;
+
+const codesOf = (kind: DomainErrorKind): string[] =>
+  Object.entries(DOMAIN_ERROR_KINDS)
+    .filter(([, of]) => of === kind)
+    .map(([code]) => code);
+
+const list = (codes: string[]) => codes.map((code) => `\`${code}\``).join(', ');
+
+/** What each status means here, and the `code`s it carries (the domain's, from its table). */
+const DESCRIPTIONS: Record<ProblemStatus, string> = {
+  400:
+    'Bad request. `validation-failed` (with `errors[]`, one per offending field, unknown fields ' +
+    'included), `malformed-json`, `invalid-if-match`, `invalid-idempotency-key`.',
+  401: 'Unauthenticated: no `Authorization: Bearer <key>`, or an unknown or revoked key.',
+  403: 'Forbidden: the key’s role may not do this (`requiredRole` names the role needed).',
+  404: `Not found. One of ${list(codesOf('not-found'))}.`,
+  409:
+    'Conflict with the current state. `wrong-expected-version` (a concurrent write, without ' +
+    `\`If-Match\`; \`currentVersion\`) or one of ${list(codesOf('conflict'))}.`,
+  412:
+    '`precondition-failed`: `If-Match` does not name the current version, which ' +
+    '`currentVersion` gives.',
+  413: '`payload-too-large`: the body is larger than `limit` bytes.',
+  415: '`unsupported-media-type`: send the body as `application/json`.',
+  422:
+    'The input is well-formed but breaks a rule of the trade (`errors[]` names the field when ' +
+    `there is one): ${list(codesOf('invalid'))}; or \`idempotency-key-reused\` (the ` +
+    '`Idempotency-Key` was used for a different request).',
+};
+
+const WWW_AUTHENTICATE: HeadersObject = {
+  'WWW-Authenticate': {
+    description: 'The Bearer challenge (RFC 6750).',
+    schema: { type: 'string' },
+  },
+};
+
+/** The response object of an error status, its body a `Problem`. */
+export function problemResponse(status: ProblemStatus, description?: string): ResponseObject {
+  return {
+    description: description ?? DESCRIPTIONS[status],
+    ...(status === 401 ? { headers: WWW_AUTHENTICATE } : {}),
+    content: { [PROBLEM_CONTENT_TYPE]: { schema: schemaRef('Problem') } },
+  };
+}

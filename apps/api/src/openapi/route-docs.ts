@@ -1,0 +1,86 @@
+import type { OperationObject, ParameterObject, ResponseObject } from '@nestjs/swagger';
+import { problemResponse } from './problem-responses';
+import { schemaRef, type RequestBodyName, type SchemaName } from './openapi-schemas';
+
+/**
+ * What the document says about routes whose controllers carry no OpenAPI decorators of their
+ * own (API keys, health), by operation id (`<Controller>_<method>`). A name that matches no
+ * operation fails the document, so a renamed handler cannot silently lose its description.
+ */
+export interface RouteDoc {
+  requestBody?: RequestBodyName;
+  parameters?: ParameterObject[];
+  responses?: Record<number, ResponseObject>;
+}
+
+const json = (name: SchemaName, description: string): ResponseObject => ({
+  description,
+  content: { 'application/json': { schema: schemaRef(name) } },
+});
+
+export const ROUTE_DOCS: Record<string, RouteDoc> = {
+  ApiKeysController_create: {
+    requestBody: 'CreateApiKeyBody',
+    responses: {
+      201: json(
+        'CreatedApiKey',
+        'Created. `key` is the secret: this is the only time it is shown.',
+      ),
+      409: problemResponse(409, '`api-key-name-taken`: another key has this name.'),
+    },
+  },
+  ApiKeysController_list: {
+    responses: { 200: json('ApiKeyList', 'Every key, revoked ones included; never a secret.') },
+  },
+  ApiKeysController_revoke: {
+    parameters: [
+      {
+        name: 'id',
+        in: 'path',
+        required: true,
+        description: 'The key’s id.',
+        schema: { type: 'string', format: 'uuid' },
+      },
+    ],
+    responses: {
+      204: { description: 'Revoked: the key is refused from now on.' },
+      404: problemResponse(404, '`api-key-not-found`.'),
+    },
+  },
+  HealthController_live: {
+    responses: { 200: json('Liveness', 'The process answers.') },
+  },
+  HealthController_ready: {
+    responses: {
+      200: json('Readiness', 'PostgreSQL and Redis answer and no migration is pending.'),
+      503: json('Readiness', 'A check failed; `checks` says which.'),
+    },
+  },
+};
+
+/** Applies a RouteDoc to the scanned operation (its parameters replace same-named ones). */
+export function applyRouteDoc(operation: OperationObject, doc: RouteDoc): void {
+  if (doc.requestBody) {
+    operation.requestBody = {
+      required: true,
+      content: { 'application/json': { schema: schemaRef(doc.requestBody) } },
+    };
+  }
+  if (doc.parameters) {
+    const replaced = new Set(doc.parameters.map((p) => `${p.in}:${p.name}`));
+    operation.parameters = [
+      ...(operation.parameters ?? []).filter(
+        (p) => !('name' in p) || !replaced.has(`${p.in}:${p.name}`),
+      ),
+      ...doc.parameters,
+    ];
+  }
+  if (doc.responses) {
+    // The scanner's guess (`201: ''` for every POST) goes once a route says what it answers.
+    operation.responses = Object.fromEntries(
+      Object.entries({ ...operation.responses, ...doc.responses }).filter(
+        ([, response]) => !('description' in response) || response.description !== '',
+      ),
+    );
+  }
+}

@@ -1,0 +1,52 @@
+import { InvalidCursorError } from '@app/projections';
+import { DateTime } from 'luxon';
+import { z } from 'zod';
+import { ApiProblem } from '../http';
+
+/**
+ * A window bound: an ISO 8601 instant with an offset, or a calendar date (`2026-11-30`), read
+ * as a UTC day. `from` is inclusive and `to` exclusive, except that a date `to` includes its day.
+ */
+export const windowBound = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
+  message: 'must be an ISO 8601 instant with an offset, or a date such as 2026-11-30',
+});
+
+const isDate = (value: string) => /^\d{4}-\d{2}-\d{2}$/.test(value);
+
+export function windowOf(query: { from?: string; to?: string }): { from?: Date; to?: Date } {
+  const from = query.from === undefined ? undefined : boundOf(query.from, 'start');
+  const to = query.to === undefined ? undefined : boundOf(query.to, 'end');
+  if (from && to && to <= from) {
+    throw new ApiProblem(400, 'validation-failed', 'Validation failed', 'The query is invalid.', {
+      errors: [{ field: 'to', message: 'must be later than from' }],
+    });
+  }
+  return { from, to };
+}
+
+function boundOf(value: string, side: 'start' | 'end'): Date {
+  if (!isDate(value)) return new Date(value);
+  const day = DateTime.fromISO(value, { zone: 'utc' });
+  return (side === 'start' ? day : day.plus({ days: 1 })).toJSDate();
+}
+
+/** Runs a list query, answering a cursor the list did not hand out with a 400. */
+export async function withCursor<T>(list: () => Promise<T>): Promise<T> {
+  try {
+    return await list();
+  } catch (error) {
+    if (error instanceof InvalidCursorError) {
+      throw new ApiProblem(400, 'validation-failed', 'Validation failed', 'The query is invalid.', {
+        errors: [{ field: 'cursor', message: 'is not a cursor this list handed out' }],
+      });
+    }
+    throw error;
+  }
+}
+
+/** `cursor` and `limit` of a keyset-paginated list. */
+export const pageQuery = {
+  cursor: z.string().max(500).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  minPosition: z.coerce.number().int().min(0).optional(),
+};

@@ -1,0 +1,44 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { MEASURE_STATUS_PROJECTION, ReadYourWrites, TariffSummaryQueries } from '@app/projections';
+import { z } from 'zod';
+import { Roles, ZodPipe } from '../http';
+import { notCaughtUp, statusQuerySchema, toDates } from '../measures/read-query';
+
+const party = z.string().regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code' });
+
+const summaryQuery = statusQuerySchema.extend({ imposingParty: party, targetParty: party });
+
+/** Rates one party charges on another's goods on a date (viewer role). */
+@ApiTags('tariffs')
+@ApiBearerAuth()
+@Roles('viewer')
+@Controller('api/v1/tariffs')
+export class TariffSummaryController {
+  constructor(
+    @Inject(TariffSummaryQueries) private readonly tariffs: TariffSummaryQueries,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
+  ) {}
+
+  @Get('summary')
+  @ApiOperation({
+    summary: 'Tariffs in force on asOf for a pair of parties: rate in force and suspended',
+    description:
+      'Each tariff in force on `asOf` with its full rate, suspended part and applied rate, and ' +
+      'the ad valorem totals — economy-wide tariffs (scope `allProducts`) apart from ' +
+      'product-specific ones.',
+  })
+  async summary(@Query(new ZodPipe(summaryQuery)) query: z.infer<typeof summaryQuery>) {
+    if (
+      query.minPosition !== undefined &&
+      !(await this.readYourWrites.waitFor(query.minPosition, [MEASURE_STATUS_PROJECTION]))
+    ) {
+      throw notCaughtUp(query.minPosition);
+    }
+    return this.tariffs.summary({
+      imposingParty: query.imposingParty,
+      targetParty: query.targetParty,
+      ...toDates(query),
+    });
+  }
+}

@@ -1,0 +1,55 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ReadYourWrites, TIMELINE_PROJECTION, TimelineQueries } from '@app/projections';
+import { z } from 'zod';
+import { Roles, ZodPipe } from '../http';
+import { notCaughtUp } from '../measures/read-query';
+import { pageQuery, windowBound, windowOf, withCursor } from '../read-models/window-query';
+
+const timelineQuery = z.strictObject({
+  from: windowBound.optional(),
+  to: windowBound.optional(),
+  party: z.string().max(2).optional(),
+  knownAt: z.iso.datetime({ offset: true }).optional(),
+  ...pageQuery,
+});
+
+/** What changed in valid time (viewer role). */
+@ApiTags('timeline')
+@ApiBearerAuth()
+@Roles('viewer')
+@Controller('api/v1/timeline')
+export class TimelineController {
+  constructor(
+    @Inject(TimelineQueries) private readonly timeline: TimelineQueries,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Facts in order of the date they take effect, filtered by window and party',
+    description:
+      'One item per recorded fact (announcements, rate changes, suspensions and their ' +
+      'extensions, exclusions, agreements, commitment statuses, claims) with `effectiveAt` in ' +
+      '[from, to). Retracted facts drop out from their retraction on; a past `knownAt` shows ' +
+      'what had been recorded, and not yet retracted, by then.',
+  })
+  async list(@Query(new ZodPipe(timelineQuery)) query: z.infer<typeof timelineQuery>) {
+    if (
+      query.minPosition !== undefined &&
+      !(await this.readYourWrites.waitFor(query.minPosition, [TIMELINE_PROJECTION]))
+    ) {
+      throw notCaughtUp(query.minPosition);
+    }
+    const knownAt = query.knownAt ? new Date(query.knownAt) : undefined;
+    return withCursor(() =>
+      this.timeline.list({
+        ...windowOf(query),
+        party: query.party,
+        knownAt: knownAt && knownAt < new Date() ? knownAt : undefined,
+        after: query.cursor,
+        limit: query.limit,
+      }),
+    );
+  }
+}
