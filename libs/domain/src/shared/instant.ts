@@ -52,15 +52,23 @@ export function isTimeZone(value: unknown): value is TimeZone {
   return typeof value === 'string' && IANAZone.isValidZone(value);
 }
 
+// Building an Intl.DateTimeFormat is costly and zones are few: remember each canonical spelling.
+const canonicalZones = new Map<string, TimeZone>();
+
 /** Validates an IANA zone and returns its canonical spelling (`america/new_york` → `America/New_York`). */
 export function toTimeZone(value: unknown, field = 'timeZone'): TimeZone {
+  const known = typeof value === 'string' ? canonicalZones.get(value) : undefined;
+  if (known) return known;
   ensure(
     isTimeZone(value),
     'invalid-time-zone',
     `${field} must be an IANA time zone name, got ${JSON.stringify(value)}`,
     { field, value },
   );
-  return new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+  const canonical = new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions()
+    .timeZone;
+  canonicalZones.set(value, canonical);
+  return canonical;
 }
 
 export function isIsoDuration(value: unknown, options: { allowZero?: boolean } = {}): boolean {

@@ -82,7 +82,10 @@ export class AggregateWriter {
     request: WriteRequest<Command, Event, State>,
   ): Promise<WriteResult> {
     const { decider, options, streamId } = request;
-    const { state, version } = await this.load(decider, streamId);
+    // A stream named by an id generated for this command is empty: no need to read it.
+    const { state, version } = request.createsWithGeneratedId
+      ? { state: decider.initialState(), version: 0 }
+      : await this.load(decider, streamId);
     if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
       throw new WrongExpectedVersionError(streamId, options.expectedVersion, version);
     }
