@@ -135,6 +135,8 @@ function applyToMeasure(measure: Measure, event: FactEvent): Measure {
       return updateSuspension(measure, event.data.suspensionId, (s) =>
         pickDefined({
           ...s,
+          // An extension recorded after a lapse that it pre-dates revives the suspension.
+          ...(s.state === 'lapsed' && { state: 'active' as const, lapsedAt: undefined }),
           endsAt: event.data.endsAt ?? s.endsAt,
           duration: event.data.duration ?? s.duration,
           extensions: [

@@ -554,7 +554,59 @@ describe('ExtendSuspension', () => {
       .thenThrows('suspension-end-unresolved');
   });
 
-  it('rejects a lapsed suspension', () => {
+  it('revives a suspension recorded as lapsed when the extension took effect by its end', () => {
+    const lapsed = {
+      type: 'SuspensionLapsed' as const,
+      data: { suspensionId: 's-geneva', effectiveAt: '2025-08-12T04:01:00.000Z', sources },
+    };
+    spec
+      .given([implemented(), ...suspended(), lapsed])
+      .when({
+        type: 'ExtendSuspension',
+        data: {
+          suspensionId: 's-geneva',
+          endsAt: '2025-11-10T05:01:00Z',
+          effectiveAt: '2025-08-12T04:01:00Z',
+          sources: [eo14334],
+        },
+      })
+      .then([
+        {
+          type: 'SuspensionExtended',
+          data: {
+            suspensionId: 's-geneva',
+            endsAt: '2025-11-10T05:01:00.000Z',
+            previousEndsAt: '2025-08-12T04:01:00.000Z',
+            effectiveAt: '2025-08-12T04:01:00.000Z',
+            sources: [eo14334],
+          },
+        },
+      ]);
+    const state = foldEvents(
+      measureDecider,
+      withMetadata([
+        implemented(),
+        ...suspended(),
+        lapsed,
+        {
+          type: 'SuspensionExtended',
+          data: {
+            suspensionId: 's-geneva',
+            endsAt: '2025-11-10T05:01:00.000Z',
+            effectiveAt: '2025-08-12T04:01:00.000Z',
+            sources,
+          },
+        },
+      ] as MeasureEvent[]),
+    );
+    expect(state.measure?.suspensions[0]).toMatchObject({
+      state: 'active',
+      endsAt: '2025-11-10T05:01:00.000Z',
+    });
+    expect(state.measure?.suspensions[0].lapsedAt).toBeUndefined();
+  });
+
+  it('rejects a lapsed suspension when the extension came after the end', () => {
     spec
       .given([
         implemented(),

@@ -175,7 +175,8 @@ function extend(
   const { data } = command;
   ensureNotRevoked(measure);
   const suspension = existingSuspension(measure, data.suspensionId);
-  ensureOpen(suspension);
+  const effectiveAt = toInstant(data.effectiveAt ?? nowOf(context), 'effectiveAt');
+  ensureExtendable(suspension, effectiveAt);
   ensure(
     (data.endsAt === undefined) !== (data.duration === undefined),
     'invalid-suspension-end',
@@ -192,7 +193,7 @@ function extend(
       extendedBy,
       previousEndsAt: suspension.endsAt,
       agreement: data.agreement === undefined ? undefined : toId(data.agreement, 'agreement'),
-      effectiveAt: toInstant(data.effectiveAt ?? nowOf(context), 'effectiveAt'),
+      effectiveAt,
       sources: toSources(data.sources),
     },
     context,
@@ -297,6 +298,22 @@ function existingSuspension(measure: Measure, suspensionId: string): Suspension 
     },
   );
   return suspension;
+}
+
+/**
+ * Open suspensions can be extended, and so can one recorded as lapsed when the extension took
+ * effect by its end: it was decided in time and only recorded late (the lapse was recorded
+ * when the end passed with no extension on file), so legally the suspension never lapsed.
+ */
+function ensureExtendable(suspension: Suspension, effectiveAt: Instant): void {
+  if (
+    suspension.state === 'lapsed' &&
+    suspension.lapsedAt !== undefined &&
+    isAtOrBefore(effectiveAt, suspension.lapsedAt)
+  ) {
+    return;
+  }
+  ensureOpen(suspension);
 }
 
 function ensureOpen(suspension: Suspension): void {
