@@ -25,11 +25,13 @@ module.exports = {
     {
       ...shared,
       displayName: 'integration',
+      setupFiles: ['<rootDir>/test/isolated-redis-prefix.ts'],
       testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'],
     },
     {
       ...shared,
       displayName: 'e2e',
+      setupFiles: ['<rootDir>/test/isolated-redis-prefix.ts'],
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
     },
   ],

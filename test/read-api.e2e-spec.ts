@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { INestApplicationContext } from '@nestjs/common';
@@ -133,12 +133,11 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       LOG_LEVEL: 'fatal',
       ADMIN_API_KEY: adminKey,
       SUBSCRIPTION_POLL_MS: '50',
+      // Queues of its own, so that test files running side by side share no Redis keys.
+      REDIS_PREFIX: `accord-test-${randomUUID()}`,
     });
-    api = await createApi();
-    await api.init();
-    await api.getHttpAdapter().getInstance().ready();
-    worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
-
+    // Seeded before the worker starts: the history is imported as it happened, and only then
+    // does the worker record what has lapsed since.
     const seed = await runEntry(
       'apps/cli/src/main.ts',
       ['seed'],
@@ -146,6 +145,11 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       120_000,
     );
     expect({ code: seed.code, stderr: seed.stderr }).toMatchObject({ code: 0 });
+
+    api = await createApi();
+    await api.init();
+    await api.getHttpAdapter().getInstance().ready();
+    worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
 
     viewerKey = await createKey('viewer');
     editorKey = await createKey('editor');

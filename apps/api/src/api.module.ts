@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AlertQueries } from '@app/alerts';
 import { ApiKeysModule } from '@app/api-keys';
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
@@ -10,6 +11,7 @@ import { ProjectionsModule } from '@app/projections';
 import { TradeModule } from '@app/trade';
 import { ApiKeysHttpModule } from './api-keys/api-keys-http.module';
 import { FeedTokenController } from './api-keys/feed-token.controller';
+import { AlertsController } from './alerts/alerts.controller';
 import { AgreementsReadController } from './agreements/agreements-read.controller';
 import { AgreementsWriteController } from './agreements/agreements-write.controller';
 import { EventsFeedController } from './events/events-feed.controller';
@@ -19,9 +21,11 @@ import { HealthController } from './health/health.controller';
 import { MeasuresExportController } from './measures/measures-export.controller';
 import { MeasuresReadController } from './measures/measures-read.controller';
 import { MeasuresWriteController } from './measures/measures-write.controller';
+import { MetricsHttpModule } from './metrics/metrics-http.module';
 import { ApiHttpModule } from './http';
 import { TariffSummaryController } from './tariffs/tariff-summary.controller';
 import { TimelineController } from './timeline/timeline.controller';
+import { WebhooksHttpModule } from './webhooks/webhooks-http.module';
 
 @Module({
   imports: [
@@ -36,6 +40,8 @@ import { TimelineController } from './timeline/timeline.controller';
     CqrsModule.forRoot(),
     ApiHttpModule,
     ApiKeysHttpModule,
+    WebhooksHttpModule,
+    MetricsHttpModule,
     TradeModule,
     ProjectionsModule,
     ApiKeysModule,
@@ -53,6 +59,8 @@ import { TimelineController } from './timeline/timeline.controller';
     TimelineController,
     TariffSummaryController,
     FeedTokenController,
+    AlertsController,
   ],
+  providers: [AlertQueries],
 })
 export class ApiModule {}

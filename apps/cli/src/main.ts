@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig, type AccordConfig } from '@app/config';
 import { consoleOutput, type CliOutput } from './cli-output';
+import { alertsReconcileCommand } from './commands/alerts-reconcile.command';
 import { apiKeysCreateCommand } from './commands/api-keys-create.command';
 import { importCommand, seedCommand } from './commands/import.command';
+import { projectionsRebuildCommand } from './commands/projections-rebuild.command';
 import { verifyCommand } from './commands/verify.command';
 
 type Command = (config: AccordConfig, out: CliOutput, args: string[]) => Promise<number>;
@@ -12,6 +14,14 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   import: { summary: 'import a dataset file (idempotent)', run: importCommand },
   seed: { summary: 'import the bundled 2025 US–China dataset', run: seedCommand },
   'api-keys:create': { summary: 'create an API key and print it once', run: apiKeysCreateCommand },
+  'alerts:reconcile': {
+    summary: 're-create missing alert jobs from PostgreSQL and fire overdue alerts',
+    run: alertsReconcileCommand,
+  },
+  'projections:rebuild': {
+    summary: 'rebuild one projection [name] or all from position 0, then swap (no downtime)',
+    run: projectionsRebuildCommand,
+  },
 };
 
 function usage(out: CliOutput): void {

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
+import { AlertScheduleProjection, AlertsModule } from '@app/alerts';
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { EventStoreModule, type SubscriptionHandler } from '@app/event-store';
@@ -8,10 +9,17 @@ import {
   AgreementStatusProjection,
   MeasureStatusProjection,
   ProjectionsModule,
+  SuspensionEndsProjection,
+  TimelineProjection,
 } from '@app/projections';
 import { ConditionalSuspensionStarter, TradeModule } from '@app/trade';
+import { WebhookEventPublisher } from '@app/webhooks';
+import { AlertsProcessor } from './alerts/alerts.processor';
+import { AlertsScheduler } from './alerts/alerts-scheduler';
+import { WorkerMetricsModule } from './metrics/worker-metrics.module';
 import { EventBusPublisher } from './subscriptions/event-bus-publisher';
 import { SUBSCRIPTION_HANDLERS, SubscriptionHost } from './subscriptions/subscription-host';
+import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module';
 
 @Module({
   imports: [
@@ -25,6 +33,9 @@ import { SUBSCRIPTION_HANDLERS, SubscriptionHost } from './subscriptions/subscri
     CqrsModule.forRoot(),
     TradeModule,
     ProjectionsModule,
+    WorkerMetricsModule,
+    WebhooksWorkerModule,
+    AlertsModule,
   ],
   providers: [
     EventBusPublisher,
@@ -35,10 +46,16 @@ import { SUBSCRIPTION_HANDLERS, SubscriptionHost } from './subscriptions/subscri
         ConditionalSuspensionStarter,
         MeasureStatusProjection,
         AgreementStatusProjection,
+        SuspensionEndsProjection,
+        TimelineProjection,
+        AlertScheduleProjection,
+        WebhookEventPublisher,
       ],
       useFactory: (...handlers: SubscriptionHandler[]) => handlers,
     },
     SubscriptionHost,
+    AlertsProcessor,
+    AlertsScheduler,
   ],
   exports: [SubscriptionHost],
 })

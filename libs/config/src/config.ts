@@ -23,6 +23,38 @@ const urlWithProtocol = (protocols: string[]) =>
     { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
   );
 
+const milliseconds = (min: number, max: number, fallback: number) =>
+  z.coerce.number().int().min(min).max(max).default(fallback);
+const HOUR = 3_600_000;
+
+/**
+ * Webhook delivery (issue 5). The defaults retry for a little over a day with exponential
+ * backoff from 10 s up to 6 h between attempts; tests shrink them.
+ */
+const webhookSettings = {
+  /** Delivery attempts at once per worker process (a slow endpoint holds one slot per attempt). */
+  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  WEBHOOK_CONNECT_TIMEOUT_MS: milliseconds(100, 60_000, 5_000),
+  /** The whole request, connection to last byte read. */
+  WEBHOOK_TIMEOUT_MS: milliseconds(100, 120_000, 15_000),
+  /** How much of a response body is read (and kept in the attempt log). */
+  WEBHOOK_MAX_RESPONSE_BYTES: z.coerce.number().int().min(0).max(1_048_576).default(4096),
+  WEBHOOK_RETRY_BASE_MS: milliseconds(1, HOUR, 10_000),
+  WEBHOOK_RETRY_MAX_DELAY_MS: milliseconds(1, 24 * HOUR, 6 * HOUR),
+  /** A delivery is retried until this long after its first attempt, then marked failed. */
+  WEBHOOK_RETRY_WINDOW_MS: milliseconds(1, 30 * 24 * HOUR, 26 * HOUR),
+  /** Consecutive failed attempts (across deliveries) after which a subscription is disabled. */
+  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).max(100_000).default(100),
+  /** How long the previous secret still signs after a rotation. */
+  WEBHOOK_SECRET_GRACE_MS: milliseconds(0, 30 * 24 * HOUR, 24 * HOUR),
+  /** The relay's poll for new deliveries when no notification arrives. */
+  WEBHOOK_RELAY_POLL_MS: milliseconds(10, 60_000, 1_000),
+  /** How often the relay checks that Redis still holds a job for every open delivery. */
+  WEBHOOK_RELAY_SWEEP_MS: milliseconds(100, HOUR, 30_000),
+  /** The worker serves Prometheus metrics on this port when set (the api serves `/metrics`). */
+  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+};
+
 /** Every environment variable Accord reads, validated once at boot (SPEC §5). */
 export const configSchema = z.object({
   DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']).default(
@@ -47,6 +79,17 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   /** How often a subscription runner polls when no notification arrives (milliseconds). */
   SUBSCRIPTION_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** How often the alert relay looks for new pending alerts to enqueue (milliseconds). */
+  ALERT_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** Period of the alert reconciler's BullMQ job scheduler (milliseconds). */
+  ALERT_RECONCILE_EVERY_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
+  /** How often the worker checks that Redis still holds its alert scheduler (flush detection). */
+  ALERT_WATCHDOG_MS: z.coerce.number().int().min(100).max(600_000).default(1000),
+  /** Alert jobs one worker runs at once. */
+  ALERT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+  /** BullMQ lock of an active alert job: a dead worker's job is taken over after this long. */
+  ALERT_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  ...webhookSettings,
 });
 
 export type AccordConfig = z.infer<typeof configSchema>;

@@ -23,6 +23,12 @@ export interface ImportReport {
   events: number;
 }
 
+export interface ImportOptions {
+  /** Stored as every event's actor. */
+  actor?: string;
+  onProgress?: (done: number, total: number) => void;
+}
+
 export class DatasetFormatError extends Error {
   constructor(readonly problems: string[]) {
     super(`The dataset is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -69,10 +75,7 @@ export class DatasetImporter {
 
   async import(
     dataset: Dataset,
-    { actor = 'import', onProgress = () => undefined as void } = {} as {
-      actor?: string;
-      onProgress?: (done: number, total: number) => void;
-    },
+    { actor = 'import', onProgress }: ImportOptions = {},
   ): Promise<ImportReport> {
     const report: ImportReport = {
       dataset: dataset.dataset,
@@ -93,7 +96,7 @@ export class DatasetImporter {
         report.added += 1;
         report.events += result.eventIds.length;
       }
-      onProgress(index + 1, report.total);
+      onProgress?.(index + 1, report.total);
     }
     return report;
   }

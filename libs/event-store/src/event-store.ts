@@ -9,6 +9,8 @@ import type {
   NewEvent,
   ReadStreamOptions,
   RecordedEvent,
+  StreamCursor,
+  StreamPage,
 } from './event-store.types';
 import { UpcasterRegistry } from './upcaster-registry';
 
@@ -261,6 +263,46 @@ export class EventStore {
       'SELECT max(position) AS position FROM events',
     );
     return Number(rows[0].position ?? 0);
+  }
+
+  /**
+   * A position at or below which the log is final: every number up to it is committed or rolled
+   * back for good. It is the head when called; the wait is for the transactions that may still
+   * hold a smaller number (the gap rule of `readAll`, applied to every gap below the head at
+   * once), so it lasts as long as the longest append in flight.
+   */
+  async settledHead(pollMs = 20): Promise<number> {
+    // The snapshot of this statement precedes the id it takes, so the witness is younger than
+    // every transaction that drew a number up to the head.
+    const { rows } = await this.pool.query<{ position: string | null; witness: string }>(
+      'SELECT max(position) AS position, pg_current_xact_id()::text AS witness FROM events',
+    );
+    for (;;) {
+      const settled = await this.pool.query<{ settled: boolean }>(
+        'SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS settled',
+        [rows[0].witness],
+      );
+      if (settled.rows[0].settled) return Number(rows[0].position ?? 0);
+      await new Promise((resolve) => setTimeout(resolve, pollMs));
+    }
+  }
+
+  /**
+   * The events at or below `upTo` (a settled head) stream by stream, each stream in version
+   * order, streams in id order, after `after` (the last event of the previous page). For readers
+   * whose result does not depend on how streams interleave, such as a projection rebuilt from
+   * zero, which can then write each row once.
+   */
+  async readByStream(upTo: number, after: StreamCursor | null, limit = 1000): Promise<StreamPage> {
+    const { rows } = await this.pool.query<EventRow>(
+      `SELECT ${EVENT_COLUMNS} FROM events
+        WHERE position <= $1 AND (stream_id, version) > ($2, $3)
+        ORDER BY stream_id, version LIMIT $4`,
+      [upTo, after?.streamId ?? '', after?.version ?? 0, limit],
+    );
+    const events = rows.map((row) => this.toRecorded(row));
+    const last = events[events.length - 1];
+    return { events, next: last ? { streamId: last.streamId, version: last.version } : null };
   }
 
   private toRecorded(row: EventRow): RecordedEvent {

@@ -79,3 +79,15 @@ export interface GlobalPage {
   /** Where the next read continues from: the last position returned or passed. */
   nextAfter: number;
 }
+
+/** Where a stream-ordered read stopped: the last event it returned. */
+export interface StreamCursor {
+  streamId: string;
+  version: number;
+}
+
+export interface StreamPage {
+  events: RecordedEvent[];
+  /** Pass it back to read on; null when the page was empty. */
+  next: StreamCursor | null;
+}

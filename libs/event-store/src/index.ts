@@ -13,6 +13,8 @@ export type {
   ReadStreamOptions,
   RecordedEvent,
   SqlClient,
+  StreamCursor,
+  StreamPage,
 } from './event-store.types';
 export { UpcasterRegistry, type Upcaster } from './upcaster-registry';
 export { verifyHashChains, type BrokenLink, type ChainReport } from './hash-chain-verifier';

@@ -1,7 +1,9 @@
+import { alertsMigrations } from '@app/alerts';
 import { apiKeysMigrations } from '@app/api-keys';
 import { eventStoreMigrations } from '@app/event-store';
 import { projectionMigrations } from '@app/projections';
 import { tradeMigrations } from '@app/trade';
+import { webhooksMigrations } from '@app/webhooks';
 
 /**
  * Every migration of every lib, in the order they apply. A new read model adds its own here.
@@ -12,4 +14,6 @@ export const allMigrations = [
   ...apiKeysMigrations,
   ...tradeMigrations,
   ...projectionMigrations,
+  ...webhooksMigrations,
+  ...alertsMigrations,
 ];

@@ -1,5 +1,7 @@
 import { CreateAgreementStatus1764300004000 } from './agreement-status/agreement-status.migration';
 import { CreateMeasureStatus1764300003000 } from './measure-status/measure-status.migration';
+import { CreateSuspensionEnds1764300010000 } from './suspension-ends/suspension-ends.migration';
+import { CreateTimeline1764300011000 } from './timeline/timeline.migration';
 
 export { ProjectionsModule } from './projections.module';
 export {
@@ -19,9 +21,39 @@ export {
 } from './measure-status/measure-queries';
 export type { MeasureView, MeasureLink } from './measure-status/measure-view';
 export { AgreementQueries } from './agreement-status/agreement-queries';
+export {
+  SuspensionEndsProjection,
+  SUSPENSION_ENDS_PROJECTION,
+} from './suspension-ends/suspension-ends.projection';
+export {
+  SuspensionEndQueries,
+  type SuspensionEndQuery,
+  type SuspensionEndView,
+} from './suspension-ends/suspension-end-queries';
+export { TimelineProjection, TIMELINE_PROJECTION } from './timeline/timeline.projection';
+export { TimelineQueries, type TimelineQuery } from './timeline/timeline-queries';
+export {
+  TariffSummaryQueries,
+  type TariffLine,
+  type TariffSummaryQuery,
+} from './tariff-summary/tariff-summary-queries';
+export { InvalidCursorError } from './cursor';
 export { ReadYourWrites } from './read-your-writes';
+export { ProjectionRebuildModule } from './rebuild/projection-rebuild.module';
+export {
+  ProjectionRebuilder,
+  RebuildInProgressError,
+  type RebuildOptions,
+  type RebuildPhase,
+  type RebuildProgress,
+  type RebuildResult,
+} from './rebuild/projection-rebuilder';
+export { RebuildableProjections } from './rebuild/rebuildable-projections';
+export { isRebuildable, type RebuildableProjection } from './rebuild/rebuildable-projection';
 
 export const projectionMigrations = [
   CreateMeasureStatus1764300003000,
   CreateAgreementStatus1764300004000,
+  CreateSuspensionEnds1764300010000,
+  CreateTimeline1764300011000,
 ];

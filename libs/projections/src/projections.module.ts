@@ -6,6 +6,11 @@ import { AgreementStatusProjection } from './agreement-status/agreement-status.p
 import { MeasureQueries } from './measure-status/measure-queries';
 import { MeasureStatusProjection } from './measure-status/measure-status.projection';
 import { ReadYourWrites } from './read-your-writes';
+import { SuspensionEndQueries } from './suspension-ends/suspension-end-queries';
+import { SuspensionEndsProjection } from './suspension-ends/suspension-ends.projection';
+import { TariffSummaryQueries } from './tariff-summary/tariff-summary-queries';
+import { TimelineQueries } from './timeline/timeline-queries';
+import { TimelineProjection } from './timeline/timeline.projection';
 
 /** Read models: their projections (run by the worker) and their queries (used by the api). */
 @Module({
@@ -16,6 +21,11 @@ import { ReadYourWrites } from './read-your-writes';
     MeasureQueries,
     AgreementQueries,
     ReadYourWrites,
+    SuspensionEndsProjection,
+    SuspensionEndQueries,
+    TimelineProjection,
+    TimelineQueries,
+    TariffSummaryQueries,
   ],
   exports: [
     MeasureStatusProjection,
@@ -23,6 +33,11 @@ import { ReadYourWrites } from './read-your-writes';
     MeasureQueries,
     AgreementQueries,
     ReadYourWrites,
+    SuspensionEndsProjection,
+    SuspensionEndQueries,
+    TimelineProjection,
+    TimelineQueries,
+    TariffSummaryQueries,
   ],
 })
 export class ProjectionsModule {}

@@ -1,2 +1,9 @@
 export { createTestDatabase, testServerUrl, type TestDatabase } from './test-database';
 export { eventually } from './eventually';
+export { deleteRedisPrefix, testRedisPrefix, testRedisUrl } from './test-redis';
+export {
+  WebhookReceiver,
+  type ReceivedWebhook,
+  type ReceiverAnswer,
+  type ReceiverHandler,
+} from './webhook-receiver';

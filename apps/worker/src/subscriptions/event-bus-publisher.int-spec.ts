@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable, type INestApplicationContext } from '@nestjs/common';
 import { EventsHandler, type IEventHandler } from '@nestjs/cqrs';
 import { Test } from '@nestjs/testing';
-import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
+import { createTestDatabase, eventually, testRedisPrefix, type TestDatabase } from '@app/testing';
 import { Client } from 'pg';
 import { WorkerModule } from '../worker.module';
 import { CommittedEvent } from './committed-event';
@@ -24,6 +24,8 @@ describe('@nestjs/cqrs event handlers in the worker', () => {
     db = await createTestDatabase('worker_cqrs');
     process.env.DATABASE_URL = db.url;
     process.env.SUBSCRIPTION_POLL_MS = '100';
+    // The worker's queues (alerts, webhooks) under a prefix of this run's own.
+    process.env.REDIS_PREFIX = testRedisPrefix('cqrs');
     const moduleRef = await Test.createTestingModule({
       imports: [WorkerModule],
       providers: [SeenEvents],

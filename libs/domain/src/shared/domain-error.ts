@@ -14,6 +14,7 @@ export const DOMAIN_ERROR_KINDS = {
   'invalid-rate': 'invalid',
   'invalid-currency': 'invalid',
   'invalid-hs-code': 'invalid',
+  'invalid-scope': 'invalid',
   'invalid-measure-kind': 'invalid',
   'invalid-commitment-kind': 'invalid',
   'invalid-commitment-status': 'invalid',

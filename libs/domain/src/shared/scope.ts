@@ -9,6 +9,11 @@ export interface Scope {
   hsCodes?: string[];
   /** Territories covered besides the target parties themselves, e.g. `HK`, `MO`. */
   inclusions?: PartyCode[];
+  /**
+   * True when the measure applies to all products of the target parties (an economy-wide
+   * tariff), not to a product list; the tariff summary adds such rates up on their own.
+   */
+  allProducts?: boolean;
 }
 
 const HS_CODE = /^\d{4}(\.?\d{2}){0,3}$/;
@@ -42,10 +47,17 @@ export function toScope(value: unknown, field = 'scope'): Scope {
     `${prefix}description must be a non-empty string`,
     { field: `${prefix}description` },
   );
+  ensure(
+    scope.allProducts === undefined || typeof scope.allProducts === 'boolean',
+    'invalid-scope',
+    `${prefix}allProducts must be true or false`,
+    { field: `${prefix}allProducts`, value: scope.allProducts },
+  );
   return pickDefined({
     description: scope.description,
     hsCodes: hsCodes as string[] | undefined,
     inclusions: inclusions && unique(inclusions as string[]),
+    allProducts: scope.allProducts,
   });
 }
 

@@ -5,77 +5,120 @@ import {
   type MeasureEvent,
   type MeasureState,
 } from '@app/domain';
-import type { RecordedEvent, SubscriptionHandler } from '@app/event-store';
+import type { RecordedEvent } from '@app/event-store';
 import { aggregateIdOf, toDomainEvent } from '@app/trade';
 import type { EntityManager } from 'typeorm';
+import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
 
 export const MEASURE_STATUS_PROJECTION = 'projection:measure-status';
 
+/** Rows per upsert statement: a rebuild's batches touch tens of thousands of measures. */
+const WRITE_CHUNK = 2000;
+
+interface StoredRow {
+  state: MeasureState;
+  version: number;
+}
+
 /**
  * Folds each measure stream into one row. Idempotent: an event at or below the row's version
- * was applied already (a replayed batch after a crash) and is skipped.
+ * was applied already (a replayed batch after a crash) and is skipped. A batch costs one read
+ * and one upsert per chunk of rows, however many streams it touches.
  */
 @Injectable()
-export class MeasureStatusProjection implements SubscriptionHandler {
+export class MeasureStatusProjection implements RebuildableProjection {
   readonly name = MEASURE_STATUS_PROJECTION;
   readonly batchSize = 1000;
+  readonly tables = ['measure_status'];
+  /** A row is one stream's fold: a rebuild may go stream by stream. */
+  readonly perStream = true;
 
   async handle(events: RecordedEvent[], manager: EntityManager): Promise<void> {
     const byStream = new Map<string, RecordedEvent[]>();
     for (const event of events) {
       if (!event.streamId.startsWith('measure-')) continue;
-      byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
+      const measureId = aggregateIdOf(event.streamId);
+      const streamEvents = byStream.get(measureId);
+      if (streamEvents) streamEvents.push(event);
+      else byStream.set(measureId, [event]);
     }
-    for (const [streamId, streamEvents] of byStream) {
-      await this.apply(aggregateIdOf(streamId), streamEvents, manager);
+    if (!byStream.size) return;
+    const stored = await this.load([...byStream.keys()], manager);
+    const changed: unknown[] = [];
+    for (const [measureId, streamEvents] of byStream) {
+      const row = fold(measureId, stored.get(measureId), streamEvents);
+      if (row) changed.push(row);
+    }
+    for (let from = 0; from < changed.length; from += WRITE_CHUNK) {
+      await this.save(changed.slice(from, from + WRITE_CHUNK), manager);
     }
   }
 
-  private async apply(measureId: string, events: RecordedEvent[], manager: EntityManager) {
-    const rows: { state: MeasureState; version: string }[] = await manager.query(
-      'SELECT state, version FROM measure_status WHERE measure_id = $1',
-      [measureId],
+  private async load(ids: string[], manager: EntityManager): Promise<Map<string, StoredRow>> {
+    const rows: { measure_id: string; state: MeasureState; version: string }[] =
+      await manager.query(
+        'SELECT measure_id, state, version FROM measure_status WHERE measure_id = ANY($1::uuid[])',
+        [ids],
+      );
+    return new Map(
+      rows.map((row) => [row.measure_id, { state: row.state, version: Number(row.version) }]),
     );
-    let state = rows[0]?.state ?? initialMeasureState();
-    let version = Number(rows[0]?.version ?? 0);
-    let lastPosition = 0;
-    for (const event of events) {
-      if (event.version <= version) continue;
-      state = evolveMeasure(state, toDomainEvent<MeasureEvent>(event));
-      version = event.version;
-      lastPosition = event.position;
-    }
-    if (!lastPosition) return;
-    const measure = state.measure;
-    const agreements = [
-      ...new Set((measure?.suspensions ?? []).flatMap((s) => (s.agreement ? [s.agreement] : []))),
-    ];
+  }
+
+  private async save(rows: unknown[], manager: EntityManager): Promise<void> {
     await manager.query(
       `INSERT INTO measure_status (measure_id, code, title, kind, imposing_party, target_parties,
                                    agreement_ids, responds_to, search, state, version, last_position)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(measure_id uuid, code text, title text,
+         kind text, imposing_party text, target_parties text[], agreement_ids text[],
+         responds_to text[], search text, state jsonb, version bigint, last_position bigint)
        ON CONFLICT (measure_id) DO UPDATE SET
          code = EXCLUDED.code, title = EXCLUDED.title, kind = EXCLUDED.kind,
          imposing_party = EXCLUDED.imposing_party, target_parties = EXCLUDED.target_parties,
          agreement_ids = EXCLUDED.agreement_ids, responds_to = EXCLUDED.responds_to, search = EXCLUDED.search, state = EXCLUDED.state,
          version = EXCLUDED.version, last_position = EXCLUDED.last_position`,
-      [
-        measureId,
-        measure?.code ?? null,
-        measure?.title ?? null,
-        measure?.kind ?? null,
-        measure?.imposingParty ?? null,
-        measure?.targetParties ?? [],
-        agreements,
-        measure?.respondsTo ?? [],
-        [measure?.code, measure?.title, measure?.summary, measure?.instrument, measure?.legalBasis]
-          .filter(Boolean)
-          .join(' ')
-          .toLowerCase(),
-        JSON.stringify(state),
-        version,
-        lastPosition,
-      ],
+      [JSON.stringify(rows)],
     );
   }
+}
+
+/** The stream's row after its new events; undefined when all of them were applied already. */
+function fold(measureId: string, stored: StoredRow | undefined, events: RecordedEvent[]) {
+  let state = stored?.state ?? initialMeasureState();
+  let version = stored?.version ?? 0;
+  let lastPosition = 0;
+  for (const event of events) {
+    if (event.version <= version) continue;
+    state = evolveMeasure(state, toDomainEvent<MeasureEvent>(event));
+    version = event.version;
+    lastPosition = event.position;
+  }
+  if (!lastPosition) return undefined;
+  const measure = state.measure;
+  const agreements = [
+    ...new Set((measure?.suspensions ?? []).flatMap((s) => (s.agreement ? [s.agreement] : []))),
+  ];
+  return {
+    measure_id: measureId,
+    code: measure?.code ?? null,
+    title: measure?.title ?? null,
+    kind: measure?.kind ?? null,
+    imposing_party: measure?.imposingParty ?? null,
+    target_parties: measure?.targetParties ?? [],
+    agreement_ids: agreements,
+    responds_to: measure?.respondsTo ?? [],
+    search: [
+      measure?.code,
+      measure?.title,
+      measure?.summary,
+      measure?.instrument,
+      measure?.legalBasis,
+    ]
+      .filter(Boolean)
+      .join(' ')
+      .toLowerCase(),
+    state,
+    version,
+    last_position: lastPosition,
+  };
 }

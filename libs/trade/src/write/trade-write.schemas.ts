@@ -58,6 +58,7 @@ export const scopeSchema = z.strictObject({
   description: text.optional(),
   hsCodes: z.array(string()).max(1000).optional(),
   inclusions: z.array(party).optional(),
+  allProducts: z.boolean().optional(),
 });
 
 export const MEASURE_KIND_VALUES = [

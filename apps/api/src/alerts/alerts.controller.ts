@@ -1,0 +1,71 @@
+import { Controller, Get, Inject, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AlertQueries, InvalidAlertCursorError } from '@app/alerts';
+import { StreamCodeIndex } from '@app/trade';
+import { z } from 'zod';
+import { ApiProblem, Roles, ZodPipe } from '../http';
+import { pageQuery, windowBound, windowOf } from '../read-models/window-query';
+
+const alertsQuery = z.strictObject({
+  /** Id or code. */
+  measure: z.string().max(200).optional(),
+  suspension: z.string().max(200).optional(),
+  state: z.enum(['pending', 'fired', 'cancelled', 'skipped']).optional(),
+  from: windowBound.optional(),
+  to: windowBound.optional(),
+  ...pageQuery,
+});
+
+/**
+ * The expiry-alert schedule (viewer role): per alert its lead time, intended fire time, the time
+ * it fired and the time it was first delivered, and what became of it (issue 5, scope 7).
+ */
+@ApiTags('alerts')
+@ApiBearerAuth()
+@Roles('viewer')
+@Controller('api/v1/alerts')
+export class AlertsController {
+  constructor(
+    @Inject(AlertQueries) private readonly alerts: AlertQueries,
+    @Inject(StreamCodeIndex) private readonly codes: StreamCodeIndex,
+  ) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'Expiry alerts by intended fire time, with their fired and delivered times',
+    description:
+      'One alert per suspension end and lead time (`ALERT_LEAD_TIMES`, the lead times ' +
+      'subscriptions ask for, and `PT0S`, the end itself). `state` is `pending`, `fired`, ' +
+      '`cancelled` (an extension, lifting, revocation or retraction made it moot) or `skipped` ' +
+      '(already past when the end became known). `from`/`to` bound the intended fire time.',
+  })
+  async list(@Query(new ZodPipe(alertsQuery)) query: z.infer<typeof alertsQuery>) {
+    const window = windowOf(query);
+    const measureId = query.measure ? await this.codes.resolve('measure', query.measure) : null;
+    if (query.measure && !measureId) return { items: [], nextCursor: null };
+    try {
+      return await this.alerts.list({
+        measureId: measureId ?? undefined,
+        suspensionId: query.suspension,
+        state: query.state,
+        from: window.from,
+        to: window.to,
+        after: query.cursor,
+        limit: query.limit,
+      });
+    } catch (error) {
+      if (error instanceof InvalidAlertCursorError) {
+        throw new ApiProblem(
+          400,
+          'validation-failed',
+          'Validation failed',
+          'The query is invalid.',
+          {
+            errors: [{ field: 'cursor', message: 'is not a cursor this list handed out' }],
+          },
+        );
+      }
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,204 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  DELIVERY_STATUSES,
+  WebhookDeliveryNotFoundError,
+  WebhookStateConflictError,
+  WebhookSubscriptionNotFoundError,
+  WebhookSubscriptionsService,
+  WebhookUrlRefusedError,
+  createWebhookSubscriptionSchema,
+  updateWebhookSubscriptionSchema,
+  type CreateWebhookSubscriptionInput,
+  type UpdateWebhookSubscriptionInput,
+} from '@app/webhooks';
+import { z } from 'zod';
+import { ApiProblem, Roles, ZodPipe } from '../http';
+import {
+  toDeliveryDto,
+  toSubscriptionDto,
+  toSubscriptionWithSecretDto,
+  type WebhookDeliveryDto,
+  type WebhookSubscriptionDto,
+  type WebhookSubscriptionWithSecretDto,
+} from './webhooks.dto';
+
+const instant = z.iso.datetime({
+  offset: true,
+  message: 'must be an ISO 8601 instant with an offset',
+});
+const pageQuery = z.strictObject({
+  cursor: z.string().max(200).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+});
+const deliveriesQuery = pageQuery.extend({ status: z.enum(DELIVERY_STATUSES).optional() });
+const replayQuery = z
+  .strictObject({ since: instant, until: instant.optional() })
+  .refine((query) => !query.until || new Date(query.until) > new Date(query.since), {
+    message: 'until must be after since',
+    path: ['until'],
+  });
+
+const jsonSchema = (schema: z.ZodType) =>
+  z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as object;
+
+/**
+ * Webhook subscriptions and their delivery log (SPEC §3, §4), admins only. The signing secret
+ * appears in two answers: creation and rotation.
+ */
+@ApiTags('webhooks')
+@ApiBearerAuth()
+@Roles('admin')
+@Controller('api/v1/webhook-subscriptions')
+export class WebhookSubscriptionsController {
+  constructor(
+    @Inject(WebhookSubscriptionsService)
+    private readonly subscriptions: WebhookSubscriptionsService,
+  ) {}
+
+  @Post()
+  @HttpCode(201)
+  @ApiOperation({ summary: 'Subscribe a URL; the response is the only time its secret is shown' })
+  @ApiBody({ schema: jsonSchema(createWebhookSubscriptionSchema) })
+  create(
+    @Body(new ZodPipe(createWebhookSubscriptionSchema)) body: CreateWebhookSubscriptionInput,
+  ): Promise<WebhookSubscriptionWithSecretDto> {
+    return answer(async () => toSubscriptionWithSecretDto(await this.subscriptions.create(body)));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List subscriptions, oldest first (never their secrets)' })
+  async list(
+    @Query(new ZodPipe(pageQuery)) query: z.output<typeof pageQuery>,
+  ): Promise<{ items: WebhookSubscriptionDto[]; nextCursor: string | null }> {
+    const page = await this.subscriptions.list(query);
+    return { items: page.items.map(toSubscriptionDto), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @ApiOperation({ summary: 'One subscription, with why it was disabled if it was' })
+  get(@Param('id') id: string): Promise<WebhookSubscriptionDto> {
+    return answer(async () => toSubscriptionDto(await this.subscriptions.get(id)));
+  }
+
+  @Patch(':id')
+  @ApiOperation({
+    summary:
+      'Change a subscription; re-enabling resets its failures and replays what it missed while failing or disabled',
+  })
+  @ApiBody({ schema: jsonSchema(updateWebhookSubscriptionSchema) })
+  update(
+    @Param('id') id: string,
+    @Body(new ZodPipe(updateWebhookSubscriptionSchema)) body: UpdateWebhookSubscriptionInput,
+  ): Promise<WebhookSubscriptionDto> {
+    return answer(async () => toSubscriptionDto(await this.subscriptions.update(id, body)));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Delete a subscription and its delivery log' })
+  delete(@Param('id') id: string): Promise<void> {
+    return answer(() => this.subscriptions.delete(id));
+  }
+
+  @Post(':id/rotate-secret')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'A new secret, shown once; the old one keeps signing beside it for a grace period',
+  })
+  rotateSecret(@Param('id') id: string): Promise<WebhookSubscriptionWithSecretDto> {
+    return answer(async () =>
+      toSubscriptionWithSecretDto(await this.subscriptions.rotateSecret(id)),
+    );
+  }
+
+  @Post(':id/test')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Send a `ping` to this subscription now' })
+  test(@Param('id') id: string): Promise<{ deliveryId: string; webhookId: string }> {
+    return answer(() => this.subscriptions.test(id));
+  }
+
+  @Get(':id/deliveries')
+  @ApiOperation({ summary: 'The delivery log, newest first, each delivery with its attempts' })
+  deliveries(
+    @Param('id') id: string,
+    @Query(new ZodPipe(deliveriesQuery)) query: z.output<typeof deliveriesQuery>,
+  ): Promise<{ items: WebhookDeliveryDto[]; nextCursor: string | null }> {
+    return answer(async () => {
+      const page = await this.subscriptions.deliveries(id, query);
+      return { items: page.items.map(toDeliveryDto), nextCursor: page.nextCursor };
+    });
+  }
+
+  @Get(':id/deliveries/:deliveryId')
+  @ApiOperation({ summary: 'One delivery with its attempts' })
+  delivery(
+    @Param('id') id: string,
+    @Param('deliveryId') deliveryId: string,
+  ): Promise<WebhookDeliveryDto> {
+    return answer(async () => toDeliveryDto(await this.subscriptions.delivery(id, deliveryId)));
+  }
+
+  @Post(':id/deliveries/:deliveryId/retry')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Send a delivery again now, with the same webhook-id' })
+  retry(
+    @Param('id') id: string,
+    @Param('deliveryId') deliveryId: string,
+  ): Promise<WebhookDeliveryDto> {
+    return answer(async () => toDeliveryDto(await this.subscriptions.retry(id, deliveryId)));
+  }
+
+  @Post(':id/replay')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Re-send every finished delivery created in [since, until) (until: now), each with its own webhook-id',
+  })
+  replay(
+    @Param('id') id: string,
+    @Query(new ZodPipe(replayQuery)) query: z.output<typeof replayQuery>,
+  ): Promise<{ replayed: number }> {
+    return answer(() =>
+      this.subscriptions.replay(id, {
+        since: new Date(query.since),
+        until: query.until ? new Date(query.until) : new Date(),
+      }),
+    );
+  }
+}
+
+/** Runs a service call and answers its domain errors as problems. */
+async function answer<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof WebhookUrlRefusedError)
+      throw new ApiProblem(422, error.code, 'Webhook URL refused', error.message, {
+        errors: [{ field: 'url', message: error.message }],
+      });
+    if (error instanceof WebhookSubscriptionNotFoundError)
+      throw new ApiProblem(404, error.code, 'Webhook subscription not found', error.message, {
+        id: error.id,
+      });
+    if (error instanceof WebhookDeliveryNotFoundError)
+      throw new ApiProblem(404, error.code, 'Webhook delivery not found', error.message, {
+        id: error.id,
+      });
+    if (error instanceof WebhookStateConflictError)
+      throw new ApiProblem(409, error.code, 'Conflict', error.message);
+    throw error;
+  }
+}

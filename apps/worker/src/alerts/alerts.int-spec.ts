@@ -1,0 +1,258 @@
+import { randomUUID } from 'node:crypto';
+import type { INestApplicationContext } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import { Test } from '@nestjs/testing';
+import { AlertFirer, ALERT_QUEUE, fireJob, type AlertQueue } from '@app/alerts';
+import { EventStore } from '@app/event-store';
+import {
+  createTestDatabase,
+  deleteRedisPrefix,
+  eventually,
+  testRedisPrefix,
+  type TestDatabase,
+} from '@app/testing';
+import {
+  ExecuteMeasureAction,
+  measureStreamId,
+  recordMeasureBody,
+  type MeasureAction,
+  type WriteResult,
+} from '@app/trade';
+import { DataSource } from 'typeorm';
+import { WorkerModule } from '../worker.module';
+
+const source = { issuer: 'MOFCOM', title: 'Announcement No. 70', official: true };
+
+interface AlertRow {
+  id: string;
+  lead_time: string;
+  fire_at: Date;
+  fired_at: Date | null;
+  enqueued_at: Date | null;
+  end_version: string;
+  state: string;
+  outcome: string | null;
+}
+
+/**
+ * The worker's alert machinery end to end, in one process: projection → relay → BullMQ delayed
+ * job → fenced processor → lapse command and webhook deliveries, on the machine's PostgreSQL and
+ * Redis (a key prefix of its own). Lead times are seconds, so nothing waits for a year.
+ */
+describe('Expiry alerts in the worker', () => {
+  const prefix = testRedisPrefix('alerts-worker');
+  let db: TestDatabase;
+  let app: INestApplicationContext;
+  let dataSource: DataSource;
+  let commandBus: CommandBus;
+  let subscriptionId: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('alerts_worker');
+    Object.assign(process.env, {
+      DATABASE_URL: db.url,
+      REDIS_PREFIX: prefix,
+      ALERT_LEAD_TIMES: 'PT4S,PT2S,PT0S',
+      SUBSCRIPTION_POLL_MS: '100',
+      ALERT_RELAY_POLL_MS: '100',
+      ALERT_WATCHDOG_MS: '300',
+      ALERT_JOB_LOCK_MS: '5000',
+    });
+    const moduleRef = await Test.createTestingModule({ imports: [WorkerModule] }).compile();
+    moduleRef.useLogger(['error']);
+    app = await moduleRef.init();
+    dataSource = app.get(DataSource);
+    commandBus = app.get(CommandBus);
+    subscriptionId = randomUUID();
+    // A subscriber to every suspension event, on the default lead times (ALERT_LEAD_TIMES).
+    await dataSource.query(
+      `INSERT INTO webhook_subscriptions (id, url, event_types, secret, created_at, updated_at)
+       VALUES ($1, 'https://receiver.example/hooks', '{suspension.*}', 'whsec_test', now(), now())`,
+      [subscriptionId],
+    );
+  });
+  afterAll(async () => {
+    await app?.close();
+    await deleteRedisPrefix(prefix);
+    await db?.drop();
+  });
+
+  const act = (measure: string | null, action: MeasureAction) =>
+    commandBus.execute<ExecuteMeasureAction, WriteResult>(
+      new ExecuteMeasureAction(measure, action, { actor: 'editor' }),
+    );
+
+  async function suspensionEndingIn(ms: number) {
+    const { id: measureId } = await act(null, {
+      action: 'record-measure',
+      body: recordMeasureBody.parse({
+        title: `Port fees on US-linked vessels ${randomUUID()}`,
+        kind: 'port-fee',
+        imposingParty: 'CN',
+        targetParties: ['US'],
+        timeZone: 'Asia/Shanghai',
+        effectiveAt: '2025-10-14T00:00:00+08:00',
+        sources: [source],
+      }),
+    });
+    const { suspensionId } = await act(measureId, {
+      action: 'schedule-suspension',
+      body: {
+        startsAt: '2025-11-10T13:01:00+08:00',
+        endsAt: new Date(Date.now() + ms).toISOString(),
+        sources: [source],
+      },
+    });
+    return { measureId, suspensionId: suspensionId as string };
+  }
+
+  const alerts = (suspensionId: string): Promise<AlertRow[]> =>
+    dataSource.query(
+      `SELECT id, lead_time, fire_at, fired_at, enqueued_at, end_version, state, outcome
+         FROM alert_schedule WHERE suspension_id = $1 ORDER BY end_version, fire_at`,
+      [suspensionId],
+    );
+
+  const deliveries = (
+    keys: string[],
+  ): Promise<{ message_key: string; webhook_id: string; event_type: string }[]> =>
+    dataSource.query(
+      `SELECT message_key, webhook_id, event_type FROM webhook_deliveries
+        WHERE message_key = ANY($1) ORDER BY created_at, message_key`,
+      [keys],
+    );
+
+  const keysOf = (rows: AlertRow[]) =>
+    rows.flatMap((row) => [`alert:${row.id}`, `alert:${row.id}:lapsed`]);
+
+  async function lapses(measureId: string) {
+    const events = await app.get(EventStore).readStream(measureStreamId(measureId));
+    return events.filter((event) => event.type === 'SuspensionLapsed');
+  }
+
+  it('fires each alert at its time, records the lapse as the system and dispatches once per subscription', async () => {
+    const { measureId, suspensionId } = await suspensionEndingIn(6000);
+
+    const fired = await eventually(
+      async () => {
+        const rows = await alerts(suspensionId);
+        expect(rows.map((row) => [row.lead_time, row.state])).toEqual([
+          ['PT4S', 'fired'],
+          ['PT2S', 'fired'],
+          ['PT0S', 'fired'],
+        ]);
+        return rows;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    for (const row of fired) {
+      // Not before its time, and not much after it.
+      expect(row.fired_at!.getTime()).toBeGreaterThanOrEqual(row.fire_at.getTime() - 1000);
+      expect(row.fired_at!.getTime() - row.fire_at.getTime()).toBeLessThan(3000);
+    }
+    expect(fired[2].outcome).toBe('lapse recorded');
+
+    const lapsed = await lapses(measureId);
+    expect(lapsed).toHaveLength(1);
+    expect(lapsed[0].metadata.actor).toBe('system');
+    expect(lapsed[0].payload).toMatchObject({ suspensionId });
+
+    const sent = await deliveries(keysOf(fired));
+    expect(sent.map((d) => [d.message_key, d.event_type])).toEqual(
+      expect.arrayContaining([
+        [`alert:${fired[0].id}`, 'suspension.expiring'],
+        [`alert:${fired[1].id}`, 'suspension.expiring'],
+        [`alert:${fired[2].id}`, 'suspension.expiring'],
+        [`alert:${fired[2].id}:lapsed`, 'suspension.lapsed'],
+      ]),
+    );
+    expect(sent).toHaveLength(4);
+    expect(new Set(sent.map((d) => d.webhook_id)).size).toBe(4);
+  });
+
+  it('cancels the alerts of an end that an extension moved, and fences their old jobs', async () => {
+    const { measureId, suspensionId } = await suspensionEndingIn(7000);
+    // The old alerts are in Redis as delayed jobs before the extension arrives.
+    await eventually(
+      async () => expect((await alerts(suspensionId)).every((row) => row.enqueued_at)).toBe(true),
+      { timeoutMs: 5000 },
+    );
+    const newEnd = new Date(Date.now() + 3_600_000).toISOString();
+    await act(measureId, {
+      action: 'extend-suspension',
+      suspensionId,
+      body: { endsAt: newEnd, sources: [source] },
+    });
+    const cancelled = await eventually(async () => {
+      const rows = await alerts(suspensionId);
+      const old = rows.filter((row) => row.state === 'cancelled');
+      expect(old.map((row) => row.lead_time)).toEqual(['PT4S', 'PT2S', 'PT0S']);
+      expect(rows.filter((row) => row.state === 'pending')).toHaveLength(3);
+      return old;
+    });
+
+    // A stale job fires on the old schedule: it finds its version superseded and does nothing.
+    const queue = app.get<AlertQueue>(ALERT_QUEUE);
+    await queue.remove(`alert-${cancelled[0].id}-${cancelled[0].end_version}`);
+    await queue.add(...spread(fireJob({ ...cancelled[0], fire_at: new Date(0) }, new Date())));
+    await expect(
+      app.get(AlertFirer).fire(cancelled[1].id, Number(cancelled[1].end_version)),
+    ).resolves.toEqual({ outcome: 'fenced', state: 'cancelled' });
+
+    // Past the old end: nothing of the old schedule fired, no lapse, nothing dispatched.
+    await new Promise((resolve) => setTimeout(resolve, 8000));
+    const after = await alerts(suspensionId);
+    expect(after.filter((row) => row.state === 'fired')).toEqual([]);
+    expect(after.every((row) => row.fired_at === null)).toBe(true);
+    expect(await lapses(measureId)).toEqual([]);
+    expect(await deliveries(keysOf(cancelled))).toEqual([]);
+    const extended: { n: number }[] = await dataSource.query(
+      `SELECT count(*)::int AS n FROM webhook_deliveries
+        WHERE event_type = 'suspension.extended' AND payload->'data'->'suspension'->>'id' = $1`,
+      [suspensionId],
+    );
+    expect(extended).toEqual([{ n: 1 }]);
+  }, 30_000);
+
+  it('fires at once the end of a suspension recorded after it ended, and records the lapse', async () => {
+    const { measureId, suspensionId } = await suspensionEndingIn(-60_000);
+
+    await eventually(
+      async () =>
+        expect((await alerts(suspensionId)).map((row) => [row.lead_time, row.state])).toEqual([
+          ['PT4S', 'skipped'],
+          ['PT2S', 'skipped'],
+          ['PT0S', 'fired'],
+        ]),
+      { timeoutMs: 10_000, intervalMs: 100 },
+    );
+    expect(await lapses(measureId)).toHaveLength(1);
+  });
+
+  it('loses nothing when the Redis keys are flushed: the watchdog reconciles at once', async () => {
+    const { measureId, suspensionId } = await suspensionEndingIn(6000);
+    await eventually(
+      async () => expect((await alerts(suspensionId)).every((row) => row.enqueued_at)).toBe(true),
+      { timeoutMs: 5000 },
+    );
+    expect(await deleteRedisPrefix(prefix)).toBeGreaterThan(0);
+
+    const fired = await eventually(
+      async () => {
+        const rows = await alerts(suspensionId);
+        expect(rows.map((row) => row.state)).toEqual(['fired', 'fired', 'fired']);
+        return rows;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    expect(await lapses(measureId)).toHaveLength(1);
+    const sent = await deliveries(keysOf(fired));
+    expect(sent).toHaveLength(4);
+    expect(new Set(sent.map((d) => d.webhook_id)).size).toBe(4);
+  });
+});
+
+/** `Queue.add` takes name, data and options as three arguments. */
+function spread(job: ReturnType<typeof fireJob>) {
+  return [job.name, job.data, job.opts] as const;
+}

@@ -1,0 +1,82 @@
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { AlertFirer, AlertReconciler } from '@app/alerts';
+import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
+import {
+  ALERT_FIRE_JOB,
+  ALERT_RECONCILE_JOB,
+  ALERTS_QUEUE,
+  bullOptions,
+  type AlertFireJobData,
+  type AlertJob,
+} from '@app/queues';
+import { DelayedError, type Job, UnrecoverableError, Worker } from 'bullmq';
+
+type AlertWorkerJob = Job<AlertJob['data'], unknown, AlertJob['name']>;
+
+/**
+ * The BullMQ consumer of `accord-alerts`. Thin on purpose: the fence, the lapse and the dispatch
+ * live in `AlertFirer`, the recovery in `AlertReconciler`. Closed before the app shuts down, so
+ * that a job in hand finishes (or, if the process dies, is taken over once its lock expires).
+ */
+@Injectable()
+export class AlertsProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('AlertsProcessor');
+  private worker: Worker<AlertJob['data'], unknown, AlertJob['name']> | undefined;
+
+  constructor(
+    @Inject(ACCORD_CONFIG) private readonly config: AccordConfig,
+    @Inject(AlertFirer) private readonly firer: AlertFirer,
+    @Inject(AlertReconciler) private readonly reconciler: AlertReconciler,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.worker = new Worker<AlertJob['data'], unknown, AlertJob['name']>(
+      ALERTS_QUEUE,
+      (job, token) => this.process(job, token),
+      {
+        ...bullOptions(this.config),
+        concurrency: this.config.ALERT_WORKER_CONCURRENCY,
+        lockDuration: this.config.ALERT_JOB_LOCK_MS,
+        stalledInterval: this.config.ALERT_JOB_LOCK_MS,
+        // A job whose worker died twice is failed, not lost: the reconciler re-creates it.
+        maxStalledCount: 1,
+      },
+    );
+    this.worker.on('failed', (job, error) =>
+      this.logger.warn(`Alert job ${job?.id ?? '?'} failed: ${error.message}`),
+    );
+    this.worker.on('error', (error) => this.logger.warn(`Alert worker: ${error.message}`));
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.worker?.close();
+  }
+
+  private async process(job: AlertWorkerJob, token?: string): Promise<unknown> {
+    const name = job.name;
+    switch (name) {
+      case ALERT_FIRE_JOB: {
+        const { alertId, endVersion } = job.data as AlertFireJobData;
+        const result = await this.firer.fire(alertId, endVersion);
+        if (result.outcome === 'not-due') {
+          // Taken before its time (clocks disagree): put it back until then, not as a failure.
+          await job.moveToDelayed(result.fireAt.getTime(), token);
+          throw new DelayedError();
+        }
+        return result;
+      }
+      case ALERT_RECONCILE_JOB:
+        return this.reconciler.reconcile();
+      default: {
+        const unknown: never = name;
+        throw new UnrecoverableError(`No handler for alert job ${String(unknown)}`);
+      }
+    }
+  }
+}

@@ -1,0 +1,63 @@
+import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
+import { TradeModule } from '@app/trade';
+import { WebhooksModule } from '@app/webhooks';
+import { Redis } from 'ioredis';
+import { ALERT_CLOCK, systemClock } from './alert-clock';
+import { AlertQueries } from './alert-queries';
+import { AlertFirer } from './fire/alert-firer';
+import { ALERT_QUEUE, createAlertQueue, type AlertQueue } from './queue/alert-queue';
+import { ALERT_REDIS, AlertReconciler } from './reconcile/alert-reconciler';
+import { AlertRelay } from './relay/alert-relay';
+import { AlertScheduleProjection } from './schedule/alert-schedule.projection';
+
+/**
+ * Expiry alerts: the schedule projection (run by the worker's subscription host), the relay and
+ * reconciler that keep BullMQ in step with it, and the fenced firer the worker's processor calls.
+ */
+@Module({
+  imports: [CqrsModule, TradeModule, WebhooksModule],
+  providers: [
+    { provide: ALERT_CLOCK, useValue: systemClock },
+    { provide: ALERT_QUEUE, inject: [ACCORD_CONFIG], useFactory: createAlertQueue },
+    {
+      provide: ALERT_REDIS,
+      inject: [ACCORD_CONFIG],
+      useFactory: (config: AccordConfig) => {
+        const redis = new Redis(config.REDIS_URL, {
+          maxRetriesPerRequest: null,
+          connectionName: `${config.REDIS_PREFIX}:alerts-reconciler`,
+        });
+        // ioredis reconnects by itself; the reconciler's next run reports what failed.
+        redis.on('error', (error: Error) => new Logger('AlertRedis').debug(error.message));
+        return redis;
+      },
+    },
+    AlertScheduleProjection,
+    AlertFirer,
+    AlertRelay,
+    AlertReconciler,
+    AlertQueries,
+  ],
+  exports: [
+    ALERT_CLOCK,
+    ALERT_QUEUE,
+    AlertScheduleProjection,
+    AlertFirer,
+    AlertRelay,
+    AlertReconciler,
+    AlertQueries,
+  ],
+})
+export class AlertsModule implements OnApplicationShutdown {
+  constructor(
+    @Inject(ALERT_QUEUE) private readonly queue: AlertQueue,
+    @Inject(ALERT_REDIS) private readonly redis: Redis,
+  ) {}
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.queue.close();
+    this.redis.disconnect();
+  }
+}

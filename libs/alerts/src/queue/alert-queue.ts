@@ -1,0 +1,50 @@
+import type { AccordConfig } from '@app/config';
+import {
+  ALERT_FIRE_JOB,
+  ALERTS_QUEUE,
+  alertJobId,
+  bullOptions,
+  type AlertFireJobData,
+  type AlertJob,
+} from '@app/queues';
+import { Queue, type JobsOptions } from 'bullmq';
+
+export const ALERT_QUEUE = Symbol('ALERT_QUEUE');
+
+export type AlertQueue = Queue<AlertJob['data'], unknown, AlertJob['name']>;
+
+export function createAlertQueue(config: AccordConfig): AlertQueue {
+  return new Queue<AlertJob['data'], unknown, AlertJob['name']>(ALERTS_QUEUE, bullOptions(config));
+}
+
+/**
+ * A fire job is retried on errors (the database or Redis briefly away, a lapse the schedule has
+ * not caught up with); completed jobs are removed so that their id can be added again, and the
+ * row, not the job, says whether the alert fired.
+ */
+export const FIRE_JOB_OPTIONS: JobsOptions = {
+  attempts: 10,
+  backoff: { type: 'exponential', delay: 1000 },
+  removeOnComplete: true,
+  removeOnFail: { count: 1000 },
+};
+
+/** A row of `alert_schedule` as a job to add: deterministic id, delayed until its fire time. */
+export interface SchedulableAlert {
+  id: string;
+  end_version: string | number;
+  fire_at: Date;
+}
+
+export function fireJob(alert: SchedulableAlert, now: Date) {
+  const data: AlertFireJobData = { alertId: alert.id, endVersion: Number(alert.end_version) };
+  return {
+    name: ALERT_FIRE_JOB,
+    data,
+    opts: {
+      ...FIRE_JOB_OPTIONS,
+      jobId: alertJobId(alert.id, data.endVersion),
+      delay: Math.max(0, alert.fire_at.getTime() - now.getTime()),
+    },
+  } as const;
+}

@@ -1,0 +1,33 @@
+import { isIsoDuration } from '@app/domain';
+import { eventTypeMatches, normalizeLeadTime } from '@app/webhooks';
+import { Duration } from 'luxon';
+import type { EntityManager } from 'typeorm';
+import { AT_END } from './alert-plan';
+
+/**
+ * The lead times alerts are scheduled at: `ALERT_LEAD_TIMES`, every lead time an enabled
+ * subscription to `suspension.expiring` asks for, and the end itself (`PT0S`). Compared by
+ * meaning (`P0D` is `PT0S`), longest first.
+ */
+export async function alertLeadTimes(
+  manager: EntityManager,
+  configured: readonly string[],
+): Promise<string[]> {
+  const rows: { event_types: string[]; lead_times: string[] }[] = await manager.query(
+    `SELECT event_types, lead_times FROM webhook_subscriptions
+      WHERE enabled AND cardinality(lead_times) > 0`,
+  );
+  const asked = rows
+    .filter((row) => row.event_types.some((p) => eventTypeMatches(p, 'suspension.expiring')))
+    .flatMap((row) => row.lead_times);
+  return distinctLeadTimes([...configured, ...asked, AT_END]);
+}
+
+export function distinctLeadTimes(leadTimes: readonly string[]): string[] {
+  const valid = leadTimes
+    .filter((leadTime) => isIsoDuration(leadTime, { allowZero: true }))
+    .map((leadTime) => normalizeLeadTime(leadTime));
+  return [...new Set(valid)].sort(
+    (a, b) => Duration.fromISO(b).toMillis() - Duration.fromISO(a).toMillis() || a.localeCompare(b),
+  );
+}

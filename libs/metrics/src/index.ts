@@ -1,0 +1,3 @@
+export { MetricsModule } from './metrics.module';
+export { METRICS_REGISTRY } from './metrics.tokens';
+export { startMetricsServer } from './metrics-server';

@@ -1,0 +1,127 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PG_POOL } from '@app/database';
+import {
+  initialMeasureState,
+  measureDecider,
+  measureStatusAt,
+  type Measure,
+  type MeasureEvent,
+  type MeasureState,
+  type MeasureStatusView,
+} from '@app/domain';
+import { EventStore } from '@app/event-store';
+import { measureStreamId, toDomainEvent } from '@app/trade';
+import type { Pool } from 'pg';
+
+export interface TariffSummaryQuery {
+  imposingParty: string;
+  targetParty: string;
+  asOf: Date;
+  /** Absent: what the tracker knows now (read from the measure-status projection). */
+  knownAt?: Date;
+}
+
+const APPLIED = new Set(['in-force', 'partially-suspended', 'suspended']);
+
+/**
+ * What one party charges on another's goods on a date: each tariff in force with its full
+ * rate, the suspended part and the rate applied, and the ad valorem totals, economy-wide
+ * tariffs (scope `allProducts`) apart from those on product lists — only the former stack on
+ * every product. Computed on read from the measure-status rows; a past `knownAt` folds each
+ * candidate's events recorded by then.
+ */
+@Injectable()
+export class TariffSummaryQueries {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(EventStore) private readonly store: EventStore,
+  ) {}
+
+  async summary(query: TariffSummaryQuery) {
+    const now = new Date();
+    const { rows } = await this.pool.query<{ measure_id: string; state: MeasureState }>(
+      `SELECT measure_id, state FROM measure_status
+        WHERE kind = 'tariff' AND imposing_party = $1 AND target_parties @> ARRAY[$2]
+        ORDER BY code, measure_id`,
+      [query.imposingParty, query.targetParty],
+    );
+    const knownAt = query.knownAt && query.knownAt < now ? query.knownAt : undefined;
+    const measures = await Promise.all(
+      rows.map(async (row) =>
+        knownAt ? this.measureKnownAt(row.measure_id, knownAt) : row.state.measure,
+      ),
+    );
+    const lines = measures
+      .filter((measure): measure is Measure => measure !== null)
+      // Kind and parties as they stood then, for a past knownAt.
+      .filter(
+        (measure) =>
+          measure.kind === 'tariff' &&
+          measure.imposingParty === query.imposingParty &&
+          measure.targetParties.includes(query.targetParty),
+      )
+      .flatMap((measure) => {
+        const status = measureStatusAt(measure, query.asOf);
+        return status && APPLIED.has(status.status) ? [lineOf(measure, status)] : [];
+      });
+    const economyWide = lines.filter((line) => line.allProducts);
+    const productSpecific = lines.filter((line) => !line.allProducts);
+    return {
+      imposingParty: query.imposingParty,
+      targetParty: query.targetParty,
+      asOf: query.asOf.toISOString(),
+      knownAt: (query.knownAt ?? now).toISOString(),
+      economyWide: { measures: economyWide, total: totalOf(economyWide) },
+      productSpecific: { measures: productSpecific, total: totalOf(productSpecific) },
+    };
+  }
+
+  private async measureKnownAt(measureId: string, knownAt: Date): Promise<Measure | null> {
+    const events = await this.store.readStream(measureStreamId(measureId), {
+      recordedUntil: knownAt,
+    });
+    return events
+      .map((event) => toDomainEvent<MeasureEvent>(event))
+      .reduce(measureDecider.evolve, initialMeasureState()).measure;
+  }
+}
+
+export type TariffLine = ReturnType<typeof lineOf>;
+
+function lineOf(measure: Measure, status: MeasureStatusView) {
+  return {
+    id: measure.id,
+    code: measure.code ?? null,
+    title: measure.title,
+    status: status.status,
+    /** Economy-wide: the tariff applies to all products of the target party. */
+    allProducts: status.scope?.allProducts === true,
+    scope: status.scope,
+    fullRate: status.fullRate,
+    rateInForce: status.rateInForce,
+    suspendedPart: status.suspendedPart,
+    activeSuspension: status.activeSuspension
+      ? {
+          id: status.activeSuspension.id,
+          startsAt: status.activeSuspension.startsAt,
+          endsAt: status.activeSuspension.endsAt ?? null,
+          part: status.activeSuspension.part ?? null,
+        }
+      : null,
+  };
+}
+
+/** Ad valorem percentages added up; specific rates (an amount per unit) do not add to them. */
+function totalOf(lines: TariffLine[]) {
+  const percent = (rate: TariffLine['fullRate']) =>
+    rate?.type === 'ad-valorem' ? rate.percent : 0;
+  const sum = (values: number[]) =>
+    Math.round(values.reduce((total, value) => total + value, 0) * 1e6) / 1e6;
+  const adValorem = lines.filter((line) => line.fullRate?.type === 'ad-valorem');
+  return {
+    fullPercent: sum(adValorem.map((line) => percent(line.fullRate))),
+    inForcePercent: sum(adValorem.map((line) => percent(line.rateInForce))),
+    suspendedPercent: sum(adValorem.map((line) => line.suspendedPart?.percentPoints ?? 0)),
+    adValoremMeasures: adValorem.length,
+  };
+}

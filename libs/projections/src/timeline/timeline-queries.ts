@@ -1,0 +1,108 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { PG_POOL } from '@app/database';
+import { StreamCodeIndex } from '@app/trade';
+import type { Pool } from 'pg';
+import { CURSOR_KEYS, encodeCursor, readCursor } from '../cursor';
+
+export interface TimelineQuery {
+  /** Inclusive, on `effectiveAt`. */
+  from?: Date;
+  /** Exclusive, on `effectiveAt`. */
+  to?: Date;
+  /** Facts about measures or agreements this party imposes, is targeted by or is party to. */
+  party?: string;
+  /**
+   * Absent: what the tracker knows now. Otherwise only facts recorded by then, with the
+   * retractions recorded by then.
+   */
+  knownAt?: Date;
+  after?: string;
+  limit: number;
+}
+
+interface TimelineRow {
+  event_id: string;
+  position: string;
+  type: string;
+  effective_at: Date;
+  recorded_at: Date;
+  measure_id: string | null;
+  agreement_id: string | null;
+  code: string | null;
+  title: string;
+  kind: string | null;
+  imposing_party: string | null;
+  parties: string[];
+  subject_id: string | null;
+  summary: string;
+  data: Record<string, unknown>;
+  actor: string | null;
+  retracted_by: string | null;
+  retracted_at: Date | null;
+}
+
+/** What changed in valid time, in order of `effectiveAt` (then of recording). */
+@Injectable()
+export class TimelineQueries {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(StreamCodeIndex) private readonly codes: StreamCodeIndex,
+  ) {}
+
+  async list(query: TimelineQuery) {
+    const cursor = readCursor(query.after, CURSOR_KEYS.timeline);
+    const { rows } = await this.pool.query<TimelineRow>(
+      `SELECT * FROM timeline_facts
+        WHERE ($1::timestamptz IS NULL OR effective_at >= $1)
+          AND ($2::timestamptz IS NULL OR effective_at < $2)
+          AND ($3::text IS NULL OR parties @> ARRAY[$3])
+          AND CASE WHEN $4::timestamptz IS NULL THEN retracted_by IS NULL
+                   ELSE recorded_at <= $4 AND (retracted_at IS NULL OR retracted_at > $4) END
+          AND ($5::timestamptz IS NULL OR (effective_at, position) > ($5, $6::bigint))
+        ORDER BY effective_at, position
+        LIMIT $7`,
+      [
+        query.from ?? null,
+        query.to ?? null,
+        query.party ?? null,
+        query.knownAt ?? null,
+        cursor?.at ?? null,
+        cursor?.keys[0] ?? null,
+        query.limit + 1,
+      ],
+    );
+    const page = rows.slice(0, query.limit);
+    // A measure's fact may name the agreement it implements: its code lives in the code index.
+    const unnamed = [...new Set(page.flatMap((row) => (row.measure_id && row.agreement_id) || []))];
+    const codes = unnamed.length ? await this.codes.codesOf(unnamed) : new Map<string, string>();
+    const last = page.at(-1);
+    return {
+      items: page.map((row) => ({
+        eventId: row.event_id,
+        position: Number(row.position),
+        type: row.type,
+        effectiveAt: row.effective_at.toISOString(),
+        recordedAt: row.recorded_at.toISOString(),
+        summary: row.summary,
+        parties: row.parties,
+        imposingParty: row.imposing_party,
+        measure: row.measure_id
+          ? { id: row.measure_id, code: row.code, title: row.title, kind: row.kind }
+          : null,
+        agreement: row.agreement_id
+          ? row.measure_id
+            ? { id: row.agreement_id, code: codes.get(row.agreement_id) ?? null }
+            : { id: row.agreement_id, code: row.code, title: row.title }
+          : null,
+        subjectId: row.subject_id,
+        actor: row.actor,
+        data: row.data,
+        retracted: row.retracted_by
+          ? { by: row.retracted_by, recordedAt: row.retracted_at?.toISOString() ?? null }
+          : null,
+      })),
+      nextCursor:
+        rows.length > query.limit && last ? encodeCursor(last.effective_at, [last.position]) : null,
+    };
+  }
+}

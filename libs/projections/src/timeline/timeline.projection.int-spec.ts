@@ -1,0 +1,425 @@
+import type { Source } from '@app/domain';
+import type { RecordedEvent } from '@app/event-store';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { concludeAgreementBody, recordMeasureBody, type RecordMeasureBody } from '@app/trade';
+import {
+  renamed,
+  startProjectionTestApp,
+  uniqueSuffix,
+  type ProjectionTestApp,
+} from '../testing/projection-test-app';
+import { TimelineQueries } from './timeline-queries';
+import { TIMELINE_PROJECTION, TimelineProjection } from './timeline.projection';
+
+const TABLES = [
+  ['timeline_facts', 'event_id'],
+  ['timeline_streams', 'stream_id'],
+] as const;
+
+const notice: Source = {
+  issuer: 'Executive Office of the President',
+  title: 'Executive order adjusting the duty',
+  documentNumber: 'EO 99997',
+  official: true,
+  confidence: 'H',
+};
+
+function tariff(code: string, overrides: Partial<RecordMeasureBody> = {}): RecordMeasureBody {
+  return recordMeasureBody.parse({
+    code,
+    title: `Test duty (${code})`,
+    kind: 'tariff',
+    imposingParty: 'US',
+    targetParties: ['CN'],
+    rate: { type: 'ad-valorem', percent: 10 },
+    timeZone: 'America/New_York',
+    effectiveAt: '2024-03-01T05:00:00Z',
+    sources: [notice],
+    ...overrides,
+  });
+}
+
+interface FactRow {
+  event_id: string;
+  type: string;
+  summary: string;
+  retracted_by: string | null;
+  retracted_at: Date | null;
+  [column: string]: unknown;
+}
+
+describe('TimelineProjection on PostgreSQL', () => {
+  let db: TestDatabase;
+  let t: ProjectionTestApp;
+  let projection: TimelineProjection;
+  let queries: TimelineQueries;
+  const own = {
+    amended: '',
+    wrongAmendment: '',
+    amendmentRetraction: '',
+    unscheduled: '',
+    unscheduling: '',
+    revived: '',
+    revivedAmendment: '',
+    japan: '',
+    unmade: '',
+    unmaking: '',
+    agreement: '',
+    statusChange: '',
+    commitmentRetraction: '',
+  };
+
+  const allRows = async () => {
+    const rows = await Promise.all(TABLES.map(([table, key]) => t.rows(table, key)));
+    return Object.fromEntries(TABLES.map(([table], index) => [table, rows[index]]));
+  };
+  const truncateAll = async () => {
+    for (const [table] of TABLES) await t.truncate(table);
+  };
+  const factsOf = async (streamId: string): Promise<FactRow[]> =>
+    t.dataSource.query('SELECT * FROM timeline_facts WHERE stream_id = $1 ORDER BY version', [
+      streamId,
+    ]);
+  const recordedAtOf = async (streamId: string, eventId: string) => {
+    const events = await t.store.readStream(streamId);
+    const event = events.find((candidate) => candidate.eventId === eventId);
+    if (!event) throw new Error(`no event ${eventId} in ${streamId}`);
+    return event.recordedAt;
+  };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('proj_timeline');
+    process.env.DATABASE_URL = db.url;
+    process.env.LOG_LEVEL = 'error';
+    t = await startProjectionTestApp(db);
+    projection = t.app.get(TimelineProjection);
+    queries = t.app.get(TimelineQueries);
+    await t.seed();
+
+    // An amendment found wrong: struck from its retraction on.
+    own.amended = (
+      await t.measure(null, { action: 'record-measure', body: tariff(`TLAM-${uniqueSuffix()}`) })
+    ).id;
+    own.wrongAmendment = (
+      await t.measure(own.amended, {
+        action: 'amend-measure',
+        body: {
+          rate: { type: 'ad-valorem', percent: 50 },
+          effectiveAt: '2024-05-01T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    own.amendmentRetraction = (
+      await t.measure(own.amended, {
+        action: 'retract-event',
+        body: { eventId: own.wrongAmendment, reason: 'Misread', sources: [notice] },
+      })
+    ).eventIds[0];
+
+    // A suspension whose scheduling was retracted: its start goes with it.
+    own.unscheduled = (
+      await t.measure(null, { action: 'record-measure', body: tariff(`TLUS-${uniqueSuffix()}`) })
+    ).id;
+    const scheduled = await t.measure(own.unscheduled, {
+      action: 'schedule-suspension',
+      body: { startsAt: '2024-06-01T04:00:00Z', duration: 'P1Y', sources: [notice] },
+    });
+    own.unscheduling = (
+      await t.measure(own.unscheduled, {
+        action: 'retract-event',
+        body: { eventId: scheduled.eventIds[0], reason: 'Never signed', sources: [notice] },
+      })
+    ).eventIds[0];
+
+    // A retraction itself retracted: the amendment counts again.
+    own.revived = (
+      await t.measure(null, { action: 'record-measure', body: tariff(`TLRV-${uniqueSuffix()}`) })
+    ).id;
+    own.revivedAmendment = (
+      await t.measure(own.revived, {
+        action: 'amend-measure',
+        body: {
+          rate: { type: 'ad-valorem', percent: 25 },
+          effectiveAt: '2024-05-01T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    const retraction = await t.measure(own.revived, {
+      action: 'retract-event',
+      body: { eventId: own.revivedAmendment, reason: 'Thought wrong', sources: [notice] },
+    });
+    await t.measure(own.revived, {
+      action: 'retract-event',
+      body: { eventId: retraction.eventIds[0], reason: 'It was right', sources: [notice] },
+    });
+
+    // A measure on another party, and one whose creation was retracted.
+    own.japan = (
+      await t.measure(null, {
+        action: 'record-measure',
+        body: tariff(`TLJP-${uniqueSuffix()}`, { targetParties: ['JP'] }),
+      })
+    ).id;
+    own.unmade = (
+      await t.measure(null, { action: 'record-measure', body: tariff(`TLUM-${uniqueSuffix()}`) })
+    ).id;
+    await t.measure(own.unmade, {
+      action: 'amend-measure',
+      body: {
+        rate: { type: 'ad-valorem', percent: 15 },
+        effectiveAt: '2024-04-01T04:00:00Z',
+        sources: [notice],
+      },
+    });
+    const creation = (await t.store.readStream(`measure-${own.unmade}`))[0];
+    own.unmaking = (
+      await t.measure(own.unmade, {
+        action: 'retract-event',
+        body: { eventId: creation.eventId, reason: 'Never existed', sources: [notice] },
+      })
+    ).eventIds[0];
+
+    // An agreement whose commitment was retracted after its status changed.
+    own.agreement = (
+      await t.agreement(null, {
+        action: 'conclude-agreement',
+        body: concludeAgreementBody.parse({
+          code: `TL-AGR-${uniqueSuffix()}`,
+          title: 'Test arrangement',
+          parties: ['US', 'CN'],
+          venue: 'Oslo',
+          concludedAt: '2024-02-01T08:00:00Z',
+          sources: [notice],
+        }),
+      })
+    ).id;
+    const commitment = await t.agreement(own.agreement, {
+      action: 'record-commitment',
+      body: { obligor: 'CN', kind: 'purchase', text: 'Buy soybeans', sources: [notice] },
+    });
+    own.statusChange = (
+      await t.agreement(own.agreement, {
+        action: 'change-commitment-status',
+        commitmentId: commitment.commitmentId ?? '',
+        body: { status: 'fulfilled', effectiveAt: '2024-03-01T00:00:00Z', sources: [notice] },
+      })
+    ).eventIds[0];
+    own.commitmentRetraction = (
+      await t.agreement(own.agreement, {
+        action: 'retract-event',
+        body: { eventId: commitment.eventIds[0], reason: 'Not agreed', sources: [notice] },
+      })
+    ).eventIds[0];
+  }, 180_000);
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  it('records one row per fact at its effective date, as the worker runs it', async () => {
+    await truncateAll();
+    const { runner, caughtUp } = await t.runner(projection);
+    await caughtUp();
+    await runner.stop();
+
+    const portFeesStream = `measure-${t.datasetId('measure', 'CN-MOT-2025-54')}`;
+    const portFees = await factsOf(portFeesStream);
+    const started = portFees.find((row) => row.type === 'SuspensionStarted');
+    expect(started).toMatchObject({
+      code: 'CN-MOT-2025-54',
+      imposing_party: 'CN',
+      parties: ['CN', 'US'],
+      agreement_id: t.datasetId('agreement', 'KL-2025'),
+      subject_id: t.datasetRef('cn-mot-2025-54-kl'),
+      retracted_by: null,
+    });
+    expect(started?.effective_at).toEqual(new Date('2025-11-10T05:01:00Z'));
+    expect(started?.summary).toBe('CN-MOT-2025-54: measure suspended until 2026-11-10');
+    // Its scheduling waited for the US suspension: it is on the timeline as such.
+    expect(portFees.map((row) => row.type)).toContain('SuspensionScheduled');
+
+    const reciprocal = await factsOf(`measure-${t.datasetId('measure', 'US-RECIPROCAL-CN')}`);
+    expect(reciprocal.map((row) => row.summary)).toEqual(
+      expect.arrayContaining([
+        'US-RECIPROCAL-CN: rate set to 125%',
+        'US-RECIPROCAL-CN: 24 points suspended until 2025-08-12',
+        'US-RECIPROCAL-CN: suspension of 24 points extended to 2026-11-10',
+      ]),
+    );
+    // A suspension with a fixed start appears once, as started.
+    expect(reciprocal.filter((row) => row.type === 'SuspensionScheduled')).toEqual([]);
+
+    const kl = await factsOf(`agreement-${t.datasetId('agreement', 'KL-2025')}`);
+    expect(kl[0]).toMatchObject({ type: 'AgreementConcluded', measure_id: null, code: 'KL-2025' });
+  });
+
+  it('strikes retracted facts, and the facts that hung on them, from the retraction on', async () => {
+    const amended = await factsOf(`measure-${own.amended}`);
+    expect(amended.map((row) => row.type)).toEqual(['MeasureImplemented', 'MeasureRateAmended']);
+    expect(amended[1]).toMatchObject({
+      event_id: own.wrongAmendment,
+      retracted_by: own.amendmentRetraction,
+    });
+    expect(amended[1].retracted_at).toEqual(
+      await recordedAtOf(`measure-${own.amended}`, own.amendmentRetraction),
+    );
+    expect(amended[0].retracted_by).toBeNull();
+
+    const unscheduled = await factsOf(`measure-${own.unscheduled}`);
+    expect(unscheduled.find((row) => row.type === 'SuspensionStarted')).toMatchObject({
+      retracted_by: own.unscheduling,
+    });
+
+    const revived = await factsOf(`measure-${own.revived}`);
+    expect(revived.find((row) => row.event_id === own.revivedAmendment)).toMatchObject({
+      retracted_by: null,
+    });
+
+    const unmade = await factsOf(`measure-${own.unmade}`);
+    expect(unmade).toHaveLength(2);
+    for (const row of unmade) expect(row.retracted_by).toBe(own.unmaking);
+
+    const agreement = await factsOf(`agreement-${own.agreement}`);
+    expect(agreement.map((row) => [row.type, row.retracted_by])).toEqual([
+      ['AgreementConcluded', null],
+      ['CommitmentRecorded', own.commitmentRetraction],
+      ['CommitmentStatusChanged', own.commitmentRetraction],
+    ]);
+  });
+
+  it('answers a window and a party in order of effective date, now or as known then', async () => {
+    const window = {
+      from: new Date('2024-01-01T00:00:00Z'),
+      to: new Date('2025-01-01T00:00:00Z'),
+      limit: 200,
+    };
+    const now = await queries.list(window);
+    const eventIds = now.items.map((item) => item.eventId);
+    const dates = now.items.map((item) => item.effectiveAt);
+    expect(dates).toEqual([...dates].sort());
+    expect(eventIds).not.toContain(own.wrongAmendment);
+    expect(eventIds).toContain(own.revivedAmendment);
+    expect(eventIds).not.toContain(own.statusChange);
+
+    // Before the retraction was recorded, the amendment counted.
+    const knownAt = await recordedAtOf(`measure-${own.amended}`, own.wrongAmendment);
+    const then = await queries.list({ ...window, knownAt });
+    expect(then.items.find((item) => item.eventId === own.wrongAmendment)).toMatchObject({
+      summary: expect.stringContaining('rate set to 50%'),
+      retracted: { by: own.amendmentRetraction },
+    });
+    expect(then.items.every((item) => new Date(item.recordedAt) <= knownAt)).toBe(true);
+
+    const china = await queries.list({ ...window, party: 'CN' });
+    expect(china.items.every((item) => item.parties.includes('CN'))).toBe(true);
+    expect(china.items.some((item) => item.measure?.id === own.japan)).toBe(false);
+    const japan = await queries.list({ ...window, party: 'JP' });
+    expect(japan.items.map((item) => item.measure?.id)).toEqual([own.japan]);
+
+    const november = await queries.list({
+      from: new Date('2025-11-01T00:00:00Z'),
+      to: new Date('2025-12-01T00:00:00Z'),
+      party: 'CN',
+      limit: 200,
+    });
+    expect(november.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          type: 'SuspensionStarted',
+          effectiveAt: '2025-11-10T05:01:00.000Z',
+          measure: expect.objectContaining({ code: 'CN-MOT-2025-54' }),
+          agreement: { id: t.datasetId('agreement', 'KL-2025'), code: 'KL-2025' },
+        }),
+      ]),
+    );
+    const paged = [];
+    let after: string | undefined;
+    do {
+      const page = await queries.list({
+        from: new Date('2025-11-01T00:00:00Z'),
+        to: new Date('2025-12-01T00:00:00Z'),
+        party: 'CN',
+        after,
+        limit: 7,
+      });
+      paged.push(...page.items);
+      after = page.nextCursor ?? undefined;
+    } while (after);
+    expect(paged).toEqual(november.items);
+  });
+
+  it('changes nothing when batches it has applied are delivered again', async () => {
+    await truncateAll();
+    await t.projectPages(projection, 50);
+    const once = await allRows();
+
+    await t.projectPages(projection, 50);
+    await t.projectPages(projection, 7);
+    const events = await t.allEvents();
+    await t.projectBatch(
+      projection,
+      events.flatMap((event) => [event, event]),
+    );
+    await t.projectBatch(projection, events.slice(-25));
+
+    expect(await allRows()).toEqual(once);
+  });
+
+  it('gives the same rows for interleaved streams, whole-log batches and single events', async () => {
+    const events = await t.allEvents();
+    const byStream = new Map<string, RecordedEvent[]>();
+    for (const event of events) {
+      byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
+    }
+
+    await truncateAll();
+    for (const streamEvents of [...byStream.values()].reverse()) {
+      await t.projectBatch(projection, streamEvents);
+    }
+    const streamByStream = await allRows();
+
+    await truncateAll();
+    await t.projectBatch(projection, events);
+    expect(await allRows()).toEqual(streamByStream);
+
+    const queues = [...byStream.values()].reverse().map((streamEvents) => [...streamEvents]);
+    const roundRobin: RecordedEvent[] = [];
+    while (queues.some((queue) => queue.length)) {
+      for (const queue of queues) {
+        const next = queue.shift();
+        if (next) roundRobin.push(next);
+      }
+    }
+    await truncateAll();
+    await t.projectBatch(projection, roundRobin);
+    expect(await allRows()).toEqual(streamByStream);
+
+    await truncateAll();
+    await t.projectPages(projection, 1);
+    expect(await allRows()).toEqual(streamByStream);
+  });
+
+  it('follows new facts batch by batch to the rows a rebuild in one pass makes', async () => {
+    await truncateAll();
+    const live = await t.runner(renamed(projection, `${TIMELINE_PROJECTION}:live`, 5));
+    await live.caughtUp();
+    const late = await t.measure(own.japan, {
+      action: 'revoke-measure',
+      body: { effectiveAt: '2024-09-01T04:00:00Z', sources: [notice] },
+    });
+    await live.caughtUp();
+    await live.runner.stop();
+    const japan = await factsOf(`measure-${own.japan}`);
+    expect(japan.at(-1)).toMatchObject({ event_id: late.eventIds[0], type: 'MeasureRevoked' });
+    const incrementally = await allRows();
+
+    await truncateAll();
+    const rebuild = await t.runner(renamed(projection, `${TIMELINE_PROJECTION}:rebuild`, 1e5));
+    await rebuild.caughtUp();
+    await rebuild.runner.stop();
+    expect(await allRows()).toEqual(incrementally);
+  });
+});

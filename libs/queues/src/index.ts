@@ -1,0 +1,17 @@
+export {
+  WEBHOOK_DELIVERIES_QUEUE,
+  WEBHOOK_DELIVERY_JOB,
+  bullOptions,
+  webhookDeliveryJobId,
+  type WebhookDeliveryJobData,
+} from './queues';
+export {
+  ALERTS_QUEUE,
+  ALERT_FIRE_JOB,
+  ALERT_RECONCILE_JOB,
+  ALERT_RECONCILE_SCHEDULER,
+  alertJobId,
+  type AlertFireJobData,
+  type AlertJob,
+  type AlertReconcileJobData,
+} from './alerts.queue';

@@ -1,0 +1,46 @@
+import type { AccordConfig } from '@app/config';
+import type { ConnectionOptions, KeyPrefixOptions, QueueBaseOptions } from 'bullmq';
+
+/**
+ * Queue names, job names and payloads shared by producers (api, relay, reconciler) and consumers
+ * (worker processors). A payload carries ids only: the truth, and any secret, stays in PostgreSQL.
+ */
+
+/** One job per webhook delivery; its id is `delivery-<deliveryId>` (see `webhookDeliveryJobId`). */
+export const WEBHOOK_DELIVERIES_QUEUE = 'accord-webhook-deliveries';
+export const WEBHOOK_DELIVERY_JOB = 'deliver';
+
+export interface WebhookDeliveryJobData {
+  deliveryId: string;
+}
+
+/**
+ * Deterministic, so that adding the job again (relay, sweep, retry by hand) is harmless.
+ * BullMQ 6 refuses custom ids containing `:` (its key separator), hence the dash.
+ */
+export function webhookDeliveryJobId(deliveryId: string): string {
+  return `delivery-${deliveryId}`;
+}
+
+/**
+ * Connection and key prefix for every BullMQ queue and worker. `maxRetriesPerRequest: null` is
+ * what BullMQ requires of a worker's connection; a fresh connection per queue or worker (BullMQ
+ * duplicates blocking connections itself).
+ */
+export function bullOptions(config: Pick<AccordConfig, 'REDIS_URL' | 'REDIS_PREFIX'>): {
+  connection: ConnectionOptions;
+  prefix: string;
+} {
+  const url = new URL(config.REDIS_URL);
+  const db = url.pathname.length > 1 ? Number(url.pathname.slice(1)) : undefined;
+  const connection: ConnectionOptions = {
+    host: url.hostname,
+    port: url.port ? Number(url.port) : 6379,
+    ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
+    ...(url.password ? { password: decodeURIComponent(url.password) } : {}),
+    ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
+    ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
+    maxRetriesPerRequest: null,
+  };
+  return { connection, prefix: config.REDIS_PREFIX } satisfies QueueBaseOptions & KeyPrefixOptions;
+}

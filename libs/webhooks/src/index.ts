@@ -1,0 +1,74 @@
+import { CreateWebhooks1764400000000 } from './migrations/1764400000000-create-webhooks';
+
+export {
+  WEBHOOK_EVENT_TYPES,
+  type WebhookEventType,
+  type WebhookMatch,
+  type WebhookMessage,
+  type WebhookPayload,
+} from './webhook-message';
+export {
+  eventTypeMatches,
+  normalizeLeadTime,
+  subscriptionMatches,
+  type MatchableSubscription,
+  type WebhookFilters,
+} from './webhook-matching';
+export {
+  DELIVERY_STATUSES,
+  WEBHOOK_FORMATS,
+  createWebhookSubscriptionSchema,
+  updateWebhookSubscriptionSchema,
+  type CreateWebhookSubscriptionInput,
+  type DeliveryStatus,
+  type UpdateWebhookSubscriptionInput,
+  type WebhookAttempt,
+  type WebhookDelivery,
+  type WebhookDeliveryWithAttempts,
+  type WebhookFormat,
+  type WebhookSubscription,
+  type WebhookSubscriptionWithSecret,
+} from './webhook-subscription';
+export { generateWebhookSecret, webhookIdFor } from './webhook-secret';
+export { signWebhook, type SignedHeaders } from './webhook-signature';
+export { renderBody, CLOUDEVENTS_SOURCE, CLOUDEVENTS_TYPE_PREFIX } from './webhook-body';
+export {
+  WebhookDispatcher,
+  WEBHOOK_DELIVERIES_CHANNEL,
+  type WebhookDispatcherOptions,
+} from './webhook-dispatcher';
+export { WebhookDeliveryRelay, type WebhookDeliveryRelayOptions } from './webhook-delivery-relay';
+export {
+  WebhookDeliverer,
+  type DeliveryOutcome,
+  type WebhookDelivererOptions,
+} from './webhook-deliverer';
+export {
+  WebhookHttpClient,
+  type WebhookHttpClientOptions,
+  type WebhookHttpResult,
+} from './webhook-http-client';
+export {
+  WebhookUrlGuard,
+  WebhookUrlRefusedError,
+  isPublicAddress,
+  type AddressResolver,
+  type WebhookUrlGuardOptions,
+} from './webhook-url-guard';
+export { nextAttemptAt, parseRetryAfter, type RetryPolicy } from './webhook-retry-policy';
+export { WebhookMetrics } from './webhook-metrics';
+export {
+  WebhookSubscriptionsService,
+  type Page,
+  type WebhookSubscriptionsServiceOptions,
+} from './webhook-subscriptions.service';
+export {
+  WebhookDeliveryNotFoundError,
+  WebhookStateConflictError,
+  WebhookSubscriptionNotFoundError,
+} from './webhooks.errors';
+export type { PgQueryable, SqlRunner } from './infrastructure/queryable';
+export { WebhooksModule } from './webhooks.module';
+export { WebhookEventPublisher } from './events/webhook-event-publisher';
+
+export const webhooksMigrations = [CreateWebhooks1764400000000];

@@ -1,0 +1,158 @@
+import type { Pool, PoolClient } from 'pg';
+import type { WebhookFilters } from '../webhook-matching';
+import type { WebhookPayload } from '../webhook-message';
+import type {
+  DeliveryStatus,
+  WebhookAttempt,
+  WebhookDelivery,
+  WebhookFormat,
+  WebhookSubscription,
+} from '../webhook-subscription';
+import type { PgQueryable } from './queryable';
+
+/** A row of `webhook_subscriptions`. Its secrets stay in this layer and the signer. */
+export interface SubscriptionRow {
+  id: string;
+  url: string;
+  description: string;
+  event_types: string[];
+  filters: WebhookFilters;
+  lead_times: string[];
+  format: WebhookFormat;
+  enabled: boolean;
+  disabled_reason: string | null;
+  disabled_at: Date | null;
+  consecutive_failures: number;
+  failing_since: Date | null;
+  secret: string;
+  previous_secret: string | null;
+  previous_secret_expires_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface DeliveryRow {
+  id: string;
+  subscription_id: string;
+  webhook_id: string;
+  message_key: string;
+  event_type: string;
+  payload: WebhookPayload;
+  deadline: Date | null;
+  status: DeliveryStatus;
+  attempts: number;
+  run_started_at: Date;
+  run_attempts: number;
+  next_attempt_at: Date;
+  relayed_at: Date | null;
+  last_status_code: number | null;
+  last_error: string | null;
+  delivered_at: Date | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
+export interface AttemptRow {
+  delivery_id: string;
+  attempted_at: Date;
+  status_code: number | null;
+  latency_ms: number;
+  error: string | null;
+  response_body: string | null;
+}
+
+/** Columns safe to show: everything but the secrets. */
+export const PUBLIC_SUBSCRIPTION_COLUMNS =
+  'id, url, description, event_types, filters, lead_times, format, enabled, disabled_reason, ' +
+  'disabled_at, consecutive_failures, failing_since, previous_secret_expires_at, created_at, updated_at';
+
+export async function inTransaction<T>(
+  pool: Pool,
+  work: (client: PoolClient) => Promise<T>,
+): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    const result = await work(client);
+    await client.query('COMMIT');
+    return result;
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+export function toSubscription(
+  row: Omit<SubscriptionRow, 'secret' | 'previous_secret'>,
+): WebhookSubscription {
+  return {
+    id: row.id,
+    url: row.url,
+    description: row.description,
+    eventTypes: row.event_types,
+    filters: row.filters,
+    leadTimes: row.lead_times,
+    format: row.format,
+    enabled: row.enabled,
+    disabledReason: row.disabled_reason,
+    disabledAt: row.disabled_at,
+    consecutiveFailures: row.consecutive_failures,
+    previousSecretExpiresAt: row.previous_secret_expires_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function toDelivery(row: DeliveryRow): WebhookDelivery {
+  const open = row.status === 'pending' || row.status === 'delivering';
+  return {
+    id: row.id,
+    subscriptionId: row.subscription_id,
+    webhookId: row.webhook_id,
+    messageKey: row.message_key,
+    eventType: row.event_type,
+    payload: row.payload,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: open ? row.next_attempt_at : null,
+    lastStatusCode: row.last_status_code,
+    lastError: row.last_error,
+    deliveredAt: row.delivered_at,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function toAttempt(row: AttemptRow): WebhookAttempt {
+  return {
+    attemptedAt: row.attempted_at,
+    statusCode: row.status_code,
+    latencyMs: row.latency_ms,
+    error: row.error,
+    responseBody: row.response_body,
+  };
+}
+
+/**
+ * Re-opens deliveries for another run of attempts with their own webhook-id (a retry by hand,
+ * a replay, a re-enabled subscription catching up): the relay sees `relayed_at IS NULL`.
+ */
+export async function reopenDeliveries(
+  db: PgQueryable,
+  where: string,
+  values: unknown[],
+  now: Date,
+): Promise<string[]> {
+  const nowParam = values.length + 1;
+  const { rows } = await db.query<{ id: string }>(
+    `UPDATE webhook_deliveries
+     SET status = 'pending', run_started_at = $${nowParam}, run_attempts = 0,
+         next_attempt_at = $${nowParam}, relayed_at = NULL, updated_at = $${nowParam}
+     WHERE ${where}
+     RETURNING id`,
+    [...values, now],
+  );
+  return rows.map((row) => row.id);
+}

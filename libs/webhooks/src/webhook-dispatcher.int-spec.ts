@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { generateWebhookSecret, webhookIdFor } from './webhook-secret';
+import { WebhookDispatcher } from './webhook-dispatcher';
+import type { WebhookMessage } from './webhook-message';
+
+describe('WebhookDispatcher on PostgreSQL', () => {
+  let db: TestDatabase;
+  const now = new Date('2026-11-01T00:00:00Z');
+  const dispatcher = new WebhookDispatcher({
+    defaultLeadTimes: ['P90D', 'P30D', 'P7D', 'P1D', 'PT0S'],
+    clock: () => now,
+  });
+
+  async function subscribe(fields: {
+    eventTypes: string[];
+    filters?: object;
+    leadTimes?: string[];
+    enabled?: boolean;
+  }): Promise<string> {
+    const id = randomUUID();
+    await db.pool.query(
+      `INSERT INTO webhook_subscriptions
+         (id, url, event_types, filters, lead_times, enabled, secret, created_at, updated_at)
+       VALUES ($1, 'http://127.0.0.1:9/hook', $2, $3, $4, $5, $6, now(), now())`,
+      [
+        id,
+        fields.eventTypes,
+        JSON.stringify(fields.filters ?? {}),
+        fields.leadTimes ?? [],
+        fields.enabled ?? true,
+        generateWebhookSecret(),
+      ],
+    );
+    return id;
+  }
+
+  const deliveriesOf = async (subscriptionId: string) =>
+    (
+      await db.pool.query(
+        'SELECT * FROM webhook_deliveries WHERE subscription_id = $1 ORDER BY created_at',
+        [subscriptionId],
+      )
+    ).rows;
+
+  const expiring = (overrides: Partial<WebhookMessage> = {}): WebhookMessage => ({
+    type: 'suspension.expiring',
+    messageKey: `alert-${randomUUID()}`,
+    data: { measure: { code: 'US-301' } },
+    match: {
+      parties: ['US', 'CN'],
+      measureKind: 'tariff',
+      measureCode: 'US-301',
+      leadTime: 'P30D',
+    },
+    ...overrides,
+  });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('webhook_dispatch');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  it('records one delivery per matching subscription, idempotently, with a stable webhook-id', async () => {
+    const all = await subscribe({ eventTypes: ['*'] });
+    const suspensions = await subscribe({
+      eventTypes: ['suspension.*'],
+      filters: { parties: ['cn'] },
+    });
+    const otherParty = await subscribe({ eventTypes: ['*'], filters: { parties: ['JP'] } });
+    const otherKind = await subscribe({
+      eventTypes: ['*'],
+      filters: { measureKinds: ['sanction'] },
+    });
+    const otherLead = await subscribe({ eventTypes: ['*'], leadTimes: ['P14D'] });
+    const lapsedOnly = await subscribe({ eventTypes: ['suspension.lapsed'] });
+    const message = expiring();
+
+    const client = await db.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await dispatcher.dispatch(client, message);
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    await db.dataSource.transaction((manager) => dispatcher.dispatch(manager, message));
+
+    for (const id of [all, suspensions]) {
+      const rows = await deliveriesOf(id);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({
+        webhook_id: webhookIdFor(message.messageKey, id),
+        status: 'pending',
+        event_type: 'suspension.expiring',
+        payload: { type: 'suspension.expiring', timestamp: now.toISOString(), data: message.data },
+      });
+    }
+    for (const id of [otherParty, otherKind, otherLead, lapsedOnly])
+      expect(await deliveriesOf(id)).toEqual([]);
+  });
+
+  it('writes nothing when the caller rolls back', async () => {
+    const id = await subscribe({ eventTypes: ['*'] });
+    await expect(
+      db.dataSource.transaction(async (manager) => {
+        expect(await dispatcher.dispatch(manager, expiring())).toBeGreaterThanOrEqual(1);
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await deliveriesOf(id)).toEqual([]);
+  });
+
+  it('records a disabled subscription’s delivery as failed and not sent, and cancels by key', async () => {
+    const disabled = await subscribe({ eventTypes: ['*'], enabled: false });
+    const enabled = await subscribe({ eventTypes: ['*'] });
+    const message = expiring();
+    await dispatcher.dispatch(db.pool, message);
+    expect((await deliveriesOf(disabled))[0]).toMatchObject({ status: 'failed', attempts: 0 });
+
+    expect(await dispatcher.cancel(db.pool, message.messageKey)).toBeGreaterThanOrEqual(1);
+    expect((await deliveriesOf(enabled))[0]).toMatchObject({ status: 'cancelled' });
+    expect((await deliveriesOf(disabled))[0]).toMatchObject({ status: 'failed' });
+  });
+});

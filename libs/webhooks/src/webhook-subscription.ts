@@ -1,0 +1,123 @@
+import { Duration } from 'luxon';
+import { z } from 'zod';
+import type { WebhookFilters } from './webhook-matching';
+import { WEBHOOK_EVENT_TYPES } from './webhook-message';
+
+export const WEBHOOK_FORMATS = ['standard', 'cloudevents'] as const;
+export type WebhookFormat = (typeof WEBHOOK_FORMATS)[number];
+
+export const DELIVERY_STATUSES = [
+  'pending',
+  'delivering',
+  'succeeded',
+  'failed',
+  'cancelled',
+] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/** A subscription as the API shows it: never a secret. */
+export interface WebhookSubscription {
+  id: string;
+  url: string;
+  description: string;
+  eventTypes: string[];
+  filters: WebhookFilters;
+  leadTimes: string[];
+  format: WebhookFormat;
+  enabled: boolean;
+  disabledReason: string | null;
+  disabledAt: Date | null;
+  consecutiveFailures: number;
+  /** Until when the previous secret still signs, after a rotation. */
+  previousSecretExpiresAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The answer to creation and rotation: the only times the secret is shown. */
+export type WebhookSubscriptionWithSecret = WebhookSubscription & { secret: string };
+
+export interface WebhookAttempt {
+  attemptedAt: Date;
+  statusCode: number | null;
+  latencyMs: number;
+  error: string | null;
+  responseBody: string | null;
+}
+
+export interface WebhookDelivery {
+  id: string;
+  subscriptionId: string;
+  webhookId: string;
+  messageKey: string;
+  eventType: string;
+  payload: object;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: Date | null;
+  lastStatusCode: number | null;
+  lastError: string | null;
+  deliveredAt: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type WebhookDeliveryWithAttempts = WebhookDelivery & { attemptLog: WebhookAttempt[] };
+
+const KNOWN_TYPES = new Set<string>(WEBHOOK_EVENT_TYPES);
+const PREFIXES = new Set(WEBHOOK_EVENT_TYPES.map((type) => `${type.split('.')[0]}.*`));
+
+/** An event type, `*`, or `<group>.*` for a group that exists (`suspension.*`, `measure.*`). */
+export const eventTypePatternSchema = z
+  .string()
+  .refine((value) => value === '*' || KNOWN_TYPES.has(value) || PREFIXES.has(value), {
+    message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}, a group such as suspension.*, or *`,
+  });
+
+export const leadTimeSchema = z.string().refine(
+  (value) => {
+    const duration = Duration.fromISO(value);
+    return duration.isValid && duration.toMillis() >= 0;
+  },
+  { message: 'must be a non-negative ISO 8601 duration such as P30D or PT12H' },
+);
+
+const party = z
+  .string()
+  .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 code')
+  .transform((value) => value.toUpperCase());
+
+export const webhookFiltersSchema = z.strictObject({
+  parties: z.array(party).max(250).optional(),
+  measureKinds: z.array(z.string().min(1).max(100)).max(50).optional(),
+  measures: z.array(z.string().min(1).max(200)).max(1000).optional(),
+});
+
+const urlSchema = z.string().trim().min(1).max(2000);
+const descriptionSchema = z.string().trim().max(500);
+const eventTypesSchema = z.array(eventTypePatternSchema).min(1).max(20);
+const leadTimesSchema = z.array(leadTimeSchema).max(20);
+
+export const createWebhookSubscriptionSchema = z.strictObject({
+  url: urlSchema,
+  description: descriptionSchema.default(''),
+  eventTypes: eventTypesSchema,
+  filters: webhookFiltersSchema.default({}),
+  leadTimes: leadTimesSchema.default([]),
+  format: z.enum(WEBHOOK_FORMATS).default('standard'),
+  enabled: z.boolean().default(true),
+});
+export type CreateWebhookSubscriptionInput = z.output<typeof createWebhookSubscriptionSchema>;
+
+export const updateWebhookSubscriptionSchema = z
+  .strictObject({
+    url: urlSchema,
+    description: descriptionSchema,
+    eventTypes: eventTypesSchema,
+    filters: webhookFiltersSchema,
+    leadTimes: leadTimesSchema,
+    format: z.enum(WEBHOOK_FORMATS),
+    enabled: z.boolean(),
+  })
+  .partial();
+export type UpdateWebhookSubscriptionInput = z.output<typeof updateWebhookSubscriptionSchema>;

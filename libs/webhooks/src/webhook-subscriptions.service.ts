@@ -1,0 +1,361 @@
+import { randomUUID } from 'node:crypto';
+import type { Pool } from 'pg';
+import {
+  PUBLIC_SUBSCRIPTION_COLUMNS,
+  inTransaction,
+  reopenDeliveries,
+  toAttempt,
+  toDelivery,
+  toSubscription,
+  type AttemptRow,
+  type DeliveryRow,
+  type SubscriptionRow,
+} from './infrastructure/webhook.repository';
+import { notifyDeliveries, type WebhookDispatcher } from './webhook-dispatcher';
+import { generateWebhookSecret, webhookIdFor } from './webhook-secret';
+import type {
+  CreateWebhookSubscriptionInput,
+  DeliveryStatus,
+  UpdateWebhookSubscriptionInput,
+  WebhookDeliveryWithAttempts,
+  WebhookSubscription,
+  WebhookSubscriptionWithSecret,
+} from './webhook-subscription';
+import type { WebhookUrlGuard } from './webhook-url-guard';
+import {
+  WebhookDeliveryNotFoundError,
+  WebhookStateConflictError,
+  WebhookSubscriptionNotFoundError,
+} from './webhooks.errors';
+
+export interface WebhookSubscriptionsServiceOptions {
+  /** How long the previous secret keeps signing after a rotation. */
+  secretGraceMs: number;
+  clock?: () => Date;
+}
+
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const MAX_ATTEMPTS_SHOWN = 50;
+
+/**
+ * Subscriptions and their delivery log for the admin API (SPEC §3, §4). A secret leaves this
+ * service only in the answers to `create` and `rotateSecret`.
+ */
+export class WebhookSubscriptionsService {
+  private readonly clock: () => Date;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly dispatcher: WebhookDispatcher,
+    private readonly guard: WebhookUrlGuard,
+    private readonly options: WebhookSubscriptionsServiceOptions,
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+  }
+
+  /** Throws WebhookUrlRefusedError for a URL that is not http(s) or not public. */
+  async create(input: CreateWebhookSubscriptionInput): Promise<WebhookSubscriptionWithSecret> {
+    await this.guard.check(input.url);
+    const now = this.clock();
+    const secret = generateWebhookSecret();
+    const { rows } = await this.pool.query<SubscriptionRow>(
+      `INSERT INTO webhook_subscriptions
+         (id, url, description, event_types, filters, lead_times, format, enabled, disabled_at,
+          secret, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+       RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
+      [
+        randomUUID(),
+        input.url,
+        input.description,
+        input.eventTypes,
+        JSON.stringify(input.filters),
+        input.leadTimes,
+        input.format,
+        input.enabled,
+        input.enabled ? null : now,
+        secret,
+        now,
+      ],
+    );
+    return { ...toSubscription(rows[0]), secret };
+  }
+
+  async list(query: { cursor?: string; limit: number }): Promise<Page<WebhookSubscription>> {
+    const after = decodeCursor(query.cursor);
+    const { rows } = await this.pool.query<SubscriptionRow>(
+      `SELECT ${PUBLIC_SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions
+       WHERE ($1::timestamptz IS NULL OR (created_at, id) > ($1, $2::uuid))
+       ORDER BY created_at, id LIMIT $3`,
+      [after?.at ?? null, after?.id ?? null, query.limit + 1],
+    );
+    const items = rows.slice(0, query.limit);
+    const last = items[items.length - 1];
+    return {
+      items: items.map(toSubscription),
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.id) : null,
+    };
+  }
+
+  async get(id: string): Promise<WebhookSubscription> {
+    return toSubscription(await this.row(id));
+  }
+
+  /**
+   * Changes what is given. Re-enabling clears the failure count and the reason, and replays
+   * what the subscription missed: every delivery that failed (or was not sent) since it began
+   * failing or was disabled, with its own webhook-id.
+   */
+  async update(id: string, patch: UpdateWebhookSubscriptionInput): Promise<WebhookSubscription> {
+    if (patch.url !== undefined) await this.guard.check(patch.url);
+    const now = this.clock();
+    const updated = await inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<SubscriptionRow>(
+        'SELECT * FROM webhook_subscriptions WHERE id = $1 FOR UPDATE',
+        [this.checkId(id)],
+      );
+      const current = rows[0];
+      if (!current) throw new WebhookSubscriptionNotFoundError(id);
+      const enabling = patch.enabled === true && !current.enabled;
+      const disabling = patch.enabled === false && current.enabled;
+      const result = await client.query<SubscriptionRow>(
+        `UPDATE webhook_subscriptions SET
+           url = coalesce($2, url), description = coalesce($3, description),
+           event_types = coalesce($4, event_types), filters = coalesce($5::jsonb, filters),
+           lead_times = coalesce($6, lead_times), format = coalesce($7, format),
+           enabled = coalesce($8, enabled),
+           disabled_reason = CASE WHEN $9 THEN NULL WHEN $10 THEN 'Disabled through the API' ELSE disabled_reason END,
+           disabled_at = CASE WHEN $9 THEN NULL WHEN $10 THEN $11 ELSE disabled_at END,
+           consecutive_failures = CASE WHEN $9 THEN 0 ELSE consecutive_failures END,
+           failing_since = CASE WHEN $9 THEN NULL ELSE failing_since END,
+           updated_at = $11
+         WHERE id = $1
+         RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
+        [
+          id,
+          patch.url ?? null,
+          patch.description ?? null,
+          patch.eventTypes ?? null,
+          patch.filters ? JSON.stringify(patch.filters) : null,
+          patch.leadTimes ?? null,
+          patch.format ?? null,
+          patch.enabled ?? null,
+          enabling,
+          disabling,
+          now,
+        ],
+      );
+      if (enabling) {
+        const since = [current.failing_since, current.disabled_at]
+          .filter((value): value is Date => value !== null)
+          .sort((a, b) => a.getTime() - b.getTime())[0];
+        const reopened = await reopenDeliveries(
+          client,
+          `subscription_id = $1 AND status = 'failed' AND ($2::timestamptz IS NULL OR updated_at >= $2)`,
+          [id, since ?? null],
+          now,
+        );
+        if (reopened.length) await notifyDeliveries(client);
+      }
+      return result.rows[0];
+    });
+    return toSubscription(updated);
+  }
+
+  async delete(id: string): Promise<void> {
+    const { rowCount } = await this.pool.query('DELETE FROM webhook_subscriptions WHERE id = $1', [
+      this.checkId(id),
+    ]);
+    if (!rowCount) throw new WebhookSubscriptionNotFoundError(id);
+  }
+
+  /**
+   * A new current secret; the one it replaces keeps signing (a second signature) for the grace
+   * period, so that receivers can switch without losing a message. A secret from an earlier
+   * rotation still in its grace period stops signing.
+   */
+  async rotateSecret(id: string): Promise<WebhookSubscriptionWithSecret> {
+    const now = this.clock();
+    const secret = generateWebhookSecret();
+    const { rows } = await this.pool.query<SubscriptionRow>(
+      `UPDATE webhook_subscriptions
+       SET previous_secret = secret, previous_secret_expires_at = $3, secret = $2, updated_at = $4
+       WHERE id = $1
+       RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
+      [this.checkId(id), secret, new Date(now.getTime() + this.options.secretGraceMs), now],
+    );
+    if (!rows[0]) throw new WebhookSubscriptionNotFoundError(id);
+    return { ...toSubscription(rows[0]), secret };
+  }
+
+  /** Sends a `ping` to this subscription only, now (through the relay like any delivery). */
+  async test(id: string): Promise<{ deliveryId: string; webhookId: string }> {
+    const subscription = await this.row(id);
+    if (!subscription.enabled)
+      throw new WebhookStateConflictError(
+        'webhook-subscription-disabled',
+        'The subscription is disabled; enable it before sending a test.',
+      );
+    const now = this.clock();
+    const messageKey = `ping:${randomUUID()}`;
+    await inTransaction(this.pool, (client) =>
+      this.dispatcher.dispatch(client, {
+        type: 'ping',
+        messageKey,
+        data: { subscriptionId: id, message: 'A test from Accord', sentAt: now.toISOString() },
+        match: { parties: [] },
+        occurredAt: now,
+        subscriptionIds: [id],
+      }),
+    );
+    const webhookId = webhookIdFor(messageKey, id);
+    const { rows } = await this.pool.query<{ id: string }>(
+      'SELECT id FROM webhook_deliveries WHERE subscription_id = $1 AND webhook_id = $2',
+      [id, webhookId],
+    );
+    return { deliveryId: rows[0].id, webhookId };
+  }
+
+  /** The delivery log, newest first, each delivery with its attempts. */
+  async deliveries(
+    id: string,
+    query: { cursor?: string; limit: number; status?: DeliveryStatus },
+  ): Promise<Page<WebhookDeliveryWithAttempts>> {
+    await this.row(id);
+    const before = decodeCursor(query.cursor);
+    const { rows } = await this.pool.query<DeliveryRow>(
+      `SELECT * FROM webhook_deliveries
+       WHERE subscription_id = $1 AND ($2::text IS NULL OR status = $2)
+         AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
+       ORDER BY created_at DESC, id DESC LIMIT $5`,
+      [id, query.status ?? null, before?.at ?? null, before?.id ?? null, query.limit + 1],
+    );
+    const page = rows.slice(0, query.limit);
+    const attempts = await this.attemptsOf(page.map((row) => row.id));
+    const last = page[page.length - 1];
+    return {
+      items: page.map((row) => ({ ...toDelivery(row), attemptLog: attempts.get(row.id) ?? [] })),
+      nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.id) : null,
+    };
+  }
+
+  async delivery(id: string, deliveryId: string): Promise<WebhookDeliveryWithAttempts> {
+    const row = await this.deliveryRow(id, deliveryId);
+    const attempts = await this.attemptsOf([row.id]);
+    return { ...toDelivery(row), attemptLog: attempts.get(row.id) ?? [] };
+  }
+
+  /**
+   * Sends a delivery again now, with its webhook-id: a failed or succeeded one starts a new run
+   * of attempts, a pending one is brought forward. A cancelled one (its alert was withdrawn)
+   * and one being attempted right now are refused.
+   */
+  async retry(id: string, deliveryId: string): Promise<WebhookDeliveryWithAttempts> {
+    const row = await this.deliveryRow(id, deliveryId);
+    if (row.status === 'cancelled' || row.status === 'delivering')
+      throw new WebhookStateConflictError(
+        'webhook-delivery-not-retryable',
+        row.status === 'cancelled'
+          ? 'The delivery was cancelled: its message was withdrawn.'
+          : 'The delivery is being attempted right now.',
+      );
+    await inTransaction(this.pool, async (client) => {
+      const reopened = await reopenDeliveries(
+        client,
+        `id = $1 AND status IN ('failed', 'succeeded', 'pending')`,
+        [row.id],
+        this.clock(),
+      );
+      if (reopened.length) await notifyDeliveries(client);
+    });
+    return this.delivery(id, deliveryId);
+  }
+
+  /**
+   * Re-sends every delivery created in [since, until) that is not open or cancelled, each with
+   * its own webhook-id, so receivers that kept the first copy can drop the second.
+   */
+  async replay(id: string, window: { since: Date; until: Date }): Promise<{ replayed: number }> {
+    await this.row(id);
+    const reopened = await inTransaction(this.pool, async (client) => {
+      const ids = await reopenDeliveries(
+        client,
+        `subscription_id = $1 AND created_at >= $2 AND created_at < $3
+         AND status IN ('succeeded', 'failed')`,
+        [id, window.since, window.until],
+        this.clock(),
+      );
+      if (ids.length) await notifyDeliveries(client);
+      return ids;
+    });
+    return { replayed: reopened.length };
+  }
+
+  private async row(id: string): Promise<SubscriptionRow> {
+    const { rows } = await this.pool.query<SubscriptionRow>(
+      `SELECT ${PUBLIC_SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1`,
+      [this.checkId(id)],
+    );
+    if (!rows[0]) throw new WebhookSubscriptionNotFoundError(id);
+    return rows[0];
+  }
+
+  private async deliveryRow(id: string, deliveryId: string): Promise<DeliveryRow> {
+    await this.row(id);
+    if (!UUID.test(deliveryId)) throw new WebhookDeliveryNotFoundError(deliveryId);
+    const { rows } = await this.pool.query<DeliveryRow>(
+      'SELECT * FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2',
+      [deliveryId, id],
+    );
+    if (!rows[0]) throw new WebhookDeliveryNotFoundError(deliveryId);
+    return rows[0];
+  }
+
+  private async attemptsOf(deliveryIds: string[]) {
+    const { rows } = await this.pool.query<AttemptRow>(
+      `SELECT * FROM (
+         SELECT a.*, row_number() OVER (PARTITION BY delivery_id ORDER BY attempted_at DESC, id DESC) AS n
+         FROM webhook_attempts a WHERE delivery_id = ANY($1::uuid[])
+       ) recent WHERE n <= $2
+       ORDER BY attempted_at, id`,
+      [deliveryIds, MAX_ATTEMPTS_SHOWN],
+    );
+    const byDelivery = new Map<string, ReturnType<typeof toAttempt>[]>();
+    for (const row of rows) {
+      const list = byDelivery.get(row.delivery_id) ?? [];
+      list.push(toAttempt(row));
+      byDelivery.set(row.delivery_id, list);
+    }
+    return byDelivery;
+  }
+
+  private checkId(id: string): string {
+    if (!UUID.test(id)) throw new WebhookSubscriptionNotFoundError(id);
+    return id;
+  }
+}
+
+function encodeCursor(at: Date, id: string): string {
+  return Buffer.from(JSON.stringify([at.toISOString(), id])).toString('base64url');
+}
+
+/** An opaque cursor; a malformed one is treated as none rather than an error. */
+function decodeCursor(cursor: string | undefined): { at: Date; id: string } | undefined {
+  if (!cursor) return undefined;
+  try {
+    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [
+      string,
+      string,
+    ];
+    const date = new Date(at);
+    if (Number.isNaN(date.getTime()) || !UUID.test(id)) return undefined;
+    return { at: date, id };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,153 @@
+import { promises as dns, type LookupAddress } from 'node:dns';
+import type { LookupFunction } from 'node:net';
+import ipaddr from 'ipaddr.js';
+
+/** Why a webhook URL is refused; `code` is stable for the API's problem documents. */
+export class WebhookUrlRefusedError extends Error {
+  readonly code = 'webhook-url-refused';
+  constructor(
+    message: string,
+    /** The address that was refused, when the refusal is about an address. */
+    readonly address?: string,
+  ) {
+    super(message);
+    this.name = 'WebhookUrlRefusedError';
+  }
+}
+
+/** Resolves a host name to every address it has (the default asks the system, like connect would). */
+export type AddressResolver = (hostname: string) => Promise<LookupAddress[]>;
+
+const systemResolver: AddressResolver = (hostname) =>
+  dns.lookup(hostname, { all: true, verbatim: true });
+
+// Ranges ipaddr.js calls "unicast" that still must not be reached: IPv4-compatible IPv6
+// (::a.b.c.d, deprecated but mapped onto IPv4 by some stacks) and local-use NAT64 (RFC 8215).
+const EXTRA_REFUSED_V6 = [ipaddr.parseCIDR('::/96'), ipaddr.parseCIDR('64:ff9b:1::/48')] as const;
+
+/**
+ * Whether an address is on the public internet: ipaddr.js's `unicast` range, after unwrapping an
+ * IPv4-mapped IPv6 address (`::ffff:127.0.0.1` is loopback). Everything it names otherwise —
+ * loopback, private, link-local (169.254.169.254), CGNAT, multicast, unspecified, broadcast,
+ * reserved and documentation ranges, unique-local fc00::/7, fe80::/10, NAT64, 6to4, Teredo — is not.
+ */
+export function isPublicAddress(address: string): boolean {
+  if (!ipaddr.isValid(address)) return false;
+  const parsed = ipaddr.process(address);
+  if (parsed.range() !== 'unicast') return false;
+  if (parsed.kind() === 'ipv6') {
+    const v6 = parsed as ipaddr.IPv6;
+    if (EXTRA_REFUSED_V6.some(([network, bits]) => v6.match(network, bits))) return false;
+  }
+  return true;
+}
+
+/** A URL's host without IPv6 brackets, and whether it is an address literal. */
+function hostOf(url: URL): { host: string; literal: boolean } {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return { host, literal: ipaddr.isValid(host) };
+}
+
+export interface WebhookUrlGuardOptions {
+  /** `WEBHOOK_ALLOW_PRIVATE_NETWORKS`: lifts the address check (development and tests). */
+  allowPrivateNetworks: boolean;
+  resolver?: AddressResolver;
+}
+
+/**
+ * Keeps webhooks off internal networks (SSRF): http(s) only, every resolved address public,
+ * and — through `lookup`, handed to the HTTP client's connector — the connection made to an
+ * address checked by this very resolution, so a DNS answer that changes between the check and
+ * the connect (rebinding) cannot slip through.
+ */
+export class WebhookUrlGuard {
+  private readonly resolver: AddressResolver;
+
+  constructor(private readonly options: WebhookUrlGuardOptions) {
+    this.resolver = options.resolver ?? systemResolver;
+  }
+
+  /** Checks the syntax only: a URL fit to store (http or https, no credentials). */
+  parse(raw: string): URL {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw new WebhookUrlRefusedError('The URL is not a valid absolute URL.');
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new WebhookUrlRefusedError('The URL must use http or https.');
+    if (url.username || url.password)
+      throw new WebhookUrlRefusedError('The URL may not carry a user name or password.');
+    if (!url.hostname) throw new WebhookUrlRefusedError('The URL names no host.');
+    return url;
+  }
+
+  /** Parses, resolves and checks a URL; what creation and every delivery call first. */
+  async check(raw: string): Promise<URL> {
+    const url = this.parse(raw);
+    const { host, literal } = hostOf(url);
+    if (literal) this.checkAddress(host);
+    else await this.resolve(host);
+    return url;
+  }
+
+  /** Checks a host that is an address literal (the lookup never sees those); leaves names be. */
+  checkLiteralHost(url: URL): void {
+    const { host, literal } = hostOf(url);
+    if (literal) this.checkAddress(host);
+  }
+
+  /** Every address of a host name, all of them checked; refuses the host if any is not public. */
+  async resolve(hostname: string): Promise<LookupAddress[]> {
+    let addresses: LookupAddress[];
+    try {
+      addresses = await this.resolver(hostname);
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      throw Object.assign(new Error(`Could not resolve ${hostname}${code ? ` (${code})` : ''}`), {
+        code: code ?? 'ENOTFOUND',
+      });
+    }
+    if (addresses.length === 0) throw new Error(`${hostname} has no address`);
+    for (const { address } of addresses) this.checkAddress(address, hostname);
+    return addresses;
+  }
+
+  /** Throws WebhookUrlRefusedError unless the address is public (or private networks are allowed). */
+  checkAddress(address: string, hostname?: string): void {
+    if (this.options.allowPrivateNetworks || isPublicAddress(address)) return;
+    throw new WebhookUrlRefusedError(
+      `${hostname ? `${hostname} resolves to ${address}, which` : `${address}`} is not a public ` +
+        'internet address (loopback, private, link-local and other internal ranges are refused).',
+      address,
+    );
+  }
+
+  /**
+   * A `lookup` for `net.connect`/`tls.connect`: resolves through the guard, so the socket connects
+   * only to an address that has just passed the check.
+   */
+  readonly lookup: LookupFunction = (hostname, options, callback) => {
+    this.resolve(hostname).then(
+      (addresses) => {
+        const family = options.family === 4 || options.family === 6 ? options.family : undefined;
+        const usable = family ? addresses.filter((entry) => entry.family === family) : addresses;
+        if (usable.length === 0) {
+          callback(
+            Object.assign(new Error(`${hostname} has no IPv${family} address`), {
+              code: 'ENOTFOUND',
+            }),
+            '',
+            0,
+          );
+        } else if (options.all) {
+          (callback as unknown as (error: null, addresses: LookupAddress[]) => void)(null, usable);
+        } else {
+          callback(null, usable[0].address, usable[0].family);
+        }
+      },
+      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+    );
+  };
+}

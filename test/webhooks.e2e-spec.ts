@@ -1,0 +1,407 @@
+import { randomBytes } from 'node:crypto';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  createTestDatabase,
+  deleteRedisPrefix,
+  eventually,
+  testRedisPrefix,
+  WebhookReceiver,
+  type TestDatabase,
+} from '@app/testing';
+import { Webhook } from 'standardwebhooks';
+import request from 'supertest';
+import { createApi } from '../apps/api/src/create-api';
+import { WorkerModule } from '../apps/worker/src/worker.module';
+import { agreementBody, source, suffix, usTariffBody } from './support/write-api';
+
+const PROBLEM_JSON = /^application\/problem\+json/;
+const BASE = '/api/v1/webhook-subscriptions';
+
+/**
+ * Webhook subscriptions over HTTP with the real api and the real worker (relay, BullMQ,
+ * processor) in one process, delivering to a receiver on loopback.
+ */
+describe('Webhook subscriptions, end to end', () => {
+  const adminKey = `admin-${randomBytes(24).toString('base64url')}`;
+  const prefix = testRedisPrefix('e2e-webhooks');
+  let db: TestDatabase;
+  let api: NestFastifyApplication;
+  let worker: INestApplicationContext;
+  let receiver: WebhookReceiver;
+  const http = () => request(api.getHttpServer());
+  const asAdmin = { authorization: `Bearer ${adminKey}` };
+  let counter = 0;
+
+  async function subscribe(fields: Record<string, unknown> = {}) {
+    const path = `/e2e-${(counter += 1)}`;
+    const response = await http()
+      .post(BASE)
+      .set(asAdmin)
+      .send({ url: receiver.url(path), eventTypes: ['suspension.*', 'ping'], ...fields });
+    expect(response.status).toBe(201);
+    return { ...(response.body as { id: string; secret: string; url: string }), path };
+  }
+
+  async function ping(id: string) {
+    const response = await http().post(`${BASE}/${id}/test`).set(asAdmin).expect(202);
+    return response.body as { deliveryId: string; webhookId: string };
+  }
+
+  const deliveryLog = async (id: string) =>
+    (await http().get(`${BASE}/${id}/deliveries`).set(asAdmin).expect(200)).body;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('e2e_webhooks');
+    receiver = await WebhookReceiver.start();
+    Object.assign(process.env, {
+      DATABASE_URL: db.url,
+      REDIS_PREFIX: prefix,
+      LOG_LEVEL: 'fatal',
+      ADMIN_API_KEY: adminKey,
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOK_RELAY_POLL_MS: '100',
+      WEBHOOK_RETRY_BASE_MS: '200',
+      SUBSCRIPTION_POLL_MS: '200',
+    });
+    api = await createApi();
+    await api.init();
+    await api.getHttpAdapter().getInstance().ready();
+    worker = await NestFactory.createApplicationContext(WorkerModule, { logger: ['fatal'] });
+    await worker.init();
+  });
+  afterAll(async () => {
+    await worker?.close();
+    await api?.close();
+    await receiver?.close();
+    await deleteRedisPrefix(prefix);
+    await db?.drop();
+  });
+
+  it('shows the secret once, at creation; lists and reads never carry it', async () => {
+    const created = await subscribe({
+      description: 'Compliance desk',
+      filters: { parties: ['cn'], measureKinds: ['tariff'] },
+      leadTimes: ['P14D', 'PT0S'],
+    });
+    expect(created).toMatchObject({
+      id: expect.any(String),
+      url: receiver.url(created.path),
+      description: 'Compliance desk',
+      eventTypes: ['suspension.*', 'ping'],
+      filters: { parties: ['CN'], measureKinds: ['tariff'] },
+      leadTimes: ['P14D', 'PT0S'],
+      format: 'standard',
+      enabled: true,
+      disabledReason: null,
+      consecutiveFailures: 0,
+      secret: expect.stringMatching(/^whsec_[A-Za-z0-9+/]{43}=$/),
+    });
+    expect(Buffer.from(created.secret.slice(6), 'base64')).toHaveLength(32);
+
+    const list = await http().get(BASE).set(asAdmin).expect(200);
+    expect(list.body.items.map((item: { id: string }) => item.id)).toContain(created.id);
+    const one = await http().get(`${BASE}/${created.id}`).set(asAdmin).expect(200);
+    for (const text of [list.text, one.text]) {
+      expect(text).not.toContain(created.secret.slice(6));
+      expect(text).not.toContain('"secret"');
+    }
+  });
+
+  it('pages the list with a cursor', async () => {
+    for (let i = 0; i < 3; i += 1) await subscribe();
+    const first = await http().get(BASE).query({ limit: 2 }).set(asAdmin).expect(200);
+    expect(first.body.items).toHaveLength(2);
+    expect(first.body.nextCursor).toEqual(expect.any(String));
+    const second = await http()
+      .get(BASE)
+      .query({ limit: 2, cursor: first.body.nextCursor })
+      .set(asAdmin)
+      .expect(200);
+    const ids = [...first.body.items, ...second.body.items].map((item: { id: string }) => item.id);
+    expect(new Set(ids).size).toBe(ids.length);
+  });
+
+  it('refuses bad input, other roles and unknown ids with problems', async () => {
+    const refused = await http()
+      .post(BASE)
+      .set(asAdmin)
+      .send({ url: 'ftp://example.com/hook', eventTypes: ['ping'] });
+    expect(refused.status).toBe(422);
+    expect(refused.headers['content-type']).toMatch(PROBLEM_JSON);
+    expect(refused.body.code).toBe('webhook-url-refused');
+
+    const invalid = await http()
+      .post(BASE)
+      .set(asAdmin)
+      .send({ url: receiver.url('/x'), eventTypes: ['suspension.exploded'], leadTimes: ['soon'] });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'eventTypes.0',
+      'leadTimes.0',
+    ]);
+
+    const viewer = await http()
+      .post('/api/v1/api-keys')
+      .set(asAdmin)
+      .send({ name: `viewer-${counter}`, role: 'viewer' })
+      .expect(201);
+    await http()
+      .get(BASE)
+      .set({ authorization: `Bearer ${viewer.body.key}` })
+      .expect(403);
+    const missing = await http().get(`${BASE}/6f1c2a4e-0a7b-4c1e-9d55-7c0f3e2b1a90`).set(asAdmin);
+    expect(missing.status).toBe(404);
+    expect(missing.body.code).toBe('webhook-subscription-not-found');
+  });
+
+  it('refuses internal addresses at creation and on change when private networks are not allowed', async () => {
+    const subscription = await subscribe();
+    process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS = 'false';
+    const strict = await createApi();
+    try {
+      await strict.init();
+      await strict.getHttpAdapter().getInstance().ready();
+      for (const url of [
+        'http://127.0.0.1/hook',
+        'http://10.0.0.1/hook',
+        'http://169.254.169.254/latest/meta-data/',
+        'http://[::1]/hook',
+        'http://[::ffff:127.0.0.1]/hook',
+        'http://localhost/hook',
+      ]) {
+        const response = await request(strict.getHttpServer())
+          .post(BASE)
+          .set(asAdmin)
+          .send({ url, eventTypes: ['ping'] });
+        expect({ url, status: response.status, code: response.body.code }).toEqual({
+          url,
+          status: 422,
+          code: 'webhook-url-refused',
+        });
+      }
+      const patched = await request(strict.getHttpServer())
+        .patch(`${BASE}/${subscription.id}`)
+        .set(asAdmin)
+        .send({ url: 'http://169.254.169.254/' });
+      expect(patched.status).toBe(422);
+    } finally {
+      await strict.close();
+      process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS = 'true';
+    }
+  });
+
+  it('sends a signed ping now, logs it, and retries it by hand with the same webhook-id', async () => {
+    const subscription = await subscribe();
+    const { deliveryId, webhookId } = await ping(subscription.id);
+    expect(webhookId).toMatch(/^msg_/);
+
+    const request = await eventually(() => {
+      expect(receiver.on(subscription.path)).toHaveLength(1);
+      return receiver.on(subscription.path)[0];
+    });
+    expect(request.headers['webhook-id']).toBe(webhookId);
+    expect(new Webhook(subscription.secret).verify(request.body, request.headers)).toMatchObject({
+      type: 'ping',
+      timestamp: expect.any(String),
+      data: { subscriptionId: subscription.id },
+    });
+
+    const log = await eventually(async () => {
+      const body = await deliveryLog(subscription.id);
+      expect(body.items[0]).toMatchObject({ id: deliveryId, status: 'succeeded' });
+      return body;
+    });
+    expect(log.items[0]).toMatchObject({
+      webhookId,
+      eventType: 'ping',
+      attemptCount: 1,
+      lastStatusCode: 204,
+      deliveredAt: expect.any(String),
+      attempts: [
+        {
+          attemptedAt: expect.any(String),
+          statusCode: 204,
+          latencyMs: expect.any(Number),
+          error: null,
+        },
+      ],
+    });
+
+    const retried = await http()
+      .post(`${BASE}/${subscription.id}/deliveries/${deliveryId}/retry`)
+      .set(asAdmin)
+      .expect(202);
+    expect(retried.body).toMatchObject({ id: deliveryId, status: 'pending' });
+    await eventually(() => expect(receiver.on(subscription.path)).toHaveLength(2));
+    expect(receiver.on(subscription.path)[1].headers['webhook-id']).toBe(webhookId);
+    await eventually(async () =>
+      expect((await deliveryLog(subscription.id)).items[0]).toMatchObject({
+        status: 'succeeded',
+        attemptCount: 2,
+        attempts: [expect.anything(), expect.anything()],
+      }),
+    );
+  });
+
+  it('shows failed attempts with their status and error', async () => {
+    const subscription = await subscribe();
+    receiver.handle(subscription.path, (_request, n) =>
+      n === 0 ? { status: 503, body: 'down for maintenance' } : { status: 200 },
+    );
+    await ping(subscription.id);
+    const log = await eventually(async () => {
+      const body = await deliveryLog(subscription.id);
+      expect(body.items[0]).toMatchObject({ status: 'succeeded', attemptCount: 2 });
+      return body;
+    });
+    expect(log.items[0].attempts).toEqual([
+      expect.objectContaining({ statusCode: 503, error: 'HTTP 503: down for maintenance' }),
+      expect.objectContaining({ statusCode: 200, error: null }),
+    ]);
+  });
+
+  it('replays a window with the same webhook-ids', async () => {
+    const subscription = await subscribe();
+    const since = new Date().toISOString();
+    const first = await ping(subscription.id);
+    const second = await ping(subscription.id);
+    await eventually(() => expect(receiver.on(subscription.path)).toHaveLength(2));
+    await eventually(async () =>
+      expect(
+        (await deliveryLog(subscription.id)).items.map((d: { status: string }) => d.status),
+      ).toEqual(['succeeded', 'succeeded']),
+    );
+
+    const replay = await http()
+      .post(`${BASE}/${subscription.id}/replay`)
+      .query({ since, until: new Date(Date.now() + 1000).toISOString() })
+      .set(asAdmin)
+      .expect(202);
+    expect(replay.body).toEqual({ replayed: 2 });
+    await eventually(() => expect(receiver.on(subscription.path)).toHaveLength(4));
+    const ids = receiver.on(subscription.path).map((request) => request.headers['webhook-id']);
+    expect(ids.slice(2).sort()).toEqual([first.webhookId, second.webhookId].sort());
+
+    const bad = await http()
+      .post(`${BASE}/${subscription.id}/replay`)
+      .query({ since: 'yesterday' })
+      .set(asAdmin);
+    expect(bad.status).toBe(400);
+  });
+
+  it('rotates the secret: shown once, and both secrets sign during the grace period', async () => {
+    const subscription = await subscribe();
+    const rotated = await http()
+      .post(`${BASE}/${subscription.id}/rotate-secret`)
+      .set(asAdmin)
+      .expect(200);
+    expect(rotated.body.secret).toMatch(/^whsec_/);
+    expect(rotated.body.secret).not.toBe(subscription.secret);
+    expect(rotated.body.previousSecretExpiresAt).toEqual(expect.any(String));
+    const read = await http().get(`${BASE}/${subscription.id}`).set(asAdmin).expect(200);
+    expect(read.text).not.toContain(rotated.body.secret.slice(6));
+
+    await ping(subscription.id);
+    const request = await eventually(() => {
+      expect(receiver.on(subscription.path)).toHaveLength(1);
+      return receiver.on(subscription.path)[0];
+    });
+    expect(request.headers['webhook-signature'].split(' ')).toHaveLength(2);
+    for (const secret of [subscription.secret, rotated.body.secret])
+      expect(() => new Webhook(secret).verify(request.body, request.headers)).not.toThrow();
+  });
+
+  it('disables, refuses a test while disabled, re-enables, and deletes', async () => {
+    const subscription = await subscribe();
+    const disabled = await http()
+      .patch(`${BASE}/${subscription.id}`)
+      .set(asAdmin)
+      .send({ enabled: false, description: 'paused' })
+      .expect(200);
+    expect(disabled.body).toMatchObject({
+      enabled: false,
+      description: 'paused',
+      disabledReason: 'Disabled through the API',
+    });
+    const refused = await http().post(`${BASE}/${subscription.id}/test`).set(asAdmin);
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('webhook-subscription-disabled');
+
+    const enabled = await http()
+      .patch(`${BASE}/${subscription.id}`)
+      .set(asAdmin)
+      .send({ enabled: true })
+      .expect(200);
+    expect(enabled.body).toMatchObject({ enabled: true, disabledReason: null });
+    await ping(subscription.id);
+    await eventually(() => expect(receiver.on(subscription.path)).toHaveLength(1));
+
+    await http().delete(`${BASE}/${subscription.id}`).set(asAdmin).expect(204);
+    await http().get(`${BASE}/${subscription.id}`).set(asAdmin).expect(404);
+    await http().delete(`${BASE}/${subscription.id}`).set(asAdmin).expect(404);
+  });
+
+  it('sends measure.status-changed and agreement.recorded for committed events, filtered', async () => {
+    const subscription = await subscribe({
+      eventTypes: ['measure.status-changed', 'agreement.recorded'],
+      filters: { parties: ['CN'] },
+    });
+    const elsewhere = await subscribe({ eventTypes: ['*'], filters: { parties: ['JP'] } });
+    const code = `E2E-WH-${suffix()}`;
+    const measure = await http()
+      .post('/api/v1/measures')
+      .set(asAdmin)
+      .send(usTariffBody(code))
+      .expect(201);
+    await http()
+      .post(`/api/v1/measures/${code}/suspensions`)
+      .set(asAdmin)
+      .send({
+        startsAt: '2025-05-14T04:01:00Z',
+        duration: 'P90D',
+        part: { percentPoints: 24 },
+        sources: [source('Suspension notice')],
+      })
+      .expect(201);
+    await http()
+      .post('/api/v1/agreements')
+      .set(asAdmin)
+      .send(agreementBody(`E2E-AG-${suffix()}`))
+      .expect(201);
+
+    const bodies = await eventually(
+      () => {
+        const received = receiver
+          .on(subscription.path)
+          .map((request) => new Webhook(subscription.secret).verify(request.body, request.headers));
+        expect(received).toHaveLength(4);
+        return received as { type: string; data: Record<string, unknown> & { measure: object } }[];
+      },
+      { timeoutMs: 15_000 },
+    );
+    // Deliveries run concurrently, so they arrive in any order: sort by effective instant.
+    const changes = bodies
+      .filter((body) => body.type === 'measure.status-changed')
+      .sort((a, b) => String(a.data.asOf).localeCompare(String(b.data.asOf)));
+    expect(changes.map((body) => [body.data.previousStatus, body.data.status])).toEqual(
+      [
+        [null, 'announced'],
+        ['announced', 'in-force'],
+        ['in-force', 'partially-suspended'],
+      ].slice(0, changes.length),
+    );
+    expect(changes[0].data.measure).toMatchObject({ id: measure.body.id, code, kind: 'tariff' });
+    expect(bodies.filter((body) => body.type === 'agreement.recorded')).toHaveLength(1);
+    expect(receiver.on(elsewhere.path)).toEqual([]);
+  });
+
+  it('serves Prometheus metrics at /metrics without a key', async () => {
+    const metrics = await http().get('/metrics').expect(200);
+    expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+    expect(metrics.text).toContain('process_cpu_user_seconds_total');
+    // The worker runs in this process too, so its delivery metrics show here.
+    expect(metrics.text).toMatch(/accord_webhook_attempts_total\{result="success"\} \d+/);
+  });
+});
