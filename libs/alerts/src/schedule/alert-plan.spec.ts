@@ -143,6 +143,24 @@ describe('planAlerts', () => {
     expect(plan).toEqual({ cancel: [], ends: [], alerts: [] });
   });
 
+  it('schedules the new end of a lapsed suspension that a late-recorded extension revived', () => {
+    const revived = suspension({ state: 'active', endsAt: '2027-11-10T05:01:00.000Z' });
+    const plan = given([liveEnd]).when({
+      measure: measure([revived]),
+      version: 12,
+      recordedAt: new Date('2026-11-12T00:00:00Z'),
+    });
+
+    expect(plan.cancel).toEqual([{ ...liveEnd, reason: 'end-moved' }]);
+    expect(plan.alerts.map((a) => [a.leadTime, a.endVersion, a.state])).toEqual([
+      ['P90D', 12, 'pending'],
+      ['P30D', 12, 'pending'],
+      ['P7D', 12, 'pending'],
+      ['P1D', 12, 'pending'],
+      ['PT0S', 12, 'pending'],
+    ]);
+  });
+
   it('schedules nothing while the end is unknown (a conditional start with a duration)', () => {
     const waiting = suspension({ state: 'scheduled', startsAt: undefined, endsAt: undefined });
     const plan = given().when({ measure: measure([waiting]), version: 2, recordedAt });
