@@ -5,6 +5,7 @@ import { loadConfig, nestLogLevels } from '@app/config';
 import { ApiModule } from './api.module';
 import { createFastifyAdapter } from './http';
 import { installOpenApi } from './openapi';
+import { installQueueDashboard } from './queues-dashboard/install-queue-dashboard';
 
 /**
  * Builds the HTTP app; main.ts listens, tests use it directly. A test may pass a module that
@@ -22,5 +23,6 @@ export async function createApi(
   );
   app.enableShutdownHooks();
   installOpenApi(app);
+  await installQueueDashboard(app);
   return app;
 }
