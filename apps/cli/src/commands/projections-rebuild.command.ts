@@ -77,7 +77,9 @@ export async function projectionsRebuildCommand(
       const rows = Object.entries(result.rows)
         .map(([table, count]) => `${count.toLocaleString('en-US')} rows in ${table}`)
         .join(', ');
-      out.info(`Rebuilt ${result.name} up to position ${result.position}: ${rows}.`);
+      out.info(
+        `Rebuilt ${result.name} up to position ${result.position.toLocaleString('en-US')}: ${rows}.`,
+      );
     }
     const position = Math.max(...results.map((result) => result.position));
     out.info(

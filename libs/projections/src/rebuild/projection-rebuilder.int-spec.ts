@@ -389,6 +389,50 @@ describe('ProjectionRebuilder on PostgreSQL', () => {
     await expectSameAsIncremental();
   });
 
+  it('makes readers queued behind the swap read the new table, not fail on the dropped one', async () => {
+    const { runner, caughtUp } = await t.runner(measureStatus);
+    await caughtUp();
+    await runner.stop();
+    const [{ full }]: { full: string }[] = await t.dataSource.query(
+      'SELECT count(*) AS full FROM measure_status',
+    );
+    // The live table lacks rows that the rebuilt one will have.
+    await t.dataSource.query(
+      `DELETE FROM measure_status WHERE measure_id IN (SELECT measure_id FROM measure_status LIMIT 5)`,
+    );
+    const connect = async () => {
+      const client = new Client({ connectionString: db.url });
+      await client.connect();
+      return client;
+    };
+    const holder = await connect();
+    const reader = await connect();
+    try {
+      // A long read holds the live table, so the swap has to wait for it…
+      await holder.query('BEGIN');
+      await holder.query('SELECT count(*) FROM measure_status');
+      const rebuilding = rebuilder.rebuild([measureStatus], { lockTimeoutMs: 20_000 });
+      const waiting = async (expected: number) => {
+        const [{ count }]: { count: string }[] = await t.dataSource.query(
+          `SELECT count(*) FROM pg_locks
+            WHERE NOT granted AND relation = 'measure_status'::regclass`,
+        );
+        expect(Number(count)).toBe(expected);
+      };
+      await eventually(() => waiting(1), { timeoutMs: 15_000 });
+      // …and a read that arrives meanwhile queues behind the swap.
+      const queued = reader.query<{ count: string }>('SELECT count(*) FROM measure_status');
+      await eventually(() => waiting(2), { timeoutMs: 5_000 });
+      await holder.query('COMMIT');
+
+      await rebuilding;
+      expect((await queued).rows[0].count).toBe(full);
+    } finally {
+      await holder.end();
+      await reader.end();
+    }
+  });
+
   it('leaves the live tables as they were when a rebuild fails, and no copy behind', async () => {
     const before = await rows('measure_status', 'measure_id');
     const failing: RebuildableProjection = {
