@@ -130,6 +130,20 @@ describe('US reciprocal tariff on China', () => {
     expect(measureStatusAt(state, '2026-11-10T00:01:00-05:00')?.status).toBe('in-force');
   });
 
+  it('shows, looking back, the end in force on that date rather than the latest end', () => {
+    // On 1 June 2025 the Geneva suspension was to end on 12 August; EO 14334 (effective
+    // 12 August) and EO 14358 (signed 4 November) had not taken effect yet.
+    expect(measureStatusAt(state, '2025-06-01T00:00:00Z')?.activeSuspension?.endsAt).toBe(
+      '2025-08-12T04:01:00.000Z',
+    );
+    expect(measureStatusAt(state, '2025-09-01T00:00:00Z')?.activeSuspension?.endsAt).toBe(
+      '2025-11-10T05:01:00.000Z',
+    );
+    expect(measureStatusAt(state, '2025-11-05T00:00:00Z')?.activeSuspension?.endsAt).toBe(
+      '2026-11-10T05:01:00.000Z',
+    );
+  });
+
   it('was in force at the full 34% between the implementation and Geneva', () => {
     expect(measureStatusAt(state, '2025-05-01T00:00:00Z')).toMatchObject({
       status: 'in-force',

@@ -141,7 +141,7 @@ export function suspensionsInEffectAt(
 ): SuspensionInEffect[] {
   return measure.suspensions
     .filter((s) => s.id !== except)
-    .map(inEffect)
+    .map((s) => inEffect(s, at))
     .filter((s): s is SuspensionInEffect => s !== undefined)
     .filter(
       (s) => isAtOrBefore(s.startsAt, at) && (s.endsAt === undefined || isBefore(at, s.endsAt)),
@@ -151,9 +151,9 @@ export function suspensionsInEffectAt(
     );
 }
 
-function inEffect(s: Suspension): SuspensionInEffect | undefined {
+function inEffect(s: Suspension, at: Instant): SuspensionInEffect | undefined {
   if (s.startsAt === undefined) return undefined;
-  const endsAt = earliest(s.endsAt, s.liftedAt);
+  const endsAt = earliest(endInForceAt(s, at), s.liftedAt);
   const view: SuspensionInEffect = {
     id: s.id,
     startsAt: s.startsAt,
@@ -163,6 +163,21 @@ function inEffect(s: Suspension): SuspensionInEffect | undefined {
     reinstatesAutomatically: s.reinstatesAutomatically,
   };
   return view;
+}
+
+/**
+ * The end in force on `at` (valid time): the end first set, moved by each extension that had
+ * taken effect by then. Looking back at June 2025, the Geneva suspension ended on 12 August;
+ * the extensions that later carried it to November 2026 had not been decided yet.
+ */
+function endInForceAt(s: Suspension, at: Instant): Instant | undefined {
+  let end = s.extensions.length ? s.extensions[0].previousEndsAt : s.endsAt;
+  for (const extension of s.extensions) {
+    if (extension.endsAt !== undefined && isAtOrBefore(extension.effectiveAt, at)) {
+      end = extension.endsAt;
+    }
+  }
+  return end ?? s.endsAt;
 }
 
 function earliest(a?: Instant, b?: Instant): Instant | undefined {
