@@ -3,7 +3,8 @@ import { CreateSuspensionWaits1764300002000 } from './migrations/1764300002000-c
 
 export { TradeModule } from './trade.module';
 export { StreamCodeIndex, type CodedKind } from './codes/stream-code-index';
-export { AggregateWriter, toDomainEvent } from './write/aggregate-writer';
+export { AggregateWriter } from './write/aggregate-writer';
+export { loadAggregate, toDomainEvent } from './write/load-aggregate';
 export type { WriteOptions, WriteResult } from './write/write-options';
 export * from './write/trade-write.schemas';
 export {

@@ -8,7 +8,7 @@ import {
   type AgreementState,
 } from '@app/domain';
 import { EventStore } from '@app/event-store';
-import { agreementStreamId, StreamCodeIndex, toDomainEvent } from '@app/trade';
+import { agreementStreamId, loadAggregate, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
 import { markRetractions } from '../measure-status/measure-queries';
 import type { StatusQuery } from '../measure-status/measure-queries';
@@ -29,13 +29,12 @@ export class AgreementQueries {
     let state: AgreementState;
     let version: number;
     if (query.knownAt && query.knownAt < now) {
-      const events = await this.store.readStream(agreementStreamId(id), {
-        recordedUntil: query.knownAt,
-      });
-      state = events
-        .map((event) => toDomainEvent<AgreementEvent>(event))
-        .reduce(agreementDecider.evolve, agreementDecider.initialState());
-      version = events.length ? events[events.length - 1].version : 0;
+      ({ state, version } = await loadAggregate<AgreementEvent, AgreementState>(
+        this.store,
+        agreementDecider,
+        agreementStreamId(id),
+        { recordedUntil: query.knownAt },
+      ));
     } else {
       const { rows } = await this.pool.query<{ state: AgreementState; version: string }>(
         'SELECT state, version FROM agreement_status WHERE agreement_id = $1',

@@ -1,14 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
 import {
-  initialMeasureState,
   measureDecider,
   retractedEventIds,
   type MeasureEvent,
   type MeasureState,
 } from '@app/domain';
 import { EventStore, type RecordedEvent } from '@app/event-store';
-import { measureStreamId, StreamCodeIndex, toDomainEvent } from '@app/trade';
+import { loadAggregate, measureStreamId, StreamCodeIndex, toDomainEvent } from '@app/trade';
 import type { Pool } from 'pg';
 import { toMeasureView, type MeasureLink, type MeasureView } from './measure-view';
 
@@ -53,11 +52,7 @@ export class MeasureQueries {
     let state: MeasureState;
     let version: number;
     if (query.knownAt && query.knownAt < now) {
-      const events = await this.store.readStream(measureStreamId(id), {
-        recordedUntil: query.knownAt,
-      });
-      state = fold(events);
-      version = events.length ? events[events.length - 1].version : 0;
+      ({ state, version } = await this.knownAt(id, query.knownAt));
     } else {
       const { rows } = await this.pool.query<{ state: MeasureState; version: string }>(
         'SELECT state, version FROM measure_status WHERE measure_id = $1',
@@ -124,12 +119,19 @@ export class MeasureQueries {
 
   /** A list item as known at `knownAt`: the measure folded from the events recorded by then. */
   private async viewKnownAt(measureId: string, asOf: Date, knownAt: Date) {
-    const events = await this.store.readStream(measureStreamId(measureId), {
-      recordedUntil: knownAt,
-    });
-    const state = fold(events);
+    const { state, version } = await this.knownAt(measureId, knownAt);
     if (!state.measure) return null;
-    return toMeasureView(state, asOf, knownAt, events[events.length - 1].version, NO_LINKS);
+    return toMeasureView(state, asOf, knownAt, version, NO_LINKS);
+  }
+
+  /** The measure as the tracker knew it at `knownAt`: only events recorded by then count. */
+  knownAt(measureId: string, knownAt: Date) {
+    return loadAggregate<MeasureEvent, MeasureState>(
+      this.store,
+      measureDecider,
+      measureStreamId(measureId),
+      { recordedUntil: knownAt },
+    );
   }
 
   /** The stream's full history, each event marked if (and when) it was retracted. */
@@ -160,12 +162,6 @@ export class MeasureQueries {
 }
 
 const NO_LINKS = { respondsTo: [], countermeasures: [] };
-
-function fold(events: RecordedEvent[]): MeasureState {
-  return events
-    .map((event) => toDomainEvent<MeasureEvent>(event))
-    .reduce(measureDecider.evolve, initialMeasureState());
-}
 
 function endsBefore(view: MeasureView, instant: Date): boolean {
   const end = view.activeSuspension?.endsAt;

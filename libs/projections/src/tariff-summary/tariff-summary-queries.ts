@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
 import {
-  initialMeasureState,
   measureDecider,
   measureStatusAt,
   type Measure,
@@ -10,7 +9,7 @@ import {
   type MeasureStatusView,
 } from '@app/domain';
 import { EventStore } from '@app/event-store';
-import { measureStreamId, toDomainEvent } from '@app/trade';
+import { loadAggregate, measureStreamId } from '@app/trade';
 import type { Pool } from 'pg';
 
 export interface TariffSummaryQuery {
@@ -77,12 +76,13 @@ export class TariffSummaryQueries {
   }
 
   private async measureKnownAt(measureId: string, knownAt: Date): Promise<Measure | null> {
-    const events = await this.store.readStream(measureStreamId(measureId), {
-      recordedUntil: knownAt,
-    });
-    return events
-      .map((event) => toDomainEvent<MeasureEvent>(event))
-      .reduce(measureDecider.evolve, initialMeasureState()).measure;
+    const { state } = await loadAggregate<MeasureEvent, MeasureState>(
+      this.store,
+      measureDecider,
+      measureStreamId(measureId),
+      { recordedUntil: knownAt },
+    );
+    return state.measure;
   }
 }
 

@@ -6,9 +6,9 @@ import {
   EventStore,
   WrongExpectedVersionError,
   type AppendOptions,
-  type RecordedEvent,
 } from '@app/event-store';
 import { aggregateIdOf } from '../trade.streams';
+import { loadAggregate } from './load-aggregate';
 import type { WriteOptions, WriteResult } from './write-options';
 
 /** Conflicts retried on the client's behalf when it did not ask for a precondition. */
@@ -67,15 +67,11 @@ export class AggregateWriter {
   }
 
   /** Folds a stream into its aggregate state, as the decider sees it. */
-  async load<Event extends DomainEvent, State>(
+  load<Event extends DomainEvent, State>(
     decider: Pick<Decider<unknown, Event, State>, 'evolve' | 'initialState'>,
     streamId: string,
   ): Promise<{ state: State; version: number }> {
-    const stored = await this.store.readStream(streamId);
-    const state = stored
-      .map((event) => toDomainEvent<Event>(event))
-      .reduce(decider.evolve, decider.initialState());
-    return { state, version: stored.length ? stored[stored.length - 1].version : 0 };
+    return loadAggregate(this.store, decider, streamId);
   }
 
   private async attempt<Command, Event extends DomainEvent, State>(
@@ -173,15 +169,6 @@ function createdIds(
     if (typeof value === 'string') ids[field] = value;
   });
   return ids;
-}
-
-/** Stored events become the decider's events again: `data` is the payload. */
-export function toDomainEvent<Event extends DomainEvent>(stored: RecordedEvent): Event {
-  return {
-    type: stored.type,
-    data: stored.payload,
-    metadata: { eventId: stored.eventId, actor: String(stored.metadata.actor ?? 'unknown') },
-  } as unknown as Event;
 }
 
 function toNewEvent(event: DomainEvent, options: WriteOptions) {
