@@ -14,6 +14,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  // Before Nest runs there is no logger, and Nest's would print this on stdout: say what is
+  // wrong on stderr, a bad configuration without a stack trace.
   if (error instanceof ConfigError) console.error(error.message);
   else console.error(error);
   process.exit(1);
