@@ -15,7 +15,6 @@ export {
 
 export {
   MeasureQueries,
-  markRetractions,
   type MeasureListQuery,
   type StatusQuery,
 } from './measure-status/measure-queries';
@@ -38,6 +37,7 @@ export {
   type TariffSummaryQuery,
 } from './tariff-summary/tariff-summary-queries';
 export { InvalidCursorError } from './cursor';
+export { markRetractions } from './event-history';
 export { ReadYourWrites } from './read-your-writes';
 export { ProjectionRebuildModule } from './rebuild/projection-rebuild.module';
 export {

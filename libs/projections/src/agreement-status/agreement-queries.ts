@@ -10,7 +10,7 @@ import {
 import { EventStore } from '@app/event-store';
 import { agreementStreamId, loadAggregate, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
-import { markRetractions } from '../measure-status/measure-queries';
+import { markRetractions } from '../event-history';
 import type { StatusQuery } from '../measure-status/measure-queries';
 
 /** Agreements with their commitments' statuses on any date, as known at any time. */

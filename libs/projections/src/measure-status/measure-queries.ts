@@ -1,14 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
-import {
-  measureDecider,
-  retractedEventIds,
-  type MeasureEvent,
-  type MeasureState,
-} from '@app/domain';
-import { EventStore, type RecordedEvent } from '@app/event-store';
-import { loadAggregate, measureStreamId, StreamCodeIndex, toDomainEvent } from '@app/trade';
+import { measureDecider, type MeasureEvent, type MeasureState } from '@app/domain';
+import { EventStore } from '@app/event-store';
+import { loadAggregate, measureStreamId, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
+import { markRetractions } from '../event-history';
 import { toMeasureView, type MeasureLink, type MeasureView } from './measure-view';
 
 export interface StatusQuery {
@@ -166,37 +162,4 @@ const NO_LINKS = { respondsTo: [], countermeasures: [] };
 function endsBefore(view: MeasureView, instant: Date): boolean {
   const end = view.activeSuspension?.endsAt;
   return end !== null && end !== undefined && new Date(end) < instant;
-}
-
-/** Marks each retracted event with the retraction that struck it (the history keeps both). */
-export function markRetractions(events: RecordedEvent[]) {
-  // Which retractions still stand (a retraction may itself be retracted) is the domain's rule.
-  const standing = retractedEventIds(events.map((event) => toDomainEvent<MeasureEvent>(event)));
-  const retractions = new Map<string, RecordedEvent>();
-  for (const event of events) {
-    const target = String(event.payload.eventId);
-    if (event.type === 'EventRetracted' && standing.has(target)) retractions.set(target, event);
-  }
-  return events.map((event) => {
-    const by = retractions.get(event.eventId);
-    return {
-      eventId: event.eventId,
-      position: event.position,
-      version: event.version,
-      type: event.type,
-      schemaVersion: event.schemaVersion,
-      effectiveAt: (event.payload.effectiveAt as string | undefined) ?? null,
-      recordedAt: event.recordedAt.toISOString(),
-      actor: event.metadata.actor ?? null,
-      sources: (event.payload.sources as unknown[] | undefined) ?? [],
-      data: event.payload,
-      retracted: by
-        ? {
-            by: by.eventId,
-            recordedAt: by.recordedAt.toISOString(),
-            reason: (by.payload.reason as string | undefined) ?? null,
-          }
-        : null,
-    };
-  });
 }
