@@ -1,10 +1,12 @@
 import { DomainError } from './domain-error';
 import {
   addDurations,
+  isBefore,
   isIsoDuration,
   minusDuration,
   plusDuration,
   toInstant,
+  toMillis,
   toTimeZone,
 } from './instant';
 
@@ -73,10 +75,17 @@ describe('validation', () => {
     '2025-11-10',
     '2025-11-10T05:01:00',
     '2025-02-30T00:00:00Z',
+    '2025-02-30T00:00:00.000Z',
     'yesterday',
     1731214860000,
   ])('rejects the instant %j', (value) => {
     expect(() => toInstant(value)).toThrow(expect.objectContaining({ code: 'invalid-instant' }));
+  });
+
+  it('orders canonical and offset spellings of instants by the moment they name', () => {
+    expect(toMillis('2025-11-10T05:01:00.000Z')).toBe(Date.UTC(2025, 10, 10, 5, 1));
+    expect(toMillis('2025-11-10T00:01:00-05:00')).toBe(Date.UTC(2025, 10, 10, 5, 1));
+    expect(isBefore('2025-11-10T05:00:59.999Z', '2025-11-10T00:01:00-05:00')).toBe(true);
   });
 
   it('canonicalises an IANA time zone and rejects anything else', () => {
