@@ -1,5 +1,6 @@
 import { CreateAgreementStatus1764300004000 } from './agreement-status/agreement-status.migration';
 import { CreateMeasureStatus1764300003000 } from './measure-status/measure-status.migration';
+import { MeasureStatusLeanRow1764500000000 } from './measure-status/measure-status-lean-row.migration';
 import { CreateSuspensionEnds1764300010000 } from './suspension-ends/suspension-ends.migration';
 import { CreateTimeline1764300011000 } from './timeline/timeline.migration';
 
@@ -18,7 +19,7 @@ export {
   type MeasureListQuery,
   type StatusQuery,
 } from './measure-status/measure-queries';
-export type { MeasureView, MeasureLink } from './measure-status/measure-view';
+export type { MeasureView, MeasureLink, MeasureSummary } from './measure-status/measure-view';
 export { AgreementQueries } from './agreement-status/agreement-queries';
 export {
   SuspensionEndsProjection,
@@ -38,6 +39,7 @@ export {
 } from './tariff-summary/tariff-summary-queries';
 export { InvalidCursorError } from './cursor';
 export { markRetractions } from './event-history';
+export { MeasureFold, type FoldedMeasure, type StoredMeasure } from './measure-fold';
 export { ReadYourWrites } from './read-your-writes';
 export { ProjectionRebuildModule } from './rebuild/projection-rebuild.module';
 export {
@@ -56,4 +58,5 @@ export const projectionMigrations = [
   CreateAgreementStatus1764300004000,
   CreateSuspensionEnds1764300010000,
   CreateTimeline1764300011000,
+  MeasureStatusLeanRow1764500000000,
 ];

@@ -3,6 +3,7 @@ import { EventStoreModule } from '@app/event-store';
 import { TradeModule } from '@app/trade';
 import { AgreementQueries } from './agreement-status/agreement-queries';
 import { AgreementStatusProjection } from './agreement-status/agreement-status.projection';
+import { MeasureFold } from './measure-fold';
 import { MeasureQueries } from './measure-status/measure-queries';
 import { MeasureStatusProjection } from './measure-status/measure-status.projection';
 import { ReadYourWrites } from './read-your-writes';
@@ -16,6 +17,7 @@ import { TimelineProjection } from './timeline/timeline.projection';
 @Module({
   imports: [EventStoreModule, TradeModule],
   providers: [
+    MeasureFold,
     MeasureStatusProjection,
     AgreementStatusProjection,
     MeasureQueries,
@@ -28,6 +30,7 @@ import { TimelineProjection } from './timeline/timeline.projection';
     TariffSummaryQueries,
   ],
   exports: [
+    MeasureFold,
     MeasureStatusProjection,
     AgreementStatusProjection,
     MeasureQueries,

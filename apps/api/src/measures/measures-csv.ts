@@ -1,5 +1,5 @@
 import type { Rate } from '@app/domain';
-import type { MeasureView } from '@app/projections';
+import type { MeasureSummary } from '@app/projections';
 
 /** RFC 4180: CRLF between records; a field with a comma, quote or line break is quoted. */
 export function toCsv(rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string {
@@ -36,7 +36,7 @@ export const MEASURE_CSV_HEADER = [
 ] as const;
 
 /** One line of the list view, in the order of MEASURE_CSV_HEADER. */
-export function measureCsvRow(view: MeasureView): Array<string | number | null> {
+export function measureCsvRow(view: MeasureSummary): Array<string | number | null> {
   return [
     view.id,
     view.code,

@@ -4,7 +4,7 @@ import {
   MEASURE_STATUS_PROJECTION,
   MeasureQueries,
   ReadYourWrites,
-  type MeasureView,
+  type MeasureSummary,
 } from '@app/projections';
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
@@ -51,7 +51,7 @@ export class MeasuresExportController {
     ) {
       throw notCaughtUp(query.minPosition);
     }
-    const views: MeasureView[] = [];
+    const views: MeasureSummary[] = [];
     const dates = toDates(query);
     for (let after: string | undefined; ;) {
       const page = await this.measures.list({

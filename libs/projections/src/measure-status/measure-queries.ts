@@ -1,11 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
-import { measureDecider, type MeasureEvent, type MeasureState } from '@app/domain';
+import { type Measure, measureDecider, type MeasureEvent, type MeasureState } from '@app/domain';
 import { EventStore } from '@app/event-store';
 import { loadAggregate, measureStreamId, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
 import { markRetractions } from '../event-history';
-import { toMeasureView, type MeasureLink, type MeasureView } from './measure-view';
+import {
+  toMeasureSummary,
+  toMeasureView,
+  type MeasureLink,
+  type MeasureSummary,
+  type MeasureView,
+} from './measure-view';
 
 export interface StatusQuery {
   asOf: Date;
@@ -45,27 +51,43 @@ export class MeasureQueries {
     const id = await this.codes.resolve('measure', idOrCode);
     if (!id) return null;
     const now = new Date();
-    let state: MeasureState;
-    let version: number;
     if (query.knownAt && query.knownAt < now) {
-      ({ state, version } = await this.knownAt(id, query.knownAt));
-    } else {
-      const { rows } = await this.pool.query<{ state: MeasureState; version: string }>(
-        'SELECT state, version FROM measure_status WHERE measure_id = $1',
-        [id],
-      );
-      if (!rows.length) return null;
-      state = rows[0].state;
-      version = Number(rows[0].version);
+      const { state, version } = await this.knownAt(id, query.knownAt);
+      if (!state.measure) return null;
+      const links = await this.links(state.measure);
+      return toMeasureView(state.measure, query.asOf, query.knownAt, version, links);
     }
-    if (!state.measure) return null;
-    return toMeasureView(state, query.asOf, query.knownAt ?? now, version, await this.links(state));
+    // The row and both kinds of links in one round trip: this is the API's hottest read.
+    const { rows } = await this.pool.query<{
+      measure: Measure | null;
+      version: string;
+      responds_to: MeasureLink[];
+      countermeasures: MeasureLink[];
+    }>(
+      `SELECT m.measure, m.version,
+              (SELECT coalesce(json_agg(json_build_object('id', r.id, 'code', c.code)
+                                        ORDER BY r.n), '[]')
+                 FROM unnest(m.responds_to) WITH ORDINALITY AS r(id, n)
+                 LEFT JOIN stream_codes c ON c.aggregate_id = r.id::uuid) AS responds_to,
+              (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code)
+                                        ORDER BY x.measure_id), '[]')
+                 FROM measure_status x
+                WHERE x.responds_to @> ARRAY[m.measure_id::text]) AS countermeasures
+         FROM measure_status m WHERE m.measure_id = $1`,
+      [id],
+    );
+    const row = rows[0];
+    if (!row?.measure) return null;
+    return toMeasureView(row.measure, query.asOf, query.knownAt ?? now, Number(row.version), {
+      respondsTo: row.responds_to,
+      countermeasures: row.countermeasures,
+    });
   }
 
   async list(
     query: MeasureListQuery,
-  ): Promise<{ items: MeasureView[]; nextCursor: string | null }> {
-    const items: MeasureView[] = [];
+  ): Promise<{ items: MeasureSummary[]; nextCursor: string | null }> {
+    const items: MeasureSummary[] = [];
     let after = query.after ?? '00000000-0000-0000-0000-000000000000';
     const now = new Date();
     const knownAt = query.knownAt && query.knownAt < now ? query.knownAt : undefined;
@@ -77,10 +99,10 @@ export class MeasureQueries {
     for (;;) {
       const { rows } = await this.pool.query<{
         measure_id: string;
-        state: MeasureState;
+        measure: Measure;
         version: string;
       }>(
-        `SELECT measure_id, state, version FROM measure_status
+        `SELECT measure_id, measure, version FROM measure_status
           WHERE measure_id > $1 AND title IS NOT NULL
             AND ($2::text IS NULL OR imposing_party = $2)
             AND ($3::text IS NULL OR target_parties @> ARRAY[$3])
@@ -103,7 +125,7 @@ export class MeasureQueries {
         after = row.measure_id;
         const view = knownAt
           ? await this.viewKnownAt(row.measure_id, query.asOf, knownAt)
-          : toMeasureView(row.state, query.asOf, now, Number(row.version), NO_LINKS);
+          : toMeasureSummary(row.measure, query.asOf, now, Number(row.version));
         if (!view) continue;
         if (query.status && view.status !== query.status) continue;
         if (query.endsBefore && !endsBefore(view, query.endsBefore)) continue;
@@ -117,7 +139,7 @@ export class MeasureQueries {
   private async viewKnownAt(measureId: string, asOf: Date, knownAt: Date) {
     const { state, version } = await this.knownAt(measureId, knownAt);
     if (!state.measure) return null;
-    return toMeasureView(state, asOf, knownAt, version, NO_LINKS);
+    return toMeasureSummary(state.measure, asOf, knownAt, version);
   }
 
   /** The measure as the tracker knew it at `knownAt`: only events recorded by then count. */
@@ -139,14 +161,13 @@ export class MeasureQueries {
     return markRetractions(events);
   }
 
-  private async links(state: MeasureState): Promise<{
+  /** Links as known now, for a measure folded as known at a past time. */
+  private async links(measure: Measure): Promise<{
     respondsTo: MeasureLink[];
     countermeasures: MeasureLink[];
   }> {
-    const measure = state.measure;
-    if (!measure) return { respondsTo: [], countermeasures: [] };
     const { rows } = await this.pool.query<{ measure_id: string; code: string | null }>(
-      'SELECT measure_id, code FROM measure_status WHERE responds_to @> ARRAY[$1]',
+      'SELECT measure_id, code FROM measure_status WHERE responds_to @> ARRAY[$1] ORDER BY measure_id',
       [measure.id],
     );
     const codes = await this.codes.codesOf(measure.respondsTo);
@@ -157,9 +178,7 @@ export class MeasureQueries {
   }
 }
 
-const NO_LINKS = { respondsTo: [], countermeasures: [] };
-
-function endsBefore(view: MeasureView, instant: Date): boolean {
+function endsBefore(view: MeasureSummary, instant: Date): boolean {
   const end = view.activeSuspension?.endsAt;
   return end !== null && end !== undefined && new Date(end) < instant;
 }

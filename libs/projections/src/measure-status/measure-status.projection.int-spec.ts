@@ -1,4 +1,4 @@
-import { measureStatusAt, type MeasureState, type Source } from '@app/domain';
+import { measureStatusAt, type Measure, type Source } from '@app/domain';
 import type { RecordedEvent } from '@app/event-store';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { recordMeasureBody, type RecordMeasureBody } from '@app/trade';
@@ -36,8 +36,8 @@ function usTariff(code: string, overrides: Partial<RecordMeasureBody> = {}): Rec
   });
 }
 
-const percentAt = (state: MeasureState, asOf: string) =>
-  measureStatusAt(state, asOf)?.rateInForce ?? null;
+const percentAt = (measure: Measure, asOf: string) =>
+  measureStatusAt(measure, asOf)?.rateInForce ?? null;
 
 describe('MeasureStatusProjection on PostgreSQL', () => {
   let db: TestDatabase;
@@ -47,7 +47,7 @@ describe('MeasureStatusProjection on PostgreSQL', () => {
   const own = { backdated: '', retracted: '', revived: '', unmade: '' };
 
   async function rowOf(measureId: string) {
-    const rows: { state: MeasureState; [column: string]: unknown }[] = await t.dataSource.query(
+    const rows: { measure: Measure; [column: string]: unknown }[] = await t.dataSource.query(
       `SELECT * FROM ${TABLE} WHERE ${KEY} = $1`,
       [measureId],
     );
@@ -178,7 +178,7 @@ describe('MeasureStatusProjection on PostgreSQL', () => {
       expect.arrayContaining([t.datasetId('agreement', 'GENEVA-2025')]),
     );
     expect(reciprocal.search).toContain('us-reciprocal-cn');
-    const june = measureStatusAt(reciprocal.state, '2026-06-01T00:00:00Z');
+    const june = measureStatusAt(reciprocal.measure, '2026-06-01T00:00:00Z');
     expect(june).toMatchObject({
       status: 'partially-suspended',
       rateInForce: { percent: 10 },
@@ -188,7 +188,7 @@ describe('MeasureStatusProjection on PostgreSQL', () => {
     expect(new Date(june?.activeSuspension?.endsAt ?? 0).toISOString()).toBe(
       '2026-11-10T05:01:00.000Z',
     );
-    expect(measureStatusAt(reciprocal.state, '2026-12-01T00:00:00Z')).toMatchObject({
+    expect(measureStatusAt(reciprocal.measure, '2026-12-01T00:00:00Z')).toMatchObject({
       status: 'in-force',
       rateInForce: { percent: 34 },
       activeSuspension: null,
@@ -198,8 +198,8 @@ describe('MeasureStatusProjection on PostgreSQL', () => {
     expect(countermeasure).toMatchObject({ imposing_party: 'CN', target_parties: ['US'] });
     expect(countermeasure.responds_to).toContain(reciprocalId);
 
-    const backdated = (await rowOf(own.backdated)).state;
-    expect(backdated.measure?.rateHistory.map((change) => change.from ?? null)).toEqual([
+    const backdated = (await rowOf(own.backdated)).measure;
+    expect(backdated.rateHistory.map((change) => change.from ?? null)).toEqual([
       null,
       '2025-03-01T05:00:00.000Z',
       '2025-06-01T04:00:00.000Z',
@@ -210,16 +210,16 @@ describe('MeasureStatusProjection on PostgreSQL', () => {
 
     const retracted = await rowOf(own.retracted);
     expect(retracted.version).toBe('3');
-    expect(percentAt(retracted.state, '2025-07-01T00:00:00Z')).toMatchObject({ percent: 10 });
-    expect(retracted.state.measure?.rateHistory).toHaveLength(1);
+    expect(percentAt(retracted.measure, '2025-07-01T00:00:00Z')).toMatchObject({ percent: 10 });
+    expect(retracted.measure.rateHistory).toHaveLength(1);
 
     const revived = await rowOf(own.revived);
     expect(revived.version).toBe('4');
-    expect(percentAt(revived.state, '2025-07-01T00:00:00Z')).toMatchObject({ percent: 25 });
+    expect(percentAt(revived.measure, '2025-07-01T00:00:00Z')).toMatchObject({ percent: 25 });
 
     const unmade = await rowOf(own.unmade);
     expect(unmade).toMatchObject({ code: null, title: null, kind: null, version: '2' });
-    expect(unmade.state.measure).toBeNull();
+    expect(unmade.measure).toBeNull();
   });
 
   it('changes nothing when batches it has applied are delivered again', async () => {
@@ -327,7 +327,7 @@ describe('MeasureStatusProjection on PostgreSQL', () => {
     expect(incremental.batches).toBeGreaterThanOrEqual(Math.ceil(eventCount / 5));
     const lateRow = incrementally.find((row) => row.measure_id === late.id);
     expect(lateRow).toMatchObject({ version: String(extended.version) });
-    expect(measureStatusAt(lateRow?.state as MeasureState, '2027-06-01T00:00:00Z')).toMatchObject({
+    expect(measureStatusAt(lateRow?.measure as Measure, '2027-06-01T00:00:00Z')).toMatchObject({
       status: 'partially-suspended',
       rateInForce: { percent: 6 },
     });

@@ -1,29 +1,22 @@
-import { Injectable } from '@nestjs/common';
-import {
-  evolveMeasure,
-  initialMeasureState,
-  type MeasureEvent,
-  type MeasureState,
-} from '@app/domain';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Measure } from '@app/domain';
 import type { RecordedEvent } from '@app/event-store';
-import { aggregateIdOf, toDomainEvent } from '@app/trade';
+import { aggregateIdOf } from '@app/trade';
 import type { EntityManager } from 'typeorm';
+import { type FoldedMeasure, MeasureFold, type StoredMeasure } from '../measure-fold';
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
+import { agreementsOf } from './measure-view';
 
 export const MEASURE_STATUS_PROJECTION = 'projection:measure-status';
 
 /** Rows per upsert statement: a rebuild's batches touch tens of thousands of measures. */
 const WRITE_CHUNK = 2000;
 
-interface StoredRow {
-  state: MeasureState;
-  version: number;
-}
-
 /**
- * Folds each measure stream into one row. Idempotent: an event at or below the row's version
- * was applied already (a replayed batch after a crash) and is skipped. A batch costs one read
- * and one upsert per chunk of rows, however many streams it touches.
+ * Folds each measure stream into one row: the measure (valid-time status on any date is computed
+ * from it on read) and the columns lists filter on. Idempotent: an event at or below the row's
+ * version was applied already (a replayed batch after a crash) and is skipped. A batch costs one
+ * read and one upsert per chunk of rows, however many streams it touches.
  */
 @Injectable()
 export class MeasureStatusProjection implements RebuildableProjection {
@@ -32,6 +25,8 @@ export class MeasureStatusProjection implements RebuildableProjection {
   readonly tables = ['measure_status'];
   /** A row is one stream's fold: a rebuild may go stream by stream. */
   readonly perStream = true;
+
+  constructor(@Inject(MeasureFold) private readonly fold: MeasureFold) {}
 
   async handle(events: RecordedEvent[], manager: EntityManager): Promise<void> {
     const byStream = new Map<string, RecordedEvent[]>();
@@ -46,58 +41,44 @@ export class MeasureStatusProjection implements RebuildableProjection {
     const stored = await this.load([...byStream.keys()], manager);
     const changed: unknown[] = [];
     for (const [measureId, streamEvents] of byStream) {
-      const row = fold(measureId, stored.get(measureId), streamEvents);
-      if (row) changed.push(row);
+      const folded = await this.fold.apply(measureId, stored.get(measureId), streamEvents);
+      if (folded) changed.push(toRow(measureId, folded));
     }
     for (let from = 0; from < changed.length; from += WRITE_CHUNK) {
       await this.save(changed.slice(from, from + WRITE_CHUNK), manager);
     }
   }
 
-  private async load(ids: string[], manager: EntityManager): Promise<Map<string, StoredRow>> {
-    const rows: { measure_id: string; state: MeasureState; version: string }[] =
+  private async load(ids: string[], manager: EntityManager): Promise<Map<string, StoredMeasure>> {
+    const rows: { measure_id: string; measure: Measure | null; version: string }[] =
       await manager.query(
-        'SELECT measure_id, state, version FROM measure_status WHERE measure_id = ANY($1::uuid[])',
+        'SELECT measure_id, measure, version FROM measure_status WHERE measure_id = ANY($1::uuid[])',
         [ids],
       );
     return new Map(
-      rows.map((row) => [row.measure_id, { state: row.state, version: Number(row.version) }]),
+      rows.map((row) => [row.measure_id, { measure: row.measure, version: Number(row.version) }]),
     );
   }
 
   private async save(rows: unknown[], manager: EntityManager): Promise<void> {
     await manager.query(
       `INSERT INTO measure_status (measure_id, code, title, kind, imposing_party, target_parties,
-                                   agreement_ids, responds_to, search, state, version, last_position)
+                                   agreement_ids, responds_to, search, measure, version, last_position)
        SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(measure_id uuid, code text, title text,
          kind text, imposing_party text, target_parties text[], agreement_ids text[],
-         responds_to text[], search text, state jsonb, version bigint, last_position bigint)
+         responds_to text[], search text, measure jsonb, version bigint, last_position bigint)
        ON CONFLICT (measure_id) DO UPDATE SET
          code = EXCLUDED.code, title = EXCLUDED.title, kind = EXCLUDED.kind,
          imposing_party = EXCLUDED.imposing_party, target_parties = EXCLUDED.target_parties,
-         agreement_ids = EXCLUDED.agreement_ids, responds_to = EXCLUDED.responds_to, search = EXCLUDED.search, state = EXCLUDED.state,
+         agreement_ids = EXCLUDED.agreement_ids, responds_to = EXCLUDED.responds_to,
+         search = EXCLUDED.search, measure = EXCLUDED.measure,
          version = EXCLUDED.version, last_position = EXCLUDED.last_position`,
       [JSON.stringify(rows)],
     );
   }
 }
 
-/** The stream's row after its new events; undefined when all of them were applied already. */
-function fold(measureId: string, stored: StoredRow | undefined, events: RecordedEvent[]) {
-  let state = stored?.state ?? initialMeasureState();
-  let version = stored?.version ?? 0;
-  let lastPosition = 0;
-  for (const event of events) {
-    if (event.version <= version) continue;
-    state = evolveMeasure(state, toDomainEvent<MeasureEvent>(event));
-    version = event.version;
-    lastPosition = event.position;
-  }
-  if (!lastPosition) return undefined;
-  const measure = state.measure;
-  const agreements = [
-    ...new Set((measure?.suspensions ?? []).flatMap((s) => (s.agreement ? [s.agreement] : []))),
-  ];
+function toRow(measureId: string, { measure, version, lastPosition }: FoldedMeasure) {
   return {
     measure_id: measureId,
     code: measure?.code ?? null,
@@ -105,7 +86,7 @@ function fold(measureId: string, stored: StoredRow | undefined, events: Recorded
     kind: measure?.kind ?? null,
     imposing_party: measure?.imposingParty ?? null,
     target_parties: measure?.targetParties ?? [],
-    agreement_ids: agreements,
+    agreement_ids: agreementsOf(measure),
     responds_to: measure?.respondsTo ?? [],
     search: [
       measure?.code,
@@ -117,7 +98,7 @@ function fold(measureId: string, stored: StoredRow | undefined, events: Recorded
       .filter(Boolean)
       .join(' ')
       .toLowerCase(),
-    state,
+    measure,
     version,
     last_position: lastPosition,
   };

@@ -1,4 +1,4 @@
-import { measureStatusAt, type Measure, type MeasureState } from '@app/domain';
+import { measureStatusAt, type Measure, type MeasureStatusView } from '@app/domain';
 
 export interface MeasureLink {
   id: string;
@@ -7,13 +7,12 @@ export interface MeasureLink {
 
 /** SPEC §4 measure status, plus what an analyst needs beside it. */
 export function toMeasureView(
-  state: MeasureState,
+  measure: Measure,
   asOf: Date,
   knownAt: Date,
   version: number,
   links: { respondsTo: MeasureLink[]; countermeasures: MeasureLink[] },
 ) {
-  const measure = state.measure as Measure;
   const status = measureStatusAt(measure, asOf);
   return {
     id: measure.id,
@@ -32,14 +31,7 @@ export function toMeasureView(
     rate: status?.rateInForce ?? null,
     fullRate: status?.fullRate ?? null,
     suspendedPart: status?.suspendedPart ?? null,
-    activeSuspension: status?.activeSuspension
-      ? {
-          id: status.activeSuspension.id,
-          startsAt: status.activeSuspension.startsAt,
-          endsAt: status.activeSuspension.endsAt ?? null,
-          part: status.activeSuspension.part ?? null,
-        }
-      : null,
+    activeSuspension: activeSuspensionOf(status),
     suspensions: measure.suspensions.map((s) => ({
       id: s.id,
       state: s.state,
@@ -74,3 +66,57 @@ export function toMeasureView(
 }
 
 export type MeasureView = ReturnType<typeof toMeasureView>;
+
+/**
+ * A list item: who imposes what on whom and its status on `asOf`. Lists carry no histories,
+ * sources or claims (the detail has them), so that a page stays small to read and to send.
+ */
+export function toMeasureSummary(measure: Measure, asOf: Date, knownAt: Date, version: number) {
+  const status = measureStatusAt(measure, asOf);
+  return {
+    id: measure.id,
+    code: measure.code ?? null,
+    title: measure.title,
+    kind: measure.kind,
+    imposingParty: measure.imposingParty,
+    targetParties: measure.targetParties,
+    legalBasis: measure.legalBasis ?? null,
+    instrument: measure.instrument ?? null,
+    summary: measure.summary ?? null,
+    /** The agreements its suspensions implement. */
+    agreements: [
+      ...new Set(measure.suspensions.flatMap((s) => (s.agreement ? [s.agreement] : []))),
+    ],
+    status: status?.status ?? null,
+    rate: status?.rateInForce ?? null,
+    fullRate: status?.fullRate ?? null,
+    suspendedPart: status?.suspendedPart ?? null,
+    activeSuspension: activeSuspensionOf(status),
+    threatenedAt: measure.threatenedAt ?? null,
+    announcedAt: measure.announcedAt ?? null,
+    effectiveAt: measure.effectiveAt ?? null,
+    revokedAt: measure.revokedAt ?? null,
+    asOf: asOf.toISOString(),
+    knownAt: knownAt.toISOString(),
+    version,
+  };
+}
+
+export type MeasureSummary = ReturnType<typeof toMeasureSummary>;
+
+function activeSuspensionOf(status: MeasureStatusView | null) {
+  const active = status?.activeSuspension;
+  if (!active) return null;
+  return {
+    id: active.id,
+    startsAt: active.startsAt,
+    endsAt: active.endsAt ?? null,
+    part: active.part ?? null,
+  };
+}
+
+/** The agreements a measure's suspensions implement, each once. */
+export function agreementsOf(measure: Measure | null): string[] {
+  const ids = (measure?.suspensions ?? []).flatMap((s) => (s.agreement ? [s.agreement] : []));
+  return [...new Set(ids)];
+}

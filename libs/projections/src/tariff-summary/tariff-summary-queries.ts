@@ -38,8 +38,8 @@ export class TariffSummaryQueries {
 
   async summary(query: TariffSummaryQuery) {
     const now = new Date();
-    const { rows } = await this.pool.query<{ measure_id: string; state: MeasureState }>(
-      `SELECT measure_id, state FROM measure_status
+    const { rows } = await this.pool.query<{ measure_id: string; measure: Measure | null }>(
+      `SELECT measure_id, measure FROM measure_status
         WHERE kind = 'tariff' AND imposing_party = $1 AND target_parties @> ARRAY[$2]
         ORDER BY code, measure_id`,
       [query.imposingParty, query.targetParty],
@@ -47,7 +47,7 @@ export class TariffSummaryQueries {
     const knownAt = query.knownAt && query.knownAt < now ? query.knownAt : undefined;
     const measures = await Promise.all(
       rows.map(async (row) =>
-        knownAt ? this.measureKnownAt(row.measure_id, knownAt) : row.state.measure,
+        knownAt ? this.measureKnownAt(row.measure_id, knownAt) : row.measure,
       ),
     );
     const lines = measures

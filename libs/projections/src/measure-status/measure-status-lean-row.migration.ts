@@ -1,0 +1,26 @@
+import type { MigrationInterface, QueryRunner } from 'typeorm';
+
+/**
+ * The row keeps the folded measure instead of the whole fold state: the event history inside it
+ * made rows several times larger, and every read and rebuild paid to parse and write it. The
+ * projection reads the stream back when a retraction needs the history.
+ */
+export class MeasureStatusLeanRow1764500000000 implements MigrationInterface {
+  name = 'MeasureStatusLeanRow1764500000000';
+
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`
+      ALTER TABLE measure_status ADD COLUMN measure jsonb;
+      UPDATE measure_status SET measure = state->'measure';
+      ALTER TABLE measure_status DROP COLUMN state;
+    `);
+  }
+
+  async down(queryRunner: QueryRunner): Promise<void> {
+    // The history cannot be rebuilt here: the projection must be rebuilt after going back.
+    await queryRunner.query(`
+      ALTER TABLE measure_status ADD COLUMN state jsonb NOT NULL DEFAULT '{"history":[],"measure":null}';
+      ALTER TABLE measure_status DROP COLUMN measure;
+    `);
+  }
+}
