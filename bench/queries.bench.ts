@@ -5,7 +5,7 @@
  * reads the measure's row with one primary-key SELECT; 32 connections; a database of its own,
  * dropped at the end.
  *
- *   npm run bench:queries [-- --events 1000000 --measures 100000 --seconds 10 --rounds 3]
+ *   npm run bench:queries [-- --events 1000000 --measures 100000 --seconds 10 --rounds 3 --keep]
  *
  * Loading is not measured (bench/lib/load-history.ts, the same seeded history as
  * bench:rebuild); the measure-status projection is then built by the rebuilder. The api is
@@ -75,6 +75,8 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '3' },
       connections: { type: 'string', default: '32' },
       warmup: { type: 'string', default: '2' },
+      /** Leave the loaded database behind (for EXPLAIN and profiling); its name is printed. */
+      keep: { type: 'boolean', default: false },
     },
   });
   const total = Number(values.events);
@@ -85,14 +87,18 @@ async function main(): Promise<void> {
   const teardown = new Teardown();
   try {
     const db = await createTestDatabase('bench_queries');
-    teardown.add('drop the benchmark database', () => db.drop());
+    teardown.add('drop the benchmark database', () =>
+      values.keep ? db.dataSource.destroy() : db.drop(),
+    );
     await describeRun(db.pool, [
       'libs/projections/src/measure-status/measure-queries.ts',
       'libs/projections/src/measure-status/measure-view.ts',
       'apps/api/src/measures/measures-read.controller.ts',
       'bench/lib/measure-history.ts',
     ]);
-    console.log(`database: ${new URL(db.url).pathname.slice(1)} (dropped at the end)`);
+    console.log(
+      `database: ${new URL(db.url).pathname.slice(1)} (${values.keep ? 'kept' : 'dropped at the end'})`,
+    );
     process.stdout.write('loading: ');
     const loaded = await loadHistory(
       db.url,

@@ -34,6 +34,27 @@ export interface MeasureListQuery {
   limit: number;
 }
 
+const DETAIL_SQL = `
+  SELECT m.measure, m.version,
+         (SELECT coalesce(json_agg(json_build_object('id', r.id, 'code', c.code) ORDER BY r.n), '[]')
+            FROM unnest(m.responds_to) WITH ORDINALITY AS r(id, n)
+            LEFT JOIN stream_codes c ON c.aggregate_id = r.id::uuid) AS responds_to,
+         (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code)
+                                   ORDER BY x.measure_id), '[]')
+            FROM measure_status x
+           WHERE x.responds_to @> ARRAY[m.measure_id::text]) AS countermeasures
+    FROM measure_status m WHERE m.measure_id = $1`;
+
+const PAGE_SQL = `
+  SELECT measure_id, measure, version FROM measure_status
+   WHERE measure_id > $1 AND title IS NOT NULL
+     AND ($2::text IS NULL OR imposing_party = $2)
+     AND ($3::text IS NULL OR target_parties @> ARRAY[$3])
+     AND ($4::text IS NULL OR kind = $4)
+     AND ($5::text IS NULL OR agreement_ids @> ARRAY[$5])
+     AND ($6::text IS NULL OR search LIKE '%' || lower($6) || '%')
+   ORDER BY measure_id LIMIT $7`;
+
 /**
  * Status of measures, now or on any date (valid time) and as known at any time (transaction
  * time). "Now as known now" reads the projection; a past `knownAt` folds the events recorded by
@@ -57,25 +78,14 @@ export class MeasureQueries {
       const links = await this.links(state.measure);
       return toMeasureView(state.measure, query.asOf, query.knownAt, version, links);
     }
-    // The row and both kinds of links in one round trip: this is the API's hottest read.
+    // The row and both kinds of links in one round trip, as a prepared statement: this is the
+    // API's hottest read, and planning its subqueries cost more than running them.
     const { rows } = await this.pool.query<{
       measure: Measure | null;
       version: string;
       responds_to: MeasureLink[];
       countermeasures: MeasureLink[];
-    }>(
-      `SELECT m.measure, m.version,
-              (SELECT coalesce(json_agg(json_build_object('id', r.id, 'code', c.code)
-                                        ORDER BY r.n), '[]')
-                 FROM unnest(m.responds_to) WITH ORDINALITY AS r(id, n)
-                 LEFT JOIN stream_codes c ON c.aggregate_id = r.id::uuid) AS responds_to,
-              (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code)
-                                        ORDER BY x.measure_id), '[]')
-                 FROM measure_status x
-                WHERE x.responds_to @> ARRAY[m.measure_id::text]) AS countermeasures
-         FROM measure_status m WHERE m.measure_id = $1`,
-      [id],
-    );
+    }>({ name: 'measure-status-detail', text: DETAIL_SQL, values: [id] });
     const row = rows[0];
     if (!row?.measure) return null;
     return toMeasureView(row.measure, query.asOf, query.knownAt ?? now, Number(row.version), {
@@ -101,16 +111,10 @@ export class MeasureQueries {
         measure_id: string;
         measure: Measure;
         version: string;
-      }>(
-        `SELECT measure_id, measure, version FROM measure_status
-          WHERE measure_id > $1 AND title IS NOT NULL
-            AND ($2::text IS NULL OR imposing_party = $2)
-            AND ($3::text IS NULL OR target_parties @> ARRAY[$3])
-            AND ($4::text IS NULL OR kind = $4)
-            AND ($5::text IS NULL OR agreement_ids @> ARRAY[$5])
-            AND ($6::text IS NULL OR search LIKE '%' || lower($6) || '%')
-          ORDER BY measure_id LIMIT $7`,
-        [
+      }>({
+        name: 'measure-status-page',
+        text: PAGE_SQL,
+        values: [
           after,
           query.imposingParty ?? null,
           query.targetParty ?? null,
@@ -119,7 +123,7 @@ export class MeasureQueries {
           query.q ?? null,
           chunk,
         ],
-      );
+      });
       for (const row of rows) {
         if (items.length === query.limit) return { items, nextCursor: after };
         after = row.measure_id;

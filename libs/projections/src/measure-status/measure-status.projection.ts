@@ -60,13 +60,14 @@ export class MeasureStatusProjection implements RebuildableProjection {
     );
   }
 
+  /** `json_to_recordset`: the rows go in as text, never converted to jsonb and back. */
   private async save(rows: unknown[], manager: EntityManager): Promise<void> {
     await manager.query(
       `INSERT INTO measure_status (measure_id, code, title, kind, imposing_party, target_parties,
                                    agreement_ids, responds_to, search, measure, version, last_position)
-       SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(measure_id uuid, code text, title text,
+       SELECT * FROM json_to_recordset($1::json) AS r(measure_id uuid, code text, title text,
          kind text, imposing_party text, target_parties text[], agreement_ids text[],
-         responds_to text[], search text, measure jsonb, version bigint, last_position bigint)
+         responds_to text[], search text, measure json, version bigint, last_position bigint)
        ON CONFLICT (measure_id) DO UPDATE SET
          code = EXCLUDED.code, title = EXCLUDED.title, kind = EXCLUDED.kind,
          imposing_party = EXCLUDED.imposing_party, target_parties = EXCLUDED.target_parties,
