@@ -46,7 +46,7 @@ const DETAIL_SQL = `
     FROM measure_status m WHERE m.measure_id = $1`;
 
 const PAGE_SQL = `
-  SELECT measure_id, measure, version FROM measure_status
+  SELECT measure_id, coalesce(list_entry, measure) AS measure, version FROM measure_status
    WHERE measure_id > $1 AND title IS NOT NULL
      AND ($2::text IS NULL OR imposing_party = $2)
      AND ($3::text IS NULL OR target_parties @> ARRAY[$3])

@@ -9,6 +9,7 @@ import {
   type ProjectionTestApp,
 } from '../testing/projection-test-app';
 import { MEASURE_STATUS_PROJECTION, MeasureStatusProjection } from './measure-status.projection';
+import { toMeasureSummary } from './measure-view';
 
 const TABLE = 'measure_status';
 const KEY = 'measure_id';
@@ -220,6 +221,34 @@ describe('MeasureStatusProjection on PostgreSQL', () => {
     const unmade = await rowOf(own.unmade);
     expect(unmade).toMatchObject({ code: null, title: null, kind: null, version: '2' });
     expect(unmade.measure).toBeNull();
+    expect(unmade.list_entry).toBeNull();
+  });
+
+  it('keeps a list entry that gives every list item the full measure gives, on any date', async () => {
+    const rows: { measure: Measure; list_entry: Measure }[] = await t.dataSource.query(
+      `SELECT measure, list_entry FROM ${TABLE} WHERE measure IS NOT NULL`,
+    );
+    expect(rows.length).toBeGreaterThan(20);
+    const dates = [
+      '2018-07-06',
+      '2025-04-10',
+      '2025-05-14',
+      '2025-11-10',
+      '2026-06-01',
+      '2027-01-01',
+    ];
+    const knownAt = new Date();
+    for (const row of rows) {
+      expect(JSON.stringify(row.list_entry).length).toBeLessThan(
+        JSON.stringify(row.measure).length,
+      );
+      for (const date of dates) {
+        const asOf = new Date(`${date}T12:00:00Z`);
+        expect(toMeasureSummary(row.list_entry, asOf, knownAt, 1)).toEqual(
+          toMeasureSummary(row.measure, asOf, knownAt, 1),
+        );
+      }
+    }
   });
 
   it('changes nothing when batches it has applied are delivered again', async () => {

@@ -5,7 +5,7 @@ import { aggregateIdOf } from '@app/trade';
 import type { EntityManager } from 'typeorm';
 import { type FoldedMeasure, MeasureFold, type StoredMeasure } from '../measure-fold';
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
-import { agreementsOf } from './measure-view';
+import { agreementsOf, toListEntry } from './measure-view';
 
 export const MEASURE_STATUS_PROJECTION = 'projection:measure-status';
 
@@ -64,15 +64,16 @@ export class MeasureStatusProjection implements RebuildableProjection {
   private async save(rows: unknown[], manager: EntityManager): Promise<void> {
     await manager.query(
       `INSERT INTO measure_status (measure_id, code, title, kind, imposing_party, target_parties,
-                                   agreement_ids, responds_to, search, measure, version, last_position)
+                                   agreement_ids, responds_to, search, measure, list_entry, version, last_position)
        SELECT * FROM json_to_recordset($1::json) AS r(measure_id uuid, code text, title text,
          kind text, imposing_party text, target_parties text[], agreement_ids text[],
-         responds_to text[], search text, measure json, version bigint, last_position bigint)
+         responds_to text[], search text, measure json, list_entry json, version bigint,
+         last_position bigint)
        ON CONFLICT (measure_id) DO UPDATE SET
          code = EXCLUDED.code, title = EXCLUDED.title, kind = EXCLUDED.kind,
          imposing_party = EXCLUDED.imposing_party, target_parties = EXCLUDED.target_parties,
          agreement_ids = EXCLUDED.agreement_ids, responds_to = EXCLUDED.responds_to,
-         search = EXCLUDED.search, measure = EXCLUDED.measure,
+         search = EXCLUDED.search, measure = EXCLUDED.measure, list_entry = EXCLUDED.list_entry,
          version = EXCLUDED.version, last_position = EXCLUDED.last_position`,
       [JSON.stringify(rows)],
     );
@@ -100,6 +101,7 @@ function toRow(measureId: string, { measure, version, lastPosition }: FoldedMeas
       .join(' ')
       .toLowerCase(),
     measure,
+    list_entry: measure && toListEntry(measure),
     version,
     last_position: lastPosition,
   };

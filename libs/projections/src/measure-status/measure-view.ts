@@ -68,6 +68,29 @@ export function toMeasureView(
 export type MeasureView = ReturnType<typeof toMeasureView>;
 
 /**
+ * What a list item is computed from: the measure without its sources, claims, HS codes and
+ * extension sources, which list items do not show. Stored beside the full measure so that a
+ * page reads rows small enough to stay uncompressed (a full measure is about 5 KB of JSON here).
+ */
+export function toListEntry(measure: Measure): Measure {
+  return {
+    ...measure,
+    sources: [],
+    claims: [],
+    suspensions: measure.suspensions.map((s) => ({
+      ...s,
+      sources: [],
+      extensions: s.extensions.map((extension) => ({ ...extension, sources: [] })),
+    })),
+    exclusions: measure.exclusions.map(({ hsCodes: _, ...exclusion }) => ({
+      ...exclusion,
+      sources: [],
+      extensions: [],
+    })),
+  };
+}
+
+/**
  * A list item: who imposes what on whom and its status on `asOf`. Lists carry no histories,
  * sources or claims (the detail has them), so that a page stays small to read and to send.
  */
