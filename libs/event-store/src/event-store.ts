@@ -194,14 +194,16 @@ export class EventStore {
   }
 
   async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<RecordedEvent[]> {
-    const { rows } = await this.pool.query<EventRow>(
-      `SELECT ${EVENT_COLUMNS} FROM events
-        WHERE stream_id = $1
-          AND ($2::bigint IS NULL OR version <= $2)
-          AND ($3::timestamptz IS NULL OR recorded_at <= $3)
-        ORDER BY version`,
-      [streamId, options.toVersion ?? null, options.recordedUntil ?? null],
-    );
+    // Prepared once per connection: every write and every knownAt read starts here.
+    const { rows } = await this.pool.query<EventRow>({
+      name: 'event-store-read-stream',
+      text: `SELECT ${EVENT_COLUMNS} FROM events
+              WHERE stream_id = $1
+                AND ($2::bigint IS NULL OR version <= $2)
+                AND ($3::timestamptz IS NULL OR recorded_at <= $3)
+              ORDER BY version`,
+      values: [streamId, options.toVersion ?? null, options.recordedUntil ?? null],
+    });
     return rows.map((row) => this.toRecorded(row));
   }
 

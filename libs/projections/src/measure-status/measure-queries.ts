@@ -34,16 +34,25 @@ export interface MeasureListQuery {
   limit: number;
 }
 
+/** What a measure responds to, in its order, with codes; and the measures that respond to it. */
+const respondsToSql = (ids: string) => `
+  (SELECT coalesce(json_agg(json_build_object('id', r.id, 'code', c.code) ORDER BY r.n), '[]')
+     FROM unnest(${ids}) WITH ORDINALITY AS r(id, n)
+     LEFT JOIN stream_codes c ON c.aggregate_id = r.id::uuid)`;
+const countermeasuresSql = (id: string) => `
+  (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code)
+                            ORDER BY x.measure_id), '[]')
+     FROM measure_status x WHERE x.responds_to @> ARRAY[${id}])`;
+
 const DETAIL_SQL = `
   SELECT m.measure, m.version,
-         (SELECT coalesce(json_agg(json_build_object('id', r.id, 'code', c.code) ORDER BY r.n), '[]')
-            FROM unnest(m.responds_to) WITH ORDINALITY AS r(id, n)
-            LEFT JOIN stream_codes c ON c.aggregate_id = r.id::uuid) AS responds_to,
-         (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code)
-                                   ORDER BY x.measure_id), '[]')
-            FROM measure_status x
-           WHERE x.responds_to @> ARRAY[m.measure_id::text]) AS countermeasures
+         ${respondsToSql('m.responds_to')} AS responds_to,
+         ${countermeasuresSql('m.measure_id::text')} AS countermeasures
     FROM measure_status m WHERE m.measure_id = $1`;
+
+const LINKS_SQL = `
+  SELECT ${respondsToSql('$2::text[]')} AS responds_to,
+         ${countermeasuresSql('$1::text')} AS countermeasures`;
 
 const PAGE_SQL = `
   SELECT measure_id, coalesce(list_entry, measure) AS measure, version FROM measure_status
@@ -165,20 +174,16 @@ export class MeasureQueries {
     return markRetractions(events);
   }
 
-  /** Links as known now, for a measure folded as known at a past time. */
+  /** Links as known now, for a measure folded as known at a past time: one round trip. */
   private async links(measure: Measure): Promise<{
     respondsTo: MeasureLink[];
     countermeasures: MeasureLink[];
   }> {
-    const { rows } = await this.pool.query<{ measure_id: string; code: string | null }>(
-      'SELECT measure_id, code FROM measure_status WHERE responds_to @> ARRAY[$1] ORDER BY measure_id',
-      [measure.id],
-    );
-    const codes = await this.codes.codesOf(measure.respondsTo);
-    return {
-      respondsTo: measure.respondsTo.map((id) => ({ id, code: codes.get(id) ?? null })),
-      countermeasures: rows.map((row) => ({ id: row.measure_id, code: row.code })),
-    };
+    const { rows } = await this.pool.query<{
+      responds_to: MeasureLink[];
+      countermeasures: MeasureLink[];
+    }>({ name: 'measure-status-links', text: LINKS_SQL, values: [measure.id, measure.respondsTo] });
+    return { respondsTo: rows[0].responds_to, countermeasures: rows[0].countermeasures };
   }
 }
 
