@@ -18,6 +18,8 @@ export {
   MeasureQueries,
   type MeasureListQuery,
   type StatusQuery,
+  measurePageJson,
+  type MeasurePage,
 } from './measure-status/measure-queries';
 export type { MeasureView, MeasureLink, MeasureSummary } from './measure-status/measure-view';
 export { AgreementQueries } from './agreement-status/agreement-queries';

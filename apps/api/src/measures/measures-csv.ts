@@ -36,7 +36,7 @@ export const MEASURE_CSV_HEADER = [
 ] as const;
 
 /** One line of the list view, in the order of MEASURE_CSV_HEADER. */
-export function measureCsvRow(view: MeasureSummary): Array<string | number | null> {
+export function measureCsvRow(view: MeasureSummary, asOf: string): Array<string | number | null> {
   return [
     view.id,
     view.code,
@@ -55,7 +55,7 @@ export function measureCsvRow(view: MeasureSummary): Array<string | number | nul
     view.revokedAt,
     view.legalBasis,
     view.instrument,
-    view.asOf,
+    asOf,
   ];
 }
 

@@ -62,10 +62,13 @@ export class MeasuresExportController {
         after,
         limit: PAGE,
       });
-      views.push(...page.items);
+      views.push(...page.itemsJson.map((item) => JSON.parse(item) as MeasureSummary));
       if (!page.nextCursor) break;
       after = page.nextCursor;
     }
-    return toCsv([[...MEASURE_CSV_HEADER], ...views.map(measureCsvRow)]);
+    return toCsv([
+      [...MEASURE_CSV_HEADER],
+      ...views.map((view) => measureCsvRow(view, dates.asOf.toISOString())),
+    ]);
   }
 }

@@ -4,6 +4,7 @@ import {
   AGREEMENT_STATUS_PROJECTION,
   MEASURE_STATUS_PROJECTION,
   MeasureQueries,
+  measurePageJson,
   ReadYourWrites,
 } from '@app/projections';
 import type { FastifyReply } from 'fastify';
@@ -36,16 +37,22 @@ export class MeasuresReadController {
 
   @Get()
   @ApiOperation({ summary: 'List measures with their status on asOf, filtered' })
-  async list(@Query(new ZodPipe(measureListQuery)) query: z.infer<typeof measureListQuery>) {
+  async list(
+    @Query(new ZodPipe(measureListQuery)) query: z.infer<typeof measureListQuery>,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<string> {
     await this.caughtUp(query.minPosition);
     const { asOf, knownAt } = toDates(query);
-    return this.measures.list({
+    const page = await this.measures.list({
       ...query,
       asOf,
       knownAt,
       endsBefore: query.endsBefore ? new Date(query.endsBefore) : undefined,
       after: query.cursor,
     });
+    // Already JSON: stored items go out as they are (see MeasurePage).
+    reply.type('application/json; charset=utf-8');
+    return measurePageJson(page);
   }
 
   @Get(':measure')

@@ -54,8 +54,42 @@ const LINKS_SQL = `
   SELECT ${respondsToSql('$2::text[]')} AS responds_to,
          ${countermeasuresSql('$1::text')} AS countermeasures`;
 
+const STORED_ITEM_HOLDS = `list_item IS NOT NULL
+  AND (list_item_from IS NULL OR list_item_from <= $8::timestamptz)
+  AND (list_item_until IS NULL OR $8::timestamptz < list_item_until)`;
+
+interface PageRow {
+  measure_id: string;
+  version: string;
+  item: string | null;
+  measure: Measure | null;
+}
+
+/** A list page. Items are JSON text, so that stored ones go out without a parse and a print. */
+export interface MeasurePage {
+  asOf: string;
+  knownAt: string;
+  itemsJson: string[];
+  nextCursor: string | null;
+}
+
+/** The page as the API sends it: `{asOf, knownAt, items, nextCursor}`. */
+export function measurePageJson(page: MeasurePage): string {
+  return (
+    `{"asOf":"${page.asOf}","knownAt":"${page.knownAt}","items":[${page.itemsJson.join(',')}],` +
+    `"nextCursor":${JSON.stringify(page.nextCursor)}}`
+  );
+}
+
+/**
+ * A page of rows: the stored list item (as text, not parsed) when `asOf` ($8) lies in the span
+ * it holds for, else the list entry to compute it from.
+ */
 const PAGE_SQL = `
-  SELECT measure_id, coalesce(list_entry, measure) AS measure, version FROM measure_status
+  SELECT measure_id, version,
+         CASE WHEN ${STORED_ITEM_HOLDS} THEN list_item::text END AS item,
+         CASE WHEN NOT (${STORED_ITEM_HOLDS}) THEN coalesce(list_entry, measure) END AS measure
+    FROM measure_status
    WHERE measure_id > $1 AND title IS NOT NULL
      AND ($2::text IS NULL OR imposing_party = $2)
      AND ($3::text IS NULL OR target_parties @> ARRAY[$3])
@@ -103,24 +137,24 @@ export class MeasureQueries {
     });
   }
 
-  async list(
-    query: MeasureListQuery,
-  ): Promise<{ items: MeasureSummary[]; nextCursor: string | null }> {
-    const items: MeasureSummary[] = [];
-    let after = query.after ?? '00000000-0000-0000-0000-000000000000';
+  async list(query: MeasureListQuery): Promise<MeasurePage> {
     const now = new Date();
     const knownAt = query.knownAt && query.knownAt < now ? query.knownAt : undefined;
+    const page: MeasurePage = {
+      asOf: query.asOf.toISOString(),
+      knownAt: (knownAt ?? now).toISOString(),
+      itemsJson: [],
+      nextCursor: null,
+    };
+    let after = query.after ?? '00000000-0000-0000-0000-000000000000';
     const agreement = query.agreement && (await this.codes.resolve('agreement', query.agreement));
-    if (query.agreement && !agreement) return { items, nextCursor: null };
+    if (query.agreement && !agreement) return page;
+    const filtered = query.status !== undefined || query.endsBefore !== undefined;
     const chunk = query.limit + 1;
     // Status and end filters are known only once the status on `asOf` is computed, so rows are
     // scanned in key order until the page is full; the cursor is the last key scanned.
     for (;;) {
-      const { rows } = await this.pool.query<{
-        measure_id: string;
-        measure: Measure;
-        version: string;
-      }>({
+      const { rows } = await this.pool.query<PageRow>({
         name: 'measure-status-page',
         text: PAGE_SQL,
         values: [
@@ -131,28 +165,35 @@ export class MeasureQueries {
           agreement || null,
           query.q ?? null,
           chunk,
+          query.asOf,
         ],
       });
       for (const row of rows) {
-        if (items.length === query.limit) return { items, nextCursor: after };
+        if (page.itemsJson.length === query.limit) return { ...page, nextCursor: after };
         after = row.measure_id;
-        const view = knownAt
-          ? await this.viewKnownAt(row.measure_id, query.asOf, knownAt)
-          : toMeasureSummary(row.measure, query.asOf, now, Number(row.version));
-        if (!view) continue;
-        if (query.status && view.status !== query.status) continue;
-        if (query.endsBefore && !endsBefore(view, query.endsBefore)) continue;
-        items.push(view);
+        let json: string | null = null;
+        let item: MeasureSummary | null = null;
+        if (knownAt) item = await this.summaryKnownAt(row.measure_id, query.asOf, knownAt);
+        else if (row.item !== null) json = row.item;
+        else if (row.measure) item = toMeasureSummary(row.measure, query.asOf, Number(row.version));
+        if (json === null && item === null) continue;
+        if (filtered) {
+          // A stored item is parsed only when a filter must look inside it.
+          const shown = item ?? (JSON.parse(json as string) as MeasureSummary);
+          if (query.status && shown.status !== query.status) continue;
+          if (query.endsBefore && !endsBefore(shown, query.endsBefore)) continue;
+        }
+        page.itemsJson.push(json ?? JSON.stringify(item));
       }
-      if (rows.length < chunk) return { items, nextCursor: null };
+      if (rows.length < chunk) return page;
     }
   }
 
   /** A list item as known at `knownAt`: the measure folded from the events recorded by then. */
-  private async viewKnownAt(measureId: string, asOf: Date, knownAt: Date) {
+  private async summaryKnownAt(measureId: string, asOf: Date, knownAt: Date) {
     const { state, version } = await this.knownAt(measureId, knownAt);
     if (!state.measure) return null;
-    return toMeasureSummary(state.measure, asOf, knownAt, version);
+    return toMeasureSummary(state.measure, asOf, version);
   }
 
   /** The measure as the tracker knew it at `knownAt`: only events recorded by then count. */

@@ -5,7 +5,7 @@ import { aggregateIdOf } from '@app/trade';
 import type { EntityManager } from 'typeorm';
 import { type FoldedMeasure, MeasureFold, type StoredMeasure } from '../measure-fold';
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
-import { agreementsOf, toListEntry } from './measure-view';
+import { agreementsOf, summaryValidity, toListEntry, toMeasureSummary } from './measure-view';
 
 export const MEASURE_STATUS_PROJECTION = 'projection:measure-status';
 
@@ -64,16 +64,20 @@ export class MeasureStatusProjection implements RebuildableProjection {
   private async save(rows: unknown[], manager: EntityManager): Promise<void> {
     await manager.query(
       `INSERT INTO measure_status (measure_id, code, title, kind, imposing_party, target_parties,
-                                   agreement_ids, responds_to, search, measure, list_entry, version, last_position)
+                                   agreement_ids, responds_to, search, measure, list_entry, list_item,
+                                   list_item_from, list_item_until, version, last_position)
        SELECT * FROM json_to_recordset($1::json) AS r(measure_id uuid, code text, title text,
          kind text, imposing_party text, target_parties text[], agreement_ids text[],
-         responds_to text[], search text, measure json, list_entry json, version bigint,
+         responds_to text[], search text, measure json, list_entry json, list_item json,
+         list_item_from timestamptz, list_item_until timestamptz, version bigint,
          last_position bigint)
        ON CONFLICT (measure_id) DO UPDATE SET
          code = EXCLUDED.code, title = EXCLUDED.title, kind = EXCLUDED.kind,
          imposing_party = EXCLUDED.imposing_party, target_parties = EXCLUDED.target_parties,
          agreement_ids = EXCLUDED.agreement_ids, responds_to = EXCLUDED.responds_to,
          search = EXCLUDED.search, measure = EXCLUDED.measure, list_entry = EXCLUDED.list_entry,
+         list_item = EXCLUDED.list_item, list_item_from = EXCLUDED.list_item_from,
+         list_item_until = EXCLUDED.list_item_until,
          version = EXCLUDED.version, last_position = EXCLUDED.last_position`,
       [JSON.stringify(rows)],
     );
@@ -81,6 +85,11 @@ export class MeasureStatusProjection implements RebuildableProjection {
 }
 
 function toRow(measureId: string, { measure, version, lastPosition }: FoldedMeasure) {
+  const entry = measure && toListEntry(measure);
+  // The list item as of now, good for as long as the measure's status cannot change: lists on
+  // a date inside that span send it as stored, without computing it again.
+  const now = new Date();
+  const validity = entry && summaryValidity(entry, now);
   return {
     measure_id: measureId,
     code: measure?.code ?? null,
@@ -101,7 +110,10 @@ function toRow(measureId: string, { measure, version, lastPosition }: FoldedMeas
       .join(' ')
       .toLowerCase(),
     measure,
-    list_entry: measure && toListEntry(measure),
+    list_entry: entry,
+    list_item: entry && toMeasureSummary(entry, now, version),
+    list_item_from: validity?.from ?? null,
+    list_item_until: validity?.until ?? null,
     version,
     last_position: lastPosition,
   };

@@ -92,9 +92,11 @@ export function toListEntry(measure: Measure): Measure {
 
 /**
  * A list item: who imposes what on whom and its status on `asOf`. Lists carry no histories,
- * sources or claims (the detail has them), so that a page stays small to read and to send.
+ * sources or claims (the detail has them), so that a page stays small to read and to send; the
+ * page, not each item, says which `asOf` and `knownAt` it answers for, so that an item is the
+ * same for every `asOf` between two of the measure's instants (see `summaryValidity`).
  */
-export function toMeasureSummary(measure: Measure, asOf: Date, knownAt: Date, version: number) {
+export function toMeasureSummary(measure: Measure, asOf: Date, version: number) {
   const status = measureStatusAt(measure, asOf);
   return {
     id: measure.id,
@@ -107,9 +109,7 @@ export function toMeasureSummary(measure: Measure, asOf: Date, knownAt: Date, ve
     instrument: measure.instrument ?? null,
     summary: measure.summary ?? null,
     /** The agreements its suspensions implement. */
-    agreements: [
-      ...new Set(measure.suspensions.flatMap((s) => (s.agreement ? [s.agreement] : []))),
-    ],
+    agreements: agreementsOf(measure),
     status: status?.status ?? null,
     rate: status?.rateInForce ?? null,
     fullRate: status?.fullRate ?? null,
@@ -119,10 +119,42 @@ export function toMeasureSummary(measure: Measure, asOf: Date, knownAt: Date, ve
     announcedAt: measure.announcedAt ?? null,
     effectiveAt: measure.effectiveAt ?? null,
     revokedAt: measure.revokedAt ?? null,
-    asOf: asOf.toISOString(),
-    knownAt: knownAt.toISOString(),
     version,
   };
+}
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * The span of valid time around `at` in which the measure's status cannot change: from the
+ * latest of its instants at or before `at` to the earliest after it (null: unbounded). Status
+ * on a date only ever compares that date with instants the measure holds (stage dates, rate and
+ * scope changes, phase dates, suspension starts, ends, extensions and liftings), so taking every
+ * instant in it, whatever field it sits in, can only make the span too short, never too long.
+ */
+export function summaryValidity(
+  measure: Measure,
+  at: Date,
+): { from: string | null; until: string | null } {
+  const millis = at.getTime();
+  let from: number | null = null;
+  let until: number | null = null;
+  const visit = (value: unknown): void => {
+    if (typeof value === 'string') {
+      if (!INSTANT.test(value)) return;
+      const instant = Date.parse(value);
+      if (instant <= millis) from = from === null ? instant : Math.max(from, instant);
+      else until = until === null ? instant : Math.min(until, instant);
+    } else if (Array.isArray(value)) {
+      for (const item of value) visit(item);
+    } else if (value !== null && typeof value === 'object') {
+      for (const item of Object.values(value)) visit(item);
+    }
+  };
+  visit(measure);
+  const iso = (instant: number | null) =>
+    instant === null ? null : new Date(instant).toISOString();
+  return { from: iso(from), until: iso(until) };
 }
 
 export type MeasureSummary = ReturnType<typeof toMeasureSummary>;
