@@ -15,23 +15,9 @@ export function toMeasureView(
 ) {
   const status = measureStatusAt(measure, asOf);
   return {
-    id: measure.id,
-    code: measure.code ?? null,
-    title: measure.title,
-    kind: measure.kind,
-    imposingParty: measure.imposingParty,
-    targetParties: measure.targetParties,
-    legalBasis: measure.legalBasis ?? null,
-    instrument: measure.instrument ?? null,
-    summary: measure.summary ?? null,
+    ...identityOf(measure),
     timeZone: measure.timeZone,
-    /** Null when the measure did not exist yet on `asOf`. */
-    status: status?.status ?? null,
-    /** The rate applied on `asOf`: the full rate less suspended points. */
-    rate: status?.rateInForce ?? null,
-    fullRate: status?.fullRate ?? null,
-    suspendedPart: status?.suspendedPart ?? null,
-    activeSuspension: activeSuspensionOf(status),
+    ...statusOf(status),
     suspensions: measure.suspensions.map((s) => ({
       id: s.id,
       state: s.state,
@@ -97,24 +83,11 @@ export function toListEntry(measure: Measure): Measure {
  * same for every `asOf` between two of the measure's instants (see `summaryValidity`).
  */
 export function toMeasureSummary(measure: Measure, asOf: Date, version: number) {
-  const status = measureStatusAt(measure, asOf);
   return {
-    id: measure.id,
-    code: measure.code ?? null,
-    title: measure.title,
-    kind: measure.kind,
-    imposingParty: measure.imposingParty,
-    targetParties: measure.targetParties,
-    legalBasis: measure.legalBasis ?? null,
-    instrument: measure.instrument ?? null,
-    summary: measure.summary ?? null,
+    ...identityOf(measure),
     /** The agreements its suspensions implement. */
     agreements: agreementsOf(measure),
-    status: status?.status ?? null,
-    rate: status?.rateInForce ?? null,
-    fullRate: status?.fullRate ?? null,
-    suspendedPart: status?.suspendedPart ?? null,
-    activeSuspension: activeSuspensionOf(status),
+    ...statusOf(measureStatusAt(measure, asOf)),
     threatenedAt: measure.threatenedAt ?? null,
     announcedAt: measure.announcedAt ?? null,
     effectiveAt: measure.effectiveAt ?? null,
@@ -158,6 +131,33 @@ export function summaryValidity(
 }
 
 export type MeasureSummary = ReturnType<typeof toMeasureSummary>;
+
+/** Who imposes what on whom, as the detail and list items both begin. */
+function identityOf(measure: Measure) {
+  return {
+    id: measure.id,
+    code: measure.code ?? null,
+    title: measure.title,
+    kind: measure.kind,
+    imposingParty: measure.imposingParty,
+    targetParties: measure.targetParties,
+    legalBasis: measure.legalBasis ?? null,
+    instrument: measure.instrument ?? null,
+    summary: measure.summary ?? null,
+  };
+}
+
+/** The status on a date; every field null when the measure did not exist yet then. */
+function statusOf(status: MeasureStatusView | null) {
+  return {
+    status: status?.status ?? null,
+    /** The rate applied on `asOf`: the full rate less suspended points. */
+    rate: status?.rateInForce ?? null,
+    fullRate: status?.fullRate ?? null,
+    suspendedPart: status?.suspendedPart ?? null,
+    activeSuspension: activeSuspensionOf(status),
+  };
+}
 
 function activeSuspensionOf(status: MeasureStatusView | null) {
   const active = status?.activeSuspension;
