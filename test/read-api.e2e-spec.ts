@@ -477,16 +477,26 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       expect(byCode.map((item) => item.id)).toEqual(byId.map((item) => item.id));
     });
 
-    it('lists only what was known at knownAt', async () => {
+    it('lists only what was known at knownAt, each measure as it was known then', async () => {
+      const tag = suffix();
+      const codes = { kept: `KEPT-${tag}`, amended: `AMENDED-${tag}`, late: `LATE-${tag}` };
+      await recordUsTariff(codes.kept);
+      await recordUsTariff(codes.amended);
       await tick();
       const before = new Date();
       await tick();
-      const code = `LATE-${suffix()}`;
-      const recorded = await recordUsTariff(code);
-      const now = await listAll({ q: code, limit: 50, minPosition: recorded.position });
-      expect(now.map((item) => item.code)).toEqual([code]);
-      const then = await listAll({ q: code, limit: 50, knownAt: before.toISOString() });
-      expect(then).toEqual([]);
+      await amend(codes.amended, 60, '2025-08-01T04:00:00Z');
+      const recorded = await recordUsTariff(codes.late);
+      const asOf = '2025-09-01T00:00:00Z';
+      const now = await listAll({ q: tag, asOf, limit: 50, minPosition: recorded.position });
+      expect(now.map((item) => item.code).sort()).toEqual([codes.amended, codes.kept, codes.late]);
+      const then = await listAll({ q: tag, asOf, limit: 50, knownAt: before.toISOString() });
+      expect(then.map((item) => item.code).sort()).toEqual([codes.amended, codes.kept]);
+      const of = (items: typeof now, code: string) => items.find((item) => item.code === code);
+      // Unchanged since: the same item as now. Amended since: as it stood before the amendment.
+      expect(of(then, codes.kept)).toEqual(of(now, codes.kept));
+      expect(of(then, codes.amended)).toMatchObject({ version: 1, rate: { percent: 34 } });
+      expect(of(now, codes.amended)).toMatchObject({ version: 2, rate: { percent: 60 } });
     });
 
     it('refuses a malformed cursor or status with 400', async () => {

@@ -51,14 +51,18 @@ const DETAIL_SQL = `
     FROM measure_status m WHERE m.measure_id = $1`;
 
 /**
- * The detail row, only if the stream as known at $2 is the stream the row folds: no event after
- * the row's version, and none recorded after $2. (Not only the last: concurrent appends without
- * an expected version can commit a later version with an earlier transaction time.)
+ * Whether the stream as known at `knownAt` is the stream the row folds: no event after the
+ * row's version, and none recorded after `knownAt`. (Not only the last: concurrent appends
+ * without an expected version can commit a later version with an earlier transaction time.)
  */
-const DETAIL_KNOWN_SQL = `${DETAIL_SQL}
-     AND NOT EXISTS (SELECT 1 FROM events e
-                      WHERE e.stream_id = 'measure-' || m.measure_id
-                        AND (e.version > m.version OR e.recorded_at > $2::timestamptz))`;
+function knownAsFoldedSql(knownAt: string, row: string): string {
+  return `NOT EXISTS (SELECT 1 FROM events e
+                       WHERE e.stream_id = 'measure-' || ${row}.measure_id
+                         AND (e.version > ${row}.version OR e.recorded_at > ${knownAt}::timestamptz))`;
+}
+
+/** The detail row, only if a past knownAt ($2) knows the stream as the row folds it. */
+const DETAIL_KNOWN_SQL = `${DETAIL_SQL} AND ${knownAsFoldedSql('$2', 'm')}`;
 
 interface DetailRow {
   measure: Measure | null;
@@ -78,6 +82,8 @@ const STORED_ITEM_HOLDS = `list_item IS NOT NULL
 interface PageRow {
   measure_id: string;
   version: string;
+  /** False when a past knownAt ($9) does not know the stream as the row folds it. */
+  known: boolean;
   item: string | null;
   measure: Measure | null;
 }
@@ -104,6 +110,7 @@ export function measurePageJson(page: MeasurePage): string {
  */
 const PAGE_SQL = `
   SELECT measure_id, version,
+         ($9::timestamptz IS NULL OR ${knownAsFoldedSql('$9', 'measure_status')}) AS known,
          CASE WHEN ${STORED_ITEM_HOLDS} THEN list_item::text END AS item,
          CASE WHEN NOT (${STORED_ITEM_HOLDS}) THEN coalesce(list_entry, measure) END AS measure
     FROM measure_status
@@ -185,6 +192,7 @@ export class MeasureQueries {
           query.q ?? null,
           chunk,
           query.asOf,
+          knownAt ?? null,
         ],
       });
       for (const row of rows) {
@@ -192,7 +200,8 @@ export class MeasureQueries {
         after = row.measure_id;
         let json: string | null = null;
         let item: MeasureSummary | null = null;
-        if (knownAt) item = await this.summaryKnownAt(row.measure_id, query.asOf, knownAt);
+        // For a past knownAt, a stream unchanged since reads like a current one.
+        if (!row.known) item = await this.summaryKnownAt(row.measure_id, query.asOf, knownAt!);
         else if (row.item !== null) json = row.item;
         else if (row.measure) item = toMeasureSummary(row.measure, query.asOf, Number(row.version));
         if (json === null && item === null) continue;
