@@ -66,7 +66,11 @@ async function main(): Promise<void> {
     await describeRun(db.pool, [
       'libs/projections/src/rebuild/projection-rebuilder.ts',
       'libs/projections/src/rebuild/shadow-tables.ts',
+      'libs/projections/src/measure-fold.ts',
       'libs/projections/src/measure-status/measure-status.projection.ts',
+      'libs/projections/src/suspension-ends/suspension-ends.projection.ts',
+      'libs/projections/src/timeline/timeline.projection.ts',
+      'libs/projections/src/timeline/timeline-facts.ts',
       'libs/event-store/src/event-store.ts',
       'bench/lib/measure-history.ts',
     ]);

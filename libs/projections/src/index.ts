@@ -1,7 +1,9 @@
 import { CreateAgreementStatus1764300004000 } from './agreement-status/agreement-status.migration';
 import { CreateMeasureStatus1764300003000 } from './measure-status/measure-status.migration';
 import { MeasureStatusLeanRow1764500000000 } from './measure-status/measure-status-lean-row.migration';
+import { SuspensionEndsLeanRow1764510000000 } from './suspension-ends/suspension-ends-lean-row.migration';
 import { CreateSuspensionEnds1764300010000 } from './suspension-ends/suspension-ends.migration';
+import { TimelineLeanRows1764510001000 } from './timeline/timeline-lean-rows.migration';
 import { CreateTimeline1764300011000 } from './timeline/timeline.migration';
 
 export { ProjectionsModule } from './projections.module';
@@ -16,10 +18,10 @@ export {
 
 export {
   MeasureQueries,
-  type MeasureListQuery,
-  type StatusQuery,
   measurePageJson,
   type MeasurePage,
+  type MeasureListQuery,
+  type StatusQuery,
 } from './measure-status/measure-queries';
 export type { MeasureView, MeasureLink, MeasureSummary } from './measure-status/measure-view';
 export { AgreementQueries } from './agreement-status/agreement-queries';
@@ -61,4 +63,6 @@ export const projectionMigrations = [
   CreateSuspensionEnds1764300010000,
   CreateTimeline1764300011000,
   MeasureStatusLeanRow1764500000000,
+  SuspensionEndsLeanRow1764510000000,
+  TimelineLeanRows1764510001000,
 ];

@@ -11,7 +11,6 @@ import {
   type Rate,
   type SuspendedPart,
 } from '@app/domain';
-import { DateTime } from 'luxon';
 
 /** One event of a stream, with what the store added to it. */
 export interface TimelineEntry {
@@ -39,7 +38,6 @@ export interface TimelineFactRow {
   parties: string[];
   subject_id: string | null;
   summary: string;
-  data: unknown;
   actor: string | null;
   retracted_by: string | null;
   retracted_at: string | null;
@@ -49,9 +47,14 @@ export interface TimelineFactRow {
  * The timeline rows of one stream, computed from all its events: one per fact that changes the
  * legal situation, labelled with the measure or agreement as it now stands, and marked when it
  * no longer counts — retracted itself, or about a suspension, exclusion or commitment (or a
- * whole measure) whose recording was retracted.
+ * whole measure) whose recording was retracted. `live` is the measure the entries fold to when
+ * the caller has folded them already; otherwise the entries are replayed.
  */
-export function timelineRowsOf(streamId: string, entries: TimelineEntry[]): TimelineFactRow[] {
+export function timelineRowsOf(
+  streamId: string,
+  entries: TimelineEntry[],
+  live?: Measure | null,
+): TimelineFactRow[] {
   const events = entries.map((entry) => entry.event);
   const struck = retractedEventIds(events);
   /** Each retracted event's standing retraction. */
@@ -73,22 +76,21 @@ export function timelineRowsOf(streamId: string, entries: TimelineEntry[]): Time
   const aggregateId = streamId.slice(streamId.indexOf('-') + 1);
   const facts = events.filter((event) => event.type !== 'EventRetracted');
   if (streamId.startsWith('measure-')) {
-    const history = events as MeasureEvent[];
-    const live = replayMeasure(history);
+    const measure = live === undefined ? replayMeasure(events as MeasureEvent[]) : live;
     // Labels come from the facts that stand; a measure that no longer stands keeps its last name.
-    const label = live ?? replayMeasure(facts as MeasureEvent[]);
+    const label = measure ?? replayMeasure(facts as MeasureEvent[]);
     if (!label) return [];
     return entries.flatMap((entry) => {
       const event = entry.event as MeasureEvent;
       const fact = measureFact(event, label);
       if (!fact) return [];
       const orphaned = () => {
-        if (!live) return latestRetraction;
+        if (!measure) return latestRetraction;
         if (!fact.subject) return undefined;
         const [list, creatorType] =
           fact.subject.kind === 'suspension'
-            ? [live.suspensions, 'SuspensionScheduled']
-            : [live.exclusions, 'ExclusionGranted'];
+            ? [measure.suspensions, 'SuspensionScheduled']
+            : [measure.exclusions, 'ExclusionGranted'];
         if (list.some((item) => item.id === fact.subject?.id)) return undefined;
         const key = fact.subject.kind === 'suspension' ? 'suspensionId' : 'exclusionId';
         const creator = creatorOf(creatorType, key, fact.subject.id);
@@ -111,18 +113,17 @@ export function timelineRowsOf(streamId: string, entries: TimelineEntry[]): Time
     });
   }
   if (streamId.startsWith('agreement-')) {
-    const history = events as AgreementEvent[];
-    const live = replayAgreement(history);
-    const label = live ?? replayAgreement(facts as AgreementEvent[]);
+    const agreement = replayAgreement(events as AgreementEvent[]);
+    const label = agreement ?? replayAgreement(facts as AgreementEvent[]);
     if (!label) return [];
     return entries.flatMap((entry) => {
       const event = entry.event as AgreementEvent;
       const fact = agreementFact(event, label);
       if (!fact) return [];
       const orphaned = () => {
-        if (!live) return latestRetraction;
+        if (!agreement) return latestRetraction;
         if (!fact.commitment) return undefined;
-        if (live.commitments.some((c) => c.id === fact.commitment)) return undefined;
+        if (agreement.commitments.some((c) => c.id === fact.commitment)) return undefined;
         const creator = creatorOf('CommitmentRecorded', 'commitmentId', fact.commitment);
         return (creator && retractionOf.get(creator.event.metadata.eventId)) ?? latestRetraction;
       };
@@ -172,7 +173,6 @@ function row(
     effective_at: event.data.effectiveAt,
     recorded_at: entry.recordedAt,
     ...described,
-    data: event.data,
     actor: event.metadata.actor ?? null,
     retracted_by: mark?.event.metadata.eventId ?? null,
     retracted_at: mark?.recordedAt ?? null,
@@ -338,7 +338,38 @@ function partText(part: SuspendedPart | undefined): string {
 /** The calendar date of an instant in the measure's legal time zone. */
 function dateIn(instant: string | undefined, timeZone: string): string {
   if (!instant) return 'an unknown date';
-  return DateTime.fromISO(instant, { zone: timeZone }).toISODate() ?? instant;
+  const at = new Date(instant);
+  const calendar = calendarIn(timeZone);
+  if (!calendar || Number.isNaN(at.getTime())) return instant;
+  const parts = new Map(calendar.formatToParts(at).map((part) => [part.type, part.value]));
+  return `${parts.get('year')?.padStart(4, '0')}-${parts.get('month')}-${parts.get('day')}`;
+}
+
+/** Null for a zone Intl does not know. */
+const calendars = new Map<string, Intl.DateTimeFormat | null>();
+
+/**
+ * Dates through Intl, one formatter per zone and kept: luxon builds a DateTime (and asks Intl for
+ * the zone's offset) at every call, which was a large part of computing a stream's rows.
+ */
+function calendarIn(timeZone: string): Intl.DateTimeFormat | null {
+  let calendar = calendars.get(timeZone);
+  if (calendar === undefined) {
+    try {
+      calendar = new Intl.DateTimeFormat('en-US', {
+        timeZone,
+        calendar: 'iso8601',
+        numberingSystem: 'latn',
+        year: 'numeric',
+        month: '2-digit',
+        day: '2-digit',
+      });
+    } catch {
+      calendar = null;
+    }
+    calendars.set(timeZone, calendar);
+  }
+  return calendar;
 }
 
 function clip(text: string, length: number): string {

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
+import { UpcasterRegistry } from '@app/event-store';
 import { StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
 import { CURSOR_KEYS, encodeCursor, readCursor } from '../cursor';
@@ -35,31 +36,39 @@ interface TimelineRow {
   parties: string[];
   subject_id: string | null;
   summary: string;
-  data: Record<string, unknown>;
+  /** The fact's payload as stored in the log, at `schema_version`. */
+  payload: Record<string, unknown>;
+  schema_version: number;
   actor: string | null;
   retracted_by: string | null;
   retracted_at: Date | null;
 }
 
-/** What changed in valid time, in order of `effectiveAt` (then of recording). */
+/**
+ * What changed in valid time, in order of `effectiveAt` (then of recording). A fact's payload is
+ * not copied into the timeline: it is read from the event itself, found by its position (the
+ * log's primary key), and upcast as the event store upcasts what it reads.
+ */
 @Injectable()
 export class TimelineQueries {
   constructor(
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(StreamCodeIndex) private readonly codes: StreamCodeIndex,
+    @Inject(UpcasterRegistry) private readonly upcasters: UpcasterRegistry,
   ) {}
 
   async list(query: TimelineQuery) {
     const cursor = readCursor(query.after, CURSOR_KEYS.timeline);
     const { rows } = await this.pool.query<TimelineRow>(
-      `SELECT * FROM timeline_facts
-        WHERE ($1::timestamptz IS NULL OR effective_at >= $1)
-          AND ($2::timestamptz IS NULL OR effective_at < $2)
-          AND ($3::text IS NULL OR parties @> ARRAY[$3])
-          AND CASE WHEN $4::timestamptz IS NULL THEN retracted_by IS NULL
-                   ELSE recorded_at <= $4 AND (retracted_at IS NULL OR retracted_at > $4) END
-          AND ($5::timestamptz IS NULL OR (effective_at, position) > ($5, $6::bigint))
-        ORDER BY effective_at, position
+      `SELECT f.*, e.payload, e.schema_version
+         FROM timeline_facts f JOIN events e ON e.position = f.position
+        WHERE ($1::timestamptz IS NULL OR f.effective_at >= $1)
+          AND ($2::timestamptz IS NULL OR f.effective_at < $2)
+          AND ($3::text IS NULL OR f.parties @> ARRAY[$3])
+          AND CASE WHEN $4::timestamptz IS NULL THEN f.retracted_by IS NULL
+                   ELSE f.recorded_at <= $4 AND (f.retracted_at IS NULL OR f.retracted_at > $4) END
+          AND ($5::timestamptz IS NULL OR (f.effective_at, f.position) > ($5, $6::bigint))
+        ORDER BY f.effective_at, f.position
         LIMIT $7`,
       [
         query.from ?? null,
@@ -96,7 +105,7 @@ export class TimelineQueries {
           : null,
         subjectId: row.subject_id,
         actor: row.actor,
-        data: row.data,
+        data: this.upcasters.upcast(row.type, row.schema_version, row.payload).payload,
         retracted: row.retracted_by
           ? { by: row.retracted_by, recordedAt: row.retracted_at?.toISOString() ?? null }
           : null,

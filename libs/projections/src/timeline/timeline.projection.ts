@@ -1,29 +1,41 @@
-import { Injectable } from '@nestjs/common';
-import type { RecordedEvent } from '@app/event-store';
-import { toDomainEvent } from '@app/trade';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Measure } from '@app/domain';
+import { EventStore, type RecordedEvent } from '@app/event-store';
+import { aggregateIdOf, toDomainEvent } from '@app/trade';
 import type { EntityManager } from 'typeorm';
 import { chunks } from '../chunks';
+import { MeasureFold, newEvents } from '../measure-fold';
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
-import { timelineRowsOf, type TimelineEntry } from './timeline-facts';
+import { timelineRowsOf, type TimelineEntry, type TimelineFactRow } from './timeline-facts';
 
 export const TIMELINE_PROJECTION = 'projection:timeline';
 
-/** Statement sizes for a rebuild's large batches: streams carry their events, rows are small. */
-const STREAM_CHUNK = 500;
-const ROW_CHUNK = 2000;
+/** Rows per statement: a rebuild's batches touch thousands of streams. */
+const STREAM_CHUNK = 5000;
+const ROW_CHUNK = 5000;
 
 interface StoredStream {
-  entries: TimelineEntry[];
   version: number;
   lastPosition: number;
 }
 
+interface ChangedStream extends StoredStream {
+  /** The stream's fact rows: all of them when `replace`, else only its new events' rows. */
+  rows: TimelineFactRow[];
+  /** Whether the rows already stored must go (a retraction or a new label changed them). */
+  replace: boolean;
+}
+
 /**
- * The valid-time timeline. Each measure and agreement stream keeps its events beside its rows;
- * a batch appends the new ones (skipping those at or below the stored version, so replays are
- * harmless) and recomputes the stream's rows, which is how a retraction strikes the fact it
- * names and the facts that depended on it. A batch costs one read, one delete and an insert
- * per chunk, however many streams it touches.
+ * The valid-time timeline: one row per fact, labelled with its measure or agreement as it now
+ * stands and marked when a retraction strikes it. Each stream's rows are computed from all its
+ * events (see timelineRowsOf). Beside them a stream keeps only its version: a batch that resumes
+ * a stream reads its earlier events back from the event store, computes all its rows, and when
+ * the rows of the earlier events come out as they were stored (no retraction, no new name or
+ * rate they mention) inserts only the new events' rows, else replaces the stream's rows. Events
+ * at or below the stored version are skipped, so replays are harmless. A rebuild feeds whole
+ * streams, so it reads back only the stream a batch boundary cut, and measure streams are folded
+ * once for all the projections rebuilt together (MeasureFold).
  */
 @Injectable()
 export class TimelineProjection implements RebuildableProjection {
@@ -33,82 +45,98 @@ export class TimelineProjection implements RebuildableProjection {
   /** Rows are folds of one stream each: a rebuild may go stream by stream. */
   readonly perStream = true;
 
+  constructor(
+    @Inject(MeasureFold) private readonly fold: MeasureFold,
+    @Inject(EventStore) private readonly store: EventStore,
+  ) {}
+
   async handle(events: RecordedEvent[], manager: EntityManager): Promise<void> {
     const byStream = new Map<string, RecordedEvent[]>();
     for (const event of events) {
       if (!event.streamId.startsWith('measure-') && !event.streamId.startsWith('agreement-')) {
         continue;
       }
-      byStream.set(event.streamId, [...(byStream.get(event.streamId) ?? []), event]);
+      const streamEvents = byStream.get(event.streamId);
+      if (streamEvents) streamEvents.push(event);
+      else byStream.set(event.streamId, [event]);
     }
     if (!byStream.size) return;
     const stored = await this.load([...byStream.keys()], manager);
-    const changed = new Map<string, StoredStream>();
+    const changed = new Map<string, ChangedStream>();
     for (const [streamId, streamEvents] of byStream) {
-      const before = stored.get(streamId) ?? { entries: [], version: 0, lastPosition: 0 };
-      const fresh = streamEvents.filter((event) => event.version > before.version);
-      // Within a batch a stream's events come in version order; a duplicate may repeat one.
-      const added: RecordedEvent[] = [];
-      for (const event of fresh) {
-        if (event.version > (added.at(-1)?.version ?? before.version)) added.push(event);
-      }
-      if (!added.length) continue;
-      changed.set(streamId, {
-        entries: [
-          ...before.entries,
-          ...added.map((event) => ({
-            event: toDomainEvent(event),
-            version: event.version,
-            position: event.position,
-            recordedAt: event.recordedAt.toISOString(),
-          })),
-        ],
-        version: added[added.length - 1].version,
-        lastPosition: added[added.length - 1].position,
-      });
+      const version = stored.get(streamId)?.version ?? 0;
+      const fresh = newEvents(streamEvents, version);
+      if (!fresh.length) continue;
+      changed.set(streamId, await this.rowsOf(streamId, version, fresh));
     }
     if (changed.size) await this.save(changed, manager);
   }
 
+  /** The stream's rows after `fresh`, the events after its stored `version`. */
+  private async rowsOf(
+    streamId: string,
+    version: number,
+    fresh: RecordedEvent[],
+  ): Promise<ChangedStream> {
+    let earlier: RecordedEvent[] = [];
+    let live: Measure | null | undefined;
+    let liveBefore: Measure | null | undefined;
+    if (streamId.startsWith('measure-')) {
+      const folded = await this.fold.steps(aggregateIdOf(streamId), { version }, fresh);
+      earlier = folded.readBack ?? [];
+      live = folded.steps[folded.steps.length - 1].measure;
+      liveBefore = folded.before;
+    } else if (version > 0) {
+      earlier = await this.store.readStream(streamId, { toVersion: version });
+    }
+    const last = fresh[fresh.length - 1];
+    const state = { version: last.version, lastPosition: last.position };
+    const entries = [...earlier, ...fresh].map(toEntry);
+    const rows = timelineRowsOf(streamId, entries, live);
+    if (version === 0) return { ...state, rows, replace: false };
+
+    const added = new Set(fresh.map((event) => event.eventId));
+    const kept = rows.filter((row) => !added.has(row.event_id));
+    const stored = timelineRowsOf(streamId, entries.slice(0, earlier.length), liveBefore);
+    return JSON.stringify(kept) === JSON.stringify(stored)
+      ? { ...state, rows: rows.filter((row) => added.has(row.event_id)), replace: false }
+      : { ...state, rows, replace: true };
+  }
+
   private async load(streamIds: string[], manager: EntityManager) {
-    const rows: Array<{
-      stream_id: string;
-      entries: TimelineEntry[];
-      version: string;
-      last_position: string;
-    }> = await manager.query(
-      `SELECT stream_id, entries, version, last_position FROM timeline_streams
-        WHERE stream_id = ANY($1::text[])`,
-      [streamIds],
-    );
+    const rows: Array<{ stream_id: string; version: string; last_position: string }> =
+      await manager.query(
+        `SELECT stream_id, version, last_position FROM timeline_streams
+          WHERE stream_id = ANY($1::text[])`,
+        [streamIds],
+      );
     return new Map<string, StoredStream>(
       rows.map((row) => [
         row.stream_id,
-        {
-          entries: row.entries,
-          version: Number(row.version),
-          lastPosition: Number(row.last_position),
-        },
+        { version: Number(row.version), lastPosition: Number(row.last_position) },
       ]),
     );
   }
 
-  private async save(changed: Map<string, StoredStream>, manager: EntityManager): Promise<void> {
+  /**
+   * `json_to_recordset`: the rows hold no jsonb, so their parameter is only taken apart, and
+   * PostgreSQL need not build a jsonb tree of it first (about 15% less time per chunk here).
+   */
+  private async save(changed: Map<string, ChangedStream>, manager: EntityManager): Promise<void> {
     const streamIds = [...changed.keys()];
     for (const part of chunks(streamIds, STREAM_CHUNK)) {
       await manager.query(
-        `INSERT INTO timeline_streams (stream_id, entries, version, last_position)
-           SELECT * FROM jsonb_to_recordset($1::jsonb)
-           AS r(stream_id text, entries jsonb, version bigint, last_position bigint)
-           ON CONFLICT (stream_id) DO UPDATE SET entries = EXCLUDED.entries,
+        `INSERT INTO timeline_streams (stream_id, version, last_position)
+           SELECT * FROM json_to_recordset($1::json)
+           AS r(stream_id text, version bigint, last_position bigint)
+           ON CONFLICT (stream_id) DO UPDATE SET
            version = EXCLUDED.version, last_position = EXCLUDED.last_position`,
         [
           JSON.stringify(
             part.map((streamId) => {
-              const stream = changed.get(streamId) as StoredStream;
+              const stream = changed.get(streamId) as ChangedStream;
               return {
                 stream_id: streamId,
-                entries: stream.entries,
                 version: stream.version,
                 last_position: stream.lastPosition,
               };
@@ -117,24 +145,34 @@ export class TimelineProjection implements RebuildableProjection {
         ],
       );
     }
-    await manager.query('DELETE FROM timeline_facts WHERE stream_id = ANY($1::text[])', [
-      streamIds,
-    ]);
-    const rows = streamIds.flatMap((streamId) =>
-      timelineRowsOf(streamId, (changed.get(streamId) as StoredStream).entries),
-    );
+    const replaced = streamIds.filter((streamId) => changed.get(streamId)?.replace);
+    if (replaced.length) {
+      await manager.query('DELETE FROM timeline_facts WHERE stream_id = ANY($1::text[])', [
+        replaced,
+      ]);
+    }
+    const rows = streamIds.flatMap((streamId) => (changed.get(streamId) as ChangedStream).rows);
     for (const part of chunks(rows, ROW_CHUNK)) {
       await manager.query(
         `INSERT INTO timeline_facts (event_id, stream_id, version, position, type, effective_at,
            recorded_at, measure_id, agreement_id, code, title, kind, imposing_party, parties,
-           subject_id, summary, data, actor, retracted_by, retracted_at)
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(event_id uuid, stream_id text,
+           subject_id, summary, actor, retracted_by, retracted_at)
+         SELECT * FROM json_to_recordset($1::json) AS r(event_id uuid, stream_id text,
            version bigint, position bigint, type text, effective_at timestamptz,
            recorded_at timestamptz, measure_id uuid, agreement_id uuid, code text, title text,
            kind text, imposing_party text, parties text[], subject_id text, summary text,
-           data jsonb, actor text, retracted_by uuid, retracted_at timestamptz)`,
+           actor text, retracted_by uuid, retracted_at timestamptz)`,
         [JSON.stringify(part)],
       );
     }
   }
+}
+
+function toEntry(event: RecordedEvent): TimelineEntry {
+  return {
+    event: toDomainEvent(event),
+    version: event.version,
+    position: event.position,
+    recordedAt: event.recordedAt.toISOString(),
+  };
 }
