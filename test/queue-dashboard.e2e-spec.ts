@@ -46,7 +46,7 @@ describe('the queue dashboard at /admin/queues', () => {
     }
   });
 
-  it('shows admins the page and both queues', async () => {
+  it('shows admins the page and the alert queue', async () => {
     const page = await request(app.getHttpServer())
       .get('/admin/queues')
       .set('authorization', `Bearer ${adminKey}`)
@@ -57,6 +57,6 @@ describe('the queue dashboard at /admin/queues', () => {
       .set('authorization', `Bearer ${adminKey}`)
       .expect(200);
     const names = (queues.body.queues as { name: string }[]).map((queue) => queue.name).sort();
-    expect(names).toEqual(['accord-alerts', 'accord-webhook-deliveries']);
+    expect(names).toEqual(['accord-alerts']);
   });
 });

@@ -10,6 +10,7 @@ import { AlertFirer } from './fire/alert-firer';
 import { ALERT_QUEUE, createAlertQueue, type AlertQueue } from './queue/alert-queue';
 import { ALERT_REDIS, AlertReconciler } from './reconcile/alert-reconciler';
 import { AlertRelay } from './relay/alert-relay';
+import { AlertLeadTimeTopUp } from './schedule/alert-lead-time-top-up';
 import { AlertScheduleProjection } from './schedule/alert-schedule.projection';
 
 /**
@@ -35,12 +36,14 @@ import { AlertScheduleProjection } from './schedule/alert-schedule.projection';
       },
     },
     AlertScheduleProjection,
+    AlertLeadTimeTopUp,
     AlertFirer,
     AlertRelay,
     AlertReconciler,
     AlertQueries,
   ],
   exports: [
+    AlertLeadTimeTopUp,
     ALERT_CLOCK,
     ALERT_QUEUE,
     AlertScheduleProjection,

@@ -1,3 +1,4 @@
+import { AlertScheduleUpkeep1764600001000 } from './schedule/alert-schedule-upkeep.migration';
 import { CreateAlertSchedule1764300005000 } from './schedule/alert-schedule.migration';
 
 export { AlertsModule } from './alerts.module';
@@ -17,6 +18,7 @@ export {
   type ScheduledEnd,
 } from './schedule/alert-plan';
 export { alertLeadTimes, distinctLeadTimes } from './schedule/lead-times';
+export { AlertLeadTimeTopUp, LEAD_TIMES_LOCK } from './schedule/alert-lead-time-top-up';
 export { AlertFirer, LapseNotDueError, type FireResult } from './fire/alert-firer';
 export { AlertRelay } from './relay/alert-relay';
 export {
@@ -38,4 +40,7 @@ export {
   type AlertView,
 } from './alert-queries';
 
-export const alertsMigrations = [CreateAlertSchedule1764300005000];
+export const alertsMigrations = [
+  CreateAlertSchedule1764300005000,
+  AlertScheduleUpkeep1764600001000,
+];

@@ -1,10 +1,4 @@
-export {
-  WEBHOOK_DELIVERIES_QUEUE,
-  WEBHOOK_DELIVERY_JOB,
-  bullOptions,
-  webhookDeliveryJobId,
-  type WebhookDeliveryJobData,
-} from './queues';
+export { bullOptions } from './queues';
 export {
   ALERTS_QUEUE,
   ALERT_FIRE_JOB,

@@ -2,25 +2,10 @@ import type { AccordConfig } from '@app/config';
 import type { ConnectionOptions, KeyPrefixOptions, QueueBaseOptions } from 'bullmq';
 
 /**
- * Queue names, job names and payloads shared by producers (api, relay, reconciler) and consumers
- * (worker processors). A payload carries ids only: the truth, and any secret, stays in PostgreSQL.
+ * Shared by producers (api, relay, reconciler) and consumers (worker processors) of BullMQ
+ * queues. A payload carries ids only: the truth, and any secret, stays in PostgreSQL. Webhook
+ * deliveries use no queue: the worker claims them from PostgreSQL in batches (`@app/webhooks`).
  */
-
-/** One job per webhook delivery; its id is `delivery-<deliveryId>` (see `webhookDeliveryJobId`). */
-export const WEBHOOK_DELIVERIES_QUEUE = 'accord-webhook-deliveries';
-export const WEBHOOK_DELIVERY_JOB = 'deliver';
-
-export interface WebhookDeliveryJobData {
-  deliveryId: string;
-}
-
-/**
- * Deterministic, so that adding the job again (relay, sweep, retry by hand) is harmless.
- * BullMQ 6 refuses custom ids containing `:` (its key separator), hence the dash.
- */
-export function webhookDeliveryJobId(deliveryId: string): string {
-  return `delivery-${deliveryId}`;
-}
 
 /**
  * Connection and key prefix for every BullMQ queue and worker. `maxRetriesPerRequest: null` is

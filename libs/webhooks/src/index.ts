@@ -1,4 +1,5 @@
 import { CreateWebhooks1764400000000 } from './migrations/1764400000000-create-webhooks';
+import { WebhookDeliveryClaims1764600000000 } from './migrations/1764600000000-webhook-delivery-claims';
 
 export {
   WEBHOOK_EVENT_TYPES,
@@ -37,9 +38,12 @@ export {
   WEBHOOK_DELIVERIES_CHANNEL,
   type WebhookDispatcherOptions,
 } from './webhook-dispatcher';
-export { WebhookDeliveryRelay, type WebhookDeliveryRelayOptions } from './webhook-delivery-relay';
+export { WebhookDeliveryPump, type WebhookDeliveryPumpOptions } from './webhook-delivery-pump';
 export {
   WebhookDeliverer,
+  type AttemptResult,
+  type ClaimedDelivery,
+  type ClaimRequest,
   type DeliveryOutcome,
   type WebhookDelivererOptions,
 } from './webhook-deliverer';
@@ -71,4 +75,4 @@ export type { PgQueryable, SqlRunner } from './infrastructure/queryable';
 export { WebhooksModule } from './webhooks.module';
 export { WebhookEventPublisher } from './events/webhook-event-publisher';
 
-export const webhooksMigrations = [CreateWebhooks1764400000000];
+export const webhooksMigrations = [CreateWebhooks1764400000000, WebhookDeliveryClaims1764600000000];

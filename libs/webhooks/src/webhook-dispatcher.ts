@@ -4,7 +4,7 @@ import { subscriptionMatches, type WebhookFilters } from './webhook-matching';
 import type { WebhookMessage, WebhookPayload } from './webhook-message';
 import { webhookIdFor } from './webhook-secret';
 
-/** Announced (on commit) whenever deliveries are created or re-opened; a hint, the relay also polls. */
+/** Announced (on commit) whenever deliveries are created or re-opened; a hint, the pump also polls. */
 export const WEBHOOK_DELIVERIES_CHANNEL = 'accord_webhook_deliveries';
 
 /** What a delivery that will never be attempted says, so that a replay can find it later. */
@@ -25,14 +25,14 @@ interface CandidateRow {
 }
 
 interface InsertedRow {
-  id: string;
+  message_key: string;
   status: string;
 }
 
 /**
- * Fans a message out into `webhook_deliveries`, one row per matching subscription, inside the
+ * Fans messages out into `webhook_deliveries`, one row per matching subscription, inside the
  * caller's transaction: the deliveries commit with whatever caused them, or not at all
- * (SPEC §2: no dual write). The relay then hands committed rows to BullMQ.
+ * (SPEC §2: no dual write). The delivery pump then claims committed rows.
  *
  * A disabled subscription gets its row too, marked failed and never attempted, so that
  * re-enabling it can replay what it missed.
@@ -49,59 +49,105 @@ export class WebhookDispatcher {
    * Returns how many new deliveries will be attempted.
    */
   async dispatch(runner: SqlRunner, message: WebhookMessage): Promise<number> {
+    const [pending] = await this.dispatchMany(runner, [message]);
+    return pending;
+  }
+
+  /**
+   * `dispatch` for many messages at once (a batch of alerts firing together): one read of the
+   * subscriptions, one multi-row insert, one notification, whatever the number of messages.
+   * Returns, per message, how many new deliveries will be attempted.
+   */
+  async dispatchMany(runner: SqlRunner, messages: readonly WebhookMessage[]): Promise<number[]> {
+    if (messages.length === 0) return [];
     const now = this.clock();
+    const onlyNamed = messages.every((message) => message.subscriptionIds);
     const candidates = await queryRows<CandidateRow>(
       runner,
-      message.subscriptionIds
+      onlyNamed
         ? `SELECT id, event_types, filters, lead_times, enabled
            FROM webhook_subscriptions WHERE id = ANY($1::uuid[])`
         : 'SELECT id, event_types, filters, lead_times, enabled FROM webhook_subscriptions',
-      message.subscriptionIds ? [message.subscriptionIds] : [],
+      onlyNamed ? [[...new Set(messages.flatMap((message) => message.subscriptionIds ?? []))]] : [],
     );
-    const targets = message.subscriptionIds
-      ? candidates
-      : candidates.filter((row) =>
-          subscriptionMatches(
-            { eventTypes: row.event_types, filters: row.filters, leadTimes: row.lead_times },
-            message.type,
-            message.match,
-            this.options.defaultLeadTimes,
-          ),
-        );
-    if (targets.length === 0) return 0;
+    const rows = { id: [] as string[], subscription: [] as string[], webhookId: [] as string[] };
+    const status: string[] = [];
+    const lastError: (string | null)[] = [];
+    const messageIndex: number[] = [];
+    for (const [index, message] of messages.entries()) {
+      const named = message.subscriptionIds && new Set(message.subscriptionIds);
+      for (const row of candidates) {
+        const target = named
+          ? named.has(row.id)
+          : subscriptionMatches(
+              { eventTypes: row.event_types, filters: row.filters, leadTimes: row.lead_times },
+              message.type,
+              message.match,
+              this.options.defaultLeadTimes,
+            );
+        if (!target) continue;
+        rows.id.push(randomUUID());
+        rows.subscription.push(row.id);
+        rows.webhookId.push(webhookIdFor(message.messageKey, row.id));
+        status.push(row.enabled ? 'pending' : 'failed');
+        lastError.push(row.enabled ? null : NOT_SENT_DISABLED);
+        // 1-based, as `WITH ORDINALITY` counts.
+        messageIndex.push(index + 1);
+      }
+    }
+    const counts = messages.map(() => 0);
+    if (rows.id.length === 0) return counts;
 
-    const payload: WebhookPayload = {
-      type: message.type,
-      timestamp: (message.occurredAt ?? now).toISOString(),
-      data: message.data,
-    };
+    // Each message's payload is sent once and joined to its rows, not repeated per subscription.
     const inserted = await queryRows<InsertedRow>(
       runner,
-      `INSERT INTO webhook_deliveries
+      `WITH m AS (
+         SELECT * FROM unnest($4::text[], $5::text[], $6::jsonb[], $7::timestamptz[])
+           WITH ORDINALITY AS m (message_key, event_type, payload, deadline, n)
+       )
+       INSERT INTO webhook_deliveries
          (id, subscription_id, webhook_id, message_key, event_type, payload, deadline, status,
           last_error, run_started_at, next_attempt_at, created_at, updated_at)
-       SELECT t.id, t.subscription_id, t.webhook_id, $4, $5, $6::jsonb, $7, t.status,
-              t.last_error, $8, $8, $8, $8
-       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $9::text[], $10::text[])
-         AS t (id, subscription_id, webhook_id, status, last_error)
+       SELECT t.id, t.subscription_id, t.webhook_id, m.message_key, m.event_type, m.payload,
+              m.deadline, t.status, t.last_error, $8, $8, $8, $8
+       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $9::text[], $10::text[], $11::int[])
+         AS t (id, subscription_id, webhook_id, status, last_error, n)
+       JOIN m ON m.n = t.n
        ON CONFLICT (subscription_id, webhook_id) DO NOTHING
-       RETURNING id, status`,
+       RETURNING message_key, status`,
       [
-        targets.map(() => randomUUID()),
-        targets.map((row) => row.id),
-        targets.map((row) => webhookIdFor(message.messageKey, row.id)),
-        message.messageKey,
-        message.type,
-        JSON.stringify(payload),
-        message.deadline ?? null,
+        rows.id,
+        rows.subscription,
+        rows.webhookId,
+        messages.map((message) => message.messageKey),
+        messages.map((message) => message.type),
+        messages.map((message) =>
+          JSON.stringify({
+            type: message.type,
+            timestamp: (message.occurredAt ?? now).toISOString(),
+            data: message.data,
+          } satisfies WebhookPayload),
+        ),
+        messages.map((message) => message.deadline ?? null),
         now,
-        targets.map((row) => (row.enabled ? 'pending' : 'failed')),
-        targets.map((row) => (row.enabled ? null : NOT_SENT_DISABLED)),
+        status,
+        lastError,
+        messageIndex,
       ],
     );
-    const pending = inserted.filter((row) => row.status === 'pending').length;
-    if (pending > 0) await notifyDeliveries(runner);
-    return pending;
+    const byKey = new Map<string, number>();
+    for (const row of inserted) {
+      if (row.status === 'pending')
+        byKey.set(row.message_key, (byKey.get(row.message_key) ?? 0) + 1);
+    }
+    if (byKey.size > 0) await notifyDeliveries(runner);
+    // Two messages with one key share one set of rows: count them once, on the first.
+    const counted = new Set<string>();
+    return messages.map((message) => {
+      if (counted.has(message.messageKey)) return 0;
+      counted.add(message.messageKey);
+      return byKey.get(message.messageKey) ?? 0;
+    });
   }
 
   /**

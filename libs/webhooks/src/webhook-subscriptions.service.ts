@@ -3,6 +3,7 @@ import type { Pool } from 'pg';
 import {
   PUBLIC_SUBSCRIPTION_COLUMNS,
   inTransaction,
+  isBeingAttempted,
   reopenDeliveries,
   toAttempt,
   toDelivery,
@@ -228,18 +229,25 @@ export class WebhookSubscriptionsService {
   ): Promise<Page<WebhookDeliveryWithAttempts>> {
     await this.row(id);
     const before = decodeCursor(query.cursor);
+    const now = this.clock();
+    // A claimed pending row shows as `delivering` (see isBeingAttempted); filter the same way.
     const { rows } = await this.pool.query<DeliveryRow>(
       `SELECT * FROM webhook_deliveries
-       WHERE subscription_id = $1 AND ($2::text IS NULL OR status = $2)
+       WHERE subscription_id = $1
+         AND ($2::text IS NULL OR CASE
+               WHEN status = 'pending' AND claimed_until > $6 THEN 'delivering' ELSE status END = $2)
          AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
        ORDER BY created_at DESC, id DESC LIMIT $5`,
-      [id, query.status ?? null, before?.at ?? null, before?.id ?? null, query.limit + 1],
+      [id, query.status ?? null, before?.at ?? null, before?.id ?? null, query.limit + 1, now],
     );
     const page = rows.slice(0, query.limit);
     const attempts = await this.attemptsOf(page.map((row) => row.id));
     const last = page[page.length - 1];
     return {
-      items: page.map((row) => ({ ...toDelivery(row), attemptLog: attempts.get(row.id) ?? [] })),
+      items: page.map((row) => ({
+        ...toDelivery(row, now),
+        attemptLog: attempts.get(row.id) ?? [],
+      })),
       nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.id) : null,
     };
   }
@@ -247,7 +255,7 @@ export class WebhookSubscriptionsService {
   async delivery(id: string, deliveryId: string): Promise<WebhookDeliveryWithAttempts> {
     const row = await this.deliveryRow(id, deliveryId);
     const attempts = await this.attemptsOf([row.id]);
-    return { ...toDelivery(row), attemptLog: attempts.get(row.id) ?? [] };
+    return { ...toDelivery(row, this.clock()), attemptLog: attempts.get(row.id) ?? [] };
   }
 
   /**
@@ -257,7 +265,7 @@ export class WebhookSubscriptionsService {
    */
   async retry(id: string, deliveryId: string): Promise<WebhookDeliveryWithAttempts> {
     const row = await this.deliveryRow(id, deliveryId);
-    if (row.status === 'cancelled' || row.status === 'delivering')
+    if (row.status === 'cancelled' || isBeingAttempted(row, this.clock()))
       throw new WebhookStateConflictError(
         'webhook-delivery-not-retryable',
         row.status === 'cancelled'

@@ -4,7 +4,7 @@ import { FastifyAdapter as BullBoardFastifyAdapter } from '@bull-board/fastify';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ApiKeysService, roleGrants } from '@app/api-keys';
 import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
-import { ALERTS_QUEUE, bullOptions, WEBHOOK_DELIVERIES_QUEUE } from '@app/queues';
+import { ALERTS_QUEUE, bullOptions } from '@app/queues';
 import { Queue } from 'bullmq';
 import { ApiProblem, PROBLEM_CONTENT_TYPE } from '../http';
 
@@ -18,9 +18,8 @@ export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 export async function installQueueDashboard(app: NestFastifyApplication): Promise<void> {
   const config = app.get<AccordConfig>(ACCORD_CONFIG);
   const apiKeys = app.get(ApiKeysService);
-  const queues = [ALERTS_QUEUE, WEBHOOK_DELIVERIES_QUEUE].map(
-    (name) => new Queue(name, bullOptions(config)),
-  );
+  // Webhook deliveries have no queue (the worker claims them from PostgreSQL): see their log.
+  const queues = [ALERTS_QUEUE].map((name) => new Queue(name, bullOptions(config)));
   const serverAdapter = new BullBoardFastifyAdapter();
   serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
   createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter });

@@ -18,6 +18,7 @@ import {
   type MeasureAction,
   type WriteResult,
 } from '@app/trade';
+import { WebhookSubscriptionsService } from '@app/webhooks';
 import { DataSource } from 'typeorm';
 import { WorkerModule } from '../worker.module';
 
@@ -57,6 +58,7 @@ describe('Expiry alerts in the worker', () => {
       ALERT_RELAY_POLL_MS: '100',
       ALERT_WATCHDOG_MS: '300',
       ALERT_JOB_LOCK_MS: '5000',
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     });
     const moduleRef = await Test.createTestingModule({ imports: [WorkerModule] }).compile();
     moduleRef.useLogger(['error']);
@@ -82,7 +84,9 @@ describe('Expiry alerts in the worker', () => {
       new ExecuteMeasureAction(measure, action, { actor: 'editor' }),
     );
 
-  async function suspensionEndingIn(ms: number) {
+  const suspensionEndingIn = (ms: number) => suspensionEndingAt(Date.now() + ms);
+
+  async function suspensionEndingAt(end: number) {
     const { id: measureId } = await act(null, {
       action: 'record-measure',
       body: recordMeasureBody.parse({
@@ -99,7 +103,7 @@ describe('Expiry alerts in the worker', () => {
       action: 'schedule-suspension',
       body: {
         startsAt: '2025-11-10T13:01:00+08:00',
-        endsAt: new Date(Date.now() + ms).toISOString(),
+        endsAt: new Date(end).toISOString(),
         sources: [source],
       },
     });
@@ -249,6 +253,135 @@ describe('Expiry alerts in the worker', () => {
     const sent = await deliveries(keysOf(fired));
     expect(sent).toHaveLength(4);
     expect(new Set(sent.map((d) => d.webhook_id)).size).toBe(4);
+  });
+
+  it('fires alerts due together in batches, each once, with one delivery per alert', async () => {
+    const end = Date.now() + 9000;
+    const due: { measureId: string; suspensionId: string }[] = [];
+    for (let i = 0; i < 30; i += 1) due.push(await suspensionEndingAt(end));
+    const ids = due.map((s) => s.suspensionId);
+    const fired = await eventually(
+      async () => {
+        const rows: AlertRow[] = await dataSource.query(
+          `SELECT id, lead_time, fire_at, fired_at, enqueued_at, end_version, state, outcome
+             FROM alert_schedule WHERE suspension_id = ANY($1) AND lead_time = 'PT4S'`,
+          [ids],
+        );
+        expect(rows.filter((row) => row.state === 'fired')).toHaveLength(30);
+        return rows;
+      },
+      { timeoutMs: 20_000, intervalMs: 200 },
+    );
+    for (const row of fired) {
+      expect(row.fired_at!.getTime()).toBeGreaterThanOrEqual(row.fire_at.getTime() - 1000);
+      expect(row.fired_at!.getTime() - row.fire_at.getTime()).toBeLessThan(5000);
+    }
+    const sent = await deliveries(fired.map((row) => `alert:${row.id}`));
+    expect(sent).toHaveLength(30);
+    expect(new Set(sent.map((d) => d.webhook_id)).size).toBe(30);
+    // Their jobs ran and found them fired: nothing left to fire them again.
+    const queue = app.get<AlertQueue>(ALERT_QUEUE);
+    await eventually(async () => {
+      for (const row of fired)
+        expect(await queue.getJob(`alert-${row.id}-${row.end_version}`)).toBeUndefined();
+    });
+  }, 40_000);
+
+  it('removes the delayed jobs of alerts an extension cancelled', async () => {
+    const { measureId, suspensionId } = await suspensionEndingIn(120_000);
+    const before = await eventually(
+      async () => {
+        const rows = await alerts(suspensionId);
+        expect(rows.filter((row) => row.enqueued_at)).toHaveLength(3);
+        return rows;
+      },
+      { timeoutMs: 5000 },
+    );
+    const queue = app.get<AlertQueue>(ALERT_QUEUE);
+    const jobId = (row: AlertRow) => `alert-${row.id}-${row.end_version}`;
+    for (const row of before) expect(await queue.getJobState(jobId(row))).toBe('delayed');
+
+    await act(measureId, {
+      action: 'extend-suspension',
+      suspensionId,
+      body: { endsAt: new Date(Date.now() + 7_200_000).toISOString(), sources: [source] },
+    });
+    const after = await eventually(
+      async () => {
+        const rows: (AlertRow & { job_removed_at: Date | null })[] = await dataSource.query(
+          `SELECT id, lead_time, end_version, state, enqueued_at, job_removed_at
+             FROM alert_schedule WHERE suspension_id = $1 ORDER BY end_version, fire_at`,
+          [suspensionId],
+        );
+        const cancelled = rows.filter((row) => row.state === 'cancelled');
+        expect(cancelled).toHaveLength(3);
+        expect(cancelled.every((row) => row.job_removed_at)).toBe(true);
+        const pending = rows.filter((row) => row.state === 'pending');
+        expect(pending).toHaveLength(3);
+        expect(pending.every((row) => row.enqueued_at)).toBe(true);
+        return { cancelled, pending };
+      },
+      { timeoutMs: 10_000 },
+    );
+    for (const row of after.cancelled) expect(await queue.getJob(jobId(row))).toBeUndefined();
+    for (const row of after.pending) expect(await queue.getJobState(jobId(row))).toBe('delayed');
+  }, 30_000);
+
+  it('tops up the schedule of existing suspensions when a subscription asks for a new lead time', async () => {
+    const { suspensionId } = await suspensionEndingIn(3_600_000);
+    const leadTimesOf = async () =>
+      (await alerts(suspensionId)).map((row) => [row.lead_time, row.state]);
+    await eventually(async () =>
+      expect(await leadTimesOf()).toEqual([
+        ['PT4S', 'pending'],
+        ['PT2S', 'pending'],
+        ['PT0S', 'pending'],
+      ]),
+    );
+
+    // Created with a lead time still ahead (30 min) and one already past (2 h before an end 1 h away).
+    const subscriptions = app.get(WebhookSubscriptionsService);
+    const created = await subscriptions.create({
+      url: 'http://127.0.0.1:9/lead-times',
+      description: 'lead times',
+      eventTypes: ['suspension.expiring'],
+      filters: {},
+      leadTimes: ['PT30M', 'PT2H'],
+      format: 'standard',
+      enabled: true,
+    });
+    const topped = await eventually(async () => {
+      const rows = await alerts(suspensionId);
+      expect(rows.map((row) => [row.lead_time, row.state])).toEqual([
+        ['PT2H', 'skipped'],
+        ['PT30M', 'pending'],
+        ['PT4S', 'pending'],
+        ['PT2S', 'pending'],
+        ['PT0S', 'pending'],
+      ]);
+      expect(rows.every((row) => row.state !== 'pending' || row.enqueued_at)).toBe(true);
+      return rows;
+    });
+    const end = topped.find((row) => row.lead_time === 'PT0S')!.fire_at.getTime();
+    expect(topped.find((row) => row.lead_time === 'PT30M')!.fire_at.getTime()).toBe(
+      end - 30 * 60_000,
+    );
+    const queue = app.get<AlertQueue>(ALERT_QUEUE);
+    const thirty = topped.find((row) => row.lead_time === 'PT30M')!;
+    expect(await queue.getJobState(`alert-${thirty.id}-${thirty.end_version}`)).toBe('delayed');
+
+    // Updated with another one: that too, once.
+    await subscriptions.update(created.id, { leadTimes: ['PT30M', 'PT20M'] });
+    await eventually(async () =>
+      expect(await leadTimesOf()).toEqual([
+        ['PT2H', 'skipped'],
+        ['PT30M', 'pending'],
+        ['PT20M', 'pending'],
+        ['PT4S', 'pending'],
+        ['PT2S', 'pending'],
+        ['PT0S', 'pending'],
+      ]),
+    );
   });
 });
 

@@ -28,8 +28,8 @@ import { WebhooksWorkerModule } from './webhooks-worker.module';
 class DeliveryTestModule {}
 
 /**
- * The worker's delivery path for real: the relay, BullMQ on Redis (a key prefix of its own),
- * the processor, and a receiver on loopback. Backoff is shrunk so that retries come in seconds.
+ * The worker's delivery path for real: the pump claiming from PostgreSQL, the HTTP client, and a
+ * receiver on loopback. Backoff is shrunk so that retries come in seconds.
  */
 describe('webhook delivery through BullMQ', () => {
   const prefix = testRedisPrefix('webhooks');
@@ -96,8 +96,6 @@ describe('webhook delivery through BullMQ', () => {
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
       WEBHOOK_RETRY_BASE_MS: '400',
       WEBHOOK_RELAY_POLL_MS: '100',
-      // Long, so that the flush test shows the marker at work rather than the periodic sweep.
-      WEBHOOK_RELAY_SWEEP_MS: '600000',
       WEBHOOK_DISABLE_AFTER_FAILURES: '6',
       WEBHOOK_TIMEOUT_MS: '10000',
     });
@@ -206,35 +204,95 @@ describe('webhook delivery through BullMQ', () => {
     );
   });
 
-  it('re-adds the jobs Redis lost: every pending delivery still arrives with its webhook-id', async () => {
-    // Each message's first attempt is told to come back in 3 s: its job waits, delayed, in Redis.
-    const seen = new Set<string>();
-    const subscription = await subscribe((request) => {
-      const id = request.headers['webhook-id'];
-      if (seen.has(id)) return { status: 200 };
-      seen.add(id);
-      return { status: 503, headers: { 'retry-after': '3' } };
-    });
-    await dispatch(subscription.id, 5);
-    await eventually(() => expect(receiver.on(subscription.path)).toHaveLength(5));
+  it('sends again, with its webhook-id, a delivery whose worker died mid-send once its lease runs out', async () => {
+    const subscription = await subscribe();
+    // What a worker killed mid-send leaves behind: the delivery claimed under a lease that
+    // nobody will release (set in the dispatching transaction, so the pump cannot claim it first).
+    const pool = app.get<Pool>(PG_POOL);
+    const client = await pool.connect();
+    const messageKey = `alert-${randomUUID()}`;
+    try {
+      await client.query('BEGIN');
+      await app.get(WebhookDispatcher).dispatch(client, {
+        type: 'suspension.expiring',
+        messageKey,
+        data: { alertId: messageKey },
+        match: { parties: ['US'], leadTime: 'P7D' },
+        subscriptionIds: [subscription.id],
+      });
+      await client.query(
+        `UPDATE webhook_deliveries SET claimed_by = $2, claimed_until = now() + interval '1500 ms'
+          WHERE subscription_id = $1`,
+        [subscription.id, randomUUID()],
+      );
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    expect(receiver.on(subscription.path)).toHaveLength(0);
+
     await eventually(async () =>
-      expect((await deliveries(subscription.id)).map((row) => row.status)).toEqual(
-        Array(5).fill('pending'),
-      ),
+      expect(await deliveries(subscription.id)).toEqual([
+        expect.objectContaining({ status: 'succeeded', attempts: 1, claimed_by: null }),
+      ]),
     );
+    const [row] = await deliveries(subscription.id);
+    expect(receiver.on(subscription.path).map((request) => request.headers['webhook-id'])).toEqual([
+      row.webhook_id,
+    ]);
+  });
 
-    expect(await deleteRedisPrefix(prefix)).toBeGreaterThan(0);
-
+  it('delivers a burst to many subscriptions once each, outcomes and attempts all recorded', async () => {
+    const targets: Awaited<ReturnType<typeof subscribe>>[] = [];
+    for (let i = 0; i < 10; i += 1) targets.push(await subscribe());
+    const dispatcher = app.get(WebhookDispatcher);
+    const pool = app.get<Pool>(PG_POOL);
+    const client = await pool.connect();
+    const keys = Array.from({ length: 30 }, () => `alert-${randomUUID()}`);
+    try {
+      await client.query('BEGIN');
+      const counts = await dispatcher.dispatchMany(
+        client,
+        keys.map((messageKey) => ({
+          type: 'suspension.expiring' as const,
+          messageKey,
+          data: { alertId: messageKey },
+          match: { parties: ['US'], leadTime: 'P7D' },
+          subscriptionIds: targets.map((target) => target.id),
+        })),
+      );
+      expect(counts).toEqual(keys.map(() => targets.length));
+      await client.query('COMMIT');
+    } finally {
+      client.release();
+    }
+    const ids = targets.map((target) => target.id);
     await eventually(
-      async () =>
-        expect((await deliveries(subscription.id)).map((row) => row.status)).toEqual(
-          Array(5).fill('succeeded'),
-        ),
+      async () => {
+        const { rows } = await db.pool.query(
+          `SELECT status, count(*)::int AS n FROM webhook_deliveries
+            WHERE subscription_id = ANY($1) GROUP BY status`,
+          [ids],
+        );
+        expect(rows).toEqual([{ status: 'succeeded', n: 300 }]);
+      },
       { timeoutMs: 15_000 },
     );
-    const rows = await deliveries(subscription.id);
-    const received = receiver.on(subscription.path).map((request) => request.headers['webhook-id']);
-    expect(received).toHaveLength(10);
-    expect(new Set(received)).toEqual(new Set(rows.map((row) => row.webhook_id)));
+    const { rows: attempts } = await db.pool.query(
+      `SELECT count(*)::int AS n FROM webhook_attempts a JOIN webhook_deliveries d
+          ON d.id = a.delivery_id WHERE d.subscription_id = ANY($1) AND a.status_code = 204`,
+      [ids],
+    );
+    expect(attempts).toEqual([{ n: 300 }]);
+    for (const target of targets) {
+      const received = receiver.on(target.path).map((request) => request.headers['webhook-id']);
+      expect(received).toHaveLength(30);
+      expect(new Set(received).size).toBe(30);
+      for (const request of receiver.on(target.path))
+        expect(() =>
+          new Webhook(target.secret).verify(request.body, request.headers),
+        ).not.toThrow();
+    }
   });
 });

@@ -3,10 +3,9 @@ import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
 import { PG_POOL } from '@app/database';
 import { EventStore, EventStoreModule } from '@app/event-store';
 import { METRICS_REGISTRY, MetricsModule } from '@app/metrics';
-import { WEBHOOK_DELIVERIES_QUEUE, bullOptions, type WebhookDeliveryJobData } from '@app/queues';
 import {
   WebhookDeliverer,
-  WebhookDeliveryRelay,
+  WebhookDeliveryPump,
   WebhookDispatcher,
   WebhookEventPublisher,
   WebhookHttpClient,
@@ -14,42 +13,18 @@ import {
   WebhookUrlGuard,
   WebhooksModule,
 } from '@app/webhooks';
-import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import type { Pool } from 'pg';
 import type { Registry } from 'prom-client';
-import { WebhookDeliveryProcessor } from './webhook-delivery.processor';
-import { WebhookRelayHost } from './webhook-relay.host';
-
-const DELIVERY_QUEUE = Symbol('WEBHOOK_DELIVERY_QUEUE');
-const RELAY_REDIS = Symbol('WEBHOOK_RELAY_REDIS');
+import { WebhookDeliveryHost } from './webhook-delivery.host';
 
 /**
  * Webhooks in the worker: the publisher of domain-event webhooks (a subscription handler the
- * worker module registers), the relay from the table to BullMQ, and the delivery processor.
+ * worker module registers) and the delivery pump, which claims deliveries from PostgreSQL in
+ * batches and sends them (no job queue: the table is the queue).
  */
 @Module({
   imports: [WebhooksModule, MetricsModule, EventStoreModule],
   providers: [
-    {
-      provide: DELIVERY_QUEUE,
-      inject: [ACCORD_CONFIG],
-      useFactory: (config: AccordConfig) => {
-        const queue = new Queue<WebhookDeliveryJobData>(WEBHOOK_DELIVERIES_QUEUE, {
-          ...bullOptions(config),
-          defaultJobOptions: { removeOnComplete: true, removeOnFail: true, attempts: 1 },
-        });
-        // ioredis reconnects by itself; the relay reports failed passes.
-        queue.on('error', () => undefined);
-        return queue;
-      },
-    },
-    {
-      provide: RELAY_REDIS,
-      inject: [ACCORD_CONFIG],
-      useFactory: (config: AccordConfig) =>
-        new Redis(config.REDIS_URL, { maxRetriesPerRequest: null }),
-    },
     {
       provide: WebhookMetrics,
       inject: [METRICS_REGISTRY],
@@ -82,21 +57,19 @@ const RELAY_REDIS = Symbol('WEBHOOK_RELAY_REDIS');
             windowMs: config.WEBHOOK_RETRY_WINDOW_MS,
           },
           disableAfterFailures: config.WEBHOOK_DISABLE_AFTER_FAILURES,
+          // An attempt lasts at most the timeout (queueing for a connection included); the rest
+          // is for writing its outcome. As long as BullMQ's lock on a delivery job used to be.
+          leaseMs: Math.max(30_000, config.WEBHOOK_TIMEOUT_MS * 2),
         }),
     },
     {
-      provide: WebhookDeliveryRelay,
-      inject: [PG_POOL, DELIVERY_QUEUE, RELAY_REDIS, ACCORD_CONFIG],
-      useFactory: (
-        pool: Pool,
-        queue: Queue<WebhookDeliveryJobData>,
-        redis: Redis,
-        config: AccordConfig,
-      ) =>
-        new WebhookDeliveryRelay(pool, queue, redis, {
+      provide: WebhookDeliveryPump,
+      inject: [WebhookDeliverer, ACCORD_CONFIG],
+      useFactory: (deliverer: WebhookDeliverer, config: AccordConfig) =>
+        new WebhookDeliveryPump(deliverer, {
           databaseUrl: config.DATABASE_URL,
+          concurrency: config.WEBHOOK_CONCURRENCY,
           pollIntervalMs: config.WEBHOOK_RELAY_POLL_MS,
-          sweepIntervalMs: config.WEBHOOK_RELAY_SWEEP_MS,
         }),
     },
     {
@@ -105,21 +78,14 @@ const RELAY_REDIS = Symbol('WEBHOOK_RELAY_REDIS');
       useFactory: (store: EventStore, dispatcher: WebhookDispatcher) =>
         new WebhookEventPublisher(store, dispatcher),
     },
-    WebhookDeliveryProcessor,
-    WebhookRelayHost,
+    WebhookDeliveryHost,
   ],
-  exports: [WebhookDeliveryRelay, WebhookEventPublisher, WebhooksModule],
+  exports: [WebhookDeliveryPump, WebhookEventPublisher, WebhooksModule],
 })
 export class WebhooksWorkerModule implements OnApplicationShutdown {
-  constructor(
-    @Inject(DELIVERY_QUEUE) private readonly queue: Queue,
-    @Inject(RELAY_REDIS) private readonly redis: Redis,
-    @Inject(WebhookHttpClient) private readonly http: WebhookHttpClient,
-  ) {}
+  constructor(@Inject(WebhookHttpClient) private readonly http: WebhookHttpClient) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.queue.close();
-    this.redis.disconnect();
     await this.http.close();
   }
 }

@@ -8,10 +8,28 @@ export async function findAgreement(
   agreementId: string | undefined,
 ): Promise<AgreementRef | null> {
   if (!agreementId) return null;
-  const rows: { code: string | null; title: string | null }[] = isUuid(agreementId)
-    ? await manager.query('SELECT code, title FROM agreement_status WHERE agreement_id = $1', [
-        agreementId,
-      ])
+  return (await findAgreements(manager, [agreementId])).get(agreementId) ?? null;
+}
+
+/** `findAgreement` for many suspensions in one query, by agreement id. */
+export async function findAgreements(
+  manager: EntityManager,
+  agreementIds: readonly (string | undefined)[],
+): Promise<Map<string, AgreementRef>> {
+  const ids = [...new Set(agreementIds.filter((id): id is string => Boolean(id)))];
+  const known = ids.filter((id) => isUuid(id));
+  const rows: { agreement_id: string; code: string | null; title: string | null }[] = known.length
+    ? await manager.query(
+        `SELECT agreement_id, code, title FROM agreement_status
+          WHERE agreement_id = ANY($1::uuid[])`,
+        [known],
+      )
     : [];
-  return { id: agreementId, code: rows[0]?.code ?? null, title: rows[0]?.title ?? null };
+  const found = new Map(rows.map((row) => [row.agreement_id, row]));
+  return new Map(
+    ids.map((id) => [
+      id,
+      { id, code: found.get(id)?.code ?? null, title: found.get(id)?.title ?? null },
+    ]),
+  );
 }

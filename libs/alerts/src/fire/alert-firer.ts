@@ -6,12 +6,20 @@ import { WebhookDispatcher } from '@app/webhooks';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
 import { alertFireLateness, alertsFired } from '../alert-metrics';
-import { findAgreement } from '../dispatch/agreement-ref';
+import { findAgreement, findAgreements } from '../dispatch/agreement-ref';
 import { expiringMessage, lapsedMessage, type AlertFacts } from '../dispatch/alert-messages';
 import { AT_END } from '../schedule/alert-plan';
 
 /** A job may run this much before its fire time (clock skew between Redis and Node) and still fire. */
 const EARLY_TOLERANCE_MS = 1000;
+/**
+ * Due warnings claimed per transaction. Several jobs claim at once (the worker's concurrency),
+ * each its own batch (`SKIP LOCKED`), so that a burst is claimed by a few transactions at once
+ * rather than one after another; at 50 subscriptions a batch is 12,500 deliveries.
+ */
+const FIRE_BATCH = 250;
+/** Alerts this process fired in a batch, remembered so that their own jobs finish at once. */
+const REMEMBERED = 100_000;
 
 export type FireResult =
   | { outcome: 'missing' }
@@ -45,13 +53,19 @@ export class LapseNotDueError extends Error {
 }
 
 /**
- * Fires one alert (issue 5, scope 2), fenced: it acts only on a row that is still `pending` at
- * the job's end version, under a row lock, and marks it fired in the transaction that creates
- * the webhook deliveries; a second run (a retry, a stalled job taken over, a job the reconciler
- * re-created) finds the row fired and does nothing.
+ * Fires alerts (issue 5, scope 2), fenced: a row fires only while it is still `pending` — an
+ * alert whose end moved or went away is `cancelled` by the schedule projection, and a fired one
+ * stays fired — under a row lock, in the transaction that creates its webhook deliveries; a
+ * second run (a retry, a stalled job taken over, a job the reconciler re-created) finds the row
+ * fired and does nothing.
+ *
+ * Warnings fire in batches: the job of one due warning claims every due warning (up to
+ * `FIRE_BATCH`, `FOR UPDATE SKIP LOCKED` so that concurrent jobs claim disjoint batches) in one
+ * `UPDATE … RETURNING`, and their deliveries are written with one subscriptions read and one
+ * multi-row insert. The jobs of the alerts a batch fired then find them fired and finish.
  *
  * At the end itself (`PT0S`) it first records the lapse through the CommandBus, with a command id
- * derived from the alert, so a retry appends nothing twice.
+ * derived from the alert, so a retry appends nothing twice; those fire one by one.
  */
 @Injectable()
 export class AlertFirer {
@@ -64,15 +78,151 @@ export class AlertFirer {
     @Inject(ALERT_CLOCK) private readonly clock: AlertClock,
   ) {}
 
+  /** Alerts fired by this process's batches (fired is final, so this never goes stale). */
+  private readonly fired = new Set<string>();
+  /** Alerts claimed by a batch of this process that has not committed yet. */
+  private readonly claiming = new Map<string, Promise<unknown>>();
+
   async fire(alertId: string, endVersion: number): Promise<FireResult> {
+    const batched = await this.fireInBatch(alertId, endVersion);
+    // A batch counts the alerts it fires; a job that found its alert fired by one is fenced.
+    if (batched?.outcome === 'fenced') alertsFired.inc({ outcome: batched.outcome });
+    if (batched) return batched;
     const result = await this.attempt(alertId, endVersion);
     alertsFired.inc({ outcome: result.outcome });
     return result;
   }
 
+  /**
+   * The job's alert fired by a batch — this job's own, claimed first, or one running alongside
+   * it in this process — or undefined when it is not a due warning (the one-by-one path decides).
+   */
+  private async fireInBatch(alertId: string, endVersion: number): Promise<FireResult | undefined> {
+    await this.claiming.get(alertId)?.catch(() => undefined);
+    if (this.fired.has(alertId)) return { outcome: 'fenced', state: 'fired' };
+    const fired = await this.fireBatch({ alertId, endVersion });
+    const own = fired.get(alertId);
+    if (own) return own;
+    await this.claiming.get(alertId)?.catch(() => undefined);
+    if (this.fired.has(alertId)) return { outcome: 'fenced', state: 'fired' };
+    return undefined;
+  }
+
+  /**
+   * One batch, started by the job of a due warning: claims due warnings (the job's own first,
+   * due within the early tolerance) whose measure is known, marks them fired and dispatches
+   * their deliveries, all in one transaction. Returns the fired alerts' results by id, once
+   * committed.
+   */
+  private async fireBatch(own: {
+    alertId: string;
+    endVersion: number;
+  }): Promise<Map<string, FireResult>> {
+    let claimed: string[] = [];
+    let settle: () => void = () => undefined;
+    const committed = new Promise<void>((resolve) => (settle = resolve));
+    try {
+      const results = await this.dataSource.transaction(async (manager) => {
+        const firedAt = this.clock.now();
+        // TypeORM answers an UPDATE … RETURNING with [rows, affected row count].
+        const [rows]: [(AlertRow & { measure: Measure })[], number] = await manager.query(
+          `UPDATE alert_schedule AS a SET state = 'fired', fired_at = $1, outcome = 'fired'
+             FROM (SELECT id FROM alert_schedule
+                    WHERE state = 'pending' AND lead_time <> $2
+                      AND (fire_at <= $1 OR (id = $4 AND end_version = $5 AND fire_at <= $6))
+                      -- Only a job of a due warning starts a batch: the end (which fires on
+                      -- its own), a stale job or an early one would scan the due rows for nothing.
+                      AND EXISTS (SELECT 1 FROM alert_schedule o
+                                   WHERE o.id = $4 AND o.end_version = $5 AND o.state = 'pending'
+                                     AND o.lead_time <> $2 AND o.fire_at <= $6)
+                    ORDER BY id = $4 DESC, fire_at, id
+                    LIMIT $3
+                    FOR UPDATE SKIP LOCKED) AS due,
+                  alert_measures AS m
+            WHERE a.id = due.id AND m.measure_id = a.measure_id
+              AND m.state->'measure' IS NOT NULL AND m.state->'measure' <> 'null'::jsonb
+          RETURNING a.id, a.measure_id, a.suspension_id, a.lead_time, a.fire_at, a.end_at,
+                    a.end_version, a.state, m.state->'measure' AS measure`,
+          [
+            firedAt,
+            AT_END,
+            FIRE_BATCH,
+            own.alertId,
+            own.endVersion,
+            new Date(firedAt.getTime() + EARLY_TOLERANCE_MS),
+          ],
+        );
+        claimed = rows.map((row) => row.id);
+        for (const id of claimed) this.claiming.set(id, committed);
+        if (rows.length === 0) return new Map<string, FireResult>();
+        const counts = await this.dispatchWarnings(manager, rows);
+        return new Map<string, FireResult & { leadTime: string }>(
+          rows.map((row, index) => [
+            row.id,
+            {
+              outcome: 'fired',
+              latenessMs: firedAt.getTime() - row.fire_at.getTime(),
+              deliveries: counts[index],
+              leadTime: row.lead_time,
+            },
+          ]),
+        );
+      });
+      for (const [id, result] of results) {
+        this.remember(id);
+        alertsFired.inc({ outcome: result.outcome });
+        results.set(id, this.observed(result));
+      }
+      return results;
+    } finally {
+      for (const id of claimed) this.claiming.delete(id);
+      settle();
+    }
+  }
+
+  /** The `suspension.expiring` deliveries of a batch: one agreements read, one dispatch. */
+  private async dispatchWarnings(
+    manager: EntityManager,
+    rows: (AlertRow & { measure: Measure })[],
+  ): Promise<number[]> {
+    const suspensionOf = (row: AlertRow & { measure: Measure }) =>
+      row.measure.suspensions.find((s) => s.id === row.suspension_id);
+    const agreements = await findAgreements(
+      manager,
+      rows.map((row) => suspensionOf(row)?.agreement),
+    );
+    const messages = rows.map((row) => {
+      const agreementId = suspensionOf(row)?.agreement;
+      return expiringMessage(
+        row.measure,
+        {
+          id: row.id,
+          suspensionId: row.suspension_id,
+          leadTime: row.lead_time,
+          fireAt: row.fire_at,
+          endAt: row.end_at,
+          endVersion: Number(row.end_version),
+        },
+        (agreementId && agreements.get(agreementId)) || null,
+      );
+    });
+    return this.dispatcher.dispatchMany(manager, messages);
+  }
+
+  private remember(alertId: string): void {
+    if (this.fired.size >= REMEMBERED) {
+      // Oldest first (a Set keeps insertion order); a forgotten alert just takes the slow path.
+      for (const id of [...this.fired].slice(0, REMEMBERED / 10)) this.fired.delete(id);
+    }
+    this.fired.add(alertId);
+  }
+
+  /**
+   * One alert on its own: the end (which records the lapse first), and whatever the batch did
+   * not take — stale, early, not yet projected, or claimed by another process's batch (the row
+   * lock makes this wait for it, then find it fired).
+   */
   private async attempt(alertId: string, endVersion: number): Promise<FireResult> {
-    const fast = await this.fireWarning(alertId, endVersion);
-    if (fast) return this.observed(fast);
     const row = await this.load(this.dataSource.manager, alertId, false);
     if (!row) return { outcome: 'missing' };
     if (row.state !== 'pending' || Number(row.end_version) !== endVersion) {
@@ -112,41 +262,6 @@ export class AlertFirer {
       } as const;
     });
     return this.observed(result);
-  }
-
-  /**
-   * The common case in one statement: a warning (not the end) that is pending at this version
-   * and due is marked fired — the row lock taken by the UPDATE is the fence — and its measure
-   * read in the same statement; then the deliveries, in the same transaction. Anything else
-   * (stale, early, the end, a measure not projected) answers undefined and takes the slow path.
-   */
-  private async fireWarning(
-    alertId: string,
-    endVersion: number,
-  ): Promise<(FireResult & { leadTime: string }) | undefined> {
-    return this.dataSource.transaction(async (manager) => {
-      const firedAt = this.clock.now();
-      // TypeORM answers an UPDATE … RETURNING with [rows, affected row count].
-      const [rows]: [(AlertRow & { measure: Measure | null })[], number] = await manager.query(
-        `UPDATE alert_schedule AS a SET state = 'fired', fired_at = $3, outcome = 'fired'
-           FROM alert_measures AS m
-          WHERE a.id = $1 AND a.end_version = $2 AND a.state = 'pending'
-            AND a.lead_time <> $4 AND a.fire_at <= $5 AND m.measure_id = a.measure_id
-            AND m.state->'measure' IS NOT NULL AND m.state->'measure' <> 'null'::jsonb
-        RETURNING a.id, a.measure_id, a.suspension_id, a.lead_time, a.fire_at, a.end_at,
-                  a.end_version, a.state, m.state->'measure' AS measure`,
-        [alertId, endVersion, firedAt, AT_END, new Date(firedAt.getTime() + EARLY_TOLERANCE_MS)],
-      );
-      const row = rows[0];
-      if (!row) return undefined;
-      const deliveries = await this.dispatch(manager, row, row.measure, undefined);
-      return {
-        outcome: 'fired',
-        latenessMs: firedAt.getTime() - row.fire_at.getTime(),
-        deliveries,
-        leadTime: row.lead_time,
-      } as const;
-    });
   }
 
   private observed(result: FireResult & { leadTime?: string }): FireResult {

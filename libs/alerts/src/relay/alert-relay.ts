@@ -1,13 +1,23 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { alertJobId } from '@app/queues';
 import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
 import { ALERT_QUEUE, fireJob, type AlertQueue, type SchedulableAlert } from '../queue/alert-queue';
+import { AlertLeadTimeTopUp } from '../schedule/alert-lead-time-top-up';
+
+/** Stale jobs removed per pass. */
+const STALE_CHUNK = 1000;
 
 /**
  * Moves committed `pending` rows into BullMQ delayed jobs (issue 5, scope 2): the projection
  * never talks to Redis (no dual write), the relay follows its rows. A row is marked `enqueued_at`
  * after its job was added, so a crash in between only adds the same job id again, which BullMQ
  * ignores. Several relays may run: they add the same ids.
+ *
+ * Each pass of its loop also tops up the schedule with lead times subscribed since
+ * (`AlertLeadTimeTopUp`) and removes the delayed jobs of alerts cancelled or moved after their
+ * job was added (`removeStaleJobs`): the fence would stop them, but they would sit in Redis and
+ * wake the worker for nothing.
  */
 @Injectable()
 export class AlertRelay {
@@ -20,7 +30,35 @@ export class AlertRelay {
     @Inject(DataSource) private readonly dataSource: DataSource,
     @Inject(ALERT_QUEUE) private readonly queue: AlertQueue,
     @Inject(ALERT_CLOCK) private readonly clock: AlertClock,
+    @Inject(AlertLeadTimeTopUp) private readonly topUp: AlertLeadTimeTopUp,
   ) {}
+
+  /**
+   * Removes the jobs of cancelled rows that had one, then marks them. A job running right now
+   * cannot be removed (BullMQ answers 0): it finds its row cancelled and does nothing. Returns
+   * how many rows were handled.
+   */
+  async removeStaleJobs(): Promise<number> {
+    let total = 0;
+    for (;;) {
+      const rows: { id: string; end_version: string }[] = await this.dataSource.query(
+        `SELECT id, end_version FROM alert_schedule
+          WHERE state = 'cancelled' AND enqueued_at IS NOT NULL AND job_removed_at IS NULL
+          ORDER BY cancelled_at, id LIMIT $1`,
+        [STALE_CHUNK],
+      );
+      if (rows.length === 0) return total;
+      await Promise.all(
+        rows.map((row) => this.queue.remove(alertJobId(row.id, Number(row.end_version)))),
+      );
+      await this.dataSource.query(
+        'UPDATE alert_schedule SET job_removed_at = $2 WHERE id = ANY($1::uuid[])',
+        [rows.map((row) => row.id), this.clock.now()],
+      );
+      total += rows.length;
+      if (rows.length < STALE_CHUNK) return total;
+    }
+  }
 
   /** Enqueues up to `limit` rows not enqueued yet, soonest first; returns them. */
   async relayOnce(limit = 1000): Promise<SchedulableAlert[]> {
@@ -89,7 +127,9 @@ export class AlertRelay {
     this.loop = (async () => {
       while (this.running) {
         try {
+          await this.topUp.run();
           await this.drain();
+          await this.removeStaleJobs();
         } catch (error) {
           this.logger.warn(`Relay failed, will retry: ${(error as Error).message}`);
         }

@@ -122,22 +122,45 @@ function alertsFor(
   // `minusDuration` does; the end is parsed once for all lead times (this runs per suspension
   // of every replayed event, and `minusDuration` re-validates the zone on each call).
   const endInZone = DateTime.fromISO(end.endAt, { zone: measure.timeZone });
-  return leadTimes.map((leadTime) => {
-    const fireAt = endInZone.minus(Duration.fromISO(leadTime)).toUTC().toISO() as string;
-    const due = Date.parse(fireAt) <= recordedAt.getTime();
-    return {
-      id: alertId(measure.id, end.suspensionId, end.endVersion, leadTime),
-      measureId: measure.id,
-      suspensionId: end.suspensionId,
-      leadTime,
-      fireAt,
-      endAt: end.endAt,
-      endVersion: end.endVersion,
-      // A warning whose time had passed when the end became known is not sent late; the end
-      // itself still fires, because firing it records the lapse.
-      state: due && leadTime !== AT_END ? 'skipped' : 'pending',
-    };
-  });
+  return leadTimes.map((leadTime) => alertAt(measure.id, endInZone, end, leadTime, recordedAt));
+}
+
+/**
+ * The alerts of one end at lead times added after the end was planned (a subscription asking
+ * for a new one): the same rows, ids and fire times `planAlerts` gives, as of `asOf`.
+ */
+export function alertsForLeadTimes(
+  measureId: string,
+  timeZone: string,
+  end: Omit<ScheduledEnd, 'live'>,
+  leadTimes: readonly string[],
+  asOf: Date,
+): PlannedAlert[] {
+  const endInZone = DateTime.fromISO(end.endAt, { zone: timeZone });
+  return leadTimes.map((leadTime) => alertAt(measureId, endInZone, end, leadTime, asOf));
+}
+
+function alertAt(
+  measureId: string,
+  endInZone: DateTime,
+  end: Omit<ScheduledEnd, 'live'>,
+  leadTime: string,
+  recordedAt: Date,
+): PlannedAlert {
+  const fireAt = endInZone.minus(Duration.fromISO(leadTime)).toUTC().toISO() as string;
+  const due = Date.parse(fireAt) <= recordedAt.getTime();
+  return {
+    id: alertId(measureId, end.suspensionId, end.endVersion, leadTime),
+    measureId,
+    suspensionId: end.suspensionId,
+    leadTime,
+    fireAt,
+    endAt: end.endAt,
+    endVersion: end.endVersion,
+    // A warning whose time had passed when the end became known is not sent late; the end
+    // itself still fires, because firing it records the lapse.
+    state: due && leadTime !== AT_END ? 'skipped' : 'pending',
+  };
 }
 
 function sameInstant(a: string, b: string): boolean {

@@ -14,6 +14,7 @@ import type { EntityManager } from 'typeorm';
 import { extendedMessage } from '../dispatch/alert-messages';
 import { findAgreement } from '../dispatch/agreement-ref';
 import { planAlerts, type AlertPlan, type PlannedAlert, type ScheduledEnd } from './alert-plan';
+import { LEAD_TIMES_LOCK } from './alert-lead-time-top-up';
 import { alertLeadTimes } from './lead-times';
 
 export const ALERT_SCHEDULE_PROJECTION = 'projection:alert-schedule';
@@ -52,6 +53,10 @@ export class AlertScheduleProjection implements SubscriptionHandler {
       byMeasure.set(measureId, [...(byMeasure.get(measureId) ?? []), event]);
     }
     if (byMeasure.size === 0) return;
+    // Shared with other batches, exclusive with a lead-time top-up (see LEAD_TIMES_LOCK).
+    await manager.query('SELECT pg_advisory_xact_lock_shared(hashtextextended($1, 0))', [
+      LEAD_TIMES_LOCK,
+    ]);
     const ids = [...byMeasure.keys()];
     const states = await this.loadStates(manager, ids);
     const ends = await this.loadEnds(manager, ids);

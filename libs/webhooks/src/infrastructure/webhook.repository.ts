@@ -45,6 +45,9 @@ export interface DeliveryRow {
   run_attempts: number;
   next_attempt_at: Date;
   relayed_at: Date | null;
+  /** The claim (batch) of the worker attempting it now, and until when that claim holds. */
+  claimed_by: string | null;
+  claimed_until: Date | null;
   last_status_code: number | null;
   last_error: string | null;
   delivered_at: Date | null;
@@ -105,7 +108,18 @@ export function toSubscription(
   };
 }
 
-export function toDelivery(row: DeliveryRow): WebhookDelivery {
+/** A pending delivery under a live claim is being attempted right now. */
+export function isBeingAttempted(
+  row: Pick<DeliveryRow, 'status' | 'claimed_until'>,
+  now: Date,
+): boolean {
+  return (
+    row.status === 'delivering' ||
+    (row.status === 'pending' && row.claimed_until !== null && row.claimed_until > now)
+  );
+}
+
+export function toDelivery(row: DeliveryRow, now: Date = new Date()): WebhookDelivery {
   const open = row.status === 'pending' || row.status === 'delivering';
   return {
     id: row.id,
@@ -114,7 +128,7 @@ export function toDelivery(row: DeliveryRow): WebhookDelivery {
     messageKey: row.message_key,
     eventType: row.event_type,
     payload: row.payload,
-    status: row.status,
+    status: isBeingAttempted(row, now) ? 'delivering' : row.status,
     attempts: row.attempts,
     nextAttemptAt: open ? row.next_attempt_at : null,
     lastStatusCode: row.last_status_code,
@@ -137,7 +151,8 @@ export function toAttempt(row: AttemptRow): WebhookAttempt {
 
 /**
  * Re-opens deliveries for another run of attempts with their own webhook-id (a retry by hand,
- * a replay, a re-enabled subscription catching up): the relay sees `relayed_at IS NULL`.
+ * a replay, a re-enabled subscription catching up): due now, for the delivery pump to claim.
+ * A delivery under a live claim is left to the worker attempting it.
  */
 export async function reopenDeliveries(
   db: PgQueryable,
@@ -150,7 +165,7 @@ export async function reopenDeliveries(
     `UPDATE webhook_deliveries
      SET status = 'pending', run_started_at = $${nowParam}, run_attempts = 0,
          next_attempt_at = $${nowParam}, relayed_at = NULL, updated_at = $${nowParam}
-     WHERE ${where}
+     WHERE (${where}) AND (claimed_until IS NULL OR claimed_until <= $${nowParam})
      RETURNING id`,
     [...values, now],
   );
