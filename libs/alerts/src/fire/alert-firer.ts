@@ -195,14 +195,7 @@ export class AlertFirer {
       const agreementId = suspensionOf(row)?.agreement;
       return expiringMessage(
         row.measure,
-        {
-          id: row.id,
-          suspensionId: row.suspension_id,
-          leadTime: row.lead_time,
-          fireAt: row.fire_at,
-          endAt: row.end_at,
-          endVersion: Number(row.end_version),
-        },
+        factsOf(row),
         (agreementId && agreements.get(agreementId)) || null,
       );
     });
@@ -296,14 +289,7 @@ export class AlertFirer {
     }
     const suspension = measure.suspensions.find((s) => s.id === row.suspension_id);
     const agreement = await findAgreement(manager, suspension?.agreement);
-    const facts: AlertFacts = {
-      id: row.id,
-      suspensionId: row.suspension_id,
-      leadTime: row.lead_time,
-      fireAt: row.fire_at,
-      endAt: row.end_at,
-      endVersion: Number(row.end_version),
-    };
+    const facts = factsOf(row);
     let deliveries = await this.dispatcher.dispatch(
       manager,
       expiringMessage(measure, facts, agreement),
@@ -354,4 +340,16 @@ export class AlertFirer {
     );
     return rows[0];
   }
+}
+
+/** What an alert's messages say of the alert itself. */
+function factsOf(row: AlertRow): AlertFacts {
+  return {
+    id: row.id,
+    suspensionId: row.suspension_id,
+    leadTime: row.lead_time,
+    fireAt: row.fire_at,
+    endAt: row.end_at,
+    endVersion: Number(row.end_version),
+  };
 }
