@@ -96,7 +96,6 @@ describe('Expiry alerts through a flush, a killed worker and a Redis restart', (
       // The receiver is on loopback; retries are quick.
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
       WEBHOOK_RELAY_POLL_MS: '100',
-      WEBHOOK_RELAY_SWEEP_MS: '1000',
       WEBHOOK_RETRY_BASE_MS: '200',
       LOG_LEVEL: 'log',
     };

@@ -47,10 +47,8 @@ const webhookSettings = {
   WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).max(100_000).default(100),
   /** How long the previous secret still signs after a rotation. */
   WEBHOOK_SECRET_GRACE_MS: milliseconds(0, 30 * 24 * HOUR, 24 * HOUR),
-  /** The relay's poll for new deliveries when no notification arrives. */
+  /** The delivery pump's poll when no notification arrives (also finds expired leases). */
   WEBHOOK_RELAY_POLL_MS: milliseconds(10, 60_000, 1_000),
-  /** How often the relay checks that Redis still holds a job for every open delivery. */
-  WEBHOOK_RELAY_SWEEP_MS: milliseconds(100, HOUR, 30_000),
   /** The worker serves Prometheus metrics on this port when set (the api serves `/metrics`). */
   WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
 };

@@ -1,5 +1,6 @@
 import { CreateWebhooks1764400000000 } from './migrations/1764400000000-create-webhooks';
 import { WebhookDeliveryClaims1764600000000 } from './migrations/1764600000000-webhook-delivery-claims';
+import { DropRelayedAt1764600002000 } from './migrations/1764600002000-drop-relayed-at';
 
 export {
   WEBHOOK_EVENT_TYPES,
@@ -75,4 +76,8 @@ export type { PgQueryable, SqlRunner } from './infrastructure/queryable';
 export { WebhooksModule } from './webhooks.module';
 export { WebhookEventPublisher } from './events/webhook-event-publisher';
 
-export const webhooksMigrations = [CreateWebhooks1764400000000, WebhookDeliveryClaims1764600000000];
+export const webhooksMigrations = [
+  CreateWebhooks1764400000000,
+  WebhookDeliveryClaims1764600000000,
+  DropRelayedAt1764600002000,
+];

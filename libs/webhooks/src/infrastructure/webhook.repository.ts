@@ -44,7 +44,6 @@ export interface DeliveryRow {
   run_started_at: Date;
   run_attempts: number;
   next_attempt_at: Date;
-  relayed_at: Date | null;
   /** The claim (batch) of the worker attempting it now, and until when that claim holds. */
   claimed_by: string | null;
   claimed_until: Date | null;
@@ -164,7 +163,7 @@ export async function reopenDeliveries(
   const { rows } = await db.query<{ id: string }>(
     `UPDATE webhook_deliveries
      SET status = 'pending', run_started_at = $${nowParam}, run_attempts = 0,
-         next_attempt_at = $${nowParam}, relayed_at = NULL, updated_at = $${nowParam}
+         next_attempt_at = $${nowParam}, updated_at = $${nowParam}
      WHERE (${where}) AND (claimed_until IS NULL OR claimed_until <= $${nowParam})
      RETURNING id`,
     [...values, now],

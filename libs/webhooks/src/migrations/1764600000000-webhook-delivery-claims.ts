@@ -10,7 +10,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * - `webhook_deliveries_due_idx`: what a claim walks, per subscription, soonest first, so that a
  *   per-subscription cap can be applied in the same statement; `id` breaks ties (a burst shares
  *   one `next_attempt_at`), so that a claim can resume after the last row it took.
- * - The relay's index goes: nothing relays rows into a queue any more (`relayed_at` stays, unused).
+ * - The relay's index goes: nothing relays rows into a queue any more (`relayed_at` is dropped by the next migration).
  */
 export class WebhookDeliveryClaims1764600000000 implements MigrationInterface {
   name = 'WebhookDeliveryClaims1764600000000';
