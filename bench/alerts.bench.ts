@@ -43,6 +43,7 @@ import {
   AlertsModule,
   fireJob,
   type AlertQueue,
+  type SchedulableAlert,
 } from '@app/alerts';
 import { ACCORD_CONFIG, ConfigModule, type AccordConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
@@ -322,8 +323,8 @@ async function scheduling(
   prefix: string,
 ): Promise<{ bare: number; accord: number }> {
   const config = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix };
-  const { rows } = await pool.query<{ id: string; end_version: string; fire_at: Date }>(
-    `SELECT id, end_version, fire_at FROM alert_schedule WHERE state = 'pending'
+  const { rows } = await pool.query<SchedulableAlert>(
+    `SELECT id, end_version, fire_at, lead_time FROM alert_schedule WHERE state = 'pending'
       ORDER BY fire_at, id`,
   );
   const bareQueue = new Queue('accord-alerts-bare', bullOptions(config));

@@ -32,6 +32,7 @@ export {
   createAlertQueue,
   fireJob,
   type AlertQueue,
+  type SchedulableAlert,
 } from './queue/alert-queue';
 export {
   AlertQueries,

@@ -16,6 +16,11 @@ export interface AlertFireJobData {
   alertId: string;
   /** The version of the suspension's end the alert was computed for: the fence. */
   endVersion: number;
+  /**
+   * The alert's lead time, so that the end (`PT0S`, which fires on its own) skips the batch of
+   * due warnings. Absent in jobs added before it was carried: they try the batch first.
+   */
+  leadTime?: string;
 }
 
 export type AlertReconcileJobData = Record<string, never>;

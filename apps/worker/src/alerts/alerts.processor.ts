@@ -62,8 +62,8 @@ export class AlertsProcessor implements OnApplicationBootstrap, BeforeApplicatio
     const name = job.name;
     switch (name) {
       case ALERT_FIRE_JOB: {
-        const { alertId, endVersion } = job.data as AlertFireJobData;
-        const result = await this.firer.fire(alertId, endVersion);
+        const { alertId, endVersion, leadTime } = job.data as AlertFireJobData;
+        const result = await this.firer.fire(alertId, endVersion, leadTime);
         if (result.outcome === 'not-due') {
           // Taken before its time (clocks disagree): put it back until then, not as a failure.
           await job.moveToDelayed(result.fireAt.getTime(), token);

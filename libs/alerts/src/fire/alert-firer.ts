@@ -83,8 +83,9 @@ export class AlertFirer {
   /** Alerts claimed by a batch of this process that has not committed yet. */
   private readonly claiming = new Map<string, Promise<unknown>>();
 
-  async fire(alertId: string, endVersion: number): Promise<FireResult> {
-    const batched = await this.fireInBatch(alertId, endVersion);
+  /** `leadTime`, when known, lets the end (which fires on its own) skip the batch of warnings. */
+  async fire(alertId: string, endVersion: number, leadTime?: string): Promise<FireResult> {
+    const batched = leadTime === AT_END ? undefined : await this.fireInBatch(alertId, endVersion);
     // A batch counts the alerts it fires; a job that found its alert fired by one is fenced.
     if (batched?.outcome === 'fenced') alertsFired.inc({ outcome: batched.outcome });
     if (batched) return batched;

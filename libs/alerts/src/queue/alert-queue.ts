@@ -34,10 +34,15 @@ export interface SchedulableAlert {
   id: string;
   end_version: string | number;
   fire_at: Date;
+  lead_time: string;
 }
 
 export function fireJob(alert: SchedulableAlert, now: Date) {
-  const data: AlertFireJobData = { alertId: alert.id, endVersion: Number(alert.end_version) };
+  const data: AlertFireJobData = {
+    alertId: alert.id,
+    endVersion: Number(alert.end_version),
+    leadTime: alert.lead_time,
+  };
   return {
     name: ALERT_FIRE_JOB,
     data,

@@ -72,7 +72,7 @@ export class AlertReconciler {
     let after: { fireAt: Date; id: string } | undefined;
     while (!options.signal?.aborted) {
       const rows: SchedulableAlert[] = await this.dataSource.query(
-        `SELECT id, end_version, fire_at FROM alert_schedule
+        `SELECT id, end_version, fire_at, lead_time FROM alert_schedule
           WHERE state = 'pending' AND ($1::timestamptz IS NULL OR (fire_at, id) > ($1, $2::uuid))
             AND ($4::timestamptz IS NULL OR fire_at < $4)
           ORDER BY fire_at, id LIMIT $3`,
@@ -157,7 +157,7 @@ export class AlertReconciler {
           continue;
         }
         try {
-          const result = await this.firer.fire(row.id, Number(row.end_version));
+          const result = await this.firer.fire(row.id, Number(row.end_version), row.lead_time);
           if (result.outcome === 'fired' || result.outcome === 'cancelled') report.firedInline += 1;
           else toEnqueue.push(row);
         } catch (error) {

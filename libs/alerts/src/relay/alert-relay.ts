@@ -104,7 +104,7 @@ export class AlertRelay {
    */
   private select(limit: number, after?: SchedulableAlert): Promise<SchedulableAlert[]> {
     return this.dataSource.query(
-      `SELECT id, end_version, fire_at FROM alert_schedule
+      `SELECT id, end_version, fire_at, lead_time FROM alert_schedule
         WHERE state = 'pending' AND enqueued_at IS NULL
           AND ($2::timestamptz IS NULL OR (fire_at, id) > ($2, $3::uuid))
         ORDER BY fire_at, id LIMIT $1`,
