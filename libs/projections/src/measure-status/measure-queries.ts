@@ -21,7 +21,10 @@ export interface StatusQuery {
 
 export interface MeasureListQuery {
   asOf: Date;
-  /** A past `knownAt` lists what was recorded by then (candidates are folded one by one). */
+  /**
+   * A past `knownAt` lists what was recorded by then: candidates changed since are folded from
+   * the log one by one, the others read like current rows.
+   */
   knownAt?: Date;
   imposingParty?: string;
   targetParty?: string;
@@ -124,8 +127,9 @@ const PAGE_SQL = `
 
 /**
  * Status of measures, now or on any date (valid time) and as known at any time (transaction
- * time). "Now as known now" reads the projection; a past `knownAt` folds the events recorded by
- * then, so retractions recorded later do not count yet.
+ * time). "Now as known now" reads the projection; so does a past `knownAt` for a measure nothing
+ * was recorded for since. Otherwise a past `knownAt` folds the events recorded by then, so
+ * retractions recorded later do not count yet.
  */
 @Injectable()
 export class MeasureQueries {
