@@ -325,6 +325,50 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       });
     });
 
+    it('names what a countermeasure responded to as known then, once that link is retracted', async () => {
+      const usCode = `LINKED-${suffix()}`;
+      await recordUsTariff(usCode);
+      const cnCode = `ANSWER-${suffix()}`;
+      const created = await http()
+        .post('/api/v1/measures')
+        .set(asEditor())
+        .send({
+          code: cnCode,
+          title: `Test duty on products of the US (${cnCode})`,
+          kind: 'tariff',
+          imposingParty: 'CN',
+          targetParties: ['US'],
+          rate: { type: 'ad-valorem', percent: 34 },
+          timeZone: 'Asia/Shanghai',
+          effectiveAt: '2025-04-10T04:01:00Z',
+          respondsTo: [usCode],
+          sources: [source],
+        });
+      expect(created.status).toBe(201);
+      const history = await read(`/api/v1/measures/${cnCode}/events`);
+      const link = history.body.items.find(
+        (event: { type: string }) => event.type === 'CountermeasureLinked',
+      );
+      expect(link).toBeDefined();
+      const retraction = await http()
+        .post(`/api/v1/measures/${cnCode}/retractions`)
+        .set(asEditor())
+        .send({ eventId: link.eventId, reason: 'Not an answer to it', sources: [source] });
+      expect(retraction.status).toBe(200);
+
+      const now = await read(`/api/v1/measures/${cnCode}`, {
+        minPosition: retraction.body.position,
+      });
+      expect(now.status).toBe(200);
+      expect(now.body.respondsTo).toEqual([]);
+      // Before the retraction was recorded the link stood: the measure is folded from the log,
+      // and what it responded to is named although the row no longer lists it.
+      const then = await read(`/api/v1/measures/${cnCode}`, { knownAt: link.recordedAt });
+      expect(then.status).toBe(200);
+      expect(then.body.respondsTo).toEqual([{ id: expect.any(String), code: usCode }]);
+      expect(then.body.version).toBeLessThan(now.body.version);
+    });
+
     it('counts an event as known at the recordedAt the api reports for it', async () => {
       const code = `RECORDED-${suffix()}`;
       const { id } = await recordUsTariff(code);

@@ -171,6 +171,102 @@ describe('read models over HTTP on the bundled dataset, end to end', () => {
       expect(paged.map(key)).toEqual(items.map(key));
     });
 
+    it('answers as known at knownAt: later extensions do not move an end, retractions count from their recording', async () => {
+      const post = (path: string, body: object) =>
+        api.http().post(path).set(bearer(editor.key)).send(body);
+      const pause = () => new Promise((resolve) => setTimeout(resolve, 15));
+      const code = `E2E-KNOWN-${suffix()}`;
+      const created = await post('/api/v1/measures', usTariffBody(code)).expect(201);
+      const measureId = created.body.id as string;
+      const scheduled = await post(`/api/v1/measures/${code}/suspensions`, {
+        startsAt: '2026-01-01T05:00:00Z',
+        endsAt: '2042-01-01T05:00:00Z',
+        part: { percentPoints: 20 },
+        sources: [source('Suspension of 20 points')],
+      }).expect(201);
+      const suspensionId = scheduled.body.suspensionId as string;
+      await pause();
+      const extended = await post(
+        `/api/v1/measures/${measureId}/suspensions/${suspensionId}/extensions`,
+        { endsAt: '2043-01-01T05:00:00Z', sources: [source('Extension of the suspension')] },
+      ).expect(200);
+      await pause();
+      const retracted = await post(`/api/v1/measures/${measureId}/retractions`, {
+        eventId: extended.body.eventIds[0],
+        reason: 'The extension was misread',
+        sources: [source('Correction')],
+      }).expect(200);
+      await pause();
+      // A later fact that changes no suspension: as known just before it, the measure is
+      // folded from the log, and must read as its stored row does now.
+      const amended = await post(`/api/v1/measures/${measureId}/amendments`, {
+        rate: { type: 'ad-valorem', percent: 40 },
+        effectiveAt: '2026-02-01T05:00:00Z',
+        sources: [source('Rate amendment')],
+      }).expect(200);
+
+      const history = await get(`/api/v1/measures/${measureId}/events`).expect(200);
+      const recordedAt = (eventId: string) =>
+        (history.body.items as Array<{ eventId: string; recordedAt: string }>).find(
+          (event) => event.eventId === eventId,
+        )?.recordedAt as string;
+      const ours = async (knownAt?: string) => {
+        const response = await get(
+          `/api/v1/expiries?from=2041-01-01&to=2045-01-01&limit=200&minPosition=${amended.body.position as number}` +
+            (knownAt ? `&knownAt=${knownAt}` : ''),
+        ).expect(200);
+        const items = response.body.items as Array<Expiry & { revision: number }>;
+        return items.filter((item) => item.suspensionId === suspensionId);
+      };
+
+      // Scheduled and started (one command), extended, the extension retracted: 3 revisions.
+      const now = await ours();
+      expect(now).toEqual([
+        expect.objectContaining({ endsAt: '2042-01-01T05:00:00.000Z', extensions: 0, revision: 3 }),
+      ]);
+
+      // Yesterday the tracker had not heard of it (nor of the dataset, imported today).
+      const yesterday = new Date(Date.now() - 24 * 3600 * 1000).toISOString();
+      const known = await get(
+        `/api/v1/expiries?from=2020-01-01&limit=200&knownAt=${yesterday}`,
+      ).expect(200);
+      expect(known.body).toEqual({ items: [], nextCursor: null });
+
+      // Scheduled, not yet extended.
+      expect(await ours(recordedAt(scheduled.body.eventIds[0] as string))).toEqual([
+        expect.objectContaining({ endsAt: '2042-01-01T05:00:00.000Z', extensions: 0, revision: 1 }),
+      ]);
+      // Extended, the retraction not yet recorded: the extension counts.
+      expect(await ours(recordedAt(extended.body.eventIds[0] as string))).toEqual([
+        expect.objectContaining({ endsAt: '2043-01-01T05:00:00.000Z', extensions: 1, revision: 2 }),
+      ]);
+      // From the retraction on, it does not.
+      const afterRetraction = await ours(recordedAt(retracted.body.eventIds[0] as string));
+      expect(afterRetraction).toEqual([
+        expect.objectContaining({ endsAt: '2042-01-01T05:00:00.000Z', extensions: 0, revision: 3 }),
+      ]);
+      expect(afterRetraction).toEqual(now);
+
+      // Stored rows (the dataset's) and folded ones (this measure's) page together in order.
+      const knownAt = recordedAt(retracted.body.eventIds[0] as string);
+      const window = `/api/v1/expiries?from=2026-11-01&knownAt=${knownAt}`;
+      const whole = (await get(`${window}&limit=200`).expect(200)).body.items as Expiry[];
+      expect(whole.map((item) => item.suspensionId)).toContain(suspensionId);
+      expect(whole.length).toBeGreaterThan(3);
+      const key = (item: Expiry) => `${item.endsAt} ${item.suspensionId}`;
+      expect(whole.map(key)).toEqual([...whole.map(key)].sort());
+      expect(await allPages<Expiry>(window, 2)).toEqual(whole);
+    });
+
+    it('refuses knownAt that is not an instant', async () => {
+      const response = await get('/api/v1/expiries?knownAt=yesterday');
+      expect(response.status).toBe(400);
+      expect(response.body).toMatchObject({
+        code: 'validation-failed',
+        errors: [expect.objectContaining({ field: 'knownAt' })],
+      });
+    });
+
     it('needs a key, and refuses a cursor it did not hand out', async () => {
       const anonymous = await api.http().get('/api/v1/expiries');
       expect(anonymous.status).toBe(401);

@@ -26,6 +26,10 @@ class BareSelectController {
   }
 }
 
-/** The api with the baseline route, and the rebuilder to project the loaded history. */
-@Module({ imports: [ApiModule, ProjectionRebuildModule], controllers: [BareSelectController] })
+/** The api with the baseline route: what the benchmark's api processes serve. */
+@Module({ imports: [ApiModule], controllers: [BareSelectController] })
+export class BenchReadApiModule {}
+
+/** The same, and the rebuilder to project the loaded history. */
+@Module({ imports: [BenchReadApiModule, ProjectionRebuildModule] })
 export class BenchQueriesModule {}

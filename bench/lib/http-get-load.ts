@@ -2,10 +2,13 @@ import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { LoadResult } from './http-load';
 
-/** One fixed-duration closed-loop run of GETs, each request on the next path of the list. */
+/**
+ * One fixed-duration closed-loop run of GETs, each request on the next path of the list. With
+ * several origins (replicas of one server) the connections are shared out evenly among them.
+ */
 export interface GetLoadRequest {
-  /** `http://127.0.0.1:port` */
-  origin: string;
+  /** `http://127.0.0.1:port`, one per replica. */
+  origins: string[];
   paths: string[];
   headers: Record<string, string>;
   connections: number;

@@ -1,4 +1,5 @@
 import { CreateEventStore1764300000000 } from './migrations/1764300000000-create-event-store';
+import { EventsRecordedAtIndexes1764700100000 } from './migrations/1764700100000-events-recorded-at-indexes';
 
 export { EventStore, EVENTS_CHANNEL } from './event-store';
 export { EventStoreModule } from './event-store.module';
@@ -25,4 +26,7 @@ export {
   type SubscriptionStatus,
 } from './subscription-runner';
 
-export const eventStoreMigrations = [CreateEventStore1764300000000];
+export const eventStoreMigrations = [
+  CreateEventStore1764300000000,
+  EventsRecordedAtIndexes1764700100000,
+];

@@ -12,6 +12,7 @@ const expiriesQuery = z.strictObject({
   imposingParty: z.string().max(2).optional(),
   targetParty: z.string().max(2).optional(),
   kind: z.string().max(40).optional(),
+  knownAt: z.iso.datetime({ offset: true }).optional(),
   ...pageQuery,
 });
 
@@ -32,7 +33,11 @@ export class ExpiriesController {
     description:
       '`from` (inclusive, default now) and `to` (exclusive; a date includes its day) bound the ' +
       'current end of each suspension, after extensions. Lifted suspensions and those of ' +
-      'measures revoked before their end are left out.',
+      'measures revoked before their end are left out. `knownAt` (an ISO 8601 instant, default ' +
+      'now) answers as the tracker knew it then: only suspensions, extensions, liftings, ' +
+      'revocations and retractions recorded by then count, so an extension recorded later ' +
+      'does not move an end yet, and a retracted fact counts until its retraction was ' +
+      'recorded; `revision` and `changedAt` are as they stood then.',
   })
   async list(@Query(new ZodPipe(expiriesQuery)) query: z.infer<typeof expiriesQuery>) {
     if (
@@ -42,11 +47,13 @@ export class ExpiriesController {
       throw notCaughtUp(query.minPosition);
     }
     const window = windowOf(query);
+    const knownAt = query.knownAt ? new Date(query.knownAt) : undefined;
     return withCursor(() =>
       this.ends.list({
         ...query,
         from: window.from ?? new Date(),
         to: window.to,
+        knownAt: knownAt && knownAt < new Date() ? knownAt : undefined,
         after: query.cursor,
       }),
     );

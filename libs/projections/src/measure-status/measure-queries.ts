@@ -64,8 +64,19 @@ function knownAsFoldedSql(knownAt: string, row: string): string {
                          AND (e.version > ${row}.version OR e.recorded_at > ${knownAt}::timestamptz))`;
 }
 
-/** The detail row, only if a past knownAt ($2) knows the stream as the row folds it. */
-const DETAIL_KNOWN_SQL = `${DETAIL_SQL} AND ${knownAsFoldedSql('$2', 'm')}`;
+/**
+ * The detail row for a past knownAt ($2): whether that knownAt knows the stream as the row folds
+ * it, the measure only if so (it is not parsed otherwise), and the links either way, with the
+ * ids the row responds to, so that a measure folded from the log seldom needs another query.
+ */
+const DETAIL_KNOWN_SQL = `
+  SELECT CASE WHEN k.known THEN m.measure END AS measure, m.version, k.known,
+         m.responds_to AS responds_to_ids,
+         ${respondsToSql('m.responds_to')} AS responds_to,
+         ${countermeasuresSql('m.measure_id::text')} AS countermeasures
+    FROM measure_status m
+   CROSS JOIN LATERAL (SELECT ${knownAsFoldedSql('$2', 'm')} AS known) k
+   WHERE m.measure_id = $1`;
 
 interface DetailRow {
   measure: Measure | null;
@@ -74,18 +85,23 @@ interface DetailRow {
   countermeasures: MeasureLink[];
 }
 
+interface DetailKnownRow extends DetailRow {
+  known: boolean;
+  responds_to_ids: string[];
+}
+
 const LINKS_SQL = `
   SELECT ${respondsToSql('$2::text[]')} AS responds_to,
          ${countermeasuresSql('$1::text')} AS countermeasures`;
 
 const STORED_ITEM_HOLDS = `list_item IS NOT NULL
-  AND (list_item_from IS NULL OR list_item_from <= $8::timestamptz)
-  AND (list_item_until IS NULL OR $8::timestamptz < list_item_until)`;
+  AND (list_item_from IS NULL OR list_item_from <= $3::timestamptz)
+  AND (list_item_until IS NULL OR $3::timestamptz < list_item_until)`;
 
 interface PageRow {
   measure_id: string;
   version: string;
-  /** False when a past knownAt ($9) does not know the stream as the row folds it. */
+  /** False when a past knownAt does not know the stream as the row folds it. */
   known: boolean;
   item: string | null;
   measure: Measure | null;
@@ -107,23 +123,42 @@ export function measurePageJson(page: MeasurePage): string {
   );
 }
 
+/** The filters a list page may have, each with its condition on the parameter it is given as. */
+const PAGE_FILTERS = {
+  imposingParty: (p: string) => `imposing_party = ${p}::text`,
+  targetParty: (p: string) => `target_parties @> ARRAY[${p}::text]`,
+  kind: (p: string) => `kind = ${p}::text`,
+  agreement: (p: string) => `agreement_ids @> ARRAY[${p}::text]`,
+  q: (p: string) => `search LIKE '%' || lower(${p}::text) || '%'`,
+} as const;
+type PageFilter = keyof typeof PAGE_FILTERS;
+const PAGE_FILTER_NAMES = Object.keys(PAGE_FILTERS) as PageFilter[];
+
 /**
- * A page of rows: the stored list item (as text, not parsed) when `asOf` ($8) lies in the span
- * it holds for, else the list entry to compute it from.
+ * A page of rows after the key $1, at most $2: the stored list item (as text, not parsed) when
+ * `asOf` ($3) lies in the span it holds for, else the list entry to compute it from. The
+ * statement names only the filters the page has (and the knownAt check only for a past
+ * knownAt), so that its generic plan can walk the index of a filter: with `$n IS NULL OR …`
+ * for every filter, PostgreSQL walked the primary key and discarded most rows it visited.
  */
-const PAGE_SQL = `
-  SELECT measure_id, version,
-         ($9::timestamptz IS NULL OR ${knownAsFoldedSql('$9', 'measure_status')}) AS known,
-         CASE WHEN ${STORED_ITEM_HOLDS} THEN list_item::text END AS item,
-         CASE WHEN NOT (${STORED_ITEM_HOLDS}) THEN coalesce(list_entry, measure) END AS measure
-    FROM measure_status
-   WHERE measure_id > $1 AND title IS NOT NULL
-     AND ($2::text IS NULL OR imposing_party = $2)
-     AND ($3::text IS NULL OR target_parties @> ARRAY[$3])
-     AND ($4::text IS NULL OR kind = $4)
-     AND ($5::text IS NULL OR agreement_ids @> ARRAY[$5])
-     AND ($6::text IS NULL OR search LIKE '%' || lower($6) || '%')
-   ORDER BY measure_id LIMIT $7`;
+function pageStatement(filters: PageFilter[], knownAt: boolean): { name: string; text: string } {
+  const conditions = filters.map((filter, i) => PAGE_FILTERS[filter](`$${i + 4}`));
+  const known = knownAt ? knownAsFoldedSql(`$${filters.length + 4}`, 'measure_status') : 'true';
+  return {
+    name: `measure-status-page:${filters.join(',')}${knownAt ? ':known-at' : ''}`,
+    text: `
+      SELECT measure_id, version, ${known} AS known,
+             CASE WHEN ${STORED_ITEM_HOLDS} THEN list_item::text END AS item,
+             CASE WHEN NOT (${STORED_ITEM_HOLDS}) THEN coalesce(list_entry, measure) END AS measure
+        FROM measure_status
+       WHERE measure_id > $1 AND title IS NOT NULL
+         ${conditions.map((condition) => `AND ${condition}`).join(' ')}
+       ORDER BY measure_id LIMIT $2`,
+  };
+}
+
+/** Built once per combination of filters. */
+const pageStatements = new Map<string, { name: string; text: string }>();
 
 /**
  * Status of measures, now or on any date (valid time) and as known at any time (transaction
@@ -144,27 +179,49 @@ export class MeasureQueries {
     if (!id) return null;
     const now = new Date();
     const knownAt = query.knownAt && query.knownAt < now ? query.knownAt : undefined;
+    if (knownAt) return this.getKnownAt(id, query.asOf, knownAt);
     // The row and both kinds of links in one round trip, as a prepared statement: this is the
-    // API's hottest read, and planning its subqueries cost more than running them. For a past
-    // knownAt the row serves too when every event of the stream was recorded by then (and is
-    // in the row): the stream as known then is the stream as known now.
-    const { rows } = await this.pool.query<DetailRow>(
-      knownAt
-        ? { name: 'measure-status-detail-known', text: DETAIL_KNOWN_SQL, values: [id, knownAt] }
-        : { name: 'measure-status-detail', text: DETAIL_SQL, values: [id] },
-    );
+    // API's hottest read, and planning its subqueries cost more than running them.
+    const { rows } = await this.pool.query<DetailRow>({
+      name: 'measure-status-detail',
+      text: DETAIL_SQL,
+      values: [id],
+    });
     const row = rows[0];
-    if (knownAt && !row) {
-      const { state, version } = await this.knownAt(id, knownAt);
-      if (!state.measure) return null;
-      const links = await this.links(state.measure);
-      return toMeasureView(state.measure, query.asOf, knownAt, version, links);
-    }
     if (!row?.measure) return null;
-    return toMeasureView(row.measure, query.asOf, knownAt ?? now, Number(row.version), {
+    return toMeasureView(row.measure, query.asOf, now, Number(row.version), {
       respondsTo: row.responds_to,
       countermeasures: row.countermeasures,
     });
+  }
+
+  /**
+   * As known at a past time. The row serves when every event of the stream was recorded by
+   * then (and is in the row): the stream as known then is the stream as known now. Otherwise
+   * the events recorded by then are folded, with the row's links when the measure as known
+   * then responds to the same measures (links name measures as known now either way).
+   */
+  private async getKnownAt(id: string, asOf: Date, knownAt: Date): Promise<MeasureView | null> {
+    const { rows } = await this.pool.query<DetailKnownRow>({
+      name: 'measure-status-detail-known',
+      text: DETAIL_KNOWN_SQL,
+      values: [id, knownAt],
+    });
+    const row = rows[0];
+    if (row?.known) {
+      if (!row.measure) return null;
+      return toMeasureView(row.measure, asOf, knownAt, Number(row.version), {
+        respondsTo: row.responds_to,
+        countermeasures: row.countermeasures,
+      });
+    }
+    const { state, version } = await this.knownAt(id, knownAt);
+    if (!state.measure) return null;
+    const sameLinks = row !== undefined && sameIds(row.responds_to_ids, state.measure.respondsTo);
+    const links = sameLinks
+      ? { respondsTo: row.responds_to, countermeasures: row.countermeasures }
+      : await this.links(state.measure);
+    return toMeasureView(state.measure, asOf, knownAt, version, links);
   }
 
   async list(query: MeasureListQuery): Promise<MeasurePage> {
@@ -181,22 +238,31 @@ export class MeasureQueries {
     if (query.agreement && !agreement) return page;
     const filtered = query.status !== undefined || query.endsBefore !== undefined;
     const chunk = query.limit + 1;
+    const filterValues: Partial<Record<PageFilter, string>> = {
+      imposingParty: query.imposingParty,
+      targetParty: query.targetParty,
+      kind: query.kind,
+      agreement: agreement || undefined,
+      q: query.q,
+    };
+    const filters = PAGE_FILTER_NAMES.filter((filter) => filterValues[filter] !== undefined);
+    const key = `${filters.join(',')}${knownAt ? ':known-at' : ''}`;
+    let statement = pageStatements.get(key);
+    if (!statement) {
+      statement = pageStatement(filters, knownAt !== undefined);
+      pageStatements.set(key, statement);
+    }
     // Status and end filters are known only once the status on `asOf` is computed, so rows are
     // scanned in key order until the page is full; the cursor is the last key scanned.
     for (;;) {
       const { rows } = await this.pool.query<PageRow>({
-        name: 'measure-status-page',
-        text: PAGE_SQL,
+        ...statement,
         values: [
           after,
-          query.imposingParty ?? null,
-          query.targetParty ?? null,
-          query.kind ?? null,
-          agreement || null,
-          query.q ?? null,
           chunk,
           query.asOf,
-          knownAt ?? null,
+          ...filters.map((filter) => filterValues[filter]),
+          ...(knownAt ? [knownAt] : []),
         ],
       });
       for (const row of rows) {
@@ -258,6 +324,10 @@ export class MeasureQueries {
     }>({ name: 'measure-status-links', text: LINKS_SQL, values: [measure.id, measure.respondsTo] });
     return { respondsTo: rows[0].responds_to, countermeasures: rows[0].countermeasures };
   }
+}
+
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, index) => id === b[index]);
 }
 
 function endsBefore(view: MeasureSummary, instant: Date): boolean {

@@ -1,8 +1,17 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
-import { StreamCodeIndex } from '@app/trade';
+import {
+  evolveMeasure,
+  initialMeasureState,
+  type MeasureEvent,
+  type MeasureState,
+} from '@app/domain';
+import { EventStore, type RecordedEvent } from '@app/event-store';
+import { measureStreamId, StreamCodeIndex, toDomainEvent } from '@app/trade';
 import type { Pool } from 'pg';
-import { CURSOR_KEYS, encodeCursor, readCursor } from '../cursor';
+import { chunks } from '../chunks';
+import { type Cursor, CURSOR_KEYS, encodeCursor, readCursor } from '../cursor';
+import { reviseSuspensionEnds, suspensionEndRows } from './suspension-end-rows';
 
 export interface SuspensionEndQuery {
   /** Inclusive. */
@@ -14,6 +23,11 @@ export interface SuspensionEndQuery {
   kind?: string;
   /** Lifted suspensions never reach their end; a calendar still wants them, to cancel them. */
   includeLifted?: boolean;
+  /**
+   * Transaction time: only events recorded by then, and retractions recorded by then, count.
+   * Absent (or not in the past): what the tracker knows now.
+   */
+  knownAt?: Date;
   after?: string;
   limit: number;
 }
@@ -27,6 +41,7 @@ interface SuspensionEndRow {
   imposing_party: string;
   target_parties: string[];
   time_zone: string;
+  measure_revoked_at: Date | null;
   state: string;
   starts_at: Date | null;
   ends_at: Date;
@@ -68,25 +83,8 @@ export interface SuspensionEndView {
   agreement: { id: string; code: string | null } | null;
 }
 
-/**
- * Suspension ends in a window, soonest first (keyset-paginated on end and suspension id). A
- * suspension counts while it has a known end and its measure is not revoked before that end;
- * lifted ones are left out unless asked for.
- */
-@Injectable()
-export class SuspensionEndQueries {
-  constructor(
-    @Inject(PG_POOL) private readonly pool: Pool,
-    @Inject(StreamCodeIndex) private readonly codes: StreamCodeIndex,
-  ) {}
-
-  async list(
-    query: SuspensionEndQuery,
-  ): Promise<{ items: SuspensionEndView[]; nextCursor: string | null }> {
-    const cursor = readCursor(query.after, CURSOR_KEYS.suspensionEnds);
-    const { rows } = await this.pool.query<SuspensionEndRow>(
-      `SELECT * FROM suspension_ends
-        WHERE ends_at IS NOT NULL
+/** The filters of a list, as SQL parameters $1–$7 (the cursor's three keys last). */
+const FILTERS_SQL = `ends_at IS NOT NULL
           AND ($1::timestamptz IS NULL OR ends_at >= $1)
           AND ($2::timestamptz IS NULL OR ends_at < $2)
           AND ($3::text IS NULL OR imposing_party = $3)
@@ -94,22 +92,88 @@ export class SuspensionEndQueries {
           AND ($5::text IS NULL OR measure_kind = $5)
           AND ($6::boolean OR state <> 'lifted')
           AND (measure_revoked_at IS NULL OR measure_revoked_at > ends_at)
-          AND ($7::timestamptz IS NULL OR (ends_at, suspension_id, measure_id) > ($7, $8::uuid, $9::uuid))
-        ORDER BY ends_at, suspension_id, measure_id
-        LIMIT $10`,
-      [
-        query.from ?? null,
-        query.to ?? null,
-        query.imposingParty ?? null,
-        query.targetParty ?? null,
-        query.kind ?? null,
-        query.includeLifted ?? false,
-        cursor?.at ?? null,
-        cursor?.keys[0] ?? null,
-        cursor?.keys[1] ?? null,
-        query.limit + 1,
-      ],
-    );
+          AND ($7::timestamptz IS NULL OR (ends_at, suspension_id, measure_id) > ($7, $8::uuid, $9::uuid))`;
+
+const PAGE_SQL = `
+  SELECT * FROM suspension_ends
+   WHERE ${FILTERS_SQL}
+   ORDER BY ends_at, suspension_id, measure_id
+   LIMIT $10`;
+
+/** The same, leaving out the measures given in $11 (they are folded from the log instead). */
+const PAGE_EXCEPT_SQL = `
+  SELECT * FROM suspension_ends
+   WHERE ${FILTERS_SQL}
+     AND NOT (measure_id = ANY($11::uuid[]))
+   ORDER BY ends_at, suspension_id, measure_id
+   LIMIT $10`;
+
+/**
+ * The measures with an event recorded after $1, and whether a suspension had been scheduled for
+ * them by then (only those can have had a suspension end as known at $1). Each stream's events
+ * are looked at through its (stream_id, version) index; the streams are found through the
+ * BRIN index on recorded_at, so the cost grows with what was recorded since, not with the log.
+ */
+const CHANGED_SINCE_SQL = `
+  SELECT substr(c.stream_id, 9) AS measure_id, s.had_suspension
+    FROM (SELECT DISTINCT stream_id FROM events
+           WHERE recorded_at > $1 AND stream_id LIKE 'measure-%') c
+   CROSS JOIN LATERAL (
+     SELECT coalesce(bool_or(e.type = 'SuspensionScheduled' AND e.recorded_at <= $1), false)
+              AS had_suspension
+       FROM events e WHERE e.stream_id = c.stream_id) s`;
+
+/** Streams read back at once when folding as known at a past time. */
+const FOLD_CONCURRENCY = 4;
+
+/**
+ * Suspension ends in a window, soonest first (keyset-paginated on end and suspension id). A
+ * suspension counts while it has a known end and its measure is not revoked before that end;
+ * lifted ones are left out unless asked for.
+ *
+ * A past `knownAt` reads the rows of the measures nothing was recorded for since (they are the
+ * rows as known then), and folds the others from the events recorded by then, retractions
+ * included, into the rows the projection would have held at that time.
+ */
+@Injectable()
+export class SuspensionEndQueries {
+  constructor(
+    @Inject(PG_POOL) private readonly pool: Pool,
+    @Inject(StreamCodeIndex) private readonly codes: StreamCodeIndex,
+    @Inject(EventStore) private readonly store: EventStore,
+  ) {}
+
+  async list(
+    query: SuspensionEndQuery,
+  ): Promise<{ items: SuspensionEndView[]; nextCursor: string | null }> {
+    const cursor = readCursor(query.after, CURSOR_KEYS.suspensionEnds);
+    const knownAt = query.knownAt && query.knownAt < new Date() ? query.knownAt : undefined;
+    const values = [
+      query.from ?? null,
+      query.to ?? null,
+      query.imposingParty ?? null,
+      query.targetParty ?? null,
+      query.kind ?? null,
+      query.includeLifted ?? false,
+      cursor?.at ?? null,
+      cursor?.keys[0] ?? null,
+      cursor?.keys[1] ?? null,
+      query.limit + 1,
+    ];
+    let rows: SuspensionEndRow[];
+    if (!knownAt) {
+      rows = (await this.pool.query<SuspensionEndRow>(PAGE_SQL, values)).rows;
+    } else {
+      const changed = await this.changedSince(knownAt);
+      const stored = await this.pool.query<SuspensionEndRow>(PAGE_EXCEPT_SQL, [
+        ...values,
+        changed.all,
+      ]);
+      const folded = (await this.rowsKnownAt(changed.withSuspensions, knownAt)).filter((row) =>
+        matches(row, query, cursor),
+      );
+      rows = [...stored.rows, ...folded].sort(byEnd).slice(0, query.limit + 1);
+    }
     const page = rows.slice(0, query.limit);
     const agreementIds = [...new Set(page.flatMap((row) => row.agreement_id ?? []))];
     const codes = agreementIds.length
@@ -124,7 +188,96 @@ export class SuspensionEndQueries {
           : null,
     };
   }
+
+  /** Measures with something recorded after `knownAt`: all, and those with a suspension then. */
+  private async changedSince(knownAt: Date): Promise<{ all: string[]; withSuspensions: string[] }> {
+    const { rows } = await this.pool.query<{ measure_id: string; had_suspension: boolean }>({
+      name: 'suspension-ends-changed-since',
+      text: CHANGED_SINCE_SQL,
+      values: [knownAt],
+    });
+    return {
+      all: rows.map((row) => row.measure_id),
+      withSuspensions: rows.filter((row) => row.had_suspension).map((row) => row.measure_id),
+    };
+  }
+
+  /** The rows of these measures as the projection would have held them at `knownAt`. */
+  private async rowsKnownAt(measureIds: string[], knownAt: Date): Promise<SuspensionEndRow[]> {
+    const rows: SuspensionEndRow[] = [];
+    for (const part of chunks(measureIds, FOLD_CONCURRENCY)) {
+      const streams = await Promise.all(
+        part.map((id) => this.store.readStream(measureStreamId(id), { recordedUntil: knownAt })),
+      );
+      streams.forEach((events, index) => rows.push(...foldRows(part[index], events)));
+    }
+    return rows;
+  }
 }
+
+/** A measure's rows after `events`, as `SuspensionEndsProjection` would have held them. */
+function foldRows(measureId: string, events: readonly RecordedEvent[]): SuspensionEndRow[] {
+  let state: MeasureState = initialMeasureState();
+  const steps = events.map((event) => {
+    state = evolveMeasure(state, toDomainEvent<MeasureEvent>(event));
+    return { event, measure: state.measure };
+  });
+  if (!steps.length) return [];
+  const folded = reviseSuspensionEnds(undefined, null, steps);
+  return suspensionEndRows(measureId, folded).map(asRead);
+}
+
+/** A row as the projection writes it, in the types PostgreSQL returns it in. */
+function asRead(row: ReturnType<typeof suspensionEndRows>[number]): SuspensionEndRow {
+  const date = (value: string | null) => (value === null ? null : new Date(value));
+  return {
+    ...row,
+    measure_revoked_at: date(row.measure_revoked_at),
+    starts_at: date(row.starts_at),
+    ends_at: date(row.ends_at) as Date,
+    part_points: row.part_points === null ? null : String(row.part_points),
+    lifted_at: date(row.lifted_at),
+    lapsed_at: date(row.lapsed_at),
+    changed_at: new Date(row.changed_at),
+  };
+}
+
+/** Whether a folded row passes the filters the SQL applies to stored ones. */
+function matches(row: SuspensionEndRow, query: SuspensionEndQuery, cursor: Cursor | null): boolean {
+  const end = row.ends_at;
+  if (!end) return false;
+  if (query.from && end < query.from) return false;
+  if (query.to && end >= query.to) return false;
+  if (query.imposingParty !== undefined && row.imposing_party !== query.imposingParty) return false;
+  if (query.targetParty !== undefined && !row.target_parties.includes(query.targetParty)) {
+    return false;
+  }
+  if (query.kind !== undefined && row.measure_kind !== query.kind) return false;
+  if (!query.includeLifted && row.state === 'lifted') return false;
+  if (row.measure_revoked_at && row.measure_revoked_at <= end) return false;
+  return (
+    !cursor ||
+    byEnd(row, {
+      ends_at: cursor.at,
+      suspension_id: cursor.keys[0].toLowerCase(),
+      measure_id: cursor.keys[1].toLowerCase(),
+    }) > 0
+  );
+}
+
+/** The order of the SQL: end, then suspension id, then measure id (lowercase uuids sort as text). */
+function byEnd(
+  a: Pick<SuspensionEndRow, 'ends_at' | 'suspension_id' | 'measure_id'>,
+  b: Pick<SuspensionEndRow, 'ends_at' | 'suspension_id' | 'measure_id'>,
+): number {
+  return (
+    a.ends_at.getTime() - b.ends_at.getTime() ||
+    compare(a.suspension_id, b.suspension_id) ||
+    compare(a.measure_id, b.measure_id)
+  );
+}
+
+const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 
 function toView(row: SuspensionEndRow, codes: Map<string, string>): SuspensionEndView {
   const iso = (value: Date | null) => (value ? value.toISOString() : null);

@@ -1,31 +1,22 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Measure, Suspension } from '@app/domain';
 import type { RecordedEvent } from '@app/event-store';
 import { aggregateIdOf } from '@app/trade';
 import type { EntityManager } from 'typeorm';
 import { chunks } from '../chunks';
-import { type FoldStep, MeasureFold, newEvents } from '../measure-fold';
+import { MeasureFold, newEvents } from '../measure-fold';
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
+import {
+  reviseSuspensionEnds,
+  suspensionEndRows,
+  type Folded,
+  type Revisions,
+  type StreamRow,
+} from './suspension-end-rows';
 
 export const SUSPENSION_ENDS_PROJECTION = 'projection:suspension-ends';
 
 /** Rows per statement: a rebuild's batches touch thousands of measures. */
 const ROW_CHUNK = 5000;
-
-/** How often a suspension's row changed, and when last: the calendar's SEQUENCE and DTSTAMP. */
-type Revisions = Record<string, { sequence: number; changedAt: string }>;
-
-interface StreamRow {
-  revisions: Revisions;
-  version: number;
-  lastPosition: number;
-}
-
-interface Folded extends StreamRow {
-  measure: Measure | null;
-  /** Whether the measure had rows already, which its new rows replace. */
-  resumed: boolean;
-}
 
 /**
  * One row per (measure, suspension) with the suspension's current end after extensions, its
@@ -66,7 +57,7 @@ export class SuspensionEndsProjection implements RebuildableProjection {
       const fresh = newEvents(streamEvents, before?.version ?? 0);
       if (!fresh.length) continue;
       const folded = await this.fold.steps(measureId, { version: before?.version ?? 0 }, fresh);
-      changed.set(measureId, revise(before, folded.before, folded.steps));
+      changed.set(measureId, reviseSuspensionEnds(before, folded.before, folded.steps));
     }
     if (changed.size) await this.save(changed, manager);
   }
@@ -129,7 +120,7 @@ export class SuspensionEndsProjection implements RebuildableProjection {
         resumed,
       ]);
     }
-    const rows = ids.flatMap((id) => rowsOf(id, changed.get(id) as Folded));
+    const rows = ids.flatMap((id) => suspensionEndRows(id, changed.get(id) as Folded));
     for (const part of chunks(rows, ROW_CHUNK)) {
       await manager.query(
         `INSERT INTO suspension_ends (measure_id, suspension_id, measure_code, measure_title,
@@ -148,111 +139,4 @@ export class SuspensionEndsProjection implements RebuildableProjection {
       );
     }
   }
-}
-
-/**
- * The stream's revisions after its new events. They are counted event by event, so that however
- * the log is cut into batches (a rebuild in one pass or the worker's small batches) every
- * suspension ends with the same.
- */
-function revise(stored: StreamRow | undefined, before: Measure | null, steps: FoldStep[]): Folded {
-  const revisions: Revisions = { ...stored?.revisions };
-  let previous = contentsOf(before, undefined);
-  for (const { event, measure } of steps) {
-    const current = contentsOf(measure, previous);
-    const changedAt = event.recordedAt.toISOString();
-    for (const [suspensionId, { content }] of current.suspensions) {
-      const revision = revisions[suspensionId];
-      if (!revision) revisions[suspensionId] = { sequence: 0, changedAt };
-      else if (previous.suspensions.get(suspensionId)?.content !== content) {
-        revisions[suspensionId] = { sequence: revision.sequence + 1, changedAt };
-      }
-    }
-    previous = current;
-  }
-  const last = steps[steps.length - 1].event;
-  return {
-    measure: steps[steps.length - 1].measure,
-    revisions,
-    version: last.version,
-    lastPosition: last.position,
-    resumed: stored !== undefined,
-  };
-}
-
-/** Each suspension's row content, serialized for comparison. */
-interface Contents {
-  header: string;
-  suspensions: Map<string, { suspension: Suspension; content: string }>;
-}
-
-/**
- * `measure`'s contents. Evolve keeps the objects of suspensions an event did not touch, so a
- * suspension that is the same object under the same measure header keeps its serialized content
- * from `previous` instead of being serialized again at every event.
- */
-function contentsOf(measure: Measure | null, previous: Contents | undefined): Contents {
-  if (!measure) return { header: '', suspensions: new Map() };
-  const header = JSON.stringify(headerOf(measure));
-  const reuse = previous?.header === header ? previous.suspensions : undefined;
-  const suspensions = new Map<string, { suspension: Suspension; content: string }>();
-  for (const suspension of measure.suspensions) {
-    const known = reuse?.get(suspension.id);
-    suspensions.set(
-      suspension.id,
-      known?.suspension === suspension
-        ? known
-        : { suspension, content: header + JSON.stringify(suspensionOf(suspension)) },
-    );
-  }
-  return { header, suspensions };
-}
-
-/** The columns a row takes from its measure. */
-function headerOf(measure: Measure) {
-  return {
-    measure_code: measure.code ?? null,
-    measure_title: measure.title,
-    measure_kind: measure.kind,
-    imposing_party: measure.imposingParty,
-    target_parties: measure.targetParties,
-    time_zone: measure.timeZone,
-    measure_revoked_at: measure.revokedAt ?? null,
-  };
-}
-
-/** The columns a row takes from its suspension. */
-function suspensionOf(s: Suspension) {
-  return {
-    state: s.state,
-    starts_at: s.startsAt ?? null,
-    starts_when: s.startsWhen ?? null,
-    ends_at: s.endsAt ?? null,
-    duration: s.duration ?? null,
-    part_points: s.part?.percentPoints ?? null,
-    agreement_id: s.agreement ?? null,
-    reinstates_automatically: s.reinstatesAutomatically,
-    lifted_at: s.liftedAt ?? null,
-    lapsed_at: s.lapsedAt ?? null,
-    extensions: s.extensions.length,
-  };
-}
-
-function rowsOf(measureId: string, stream: Folded) {
-  const { measure } = stream;
-  if (!measure) return [];
-  const header = headerOf(measure);
-  return measure.suspensions.map((s) => {
-    const revision = stream.revisions[s.id];
-    return {
-      measure_id: measureId,
-      suspension_id: s.id,
-      ...header,
-      ...suspensionOf(s),
-      sequence: revision.sequence,
-      changed_at: revision.changedAt,
-      version: stream.version,
-      last_position: stream.lastPosition,
-    };
-  });
 }

@@ -1,0 +1,134 @@
+import type { Measure, Suspension } from '@app/domain';
+import type { FoldStep } from '../measure-fold';
+
+/**
+ * The rows of `suspension_ends` as a function of a measure's fold steps: the projection writes
+ * them, and a read as known at a past time computes them the same way from the events recorded
+ * by then.
+ */
+
+/** How often a suspension's row changed, and when last: the calendar's SEQUENCE and DTSTAMP. */
+export type Revisions = Record<string, { sequence: number; changedAt: string }>;
+
+export interface StreamRow {
+  revisions: Revisions;
+  version: number;
+  lastPosition: number;
+}
+
+export interface Folded extends StreamRow {
+  measure: Measure | null;
+  /** Whether the measure had rows already, which its new rows replace. */
+  resumed: boolean;
+}
+
+/**
+ * The stream's revisions after its new events. They are counted event by event, so that however
+ * the log is cut into batches (a rebuild in one pass or the worker's small batches) every
+ * suspension ends with the same.
+ */
+export function reviseSuspensionEnds(
+  stored: StreamRow | undefined,
+  before: Measure | null,
+  steps: FoldStep[],
+): Folded {
+  const revisions: Revisions = { ...stored?.revisions };
+  let previous = contentsOf(before, undefined);
+  for (const { event, measure } of steps) {
+    const current = contentsOf(measure, previous);
+    const changedAt = event.recordedAt.toISOString();
+    for (const [suspensionId, { content }] of current.suspensions) {
+      const revision = revisions[suspensionId];
+      if (!revision) revisions[suspensionId] = { sequence: 0, changedAt };
+      else if (previous.suspensions.get(suspensionId)?.content !== content) {
+        revisions[suspensionId] = { sequence: revision.sequence + 1, changedAt };
+      }
+    }
+    previous = current;
+  }
+  const last = steps[steps.length - 1].event;
+  return {
+    measure: steps[steps.length - 1].measure,
+    revisions,
+    version: last.version,
+    lastPosition: last.position,
+    resumed: stored !== undefined,
+  };
+}
+
+/** Each suspension's row content, serialized for comparison. */
+interface Contents {
+  header: string;
+  suspensions: Map<string, { suspension: Suspension; content: string }>;
+}
+
+/**
+ * `measure`'s contents. Evolve keeps the objects of suspensions an event did not touch, so a
+ * suspension that is the same object under the same measure header keeps its serialized content
+ * from `previous` instead of being serialized again at every event.
+ */
+function contentsOf(measure: Measure | null, previous: Contents | undefined): Contents {
+  if (!measure) return { header: '', suspensions: new Map() };
+  const header = JSON.stringify(headerOf(measure));
+  const reuse = previous?.header === header ? previous.suspensions : undefined;
+  const suspensions = new Map<string, { suspension: Suspension; content: string }>();
+  for (const suspension of measure.suspensions) {
+    const known = reuse?.get(suspension.id);
+    suspensions.set(
+      suspension.id,
+      known?.suspension === suspension
+        ? known
+        : { suspension, content: header + JSON.stringify(suspensionOf(suspension)) },
+    );
+  }
+  return { header, suspensions };
+}
+
+/** The columns a row takes from its measure. */
+function headerOf(measure: Measure) {
+  return {
+    measure_code: measure.code ?? null,
+    measure_title: measure.title,
+    measure_kind: measure.kind,
+    imposing_party: measure.imposingParty,
+    target_parties: measure.targetParties,
+    time_zone: measure.timeZone,
+    measure_revoked_at: measure.revokedAt ?? null,
+  };
+}
+
+/** The columns a row takes from its suspension. */
+function suspensionOf(s: Suspension) {
+  return {
+    state: s.state,
+    starts_at: s.startsAt ?? null,
+    starts_when: s.startsWhen ?? null,
+    ends_at: s.endsAt ?? null,
+    duration: s.duration ?? null,
+    part_points: s.part?.percentPoints ?? null,
+    agreement_id: s.agreement ?? null,
+    reinstates_automatically: s.reinstatesAutomatically,
+    lifted_at: s.liftedAt ?? null,
+    lapsed_at: s.lapsedAt ?? null,
+    extensions: s.extensions.length,
+  };
+}
+
+export function suspensionEndRows(measureId: string, stream: Folded) {
+  const { measure } = stream;
+  if (!measure) return [];
+  const header = headerOf(measure);
+  return measure.suspensions.map((s) => {
+    const revision = stream.revisions[s.id];
+    return {
+      measure_id: measureId,
+      suspension_id: s.id,
+      ...header,
+      ...suspensionOf(s),
+      sequence: revision.sequence,
+      changed_at: revision.changedAt,
+      version: stream.version,
+      last_position: stream.lastPosition,
+    };
+  });
+}
