@@ -1,6 +1,7 @@
 import { CreateWebhooks1764400000000 } from './migrations/1764400000000-create-webhooks';
 import { WebhookDeliveryClaims1764600000000 } from './migrations/1764600000000-webhook-delivery-claims';
 import { DropRelayedAt1764600002000 } from './migrations/1764600002000-drop-relayed-at';
+import { WebhookMessages1764700000000 } from './migrations/1764700000000-webhook-messages';
 
 export {
   WEBHOOK_EVENT_TYPES,
@@ -80,4 +81,5 @@ export const webhooksMigrations = [
   CreateWebhooks1764400000000,
   WebhookDeliveryClaims1764600000000,
   DropRelayedAt1764600002000,
+  WebhookMessages1764700000000,
 ];

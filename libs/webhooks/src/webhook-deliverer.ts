@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
+import type { PgQueryable } from './infrastructure/queryable';
 import { inTransaction } from './infrastructure/webhook.repository';
 import type { WebhookFormat } from './webhook-subscription';
 import { renderBody } from './webhook-body';
@@ -43,14 +44,21 @@ export interface ClaimedDelivery {
   subscription_id: string;
   webhook_id: string;
   message_key: string;
-  created_at: Date;
-  /** The stored `{ type, timestamp, data }` as JSON text, parsed only when not rendered yet. */
+  /**
+   * The message's stored `{ type, timestamp, data }` as JSON text (`webhook_messages`, one per
+   * message key), parsed only when not rendered yet.
+   */
   payload: string;
   deadline: Date | null;
   attempts: number;
   run_attempts: number;
   run_started_at: Date;
   claimed_by: string;
+  /**
+   * Start the attempt before this, or leave the delivery to its lease (half of it): an attempt
+   * started later might outlast the lease and be sent twice.
+   */
+  start_by: Date;
   url: string;
   format: WebhookFormat;
   enabled: boolean;
@@ -94,26 +102,44 @@ export interface ClaimCursor {
 }
 
 const USER_AGENT = 'Accord-Webhooks/1.0';
+/**
+ * What a claim runs under. Each subscription's due rows are to be walked in index order and left
+ * at its cap: on a table a burst has just filled, before any statistics, the planner takes a
+ * bitmap scan instead and sorts every due row of every subscription on each claim (tens of ms).
+ * A claim lost in a database crash is harmless (the rows are just not leased): no WAL flush wait.
+ */
+const CLAIM_SETTINGS = ['enable_bitmapscan = off', 'jit = off', 'synchronous_commit = off'];
 /** `deliver(id)` may take a delivery this much before its time (timer granularity). */
 const EARLY_SLACK_MS = 1000;
 const DEFAULT_LEASE_MS = 30_000;
 /** Rendered bodies kept per (message, format): a message goes to many subscriptions at once. */
 const BODY_CACHE_SIZE = 2000;
 
-const CLAIMED_COLUMNS = `d.id, d.next_attempt_at, d.subscription_id, d.webhook_id, d.message_key, d.created_at,
-  d.payload, d.deadline, d.attempts, d.run_attempts, d.run_started_at, d.claimed_by, s.url,
-  s.format, s.enabled, s.secret, s.previous_secret, s.previous_secret_expires_at`;
+const CLAIMED_COLUMNS = `d.id, d.next_attempt_at, d.subscription_id, d.webhook_id, d.message_key,
+  d.deadline, d.attempts, d.run_attempts, d.run_started_at, d.claimed_by, s.url, s.format,
+  s.enabled, s.secret, s.previous_secret, s.previous_secret_expires_at`;
 
 /**
- * The claimed rows, each message's payload sent once: its deliveries to other subscriptions
- * (same key, dispatched at the same instant, hence the same payload) borrow it in `withPayloads`.
+ * The claimed rows; what a batch shares is sent once: each message's payload
+ * (`webhook_messages`) with its first delivery, each subscription's URL, format, state and
+ * secrets with its first. The others borrow them in `filledIn`.
  */
-const CLAIMED_OUTPUT = `SELECT id, next_attempt_at, subscription_id, webhook_id, message_key, created_at, deadline, attempts,
-    run_attempts, run_started_at, claimed_by, url, format, enabled, secret, previous_secret,
-    previous_secret_expires_at,
-    CASE WHEN row_number() OVER (PARTITION BY message_key, created_at) = 1
-         THEN payload::text END AS payload
-  FROM claimed`;
+const CLAIMED_OUTPUT = `SELECT c.id, c.next_attempt_at, c.subscription_id, c.webhook_id, c.message_key,
+    c.deadline, c.attempts, c.run_attempts, c.run_started_at, c.claimed_by,
+    CASE WHEN c.first_of_subscription THEN c.url END AS url,
+    CASE WHEN c.first_of_subscription THEN c.format END AS format,
+    CASE WHEN c.first_of_subscription THEN c.enabled END AS enabled,
+    CASE WHEN c.first_of_subscription THEN c.secret END AS secret,
+    CASE WHEN c.first_of_subscription THEN c.previous_secret END AS previous_secret,
+    CASE WHEN c.first_of_subscription THEN c.previous_secret_expires_at
+    END AS previous_secret_expires_at,
+    CASE WHEN c.first_of_message THEN (
+      SELECT m.payload::text FROM webhook_messages m WHERE m.message_key = c.message_key)
+    END AS payload,
+    c.first_of_subscription
+  FROM (SELECT claimed.*, row_number() OVER (PARTITION BY message_key) = 1 AS first_of_message,
+               row_number() OVER (PARTITION BY subscription_id) = 1 AS first_of_subscription
+          FROM claimed) c`;
 
 /**
  * Attempts deliveries (Standard Webhooks) in batches, PostgreSQL being the only queue:
@@ -153,7 +179,7 @@ export class WebhookDeliverer {
   async deliver(deliveryId: string): Promise<DeliveryOutcome> {
     const now = this.clock();
     const claimId = randomUUID();
-    const { rows } = await this.pool.query<ClaimedDelivery>(
+    const { rows } = await this.pool.query<ClaimedRow>(
       `WITH picked AS (
          SELECT id FROM webhook_deliveries
           WHERE id = $1 AND status IN ('pending', 'delivering') AND next_attempt_at <= $3
@@ -174,82 +200,99 @@ export class WebhookDeliverer {
         new Date(now.getTime() + this.leaseMs),
       ],
     );
-    const delivery = withPayloads(rows)[0];
+    const delivery = filledIn(rows, new Date(now.getTime() + this.leaseMs / 2))[0];
     if (!delivery) return this.whyNot(deliveryId);
     const result = await this.attempt(delivery);
     await this.record([result]);
     return result.outcome;
   }
 
-  /** Claims due deliveries for one batch of attempts; see the class comment. */
-  async claim(request: ClaimRequest): Promise<ClaimedDelivery[]> {
+  /**
+   * Readies a connection of the caller's own for `claim` (the pump keeps one): the settings a
+   * claim needs, set once for the session, so that a claim is one statement and one round trip
+   * instead of a transaction of four.
+   */
+  async prepareClaimConnection(connection: PgQueryable): Promise<void> {
+    await connection.query(`SET ${CLAIM_SETTINGS.join('; SET ')}`);
+  }
+
+  /**
+   * Claims due deliveries for one batch of attempts; see the class comment. On `connection`
+   * (readied by `prepareClaimConnection`) if given, else in a transaction of the pool's.
+   */
+  async claim(request: ClaimRequest, connection?: PgQueryable): Promise<ClaimedDelivery[]> {
     if (request.limit <= 0) return [];
-    const now = this.clock();
-    const busy = [...(request.busy ?? new Map<string, number>())];
-    const after = [...(request.after ?? new Map<string, ClaimCursor>())];
+    if (connection) return this.claimOn(connection, request);
     return inTransaction(this.pool, async (client) => {
-      // Each subscription's due rows are to be walked in index order and left at its cap. On a
-      // table a burst has just filled, before any statistics, the planner takes a bitmap scan
-      // instead and sorts every due row of every subscription on each claim (tens of ms). A claim
-      // lost in a database crash is harmless (the rows are just not leased): no WAL flush wait.
-      await client.query(
-        'SET LOCAL enable_bitmapscan = off; SET LOCAL jit = off; SET LOCAL synchronous_commit = off',
-      );
-      const { rows } = await client.query<ClaimedDelivery>(
-        `WITH room AS (
-           SELECT s.id, greatest($4 - coalesce(b.in_flight, 0), 0) AS room,
-                  coalesce(c.after_at, '-infinity') AS after_at,
-                  coalesce(c.after_id, '00000000-0000-0000-0000-000000000000') AS after_id
-             FROM webhook_subscriptions s
-             LEFT JOIN unnest($2::uuid[], $3::int[]) AS b (subscription_id, in_flight)
-               ON b.subscription_id = s.id
-             LEFT JOIN unnest($8::uuid[], $9::timestamptz[], $10::uuid[])
-               AS c (subscription_id, after_at, after_id) ON c.subscription_id = s.id
-            WHERE coalesce(b.in_flight, 0) < $4
-            -- Shuffled, so that when the batch is full the same subscriptions do not always win.
-            ORDER BY random()
-         ), picked AS (
-           SELECT due.id FROM room
-            CROSS JOIN LATERAL (
-              SELECT d.id FROM webhook_deliveries d
-               WHERE d.subscription_id = room.id AND d.status IN ('pending', 'delivering')
-                 AND d.next_attempt_at <= $1
-                 AND (d.next_attempt_at, d.id) > (room.after_at, room.after_id)
-                 AND (d.claimed_until IS NULL OR d.claimed_until <= $1)
-               ORDER BY d.next_attempt_at, d.id
-               LIMIT room.room
-               FOR UPDATE SKIP LOCKED
-            ) due
-            LIMIT $5
-         ), claimed AS (
-           UPDATE webhook_deliveries d SET claimed_by = $6, claimed_until = $7
-             FROM picked, webhook_subscriptions s
-            WHERE d.id = picked.id AND s.id = d.subscription_id
-           RETURNING ${CLAIMED_COLUMNS}
-         )
-         ${CLAIMED_OUTPUT}`,
-        [
-          now,
-          busy.map(([id]) => id),
-          busy.map(([, count]) => count),
-          request.perSubscription,
-          request.limit,
-          randomUUID(),
-          new Date(now.getTime() + this.leaseMs),
-          after.map(([id]) => id),
-          after.map(([, cursor]) => cursor.at),
-          after.map(([, cursor]) => cursor.id),
-        ],
-      );
-      return withPayloads(rows);
+      await client.query(`SET LOCAL ${CLAIM_SETTINGS.join('; SET LOCAL ')}`);
+      return this.claimOn(client, request);
     });
   }
 
+  private async claimOn(runner: PgQueryable, request: ClaimRequest): Promise<ClaimedDelivery[]> {
+    const now = this.clock();
+    const busy = [...(request.busy ?? new Map<string, number>())];
+    const after = [...(request.after ?? new Map<string, ClaimCursor>())];
+    const { rows } = await runner.query<ClaimedRow>(
+      `WITH room AS (
+         SELECT s.id, greatest($4 - coalesce(b.in_flight, 0), 0) AS room,
+                coalesce(c.after_at, '-infinity') AS after_at,
+                coalesce(c.after_id, '00000000-0000-0000-0000-000000000000') AS after_id
+           FROM webhook_subscriptions s
+           LEFT JOIN unnest($2::uuid[], $3::int[]) AS b (subscription_id, in_flight)
+             ON b.subscription_id = s.id
+           LEFT JOIN unnest($8::uuid[], $9::timestamptz[], $10::uuid[])
+             AS c (subscription_id, after_at, after_id) ON c.subscription_id = s.id
+          WHERE coalesce(b.in_flight, 0) < $4
+          -- Shuffled, so that when the batch is full the same subscriptions do not always win.
+          ORDER BY random()
+       ), picked AS (
+         SELECT due.id FROM room
+          CROSS JOIN LATERAL (
+            SELECT d.id FROM webhook_deliveries d
+             WHERE d.subscription_id = room.id AND d.status IN ('pending', 'delivering')
+               AND d.next_attempt_at <= $1
+               AND (d.next_attempt_at, d.id) > (room.after_at, room.after_id)
+               AND (d.claimed_until IS NULL OR d.claimed_until <= $1)
+             ORDER BY d.next_attempt_at, d.id
+             LIMIT room.room
+             FOR UPDATE SKIP LOCKED
+          ) due
+          LIMIT $5
+       ), claimed AS (
+         UPDATE webhook_deliveries d SET claimed_by = $6, claimed_until = $7
+           FROM picked, webhook_subscriptions s
+          WHERE d.id = picked.id AND s.id = d.subscription_id
+         RETURNING ${CLAIMED_COLUMNS}
+       )
+       ${CLAIMED_OUTPUT}`,
+      [
+        now,
+        busy.map(([id]) => id),
+        busy.map(([, count]) => count),
+        request.perSubscription,
+        request.limit,
+        randomUUID(),
+        new Date(now.getTime() + this.leaseMs),
+        after.map(([id]) => id),
+        after.map(([, cursor]) => cursor.at),
+        after.map(([, cursor]) => cursor.id),
+      ],
+    );
+    return filledIn(rows, new Date(now.getTime() + this.leaseMs / 2));
+  }
+
   /** The earliest time a delivery not due now will be, if any (when to look again). */
-  async nextDueAt(): Promise<Date | null> {
-    const { rows } = await this.pool.query<{ at: Date | null }>(
-      `SELECT min(next_attempt_at) AS at FROM webhook_deliveries
-        WHERE status IN ('pending', 'delivering') AND next_attempt_at > $1`,
+  async nextDueAt(connection: PgQueryable = this.pool): Promise<Date | null> {
+    // Each subscription's first in its due index: no index over every open delivery to keep.
+    const { rows } = await connection.query<{ at: Date | null }>(
+      `SELECT min(d.next_attempt_at) AS at FROM webhook_subscriptions s
+        CROSS JOIN LATERAL (
+          SELECT next_attempt_at FROM webhook_deliveries
+           WHERE subscription_id = s.id AND status IN ('pending', 'delivering')
+             AND next_attempt_at > $1
+           ORDER BY next_attempt_at LIMIT 1
+        ) d`,
       [this.clock()],
     );
     return rows[0]?.at ?? null;
@@ -298,33 +341,40 @@ export class WebhookDeliverer {
   async record(results: readonly AttemptResult[]): Promise<void> {
     if (results.length === 0) return;
     const now = this.clock();
-    const attempted = results.filter((result) => result.http);
     const runs = failureRuns(results);
+    // Few claims per batch: each row names its claim by position, not by a repeated uuid.
+    const claims = [...new Set(results.map((result) => result.delivery.claimed_by))];
+    // Rows whose attempt was made (`sent`) count it and log it; a delivery not sent (its
+    // subscription disabled) only changes status. Under the claim, `d.attempts` is the count
+    // the attempt was made with.
     const { rows } = await this.pool.query<{ id: string; reason: string; gone: boolean }>(
       `WITH outcome AS (
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::int[],
-                              $6::timestamptz[], $7::int[], $8::text[])
-           AS o (id, claimed_by, status, attempts, run_attempts, next_attempt_at, status_code,
-                 last_error)
+         SELECT o.*, c.claimed_by
+           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::boolean[], $5::timestamptz[],
+                       $6::int[], $7::text[], $8::timestamptz[], $9::int[], $10::text[])
+             AS o (id, claim, status, sent, next_attempt_at, status_code, error, attempted_at,
+                   latency_ms, response_body)
+           JOIN unnest($11::uuid[]) WITH ORDINALITY AS c (claimed_by, n) ON c.n = o.claim
        ), attempt AS (
          INSERT INTO webhook_attempts
            (delivery_id, attempted_at, status_code, latency_ms, error, response_body)
-         SELECT * FROM unnest($9::uuid[], $10::timestamptz[], $11::int[], $12::int[], $13::text[],
-                              $14::text[])
+         SELECT id, attempted_at, status_code, latency_ms, error, response_body
+           FROM outcome WHERE sent
        ), delivery AS (
          UPDATE webhook_deliveries d
-            SET status = o.status, attempts = o.attempts, run_attempts = o.run_attempts,
+            SET status = o.status, attempts = d.attempts + o.sent::int,
+                run_attempts = d.run_attempts + o.sent::int,
                 next_attempt_at = coalesce(o.next_attempt_at, d.next_attempt_at),
                 last_status_code = coalesce(o.status_code, d.last_status_code),
-                last_error = o.last_error,
-                delivered_at = CASE WHEN o.status = 'succeeded' THEN $15 ELSE d.delivered_at END,
-                claimed_by = NULL, claimed_until = NULL, updated_at = $15
+                last_error = o.error,
+                delivered_at = CASE WHEN o.status = 'succeeded' THEN $12 ELSE d.delivered_at END,
+                claimed_by = NULL, claimed_until = NULL, updated_at = $12
            FROM outcome o
           WHERE d.id = o.id AND d.claimed_by = o.claimed_by
             AND d.status IN ('pending', 'delivering')
        ), run AS (
-         SELECT * FROM unnest($16::uuid[], $17::boolean[], $18::int[], $19::timestamptz[],
-                              $20::boolean[], $21::text[])
+         SELECT * FROM unnest($13::uuid[], $14::boolean[], $15::int[], $16::timestamptz[],
+                              $17::boolean[], $18::text[])
            AS r (subscription_id, reset, failures, failing_since, gone, last_error)
        ), counted AS (
          SELECT p.id, p.enabled, r.gone, r.last_error, r.failures AS new_failures,
@@ -333,14 +383,14 @@ export class WebhookDeliverer {
                 CASE WHEN r.reset THEN r.failing_since
                      ELSE coalesce(p.failing_since, r.failing_since) END AS failing_since
            FROM (SELECT id, enabled, consecutive_failures, failing_since
-                   FROM webhook_subscriptions WHERE id = ANY($16::uuid[])
-                  ORDER BY id FOR UPDATE) p
+                   FROM webhook_subscriptions WHERE id = ANY($13::uuid[])
+                  ORDER BY id FOR NO KEY UPDATE) p
            JOIN run r ON r.subscription_id = p.id
        ), decided AS (
          SELECT c.*,
                 CASE WHEN NOT c.enabled OR c.new_failures = 0 THEN NULL
                      WHEN c.gone THEN 'The endpoint answered 410 Gone: it asked not to be called again.'
-                     WHEN c.failures >= $22 THEN format(
+                     WHEN c.failures >= $19 THEN format(
                        'Disabled after %s consecutive failed attempts; the last: %s',
                        c.failures, left(c.last_error, 300))
                 END AS reason
@@ -350,8 +400,8 @@ export class WebhookDeliverer {
             SET consecutive_failures = x.failures, failing_since = x.failing_since,
                 enabled = s.enabled AND x.reason IS NULL,
                 disabled_reason = coalesce(x.reason, s.disabled_reason),
-                disabled_at = CASE WHEN x.reason IS NULL THEN s.disabled_at ELSE $15 END,
-                updated_at = CASE WHEN x.reason IS NULL THEN s.updated_at ELSE $15 END
+                disabled_at = CASE WHEN x.reason IS NULL THEN s.disabled_at ELSE $12 END,
+                updated_at = CASE WHEN x.reason IS NULL THEN s.updated_at ELSE $12 END
            FROM decided x
           WHERE s.id = x.id AND (x.reason IS NOT NULL OR s.consecutive_failures <> x.failures
                  OR s.failing_since IS DISTINCT FROM x.failing_since)
@@ -360,19 +410,18 @@ export class WebhookDeliverer {
        SELECT id, reason, gone FROM subscription WHERE reason IS NOT NULL`,
       [
         results.map((result) => result.delivery.id),
-        results.map((result) => result.delivery.claimed_by),
+        results.map((result) => claims.indexOf(result.delivery.claimed_by) + 1),
         results.map((result) => rowStatus(result.outcome)),
-        results.map((result) => result.delivery.attempts + (result.http ? 1 : 0)),
-        results.map((result) => result.delivery.run_attempts + (result.http ? 1 : 0)),
+        results.map((result) => result.http !== undefined),
         results.map((result) => (result.outcome.kind === 'retry' ? result.outcome.at : null)),
         results.map((result) => result.statusCode),
         results.map((result) => result.error),
-        attempted.map((result) => result.delivery.id),
-        attempted.map((result) => new Date(result.at.getTime() - result.http!.latencyMs)),
-        attempted.map((result) => result.statusCode),
-        attempted.map((result) => result.http!.latencyMs),
-        attempted.map((result) => result.error),
-        attempted.map((result) => (result.http!.kind === 'response' ? result.http!.body : null)),
+        results.map((result) =>
+          result.http ? new Date(result.at.getTime() - result.http.latencyMs) : null,
+        ),
+        results.map((result) => result.http?.latencyMs ?? null),
+        results.map((result) => (result.http?.kind === 'response' ? result.http.body : null)),
+        claims,
         now,
         runs.map((run) => run.subscriptionId),
         runs.map((run) => run.reset),
@@ -414,9 +463,9 @@ export class WebhookDeliverer {
 
   /** The body in the subscription's format, rendered once per message and format. */
   private render(delivery: ClaimedDelivery): { body: string; contentType: string } {
-    // By payload, not message key: a message dispatched again later may carry another timestamp.
-    // CloudEvents carry the webhook-id in the body: one rendering per delivery.
-    const key = delivery.format === 'standard' ? delivery.payload : undefined;
+    // A message key has one stored payload. CloudEvents carry the webhook-id in the body: one
+    // rendering per delivery.
+    const key = delivery.format === 'standard' ? delivery.message_key : undefined;
     const cached = key ? this.bodies.get(key) : undefined;
     if (cached) return cached;
     const rendered = renderBody(
@@ -474,13 +523,42 @@ export class WebhookDeliverer {
   }
 }
 
-/** Gives each claimed row its message's payload, sent once per message (see CLAIMED_OUTPUT). */
-function withPayloads(rows: ClaimedDelivery[]): ClaimedDelivery[] {
-  const key = (row: ClaimedDelivery) => `${row.message_key}\u0000${row.created_at.getTime()}`;
+type ClaimedRow = ClaimedDelivery & { first_of_subscription?: boolean };
+
+/**
+ * Gives each claimed row its message's payload and its subscription's columns, sent once per
+ * batch (see CLAIMED_OUTPUT).
+ */
+function filledIn(rows: ClaimedRow[], startBy: Date): ClaimedDelivery[] {
   const payloads = new Map<string, string>();
-  for (const row of rows) if (row.payload !== null) payloads.set(key(row), row.payload);
-  for (const row of rows) row.payload ??= payloads.get(key(row))!;
-  return rows;
+  const subscriptions = new Map<string, ClaimedRow>();
+  for (const row of rows) {
+    if (row.payload !== null) payloads.set(row.message_key, row.payload);
+    if (row.first_of_subscription) subscriptions.set(row.subscription_id, row);
+  }
+  return rows.map((row) => {
+    const subscription = subscriptions.get(row.subscription_id)!;
+    return {
+      id: row.id,
+      next_attempt_at: row.next_attempt_at,
+      subscription_id: row.subscription_id,
+      webhook_id: row.webhook_id,
+      message_key: row.message_key,
+      deadline: row.deadline,
+      attempts: row.attempts,
+      run_attempts: row.run_attempts,
+      run_started_at: row.run_started_at,
+      claimed_by: row.claimed_by,
+      start_by: startBy,
+      url: subscription.url,
+      format: subscription.format,
+      enabled: subscription.enabled,
+      secret: subscription.secret,
+      previous_secret: subscription.previous_secret,
+      previous_secret_expires_at: subscription.previous_secret_expires_at,
+      payload: row.payload ?? payloads.get(row.message_key)!,
+    };
+  });
 }
 
 /** The row's status after an outcome: a retry is pending again. */

@@ -9,7 +9,10 @@ import type {
 import { WEBHOOK_DELIVERIES_CHANNEL } from './webhook-dispatcher';
 
 export interface WebhookDeliveryPumpOptions {
-  /** For the LISTEN connection (a pool connection cannot hold a LISTEN). */
+  /**
+   * For the pump's own connections: the LISTEN (a pool connection cannot hold one) and the one
+   * claims run on.
+   */
   databaseUrl: string;
   /** Attempts in flight at once in this worker (`WEBHOOK_CONCURRENCY`). */
   concurrency: number;
@@ -33,6 +36,8 @@ export interface WebhookDeliveryPumpOptions {
 /** Between two claims while nearly every slot is taken, at most this long. */
 const TOP_UP_MS = 20;
 const RETRY_FLUSH_MS = 1000;
+/** After an announcement, cursors start again from the beginning at most this often. */
+const ANNOUNCED_RESET_MS = 100;
 
 /**
  * Runs the delivery loop of a worker (issue 5, scope 5): claims due deliveries from PostgreSQL in
@@ -44,8 +49,9 @@ const RETRY_FLUSH_MS = 1000;
  * A claim takes up to `claimAhead × concurrency` deliveries less those held, so that slots are
  * refilled from memory while the next claim runs; claims wait until `concurrency` places are
  * free (or `TOP_UP_MS`), so that they come in batches rather than one per completion. A claimed
- * delivery waits at most for one batch to be sent before its attempt starts, well within its
- * lease. Outcomes are written together (`flushSize`, `flushIntervalMs`): one statement for many.
+ * delivery waits for the ones claimed before it to be started, normally milliseconds; one that
+ * would start past half its lease (every slot held by slow endpoints) is let go to be claimed
+ * again. Outcomes are written together (`flushSize`, `flushIntervalMs`): one statement for many.
  */
 export class WebhookDeliveryPump {
   private readonly logger = new Logger('WebhookDeliveryPump');
@@ -57,6 +63,8 @@ export class WebhookDeliveryPump {
   private running = false;
   private loop: Promise<void> | undefined;
   private listener: Client | undefined;
+  /** The connection claims run on, readied once (see `WebhookDeliverer.prepareClaimConnection`). */
+  private claimer: Client | undefined;
   private wake: (() => void) | undefined;
   /** Something may be claimable now (a notification, a freed slot): do not sleep. */
   private nudged = false;
@@ -67,9 +75,14 @@ export class WebhookDeliveryPump {
   private readonly waiting: ClaimedDelivery[] = [];
   /** Deliveries held per subscription, waiting or in flight. */
   private readonly busy = new Map<string, number>();
-  /** Where the next claim resumes, per subscription; cleared when a claim comes back short. */
+  /**
+   * Where the next claim resumes, per subscription; dropped for a subscription that has nothing
+   * more after it, and all of them now and then (see `claimOnce`).
+   */
   private readonly cursors = new Map<string, ClaimCursor>();
   private cursorsSince = 0;
+  /** When deliveries were last announced committed (they may sort before a cursor). */
+  private announcedAt = 0;
   private readonly attempts = new Set<Promise<void>>();
   private results: AttemptResult[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
@@ -110,6 +123,8 @@ export class WebhookDeliveryPump {
     clearTimeout(this.flushTimer);
     await this.listener?.end().catch(() => undefined);
     this.listener = undefined;
+    await this.claimer?.end().catch(() => undefined);
+    this.claimer = undefined;
   }
 
   /** Deliveries held: in flight or claimed and waiting for a slot. */
@@ -123,22 +138,42 @@ export class WebhookDeliveryPump {
     if (room <= 0) return 0;
     // From the beginning again now and then: rows left behind a cursor (a lease run out, a
     // delivery committed after later ones were claimed) are found then.
-    if (Date.now() - this.cursorsSince >= this.options.pollIntervalMs) this.cursors.clear();
+    // And soon after new rows are announced: a transaction that took its time to commit
+    // (several fan-outs at once) may have written rows due before the cursors.
+    const sinceReset = Date.now() - this.cursorsSince;
+    if (
+      sinceReset >= this.options.pollIntervalMs ||
+      (this.announcedAt > this.cursorsSince && sinceReset >= ANNOUNCED_RESET_MS)
+    )
+      this.cursors.clear();
     if (this.cursors.size === 0) this.cursorsSince = Date.now();
-    const claimed = await this.deliverer.claim({
-      limit: room,
-      perSubscription: this.perSubscription,
-      busy: this.busy,
-      after: this.cursors,
-    });
+    const heldBefore = new Map(this.busy);
+    const claimed = await this.deliverer.claim(
+      {
+        limit: room,
+        perSubscription: this.perSubscription,
+        busy: heldBefore,
+        after: this.cursors,
+      },
+      await this.claimConnection(),
+    );
+    const taken = new Map<string, number>();
     for (const delivery of claimed) {
       const subscription = delivery.subscription_id;
       this.busy.set(subscription, (this.busy.get(subscription) ?? 0) + 1);
+      taken.set(subscription, (taken.get(subscription) ?? 0) + 1);
       const cursor = this.cursors.get(subscription);
       if (!cursor || isAfter(delivery, cursor))
         this.cursors.set(subscription, { at: delivery.next_attempt_at, id: delivery.id });
     }
-    if (claimed.length < room) this.cursors.clear();
+    if (claimed.length < room) {
+      // Not cut by the limit: a subscription that got less than its room has nothing more due
+      // after its cursor; the next claim looks at it from the beginning (a row committed late).
+      for (const subscription of this.cursors.keys()) {
+        const allowed = this.perSubscription - (heldBefore.get(subscription) ?? 0);
+        if ((taken.get(subscription) ?? 0) < allowed) this.cursors.delete(subscription);
+      }
+    }
     this.waiting.push(...claimed);
     this.fill();
     // More may be due than was taken: all free places went, or a subscription is at its cap.
@@ -148,13 +183,27 @@ export class WebhookDeliveryPump {
     return claimed.length;
   }
 
-  /** Starts waiting deliveries while slots are free, in the order they were claimed. */
+  /**
+   * Starts waiting deliveries while slots are free, in the order they were claimed. One that
+   * waited past its `start_by` (slots held by slow endpoints) is let go: its lease runs out and
+   * it is claimed again, rather than attempted so late that another worker may claim it too.
+   */
   private fill(): void {
     while (this.inFlight < this.options.concurrency) {
       const delivery = this.waiting.shift();
       if (!delivery) return;
+      if (delivery.start_by.getTime() < Date.now()) {
+        this.release(delivery.subscription_id);
+        continue;
+      }
       this.send(delivery);
     }
+  }
+
+  private release(subscription: string): void {
+    const left = (this.busy.get(subscription) ?? 1) - 1;
+    if (left > 0) this.busy.set(subscription, left);
+    else this.busy.delete(subscription);
   }
 
   private send(delivery: ClaimedDelivery): void {
@@ -169,9 +218,7 @@ export class WebhookDeliveryPump {
       )
       .finally(() => {
         this.inFlight -= 1;
-        const left = (this.busy.get(subscription) ?? 1) - 1;
-        if (left > 0) this.busy.set(subscription, left);
-        else this.busy.delete(subscription);
+        this.release(subscription);
         this.attempts.delete(attempt);
         this.fill();
         if (this.backlog && this.capacity - this.held >= this.lowWater) this.poke();
@@ -226,7 +273,7 @@ export class WebhookDeliveryPump {
           const claimed = await this.claimOnce();
           if (claimed < room) {
             // Everything claimable now is in hand: sleep until the next delivery falls due.
-            const next = await this.deliverer.nextDueAt();
+            const next = await this.deliverer.nextDueAt(await this.claimConnection());
             if (next) wait = Math.min(wait, Math.max(0, next.getTime() - Date.now()));
           }
         } else if (this.backlog && room > 0) {
@@ -259,10 +306,35 @@ export class WebhookDeliveryPump {
       if (this.listener === client) this.listener = undefined;
       client.end().catch(() => undefined);
     });
-    client.on('notification', () => this.poke());
+    client.on('notification', () => {
+      this.announcedAt = Date.now();
+      this.poke();
+    });
     await client.connect();
     await client.query(`LISTEN ${WEBHOOK_DELIVERIES_CHANNEL}`);
     this.listener = client;
+  }
+
+  private async claimConnection(): Promise<Client> {
+    if (this.claimer) return this.claimer;
+    const client = new Client({
+      connectionString: this.options.databaseUrl,
+      application_name: 'accord-webhook-claims',
+    });
+    client.on('error', (error) => {
+      this.logger.warn(`The pump's claim connection was lost: ${error.message}`);
+      if (this.claimer === client) this.claimer = undefined;
+      client.end().catch(() => undefined);
+    });
+    try {
+      await client.connect();
+      await this.deliverer.prepareClaimConnection(client);
+    } catch (error) {
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    this.claimer = client;
+    return client;
   }
 
   private sleep(ms: number): Promise<void> {

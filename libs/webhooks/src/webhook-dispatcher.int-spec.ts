@@ -38,7 +38,9 @@ describe('WebhookDispatcher on PostgreSQL', () => {
   const deliveriesOf = async (subscriptionId: string) =>
     (
       await db.pool.query(
-        'SELECT * FROM webhook_deliveries WHERE subscription_id = $1 ORDER BY created_at',
+        `SELECT d.*, m.payload FROM webhook_deliveries d
+           JOIN webhook_messages m ON m.message_key = d.message_key
+          WHERE d.subscription_id = $1 ORDER BY d.created_at`,
         [subscriptionId],
       )
     ).rows;
@@ -100,6 +102,47 @@ describe('WebhookDispatcher on PostgreSQL', () => {
     }
     for (const id of [otherParty, otherKind, otherLead, lapsedOnly])
       expect(await deliveriesOf(id)).toEqual([]);
+    // The payload is stored once, whatever the number of subscriptions.
+    const { rows: stored } = await db.pool.query(
+      'SELECT event_type, payload FROM webhook_messages WHERE message_key = $1',
+      [message.messageKey],
+    );
+    expect(stored).toEqual([
+      {
+        event_type: 'suspension.expiring',
+        payload: { type: 'suspension.expiring', timestamp: now.toISOString(), data: message.data },
+      },
+    ]);
+  });
+
+  it('dispatches a batch with one row per message, only for messages someone receives', async () => {
+    const lapsed = await subscribe({ eventTypes: ['suspension.lapsed'] });
+    const heard: WebhookMessage = {
+      ...expiring(),
+      type: 'suspension.lapsed',
+      match: { parties: ['US', 'CN'] },
+    };
+    // Named for no subscription: nobody receives it.
+    const unheard = expiring({ subscriptionIds: [] });
+
+    const counts = await db.dataSource.transaction((manager) =>
+      dispatcher.dispatchMany(manager, [heard, unheard, heard]),
+    );
+
+    expect(counts[0]).toBeGreaterThanOrEqual(1);
+    expect(counts.slice(1)).toEqual([0, 0]);
+    expect(await deliveriesOf(lapsed)).toEqual([
+      expect.objectContaining({
+        message_key: heard.messageKey,
+        webhook_id: webhookIdFor(heard.messageKey, lapsed),
+        payload: expect.objectContaining({ type: 'suspension.lapsed' }),
+      }),
+    ]);
+    const { rows } = await db.pool.query(
+      'SELECT message_key FROM webhook_messages WHERE message_key = ANY($1)',
+      [[heard.messageKey, unheard.messageKey]],
+    );
+    expect(rows).toEqual([{ message_key: heard.messageKey }]);
   });
 
   it('writes nothing when the caller rolls back', async () => {

@@ -21,18 +21,18 @@ interface CandidateRow {
   event_types: string[];
   filters: WebhookFilters;
   lead_times: string[];
-  enabled: boolean;
 }
 
 interface InsertedRow {
   message_key: string;
-  status: string;
+  pending: number;
 }
 
 /**
- * Fans messages out into `webhook_deliveries`, one row per matching subscription, inside the
- * caller's transaction: the deliveries commit with whatever caused them, or not at all
- * (SPEC §2: no dual write). The delivery pump then claims committed rows.
+ * Fans messages out into `webhook_deliveries`, one small row per matching subscription, the
+ * message's payload stored once in `webhook_messages`, inside the caller's transaction: the
+ * deliveries commit with whatever caused them, or not at all (SPEC §2: no dual write). The
+ * delivery pump then claims committed rows.
  *
  * A disabled subscription gets its row too, marked failed and never attempted, so that
  * re-enabling it can replay what it missed.
@@ -65,17 +65,25 @@ export class WebhookDispatcher {
     const candidates = await queryRows<CandidateRow>(
       runner,
       onlyNamed
-        ? `SELECT id, event_types, filters, lead_times, enabled
+        ? `SELECT id, event_types, filters, lead_times
            FROM webhook_subscriptions WHERE id = ANY($1::uuid[])`
-        : 'SELECT id, event_types, filters, lead_times, enabled FROM webhook_subscriptions',
+        : 'SELECT id, event_types, filters, lead_times FROM webhook_subscriptions',
       onlyNamed ? [[...new Set(messages.flatMap((message) => message.subscriptionIds ?? []))]] : [],
     );
-    const rows = { id: [] as string[], subscription: [] as string[], webhookId: [] as string[] };
-    const status: string[] = [];
-    const lastError: (string | null)[] = [];
-    const messageIndex: number[] = [];
-    for (const [index, message] of messages.entries()) {
+    // Each message key once (the first wins, as `ON CONFLICT DO NOTHING` would have it), and
+    // only the messages some subscription receives: a message row is stored for those alone.
+    // Rows name their message and subscription by position (1-based, as `WITH ORDINALITY`
+    // counts): thousands of small integers travel and parse faster than as many uuids.
+    const targeted: WebhookMessage[] = [];
+    const seen = new Set<string>();
+    const subscriptionIndex = new Map<string, number>();
+    const rows = { id: [] as string[], subscription: [] as number[], message: [] as number[] };
+    const webhookIds: string[] = [];
+    for (const message of messages) {
+      if (seen.has(message.messageKey)) continue;
+      seen.add(message.messageKey);
       const named = message.subscriptionIds && new Set(message.subscriptionIds);
+      let matched = false;
       for (const row of candidates) {
         const target = named
           ? named.has(row.id)
@@ -86,60 +94,79 @@ export class WebhookDispatcher {
               this.options.defaultLeadTimes,
             );
         if (!target) continue;
-        rows.id.push(randomUUID());
-        rows.subscription.push(row.id);
-        rows.webhookId.push(webhookIdFor(message.messageKey, row.id));
-        status.push(row.enabled ? 'pending' : 'failed');
-        lastError.push(row.enabled ? null : NOT_SENT_DISABLED);
-        // 1-based, as `WITH ORDINALITY` counts.
-        messageIndex.push(index + 1);
+        if (!matched) targeted.push(message);
+        matched = true;
+        let subscription = subscriptionIndex.get(row.id);
+        if (subscription === undefined) {
+          subscription = subscriptionIndex.size + 1;
+          subscriptionIndex.set(row.id, subscription);
+        }
+        rows.id.push(timeOrderedUuid(now));
+        rows.subscription.push(subscription);
+        rows.message.push(targeted.length);
+        webhookIds.push(webhookIdFor(message.messageKey, row.id));
       }
     }
     const counts = messages.map(() => 0);
     if (rows.id.length === 0) return counts;
 
-    // Each message's payload is sent once and joined to its rows, not repeated per subscription.
+    // Each message's payload is stored once (`webhook_messages`; kept if the key is there
+    // already) and its deliveries are small rows naming it by key. The subscriptions are locked
+    // as a foreign key would lock them, but once each rather than once per row (`FOR KEY SHARE`:
+    // a concurrent delete waits, or its rows are left out); a disabled one's rows are recorded
+    // as failed, not sent.
     const inserted = await queryRows<InsertedRow>(
       runner,
       `WITH m AS (
-         SELECT * FROM unnest($4::text[], $5::text[], $6::jsonb[], $7::timestamptz[])
+         SELECT * FROM unnest($5::text[], $6::text[], $7::jsonb[], $8::timestamptz[])
            WITH ORDINALITY AS m (message_key, event_type, payload, deadline, n)
+       ), stored AS (
+         INSERT INTO webhook_messages (message_key, event_type, payload, created_at)
+         SELECT message_key, event_type, payload, $9 FROM m
+         ON CONFLICT (message_key) DO NOTHING
+       ), locked AS (
+         SELECT s.id, s.enabled, named.n
+           FROM webhook_subscriptions s
+           JOIN unnest($4::uuid[]) WITH ORDINALITY AS named (id, n) ON named.id = s.id
+            FOR KEY SHARE OF s
+       ), inserted AS (
+         INSERT INTO webhook_deliveries
+           (id, subscription_id, webhook_id, message_key, event_type, deadline, status,
+            last_error, run_started_at, next_attempt_at, created_at, updated_at)
+         SELECT t.id, s.id, t.webhook_id, m.message_key, m.event_type, m.deadline,
+                CASE WHEN s.enabled THEN 'pending' ELSE 'failed' END,
+                CASE WHEN s.enabled THEN NULL ELSE $10 END, $9, $9, $9, $9
+           FROM unnest($1::uuid[], $2::int[], $3::int[], $11::text[])
+             AS t (id, subscription, message, webhook_id)
+           JOIN m ON m.n = t.message
+           JOIN locked s ON s.n = t.subscription
+         ON CONFLICT (message_key, subscription_id) DO NOTHING
+         RETURNING message_key, status
        )
-       INSERT INTO webhook_deliveries
-         (id, subscription_id, webhook_id, message_key, event_type, payload, deadline, status,
-          last_error, run_started_at, next_attempt_at, created_at, updated_at)
-       SELECT t.id, t.subscription_id, t.webhook_id, m.message_key, m.event_type, m.payload,
-              m.deadline, t.status, t.last_error, $8, $8, $8, $8
-       FROM unnest($1::uuid[], $2::uuid[], $3::text[], $9::text[], $10::text[], $11::int[])
-         AS t (id, subscription_id, webhook_id, status, last_error, n)
-       JOIN m ON m.n = t.n
-       ON CONFLICT (subscription_id, webhook_id) DO NOTHING
-       RETURNING message_key, status`,
+       SELECT message_key, count(*) FILTER (WHERE status = 'pending')::int AS pending
+         FROM inserted GROUP BY message_key`,
       [
         rows.id,
         rows.subscription,
-        rows.webhookId,
-        messages.map((message) => message.messageKey),
-        messages.map((message) => message.type),
-        messages.map((message) =>
+        rows.message,
+        [...subscriptionIndex.keys()],
+        targeted.map((message) => message.messageKey),
+        targeted.map((message) => message.type),
+        targeted.map((message) =>
           JSON.stringify({
             type: message.type,
             timestamp: (message.occurredAt ?? now).toISOString(),
             data: message.data,
           } satisfies WebhookPayload),
         ),
-        messages.map((message) => message.deadline ?? null),
+        targeted.map((message) => message.deadline ?? null),
         now,
-        status,
-        lastError,
-        messageIndex,
+        NOT_SENT_DISABLED,
+        webhookIds,
       ],
     );
     const byKey = new Map<string, number>();
-    for (const row of inserted) {
-      if (row.status === 'pending')
-        byKey.set(row.message_key, (byKey.get(row.message_key) ?? 0) + 1);
-    }
+    for (const row of inserted) if (row.pending > 0) byKey.set(row.message_key, row.pending);
     if (byKey.size > 0) await notifyDeliveries(runner);
     // Two messages with one key share one set of rows: count them once, on the first.
     const counted = new Set<string>();
@@ -168,6 +195,16 @@ export class WebhookDispatcher {
     );
     return rows.length;
   }
+}
+
+/**
+ * A random UUID whose first 48 bits are the time in milliseconds (the layout of UUIDv7): rows
+ * written together sit together in the primary key's index instead of all over it.
+ */
+export function timeOrderedUuid(at: Date): string {
+  const time = at.getTime().toString(16).padStart(12, '0').slice(-12);
+  const random = randomUUID();
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`;
 }
 
 export async function notifyDeliveries(runner: SqlRunner): Promise<void> {

@@ -23,12 +23,23 @@ export function eventTypeMatches(pattern: string, type: WebhookEventType): boole
   return pattern === type;
 }
 
+/** Normalized lead times by what was written: a fan-out compares the same few many times. */
+const normalizedLeadTimes = new Map<string, string>();
+const NORMALIZED_CACHE_SIZE = 1000;
+
 /** Lead times compare by meaning: `P0D` and `PT0S` are the same lead time, `P1D` and `PT24H` not. */
 export function normalizeLeadTime(leadTime: string): string {
+  const cached = normalizedLeadTimes.get(leadTime);
+  if (cached !== undefined) return cached;
   const duration = Duration.fromISO(leadTime);
-  if (!duration.isValid) return leadTime;
-  if (duration.toMillis() === 0) return 'PT0S';
-  return duration.normalize().toISO() ?? leadTime;
+  const normalized = !duration.isValid
+    ? leadTime
+    : duration.toMillis() === 0
+      ? 'PT0S'
+      : (duration.normalize().toISO() ?? leadTime);
+  if (normalizedLeadTimes.size >= NORMALIZED_CACHE_SIZE) normalizedLeadTimes.clear();
+  normalizedLeadTimes.set(leadTime, normalized);
+  return normalized;
 }
 
 /**

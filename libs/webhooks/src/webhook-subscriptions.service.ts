@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import {
+  DELIVERY_SELECT,
   PUBLIC_SUBSCRIPTION_COLUMNS,
   inTransaction,
   isBeingAttempted,
@@ -12,6 +13,7 @@ import {
   type DeliveryRow,
   type SubscriptionRow,
 } from './infrastructure/webhook.repository';
+import type { PgQueryable } from './infrastructure/queryable';
 import { notifyDeliveries, type WebhookDispatcher } from './webhook-dispatcher';
 import { generateWebhookSecret, webhookIdFor } from './webhook-secret';
 import type {
@@ -168,11 +170,28 @@ export class WebhookSubscriptionsService {
     return toSubscription(updated);
   }
 
+  /**
+   * Deletes the subscription, its deliveries and their attempts. Deliveries and attempts have
+   * no foreign keys (each cost a lock per row written): the subscription goes first, so that a
+   * dispatch, which locks the subscriptions it writes to, either finished before (its rows are
+   * deleted here) or writes none for it. An attempt being recorded at this very moment may
+   * leave its log row behind, unreachable.
+   */
   async delete(id: string): Promise<void> {
-    const { rowCount } = await this.pool.query('DELETE FROM webhook_subscriptions WHERE id = $1', [
-      this.checkId(id),
-    ]);
-    if (!rowCount) throw new WebhookSubscriptionNotFoundError(id);
+    this.checkId(id);
+    await inTransaction(this.pool, async (client) => {
+      const { rowCount } = await client.query('DELETE FROM webhook_subscriptions WHERE id = $1', [
+        id,
+      ]);
+      if (!rowCount) throw new WebhookSubscriptionNotFoundError(id);
+      await client.query(
+        `WITH deliveries AS (
+           DELETE FROM webhook_deliveries WHERE subscription_id = $1 RETURNING id
+         )
+         DELETE FROM webhook_attempts WHERE delivery_id IN (SELECT id FROM deliveries)`,
+        [id],
+      );
+    });
   }
 
   /**
@@ -216,8 +235,8 @@ export class WebhookSubscriptionsService {
     );
     const webhookId = webhookIdFor(messageKey, id);
     const { rows } = await this.pool.query<{ id: string }>(
-      'SELECT id FROM webhook_deliveries WHERE subscription_id = $1 AND webhook_id = $2',
-      [id, webhookId],
+      'SELECT id FROM webhook_deliveries WHERE message_key = $1 AND subscription_id = $2',
+      [messageKey, id],
     );
     return { deliveryId: rows[0].id, webhookId };
   }
@@ -232,12 +251,12 @@ export class WebhookSubscriptionsService {
     const now = this.clock();
     // A claimed pending row shows as `delivering` (see isBeingAttempted); filter the same way.
     const { rows } = await this.pool.query<DeliveryRow>(
-      `SELECT * FROM webhook_deliveries
-       WHERE subscription_id = $1
+      `SELECT ${DELIVERY_SELECT}
+       WHERE d.subscription_id = $1
          AND ($2::text IS NULL OR CASE
-               WHEN status = 'pending' AND claimed_until > $6 THEN 'delivering' ELSE status END = $2)
-         AND ($3::timestamptz IS NULL OR (created_at, id) < ($3, $4::uuid))
-       ORDER BY created_at DESC, id DESC LIMIT $5`,
+               WHEN d.status = 'pending' AND d.claimed_until > $6 THEN 'delivering' ELSE d.status END = $2)
+         AND ($3::timestamptz IS NULL OR (d.created_at, d.id) < ($3, $4::uuid))
+       ORDER BY d.created_at DESC, d.id DESC LIMIT $5`,
       [id, query.status ?? null, before?.at ?? null, before?.id ?? null, query.limit + 1, now],
     );
     const page = rows.slice(0, query.limit);
@@ -272,7 +291,8 @@ export class WebhookSubscriptionsService {
           ? 'The delivery was cancelled: its message was withdrawn.'
           : 'The delivery is being attempted right now.',
       );
-    await inTransaction(this.pool, async (client) => {
+    // Answered as the retry left it, read before the commit: a worker may take it at once.
+    return inTransaction(this.pool, async (client) => {
       const reopened = await reopenDeliveries(
         client,
         `id = $1 AND status IN ('failed', 'succeeded', 'pending')`,
@@ -280,8 +300,13 @@ export class WebhookSubscriptionsService {
         this.clock(),
       );
       if (reopened.length) await notifyDeliveries(client);
+      const { rows } = await client.query<DeliveryRow>(
+        `SELECT ${DELIVERY_SELECT} WHERE d.id = $1`,
+        [row.id],
+      );
+      const attempts = await this.attemptsOf([row.id], client);
+      return { ...toDelivery(rows[0], this.clock()), attemptLog: attempts.get(row.id) ?? [] };
     });
-    return this.delivery(id, deliveryId);
   }
 
   /**
@@ -317,15 +342,15 @@ export class WebhookSubscriptionsService {
     await this.row(id);
     if (!UUID.test(deliveryId)) throw new WebhookDeliveryNotFoundError(deliveryId);
     const { rows } = await this.pool.query<DeliveryRow>(
-      'SELECT * FROM webhook_deliveries WHERE id = $1 AND subscription_id = $2',
+      `SELECT ${DELIVERY_SELECT} WHERE d.id = $1 AND d.subscription_id = $2`,
       [deliveryId, id],
     );
     if (!rows[0]) throw new WebhookDeliveryNotFoundError(deliveryId);
     return rows[0];
   }
 
-  private async attemptsOf(deliveryIds: string[]) {
-    const { rows } = await this.pool.query<AttemptRow>(
+  private async attemptsOf(deliveryIds: string[], db: PgQueryable = this.pool) {
+    const { rows } = await db.query<AttemptRow>(
       `SELECT * FROM (
          SELECT a.*, row_number() OVER (PARTITION BY delivery_id ORDER BY attempted_at DESC, id DESC) AS n
          FROM webhook_attempts a WHERE delivery_id = ANY($1::uuid[])

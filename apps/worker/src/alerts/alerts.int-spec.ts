@@ -211,8 +211,10 @@ describe('Expiry alerts in the worker', () => {
     expect(await lapses(measureId)).toEqual([]);
     expect(await deliveries(keysOf(cancelled))).toEqual([]);
     const extended: { n: number }[] = await dataSource.query(
-      `SELECT count(*)::int AS n FROM webhook_deliveries
-        WHERE event_type = 'suspension.extended' AND payload->'data'->'suspension'->>'id' = $1`,
+      `SELECT count(*)::int AS n
+         FROM webhook_deliveries d JOIN webhook_messages m USING (message_key)
+        WHERE d.event_type = 'suspension.extended'
+          AND m.payload->'data'->'suspension'->>'id' = $1`,
       [suspensionId],
     );
     expect(extended).toEqual([{ n: 1 }]);

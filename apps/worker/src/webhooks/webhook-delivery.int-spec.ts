@@ -128,6 +128,38 @@ describe('webhook delivery through BullMQ', () => {
     );
   });
 
+  it('deletes a subscription with its deliveries and their attempts', async () => {
+    const subscription = await subscribe();
+    const [key] = await dispatch(subscription.id);
+    await eventually(async () =>
+      expect(await deliveries(subscription.id)).toEqual([
+        expect.objectContaining({ message_key: key, status: 'succeeded' }),
+      ]),
+    );
+    const [delivery] = await deliveries(subscription.id);
+
+    await subscriptions.delete(subscription.id);
+
+    expect(await deliveries(subscription.id)).toEqual([]);
+    const { rows } = await db.pool.query('SELECT 1 FROM webhook_attempts WHERE delivery_id = $1', [
+      delivery.id,
+    ]);
+    expect(rows).toEqual([]);
+    // The message stays (other subscriptions may have it); a dispatch to the deleted
+    // subscription writes nothing.
+    const dispatcher = app.get(WebhookDispatcher);
+    expect(
+      await dispatcher.dispatch(db.pool, {
+        type: 'ping',
+        messageKey: `ping:${randomUUID()}`,
+        data: {},
+        match: { parties: [] },
+        subscriptionIds: [subscription.id],
+      }),
+    ).toBe(0);
+    expect(await deliveries(subscription.id)).toEqual([]);
+  });
+
   it('retries a 500 with growing gaps until a 200, with one webhook-id and fresh timestamps', async () => {
     const subscription = await subscribe((_request, n) => ({ status: n < 3 ? 500 : 200 }));
     await dispatch(subscription.id);

@@ -304,7 +304,9 @@ describe('AlertScheduleProjection', () => {
       ]);
       const deliveries: { message_key: string; event_type: string; payload: unknown }[] =
         await dataSource.query(
-          'SELECT message_key, event_type, payload FROM webhook_deliveries WHERE subscription_id = $1',
+          `SELECT d.message_key, d.event_type, m.payload
+             FROM webhook_deliveries d JOIN webhook_messages m USING (message_key)
+            WHERE d.subscription_id = $1`,
           [subscriptionId],
         );
       expect(deliveries).toEqual([

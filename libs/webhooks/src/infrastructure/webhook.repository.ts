@@ -37,6 +37,7 @@ export interface DeliveryRow {
   webhook_id: string;
   message_key: string;
   event_type: string;
+  /** From `webhook_messages`: one payload per message key. */
   payload: WebhookPayload;
   deadline: Date | null;
   status: DeliveryStatus;
@@ -67,6 +68,10 @@ export interface AttemptRow {
 export const PUBLIC_SUBSCRIPTION_COLUMNS =
   'id, url, description, event_types, filters, lead_times, format, enabled, disabled_reason, ' +
   'disabled_at, consecutive_failures, failing_since, previous_secret_expires_at, created_at, updated_at';
+
+/** What follows `SELECT` to read deliveries with their message's payload (stored once per message). */
+export const DELIVERY_SELECT = `d.*, m.payload FROM webhook_deliveries d
+  JOIN webhook_messages m ON m.message_key = d.message_key`;
 
 export async function inTransaction<T>(
   pool: Pool,
