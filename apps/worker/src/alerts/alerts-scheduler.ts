@@ -23,8 +23,9 @@ const URGENT_HORIZON_MS = 15 * 60_000;
  * Keeps the alert machinery running in the worker: the relay (pending rows → delayed jobs), the
  * reconciler's BullMQ job scheduler, a reconciliation at start, and a watchdog. The scheduler
  * lives in Redis, so a flush or a restart without persistence takes it away with the jobs: the
- * watchdog notices it is gone, puts it back, re-creates at once the jobs of alerts due within
- * the next minutes, then reconciles the rest of the schedule in the background.
+ * watchdog notices it is gone, re-creates at once the jobs of alerts due within the next minutes,
+ * reconciles the rest of the schedule in the background (giving way to the fire jobs waiting to
+ * run), and puts the scheduler back.
  */
 @Injectable()
 export class AlertsScheduler implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -68,7 +69,22 @@ export class AlertsScheduler implements OnApplicationBootstrap, BeforeApplicatio
     }
   }
 
+  /**
+   * The alerts due soon first, then the rest in the background, and only then the job scheduler:
+   * its first run comes at once, and finds the background pass running (and skips).
+   */
   private async recover(reason: string): Promise<void> {
+    try {
+      const until = new Date(this.clock.now().getTime() + URGENT_HORIZON_MS);
+      const urgent = await this.reconciler.reconcile({ until, signal: this.stopping.signal });
+      this.logger.log(
+        `Reconciled alerts due within ${URGENT_HORIZON_MS / 60_000} min (${reason}): ` +
+          `${urgent.recreated} job(s) re-created, ${urgent.overdue} overdue`,
+      );
+    } catch (error) {
+      this.logger.warn(`Alert reconciliation (${reason}) failed: ${(error as Error).message}`);
+    }
+    this.reconcileAll();
     try {
       await this.queue.upsertJobScheduler(
         // BullMQ types the scheduler id as a job name; it is an id of its own.
@@ -80,16 +96,9 @@ export class AlertsScheduler implements OnApplicationBootstrap, BeforeApplicatio
           opts: { removeOnComplete: true, removeOnFail: { count: 100 } },
         },
       );
-      const until = new Date(this.clock.now().getTime() + URGENT_HORIZON_MS);
-      const urgent = await this.reconciler.reconcile({ until, signal: this.stopping.signal });
-      this.logger.log(
-        `Reconciled alerts due within ${URGENT_HORIZON_MS / 60_000} min (${reason}): ` +
-          `${urgent.recreated} job(s) re-created, ${urgent.overdue} overdue`,
-      );
     } catch (error) {
-      this.logger.warn(`Alert reconciliation (${reason}) failed: ${(error as Error).message}`);
+      this.logger.warn(`Alert reconcile scheduler (${reason}): ${(error as Error).message}`);
     }
-    this.reconcileAll();
   }
 
   /** One full pass at a time; a loss noticed during a pass asks for another one after it. */
@@ -101,7 +110,10 @@ export class AlertsScheduler implements OnApplicationBootstrap, BeforeApplicatio
     this.full = (async () => {
       do {
         this.fullAgain = false;
-        const report = await this.reconciler.reconcile({ signal: this.stopping.signal });
+        const report = await this.reconciler.reconcile({
+          signal: this.stopping.signal,
+          background: true,
+        });
         if (report.recreated) {
           this.logger.log(`Full alert reconciliation: ${report.recreated} job(s) re-created`);
         }

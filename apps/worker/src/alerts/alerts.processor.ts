@@ -72,7 +72,8 @@ export class AlertsProcessor implements OnApplicationBootstrap, BeforeApplicatio
         return result;
       }
       case ALERT_RECONCILE_JOB:
-        return this.reconciler.reconcile();
+        // The periodic safety net: a full pass already running here (the watchdog's) covers it.
+        return this.reconciler.reconcile({ background: true, unlessRunning: true });
       default: {
         const unknown: never = name;
         throw new UnrecoverableError(`No handler for alert job ${String(unknown)}`);

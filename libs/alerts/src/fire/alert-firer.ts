@@ -2,12 +2,17 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { isDomainError, type Measure } from '@app/domain';
 import { ExecuteMeasureAction, type WriteResult } from '@app/trade';
-import { WebhookDispatcher } from '@app/webhooks';
+import { WebhookDispatcher, type WebhookMessage } from '@app/webhooks';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
 import { alertFireLateness, alertsFired } from '../alert-metrics';
 import { findAgreement, findAgreements } from '../dispatch/agreement-ref';
-import { expiringMessage, lapsedMessage, type AlertFacts } from '../dispatch/alert-messages';
+import {
+  expiringMessage,
+  lapsedMessage,
+  type AgreementRef,
+  type AlertFacts,
+} from '../dispatch/alert-messages';
 import { AT_END } from '../schedule/alert-plan';
 
 /** A job may run this much before its fire time (clock skew between Redis and Node) and still fire. */
@@ -18,7 +23,23 @@ const EARLY_TOLERANCE_MS = 1000;
  * rather than one after another; at 50 subscriptions a batch is 12,500 deliveries.
  */
 const FIRE_BATCH = 250;
-/** Alerts this process fired in a batch, remembered so that their own jobs finish at once. */
+/**
+ * Due ends taken per batch. Each records its lapse (an append to its own measure stream) before
+ * the batch marks them, so a smaller batch commits sooner; several jobs run batches at once.
+ */
+const LAPSE_BATCH = 50;
+/**
+ * Lapse commands of one batch in flight at once. Each borrows a pool connection for a few round
+ * trips, and no transaction is held open while they run, so batches cannot starve the pool.
+ */
+const LAPSE_CONCURRENCY = 5;
+/**
+ * Batches of ends in flight at once in a process. More would not go faster (the pool is shared)
+ * but would commit later: the jobs of a burst wait for a slot, and most find their end settled
+ * by the batches ahead of them by then.
+ */
+const END_BATCHES = 4;
+/** Alerts settled (fired or cancelled) by this process's batches, so that their jobs finish at once. */
 const REMEMBERED = 100_000;
 
 export type FireResult =
@@ -44,6 +65,15 @@ interface AlertRow {
   state: string;
 }
 
+type MeasuredRow = AlertRow & { measure: Measure };
+
+/** What a batch of ends does with one alert once its lapse command has answered. */
+type EndDecision =
+  | { state: 'fired'; lapse: LapseOutcome }
+  | { state: 'cancelled'; reason: string }
+  /** Left pending (not ended on its stream yet, or a transient failure): its own job retries. */
+  | { state: 'pending'; error: unknown };
+
 /** The end has not been reached on the measure's stream: an extension the schedule has not seen yet. */
 export class LapseNotDueError extends Error {
   constructor(alertId: string) {
@@ -64,8 +94,11 @@ export class LapseNotDueError extends Error {
  * `UPDATE … RETURNING`, and their deliveries are written with one subscriptions read and one
  * multi-row insert. The jobs of the alerts a batch fired then find them fired and finish.
  *
- * At the end itself (`PT0S`) it first records the lapse through the CommandBus, with a command id
- * derived from the alert, so a retry appends nothing twice; those fire one by one.
+ * Ends (`PT0S`) fire in batches too: the job of a due end takes up to `LAPSE_BATCH` due ends
+ * (disjoint from the batches in hand in this process), records each lapse through the CommandBus
+ * — each its own append with its expected version and a command id derived from the alert, so a
+ * retry appends nothing twice and an extension recorded meanwhile wins — and then marks them and
+ * writes their deliveries in one short transaction, fenced like the warnings.
  */
 @Injectable()
 export class AlertFirer {
@@ -78,15 +111,22 @@ export class AlertFirer {
     @Inject(ALERT_CLOCK) private readonly clock: AlertClock,
   ) {}
 
-  /** Alerts fired by this process's batches (fired is final, so this never goes stale). */
-  private readonly fired = new Set<string>();
-  /** Alerts claimed by a batch of this process that has not committed yet. */
+  /** Alerts settled by this process's batches (fired and cancelled are final: never stale). */
+  private readonly settled = new Map<string, 'fired' | 'cancelled'>();
+  /** Alerts in the hands of a batch of this process that has not committed yet. */
   private readonly claiming = new Map<string, Promise<unknown>>();
+  /** Batches of ends take their alerts one after another, so that they take disjoint ones. */
+  private taking: Promise<unknown> = Promise.resolve();
+  private endBatches = 0;
+  private readonly endBatchQueue: Array<() => void> = [];
 
-  /** `leadTime`, when known, lets the end (which fires on its own) skip the batch of warnings. */
+  /** `leadTime`, when known, sends the end to the batches of ends and warnings to theirs. */
   async fire(alertId: string, endVersion: number, leadTime?: string): Promise<FireResult> {
-    const batched = leadTime === AT_END ? undefined : await this.fireInBatch(alertId, endVersion);
-    // A batch counts the alerts it fires; a job that found its alert fired by one is fenced.
+    const batched =
+      leadTime === AT_END
+        ? await this.fireEndsInBatch(alertId, endVersion)
+        : await this.fireInBatch(alertId, endVersion);
+    // A batch counts the alerts it settles; a job that found its alert settled by one is fenced.
     if (batched?.outcome === 'fenced') alertsFired.inc({ outcome: batched.outcome });
     if (batched) return batched;
     const result = await this.attempt(alertId, endVersion);
@@ -99,14 +139,17 @@ export class AlertFirer {
    * it in this process — or undefined when it is not a due warning (the one-by-one path decides).
    */
   private async fireInBatch(alertId: string, endVersion: number): Promise<FireResult | undefined> {
-    await this.claiming.get(alertId)?.catch(() => undefined);
-    if (this.fired.has(alertId)) return { outcome: 'fenced', state: 'fired' };
+    const before = await this.settledByBatch(alertId);
+    if (before) return before;
     const fired = await this.fireBatch({ alertId, endVersion });
-    const own = fired.get(alertId);
-    if (own) return own;
+    return fired.get(alertId) ?? this.settledByBatch(alertId);
+  }
+
+  /** Fenced when a batch of this process settled the alert (after waiting for one in hand). */
+  private async settledByBatch(alertId: string): Promise<FireResult | undefined> {
     await this.claiming.get(alertId)?.catch(() => undefined);
-    if (this.fired.has(alertId)) return { outcome: 'fenced', state: 'fired' };
-    return undefined;
+    const state = this.settled.get(alertId);
+    return state ? { outcome: 'fenced', state } : undefined;
   }
 
   /**
@@ -126,7 +169,7 @@ export class AlertFirer {
       const results = await this.dataSource.transaction(async (manager) => {
         const firedAt = this.clock.now();
         // TypeORM answers an UPDATE … RETURNING with [rows, affected row count].
-        const [rows]: [(AlertRow & { measure: Measure })[], number] = await manager.query(
+        const [rows]: [MeasuredRow[], number] = await manager.query(
           `UPDATE alert_schedule AS a SET state = 'fired', fired_at = $1, outcome = 'fired'
              FROM (SELECT id FROM alert_schedule
                     WHERE state = 'pending' AND lead_time <> $2
@@ -170,7 +213,7 @@ export class AlertFirer {
         );
       });
       for (const [id, result] of results) {
-        this.remember(id);
+        this.remember(id, 'fired');
         alertsFired.inc({ outcome: result.outcome });
         results.set(id, this.observed(result));
       }
@@ -182,39 +225,250 @@ export class AlertFirer {
   }
 
   /** The `suspension.expiring` deliveries of a batch: one agreements read, one dispatch. */
-  private async dispatchWarnings(
-    manager: EntityManager,
-    rows: (AlertRow & { measure: Measure })[],
-  ): Promise<number[]> {
-    const suspensionOf = (row: AlertRow & { measure: Measure }) =>
-      row.measure.suspensions.find((s) => s.id === row.suspension_id);
+  private async dispatchWarnings(manager: EntityManager, rows: MeasuredRow[]): Promise<number[]> {
     const agreements = await findAgreements(
       manager,
       rows.map((row) => suspensionOf(row)?.agreement),
     );
-    const messages = rows.map((row) => {
-      const agreementId = suspensionOf(row)?.agreement;
-      return expiringMessage(
-        row.measure,
-        factsOf(row),
-        (agreementId && agreements.get(agreementId)) || null,
-      );
-    });
+    const messages = rows.map((row) =>
+      expiringMessage(row.measure, factsOf(row), agreementOf(row, agreements)),
+    );
     return this.dispatcher.dispatchMany(manager, messages);
   }
 
-  private remember(alertId: string): void {
-    if (this.fired.size >= REMEMBERED) {
-      // Oldest first (a Set keeps insertion order); a forgotten alert just takes the slow path.
-      for (const id of [...this.fired].slice(0, REMEMBERED / 10)) this.fired.delete(id);
+  /**
+   * The job's end settled by a batch of ends — its own, or one in hand in this process — or
+   * undefined when the one-by-one path must decide (not due, stale, its measure not projected,
+   * or taken by another process). Throws when its own lapse failed, so that the job is retried.
+   */
+  private async fireEndsInBatch(
+    alertId: string,
+    endVersion: number,
+  ): Promise<FireResult | undefined> {
+    const before = await this.settledByBatch(alertId);
+    if (before) return before;
+    await this.endBatchSlot();
+    let own: FireResult | { error: unknown } | undefined;
+    try {
+      // A batch that ran while this job waited for its slot may have taken its end already.
+      if (!this.claiming.has(alertId) && !this.settled.has(alertId)) {
+        own = (await this.fireEndBatch({ alertId, endVersion })).get(alertId);
+      }
+    } finally {
+      this.releaseEndBatchSlot();
     }
-    this.fired.add(alertId);
+    if (own && 'error' in own) throw own.error;
+    return own ?? this.settledByBatch(alertId);
+  }
+
+  private async endBatchSlot(): Promise<void> {
+    while (this.endBatches >= END_BATCHES) {
+      await new Promise<void>((resolve) => this.endBatchQueue.push(resolve));
+    }
+    this.endBatches += 1;
+  }
+
+  private releaseEndBatchSlot(): void {
+    this.endBatches -= 1;
+    this.endBatchQueue.shift()?.();
   }
 
   /**
-   * One alert on its own: the end (which records the lapse first), and whatever the batch did
-   * not take — stale, early, not yet projected, or claimed by another process's batch (the row
-   * lock makes this wait for it, then find it fired).
+   * One batch of ends: takes due ends (the job's own first), records their lapses — outside any
+   * transaction, as the one-by-one path does, so a crash in between leaves recorded lapses whose
+   * command ids make the retry a no-op — then, in one transaction, marks those still pending
+   * (`FOR UPDATE SKIP LOCKED`: one that another process is marking is left to it) and dispatches
+   * `suspension.expiring` and `suspension.lapsed` for them. Returns the settled alerts' results,
+   * and the job's own error when its lapse could not be recorded.
+   */
+  private async fireEndBatch(own: {
+    alertId: string;
+    endVersion: number;
+  }): Promise<Map<string, FireResult | { error: unknown }>> {
+    let settle: () => void = () => undefined;
+    const committed = new Promise<void>((resolve) => (settle = resolve));
+    let rows: MeasuredRow[] = [];
+    try {
+      rows = await this.takeDueEnds(own, committed);
+      if (rows.length === 0) return new Map();
+      const decisions = await mapLimit(rows, LAPSE_CONCURRENCY, (row) => this.decideEnd(row));
+      const results = await this.dataSource.transaction((manager) =>
+        this.settleEnds(manager, rows, decisions),
+      );
+      const answers = new Map<string, FireResult | { error: unknown }>();
+      for (const [id, result] of results) {
+        this.remember(id, result.outcome === 'fired' ? 'fired' : 'cancelled');
+        alertsFired.inc({ outcome: result.outcome });
+        answers.set(id, this.observed(result));
+      }
+      const ownIndex = rows.findIndex((row) => row.id === own.alertId);
+      const ownDecision = decisions[ownIndex];
+      if (ownDecision?.state === 'pending') answers.set(own.alertId, { error: ownDecision.error });
+      return answers;
+    } finally {
+      for (const row of rows) this.claiming.delete(row.id);
+      settle();
+    }
+  }
+
+  /**
+   * Due ends whose measure is known, not in the hands of another batch of this process, the
+   * job's own first (due within the early tolerance), only when the job's own end is itself due
+   * and pending (a stale or early job takes nothing). Batches take them one after another and
+   * mark them in hand before the next one looks, so that they take disjoint sets; another
+   * process may take the same ones, which the lapses' command ids and the marking's fence make
+   * harmless.
+   */
+  private takeDueEnds(
+    own: { alertId: string; endVersion: number },
+    committed: Promise<void>,
+  ): Promise<MeasuredRow[]> {
+    const taken = this.taking.then(async () => {
+      const now = this.clock.now();
+      const rows: MeasuredRow[] = await this.dataSource.query(
+        `SELECT a.id, a.measure_id, a.suspension_id, a.lead_time, a.fire_at, a.end_at,
+                a.end_version, a.state, m.state->'measure' AS measure
+           FROM alert_schedule a JOIN alert_measures m ON m.measure_id = a.measure_id
+          WHERE a.state = 'pending' AND a.lead_time = $2
+            AND (a.fire_at <= $1 OR (a.id = $4 AND a.end_version = $5 AND a.fire_at <= $6))
+            AND a.id <> ALL($7::uuid[])
+            AND m.state->'measure' IS NOT NULL AND m.state->'measure' <> 'null'::jsonb
+            AND EXISTS (SELECT 1 FROM alert_schedule o
+                         WHERE o.id = $4 AND o.end_version = $5 AND o.state = 'pending'
+                           AND o.lead_time = $2 AND o.fire_at <= $6)
+          ORDER BY a.id = $4 DESC, a.fire_at, a.id
+          LIMIT $3`,
+        [
+          now,
+          AT_END,
+          LAPSE_BATCH,
+          own.alertId,
+          own.endVersion,
+          new Date(now.getTime() + EARLY_TOLERANCE_MS),
+          [...this.claiming.keys()],
+        ],
+      );
+      for (const row of rows) this.claiming.set(row.id, committed);
+      return rows;
+    });
+    this.taking = taken.catch(() => undefined);
+    return taken;
+  }
+
+  /** Records one end's lapse and says what the batch does with its alert. */
+  private async decideEnd(row: AlertRow): Promise<EndDecision> {
+    try {
+      const lapse = await this.recordLapse(row);
+      if (lapse === 'not-active' || lapse === 'not-found') {
+        return { state: 'cancelled', reason: cancelReason(lapse) };
+      }
+      return { state: 'fired', lapse };
+    } catch (error) {
+      return { state: 'pending', error };
+    }
+  }
+
+  /**
+   * Marks the batch's ends (fired, or cancelled when the suspension was not active) while they
+   * are still pending at the end version they were taken at, and dispatches for the fired ones:
+   * one agreements read, one dispatch. Returns the results of the rows it marked.
+   */
+  private async settleEnds(
+    manager: EntityManager,
+    rows: MeasuredRow[],
+    decisions: EndDecision[],
+  ): Promise<Map<string, FireResult & { leadTime?: string }>> {
+    const marked = rows
+      .map((row, index) => ({ row, decision: decisions[index] }))
+      .filter(
+        (
+          item,
+        ): item is { row: MeasuredRow; decision: Exclude<EndDecision, { state: 'pending' }> } =>
+          item.decision.state !== 'pending',
+      );
+    const results = new Map<string, FireResult & { leadTime?: string }>();
+    if (marked.length === 0) return results;
+    const now = this.clock.now();
+    const [updated]: [{ id: string }[], number] = await manager.query(
+      `UPDATE alert_schedule AS a
+          SET state = t.state,
+              fired_at = CASE WHEN t.state = 'fired' THEN $5::timestamptz ELSE a.fired_at END,
+              cancelled_at = CASE WHEN t.state = 'cancelled' THEN $5::timestamptz
+                                  ELSE a.cancelled_at END,
+              outcome = t.outcome
+         FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::text[])
+                AS t (id, end_version, state, outcome),
+              (SELECT id FROM alert_schedule
+                WHERE id = ANY($1::uuid[]) AND state = 'pending'
+                ORDER BY id
+                FOR UPDATE SKIP LOCKED) AS held
+        WHERE a.id = t.id AND held.id = t.id AND a.end_version = t.end_version
+        RETURNING a.id`,
+      [
+        marked.map(({ row }) => row.id),
+        marked.map(({ row }) => row.end_version),
+        marked.map(({ decision }) => decision.state),
+        marked.map(({ decision }) =>
+          decision.state === 'fired' ? `lapse ${decision.lapse}` : `cancelled: ${decision.reason}`,
+        ),
+        now,
+      ],
+    );
+    const ids = new Set(updated.map((row) => row.id));
+    const fired: Array<{ row: MeasuredRow; lapse: LapseOutcome }> = [];
+    for (const { row, decision } of marked) {
+      if (!ids.has(row.id)) continue;
+      if (decision.state === 'cancelled') {
+        results.set(row.id, { outcome: 'cancelled', reason: decision.reason });
+      } else {
+        fired.push({ row, lapse: decision.lapse });
+      }
+    }
+    if (fired.length === 0) return results;
+    const agreements = await findAgreements(
+      manager,
+      fired.map(({ row }) => suspensionOf(row)?.agreement),
+    );
+    const messages: WebhookMessage[] = [];
+    const owners: string[] = [];
+    for (const { row, lapse } of fired) {
+      const agreement = agreementOf(row, agreements);
+      messages.push(expiringMessage(row.measure, factsOf(row), agreement));
+      owners.push(row.id);
+      if (lapse === 'recorded' || lapse === 'already-lapsed') {
+        messages.push(lapsedMessage(row.measure, factsOf(row), agreement));
+        owners.push(row.id);
+      }
+    }
+    const counts = await this.dispatcher.dispatchMany(manager, messages);
+    const deliveries = new Map<string, number>();
+    owners.forEach((id, index) => deliveries.set(id, (deliveries.get(id) ?? 0) + counts[index]));
+    for (const { row, lapse } of fired) {
+      results.set(row.id, {
+        outcome: 'fired',
+        latenessMs: now.getTime() - row.fire_at.getTime(),
+        deliveries: deliveries.get(row.id) ?? 0,
+        lapse,
+        leadTime: row.lead_time,
+      });
+    }
+    return results;
+  }
+
+  private remember(alertId: string, state: 'fired' | 'cancelled'): void {
+    if (this.settled.size >= REMEMBERED) {
+      // Oldest first (a Map keeps insertion order); a forgotten alert just takes the slow path.
+      for (const id of [...this.settled.keys()].slice(0, REMEMBERED / 10)) {
+        this.settled.delete(id);
+      }
+    }
+    this.settled.set(alertId, state);
+  }
+
+  /**
+   * One alert on its own: what the batches did not take — stale, early, not yet projected, an
+   * end from a job that does not say its lead time, or claimed by another process's batch (the
+   * row lock makes this wait for it, then find it fired). An end records its lapse first.
    */
   private async attempt(alertId: string, endVersion: number): Promise<FireResult> {
     const row = await this.load(this.dataSource.manager, alertId, false);
@@ -232,7 +486,7 @@ export class AlertFirer {
         return { outcome: 'fenced', state: locked?.state ?? 'missing' } as const;
       }
       if (lapse === 'not-active' || lapse === 'not-found') {
-        const reason = lapse === 'not-found' ? 'suspension retracted' : 'suspension not active';
+        const reason = cancelReason(lapse);
         await manager.query(
           `UPDATE alert_schedule SET state = 'cancelled', cancelled_at = $2,
                   outcome = 'cancelled: ' || $3 WHERE id = $1`,
@@ -353,4 +607,36 @@ function factsOf(row: AlertRow): AlertFacts {
     endAt: row.end_at,
     endVersion: Number(row.end_version),
   };
+}
+
+function suspensionOf(row: MeasuredRow) {
+  return row.measure.suspensions.find((s) => s.id === row.suspension_id);
+}
+
+function agreementOf(row: MeasuredRow, agreements: Map<string, AgreementRef>): AgreementRef | null {
+  const agreementId = suspensionOf(row)?.agreement;
+  return (agreementId && agreements.get(agreementId)) || null;
+}
+
+function cancelReason(lapse: 'not-active' | 'not-found'): string {
+  return lapse === 'not-found' ? 'suspension retracted' : 'suspension not active';
+}
+
+/** `work` over `items` with at most `limit` in flight; results in the items' order. */
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const index = next;
+      next += 1;
+      results[index] = await work(items[index]);
+    }
+  });
+  await Promise.all(lanes);
+  return results;
 }

@@ -12,6 +12,12 @@ export const ALERT_REDIS = Symbol('ALERT_REDIS');
 /** An overdue job is left alone this long (it may be finishing right now) before it is checked. */
 const SETTLE_MS = 5000;
 const CHUNK = 2000;
+/**
+ * A background pass waits at most this long before each chunk while fire jobs are waiting, and
+ * looks again this often: alerts due now go first, but a busy queue never stops the pass.
+ */
+const YIELD_MAX_MS = 2000;
+const YIELD_POLL_MS = 50;
 
 export interface ReconcileReport {
   /** Pending rows looked at. */
@@ -25,6 +31,8 @@ export interface ReconcileReport {
   /** Fired alerts whose first successful delivery was copied to `delivered_at`. */
   delivered: number;
   ms: number;
+  /** Not run: `unlessRunning` found another full pass running in this process. */
+  skipped?: boolean;
 }
 
 export interface ReconcileOptions {
@@ -37,6 +45,15 @@ export interface ReconcileOptions {
    * BullMQ worker). Either way the firing is fenced, so a worker doing the same is harmless.
    */
   fireInline?: boolean;
+  /**
+   * A pass in the background of a worker: before each chunk it gives way (up to
+   * `YIELD_MAX_MS`) while fire jobs are waiting in the queue. After a loss the alerts due soon
+   * are put back first by a pass with `until`; the background pass restoring the rest would
+   * otherwise compete with their firing for Redis, PostgreSQL and the CPU.
+   */
+  background?: boolean;
+  /** Skip the pass when a full pass is already running in this process (the periodic job). */
+  unlessRunning?: boolean;
 }
 
 /**
@@ -58,6 +75,9 @@ export class AlertReconciler {
     @Inject(ALERT_CLOCK) private readonly clock: AlertClock,
   ) {}
 
+  /** Full passes (no `until`) running in this process. */
+  private fullPasses = 0;
+
   async reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
     const started = Date.now();
     const report: ReconcileReport = {
@@ -68,9 +88,25 @@ export class AlertReconciler {
       delivered: 0,
       ms: 0,
     };
+    const full = !options.until;
+    if (full && options.unlessRunning && this.fullPasses > 0) return { ...report, skipped: true };
+    if (full) this.fullPasses += 1;
+    try {
+      return await this.pass(options, report, started);
+    } finally {
+      if (full) this.fullPasses -= 1;
+    }
+  }
+
+  private async pass(
+    options: ReconcileOptions,
+    report: ReconcileReport,
+    started: number,
+  ): Promise<ReconcileReport> {
     // Soonest first: after a flush, what is due comes back before what is due next year.
     let after: { fireAt: Date; id: string } | undefined;
     while (!options.signal?.aborted) {
+      if (options.background) await this.giveWay(options.signal);
       const rows: SchedulableAlert[] = await this.dataSource.query(
         `SELECT id, end_version, fire_at, lead_time FROM alert_schedule
           WHERE state = 'pending' AND ($1::timestamptz IS NULL OR (fire_at, id) > ($1, $2::uuid))
@@ -93,6 +129,14 @@ export class AlertReconciler {
       );
     }
     return report;
+  }
+
+  /** Waits while fire jobs are waiting to run, up to `YIELD_MAX_MS`. */
+  private async giveWay(signal: AbortSignal | undefined): Promise<void> {
+    const until = Date.now() + YIELD_MAX_MS;
+    while (Date.now() < until && !signal?.aborted && (await this.queue.getWaitingCount()) > 0) {
+      await new Promise((resolve) => setTimeout(resolve, YIELD_POLL_MS));
+    }
   }
 
   /**

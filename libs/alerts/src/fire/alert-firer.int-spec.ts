@@ -1,0 +1,345 @@
+import { randomUUID } from 'node:crypto';
+import type { INestApplicationContext } from '@nestjs/common';
+import { CommandBus, CqrsModule } from '@nestjs/cqrs';
+import { Test } from '@nestjs/testing';
+import { ConfigModule } from '@app/config';
+import { DatabaseModule } from '@app/database';
+import { EventStore } from '@app/event-store';
+import { allMigrations } from '@app/migrations';
+import {
+  createTestDatabase,
+  deleteRedisPrefix,
+  testRedisPrefix,
+  type TestDatabase,
+} from '@app/testing';
+import {
+  ExecuteMeasureAction,
+  measureStreamId,
+  recordMeasureBody,
+  type MeasureAction,
+  type WriteResult,
+} from '@app/trade';
+import { WebhookDispatcher } from '@app/webhooks';
+import { DataSource } from 'typeorm';
+import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
+import { AlertsModule } from '../alerts.module';
+import { AlertScheduleProjection } from '../schedule/alert-schedule.projection';
+import { AlertFirer, LapseNotDueError } from './alert-firer';
+
+const source = { issuer: 'The White House', title: 'Executive Order 14358', official: true };
+const HOUR = 3_600_000;
+
+interface EndRow {
+  id: string;
+  measure_id: string;
+  suspension_id: string;
+  end_version: string;
+  state: string;
+  outcome: string | null;
+  fired_at: Date | null;
+}
+
+interface Due {
+  measureId: string;
+  suspensionId: string;
+  alert: EndRow;
+}
+
+/**
+ * The end alerts (`PT0S`) of AlertFirer on PostgreSQL, without BullMQ: a job's `fire` takes a
+ * batch of due ends, records each lapse through the CommandBus and marks them in one
+ * transaction. The clock is the test's: ends are recorded an hour ahead and "reached" by moving
+ * it, so the streams' own lapse decisions see them ended.
+ */
+describe('AlertFirer: batches of ends', () => {
+  const prefix = testRedisPrefix('alert-firer');
+  let db: TestDatabase;
+  let app: INestApplicationContext;
+  let dataSource: DataSource;
+  let commandBus: CommandBus;
+  let store: EventStore;
+  let firer: AlertFirer;
+  let projectedUpTo = 0;
+  const subscriptionId = randomUUID();
+  const clock = { at: Date.now(), now: () => new Date(clock.at) };
+
+  beforeAll(async () => {
+    db = await createTestDatabase('alert_firer');
+    Object.assign(process.env, {
+      DATABASE_URL: db.url,
+      ALERT_LEAD_TIMES: 'PT0S',
+      REDIS_PREFIX: prefix,
+    });
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ConfigModule,
+        DatabaseModule.forRoot({ migrations: allMigrations, migrate: false, applicationName: 't' }),
+        CqrsModule.forRoot(),
+        AlertsModule,
+      ],
+    })
+      .overrideProvider(ALERT_CLOCK)
+      .useValue(clock satisfies AlertClock)
+      .compile();
+    moduleRef.useLogger(['error']);
+    app = await moduleRef.init();
+    dataSource = app.get(DataSource);
+    commandBus = app.get(CommandBus);
+    store = app.get(EventStore);
+    firer = app.get(AlertFirer);
+    await dataSource.query(
+      `INSERT INTO webhook_subscriptions (id, url, event_types, secret, created_at, updated_at)
+       VALUES ($1, 'https://receiver.example/hooks', '{suspension.*}', 'whsec_test', now(), now())`,
+      [subscriptionId],
+    );
+  });
+  afterAll(async () => {
+    await app?.close();
+    await deleteRedisPrefix(prefix);
+    await db?.drop();
+  });
+
+  const act = (measure: string | null, action: MeasureAction) =>
+    commandBus.execute<ExecuteMeasureAction, WriteResult>(
+      new ExecuteMeasureAction(measure, action, { actor: 'editor' }),
+    );
+
+  /**
+   * Feeds the log up to its head to the schedule projection, as the worker's runner does (a gap
+   * left by a lost append race is passed on a later read, once settled).
+   */
+  async function project(): Promise<void> {
+    const head = await store.headPosition();
+    while (projectedUpTo < head) {
+      const page = await store.readAll(projectedUpTo, 500);
+      if (page.nextAfter === projectedUpTo) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+        continue;
+      }
+      await dataSource.transaction((manager) =>
+        app.get(AlertScheduleProjection).handle(page.events, manager),
+      );
+      projectedUpTo = page.nextAfter;
+    }
+  }
+
+  /** `count` suspensions ending together at `endAt`, projected, each with its pending end alert. */
+  async function endingAt(endAt: number, count: number): Promise<Due[]> {
+    const created: Array<{ measureId: string; suspensionId: string }> = [];
+    for (let i = 0; i < count; i += 1) {
+      const { id: measureId } = await act(null, {
+        action: 'record-measure',
+        body: recordMeasureBody.parse({
+          title: `Reciprocal tariff ${randomUUID()}`,
+          kind: 'tariff',
+          imposingParty: 'US',
+          targetParties: ['CN'],
+          rate: { type: 'ad-valorem', percent: 34 },
+          timeZone: 'America/New_York',
+          effectiveAt: '2025-04-09T04:01:00Z',
+          sources: [source],
+        }),
+      });
+      const { suspensionId } = await act(measureId, {
+        action: 'schedule-suspension',
+        body: {
+          startsAt: '2025-11-10T05:01:00Z',
+          endsAt: new Date(endAt).toISOString(),
+          sources: [source],
+        },
+      });
+      created.push({ measureId, suspensionId: suspensionId as string });
+    }
+    await project();
+    const rows = await ends(created.map((c) => c.suspensionId));
+    return created.map((c) => ({ ...c, alert: rows.get(c.suspensionId)! }));
+  }
+
+  async function ends(suspensionIds: string[]): Promise<Map<string, EndRow>> {
+    const rows: EndRow[] = await dataSource.query(
+      `SELECT id, measure_id, suspension_id, end_version, state, outcome, fired_at
+         FROM alert_schedule WHERE suspension_id = ANY($1) AND lead_time = 'PT0S'
+        ORDER BY end_version`,
+      [suspensionIds],
+    );
+    // The latest end of each suspension.
+    return new Map(rows.map((row) => [row.suspension_id, row]));
+  }
+
+  async function lapses(measureId: string) {
+    const events = await store.readStream(measureStreamId(measureId));
+    return events.filter((event) => event.type === 'SuspensionLapsed');
+  }
+
+  const deliveries = (
+    alertIds: string[],
+  ): Promise<{ message_key: string; event_type: string; webhook_id: string }[]> =>
+    dataSource.query(
+      `SELECT message_key, event_type, webhook_id FROM webhook_deliveries
+        WHERE subscription_id = $1 AND message_key = ANY($2) ORDER BY message_key`,
+      [subscriptionId, alertIds.flatMap((id) => [`alert:${id}`, `alert:${id}:lapsed`])],
+    );
+
+  const fire = (due: Due, on = firer) =>
+    on.fire(due.alert.id, Number(due.alert.end_version), 'PT0S');
+
+  /** Another worker process: the same database and bus, none of this firer's memory. */
+  const otherProcess = () =>
+    new AlertFirer(dataSource, commandBus, app.get(WebhookDispatcher), clock);
+
+  it('fires a batch of due ends from one job: one lapse each, as the system, sent once', async () => {
+    const end = Date.now() + HOUR;
+    const due = await endingAt(end, 12);
+    clock.at = end + 1000;
+
+    const first = await fire(due[0]);
+    expect(first).toMatchObject({ outcome: 'fired', lapse: 'recorded', deliveries: 2 });
+
+    // The job's batch took every due end: all fired, each with its lapse recorded once.
+    const rows = await ends(due.map((d) => d.suspensionId));
+    for (const d of due) {
+      expect(rows.get(d.suspensionId)).toMatchObject({
+        state: 'fired',
+        outcome: 'lapse recorded',
+      });
+      const lapsed = await lapses(d.measureId);
+      expect(lapsed).toHaveLength(1);
+      expect(lapsed[0].metadata).toMatchObject({
+        actor: 'system',
+        commandId: `lapse:${d.measureId}:${d.suspensionId}:${d.alert.end_version}`,
+        correlationId: `alert:${d.alert.id}`,
+      });
+    }
+    // The other alerts' jobs find them fired and do nothing, in this process or another.
+    for (const d of due.slice(1)) {
+      expect(await fire(d)).toEqual({ outcome: 'fenced', state: 'fired' });
+      expect(await fire(d, otherProcess())).toEqual({ outcome: 'fenced', state: 'fired' });
+    }
+    const sent = await deliveries(due.map((d) => d.alert.id));
+    expect(sent).toHaveLength(24);
+    expect(new Set(sent.map((s) => s.webhook_id)).size).toBe(24);
+    expect(sent.filter((s) => s.event_type === 'suspension.lapsed')).toHaveLength(12);
+    for (const d of due) expect(await lapses(d.measureId)).toHaveLength(1);
+  });
+
+  it('leaves alone an end an extension moved meanwhile: no lapse, and its own job retries', async () => {
+    const end = Date.now() + 2 * HOUR;
+    const due = await endingAt(end, 5);
+    // Recorded on the stream, not yet projected: the schedule still shows the old end pending.
+    const extended = due[2];
+    await act(extended.measureId, {
+      action: 'extend-suspension',
+      suspensionId: extended.suspensionId,
+      body: { endsAt: new Date(end + 24 * HOUR).toISOString(), sources: [source] },
+    });
+    clock.at = end + 1000;
+
+    expect(await fire(due[0])).toMatchObject({ outcome: 'fired', lapse: 'recorded' });
+    const rows = await ends(due.map((d) => d.suspensionId));
+    expect(rows.get(extended.suspensionId)).toMatchObject({ state: 'pending', fired_at: null });
+    expect(await lapses(extended.measureId)).toEqual([]);
+    for (const d of due.filter((d) => d !== extended)) {
+      expect(rows.get(d.suspensionId)?.state).toBe('fired');
+      expect(await lapses(d.measureId)).toHaveLength(1);
+    }
+    expect(await deliveries([extended.alert.id])).toEqual([]);
+
+    // Its own job is told to come back later, and records nothing either.
+    await expect(fire(extended)).rejects.toBeInstanceOf(LapseNotDueError);
+    expect(await lapses(extended.measureId)).toEqual([]);
+
+    // Once the schedule has seen the extension, the old end's job is fenced.
+    await project();
+    expect(await fire(extended)).toEqual({ outcome: 'fenced', state: 'cancelled' });
+    expect(await lapses(extended.measureId)).toEqual([]);
+  });
+
+  it('records nothing twice when a batch is retried after its lapses were recorded', async () => {
+    const end = Date.now() + 3 * HOUR;
+    const due = await endingAt(end, 6);
+    clock.at = end + 1000;
+    // A first run recorded three lapses (same command ids) and died before marking anything.
+    for (const d of due.slice(0, 3)) {
+      await commandBus.execute(
+        new ExecuteMeasureAction(
+          d.measureId,
+          { action: 'lapse-suspension', suspensionId: d.suspensionId },
+          {
+            actor: 'system',
+            commandId: `lapse:${d.measureId}:${d.suspensionId}:${d.alert.end_version}`,
+            now: clock.now(),
+          },
+        ),
+      );
+    }
+
+    // The retry (another process, as after a crash) fires them all.
+    expect(await fire(due[5], otherProcess())).toMatchObject({ outcome: 'fired' });
+    const rows = await ends(due.map((d) => d.suspensionId));
+    for (const d of due) {
+      expect(rows.get(d.suspensionId)?.state).toBe('fired');
+      expect(await lapses(d.measureId)).toHaveLength(1);
+    }
+    // And a third run finds nothing left to do.
+    for (const d of due) expect(await fire(d, otherProcess())).toMatchObject({ outcome: 'fenced' });
+    for (const d of due) expect(await lapses(d.measureId)).toHaveLength(1);
+    const sent = await deliveries(due.map((d) => d.alert.id));
+    expect(sent).toHaveLength(12);
+    expect(new Set(sent.map((s) => s.message_key)).size).toBe(12);
+  });
+
+  it('cancels in the batch the end of a suspension that is no longer active', async () => {
+    const end = Date.now() + 4 * HOUR;
+    const due = await endingAt(end, 3);
+    const lifted = due[1];
+    await act(lifted.measureId, {
+      action: 'lift-suspension',
+      suspensionId: lifted.suspensionId,
+      body: { effectiveAt: new Date().toISOString(), sources: [source] },
+    });
+    clock.at = end + 1000;
+
+    expect(await fire(due[0])).toMatchObject({ outcome: 'fired' });
+    const rows = await ends(due.map((d) => d.suspensionId));
+    expect(rows.get(lifted.suspensionId)).toMatchObject({
+      state: 'cancelled',
+      outcome: 'cancelled: suspension not active',
+    });
+    expect(await lapses(lifted.measureId)).toEqual([]);
+    expect(await deliveries([lifted.alert.id])).toEqual([]);
+    expect(await fire(lifted)).toEqual({ outcome: 'fenced', state: 'cancelled' });
+  });
+
+  it('fires each end once when the jobs of two processes take overlapping batches at once', async () => {
+    const end = Date.now() + 5 * HOUR;
+    const due = await endingAt(end, 40);
+    clock.at = end + 1000;
+    const processes = [firer, otherProcess(), otherProcess()];
+
+    const results = await Promise.all(
+      due.map((d, index) => fire(d, processes[index % processes.length])),
+    );
+    const outcomes = results.map((result) => result.outcome);
+    expect(outcomes.filter((outcome) => outcome === 'fired').length).toBeGreaterThan(0);
+    expect(outcomes.every((outcome) => outcome === 'fired' || outcome === 'fenced')).toBe(true);
+
+    const rows = await ends(due.map((d) => d.suspensionId));
+    for (const d of due) {
+      expect(rows.get(d.suspensionId)?.state).toBe('fired');
+      expect(await lapses(d.measureId)).toHaveLength(1);
+    }
+    const sent = await deliveries(due.map((d) => d.alert.id));
+    expect(sent).toHaveLength(80);
+    expect(new Set(sent.map((s) => s.webhook_id)).size).toBe(80);
+  });
+
+  it('takes nothing for a job that comes too early or for an end that is not due', async () => {
+    const end = Date.now() + 6 * HOUR;
+    const due = await endingAt(end, 2);
+    clock.at = end - 60_000;
+    expect(await fire(due[0])).toEqual({ outcome: 'not-due', fireAt: new Date(end) });
+    const rows = await ends(due.map((d) => d.suspensionId));
+    expect([...rows.values()].map((row) => row.state)).toEqual(['pending', 'pending']);
+    for (const d of due) expect(await lapses(d.measureId)).toEqual([]);
+  });
+});
