@@ -4,7 +4,7 @@
  * included).
  *
  *   npm run bench:alerts [-- --suspensions 100000 --due 1000 --subscriptions 50 --chunk 1000
- *                             --redis-db 9 --parts a,b,c,d]
+ *                             --redis-db 9 --parts a,b,c,d] [--receiver-in-process] [--profile DIR]
  *
  * (b) `--due` alerts due at the same instant, each for `--subscriptions` subscriptions (their own
  *     lead time `PT1H`) pointing at a counting receiver on loopback; the worker's alert and
@@ -14,7 +14,12 @@
  *     of the claim alone (fired_at − fire_at, fired_at being when a batch claimed the alert), and
  *     the time until every delivery succeeded. Run first, on an empty schedule.
  * (c) The deliveries of (b) per second, first to last received, next to a closed loop of raw
- *     undici POSTs of the same body to the same receiver, with `WEBHOOK_CONCURRENCY` connections.
+ *     undici POSTs of the same body to the same receiver, with `WEBHOOK_CONCURRENCY` connections,
+ *     and this process's CPU per delivery and per raw request. The receiver runs in a child
+ *     process, as a real endpoint would be elsewhere: sharing this process, its work per request
+ *     fell on both sides alike and pulled the ratio towards 1 (0.46–0.55× against 0.33–0.34×
+ *     for the same code). `--receiver-in-process` runs it here, as earlier runs did, to compare
+ *     with them. `--profile DIR` writes V8 CPU profiles of both windows.
  * (a) Scheduling. 100,000 suspensions are written to the log by `accord_append` itself (a
  *     `MeasureImplemented` and a `SuspensionScheduled` per measure, ends 400–470 days ahead) and
  *     projected into `alert_schedule` by `AlertScheduleProjection` in pages of 1,000 events, as
@@ -31,8 +36,11 @@
  *     CommandBus), their fire lateness, and the time until every one of the 500,000 future jobs is
  *     back in Redis.
  */
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
@@ -119,6 +127,11 @@ async function main(): Promise<void> {
       'redis-db': { type: 'string', default: '9' },
       subscriptions: { type: 'string', default: '50' },
       parts: { type: 'string', default: 'a,b,c,d' },
+      // Writes CPU profiles of (c)'s two sides (Accord's delivery window, the raw loop) here.
+      profile: { type: 'string' },
+      // The receiver in this process, sharing its event loop with the worker's side and the raw
+      // loop, as runs before 2026-11-29 10:30 UTC had it (by default it has a process of its own).
+      'receiver-in-process': { type: 'boolean', default: false },
     },
   });
   const parts = new Set(values.parts.split(','));
@@ -165,7 +178,14 @@ async function main(): Promise<void> {
     console.log(`lead times: ${LEAD_TIMES}; chunks of ${chunk}\n`);
 
     if (parts.has('b') || parts.has('c')) {
-      const delivery = await deliveryRun(db.pool, db.url, due, Number(values.subscriptions));
+      const delivery = await deliveryRun(
+        db.pool,
+        db.url,
+        due,
+        Number(values.subscriptions),
+        values.profile,
+        !values['receiver-in-process'],
+      );
       printDelivery(delivery, due, Number(values.subscriptions));
       await benchRedis.flushdb();
       await db.pool.query(
@@ -508,13 +528,62 @@ async function startCountingReceiver() {
   return {
     url: (path: string) => `http://127.0.0.1:${port}${path}`,
     arrivals,
-    sample: () => sample,
-    reset: () => arrivals.splice(0),
+    sample: () => Promise.resolve(sample),
+    reset: () => Promise.resolve(arrivals.splice(0)),
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
+  };
+}
+
+/** The same counting receiver, in a child process; arrival times come back over IPC. */
+async function startReceiverProcess(): Promise<Awaited<ReturnType<typeof startCountingReceiver>>> {
+  const source = `
+    const { createServer } = require('node:http');
+    let arrivals = [];
+    let sample = '';
+    const server = createServer((request, response) => {
+      const chunks = [];
+      request.on('data', (chunk) => chunks.push(chunk));
+      request.on('end', () => {
+        arrivals.push(Date.now());
+        if (!sample) sample = Buffer.concat(chunks).toString('utf8');
+        response.writeHead(204).end();
+      });
+    });
+    server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port }));
+    process.on('message', (message) => {
+      if (message === 'reset') { process.send({ arrivals }); arrivals = []; }
+      else if (message === 'sample') process.send({ sample });
+      else if (message === 'close') { server.closeAllConnections(); server.close(() => process.exit(0)); }
+    });
+  `;
+  const child = spawn(process.execPath, ['-e', source], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const ask = <T>(message: string, key: string) =>
+    new Promise<T>((resolve) => {
+      const listener = (answer: Record<string, T>) => {
+        if (!(key in answer)) return;
+        child.off('message', listener);
+        resolve(answer[key]);
+      };
+      child.on('message', listener);
+      if (message) child.send(message);
+    });
+  const port = await ask<number>('', 'port');
+  return {
+    url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    arrivals: [],
+    sample: () => ask<string>('sample', 'sample'),
+    reset: () => ask<number[]>('reset', 'arrivals'),
+    close: async () => {
+      const exited = once(child, 'exit');
+      child.send('close');
+      await exited;
+    },
   };
 }
 
@@ -547,8 +616,10 @@ async function deliveryRun(
   url: string,
   due: number,
   subscriptionCount: number,
+  profileDir?: string,
+  receiverProcess = false,
 ): Promise<DeliveryRun> {
-  const receiver = await startCountingReceiver();
+  const receiver = receiverProcess ? await startReceiverProcess() : await startCountingReceiver();
   process.env.WEBHOOK_ALLOW_PRIVATE_NETWORKS = 'true';
   const app = await NestFactory.createApplicationContext(DeliveryModule, {
     logger: ['error', 'warn'],
@@ -614,6 +685,9 @@ async function deliveryRun(
     // thread of its own, so that this process's busy event loop (firing, delivering) does not
     // delay the look.
     const committed = watchFired(url, due, dueAt + 120_000);
+    await until(dueAt - 200);
+    const accordProfile = profileDir ? await startProfile() : undefined;
+    const accordCpu = process.cpuUsage();
     let allDeliveredMs = Number.NaN;
     for (const deadline = dueAt + 300_000; Date.now() < deadline;) {
       const { rows } = await pool.query<{ n: string }>(
@@ -625,6 +699,8 @@ async function deliveryRun(
       }
       await until(Date.now() + 200);
     }
+    const accordCpuMs = cpuMs(process.cpuUsage(accordCpu));
+    await accordProfile?.(`${profileDir}/accord.cpuprofile`);
     const seen = await committed;
     const allCommittedMs = Math.max(...seen.map((alert) => alert.seenAt)) - dueAt;
     const lateness = seen.map((alert) => alert.seenAt - alert.fireAt).sort((a, b) => a - b);
@@ -633,7 +709,7 @@ async function deliveryRun(
         WHERE lead_time = 'PT1H' AND state = 'fired' ORDER BY 1`,
     );
     const claimLateness = fired.map((row) => Number(row.lateness_ms));
-    const times = receiver.reset();
+    const times = await receiver.reset();
     const sortedTimes = [...times].sort((a, b) => a - b);
     const accordPerSecond =
       times.length / Math.max(0.001, (Math.max(...times) - Math.min(...times)) / 1000);
@@ -648,11 +724,13 @@ async function deliveryRun(
     );
 
     // (c) The same receiver, the same body, as many connections as the deliverer may use.
-    const body = receiver.sample() || '{}';
+    const body = (await receiver.sample()) || '{}';
     const concurrency = app.get<AccordConfig>(ACCORD_CONFIG).WEBHOOK_CONCURRENCY;
     const agent = new Agent({ connections: concurrency });
     const rawTotal = times.length || expected;
     let sent = 0;
+    const rawProfile = profileDir ? await startProfile() : undefined;
+    const rawCpu = process.cpuUsage();
     const rawStart = now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -669,6 +747,15 @@ async function deliveryRun(
       }),
     );
     const rawPerSecond = rawTotal / ((now() - rawStart) / 1000);
+    const rawCpuMs = cpuMs(process.cpuUsage(rawCpu));
+    await rawProfile?.(`${profileDir}/raw.cpuprofile`);
+    const receiving = receiverProcess ? '' : ', receiving';
+    console.log(
+      `(c): this process's CPU: ${((accordCpuMs * 1000) / Math.max(1, times.length)).toFixed(0)} µs ` +
+        `per delivery (due → all delivered: firing, delivering${receiving}), ` +
+        `${((rawCpuMs * 1000) / rawTotal).toFixed(0)} µs per raw request (sending${receiving}); ` +
+        `receiver ${receiverProcess ? 'in a process of its own' : 'in this process'}`,
+    );
     await agent.close();
     return {
       lateness: percentiles(lateness),
@@ -780,6 +867,24 @@ function printDelivery(run: DeliveryRun, due: number, subscriptions: number): vo
       ],
     ],
   );
+}
+
+function cpuMs(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1000;
+}
+
+/** Starts V8's sampling profiler; the answer stops it and writes the profile. */
+async function startProfile(): Promise<(file: string) => Promise<void>> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  return async (file) => {
+    const { profile } = await session.post('Profiler.stop');
+    await writeFile(file, JSON.stringify(profile));
+    session.disconnect();
+  };
 }
 
 function until(instant: number): Promise<void> {

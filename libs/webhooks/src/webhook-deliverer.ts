@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { Pool } from 'pg';
+import type { Pool, QueryResultRow } from 'pg';
+import type { Counter, Histogram } from 'prom-client';
+import { plainArray } from './infrastructure/pg-arrays';
 import type { PgQueryable } from './infrastructure/queryable';
 import { inTransaction } from './infrastructure/webhook.repository';
 import type { WebhookFormat } from './webhook-subscription';
@@ -10,7 +12,7 @@ import type { WebhookHttpClient, WebhookHttpResult } from './webhook-http-client
 import type { WebhookPayload } from './webhook-message';
 import type { WebhookMetrics } from './webhook-metrics';
 import { nextAttemptAt, parseRetryAfter, type RetryPolicy } from './webhook-retry-policy';
-import { signWebhook } from './webhook-signature';
+import { signatureOf, WebhookSigningKeys } from './webhook-signature';
 
 export interface WebhookDelivererOptions {
   retry: RetryPolicy;
@@ -37,10 +39,14 @@ export type DeliveryOutcome =
   /** Given up: permanently, or until a retry, a replay or re-enabling by hand. */
   | { kind: 'failed'; reason: string };
 
-/** A delivery claimed for one attempt, with what signing and sending it needs. */
+/**
+ * A delivery claimed for one attempt, with what signing and sending it needs. Instants are epoch
+ * milliseconds (`…_ms`): the claim sends them as numbers, which parse far faster than
+ * timestamps, and most are never needed as dates.
+ */
 export interface ClaimedDelivery {
   id: string;
-  next_attempt_at: Date;
+  next_attempt_ms: number;
   subscription_id: string;
   webhook_id: string;
   message_key: string;
@@ -49,22 +55,22 @@ export interface ClaimedDelivery {
    * message key), parsed only when not rendered yet.
    */
   payload: string;
-  deadline: Date | null;
+  deadline_ms: number | null;
   attempts: number;
   run_attempts: number;
-  run_started_at: Date;
+  run_started_ms: number;
   claimed_by: string;
   /**
    * Start the attempt before this, or leave the delivery to its lease (half of it): an attempt
    * started later might outlast the lease and be sent twice.
    */
-  start_by: Date;
+  start_by_ms: number;
   url: string;
   format: WebhookFormat;
   enabled: boolean;
   secret: string;
   previous_secret: string | null;
-  previous_secret_expires_at: Date | null;
+  previous_secret_expires_ms: number | null;
 }
 
 /** One attempt (or a decision not to send) and the row changes it calls for. */
@@ -94,10 +100,16 @@ export interface ClaimRequest {
    * caller starts from the beginning again.
    */
   after?: ReadonlyMap<string, ClaimCursor>;
+  /**
+   * Only the subscriptions of one lane of `count` (by a hash of their id): claims of different
+   * lanes may run at once without either taking more than a subscription's cap.
+   */
+  lane?: { index: number; count: number };
 }
 
 export interface ClaimCursor {
-  at: Date;
+  /** The delivery's `next_attempt_at`, epoch milliseconds. */
+  at: number;
   id: string;
 }
 
@@ -116,23 +128,27 @@ const DEFAULT_LEASE_MS = 30_000;
 const BODY_CACHE_SIZE = 2000;
 
 const CLAIMED_COLUMNS = `d.id, d.next_attempt_at, d.subscription_id, d.webhook_id, d.message_key,
-  d.deadline, d.attempts, d.run_attempts, d.run_started_at, d.claimed_by, s.url, s.format,
+  d.deadline, d.attempts, d.run_attempts, d.run_started_at, s.url, s.format,
   s.enabled, s.secret, s.previous_secret, s.previous_secret_expires_at`;
 
 /**
  * The claimed rows; what a batch shares is sent once: each message's payload
  * (`webhook_messages`) with its first delivery, each subscription's URL, format, state and
- * secrets with its first. The others borrow them in `filledIn`.
+ * secrets with its first. The others borrow them in `filledIn`. Instants as epoch milliseconds
+ * (`float8`), the claim's id not at all (the caller has it).
  */
-const CLAIMED_OUTPUT = `SELECT c.id, c.next_attempt_at, c.subscription_id, c.webhook_id, c.message_key,
-    c.deadline, c.attempts, c.run_attempts, c.run_started_at, c.claimed_by,
+const CLAIMED_OUTPUT = `SELECT c.id, date_part('epoch', c.next_attempt_at) * 1000 AS next_attempt_ms,
+    c.subscription_id, c.webhook_id, c.message_key,
+    date_part('epoch', c.deadline) * 1000 AS deadline_ms, c.attempts, c.run_attempts,
+    date_part('epoch', c.run_started_at) * 1000 AS run_started_ms,
     CASE WHEN c.first_of_subscription THEN c.url END AS url,
     CASE WHEN c.first_of_subscription THEN c.format END AS format,
     CASE WHEN c.first_of_subscription THEN c.enabled END AS enabled,
     CASE WHEN c.first_of_subscription THEN c.secret END AS secret,
     CASE WHEN c.first_of_subscription THEN c.previous_secret END AS previous_secret,
-    CASE WHEN c.first_of_subscription THEN c.previous_secret_expires_at
-    END AS previous_secret_expires_at,
+    CASE WHEN c.first_of_subscription
+         THEN date_part('epoch', c.previous_secret_expires_at) * 1000
+    END AS previous_secret_expires_ms,
     CASE WHEN c.first_of_message THEN (
       SELECT m.payload::text FROM webhook_messages m WHERE m.message_key = c.message_key)
     END AS payload,
@@ -141,111 +157,25 @@ const CLAIMED_OUTPUT = `SELECT c.id, c.next_attempt_at, c.subscription_id, c.web
                row_number() OVER (PARTITION BY subscription_id) = 1 AS first_of_subscription
           FROM claimed) c`;
 
-/**
- * Attempts deliveries (Standard Webhooks) in batches, PostgreSQL being the only queue:
- *
- * - `claim` takes due deliveries in one statement — `FOR UPDATE SKIP LOCKED`, so workers never
- *   take the same row, with a cap per subscription so that one slow endpoint never holds the
- *   others — and leases them (`claimed_by`, `claimed_until`) instead of changing their status,
- *   so that the claim writes no index entry.
- * - `attempt` signs (a fresh `webhook-timestamp` each time; two signatures during a rotation's
- *   grace period) and POSTs one of them, and decides what comes next: success, a retry time
- *   (exponential backoff with jitter, `Retry-After`, compressed before a deadline), or giving up
- *   (410, a refused address, the retry window spent, the subscription disabled).
- * - `record` writes the outcomes of many attempts in one statement: the attempt log, the rows
- *   (only those still under the same claim), and the subscriptions' failure runs, disabling
- *   those that answered 410 or failed too often.
- *
- * A worker killed between claim and record leaves leases that run out; the deliveries are then
- * claimed again and sent again with their webhook-id (at least once, never lost).
- */
-export class WebhookDeliverer {
-  private readonly logger = new Logger('WebhookDeliverer');
-  private readonly clock: () => Date;
-  private readonly leaseMs: number;
-  private readonly bodies = new Map<string, { body: string; contentType: string }>();
-
-  constructor(
-    private readonly pool: Pool,
-    private readonly http: WebhookHttpClient,
-    private readonly metrics: WebhookMetrics,
-    private readonly options: WebhookDelivererOptions,
-  ) {
-    this.clock = options.clock ?? (() => new Date());
-    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
-  }
-
-  /** One attempt of one delivery, now (the tests' entry point; the pump works in batches). */
-  async deliver(deliveryId: string): Promise<DeliveryOutcome> {
-    const now = this.clock();
-    const claimId = randomUUID();
-    const { rows } = await this.pool.query<ClaimedRow>(
-      `WITH picked AS (
-         SELECT id FROM webhook_deliveries
-          WHERE id = $1 AND status IN ('pending', 'delivering') AND next_attempt_at <= $3
-            AND (claimed_until IS NULL OR claimed_until <= $2)
-          FOR UPDATE SKIP LOCKED
-       ), claimed AS (
-         UPDATE webhook_deliveries d SET claimed_by = $4, claimed_until = $5
-           FROM picked, webhook_subscriptions s
-          WHERE d.id = picked.id AND s.id = d.subscription_id
-         RETURNING ${CLAIMED_COLUMNS}
-       )
-       ${CLAIMED_OUTPUT}`,
-      [
-        deliveryId,
-        now,
-        new Date(now.getTime() + EARLY_SLACK_MS),
-        claimId,
-        new Date(now.getTime() + this.leaseMs),
-      ],
-    );
-    const delivery = filledIn(rows, new Date(now.getTime() + this.leaseMs / 2))[0];
-    if (!delivery) return this.whyNot(deliveryId);
-    const result = await this.attempt(delivery);
-    await this.record([result]);
-    return result.outcome;
-  }
-
-  /**
-   * Readies a connection of the caller's own for `claim` (the pump keeps one): the settings a
-   * claim needs, set once for the session, so that a claim is one statement and one round trip
-   * instead of a transaction of four.
-   */
-  async prepareClaimConnection(connection: PgQueryable): Promise<void> {
-    await connection.query(`SET ${CLAIM_SETTINGS.join('; SET ')}`);
-  }
-
-  /**
-   * Claims due deliveries for one batch of attempts; see the class comment. On `connection`
-   * (readied by `prepareClaimConnection`) if given, else in a transaction of the pool's.
-   */
-  async claim(request: ClaimRequest, connection?: PgQueryable): Promise<ClaimedDelivery[]> {
-    if (request.limit <= 0) return [];
-    if (connection) return this.claimOn(connection, request);
-    return inTransaction(this.pool, async (client) => {
-      await client.query(`SET LOCAL ${CLAIM_SETTINGS.join('; SET LOCAL ')}`);
-      return this.claimOn(client, request);
-    });
-  }
-
-  private async claimOn(runner: PgQueryable, request: ClaimRequest): Promise<ClaimedDelivery[]> {
-    const now = this.clock();
-    const busy = [...(request.busy ?? new Map<string, number>())];
-    const after = [...(request.after ?? new Map<string, ClaimCursor>())];
-    const { rows } = await runner.query<ClaimedRow>(
-      `WITH room AS (
+/** Claims due deliveries (see `claim`); its parameters are listed where it is run. */
+const CLAIM_STATEMENT = `WITH room AS (
          SELECT s.id, greatest($4 - coalesce(b.in_flight, 0), 0) AS room,
                 coalesce(c.after_at, '-infinity') AS after_at,
                 coalesce(c.after_id, '00000000-0000-0000-0000-000000000000') AS after_id
            FROM webhook_subscriptions s
            LEFT JOIN unnest($2::uuid[], $3::int[]) AS b (subscription_id, in_flight)
              ON b.subscription_id = s.id
-           LEFT JOIN unnest($8::uuid[], $9::timestamptz[], $10::uuid[])
-             AS c (subscription_id, after_at, after_id) ON c.subscription_id = s.id
+           LEFT JOIN (SELECT subscription_id, to_timestamp(after_ms / 1000) AS after_at, after_id
+                        FROM unnest($8::uuid[], $9::float8[], $10::uuid[])
+                          AS c (subscription_id, after_ms, after_id)) c
+             ON c.subscription_id = s.id
           WHERE coalesce(b.in_flight, 0) < $4
-          -- Shuffled, so that when the batch is full the same subscriptions do not always win.
-          ORDER BY random()
+            AND ($11::int = 1 OR (hashtext(s.id::text) & 2147483647) % $11::int = $12::int)
+          -- The furthest behind first (its last claimed row the oldest; one without a cursor
+          -- first of all), so that a burst to many subscriptions drains evenly instead of
+          -- leaving a few with a long tail each; shuffled among equals, so that when the batch
+          -- is full the same subscriptions do not always win.
+          ORDER BY c.after_at NULLS FIRST, c.after_id NULLS FIRST, random()
        ), picked AS (
          SELECT due.id FROM room
           CROSS JOIN LATERAL (
@@ -265,94 +195,16 @@ export class WebhookDeliverer {
           WHERE d.id = picked.id AND s.id = d.subscription_id
          RETURNING ${CLAIMED_COLUMNS}
        )
-       ${CLAIMED_OUTPUT}`,
-      [
-        now,
-        busy.map(([id]) => id),
-        busy.map(([, count]) => count),
-        request.perSubscription,
-        request.limit,
-        randomUUID(),
-        new Date(now.getTime() + this.leaseMs),
-        after.map(([id]) => id),
-        after.map(([, cursor]) => cursor.at),
-        after.map(([, cursor]) => cursor.id),
-      ],
-    );
-    return filledIn(rows, new Date(now.getTime() + this.leaseMs / 2));
-  }
+       ${CLAIMED_OUTPUT}`;
 
-  /** The earliest time a delivery not due now will be, if any (when to look again). */
-  async nextDueAt(connection: PgQueryable = this.pool): Promise<Date | null> {
-    // Each subscription's first in its due index: no index over every open delivery to keep.
-    const { rows } = await connection.query<{ at: Date | null }>(
-      `SELECT min(d.next_attempt_at) AS at FROM webhook_subscriptions s
-        CROSS JOIN LATERAL (
-          SELECT next_attempt_at FROM webhook_deliveries
-           WHERE subscription_id = s.id AND status IN ('pending', 'delivering')
-             AND next_attempt_at > $1
-           ORDER BY next_attempt_at LIMIT 1
-        ) d`,
-      [this.clock()],
-    );
-    return rows[0]?.at ?? null;
-  }
-
-  /** Signs and sends one claimed delivery (or not, if its subscription is disabled). */
-  async attempt(delivery: ClaimedDelivery): Promise<AttemptResult> {
-    if (!delivery.enabled) {
-      this.metrics.failures.inc({ reason: 'disabled' });
-      return {
-        delivery,
-        outcome: { kind: 'failed', reason: NOT_SENT_DISABLED },
-        at: this.clock(),
-        statusCode: null,
-        error: NOT_SENT_DISABLED,
-      };
-    }
-    const now = this.clock();
-    const { body, contentType } = this.render(delivery);
-    const secrets = [delivery.secret];
-    if (
-      delivery.previous_secret &&
-      delivery.previous_secret_expires_at &&
-      delivery.previous_secret_expires_at > now
-    )
-      secrets.push(delivery.previous_secret);
-    const signed = signWebhook(
-      secrets,
-      delivery.webhook_id,
-      Math.floor(now.getTime() / 1000),
-      body,
-    );
-    const http = await this.http.post(
-      delivery.url,
-      { ...signed, 'content-type': contentType, 'user-agent': USER_AGENT },
-      body,
-    );
-    return this.judge(delivery, http);
-  }
-
-  /**
-   * Writes the outcomes of many attempts in one statement. A row is updated only if it is still
-   * under the claim that produced the attempt (not cancelled meanwhile, not re-claimed after the
-   * lease ran out); the attempt is logged either way, since it was made.
-   */
-  async record(results: readonly AttemptResult[]): Promise<void> {
-    if (results.length === 0) return;
-    const now = this.clock();
-    const runs = failureRuns(results);
-    // Few claims per batch: each row names its claim by position, not by a repeated uuid.
-    const claims = [...new Set(results.map((result) => result.delivery.claimed_by))];
-    // Rows whose attempt was made (`sent`) count it and log it; a delivery not sent (its
-    // subscription disabled) only changes status. Under the claim, `d.attempts` is the count
-    // the attempt was made with.
-    const { rows } = await this.pool.query<{ id: string; reason: string; gone: boolean }>(
-      `WITH outcome AS (
-         SELECT o.*, c.claimed_by
-           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::boolean[], $5::timestamptz[],
-                       $6::int[], $7::text[], $8::timestamptz[], $9::int[], $10::text[])
-             AS o (id, claim, status, sent, next_attempt_at, status_code, error, attempted_at,
+/** Writes the outcomes of many attempts (see `record`). */
+const RECORD_STATEMENT = `WITH outcome AS (
+         SELECT o.id, o.status, o.sent, to_timestamp(o.next_attempt_ms / 1000) AS next_attempt_at,
+                o.status_code, o.error, to_timestamp(o.attempted_ms / 1000) AS attempted_at,
+                o.latency_ms, o.response_body, c.claimed_by
+           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::boolean[], $5::float8[],
+                       $6::int[], $7::text[], $8::float8[], $9::int[], $10::text[])
+             AS o (id, claim, status, sent, next_attempt_ms, status_code, error, attempted_ms,
                    latency_ms, response_body)
            JOIN unnest($11::uuid[]) WITH ORDINALITY AS c (claimed_by, n) ON c.n = o.claim
        ), attempt AS (
@@ -407,21 +259,239 @@ export class WebhookDeliverer {
                  OR s.failing_since IS DISTINCT FROM x.failing_since)
           RETURNING s.id, x.reason, x.gone
        )
-       SELECT id, reason, gone FROM subscription WHERE reason IS NOT NULL`,
+       SELECT id, reason, gone FROM subscription WHERE reason IS NOT NULL`;
+
+/** A pool or client that runs named (prepared once per connection) statements. */
+interface NamedQueryable {
+  query<R extends QueryResultRow>(config: {
+    name: string;
+    text: string;
+    values: unknown[];
+  }): Promise<{ rows: R[] }>;
+}
+
+/**
+ * Attempts deliveries (Standard Webhooks) in batches, PostgreSQL being the only queue:
+ *
+ * - `claim` takes due deliveries in one statement — `FOR UPDATE SKIP LOCKED`, so workers never
+ *   take the same row, with a cap per subscription so that one slow endpoint never holds the
+ *   others — and leases them (`claimed_by`, `claimed_until`) instead of changing their status,
+ *   so that the claim writes no index entry.
+ * - `attempt` signs (a fresh `webhook-timestamp` each time; two signatures during a rotation's
+ *   grace period) and POSTs one of them, and decides what comes next: success, a retry time
+ *   (exponential backoff with jitter, `Retry-After`, compressed before a deadline), or giving up
+ *   (410, a refused address, the retry window spent, the subscription disabled).
+ * - `record` writes the outcomes of many attempts in one statement: the attempt log, the rows
+ *   (only those still under the same claim), and the subscriptions' failure runs, disabling
+ *   those that answered 410 or failed too often.
+ *
+ * A worker killed between claim and record leaves leases that run out; the deliveries are then
+ * claimed again and sent again with their webhook-id (at least once, never lost).
+ */
+export class WebhookDeliverer {
+  private readonly logger = new Logger('WebhookDeliverer');
+  private readonly clock: () => Date;
+  private readonly leaseMs: number;
+  private readonly bodies = new Map<string, RenderedBody>();
+  private readonly keys = new WebhookSigningKeys();
+  private readonly attemptCounters: Record<'success' | 'failure', Counter.Internal>;
+  private readonly attemptDurations: Record<'success' | 'failure', Histogram.Internal<'result'>>;
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly http: WebhookHttpClient,
+    private readonly metrics: WebhookMetrics,
+    private readonly options: WebhookDelivererOptions,
+  ) {
+    this.clock = options.clock ?? (() => new Date());
+    this.leaseMs = options.leaseMs ?? DEFAULT_LEASE_MS;
+    // Labelled once: a label set looked up per attempt is a hash of it each time.
+    this.attemptCounters = {
+      success: metrics.attempts.labels({ result: 'success' }),
+      failure: metrics.attempts.labels({ result: 'failure' }),
+    };
+    this.attemptDurations = {
+      success: metrics.attemptDuration.labels({ result: 'success' }),
+      failure: metrics.attemptDuration.labels({ result: 'failure' }),
+    };
+  }
+
+  /** One attempt of one delivery, now (the tests' entry point; the pump works in batches). */
+  async deliver(deliveryId: string): Promise<DeliveryOutcome> {
+    const now = this.clock();
+    const claimId = randomUUID();
+    const { rows } = await this.pool.query<ClaimedRow>(
+      `WITH picked AS (
+         SELECT id FROM webhook_deliveries
+          WHERE id = $1 AND status IN ('pending', 'delivering') AND next_attempt_at <= $3
+            AND (claimed_until IS NULL OR claimed_until <= $2)
+          FOR UPDATE SKIP LOCKED
+       ), claimed AS (
+         UPDATE webhook_deliveries d SET claimed_by = $4, claimed_until = $5
+           FROM picked, webhook_subscriptions s
+          WHERE d.id = picked.id AND s.id = d.subscription_id
+         RETURNING ${CLAIMED_COLUMNS}
+       )
+       ${CLAIMED_OUTPUT}`,
       [
-        results.map((result) => result.delivery.id),
-        results.map((result) => claims.indexOf(result.delivery.claimed_by) + 1),
-        results.map((result) => rowStatus(result.outcome)),
-        results.map((result) => result.http !== undefined),
-        results.map((result) => (result.outcome.kind === 'retry' ? result.outcome.at : null)),
-        results.map((result) => result.statusCode),
-        results.map((result) => result.error),
-        results.map((result) =>
-          result.http ? new Date(result.at.getTime() - result.http.latencyMs) : null,
+        deliveryId,
+        now,
+        new Date(now.getTime() + EARLY_SLACK_MS),
+        claimId,
+        new Date(now.getTime() + this.leaseMs),
+      ],
+    );
+    const delivery = filledIn(rows, claimId, now.getTime() + this.leaseMs / 2)[0];
+    if (!delivery) return this.whyNot(deliveryId);
+    const result = await this.attempt(delivery);
+    await this.record([result]);
+    return result.outcome;
+  }
+
+  /**
+   * Readies a connection of the caller's own for `claim` (the pump keeps one): the settings a
+   * claim needs, set once for the session, so that a claim is one statement and one round trip
+   * instead of a transaction of four.
+   */
+  async prepareClaimConnection(connection: PgQueryable): Promise<void> {
+    await connection.query(`SET ${CLAIM_SETTINGS.join('; SET ')}`);
+  }
+
+  /**
+   * Claims due deliveries for one batch of attempts; see the class comment. On `connection`
+   * (readied by `prepareClaimConnection`) if given, else in a transaction of the pool's.
+   */
+  async claim(request: ClaimRequest, connection?: PgQueryable): Promise<ClaimedDelivery[]> {
+    if (request.limit <= 0) return [];
+    if (connection) return this.claimOn(connection, request);
+    return inTransaction(this.pool, async (client) => {
+      await client.query(`SET LOCAL ${CLAIM_SETTINGS.join('; SET LOCAL ')}`);
+      return this.claimOn(client, request);
+    });
+  }
+
+  private async claimOn(runner: PgQueryable, request: ClaimRequest): Promise<ClaimedDelivery[]> {
+    const now = this.clock();
+    const busy = [...(request.busy ?? new Map<string, number>())];
+    const after = [...(request.after ?? new Map<string, ClaimCursor>())];
+    const claimId = randomUUID();
+    // A named statement: parsed once per connection, not on every claim.
+    const { rows } = await (runner as unknown as NamedQueryable).query<ClaimedRow>({
+      name: 'accord-webhook-claim',
+      text: CLAIM_STATEMENT,
+      values: [
+        now,
+        plainArray(busy.map(([id]) => id)),
+        plainArray(busy.map(([, count]) => count)),
+        request.perSubscription,
+        request.limit,
+        claimId,
+        new Date(now.getTime() + this.leaseMs),
+        plainArray(after.map(([id]) => id)),
+        plainArray(after.map(([, cursor]) => cursor.at)),
+        plainArray(after.map(([, cursor]) => cursor.id)),
+        request.lane?.count ?? 1,
+        request.lane?.index ?? 0,
+      ],
+    });
+    return filledIn(rows, claimId, now.getTime() + this.leaseMs / 2);
+  }
+
+  /** The earliest time a delivery not due now will be, if any (when to look again). */
+  async nextDueAt(connection: PgQueryable = this.pool): Promise<Date | null> {
+    // Each subscription's first in its due index: no index over every open delivery to keep.
+    const { rows } = await connection.query<{ at: Date | null }>(
+      `SELECT min(d.next_attempt_at) AS at FROM webhook_subscriptions s
+        CROSS JOIN LATERAL (
+          SELECT next_attempt_at FROM webhook_deliveries
+           WHERE subscription_id = s.id AND status IN ('pending', 'delivering')
+             AND next_attempt_at > $1
+           ORDER BY next_attempt_at LIMIT 1
+        ) d`,
+      [this.clock()],
+    );
+    return rows[0]?.at ?? null;
+  }
+
+  /** Signs and sends one claimed delivery (or not, if its subscription is disabled). */
+  async attempt(delivery: ClaimedDelivery): Promise<AttemptResult> {
+    if (!delivery.enabled) {
+      this.metrics.failures.inc({ reason: 'disabled' });
+      return {
+        delivery,
+        outcome: { kind: 'failed', reason: NOT_SENT_DISABLED },
+        at: this.clock(),
+        statusCode: null,
+        error: NOT_SENT_DISABLED,
+      };
+    }
+    const now = this.clock().getTime();
+    const { body, contentType } = this.render(delivery);
+    const keys = [this.keys.get(delivery.secret)];
+    if (
+      delivery.previous_secret &&
+      delivery.previous_secret_expires_ms !== null &&
+      delivery.previous_secret_expires_ms > now
+    )
+      keys.push(this.keys.get(delivery.previous_secret));
+    const timestamp = Math.floor(now / 1000);
+    const http = await this.http.post(
+      delivery.url,
+      {
+        'webhook-id': delivery.webhook_id,
+        'webhook-timestamp': String(timestamp),
+        'webhook-signature': signatureOf(keys, delivery.webhook_id, timestamp, body),
+        'content-type': contentType,
+        'user-agent': USER_AGENT,
+      },
+      body,
+    );
+    return this.judge(delivery, http);
+  }
+
+  /**
+   * Writes the outcomes of many attempts in one statement. A row is updated only if it is still
+   * under the claim that produced the attempt (not cancelled meanwhile, not re-claimed after the
+   * lease ran out); the attempt is logged either way, since it was made.
+   */
+  async record(results: readonly AttemptResult[]): Promise<void> {
+    if (results.length === 0) return;
+    const now = this.clock();
+    const runs = failureRuns(results);
+    // Few claims per batch: each row names its claim by position, not by a repeated uuid.
+    const claims = [...new Set(results.map((result) => result.delivery.claimed_by))];
+    // Rows whose attempt was made (`sent`) count it and log it; a delivery not sent (its
+    // subscription disabled) only changes status. Under the claim, `d.attempts` is the count
+    // the attempt was made with.
+    const { rows } = await (this.pool as unknown as NamedQueryable).query<{
+      id: string;
+      reason: string;
+      gone: boolean;
+    }>({
+      name: 'accord-webhook-record',
+      text: RECORD_STATEMENT,
+      // Uuids, words and numbers as array literals built here (instants as epoch ms), sparing
+      // node-postgres escaping every element; free text as arrays it escapes.
+      values: [
+        plainArray(results.map((result) => result.delivery.id)),
+        plainArray(results.map((result) => claims.indexOf(result.delivery.claimed_by) + 1)),
+        plainArray(results.map((result) => rowStatus(result.outcome))),
+        plainArray(results.map((result) => result.http !== undefined)),
+        plainArray(
+          results.map((result) =>
+            result.outcome.kind === 'retry' ? result.outcome.at.getTime() : null,
+          ),
         ),
-        results.map((result) => result.http?.latencyMs ?? null),
+        plainArray(results.map((result) => result.statusCode)),
+        results.map((result) => result.error),
+        plainArray(
+          results.map((result) =>
+            result.http ? result.at.getTime() - result.http.latencyMs : null,
+          ),
+        ),
+        plainArray(results.map((result) => result.http?.latencyMs ?? null)),
         results.map((result) => (result.http?.kind === 'response' ? result.http.body : null)),
-        claims,
+        plainArray(claims),
         now,
         runs.map((run) => run.subscriptionId),
         runs.map((run) => run.reset),
@@ -431,7 +501,7 @@ export class WebhookDeliverer {
         runs.map((run) => run.lastError),
         this.options.disableAfterFailures,
       ],
-    );
+    });
     for (const row of rows) {
       this.metrics.disabled.inc({ reason: row.gone ? 'gone' : 'failures' });
       this.logger.warn(`Subscription ${row.id} disabled: ${row.reason}`);
@@ -439,7 +509,7 @@ export class WebhookDeliverer {
     for (const result of results) {
       if (result.outcome.kind === 'succeeded')
         this.metrics.deliveryLatency.observe(
-          (result.at.getTime() - result.delivery.run_started_at.getTime()) / 1000,
+          (result.at.getTime() - result.delivery.run_started_ms) / 1000,
         );
     }
   }
@@ -461,18 +531,22 @@ export class WebhookDeliverer {
     return { kind: 'fenced', status: row?.status ?? 'deleted' };
   }
 
-  /** The body in the subscription's format, rendered once per message and format. */
-  private render(delivery: ClaimedDelivery): { body: string; contentType: string } {
+  /**
+   * The body in the subscription's format, rendered and encoded once per message and format:
+   * the same bytes are signed and sent by every attempt.
+   */
+  private render(delivery: ClaimedDelivery): RenderedBody {
     // A message key has one stored payload. CloudEvents carry the webhook-id in the body: one
     // rendering per delivery.
     const key = delivery.format === 'standard' ? delivery.message_key : undefined;
     const cached = key ? this.bodies.get(key) : undefined;
     if (cached) return cached;
-    const rendered = renderBody(
+    const text = renderBody(
       delivery.format,
       JSON.parse(delivery.payload) as WebhookPayload,
       delivery.webhook_id,
     );
+    const rendered = { body: Buffer.from(text.body), contentType: text.contentType };
     if (key) {
       if (this.bodies.size >= BODY_CACHE_SIZE) this.bodies.clear();
       this.bodies.set(key, rendered);
@@ -491,8 +565,8 @@ export class WebhookDeliverer {
           ? null
           : `HTTP ${http.statusCode}${http.body ? `: ${http.body.slice(0, 200)}` : ''}`;
     const label = success ? 'success' : 'failure';
-    this.metrics.attempts.inc({ result: label });
-    this.metrics.attemptDuration.observe({ result: label }, http.latencyMs / 1000);
+    this.attemptCounters[label].inc();
+    this.attemptDurations[label].observe(http.latencyMs / 1000);
     const base = { delivery, http, at, statusCode, error };
     if (success) return { ...base, outcome: { kind: 'succeeded', statusCode } };
     if (statusCode === 410) {
@@ -505,13 +579,13 @@ export class WebhookDeliverer {
     }
     const next = nextAttemptAt(this.options.retry, {
       now: at,
-      runStartedAt: delivery.run_started_at,
+      runStartedAt: new Date(delivery.run_started_ms),
       runAttempts: delivery.run_attempts + 1,
       retryAfterMs:
         http.kind === 'response' && (statusCode === 429 || statusCode === 503)
           ? parseRetryAfter(http.headers['retry-after'], at)
           : undefined,
-      deadline: delivery.deadline,
+      deadline: delivery.deadline_ms === null ? null : new Date(delivery.deadline_ms),
       random: this.options.random,
     });
     if (next) return { ...base, outcome: { kind: 'retry', at: next, reason: error ?? 'failed' } };
@@ -523,42 +597,42 @@ export class WebhookDeliverer {
   }
 }
 
-type ClaimedRow = ClaimedDelivery & { first_of_subscription?: boolean };
+type ClaimedRow = Omit<ClaimedDelivery, 'claimed_by' | 'start_by_ms'> & {
+  first_of_subscription?: boolean;
+};
+
+interface RenderedBody {
+  body: Buffer;
+  contentType: string;
+}
 
 /**
  * Gives each claimed row its message's payload and its subscription's columns, sent once per
- * batch (see CLAIMED_OUTPUT).
+ * batch (see CLAIMED_OUTPUT), its claim and its start-by time: the rows become the deliveries
+ * (filled in place, no copy).
  */
-function filledIn(rows: ClaimedRow[], startBy: Date): ClaimedDelivery[] {
+function filledIn(rows: ClaimedRow[], claimId: string, startBy: number): ClaimedDelivery[] {
   const payloads = new Map<string, string>();
   const subscriptions = new Map<string, ClaimedRow>();
   for (const row of rows) {
     if (row.payload !== null) payloads.set(row.message_key, row.payload);
     if (row.first_of_subscription) subscriptions.set(row.subscription_id, row);
   }
-  return rows.map((row) => {
+  const deliveries = rows as Array<ClaimedRow & Partial<ClaimedDelivery>>;
+  for (const row of deliveries) {
+    row.claimed_by = claimId;
+    row.start_by_ms = startBy;
+    if (row.payload === null) row.payload = payloads.get(row.message_key)!;
+    if (row.first_of_subscription) continue;
     const subscription = subscriptions.get(row.subscription_id)!;
-    return {
-      id: row.id,
-      next_attempt_at: row.next_attempt_at,
-      subscription_id: row.subscription_id,
-      webhook_id: row.webhook_id,
-      message_key: row.message_key,
-      deadline: row.deadline,
-      attempts: row.attempts,
-      run_attempts: row.run_attempts,
-      run_started_at: row.run_started_at,
-      claimed_by: row.claimed_by,
-      start_by: startBy,
-      url: subscription.url,
-      format: subscription.format,
-      enabled: subscription.enabled,
-      secret: subscription.secret,
-      previous_secret: subscription.previous_secret,
-      previous_secret_expires_at: subscription.previous_secret_expires_at,
-      payload: row.payload ?? payloads.get(row.message_key)!,
-    };
-  });
+    row.url = subscription.url;
+    row.format = subscription.format;
+    row.enabled = subscription.enabled;
+    row.secret = subscription.secret;
+    row.previous_secret = subscription.previous_secret;
+    row.previous_secret_expires_ms = subscription.previous_secret_expires_ms;
+  }
+  return deliveries as ClaimedDelivery[];
 }
 
 /** The row's status after an outcome: a retry is pending again. */

@@ -26,6 +26,12 @@ export interface WebhookDeliveryPumpOptions {
    * next batch is claimed while the last one is still being sent.
    */
   claimAhead?: number;
+  /**
+   * Claims that may run at once, each on a connection of its own and over its own share of the
+   * subscriptions (a hash of their id), so that a subscription's cap holds: a claim takes a few
+   * milliseconds of PostgreSQL, and one at a time could not keep every slot busy.
+   */
+  claimLanes?: number;
   /** How often to look when no notification arrives (also finds leases a dead worker left). */
   pollIntervalMs: number;
   /** Outcomes are written together once this many wait, or after `flushIntervalMs`. */
@@ -63,8 +69,14 @@ export class WebhookDeliveryPump {
   private running = false;
   private loop: Promise<void> | undefined;
   private listener: Client | undefined;
-  /** The connection claims run on, readied once (see `WebhookDeliverer.prepareClaimConnection`). */
-  private claimer: Client | undefined;
+  private readonly lanes: Lane[];
+  /** Places promised to the claims in flight. */
+  private reserved = 0;
+  /** When the next delivery not due yet falls due, as the last claims that emptied lanes saw. */
+  private nextDue: number | undefined;
+  /** After a failed claim, none before this (the database away fails every one). */
+  private pausedUntil = 0;
+  private nextLane = 0;
   private wake: (() => void) | undefined;
   /** Something may be claimable now (a notification, a freed slot): do not sleep. */
   private nudged = false;
@@ -75,12 +87,6 @@ export class WebhookDeliveryPump {
   private readonly waiting: ClaimedDelivery[] = [];
   /** Deliveries held per subscription, waiting or in flight. */
   private readonly busy = new Map<string, number>();
-  /**
-   * Where the next claim resumes, per subscription; dropped for a subscription that has nothing
-   * more after it, and all of them now and then (see `claimOnce`).
-   */
-  private readonly cursors = new Map<string, ClaimCursor>();
-  private cursorsSince = 0;
   /** When deliveries were last announced committed (they may sort before a cursor). */
   private announcedAt = 0;
   private readonly attempts = new Set<Promise<void>>();
@@ -99,6 +105,12 @@ export class WebhookDeliveryPump {
     this.lowWater = options.concurrency;
     this.flushSize = options.flushSize ?? 500;
     this.flushIntervalMs = options.flushIntervalMs ?? 25;
+    this.lanes = Array.from({ length: Math.max(1, options.claimLanes ?? 2) }, (_, index) => ({
+      index,
+      cursors: new Map<string, ClaimCursor>(),
+      cursorsSince: 0,
+      lastClaim: 0,
+    }));
   }
 
   start(): void {
@@ -112,6 +124,7 @@ export class WebhookDeliveryPump {
     this.running = false;
     this.wake?.();
     await this.loop;
+    for (const lane of this.lanes) if (lane.claiming) await lane.claiming;
     // Claimed but not started: sent now rather than left to their leases.
     while (this.held > 0) {
       this.fill();
@@ -123,8 +136,10 @@ export class WebhookDeliveryPump {
     clearTimeout(this.flushTimer);
     await this.listener?.end().catch(() => undefined);
     this.listener = undefined;
-    await this.claimer?.end().catch(() => undefined);
-    this.claimer = undefined;
+    for (const lane of this.lanes) {
+      await lane.claimer?.end().catch(() => undefined);
+      lane.claimer = undefined;
+    }
   }
 
   /** Deliveries held: in flight or claimed and waiting for a slot. */
@@ -132,46 +147,70 @@ export class WebhookDeliveryPump {
     return this.inFlight + this.waiting.length;
   }
 
-  /** Claims for the free places and starts what the slots allow; returns how many were claimed. */
-  async claimOnce(): Promise<number> {
-    const room = this.capacity - this.held;
+  /** Places neither held nor promised to a claim in flight. */
+  private get room(): number {
+    return this.capacity - this.held - this.reserved;
+  }
+
+  /**
+   * Claims for the free places on one lane and starts what the slots allow; returns how many
+   * were claimed.
+   */
+  async claimOnce(lane: Lane = this.lanes[0], limit = this.room): Promise<number> {
+    const room = Math.min(limit, this.room);
     if (room <= 0) return 0;
+    this.reserved += room;
+    try {
+      return await this.claimFor(lane, room);
+    } finally {
+      this.reserved -= room;
+    }
+  }
+
+  private async claimFor(lane: Lane, room: number): Promise<number> {
+    const cursors = lane.cursors;
     // From the beginning again now and then: rows left behind a cursor (a lease run out, a
     // delivery committed after later ones were claimed) are found then.
     // And soon after new rows are announced: a transaction that took its time to commit
     // (several fan-outs at once) may have written rows due before the cursors.
-    const sinceReset = Date.now() - this.cursorsSince;
+    const sinceReset = Date.now() - lane.cursorsSince;
     if (
       sinceReset >= this.options.pollIntervalMs ||
-      (this.announcedAt > this.cursorsSince && sinceReset >= ANNOUNCED_RESET_MS)
+      (this.announcedAt > lane.cursorsSince && sinceReset >= ANNOUNCED_RESET_MS)
     )
-      this.cursors.clear();
-    if (this.cursors.size === 0) this.cursorsSince = Date.now();
+      cursors.clear();
+    if (cursors.size === 0) lane.cursorsSince = Date.now();
     const heldBefore = new Map(this.busy);
     const claimed = await this.deliverer.claim(
       {
         limit: room,
         perSubscription: this.perSubscription,
         busy: heldBefore,
-        after: this.cursors,
+        after: cursors,
+        lane: { index: lane.index, count: this.lanes.length },
       },
-      await this.claimConnection(),
+      await this.claimConnection(lane),
     );
     const taken = new Map<string, number>();
     for (const delivery of claimed) {
       const subscription = delivery.subscription_id;
       this.busy.set(subscription, (this.busy.get(subscription) ?? 0) + 1);
       taken.set(subscription, (taken.get(subscription) ?? 0) + 1);
-      const cursor = this.cursors.get(subscription);
+      const cursor = cursors.get(subscription);
       if (!cursor || isAfter(delivery, cursor))
-        this.cursors.set(subscription, { at: delivery.next_attempt_at, id: delivery.id });
+        // Whole milliseconds, rounded down: never past the row itself (rows dispatched together
+        // share one instant, and the next claim resumes after the cursor).
+        cursors.set(subscription, {
+          at: Math.floor(delivery.next_attempt_ms),
+          id: delivery.id,
+        });
     }
     if (claimed.length < room) {
       // Not cut by the limit: a subscription that got less than its room has nothing more due
       // after its cursor; the next claim looks at it from the beginning (a row committed late).
-      for (const subscription of this.cursors.keys()) {
+      for (const subscription of cursors.keys()) {
         const allowed = this.perSubscription - (heldBefore.get(subscription) ?? 0);
-        if ((taken.get(subscription) ?? 0) < allowed) this.cursors.delete(subscription);
+        if ((taken.get(subscription) ?? 0) < allowed) cursors.delete(subscription);
       }
     }
     this.waiting.push(...claimed);
@@ -192,7 +231,7 @@ export class WebhookDeliveryPump {
     while (this.inFlight < this.options.concurrency) {
       const delivery = this.waiting.shift();
       if (!delivery) return;
-      if (delivery.start_by.getTime() < Date.now()) {
+      if (delivery.start_by_ms < Date.now()) {
         this.release(delivery.subscription_id);
         continue;
       }
@@ -221,7 +260,7 @@ export class WebhookDeliveryPump {
         this.release(subscription);
         this.attempts.delete(attempt);
         this.fill();
-        if (this.backlog && this.capacity - this.held >= this.lowWater) this.poke();
+        if (this.backlog && this.room >= this.lowWater) this.poke();
       });
     this.attempts.add(attempt);
   }
@@ -260,34 +299,76 @@ export class WebhookDeliveryPump {
     await this.flushing;
   }
 
+  /**
+   * Starts a claim on each idle lane while there is room for one (a batch's worth, or anything
+   * once nothing is held or the last claim is `TOP_UP_MS` old), and sleeps until a claim or an
+   * attempt ends, a notification, the next retry or the poll.
+   */
   private async run(): Promise<void> {
-    let lastClaim = 0;
     while (this.running) {
       let wait = this.options.pollIntervalMs;
       try {
         await this.listen();
-        const room = this.capacity - this.held;
-        const sinceClaim = Date.now() - lastClaim;
-        if (room >= this.lowWater || this.held === 0 || (room > 0 && sinceClaim >= TOP_UP_MS)) {
-          lastClaim = Date.now();
-          const claimed = await this.claimOnce();
-          if (claimed < room) {
-            // Everything claimable now is in hand: sleep until the next delivery falls due.
-            const next = await this.deliverer.nextDueAt(await this.claimConnection());
-            if (next) wait = Math.min(wait, Math.max(0, next.getTime() - Date.now()));
-          }
-        } else if (this.backlog && room > 0) {
-          wait = Math.min(wait, TOP_UP_MS - sinceClaim);
-        }
-        this.lastError = undefined;
       } catch (error) {
-        // Once per distinct failure, not once per poll (the database away fails every pass).
-        const message = (error as Error).message;
-        if (message !== this.lastError) this.logger.error(`Delivery pass failed: ${message}`);
-        this.lastError = message;
+        this.failed(error as Error);
       }
-      await this.sleep(wait);
+      const now = Date.now();
+      if (now >= this.pausedUntil) {
+        // Nothing held or being claimed: every lane claims, each for its share of the places.
+        const idle = this.held === 0 && this.reserved === 0;
+        // Otherwise the first lane free gets the room: start with a different one each time.
+        this.nextLane = (this.nextLane + 1) % this.lanes.length;
+        for (let i = 0; i < this.lanes.length; i += 1) {
+          const lane = this.lanes[(this.nextLane + i) % this.lanes.length];
+          if (lane.claiming) continue;
+          const room = this.room;
+          const sinceClaim = now - lane.lastClaim;
+          if (idle || room >= this.lowWater || (room > 0 && sinceClaim >= TOP_UP_MS)) {
+            lane.lastClaim = now;
+            const limit = idle ? Math.ceil(this.capacity / this.lanes.length) : room;
+            lane.claiming = this.claimLane(lane, limit).finally(() => (lane.claiming = undefined));
+          } else if (this.backlog && room > 0) {
+            wait = Math.min(wait, TOP_UP_MS - sinceClaim);
+          }
+        }
+      } else {
+        wait = Math.min(wait, this.pausedUntil - now);
+      }
+      // Woken at the next delivery's time, claims are looked at then (above), once.
+      if (this.nextDue !== undefined && this.nextDue > now)
+        wait = Math.min(wait, this.nextDue - now);
+      else this.nextDue = undefined;
+      await this.sleep(Math.max(0, wait));
     }
+  }
+
+  /** One claim on a lane; when it empties the lane, notes when the next delivery falls due. */
+  private async claimLane(lane: Lane, limit: number): Promise<void> {
+    try {
+      const room = Math.min(limit, this.room);
+      const claimed = await this.claimOnce(lane, room);
+      // Places may be left for another lane, or more due: look again (not after finding
+      // nothing, which would only claim nothing again).
+      if (claimed > 0) this.poke();
+      if (claimed < room) {
+        // Everything claimable now is in hand: look again when the next delivery falls due.
+        const next = await this.deliverer.nextDueAt(await this.claimConnection(lane));
+        this.nextDue = next ? next.getTime() : undefined;
+      } else {
+        this.nextDue = undefined;
+      }
+      this.lastError = undefined;
+    } catch (error) {
+      this.failed(error as Error);
+      this.pausedUntil = Date.now() + this.options.pollIntervalMs;
+    }
+  }
+
+  private failed(error: Error): void {
+    // Once per distinct failure, not once per poll (the database away fails every pass).
+    if (error.message !== this.lastError)
+      this.logger.error(`Delivery pass failed: ${error.message}`);
+    this.lastError = error.message;
   }
 
   private poke(): void {
@@ -315,15 +396,15 @@ export class WebhookDeliveryPump {
     this.listener = client;
   }
 
-  private async claimConnection(): Promise<Client> {
-    if (this.claimer) return this.claimer;
+  private async claimConnection(lane: Lane): Promise<Client> {
+    if (lane.claimer) return lane.claimer;
     const client = new Client({
       connectionString: this.options.databaseUrl,
       application_name: 'accord-webhook-claims',
     });
     client.on('error', (error) => {
       this.logger.warn(`The pump's claim connection was lost: ${error.message}`);
-      if (this.claimer === client) this.claimer = undefined;
+      if (lane.claimer === client) lane.claimer = undefined;
       client.end().catch(() => undefined);
     });
     try {
@@ -333,7 +414,7 @@ export class WebhookDeliveryPump {
       await client.end().catch(() => undefined);
       throw error;
     }
-    this.claimer = client;
+    lane.claimer = client;
     return client;
   }
 
@@ -355,7 +436,22 @@ export class WebhookDeliveryPump {
   }
 }
 
+/** One claim at a time over a share of the subscriptions, on a connection of its own. */
+interface Lane {
+  index: number;
+  /** Readied once (see `WebhookDeliverer.prepareClaimConnection`). */
+  claimer?: Client;
+  claiming?: Promise<void>;
+  lastClaim: number;
+  /**
+   * Where the lane's next claim resumes, per subscription; dropped for a subscription that has
+   * nothing more after it, and all of them now and then (see `claimFor`).
+   */
+  cursors: Map<string, ClaimCursor>;
+  cursorsSince: number;
+}
+
 function isAfter(delivery: ClaimedDelivery, cursor: ClaimCursor): boolean {
-  const at = delivery.next_attempt_at.getTime() - cursor.at.getTime();
+  const at = Math.floor(delivery.next_attempt_ms) - cursor.at;
   return at > 0 || (at === 0 && delivery.id > cursor.id);
 }

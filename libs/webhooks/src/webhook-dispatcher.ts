@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { queryRows, type SqlRunner } from './infrastructure/queryable';
+import { plainArray } from './infrastructure/pg-arrays';
 import { subscriptionMatches, type WebhookFilters } from './webhook-matching';
 import type { WebhookMessage, WebhookPayload } from './webhook-message';
 import { webhookIdFor } from './webhook-secret';
@@ -145,11 +146,13 @@ export class WebhookDispatcher {
        )
        SELECT message_key, count(*) FILTER (WHERE status = 'pending')::int AS pending
          FROM inserted GROUP BY message_key`,
+      // Uuids, positions and webhook-ids (base64url) as array literals built here, sparing
+      // node-postgres escaping each of thousands of elements.
       [
-        rows.id,
-        rows.subscription,
-        rows.message,
-        [...subscriptionIndex.keys()],
+        plainArray(rows.id),
+        plainArray(rows.subscription),
+        plainArray(rows.message),
+        plainArray([...subscriptionIndex.keys()]),
         targeted.map((message) => message.messageKey),
         targeted.map((message) => message.type),
         targeted.map((message) =>
@@ -162,7 +165,7 @@ export class WebhookDispatcher {
         targeted.map((message) => message.deadline ?? null),
         now,
         NOT_SENT_DISABLED,
-        webhookIds,
+        plainArray(webhookIds),
       ],
     );
     const byKey = new Map<string, number>();

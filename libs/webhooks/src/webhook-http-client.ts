@@ -48,7 +48,7 @@ export class WebhookHttpClient {
   async post(
     rawUrl: string,
     headers: Record<string, string>,
-    body: string,
+    body: string | Buffer,
   ): Promise<WebhookHttpResult> {
     const started = this.clock();
     const latency = () => Math.round(this.clock() - started);
