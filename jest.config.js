@@ -28,13 +28,14 @@ module.exports = {
     {
       ...shared,
       displayName: 'integration',
-      setupFiles: ['<rootDir>/test/isolated-redis-prefix.ts'],
+      // Redis keys of each file's own, deleted once it is done.
+      testEnvironment: '<rootDir>/test/redis-isolated-environment.ts',
       testMatch: ['<rootDir>/{apps,libs}/**/*.int-spec.ts'],
     },
     {
       ...shared,
       displayName: 'e2e',
-      setupFiles: ['<rootDir>/test/isolated-redis-prefix.ts'],
+      testEnvironment: '<rootDir>/test/redis-isolated-environment.ts',
       testMatch: ['<rootDir>/test/**/*.e2e-spec.ts'],
     },
   ],
