@@ -433,10 +433,8 @@ export class AlertFirer {
     const owners: string[] = [];
     for (const { row, lapse } of fired) {
       const agreement = agreementOf(row, agreements);
-      messages.push(expiringMessage(row.measure, factsOf(row), agreement));
-      owners.push(row.id);
-      if (lapse === 'recorded' || lapse === 'already-lapsed') {
-        messages.push(lapsedMessage(row.measure, factsOf(row), agreement));
+      for (const message of alertMessages(row.measure, factsOf(row), agreement, lapse)) {
+        messages.push(message);
         owners.push(row.id);
       }
     }
@@ -544,18 +542,11 @@ export class AlertFirer {
     }
     const suspension = measure.suspensions.find((s) => s.id === row.suspension_id);
     const agreement = await findAgreement(manager, suspension?.agreement);
-    const facts = factsOf(row);
-    let deliveries = await this.dispatcher.dispatch(
+    const counts = await this.dispatcher.dispatchMany(
       manager,
-      expiringMessage(measure, facts, agreement),
+      alertMessages(measure, factsOf(row), agreement, lapse),
     );
-    if (lapse === 'recorded' || lapse === 'already-lapsed') {
-      deliveries += await this.dispatcher.dispatch(
-        manager,
-        lapsedMessage(measure, facts, agreement),
-      );
-    }
-    return deliveries;
+    return counts.reduce((sum, count) => sum + count, 0);
   }
 
   /** Records the lapse as the system; a lapse already recorded (by a previous run) is done. */
@@ -607,6 +598,23 @@ function factsOf(row: AlertRow): AlertFacts {
     endAt: row.end_at,
     endVersion: Number(row.end_version),
   };
+}
+
+/**
+ * What an alert sends: `suspension.expiring`, and at the end `suspension.lapsed` too once the
+ * lapse stands on the stream (recorded now or by an earlier attempt).
+ */
+function alertMessages(
+  measure: Measure,
+  facts: AlertFacts,
+  agreement: AgreementRef | null,
+  lapse: LapseOutcome | undefined,
+): WebhookMessage[] {
+  const messages = [expiringMessage(measure, facts, agreement)];
+  if (lapse === 'recorded' || lapse === 'already-lapsed') {
+    messages.push(lapsedMessage(measure, facts, agreement));
+  }
+  return messages;
 }
 
 function suspensionOf(row: MeasuredRow) {
