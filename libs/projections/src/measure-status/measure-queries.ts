@@ -142,10 +142,13 @@ const PAGE_FILTER_NAMES = Object.keys(PAGE_FILTERS) as PageFilter[];
  * for every filter, PostgreSQL walked the primary key and discarded most rows it visited.
  */
 function pageStatement(filters: PageFilter[], knownAt: boolean): { name: string; text: string } {
+  const name = `measure-status-page:${filters.join(',')}${knownAt ? ':known-at' : ''}`;
+  const built = pageStatements.get(name);
+  if (built) return built;
   const conditions = filters.map((filter, i) => PAGE_FILTERS[filter](`$${i + 4}`));
   const known = knownAt ? knownAsFoldedSql(`$${filters.length + 4}`, 'measure_status') : 'true';
-  return {
-    name: `measure-status-page:${filters.join(',')}${knownAt ? ':known-at' : ''}`,
+  const statement = {
+    name,
     text: `
       SELECT measure_id, version, ${known} AS known,
              CASE WHEN ${STORED_ITEM_HOLDS} THEN list_item::text END AS item,
@@ -155,9 +158,11 @@ function pageStatement(filters: PageFilter[], knownAt: boolean): { name: string;
          ${conditions.map((condition) => `AND ${condition}`).join(' ')}
        ORDER BY measure_id LIMIT $2`,
   };
+  pageStatements.set(name, statement);
+  return statement;
 }
 
-/** Built once per combination of filters. */
+/** Built once per combination of filters, by name. */
 const pageStatements = new Map<string, { name: string; text: string }>();
 
 /**
@@ -246,12 +251,7 @@ export class MeasureQueries {
       q: query.q,
     };
     const filters = PAGE_FILTER_NAMES.filter((filter) => filterValues[filter] !== undefined);
-    const key = `${filters.join(',')}${knownAt ? ':known-at' : ''}`;
-    let statement = pageStatements.get(key);
-    if (!statement) {
-      statement = pageStatement(filters, knownAt !== undefined);
-      pageStatements.set(key, statement);
-    }
+    const statement = pageStatement(filters, knownAt !== undefined);
     // Status and end filters are known only once the status on `asOf` is computed, so rows are
     // scanned in key order until the page is full; the cursor is the last key scanned.
     for (;;) {
