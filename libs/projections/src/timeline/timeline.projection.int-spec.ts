@@ -110,6 +110,9 @@ describe('TimelineProjection on PostgreSQL', () => {
         },
       })
     ).eventIds[0];
+    // Recording times are kept to the millisecond: the retraction must fall in a later one, or
+    // there is no moment at which the amendment was known and not yet retracted.
+    await new Promise((resolve) => setTimeout(resolve, 5));
     own.amendmentRetraction = (
       await t.measure(own.amended, {
         action: 'retract-event',
