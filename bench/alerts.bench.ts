@@ -73,6 +73,8 @@ import { AlertsProcessor } from '../apps/worker/src/alerts/alerts.processor';
 import { AlertsScheduler } from '../apps/worker/src/alerts/alerts-scheduler';
 import { WebhooksWorkerModule } from '../apps/worker/src/webhooks/webhooks-worker.module';
 import { openBenchDatabase, openPool } from './lib/bench-database';
+import { CpuMeter } from './lib/cpu';
+import { machineBusyMs } from './lib/machine-cpu';
 import { now } from './lib/closed-loop';
 import { describeRun } from './lib/machine';
 import { percentile } from './lib/stats';
@@ -527,7 +529,10 @@ async function startCountingReceiver() {
   const port = (server.address() as AddressInfo).port;
   return {
     url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    /** The process that receives: this one, whose CPU the benchmark counts as its own. */
+    pid: undefined as number | undefined,
     arrivals,
+    count: () => Promise.resolve(arrivals.length),
     sample: () => Promise.resolve(sample),
     reset: () => Promise.resolve(arrivals.splice(0)),
     close: () =>
@@ -557,6 +562,7 @@ async function startReceiverProcess(): Promise<Awaited<ReturnType<typeof startCo
     process.on('message', (message) => {
       if (message === 'reset') { process.send({ arrivals }); arrivals = []; }
       else if (message === 'sample') process.send({ sample });
+      else if (message === 'count') process.send({ count: arrivals.length });
       else if (message === 'close') { server.closeAllConnections(); server.close(() => process.exit(0)); }
     });
   `;
@@ -576,7 +582,9 @@ async function startReceiverProcess(): Promise<Awaited<ReturnType<typeof startCo
   const port = await ask<number>('', 'port');
   return {
     url: (path: string) => `http://127.0.0.1:${port}${path}`,
+    pid: child.pid,
     arrivals: [],
+    count: () => ask<number>('count', 'count'),
     sample: () => ask<string>('sample', 'sample'),
     reset: () => ask<number[]>('reset', 'arrivals'),
     close: async () => {
@@ -688,8 +696,17 @@ async function deliveryRun(
     await until(dueAt - 200);
     const accordProfile = profileDir ? await startProfile() : undefined;
     const accordCpu = process.cpuUsage();
+    const cpuMeter = CpuMeter.on(pool, receiver.pid);
+    const accordOthers = await cpuMeter.start();
+    const accordMachine = machineBusyMs();
     let allDeliveredMs = Number.NaN;
-    for (const deadline = dueAt + 300_000; Date.now() < deadline;) {
+    const deadline = dueAt + 300_000;
+    // The receiver's count first (no load on the database while Accord works), then the rows,
+    // which follow the last requests within a flush or two.
+    while (Date.now() < deadline && (await receiver.count()) < expected) {
+      await until(Date.now() + 100);
+    }
+    while (Date.now() < deadline) {
       const { rows } = await pool.query<{ n: string }>(
         `SELECT count(*) AS n FROM webhook_deliveries WHERE status = 'succeeded'`,
       );
@@ -697,9 +714,11 @@ async function deliveryRun(
         allDeliveredMs = Date.now() - dueAt;
         break;
       }
-      await until(Date.now() + 200);
+      await until(Date.now() + 20);
     }
     const accordCpuMs = cpuMs(process.cpuUsage(accordCpu));
+    const accordMachineMs = machineBusyMs() - accordMachine;
+    const accordSide = await accordOthers();
     await accordProfile?.(`${profileDir}/accord.cpuprofile`);
     const seen = await committed;
     const allCommittedMs = Math.max(...seen.map((alert) => alert.seenAt)) - dueAt;
@@ -731,6 +750,8 @@ async function deliveryRun(
     let sent = 0;
     const rawProfile = profileDir ? await startProfile() : undefined;
     const rawCpu = process.cpuUsage();
+    const rawOthers = await cpuMeter.start();
+    const rawMachine = machineBusyMs();
     const rawStart = now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
@@ -748,6 +769,8 @@ async function deliveryRun(
     );
     const rawPerSecond = rawTotal / ((now() - rawStart) / 1000);
     const rawCpuMs = cpuMs(process.cpuUsage(rawCpu));
+    const rawMachineMs = machineBusyMs() - rawMachine;
+    const rawSide = await rawOthers();
     await rawProfile?.(`${profileDir}/raw.cpuprofile`);
     const receiving = receiverProcess ? '' : ', receiving';
     console.log(
@@ -755,6 +778,13 @@ async function deliveryRun(
         `per delivery (due → all delivered: firing, delivering${receiving}), ` +
         `${((rawCpuMs * 1000) / rawTotal).toFixed(0)} µs per raw request (sending${receiving}); ` +
         `receiver ${receiverProcess ? 'in a process of its own' : 'in this process'}`,
+    );
+    const perRequest = (ms: number, count: number) => `${((ms * 1000) / count).toFixed(0)} µs`;
+    console.log(
+      `(c): µs per request, Accord / raw: PostgreSQL ${perRequest(accordSide.postgresMs, times.length)} / ` +
+        `${perRequest(rawSide.postgresMs, rawTotal)}; receiver ${perRequest(accordSide.clientMs, times.length)} / ` +
+        `${perRequest(rawSide.clientMs, rawTotal)}; whole machine ${perRequest(accordMachineMs, times.length)} / ` +
+        `${perRequest(rawMachineMs, rawTotal)}`,
     );
     await agent.close();
     return {

@@ -79,17 +79,24 @@ export class WebhookDispatcher {
     const seen = new Set<string>();
     const subscriptionIndex = new Map<string, number>();
     const rows = { id: [] as string[], subscription: [] as number[], message: [] as number[] };
+    const newId = timeOrderedUuids(now);
+    // One matching spec per subscription, not one per (message, subscription) pair.
+    const specs = candidates.map((row) => ({
+      eventTypes: row.event_types,
+      filters: row.filters,
+      leadTimes: row.lead_times,
+    }));
     const webhookIds: string[] = [];
     for (const message of messages) {
       if (seen.has(message.messageKey)) continue;
       seen.add(message.messageKey);
       const named = message.subscriptionIds && new Set(message.subscriptionIds);
       let matched = false;
-      for (const row of candidates) {
+      for (const [index, row] of candidates.entries()) {
         const target = named
           ? named.has(row.id)
           : subscriptionMatches(
-              { eventTypes: row.event_types, filters: row.filters, leadTimes: row.lead_times },
+              specs[index],
               message.type,
               message.match,
               this.options.defaultLeadTimes,
@@ -102,7 +109,7 @@ export class WebhookDispatcher {
           subscription = subscriptionIndex.size + 1;
           subscriptionIndex.set(row.id, subscription);
         }
-        rows.id.push(timeOrderedUuid(now));
+        rows.id.push(newId());
         rows.subscription.push(subscription);
         rows.message.push(targeted.length);
         webhookIds.push(webhookIdFor(message.messageKey, row.id));
@@ -201,13 +208,14 @@ export class WebhookDispatcher {
 }
 
 /**
- * A random UUID whose first 48 bits are the time in milliseconds (the layout of UUIDv7): rows
- * written together sit together in the primary key's index instead of all over it.
+ * Random UUIDs whose first 48 bits are the time in milliseconds (the layout of UUIDv7): rows
+ * written together sit together in the primary key's index instead of all over it. The time
+ * part is formatted once for all the ids of a dispatch.
  */
-export function timeOrderedUuid(at: Date): string {
+function timeOrderedUuids(at: Date): () => string {
   const time = at.getTime().toString(16).padStart(12, '0').slice(-12);
-  const random = randomUUID();
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${random.slice(15)}`;
+  const prefix = `${time.slice(0, 8)}-${time.slice(8)}-7`;
+  return () => `${prefix}${randomUUID().slice(15)}`;
 }
 
 export async function notifyDeliveries(runner: SqlRunner): Promise<void> {

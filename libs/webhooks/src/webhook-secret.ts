@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 
 const SECRET_PREFIX = 'whsec_';
 
@@ -20,6 +20,8 @@ export function secretKey(secret: string): Buffer {
  * second dispatch of the same message, and different per subscription.
  */
 export function webhookIdFor(messageKey: string, subscriptionId: string): string {
-  const digest = createHash('sha256').update(`${messageKey}\u0000${subscriptionId}`).digest();
-  return `msg_${digest.subarray(0, 18).toString('base64url')}`;
+  // The first 18 bytes of the SHA-256, in base64url: exactly its first 24 characters. The
+  // one-shot `hash` is about five times faster than a Hash object, and a burst of alerts
+  // computes one id per (alert, subscription).
+  return `msg_${hash('sha256', `${messageKey}\u0000${subscriptionId}`, 'base64url').slice(0, 24)}`;
 }

@@ -46,12 +46,12 @@ interface Due {
 }
 
 /**
- * The end alerts (`PT0S`) of AlertFirer on PostgreSQL, without BullMQ: a job's `fire` takes a
- * batch of due ends, records each lapse through the CommandBus and marks them in one
- * transaction. The clock is the test's: ends are recorded an hour ahead and "reached" by moving
+ * The batches of AlertFirer on PostgreSQL, without BullMQ: a job's `fire` takes a batch of due
+ * ends, records each lapse through the CommandBus and marks them in one transaction; a warning's
+ * job fires a batch of due warnings. The clock is the test's: ends are recorded an hour ahead and "reached" by moving
  * it, so the streams' own lapse decisions see them ended.
  */
-describe('AlertFirer: batches of ends', () => {
+describe('AlertFirer: batches', () => {
   const prefix = testRedisPrefix('alert-firer');
   let db: TestDatabase;
   let app: INestApplicationContext;
@@ -331,6 +331,49 @@ describe('AlertFirer: batches of ends', () => {
     const sent = await deliveries(due.map((d) => d.alert.id));
     expect(sent).toHaveLength(80);
     expect(new Set(sent.map((s) => s.webhook_id)).size).toBe(80);
+  });
+
+  it('fires each due warning once when the jobs of a burst and of two processes run at once', async () => {
+    // More jobs than a process lets batches run at once: the jobs waiting for a slot find their
+    // warning fired by a batch ahead of them instead of starting batches of their own.
+    // Warnings a day ahead, which only a subscription that asks for them gets.
+    const warned = randomUUID();
+    await dataSource.query(
+      `INSERT INTO webhook_subscriptions (id, url, event_types, lead_times, secret, created_at, updated_at)
+       VALUES ($1, 'https://receiver.example/warned', '{suspension.*}', '{P1D}', 'whsec_test', now(), now())`,
+      [warned],
+    );
+    const end = Date.now() + 2 * 24 * HOUR;
+    const due = await endingAt(end, 30);
+    clock.at = end - 24 * HOUR + 1000;
+    const warnings: { id: string; end_version: string }[] = await dataSource.query(
+      `SELECT id, end_version FROM alert_schedule
+        WHERE suspension_id = ANY($1) AND lead_time = 'P1D' AND state = 'pending'`,
+      [due.map((d) => d.suspensionId)],
+    );
+    expect(warnings).toHaveLength(30);
+    const processes = [firer, firer, firer, otherProcess()];
+
+    const results = await Promise.all(
+      warnings.map((warning, index) =>
+        processes[index % processes.length].fire(warning.id, Number(warning.end_version), 'P1D'),
+      ),
+    );
+    const outcomes = results.map((result) => result.outcome);
+    expect(outcomes.filter((outcome) => outcome === 'fired').length).toBeGreaterThan(0);
+    expect(outcomes.every((outcome) => outcome === 'fired' || outcome === 'fenced')).toBe(true);
+
+    const after: { state: string }[] = await dataSource.query(
+      'SELECT state FROM alert_schedule WHERE id = ANY($1)',
+      [warnings.map((warning) => warning.id)],
+    );
+    expect(after.map((row) => row.state)).toEqual(Array(30).fill('fired'));
+    const sent: { webhook_id: string }[] = await dataSource.query(
+      'SELECT webhook_id FROM webhook_deliveries WHERE subscription_id = $1 AND message_key = ANY($2)',
+      [warned, warnings.map((warning) => `alert:${warning.id}`)],
+    );
+    expect(sent).toHaveLength(30);
+    expect(new Set(sent.map((row) => row.webhook_id)).size).toBe(30);
   });
 
   it('takes nothing for a job that comes too early or for an end that is not due', async () => {

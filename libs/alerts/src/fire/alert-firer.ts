@@ -39,6 +39,12 @@ const LAPSE_CONCURRENCY = 5;
  * by the batches ahead of them by then.
  */
 const END_BATCHES = 4;
+/**
+ * Batches of warnings in flight at once in a process. Each writes thousands of deliveries into
+ * the same indexes; more at once only contend for the pool and the cores and all commit late,
+ * while the jobs of a burst that wait for a slot mostly find their alert fired by then.
+ */
+const WARNING_BATCHES = 4;
 /** Alerts settled (fired or cancelled) by this process's batches, so that their jobs finish at once. */
 const REMEMBERED = 100_000;
 
@@ -117,8 +123,8 @@ export class AlertFirer {
   private readonly claiming = new Map<string, Promise<unknown>>();
   /** Batches of ends take their alerts one after another, so that they take disjoint ones. */
   private taking: Promise<unknown> = Promise.resolve();
-  private endBatches = 0;
-  private readonly endBatchQueue: Array<() => void> = [];
+  private readonly endBatches = new BatchSlots(END_BATCHES);
+  private readonly warningBatches = new BatchSlots(WARNING_BATCHES);
 
   /** `leadTime`, when known, sends the end to the batches of ends and warnings to theirs. */
   async fire(alertId: string, endVersion: number, leadTime?: string): Promise<FireResult> {
@@ -141,8 +147,17 @@ export class AlertFirer {
   private async fireInBatch(alertId: string, endVersion: number): Promise<FireResult | undefined> {
     const before = await this.settledByBatch(alertId);
     if (before) return before;
-    const fired = await this.fireBatch({ alertId, endVersion });
-    return fired.get(alertId) ?? this.settledByBatch(alertId);
+    let fired: Map<string, FireResult> | undefined;
+    await this.warningBatches.take();
+    try {
+      // A batch that ran while this job waited for its slot may have fired its alert already.
+      if (!this.claiming.has(alertId) && !this.settled.has(alertId)) {
+        fired = await this.fireBatch({ alertId, endVersion });
+      }
+    } finally {
+      this.warningBatches.give();
+    }
+    return fired?.get(alertId) ?? this.settledByBatch(alertId);
   }
 
   /** Fenced when a batch of this process settled the alert (after waiting for one in hand). */
@@ -247,7 +262,7 @@ export class AlertFirer {
   ): Promise<FireResult | undefined> {
     const before = await this.settledByBatch(alertId);
     if (before) return before;
-    await this.endBatchSlot();
+    await this.endBatches.take();
     let own: FireResult | { error: unknown } | undefined;
     try {
       // A batch that ran while this job waited for its slot may have taken its end already.
@@ -255,22 +270,10 @@ export class AlertFirer {
         own = (await this.fireEndBatch({ alertId, endVersion })).get(alertId);
       }
     } finally {
-      this.releaseEndBatchSlot();
+      this.endBatches.give();
     }
     if (own && 'error' in own) throw own.error;
     return own ?? this.settledByBatch(alertId);
-  }
-
-  private async endBatchSlot(): Promise<void> {
-    while (this.endBatches >= END_BATCHES) {
-      await new Promise<void>((resolve) => this.endBatchQueue.push(resolve));
-    }
-    this.endBatches += 1;
-  }
-
-  private releaseEndBatchSlot(): void {
-    this.endBatches -= 1;
-    this.endBatchQueue.shift()?.();
   }
 
   /**
@@ -647,4 +650,24 @@ async function mapLimit<T, R>(
   });
   await Promise.all(lanes);
   return results;
+}
+
+/** At most `size` batches at once; the others wait their turn, first come first served. */
+class BatchSlots {
+  private taken = 0;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(private readonly size: number) {}
+
+  async take(): Promise<void> {
+    while (this.taken >= this.size) {
+      await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    this.taken += 1;
+  }
+
+  give(): void {
+    this.taken -= 1;
+    this.waiting.shift()?.();
+  }
 }
