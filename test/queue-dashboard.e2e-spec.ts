@@ -1,6 +1,7 @@
 import { ApiKeysService } from '@app/api-keys';
-import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { createTestDatabase, testRedisUrl, type TestDatabase } from '@app/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { Redis } from 'ioredis';
 import request from 'supertest';
 import { createApi } from '../apps/api/src/create-api';
 
@@ -58,5 +59,18 @@ describe('the queue dashboard at /admin/queues', () => {
       .expect(200);
     const names = (queues.body.queues as { name: string }[]).map((queue) => queue.name).sort();
     expect(names).toEqual(['accord-alerts']);
+  });
+
+  it('writes nothing to Redis: an api alone leaves no key behind', async () => {
+    await request(app.getHttpServer())
+      .get('/admin/queues/api/queues')
+      .set('authorization', `Bearer ${adminKey}`)
+      .expect(200);
+    const redis = new Redis(testRedisUrl());
+    try {
+      expect(await redis.keys(`${process.env.REDIS_PREFIX}:*`)).toEqual([]);
+    } finally {
+      redis.disconnect();
+    }
   });
 });
