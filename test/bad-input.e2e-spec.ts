@@ -542,6 +542,49 @@ const cases: BadInput[] = [
     fields: ['duration'],
   },
   {
+    // PostgreSQL's timestamps (and the read models) cannot hold it: refused before it is
+    // recorded, or every projection would fail on that event for good.
+    name: 'an instant in year 0',
+    send: (f, api) =>
+      api.post('/api/v1/measures', {
+        ...usTariffBody(`US-Y0-${suffix()}`),
+        effectiveAt: '0000-01-01T00:00:00Z',
+      }),
+    status: 422,
+    code: 'invalid-instant',
+    fields: ['effectiveAt'],
+  },
+  {
+    name: 'an instant past 9999 once in UTC',
+    send: (f, api) =>
+      api.post('/api/v1/measures', {
+        ...usTariffBody(`US-Y9-${suffix()}`),
+        effectiveAt: '9999-12-31T23:59:59-14:00',
+      }),
+    status: 422,
+    code: 'invalid-instant',
+    fields: ['effectiveAt'],
+  },
+  {
+    name: 'a duration that ends past year 9999',
+    send: (f, api) =>
+      api.post(m(f, '/suspensions'), { startsAt: at, duration: 'P300000Y', sources: src }),
+    status: 422,
+    code: 'invalid-duration',
+    fields: ['duration'],
+  },
+  {
+    name: 'an extension that ends past year 9999',
+    send: (f, api) =>
+      api.post(m(f, `/suspensions/${f.us.suspensionId}/extensions`), {
+        duration: 'P999999999Y',
+        sources: src,
+      }),
+    status: 422,
+    code: 'invalid-duration',
+    fields: ['duration'],
+  },
+  {
     name: 'a negative duration',
     send: (f, api) =>
       api.post(m(f, '/suspensions'), { startsAt: at, duration: '-P1Y', sources: src }),

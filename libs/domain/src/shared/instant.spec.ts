@@ -96,3 +96,40 @@ describe('validation', () => {
     }
   });
 });
+
+describe('the storable range (years 0001–9999 in UTC)', () => {
+  // An instant outside it would be refused by every read model for good (the log is immutable),
+  // so it is refused before it is recorded.
+  it.each([
+    '0000-01-01T00:00:00Z',
+    '0000-06-01T00:00:00.000Z',
+    '0001-01-01T00:00:00+01:00',
+    '9999-12-31T23:59:59-14:00',
+  ])('refuses the instant %s', (value) => {
+    expect(() => toInstant(value, 'effectiveAt')).toThrow(
+      expect.objectContaining({ code: 'invalid-instant' }) as DomainError,
+    );
+  });
+
+  it('refuses a Date past year 9999', () => {
+    expect(() => toInstant(new Date(Date.UTC(10_000, 0, 1)))).toThrow(DomainError);
+  });
+
+  it('keeps both ends of the range', () => {
+    expect(toInstant('0001-01-01T00:00:00Z')).toBe('0001-01-01T00:00:00.000Z');
+    expect(toInstant('9999-12-31T23:59:59+00:00')).toBe('9999-12-31T23:59:59.000Z');
+  });
+
+  it.each(['P300000Y', 'P999999999999Y', 'P7975Y'])(
+    'refuses a duration that takes the end out of it: %s',
+    (duration) => {
+      expect(() => plusDuration('2026-02-01T00:00:00Z', duration, 'UTC')).toThrow(
+        expect.objectContaining({ code: 'invalid-duration' }) as DomainError,
+      );
+    },
+  );
+
+  it('refuses a lead time that takes the fire time before it', () => {
+    expect(() => minusDuration('2026-02-01T00:00:00Z', 'P2026Y', 'UTC')).toThrow(DomainError);
+  });
+});

@@ -36,17 +36,38 @@ export function isInstant(value: unknown): value is Instant {
   );
 }
 
+/**
+ * Whether a UTC instant lies in years 0001–9999: what the store's timestamps (and ISO 8601
+ * without expanded years) can hold. An event must never carry one the read models cannot
+ * store: the log is immutable, and every projection would fail on it for good.
+ */
+function isStorable(utc: string): boolean {
+  return /^\d{4}-/.test(utc) && !utc.startsWith('0000-');
+}
+
+const STORABLE_RANGE = 'between 0001-01-01 and 9999-12-31 (UTC)';
+
 /** Validates an instant (string with an offset, or a Date) and normalises it to UTC. */
 export function toInstant(value: unknown, field = 'instant'): Instant {
-  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString();
-  if (isCanonicalUtc(value)) return value;
+  let utc: string | null = null;
+  if (value instanceof Date && !Number.isNaN(value.getTime())) utc = value.toISOString();
+  else if (isCanonicalUtc(value)) utc = value;
+  else {
+    ensure(
+      isInstant(value),
+      'invalid-instant',
+      `${field} must be an ISO 8601 instant with an offset, got ${JSON.stringify(value)}`,
+      { field, value },
+    );
+    utc = DateTime.fromISO(value, { setZone: true }).toUTC().toISO();
+  }
   ensure(
-    isInstant(value),
+    utc !== null && isStorable(utc),
     'invalid-instant',
-    `${field} must be an ISO 8601 instant with an offset, got ${JSON.stringify(value)}`,
-    { field, value },
+    `${field} must be ${STORABLE_RANGE}, got ${JSON.stringify(value)}`,
+    { field, value: value instanceof Date ? utc : value },
   );
-  return DateTime.fromISO(value, { setZone: true }).toUTC().toISO() as Instant;
+  return utc as Instant;
 }
 
 export function toMillis(instant: Instant | Date): number {
@@ -123,8 +144,14 @@ export function minusDuration(instant: Instant, duration: IsoDuration, zone: Tim
 function shift(instant: Instant, duration: IsoDuration, zone: TimeZone, sign: 1 | -1): Instant {
   const start = DateTime.fromISO(toInstant(instant), { zone: toTimeZone(zone) });
   const delta = Duration.fromISO(toIsoDuration(duration, 'duration', { allowZero: true }));
-  const end = sign === 1 ? start.plus(delta) : start.minus(delta);
-  return end.toUTC().toISO() as Instant;
+  const end = (sign === 1 ? start.plus(delta) : start.minus(delta)).toUTC().toISO();
+  ensure(
+    end !== null && isStorable(end),
+    'invalid-duration',
+    `${duration} ${sign === 1 ? 'after' : 'before'} ${instant} is not ${STORABLE_RANGE}`,
+    { field: 'duration', value: duration },
+  );
+  return end as Instant;
 }
 
 /** Adds two ISO durations component-wise (`P1Y` + `P90D` = `P1Y90D`). */
