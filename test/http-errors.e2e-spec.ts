@@ -207,6 +207,46 @@ describe('HTTP errors as problem+json, end to end', () => {
     });
   });
 
+  describe('characters PostgreSQL cannot store', () => {
+    // A NUL (or a lone surrogate) reaching a query would fail in PostgreSQL with a 500: every
+    // input is refused first, whichever route it goes to.
+    it.each([
+      ['/api/v1/measures?q=%00', 'q'],
+      ['/api/v1/measures.csv?q=a%00b', 'q'],
+      ['/api/v1/expiries?imposingParty=%00', 'imposingParty'],
+      ['/api/v1/timeline?party=%00', 'party'],
+      ['/api/v1/agreements?party=%00', 'party'],
+      ['/api/v1/expiries.ics?token=%00', 'token'],
+    ])('GET %s → 400 naming %s', async (path, field) => {
+      const body = expectProblem(await http().get(path).set(asAdmin), 400, 'validation-failed');
+      expect(body.errors).toContainEqual({
+        field,
+        message: 'must not contain NUL characters or unpaired surrogates',
+      });
+    });
+
+    it('in a webhook subscription body → 400 naming the field, and nothing created', async () => {
+      const create = (body: object) =>
+        http().post('/api/v1/webhook-subscriptions').set(asAdmin).send(body);
+      const body = expectProblem(
+        await create({
+          url: 'https://receiver.example/hooks',
+          eventTypes: ['ping'],
+          description: 'a\u0000b',
+          filters: { measureKinds: ['tariff', '\u0000'] },
+        }),
+        400,
+        'validation-failed',
+      );
+      expect(body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+        'description',
+        'filters.measureKinds.1',
+      ]);
+      const list = await http().get('/api/v1/webhook-subscriptions').set(asAdmin).expect(200);
+      expect(list.body.items).toEqual([]);
+    });
+  });
+
   describe('errors thrown by the application', () => {
     it.each([
       ['negative-rate', 422],

@@ -18,6 +18,28 @@ function problemOf(run: () => unknown): ApiProblem {
 }
 
 describe('request validation', () => {
+  it('refuses NUL characters and unpaired surrogates anywhere, naming each place', () => {
+    // PostgreSQL cannot store either: a 400 here, not a 500 from the query.
+    const problem = problemOf(() =>
+      parseQuery(z.object({ q: z.string(), tags: z.array(z.string()) }).loose(), {
+        q: 'a\u0000b',
+        tags: ['ok', '\ud800x'],
+        ['k\u0000']: 'v',
+      }),
+    );
+    expect(problem.getStatus()).toBe(400);
+    expect(problem.toDocument()).toMatchObject({
+      code: 'validation-failed',
+      errors: [
+        { field: 'q', message: 'must not contain NUL characters or unpaired surrogates' },
+        { field: 'tags.1', message: 'must not contain NUL characters or unpaired surrogates' },
+        { field: 'k\u0000', message: 'must not contain NUL characters or unpaired surrogates' },
+      ],
+    });
+    // A surrogate pair (an emoji) is fine.
+    expect(parseQuery(z.object({ q: z.string() }), { q: 'tariff 🚢' })).toEqual({ q: 'tariff 🚢' });
+  });
+
   it('returns the parsed value', () => {
     const body = { rate: { type: 'ad-valorem', percent: 34 }, sources: [{ url: 'https://x.y' }] };
     expect(parseBody(rateBody, body)).toEqual(body);
