@@ -142,6 +142,37 @@ describe('Webhook subscriptions, end to end', () => {
       'leadTimes.0',
     ]);
 
+    // Lead times the schedule could not plan (a fire time before year 1, or not the domain's
+    // ISO 8601 form) and groups that match nothing are refused, not accepted and ignored.
+    const unschedulable = await http()
+      .post(BASE)
+      .set(asAdmin)
+      .send({
+        url: receiver.url('/x'),
+        eventTypes: ['suspension.expiring', 'ping.*'],
+        leadTimes: ['P999999999Y', 'P11Y', 'P1.5D', 'PT', 'P', 'P10Y'],
+      });
+    expect(unschedulable.status).toBe(400);
+    expect(unschedulable.body.errors.map((e: { field: string }) => e.field).sort()).toEqual([
+      'eventTypes.1',
+      'leadTimes.0',
+      'leadTimes.1',
+      'leadTimes.2',
+      'leadTimes.3',
+      'leadTimes.4',
+    ]);
+
+    // A host that does not resolve is a mistake to report now (not a 500).
+    const unresolvable = await http()
+      .post(BASE)
+      .set(asAdmin)
+      .send({ url: 'http://nonexistent.invalid/hooks', eventTypes: ['ping'] });
+    expect(unresolvable.status).toBe(422);
+    expect(unresolvable.body).toMatchObject({
+      code: 'webhook-url-refused',
+      errors: [{ field: 'url', message: expect.stringContaining('could not be resolved') }],
+    });
+
     const viewer = await http()
       .post('/api/v1/api-keys')
       .set(asAdmin)
@@ -154,6 +185,13 @@ describe('Webhook subscriptions, end to end', () => {
     const missing = await http().get(`${BASE}/6f1c2a4e-0a7b-4c1e-9d55-7c0f3e2b1a90`).set(asAdmin);
     expect(missing.status).toBe(404);
     expect(missing.body.code).toBe('webhook-subscription-not-found');
+    // Not found comes first, whatever the change would have been.
+    const patchMissing = await http()
+      .patch(`${BASE}/6f1c2a4e-0a7b-4c1e-9d55-7c0f3e2b1a90`)
+      .set(asAdmin)
+      .send({ url: 'ftp://example.com/hook' });
+    expect(patchMissing.status).toBe(404);
+    expect(patchMissing.body.code).toBe('webhook-subscription-not-found');
   });
 
   it('refuses internal addresses at creation and on change when private networks are not allowed', async () => {
@@ -313,8 +351,10 @@ describe('Webhook subscriptions, end to end', () => {
       expect(() => new Webhook(secret).verify(request.body, request.headers)).not.toThrow();
   });
 
-  it('disables, refuses a test while disabled, re-enables, and deletes', async () => {
+  it('disables, refuses a test, a retry and a replay while disabled, re-enables, and deletes', async () => {
     const subscription = await subscribe();
+    await ping(subscription.id);
+    await eventually(() => expect(receiver.on(subscription.path)).toHaveLength(1));
     const disabled = await http()
       .patch(`${BASE}/${subscription.id}`)
       .set(asAdmin)
@@ -325,9 +365,22 @@ describe('Webhook subscriptions, end to end', () => {
       description: 'paused',
       disabledReason: 'Disabled through the API',
     });
+    // Nothing can be sent while disabled: a test, a retry and a replay are refused alike.
     const refused = await http().post(`${BASE}/${subscription.id}/test`).set(asAdmin);
     expect(refused.status).toBe(409);
     expect(refused.body.code).toBe('webhook-subscription-disabled');
+    const [sent] = (await deliveryLog(subscription.id)).items as Array<{ id: string }>;
+    const retry = await http()
+      .post(`${BASE}/${subscription.id}/deliveries/${sent.id}/retry`)
+      .set(asAdmin);
+    expect(retry.status).toBe(409);
+    expect(retry.body.code).toBe('webhook-subscription-disabled');
+    const replay = await http()
+      .post(`${BASE}/${subscription.id}/replay`)
+      .query({ since: '2020-01-01T00:00:00Z' })
+      .set(asAdmin);
+    expect(replay.status).toBe(409);
+    expect(replay.body.code).toBe('webhook-subscription-disabled');
 
     const enabled = await http()
       .patch(`${BASE}/${subscription.id}`)
@@ -336,7 +389,7 @@ describe('Webhook subscriptions, end to end', () => {
       .expect(200);
     expect(enabled.body).toMatchObject({ enabled: true, disabledReason: null });
     await ping(subscription.id);
-    await eventually(() => expect(receiver.on(subscription.path)).toHaveLength(1));
+    await eventually(() => expect(receiver.on(subscription.path)).toHaveLength(2));
 
     await http().delete(`${BASE}/${subscription.id}`).set(asAdmin).expect(204);
     await http().get(`${BASE}/${subscription.id}`).set(asAdmin).expect(404);

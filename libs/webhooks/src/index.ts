@@ -12,6 +12,8 @@ export {
 } from './webhook-message';
 export {
   eventTypeMatches,
+  isSchedulableLeadTime,
+  MAX_LEAD_TIME,
   normalizeLeadTime,
   subscriptionMatches,
   type MatchableSubscription,

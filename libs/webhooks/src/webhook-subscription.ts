@@ -1,6 +1,5 @@
-import { Duration } from 'luxon';
 import { z } from 'zod';
-import type { WebhookFilters } from './webhook-matching';
+import { isSchedulableLeadTime, MAX_LEAD_TIME, type WebhookFilters } from './webhook-matching';
 import { WEBHOOK_EVENT_TYPES } from './webhook-message';
 
 export const WEBHOOK_FORMATS = ['standard', 'cloudevents'] as const;
@@ -65,7 +64,10 @@ export interface WebhookDelivery {
 export type WebhookDeliveryWithAttempts = WebhookDelivery & { attemptLog: WebhookAttempt[] };
 
 const KNOWN_TYPES = new Set<string>(WEBHOOK_EVENT_TYPES);
-const PREFIXES = new Set(WEBHOOK_EVENT_TYPES.map((type) => `${type.split('.')[0]}.*`));
+// Groups of dotted types only: `ping` is a type of its own, and `ping.*` would match nothing.
+const PREFIXES = new Set(
+  WEBHOOK_EVENT_TYPES.filter((type) => type.includes('.')).map((type) => `${type.split('.')[0]}.*`),
+);
 
 /** An event type, `*`, or `<group>.*` for a group that exists (`suspension.*`, `measure.*`). */
 export const eventTypePatternSchema = z
@@ -74,13 +76,9 @@ export const eventTypePatternSchema = z
     message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}, a group such as suspension.*, or *`,
   });
 
-export const leadTimeSchema = z.string().refine(
-  (value) => {
-    const duration = Duration.fromISO(value);
-    return duration.isValid && duration.toMillis() >= 0;
-  },
-  { message: 'must be a non-negative ISO 8601 duration such as P30D or PT12H' },
-);
+export const leadTimeSchema = z.string().refine(isSchedulableLeadTime, {
+  message: `must be an ISO 8601 duration such as P30D or PT12H, from PT0S up to ${MAX_LEAD_TIME}`,
+});
 
 const party = z
   .string()

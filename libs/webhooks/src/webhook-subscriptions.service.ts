@@ -115,7 +115,11 @@ export class WebhookSubscriptionsService {
    * failing or was disabled, with its own webhook-id.
    */
   async update(id: string, patch: UpdateWebhookSubscriptionInput): Promise<WebhookSubscription> {
-    if (patch.url !== undefined) await this.guard.check(patch.url);
+    if (patch.url !== undefined) {
+      // An unknown subscription is not found, whatever its new URL would have been.
+      await this.row(id);
+      await this.guard.check(patch.url);
+    }
     const now = this.clock();
     const updated = await inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<SubscriptionRow>(
@@ -215,12 +219,7 @@ export class WebhookSubscriptionsService {
 
   /** Sends a `ping` to this subscription only, now (through the relay like any delivery). */
   async test(id: string): Promise<{ deliveryId: string; webhookId: string }> {
-    const subscription = await this.row(id);
-    if (!subscription.enabled)
-      throw new WebhookStateConflictError(
-        'webhook-subscription-disabled',
-        'The subscription is disabled; enable it before sending a test.',
-      );
+    await this.enabledRow(id, 'sending a test');
     const now = this.clock();
     const messageKey = `ping:${randomUUID()}`;
     await inTransaction(this.pool, (client) =>
@@ -272,7 +271,7 @@ export class WebhookSubscriptionsService {
   }
 
   async delivery(id: string, deliveryId: string): Promise<WebhookDeliveryWithAttempts> {
-    const row = await this.deliveryRow(id, deliveryId);
+    const row = await this.deliveryRow(await this.row(id), deliveryId);
     const attempts = await this.attemptsOf([row.id]);
     return { ...toDelivery(row, this.clock()), attemptLog: attempts.get(row.id) ?? [] };
   }
@@ -283,7 +282,10 @@ export class WebhookSubscriptionsService {
    * and one being attempted right now are refused.
    */
   async retry(id: string, deliveryId: string): Promise<WebhookDeliveryWithAttempts> {
-    const row = await this.deliveryRow(id, deliveryId);
+    const row = await this.deliveryRow(
+      await this.enabledRow(id, 'retrying a delivery'),
+      deliveryId,
+    );
     if (row.status === 'cancelled' || isBeingAttempted(row, this.clock()))
       throw new WebhookStateConflictError(
         'webhook-delivery-not-retryable',
@@ -314,7 +316,7 @@ export class WebhookSubscriptionsService {
    * its own webhook-id, so receivers that kept the first copy can drop the second.
    */
   async replay(id: string, window: { since: Date; until: Date }): Promise<{ replayed: number }> {
-    await this.row(id);
+    await this.enabledRow(id, 'replaying deliveries');
     const reopened = await inTransaction(this.pool, async (client) => {
       const ids = await reopenDeliveries(
         client,
@@ -338,12 +340,30 @@ export class WebhookSubscriptionsService {
     return rows[0];
   }
 
-  private async deliveryRow(id: string, deliveryId: string): Promise<DeliveryRow> {
-    await this.row(id);
+  /**
+   * A subscription that can send now: a disabled one's deliveries would only be marked "not
+   * sent", so tests, retries and replays are refused until it is enabled again (which replays
+   * what it missed).
+   */
+  private async enabledRow(id: string, doing: string): Promise<SubscriptionRow> {
+    const subscription = await this.row(id);
+    if (!subscription.enabled)
+      throw new WebhookStateConflictError(
+        'webhook-subscription-disabled',
+        `The subscription is disabled; enable it before ${doing}.`,
+      );
+    return subscription;
+  }
+
+  /** One of the subscription's deliveries (another subscription's is not found). */
+  private async deliveryRow(
+    subscription: Pick<SubscriptionRow, 'id'>,
+    deliveryId: string,
+  ): Promise<DeliveryRow> {
     if (!UUID.test(deliveryId)) throw new WebhookDeliveryNotFoundError(deliveryId);
     const { rows } = await this.pool.query<DeliveryRow>(
       `SELECT ${DELIVERY_SELECT} WHERE d.id = $1 AND d.subscription_id = $2`,
-      [deliveryId, id],
+      [deliveryId, subscription.id],
     );
     if (!rows[0]) throw new WebhookDeliveryNotFoundError(deliveryId);
     return rows[0];

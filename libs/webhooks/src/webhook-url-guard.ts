@@ -83,12 +83,27 @@ export class WebhookUrlGuard {
     return url;
   }
 
-  /** Parses, resolves and checks a URL; what creation and every delivery call first. */
+  /**
+   * Parses, resolves and checks a URL, as a subscription is created or changed. A host that
+   * does not resolve is refused too: a URL nothing can be sent to is a mistake to report now.
+   * (Deliveries resolve through `lookup`, where a failed resolution is an error to retry.)
+   */
   async check(raw: string): Promise<URL> {
     const url = this.parse(raw);
     const { host, literal } = hostOf(url);
-    if (literal) this.checkAddress(host);
-    else await this.resolve(host);
+    if (literal) {
+      this.checkAddress(host);
+      return url;
+    }
+    try {
+      await this.resolve(host);
+    } catch (error) {
+      if (error instanceof WebhookUrlRefusedError) throw error;
+      const code = (error as { code?: string }).code;
+      throw new WebhookUrlRefusedError(
+        `The host ${host} could not be resolved${code ? ` (${code})` : ''}: check the URL.`,
+      );
+    }
     return url;
   }
 

@@ -1,5 +1,4 @@
-import { isIsoDuration } from '@app/domain';
-import { eventTypeMatches, normalizeLeadTime } from '@app/webhooks';
+import { eventTypeMatches, isSchedulableLeadTime, normalizeLeadTime } from '@app/webhooks';
 import { Duration } from 'luxon';
 import type { EntityManager } from 'typeorm';
 import { AT_END } from './alert-plan';
@@ -25,7 +24,7 @@ export async function alertLeadTimes(
 
 export function distinctLeadTimes(leadTimes: readonly string[]): string[] {
   const valid = leadTimes
-    .filter((leadTime) => isIsoDuration(leadTime, { allowZero: true }))
+    .filter((leadTime) => isSchedulableLeadTime(leadTime))
     .map((leadTime) => normalizeLeadTime(leadTime));
   return [...new Set(valid)].sort(
     (a, b) => Duration.fromISO(b).toMillis() - Duration.fromISO(a).toMillis() || a.localeCompare(b),
