@@ -49,7 +49,7 @@ const STORABLE_RANGE = 'between 0001-01-01 and 9999-12-31 (UTC)';
 
 /** Validates an instant (string with an offset, or a Date) and normalises it to UTC. */
 export function toInstant(value: unknown, field = 'instant'): Instant {
-  let utc: string | null = null;
+  let utc: string | null;
   if (value instanceof Date && !Number.isNaN(value.getTime())) utc = value.toISOString();
   else if (isCanonicalUtc(value)) utc = value;
   else {
@@ -67,7 +67,7 @@ export function toInstant(value: unknown, field = 'instant'): Instant {
     `${field} must be ${STORABLE_RANGE}, got ${JSON.stringify(value)}`,
     { field, value: value instanceof Date ? utc : value },
   );
-  return utc as Instant;
+  return utc;
 }
 
 export function toMillis(instant: Instant | Date): number {
@@ -151,7 +151,7 @@ function shift(instant: Instant, duration: IsoDuration, zone: TimeZone, sign: 1 
     `${duration} ${sign === 1 ? 'after' : 'before'} ${instant} is not ${STORABLE_RANGE}`,
     { field: 'duration', value: duration },
   );
-  return end as Instant;
+  return end;
 }
 
 /** Adds two ISO durations component-wise (`P1Y` + `P90D` = `P1Y90D`). */
