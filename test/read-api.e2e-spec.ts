@@ -493,6 +493,16 @@ describe('read API over the bundled dataset, api and worker in one process', () 
         ),
       ).toBe(true);
       expect(await listAll({ q: 'no measure says this', limit: 50 })).toEqual([]);
+      // Typed text, not a LIKE pattern: `%` and `_` match only themselves.
+      const all = await listAll({ limit: 50 });
+      for (const literal of ['%', '_']) {
+        const found = await listAll({ q: literal, limit: 50 });
+        expect(found.length).toBeLessThan(all.length);
+        for (const item of found)
+          expect(
+            [item.code, item.title, item.summary, item.instrument, item.legalBasis].join(' '),
+          ).toContain(literal);
+      }
 
       const ending = await listAll({
         endsBefore: '2026-11-11T00:00:00Z',
@@ -555,6 +565,23 @@ describe('read API over the bundled dataset, api and worker in one process', () 
         expect(response.body.code).toBe('validation-failed');
       }
     });
+  });
+
+  it('refuses a cursor forged with an instant no list hands out (400, not a 500 from SQL)', async () => {
+    const forged = (parts: string[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
+    const id = '92a93601-27f2-41fb-9ab1-d8bb8766ec37';
+    const pages: Array<[string, string]> = [
+      ['/api/v1/timeline', forged(['-271821-04-20T00:00:00.000Z', '1'])],
+      ['/api/v1/expiries', forged(['+010000-01-01T00:00:00.000Z', id, id])],
+    ];
+    for (const [path, cursor] of pages) {
+      const response = await read(path, { cursor, from: '2020-01-01T00:00:00Z' });
+      expect({ path, status: response.status, code: response.body.code }).toEqual({
+        path,
+        status: 400,
+        code: 'validation-failed',
+      });
+    }
   });
 
   describe('GET /api/v1/agreements', () => {

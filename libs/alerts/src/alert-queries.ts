@@ -1,3 +1,4 @@
+import { isInStorableRange } from '@app/domain';
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
 import type { Pool } from 'pg';
@@ -102,7 +103,7 @@ function encodeCursor(fireAt: string, id: string): string {
 function decodeCursor(cursor: string): { fireAt: Date; id: string } {
   const [fireAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const instant = new Date(fireAt ?? '');
-  if (Number.isNaN(instant.getTime()) || !/^[0-9a-f-]{36}$/i.test(id ?? '')) {
+  if (!isInStorableRange(instant) || !/^[0-9a-f-]{36}$/i.test(id ?? '')) {
     throw new InvalidAlertCursorError();
   }
   return { fireAt: instant, id };

@@ -14,6 +14,7 @@ export {
   DEFAULT_TIME_ZONE,
   addDurations,
   isInstant,
+  isInStorableRange,
   isIsoDuration,
   isTimeZone,
   minusDuration,

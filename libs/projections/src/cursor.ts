@@ -1,3 +1,4 @@
+import { isInStorableRange } from '@app/domain';
 /**
  * Opaque keyset cursors for lists ordered by an instant and then by tie-breaking keys (ids or
  * positions): base64url of `[instant, ...keys]`. Clients pass back what they were given.
@@ -30,7 +31,8 @@ export function decodeCursor(value: string, keys: readonly RegExp[]): Cursor | n
     if (!parsed.every((part): part is string => typeof part === 'string')) return null;
     const [at, ...rest] = parsed;
     const instant = new Date(at);
-    if (Number.isNaN(instant.getTime())) return null;
+    // Only instants a list hands out (a forged one beyond the range would fail in SQL).
+    if (!isInStorableRange(instant)) return null;
     return rest.every((key, index) => keys[index].test(key)) ? { at: instant, keys: rest } : null;
   } catch {
     return null;

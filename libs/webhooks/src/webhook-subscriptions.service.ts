@@ -1,3 +1,4 @@
+import { isInStorableRange } from '@app/domain';
 import { randomUUID } from 'node:crypto';
 import type { Pool } from 'pg';
 import {
@@ -406,7 +407,7 @@ function decodeCursor(cursor: string | undefined): { at: Date; id: string } | un
       string,
     ];
     const date = new Date(at);
-    if (Number.isNaN(date.getTime()) || !UUID.test(id)) return undefined;
+    if (!isInStorableRange(date) || !UUID.test(id)) return undefined;
     return { at: date, id };
   } catch {
     return undefined;

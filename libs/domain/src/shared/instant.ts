@@ -45,6 +45,11 @@ function isStorable(utc: string): boolean {
   return /^\d{4}-/.test(utc) && !utc.startsWith('0000-');
 }
 
+/** Whether a moment lies in years 0001–9999 (UTC), the range instants are kept in. */
+export function isInStorableRange(date: Date): boolean {
+  return !Number.isNaN(date.getTime()) && isStorable(date.toISOString());
+}
+
 const STORABLE_RANGE = 'between 0001-01-01 and 9999-12-31 (UTC)';
 
 /** Validates an instant (string with an offset, or a Date) and normalises it to UTC. */

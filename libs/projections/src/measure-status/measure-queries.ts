@@ -129,7 +129,9 @@ const PAGE_FILTERS = {
   targetParty: (p: string) => `target_parties @> ARRAY[${p}::text]`,
   kind: (p: string) => `kind = ${p}::text`,
   agreement: (p: string) => `agreement_ids @> ARRAY[${p}::text]`,
-  q: (p: string) => `search LIKE '%' || lower(${p}::text) || '%'`,
+  // The text as typed: `%`, `_` and `\` match themselves, not as LIKE's wildcards.
+  q: (p: string) =>
+    `search LIKE '%' || replace(replace(replace(lower(${p}::text), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'`,
 } as const;
 type PageFilter = keyof typeof PAGE_FILTERS;
 const PAGE_FILTER_NAMES = Object.keys(PAGE_FILTERS) as PageFilter[];
