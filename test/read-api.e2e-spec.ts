@@ -644,6 +644,26 @@ describe('read API over the bundled dataset, api and worker in one process', () 
         [...first.body.items, ...second.body.items].map((item: { id: string }) => item.id),
       ).toEqual(all.body.items.map((item: { id: string }) => item.id));
     });
+
+    it('lists only what was known at knownAt, as the detail reads it', async () => {
+      // The dataset was recorded during this run: before it, nothing was known.
+      const before = await read('/api/v1/agreements', { knownAt: '2020-01-01T00:00:00Z' });
+      expect(before.status).toBe(200);
+      expect(before.body.items).toEqual([]);
+      const detail = await read('/api/v1/agreements/KL-2025', { knownAt: '2020-01-01T00:00:00Z' });
+      expect(detail.status).toBe(404);
+
+      const knownAt = new Date(Date.now() - 1).toISOString();
+      const then = await read('/api/v1/agreements', { knownAt, minPosition: seeded });
+      expect(then.body.items.map((item: { code: string }) => item.code).sort()).toEqual([
+        'GENEVA-2025',
+        'KL-2025',
+        'MADRID-2025',
+      ]);
+      expect(then.body.items.every((item: { knownAt: string }) => item.knownAt === knownAt)).toBe(
+        true,
+      );
+    });
   });
 
   describe('GET /api/v1/events', () => {

@@ -23,7 +23,14 @@ export class AgreementsReadController {
   @ApiOperation({ summary: 'List agreements' })
   async list(@Query(new ZodPipe(agreementListQuery)) query: z.infer<typeof agreementListQuery>) {
     await this.caughtUp(query.minPosition);
-    return this.agreements.list({ ...query, asOf: toDates(query).asOf, after: query.cursor });
+    const { asOf, knownAt } = toDates(query);
+    return this.agreements.list({
+      party: query.party,
+      limit: query.limit,
+      after: query.cursor,
+      asOf,
+      knownAt,
+    });
   }
 
   @Get(':agreement')

@@ -48,7 +48,14 @@ export class AgreementQueries {
     return this.view(state.agreement, query.asOf, query.knownAt ?? now, version);
   }
 
-  async list(query: { asOf: Date; party?: string; after?: string; limit: number }) {
+  /**
+   * A page of agreements in id order. With a past `knownAt`, each agreement on the page is
+   * folded from the events recorded by then, and one not known then (or not yet naming the
+   * party) is left out: the page may come out shorter, and its cursor still moves on.
+   */
+  async list(query: { asOf: Date; knownAt?: Date; party?: string; after?: string; limit: number }) {
+    const now = new Date();
+    const past = query.knownAt && query.knownAt < now ? query.knownAt : undefined;
     const { rows } = await this.pool.query<{
       state: AgreementState;
       version: string;
@@ -60,10 +67,29 @@ export class AgreementQueries {
       [query.after ?? '00000000-0000-0000-0000-000000000000', query.party ?? null, query.limit + 1],
     );
     const page = rows.slice(0, query.limit);
+    const known = await Promise.all(
+      page.map(async (row) => {
+        if (!past) return { agreement: row.state.agreement, version: Number(row.version) };
+        const then = await loadAggregate<AgreementEvent, AgreementState>(
+          this.store,
+          agreementDecider,
+          agreementStreamId(row.agreement_id),
+          { recordedUntil: past },
+        );
+        return { agreement: then.state.agreement, version: then.version };
+      }),
+    );
     const items = await Promise.all(
-      page.map((row) =>
-        this.view(row.state.agreement as Agreement, query.asOf, new Date(), Number(row.version)),
-      ),
+      known
+        .filter(
+          (entry): entry is { agreement: Agreement; version: number } =>
+            entry.agreement !== null &&
+            entry.agreement !== undefined &&
+            (!query.party || entry.agreement.parties.includes(query.party)),
+        )
+        .map(({ agreement, version }) =>
+          this.view(agreement, query.asOf, query.knownAt ?? now, version),
+        ),
     );
     return {
       items,
