@@ -655,7 +655,8 @@ describe('write API, end to end', () => {
         2,
       );
       const response = await post(`/api/v1/agreements/${code}/retractions`).send({
-        eventId: claim.eventIds[0],
+        // In upper case: the same UUID, the same event.
+        eventId: claim.eventIds[0].toUpperCase(),
         reason: 'Misattributed',
         sources: [source('Correction')],
       });

@@ -158,7 +158,10 @@ export const recordClaimBody = z.strictObject({
 });
 
 export const retractionBody = z.strictObject({
-  eventId: z.uuid({ message: 'must be the UUID of an event of this stream' }),
+  // Event ids are stored in lower case; a UUID in upper case names the same event.
+  eventId: z
+    .uuid({ message: 'must be the UUID of an event of this stream' })
+    .transform((id) => id.toLowerCase()),
   reason: text.max(5000),
   sources,
 });
