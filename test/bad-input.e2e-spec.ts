@@ -542,6 +542,18 @@ const cases: BadInput[] = [
     fields: ['duration'],
   },
   {
+    // Two such measures would sum to Infinity in the tariff summary (null in JSON).
+    name: 'a rate beyond any finite total',
+    send: (_f, api) =>
+      api.post(
+        '/api/v1/measures',
+        usTariffBody(newCode(), { rate: { type: 'ad-valorem', percent: 1e308 } }),
+      ),
+    status: 400,
+    code: 'validation-failed',
+    fields: ['rate.percent'],
+  },
+  {
     // PostgreSQL's timestamps (and the read models) cannot hold it: refused before it is
     // recorded, or every projection would fail on that event for good.
     name: 'an instant in year 0',
@@ -797,6 +809,8 @@ const cases: BadInput[] = [
       api.post(a(f, '/reaffirmations'), { reaffirms: f.agreement.id, sources: src }),
     status: 409,
     code: 'agreement-self-reaffirmation',
+    // Named as the body names it.
+    extras: () => ({ field: 'reaffirms' }),
   },
   {
     name: 'retracting an event twice',

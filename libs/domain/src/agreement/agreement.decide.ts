@@ -225,14 +225,14 @@ function reaffirm(
 ): AgreementReaffirmed {
   const reaffirmed = command.data.reaffirmed;
   ensure(reaffirmed, 'agreement-not-found', 'The reaffirmed agreement does not exist', {
-    field: 'reaffirmed',
+    field: 'reaffirms',
   });
   ensure(
     reaffirmed.id !== agreement.id,
     'agreement-self-reaffirmation',
     'An agreement cannot reaffirm itself',
     {
-      field: 'reaffirmed',
+      field: 'reaffirms',
     },
   );
   ensure(

@@ -40,17 +40,21 @@ export const sourceSchema = z.strictObject({
 // Every fact carries its source: an empty list is refused here, naming the field.
 const sources = z.array(sourceSchema).min(1).max(50);
 
+// Bounds far above any tariff there has been, so that sums over many measures (the tariff
+// summary) stay finite numbers; below zero is the domain's rule (422).
+const percent = z.number().max(100_000);
+const amount = z.number().max(1_000_000_000_000);
 const adValorem = z.strictObject({
   type: z.literal('ad-valorem'),
-  percent: z.number(),
-  schedule: z.array(z.strictObject({ from: instant, percent: z.number() })).optional(),
+  percent,
+  schedule: z.array(z.strictObject({ from: instant, percent })).optional(),
 });
 const specific = z.strictObject({
   type: z.literal('specific'),
-  amount: z.number(),
+  amount,
   currency: string(),
   unit: text,
-  schedule: z.array(z.strictObject({ from: instant, amount: z.number() })).optional(),
+  schedule: z.array(z.strictObject({ from: instant, amount })).optional(),
 });
 export const rateSchema = z.discriminatedUnion('type', [adValorem, specific]);
 
