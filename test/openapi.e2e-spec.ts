@@ -209,6 +209,34 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
     expect(suspension).toMatchObject({ in: 'path', required: true });
   });
 
+  it('lists the query parameters of the read routes, from the schemas that validate them', () => {
+    const query = (route: string) =>
+      Object.fromEntries(
+        ((operation(route)?.parameters ?? []) as Json[])
+          .filter((parameter) => parameter.in === 'query')
+          .map((parameter) => [parameter.name, parameter.required as boolean]),
+      );
+    expect(query('GET /api/v1/measures')).toMatchObject({
+      asOf: false,
+      knownAt: false,
+      minPosition: false,
+      cursor: false,
+      limit: false,
+      imposingParty: false,
+      q: false,
+    });
+    expect(query('GET /api/v1/measures/{measure}')).toMatchObject({ asOf: false, knownAt: false });
+    expect(query('GET /api/v1/tariffs/summary')).toMatchObject({
+      imposingParty: true,
+      targetParty: true,
+    });
+    expect(query('POST /api/v1/webhook-subscriptions/{id}/replay')).toMatchObject({
+      since: true,
+      until: false,
+    });
+    expect(operation('GET /api/v1/measures')?.responses['400']).toBeDefined();
+  });
+
   it('resolves every $ref of the document', () => {
     const refs: string[] = [];
     const walk = (node: unknown): void => {

@@ -71,7 +71,8 @@ export function parseQuery<T extends z.ZodType>(schema: T, query: unknown): z.ou
  * the parsed (and transformed) value, or a 400 `validation-failed` problem.
  */
 export class ZodPipe<T extends z.ZodType> implements PipeTransform<unknown, z.output<T>> {
-  constructor(private readonly schema: T) {}
+  /** Public for the OpenAPI document, which describes query parameters from it. */
+  constructor(readonly schema: T) {}
 
   transform(value: unknown, metadata: ArgumentMetadata): z.output<T> {
     return parseInput(this.schema, value, metadata.type, metadata.data ? [metadata.data] : []);

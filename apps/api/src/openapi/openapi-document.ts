@@ -1,4 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
+import { ROUTE_ARGS_METADATA } from '@nestjs/common/constants';
+import { RouteParamtypes } from '@nestjs/common/enums/route-paramtypes.enum';
 import { ModulesContainer, Reflector } from '@nestjs/core';
 import {
   DocumentBuilder,
@@ -7,7 +9,9 @@ import {
   type OperationObject,
 } from '@nestjs/swagger';
 import type { ApiKeyRole } from '@app/api-keys';
+import { z } from 'zod';
 import { PUBLIC_METADATA, ROLES_METADATA } from '../http/auth.decorators';
+import { ZodPipe } from '../http/zod-body';
 import { idOrCodeParameter, isIdOrCodeName } from './openapi.decorators';
 import { componentSchemas } from './openapi-schemas';
 import { problemResponse, type ProblemStatus } from './problem-responses';
@@ -36,6 +40,8 @@ version as \`ETag\`. \`If-Match\` makes it conditional (412 on a stale version);
 type Access = { kind: 'public' } | { kind: 'role'; role: ApiKeyRole } | { kind: 'undeclared' };
 
 interface Handler {
+  /** The zod schema of its `@Query(new ZodPipe(…))`, if it takes one. */
+  query?: z.ZodType;
   controller: object;
   access: Access;
 }
@@ -48,6 +54,8 @@ interface Handler {
  *  - 400, 413 and 415 on every route that takes a body (Fastify answers those before any
  *    handler runs);
  *  - `{measure}` and `{agreement}` as a UUID or a code on every route, decorated or not;
+ *  - the query parameters of every route that validates its query with a ZodPipe, from that
+ *    schema (so the document lists what the route accepts, and a 400 when it does not);
  *  - ROUTE_DOCS for routes whose controllers carry no OpenAPI decorators.
  */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -82,6 +90,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       }
       applyAccess(operation, handler.access);
       if (operation.requestBody) addMissing(operation, [400, 413, 415]);
+      if (handler.query) describeQueryParameters(operation, handler.query);
       describeIdOrCodeParameters(operation);
     }
   }
@@ -131,6 +140,34 @@ function describeIdOrCodeParameters(operation: OperationObject): void {
   );
 }
 
+/** The properties of the route's query schema as query parameters, those not described yet. */
+function describeQueryParameters(operation: OperationObject, schema: z.ZodType): void {
+  const json = z.toJSONSchema(schema, {
+    target: 'openapi-3.0',
+    io: 'input',
+    unrepresentable: 'any',
+  }) as { properties?: Record<string, { description?: string }>; required?: string[] };
+  const described = new Set(
+    (operation.parameters ?? []).flatMap((parameter) =>
+      'name' in parameter && parameter.in === 'query' ? [parameter.name] : [],
+    ),
+  );
+  for (const [name, property] of Object.entries(json.properties ?? {})) {
+    if (described.has(name)) continue;
+    operation.parameters = [
+      ...(operation.parameters ?? []),
+      {
+        name,
+        in: 'query',
+        required: json.required?.includes(name) ?? false,
+        description: property.description,
+        schema: property,
+      },
+    ];
+  }
+  addMissing(operation, [400]);
+}
+
 function addMissing(operation: OperationObject, statuses: ProblemStatus[]): void {
   for (const status of statuses) operation.responses[status] ??= problemResponse(status);
 }
@@ -155,7 +192,11 @@ function handlersOf(app: INestApplication): Map<string, Handler> {
         if (known?.controller === controller) continue;
         // The scanner would give both the same operation id.
         if (known) throw new Error(`OpenAPI: two controllers are named ${controller.name}`);
-        handlers.set(id, { controller, access: accessOf(reflector, [handler, controller]) });
+        handlers.set(id, {
+          controller,
+          access: accessOf(reflector, [handler, controller]),
+          query: querySchemaOf(controller, method),
+        });
       }
     }
   }
@@ -169,4 +210,16 @@ function accessOf(reflector: Reflector, targets: [object, object]): Access {
     if (role) return { kind: 'role', role };
   }
   return { kind: 'undeclared' };
+}
+
+/** The schema of a handler's whole-query ZodPipe (`@Query(new ZodPipe(schema))`), if any. */
+function querySchemaOf(controller: object, method: string): z.ZodType | undefined {
+  const args = Reflect.getMetadata(ROUTE_ARGS_METADATA, controller, method) as
+    Record<string, { data?: unknown; pipes?: unknown[] }> | undefined;
+  for (const [key, argument] of Object.entries(args ?? {})) {
+    if (Number(key.split(':')[0]) !== Number(RouteParamtypes.QUERY) || argument.data) continue;
+    const pipe = argument.pipes?.find((candidate) => candidate instanceof ZodPipe);
+    if (pipe) return (pipe as ZodPipe<z.ZodType>).schema;
+  }
+  return undefined;
 }
