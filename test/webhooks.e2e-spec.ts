@@ -396,6 +396,16 @@ describe('Webhook subscriptions, end to end', () => {
     await http().delete(`${BASE}/${subscription.id}`).set(asAdmin).expect(404);
   });
 
+  it('says why a subscription created disabled is disabled', async () => {
+    const created = await subscribe({ enabled: false });
+    const read = await http().get(`${BASE}/${created.id}`).set(asAdmin).expect(200);
+    expect(read.body).toMatchObject({
+      enabled: false,
+      disabledAt: expect.any(String),
+      disabledReason: 'Created disabled through the API',
+    });
+  });
+
   it('sends measure.status-changed and agreement.recorded for committed events, filtered', async () => {
     const subscription = await subscribe({
       eventTypes: ['measure.status-changed', 'agreement.recorded'],

@@ -70,8 +70,9 @@ export class WebhookSubscriptionsService {
     const { rows } = await this.pool.query<SubscriptionRow>(
       `INSERT INTO webhook_subscriptions
          (id, url, description, event_types, filters, lead_times, format, enabled, disabled_at,
-          secret, created_at, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+          disabled_reason, secret, created_at, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+               CASE WHEN $8 THEN NULL ELSE 'Created disabled through the API' END, $10, $11, $11)
        RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
       [
         randomUUID(),
