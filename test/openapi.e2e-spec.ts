@@ -234,7 +234,12 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
       since: true,
       until: false,
     });
-    expect(operation('GET /api/v1/measures')?.responses['400']).toBeDefined();
+    expect(Object.keys(operation('GET /api/v1/measures')?.responses ?? {})).toEqual(
+      expect.arrayContaining(['200', '400', '401', '403', '503']),
+    );
+    expect(Object.keys(operation('GET /api/v1/measures/{measure}')?.responses ?? {})).toEqual(
+      expect.arrayContaining(['400', '404', '503']),
+    );
   });
 
   it('resolves every $ref of the document', () => {

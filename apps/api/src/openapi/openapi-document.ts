@@ -55,7 +55,8 @@ interface Handler {
  *    handler runs);
  *  - `{measure}` and `{agreement}` as a UUID or a code on every route, decorated or not;
  *  - the query parameters of every route that validates its query with a ZodPipe, from that
- *    schema (so the document lists what the route accepts, and a 400 when it does not);
+ *    schema (so the document lists what the route accepts, and a 400 when it does not; a 503
+ *    where it waits for `minPosition`), and a 404 on every route with a path parameter;
  *  - ROUTE_DOCS for routes whose controllers carry no OpenAPI decorators.
  */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -77,7 +78,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 
   const handlers = handlersOf(app);
   const documented = new Set<string>();
-  for (const item of Object.values(document.paths)) {
+  for (const [path, item] of Object.entries(document.paths)) {
     for (const operation of operationsOf(item)) {
       const handler = operation.operationId ? handlers.get(operation.operationId) : undefined;
       if (!handler) {
@@ -91,6 +92,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       applyAccess(operation, handler.access);
       if (operation.requestBody) addMissing(operation, [400, 413, 415]);
       if (handler.query) describeQueryParameters(operation, handler.query);
+      // A route that names a resource in its path answers 404 when there is none.
+      if (path.includes('{')) addMissing(operation, [404]);
       describeIdOrCodeParameters(operation);
     }
   }
@@ -166,6 +169,7 @@ function describeQueryParameters(operation: OperationObject, schema: z.ZodType):
     ];
   }
   addMissing(operation, [400]);
+  if (json.properties && 'minPosition' in json.properties) addMissing(operation, [503]);
 }
 
 function addMissing(operation: OperationObject, statuses: ProblemStatus[]): void {

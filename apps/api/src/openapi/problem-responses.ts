@@ -4,7 +4,7 @@ import { PROBLEM_CONTENT_TYPE } from '../http';
 import { schemaRef } from './openapi-schemas';
 
 /** The error statuses the API answers with, each as `application/problem+json`. */
-export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422;
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 503;
 
 const codesOf = (kind: DomainErrorKind): string[] =>
   Object.entries(DOMAIN_ERROR_KINDS)
@@ -33,6 +33,9 @@ const DESCRIPTIONS: Record<ProblemStatus, string> = {
     'The input is well-formed but breaks a rule of the trade (`errors[]` names the field when ' +
     `there is one): ${list(codesOf('invalid'))}; or \`idempotency-key-reused\` (the ` +
     '`Idempotency-Key` was used for a different request).',
+  503:
+    '`not-caught-up`: the read model had not reached `minPosition` within the wait; ' +
+    '`Retry-After` says when to ask again.',
 };
 
 const WWW_AUTHENTICATE: HeadersObject = {
