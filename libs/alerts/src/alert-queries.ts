@@ -1,6 +1,6 @@
-import { isInStorableRange } from '@app/domain';
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
+import { isInStorableRange } from '@app/domain';
 import type { Pool } from 'pg';
 
 export interface AlertView {

@@ -1,4 +1,5 @@
 import { isInStorableRange } from '@app/domain';
+
 /**
  * Opaque keyset cursors for lists ordered by an instant and then by tie-breaking keys (ids or
  * positions): base64url of `[instant, ...keys]`. Clients pass back what they were given.

@@ -1,5 +1,5 @@
-import { isInStorableRange } from '@app/domain';
 import { randomUUID } from 'node:crypto';
+import { isInStorableRange } from '@app/domain';
 import type { Pool } from 'pg';
 import {
   DELIVERY_SELECT,
