@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import { ConfigError, loadConfig, type AccordConfig } from '@app/config';
+import { describeCliError } from './cli-context';
 import { consoleOutput, type CliOutput } from './cli-output';
 import { alertsReconcileCommand } from './commands/alerts-reconcile.command';
 import { apiKeysCreateCommand } from './commands/api-keys-create.command';
@@ -49,7 +50,9 @@ async function main(argv: string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`${error instanceof ConfigError ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `${error instanceof ConfigError ? error.message : describeCliError(error)}\n`,
+    );
     process.exit(1);
   },
 );

@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AlertReconciler, AlertsModule } from '@app/alerts';
 import { ConfigModule, type AccordConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { allMigrations } from '@app/migrations';
+import { ensureRedisReachable, openCliContext } from '../cli-context';
 import type { CliOutput } from '../cli-output';
 
 @Module({
@@ -30,7 +30,7 @@ const USAGE = 'Usage: npm run cli -- alerts:reconcile [--enqueue-overdue]';
  * `--enqueue-overdue`, overdue alerts are left to the worker instead.
  */
 export async function alertsReconcileCommand(
-  _config: AccordConfig,
+  config: AccordConfig,
   out: CliOutput,
   args: string[],
 ): Promise<number> {
@@ -38,7 +38,9 @@ export async function alertsReconcileCommand(
     out.error(USAGE);
     return 2;
   }
-  const app = await NestFactory.createApplicationContext(ReconcileModule, { logger: ['error'] });
+  // BullMQ's connections retry for ever: without Redis the command would hang, not fail.
+  await ensureRedisReachable(config.REDIS_URL);
+  const app = await openCliContext(ReconcileModule);
   try {
     const report = await app
       .get(AlertReconciler)

@@ -1,6 +1,5 @@
 import { readFile } from 'node:fs/promises';
 import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ConfigModule, type AccordConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
@@ -12,6 +11,7 @@ import {
   DatasetOperationError,
 } from '@app/dataset';
 import { allMigrations } from '@app/migrations';
+import { openCliContext } from '../cli-context';
 import type { CliOutput } from '../cli-output';
 
 @Module({
@@ -35,7 +35,7 @@ export async function importCommand(
   out: CliOutput,
   args: string[],
 ): Promise<number> {
-  if (args.length !== 1) {
+  if (args.length !== 1 || args[0].startsWith('-')) {
     out.error('Usage: npm run cli -- import <dataset.yaml>');
     return 2;
   }
@@ -43,7 +43,15 @@ export async function importCommand(
 }
 
 /** `seed`: imports the bundled 2025 US–China dataset. */
-export function seedCommand(_config: AccordConfig, out: CliOutput): Promise<number> {
+export async function seedCommand(
+  _config: AccordConfig,
+  out: CliOutput,
+  args: string[],
+): Promise<number> {
+  if (args.length) {
+    out.error('Usage: npm run cli -- seed');
+    return 2;
+  }
   return importFile(BUNDLED_DATASET_PATH, out);
 }
 
@@ -55,7 +63,7 @@ async function importFile(file: string, out: CliOutput): Promise<number> {
     out.error(`Cannot read ${file}: ${(error as Error).message}`);
     return 1;
   }
-  const app = await NestFactory.createApplicationContext(ImportModule, { logger: ['error'] });
+  const app = await openCliContext(ImportModule);
   try {
     const importer = app.get(DatasetImporter);
     const dataset = importer.parse(text);

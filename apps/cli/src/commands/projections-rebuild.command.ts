@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ConfigModule, type AccordConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
@@ -11,6 +10,7 @@ import {
   RebuildInProgressError,
   type RebuildProgress,
 } from '@app/projections';
+import { openCliContext } from '../cli-context';
 import type { CliOutput } from '../cli-output';
 
 /** What the command boots; `npm run bench:rebuild` boots the same. */
@@ -47,7 +47,7 @@ export async function projectionsRebuildCommand(
     return 2;
   }
   const wanted = args[0];
-  const app = await NestFactory.createApplicationContext(RebuildCliModule, { logger: ['error'] });
+  const app = await openCliContext(RebuildCliModule);
   try {
     const available = app.get(RebuildableProjections);
     const all = available.all();

@@ -5,7 +5,15 @@ import { allMigrations } from '@app/migrations';
 import type { CliOutput } from '../cli-output';
 
 /** `verify`: recomputes every stream's hash chain; exit code 1 names the first broken link. */
-export async function verifyCommand(config: AccordConfig, out: CliOutput): Promise<number> {
+export async function verifyCommand(
+  config: AccordConfig,
+  out: CliOutput,
+  args: string[],
+): Promise<number> {
+  if (args.length) {
+    out.error('Usage: npm run cli -- verify');
+    return 2;
+  }
   const dataSource = createDataSource({
     url: config.DATABASE_URL,
     migrations: allMigrations,

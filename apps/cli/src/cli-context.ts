@@ -1,0 +1,61 @@
+import type { INestApplicationContext, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { Redis } from 'ioredis';
+
+/**
+ * A command's Nest context. Nest would log a failed start (PostgreSQL unreachable, say) as a
+ * stack trace before the CLI could say what went wrong in one line: it stays quiet while
+ * starting, and the error reaches `main`, which prints it (see `describeCliError`).
+ */
+export async function openCliContext(module: Type<unknown>): Promise<INestApplicationContext> {
+  const app = await NestFactory.createApplicationContext(module, {
+    logger: false,
+    abortOnError: false,
+  });
+  app.useLogger(['error', 'warn']);
+  return app;
+}
+
+/** Throws a one-line error unless Redis answers within a few seconds (no endless reconnects). */
+export async function ensureRedisReachable(url: string): Promise<void> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 3000,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  // The connection's own error says why (ECONNREFUSED …); the rejected connect only that it closed.
+  let reason: Error | undefined;
+  client.on('error', (error: Error) => (reason ??= error));
+  try {
+    await client.connect();
+    await client.ping();
+  } catch (error) {
+    const why = (reason ?? (error as Error)).message;
+    throw new Error(`Cannot reach Redis at ${redacted(url)}: ${why}`, { cause: error });
+  } finally {
+    client.disconnect();
+  }
+}
+
+/** What `main` prints for an error no command handled: one line, the cause named. */
+export function describeCliError(error: unknown): string {
+  const { code, address, port } = error as { code?: string; address?: string; port?: number };
+  if (code && ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH'].includes(code)) {
+    const where = address ? ` ${address}${port ? `:${port}` : ''}` : '';
+    return `Cannot connect to${where} (${code}): check that PostgreSQL and Redis run and that DATABASE_URL and REDIS_URL point at them.`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** A connection URL without its password. */
+function redacted(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(an unparsable URL)';
+  }
+}
