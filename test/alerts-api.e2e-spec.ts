@@ -76,6 +76,11 @@ describe('alert schedule over HTTP', () => {
     const bad = await list({ cursor: 'not-a-cursor' });
     expect(bad.status).toBe(400);
     expect(bad.headers['content-type']).toMatch(PROBLEM_JSON);
+    // Shaped like a cursor, but neither its instant nor its id could be one a page handed out.
+    for (const forged of ['2025-01-01T00:00:00Z|' + '-'.repeat(36), '+010000-01-01T00:00:00Z|x']) {
+      const refused = await list({ cursor: Buffer.from(forged).toString('base64url') });
+      expect(refused.status).toBe(400);
+    }
   });
 
   it('needs a key', async () => {

@@ -100,10 +100,12 @@ function encodeCursor(fireAt: string, id: string): string {
   return Buffer.from(`${fireAt}|${id}`).toString('base64url');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 function decodeCursor(cursor: string): { fireAt: Date; id: string } {
   const [fireAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const instant = new Date(fireAt ?? '');
-  if (!isInStorableRange(instant) || !/^[0-9a-f-]{36}$/i.test(id ?? '')) {
+  if (!isInStorableRange(instant) || !UUID.test(id ?? '')) {
     throw new InvalidAlertCursorError();
   }
   return { fireAt: instant, id };
