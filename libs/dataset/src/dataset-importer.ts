@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
@@ -7,6 +8,7 @@ import {
   type MeasureAction,
   type WriteResult,
 } from '@app/trade';
+import { CommandIdReusedError } from '@app/event-store';
 import { parse } from 'yaml';
 import { z } from 'zod';
 import { datasetSchema, type Dataset, type DatasetOperation } from './dataset.schema';
@@ -35,15 +37,30 @@ export class DatasetFormatError extends Error {
   }
 }
 
-/** Wraps a failing operation so the report can say which one. */
+/**
+ * Wraps a failing operation so the report can say which one, and what became of the ones
+ * before it: they were recorded and stay (the log is append-only), and an import of the
+ * corrected file skips them.
+ */
 export class DatasetOperationError extends Error {
   constructor(
     readonly index: number,
     readonly key: string,
     override readonly cause: unknown,
   ) {
+    const why =
+      cause instanceof CommandIdReusedError
+        ? 'it was imported before with other content. A key names one fact for good: to ' +
+          'correct it, add an operation with a new key (or a retraction)'
+        : cause instanceof Error
+          ? cause.message
+          : String(cause);
     super(
-      `Operation ${index + 1} (${key}) failed: ${cause instanceof Error ? cause.message : String(cause)}`,
+      `Operation ${index + 1} (${key}) failed: ${why}.\n` +
+        (index === 0
+          ? 'Nothing was imported.'
+          : `The ${index} operation(s) before it are recorded; correct this one and import ` +
+            'the file again: those are skipped.'),
     );
   }
 }
@@ -103,7 +120,12 @@ export class DatasetImporter {
 
   private execute(dataset: string, op: DatasetOperation, actor: string): Promise<WriteResult> {
     const id = (name: string) => deterministicUuid(`${dataset}:${name}`);
-    const options = { actor, commandId: `import:${dataset}:${op.key}` };
+    const options = {
+      actor,
+      commandId: `import:${dataset}:${op.key}`,
+      // Re-importing the key with other content is refused, not reported as "already present".
+      requestFingerprint: fingerprintOf(op),
+    };
     const measure = (action: MeasureAction, target: string | null) =>
       this.commandBus.execute<ExecuteMeasureAction, WriteResult>(
         new ExecuteMeasureAction(target, action, options),
@@ -195,4 +217,20 @@ function describePath(raw: unknown, issue: z.core.$ZodIssue): string {
     return [label, ...rest.map(String)].join('.');
   }
   return issue.path.map(String).join('.') || '(file)';
+}
+
+/** The operation's content, whatever the order of its keys in the file. */
+function fingerprintOf(operation: DatasetOperation): string {
+  return createHash('sha256').update(canonicalJson(operation)).digest('base64url');
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, item]) => item !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
 }

@@ -1,0 +1,92 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { runEntry } from './support/run-process';
+import { eventCount } from './support/write-api';
+
+const CLI = 'apps/cli/src/main.ts';
+const TIMEOUT_MS = 90_000;
+
+const source = { issuer: 'QA', title: 'A test source', official: false };
+const measure = (code: string, extra: Record<string, unknown> = {}) => ({
+  key: `record-${code.toLowerCase()}`,
+  action: 'record-measure',
+  body: {
+    code,
+    title: `Test tariff ${code}`,
+    kind: 'tariff',
+    imposingParty: 'US',
+    targetParties: ['CN'],
+    rate: { type: 'ad-valorem', percent: 10 },
+    effectiveAt: '2025-04-09T04:01:00Z',
+    sources: [source],
+    ...extra,
+  },
+});
+
+/** Imports of files the user wrote: what stays after a failure, and keys reused with edits. */
+describe('npm run cli -- import, with mistakes in the file', () => {
+  let db: TestDatabase;
+  let dir: string;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('e2e_dataset_import');
+    dir = await mkdtemp(path.join(tmpdir(), 'accord-import-'));
+  });
+  afterAll(async () => {
+    await db?.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  async function importOperations(name: string, operations: unknown[]) {
+    const file = path.join(dir, `${name}.yaml`);
+    // JSON is YAML too.
+    await writeFile(file, JSON.stringify({ dataset: 'qa-import', title: 'QA', operations }));
+    return runEntry(
+      CLI,
+      ['import', file],
+      { DATABASE_URL: db.url, LOG_LEVEL: 'error' },
+      TIMEOUT_MS,
+    );
+  }
+
+  it('stops at an operation the domain refuses, says what stays, and resumes once corrected', async () => {
+    const broken = await importOperations('broken', [
+      measure('QA-ONE'),
+      measure('QA-TWO', { rate: { type: 'ad-valorem', percent: -5 } }),
+    ]);
+    expect(broken.code).toBe(1);
+    expect(broken.stderr).toContain('Operation 2 (record-qa-two) failed');
+    expect(broken.stderr).toContain(
+      'The 1 operation(s) before it are recorded; correct this one and import the file again',
+    );
+    const afterBroken = await eventCount(db.pool);
+
+    const fixed = await importOperations('fixed', [measure('QA-ONE'), measure('QA-TWO')]);
+    expect(fixed.code).toBe(0);
+    expect(fixed.stdout).toContain('1 of 2 operations added');
+    expect(fixed.stdout).toContain('1 already present');
+    expect(await eventCount(db.pool)).toBe(afterBroken + 1);
+  });
+
+  it('refuses a key imported before with other content, and writes nothing', async () => {
+    const before = await eventCount(db.pool);
+    const edited = await importOperations('edited', [
+      measure('QA-ONE', { title: 'A corrected title' }),
+    ]);
+    expect(edited.code).toBe(1);
+    expect(edited.stderr).toContain('Operation 1 (record-qa-one) failed');
+    expect(edited.stderr).toContain('imported before with other content');
+    expect(edited.stderr).toContain('Nothing was imported.');
+    expect(await eventCount(db.pool)).toBe(before);
+  });
+
+  it('takes the same operation with its fields in another order as already present', async () => {
+    const { body, ...rest } = measure('QA-ONE');
+    const reordered = { body: Object.fromEntries(Object.entries(body).reverse()), ...rest };
+    const again = await importOperations('reordered', [reordered]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('0 of 1 operations added');
+  });
+});
