@@ -1,5 +1,6 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { redactUrl } from '@app/database';
 import { Redis } from 'ioredis';
 
 /**
@@ -33,7 +34,7 @@ export async function ensureRedisReachable(url: string): Promise<void> {
     await client.ping();
   } catch (error) {
     const why = (reason ?? (error as Error)).message;
-    throw new Error(`Cannot reach Redis at ${redacted(url)}: ${why}`, { cause: error });
+    throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${why}`, { cause: error });
   } finally {
     client.disconnect();
   }
@@ -47,15 +48,4 @@ export function describeCliError(error: unknown): string {
     return `Cannot connect to${where} (${code}): check that PostgreSQL and Redis run and that DATABASE_URL and REDIS_URL point at them.`;
   }
   return error instanceof Error ? error.message : String(error);
-}
-
-/** A connection URL without its password. */
-function redacted(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return '(an unparsable URL)';
-  }
 }
