@@ -13,7 +13,9 @@ describe('the CLI when something is wrong: one clear line and an exit code', () 
     const started = Date.now();
     const result = await runEntry(CLI, ['alerts:reconcile'], { REDIS_URL: NOWHERE_REDIS }, 60_000);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('Cannot reach Redis at redis://127.0.0.1:1: connect ECONNREFUSED');
+    expect(result.stderr).toContain(
+      'Cannot reach Redis at redis://127.0.0.1:1: connect ECONNREFUSED',
+    );
     expect(result.stderr).not.toMatch(STACK_FRAME);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
