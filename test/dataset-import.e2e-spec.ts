@@ -82,6 +82,25 @@ describe('npm run cli -- import, with mistakes in the file', () => {
     expect(await eventCount(db.pool)).toBe(before);
   });
 
+  it('names what a failed operation points at as the file does, not by derived ids', async () => {
+    const result = await importOperations('unknown-ref', [
+      measure('QA-REF'),
+      {
+        key: 'extend-nothing',
+        action: 'extend-suspension',
+        measure: 'QA-REF',
+        suspension: 'no-such-ref',
+        body: { duration: 'P90D', sources: [source] },
+      },
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Operation 2 (extend-nothing) failed');
+    expect(result.stderr).toContain('no-such-ref');
+    expect(result.stderr).not.toMatch(
+      /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/,
+    );
+  });
+
   it('takes the same operation with its fields in another order as already present', async () => {
     const { body, ...rest } = measure('QA-ONE');
     const reordered = { body: Object.fromEntries(Object.entries(body).reverse()), ...rest };

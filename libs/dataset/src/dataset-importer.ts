@@ -47,14 +47,18 @@ export class DatasetOperationError extends Error {
     readonly index: number,
     readonly key: string,
     override readonly cause: unknown,
+    /** The ids the importer derived for this operation, by the name the file gives them. */
+    names: ReadonlyMap<string, string> = new Map(),
   ) {
-    const why =
+    let why =
       cause instanceof CommandIdReusedError
         ? 'it was imported before with other content. A key names one fact for good: to ' +
           'correct it, add an operation with a new key (or a retraction)'
         : cause instanceof Error
           ? cause.message
           : String(cause);
+    // The domain speaks of ids; the file of refs and codes.
+    for (const [id, name] of names) why = why.replaceAll(id, name);
     super(
       `Operation ${index + 1} (${key}) failed: ${why}.\n` +
         (index === 0
@@ -106,7 +110,12 @@ export class DatasetImporter {
       try {
         result = await this.execute(dataset.dataset, operation, actor);
       } catch (error) {
-        throw new DatasetOperationError(index, operation.key, error);
+        throw new DatasetOperationError(
+          index,
+          operation.key,
+          error,
+          derivedNames(dataset.dataset, operation),
+        );
       }
       if (result.replayed) report.unchanged += 1;
       else {
@@ -217,6 +226,26 @@ function describePath(raw: unknown, issue: z.core.$ZodIssue): string {
     return [label, ...rest.map(String)].join('.');
   }
   return issue.path.map(String).join('.') || '(file)';
+}
+
+/**
+ * The ids `execute` derives for what an operation names (refs, and the codes of measures and
+ * agreements the file records), each with that name: an error about the id can then say it
+ * the way the file does.
+ */
+function derivedNames(dataset: string, operation: DatasetOperation): Map<string, string> {
+  const names = new Map<string, string>();
+  const fields = operation as unknown as Record<string, unknown>;
+  const startsWhen = (fields.body as { startsWhen?: { suspension?: unknown } } | undefined)
+    ?.startsWhen;
+  const refs = [fields.ref, fields.suspension, fields.exclusion, fields.commitment];
+  for (const ref of [...refs, startsWhen?.suspension])
+    if (typeof ref === 'string') names.set(deterministicUuid(`${dataset}:${ref}`), ref);
+  for (const kind of ['measure', 'agreement'] as const) {
+    const code = fields[kind];
+    if (typeof code === 'string') names.set(deterministicUuid(`${dataset}:${kind}:${code}`), code);
+  }
+  return names;
 }
 
 /** The operation's content, whatever the order of its keys in the file. */
