@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
-import { isInStorableRange } from '@app/domain';
+import { isInStorableRange, isUuid } from '@app/domain';
 import type { Pool } from 'pg';
 
 export interface AlertView {
@@ -100,12 +100,10 @@ function encodeCursor(fireAt: string, id: string): string {
   return Buffer.from(`${fireAt}|${id}`).toString('base64url');
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 function decodeCursor(cursor: string): { fireAt: Date; id: string } {
   const [fireAt, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const instant = new Date(fireAt ?? '');
-  if (!isInStorableRange(instant) || !UUID.test(id ?? '')) {
+  if (!isInStorableRange(instant) || !isUuid(id ?? '')) {
     throw new InvalidAlertCursorError();
   }
   return { fireAt: instant, id };
