@@ -187,6 +187,25 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       });
       expect(june.headers.etag).toBe(`"${june.body.version}"`);
       expect(june.body.suspensions.length).toBeGreaterThan(0);
+      // Each suspension says where it stood on asOf, beside what became of it in the end.
+      const suspension = (view: { suspensions: Array<{ id: string }> }) =>
+        view.suspensions.find((s) => s.id === june.body.activeSuspension.id);
+      expect(suspension(june.body)).toMatchObject({
+        endsAt: '2026-11-10T05:01:00.000Z',
+        onAsOf: { state: 'in-effect', endsAt: '2026-11-10T05:01:00.000Z' },
+      });
+      const summer2025 = await read('/api/v1/measures/US-RECIPROCAL-CN', {
+        asOf: '2025-06-01T00:00:00Z',
+      });
+      expect(suspension(summer2025.body)).toMatchObject({
+        endsAt: '2026-11-10T05:01:00.000Z',
+        onAsOf: { state: 'in-effect', endsAt: summer2025.body.activeSuspension.endsAt },
+      });
+      expect(summer2025.body.activeSuspension.endsAt < '2026').toBe(true);
+      const april2025 = await read('/api/v1/measures/US-RECIPROCAL-CN', {
+        asOf: '2025-04-20T00:00:00Z',
+      });
+      expect(suspension(april2025.body)?.onAsOf).toEqual({ state: 'not-started', endsAt: null });
       expect(june.body.sources.length).toBeGreaterThan(0);
       expect(june.body.countermeasures).toContainEqual(
         expect.objectContaining({ code: 'CN-TC-2025-4' }),
@@ -208,6 +227,11 @@ describe('read API over the bundled dataset, api and worker in one process', () 
         fullRate: { percent: 34 },
         activeSuspension: null,
       });
+      expect(
+        december.body.suspensions.find(
+          (s: { id: string }) => s.id === june.body.activeSuspension.id,
+        ),
+      ).toMatchObject({ onAsOf: { state: 'ended', endsAt: null } });
     });
 
     it('shows a countermeasure with the measure it responds to', async () => {
@@ -367,6 +391,48 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       expect(then.status).toBe(200);
       expect(then.body.respondsTo).toEqual([{ id: expect.any(String), code: usCode }]);
       expect(then.body.version).toBeLessThan(now.body.version);
+    });
+
+    it('lists as countermeasures only the measures that responded to it as known then', async () => {
+      const usCode = `ASKED-${suffix()}`;
+      await recordUsTariff(usCode);
+      await tick();
+      const beforeAnswer = new Date().toISOString();
+      await tick();
+      const cnCode = `REPLY-${suffix()}`;
+      const answer = await http()
+        .post('/api/v1/measures')
+        .set(asEditor())
+        .send({
+          code: cnCode,
+          title: `Test duty on products of the US (${cnCode})`,
+          kind: 'tariff',
+          imposingParty: 'CN',
+          targetParties: ['US'],
+          rate: { type: 'ad-valorem', percent: 34 },
+          timeZone: 'Asia/Shanghai',
+          effectiveAt: '2025-04-10T04:01:00Z',
+          respondsTo: [usCode],
+          sources: [source],
+        });
+      expect(answer.status).toBe(201);
+      await tick();
+      const afterAnswer = new Date().toISOString();
+      await tick();
+      // Changed since afterAnswer: the answer's row is not what was known then, and is folded.
+      const amended = await amend(cnCode, 40, '2025-06-01T00:00:00Z');
+      const reply = [{ id: answer.body.id, code: cnCode }];
+
+      const now = await read(`/api/v1/measures/${usCode}`, { minPosition: amended.position });
+      expect(now.body.countermeasures).toEqual(reply);
+      const before = await read(`/api/v1/measures/${usCode}`, { knownAt: beforeAnswer });
+      expect(before.status).toBe(200);
+      expect(before.body.countermeasures).toEqual([]);
+      expect((await read(`/api/v1/measures/${cnCode}`, { knownAt: beforeAnswer })).status).toBe(
+        404,
+      );
+      const after = await read(`/api/v1/measures/${usCode}`, { knownAt: afterAnswer });
+      expect(after.body.countermeasures).toEqual(reply);
     });
 
     it('counts an event as known at the recordedAt the api reports for it', async () => {
@@ -531,6 +597,16 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       expect(byCode.map((item) => item.id)).toEqual(byId.map((item) => item.id));
     });
 
+    it('counts the agreement that extended a suspension as one the measure implements', async () => {
+      // Kuala Lumpur did not suspend the reciprocal tariffs anew: it extended Geneva's suspensions.
+      const kl = await listAll({ agreement: 'KL-2025', limit: 50, minPosition: seeded });
+      expect(kl.map((item) => item.code)).toEqual(
+        expect.arrayContaining(['US-RECIPROCAL-CN', 'CN-TC-2025-4']),
+      );
+      const geneva = await listAll({ agreement: 'GENEVA-2025', limit: 50 });
+      expect(geneva.map((item) => item.code)).toContain('US-RECIPROCAL-CN');
+    });
+
     it('lists only what was known at knownAt, each measure as it was known then', async () => {
       const tag = suffix();
       const codes = { kept: `KEPT-${tag}`, amended: `AMENDED-${tag}`, late: `LATE-${tag}` };
@@ -551,6 +627,70 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       expect(of(then, codes.kept)).toEqual(of(now, codes.kept));
       expect(of(then, codes.amended)).toMatchObject({ version: 1, rate: { percent: 34 } });
       expect(of(now, codes.amended)).toMatchObject({ version: 2, rate: { percent: 60 } });
+    });
+
+    it('keeps a measure whose creation was retracted in the list, the CSV and the tariff summary as known before', async () => {
+      const tag = suffix();
+      const code = `GONE-${tag}`;
+      // A party pair of its own, so that the summary holds this measure only.
+      const created = await http()
+        .post('/api/v1/measures')
+        .set(asEditor())
+        .send({
+          code,
+          title: `Test duty on products of New Zealand (${code})`,
+          kind: 'tariff',
+          imposingParty: 'AU',
+          targetParties: ['NZ'],
+          rate: { type: 'ad-valorem', percent: 7 },
+          scope: { allProducts: true },
+          timeZone: 'Australia/Sydney',
+          effectiveAt: '2025-01-01T00:00:00Z',
+          sources: [source],
+        });
+      expect(created.status).toBe(201);
+      await tick();
+      const before = new Date().toISOString();
+      await tick();
+      const retraction = await http()
+        .post(`/api/v1/measures/${code}/retractions`)
+        .set(asEditor())
+        .send({ eventId: created.body.eventIds[0], reason: 'Never enacted', sources: [source] });
+      expect(retraction.status).toBe(200);
+      const asOf = '2025-06-01T00:00:00Z';
+      const filters = { q: tag, imposingParty: 'AU', targetParty: 'NZ', kind: 'tariff', asOf };
+      const summary = (query: Record<string, string | number>) =>
+        read('/api/v1/tariffs/summary', { imposingParty: 'AU', targetParty: 'NZ', asOf, ...query });
+
+      // From the retraction on, the measure is gone from every view.
+      expect(await listAll({ ...filters, minPosition: retraction.body.position })).toEqual([]);
+      const csvNow = await read('/api/v1/measures.csv', { q: tag, asOf });
+      expect(csvNow.status).toBe(200);
+      expect(csvNow.text).not.toContain(code);
+      const summaryNow = await summary({});
+      expect(summaryNow.body.economyWide).toEqual({
+        measures: [],
+        total: expect.objectContaining({ fullPercent: 0, adValoremMeasures: 0 }),
+      });
+
+      // As known before it, the measure stood, and every filter sees it as it stood then.
+      const then = await listAll({ ...filters, knownAt: before });
+      expect(then).toEqual([
+        expect.objectContaining({
+          code,
+          status: 'in-force',
+          rate: { type: 'ad-valorem', percent: 7 },
+        }),
+      ]);
+      expect(await listAll({ q: tag, imposingParty: 'US', knownAt: before })).toEqual([]);
+      const csvThen = await read('/api/v1/measures.csv', { q: tag, asOf, knownAt: before });
+      expect(csvThen.text).toContain(code);
+      const summaryThen = await summary({ knownAt: before });
+      expect(summaryThen.status).toBe(200);
+      expect(summaryThen.body.economyWide).toMatchObject({
+        measures: [{ code, fullRate: { percent: 7 } }],
+        total: { fullPercent: 7, adValoremMeasures: 1 },
+      });
     });
 
     it('refuses a malformed cursor or status with 400', async () => {
@@ -663,6 +803,39 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       expect(then.body.items.every((item: { knownAt: string }) => item.knownAt === knownAt)).toBe(
         true,
       );
+    });
+
+    it('lists an agreement whose conclusion was retracted as known before the retraction', async () => {
+      const code = `RETRACTED-${suffix()}`;
+      const concluded = await http()
+        .post('/api/v1/agreements')
+        .set(asEditor())
+        .send({
+          code,
+          title: `Test arrangement (${code})`,
+          parties: ['AU', 'NZ'],
+          concludedAt: '2025-03-01T00:00:00Z',
+          sources: [source],
+        });
+      expect(concluded.status).toBe(201);
+      await tick();
+      const before = new Date().toISOString();
+      await tick();
+      const retraction = await http()
+        .post(`/api/v1/agreements/${code}/retractions`)
+        .set(asEditor())
+        .send({ eventId: concluded.body.eventIds[0], reason: 'Never signed', sources: [source] });
+      expect(retraction.status).toBe(200);
+
+      const codes = (response: request.Response) =>
+        response.body.items.map((item: { code: string }) => item.code);
+      const now = await read('/api/v1/agreements', {
+        party: 'NZ',
+        minPosition: retraction.body.position,
+      });
+      expect(codes(now)).toEqual([]);
+      const then = await read('/api/v1/agreements', { party: 'NZ', knownAt: before });
+      expect(codes(then)).toEqual([code]);
     });
   });
 

@@ -61,10 +61,18 @@ export class AgreementQueries {
       version: string;
       agreement_id: string;
     }>(
+      // A past knownAt takes every row: one whose creation was retracted since names no party
+      // and no title now, and the fold below says what stood then.
       `SELECT agreement_id, state, version FROM agreement_status
-        WHERE agreement_id > $1 AND title IS NOT NULL AND ($2::text IS NULL OR parties @> ARRAY[$2])
+        WHERE agreement_id > $1
+          AND ($4::boolean OR (title IS NOT NULL AND ($2::text IS NULL OR parties @> ARRAY[$2])))
         ORDER BY agreement_id LIMIT $3`,
-      [query.after ?? '00000000-0000-0000-0000-000000000000', query.party ?? null, query.limit + 1],
+      [
+        query.after ?? '00000000-0000-0000-0000-000000000000',
+        query.party ?? null,
+        query.limit + 1,
+        past !== undefined,
+      ],
     );
     const page = rows.slice(0, query.limit);
     const known = await Promise.all(

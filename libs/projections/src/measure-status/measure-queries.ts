@@ -6,6 +6,8 @@ import { loadAggregate, measureStreamId, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
 import { markRetractions } from '../event-history';
 import {
+  agreementsOf,
+  searchTextOf,
   toMeasureSummary,
   toMeasureView,
   type MeasureLink,
@@ -46,6 +48,12 @@ const countermeasuresSql = (id: string) => `
   (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code)
                             ORDER BY x.measure_id), '[]')
      FROM measure_status x WHERE x.responds_to @> ARRAY[${id}])`;
+/** The same, each marked with whether knownAt knew that measure as its row folds it. */
+const countermeasuresKnownSql = (id: string, knownAt: string) => `
+  (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code,
+                                              'known', ${knownAsFoldedSql(knownAt, 'x')})
+                            ORDER BY x.measure_id), '[]')
+     FROM measure_status x WHERE x.responds_to @> ARRAY[${id}])`;
 
 const DETAIL_SQL = `
   SELECT m.measure, m.version,
@@ -73,7 +81,7 @@ const DETAIL_KNOWN_SQL = `
   SELECT CASE WHEN k.known THEN m.measure END AS measure, m.version, k.known,
          m.responds_to AS responds_to_ids,
          ${respondsToSql('m.responds_to')} AS responds_to,
-         ${countermeasuresSql('m.measure_id::text')} AS countermeasures
+         ${countermeasuresKnownSql('m.measure_id::text', '$2')} AS countermeasures
     FROM measure_status m
    CROSS JOIN LATERAL (SELECT ${knownAsFoldedSql('$2', 'm')} AS known) k
    WHERE m.measure_id = $1`;
@@ -85,14 +93,20 @@ interface DetailRow {
   countermeasures: MeasureLink[];
 }
 
-interface DetailKnownRow extends DetailRow {
+/** A measure that responds to another now, and whether knownAt knew it as its row folds it. */
+interface CountermeasureKnown extends MeasureLink {
   known: boolean;
-  responds_to_ids: string[];
 }
 
-const LINKS_SQL = `
+interface DetailKnownRow extends Omit<DetailRow, 'countermeasures'> {
+  known: boolean;
+  responds_to_ids: string[];
+  countermeasures: CountermeasureKnown[];
+}
+
+const LINKS_KNOWN_SQL = `
   SELECT ${respondsToSql('$2::text[]')} AS responds_to,
-         ${countermeasuresSql('$1::text')} AS countermeasures`;
+         ${countermeasuresKnownSql('$1::text', '$3')} AS countermeasures`;
 
 const STORED_ITEM_HOLDS = `list_item IS NOT NULL
   AND (list_item_from IS NULL OR list_item_from <= $3::timestamptz)
@@ -123,18 +137,42 @@ export function measurePageJson(page: MeasurePage): string {
   );
 }
 
-/** The filters a list page may have, each with its condition on the parameter it is given as. */
+/** The filters a list page may have: each one's condition on its parameter, and on a measure. */
 const PAGE_FILTERS = {
-  imposingParty: (p: string) => `imposing_party = ${p}::text`,
-  targetParty: (p: string) => `target_parties @> ARRAY[${p}::text]`,
-  kind: (p: string) => `kind = ${p}::text`,
-  agreement: (p: string) => `agreement_ids @> ARRAY[${p}::text]`,
+  imposingParty: {
+    sql: (p: string) => `imposing_party = ${p}::text`,
+    holds: (measure: Measure, party: string) => measure.imposingParty === party,
+  },
+  targetParty: {
+    sql: (p: string) => `target_parties @> ARRAY[${p}::text]`,
+    holds: (measure: Measure, party: string) => measure.targetParties.includes(party),
+  },
+  kind: {
+    sql: (p: string) => `kind = ${p}::text`,
+    holds: (measure: Measure, kind: string) => measure.kind === kind,
+  },
+  agreement: {
+    sql: (p: string) => `agreement_ids @> ARRAY[${p}::text]`,
+    holds: (measure: Measure, agreement: string) => agreementsOf(measure).includes(agreement),
+  },
   // The text as typed: `%`, `_` and `\` match themselves, not as LIKE's wildcards.
-  q: (p: string) =>
-    `search LIKE '%' || replace(replace(replace(lower(${p}::text), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'`,
+  q: {
+    sql: (p: string) =>
+      `search LIKE '%' || replace(replace(replace(lower(${p}::text), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'`,
+    holds: (measure: Measure, text: string) => searchTextOf(measure).includes(text.toLowerCase()),
+  },
 } as const;
 type PageFilter = keyof typeof PAGE_FILTERS;
 const PAGE_FILTER_NAMES = Object.keys(PAGE_FILTERS) as PageFilter[];
+
+/**
+ * Streams of measures with an event recorded after the knownAt parameter: their rows may say
+ * more or less than the tracker knew then (a creation retracted since leaves a row with no
+ * title), so a past knownAt takes them whatever their row says, and filters their fold.
+ */
+export const changedSinceSql = (knownAt: string) => `
+  measure_id IN (SELECT DISTINCT substr(stream_id, 9)::uuid FROM events
+                  WHERE recorded_at > ${knownAt}::timestamptz AND stream_id LIKE 'measure-%')`;
 
 /**
  * A page of rows after the key $1, at most $2: the stored list item (as text, not parsed) when
@@ -147,8 +185,13 @@ function pageStatement(filters: PageFilter[], knownAt: boolean): { name: string;
   const name = `measure-status-page:${filters.join(',')}${knownAt ? ':known-at' : ''}`;
   const built = pageStatements.get(name);
   if (built) return built;
-  const conditions = filters.map((filter, i) => PAGE_FILTERS[filter](`$${i + 4}`));
-  const known = knownAt ? knownAsFoldedSql(`$${filters.length + 4}`, 'measure_status') : 'true';
+  const current = [
+    'title IS NOT NULL',
+    ...filters.map((filter, i) => PAGE_FILTERS[filter].sql(`$${i + 4}`)),
+  ].join(' AND ');
+  const knownAtParam = `$${filters.length + 4}`;
+  const known = knownAt ? knownAsFoldedSql(knownAtParam, 'measure_status') : 'true';
+  const candidates = knownAt ? `(${current}) OR ${changedSinceSql(knownAtParam)}` : current;
   const statement = {
     name,
     text: `
@@ -156,8 +199,7 @@ function pageStatement(filters: PageFilter[], knownAt: boolean): { name: string;
              CASE WHEN ${STORED_ITEM_HOLDS} THEN list_item::text END AS item,
              CASE WHEN NOT (${STORED_ITEM_HOLDS}) THEN coalesce(list_entry, measure) END AS measure
         FROM measure_status
-       WHERE measure_id > $1 AND title IS NOT NULL
-         ${conditions.map((condition) => `AND ${condition}`).join(' ')}
+       WHERE measure_id > $1 AND (${candidates})
        ORDER BY measure_id LIMIT $2`,
   };
   pageStatements.set(name, statement);
@@ -206,7 +248,7 @@ export class MeasureQueries {
    * As known at a past time. The row serves when every event of the stream was recorded by
    * then (and is in the row): the stream as known then is the stream as known now. Otherwise
    * the events recorded by then are folded, with the row's links when the measure as known
-   * then responds to the same measures (links name measures as known now either way).
+   * then responds to the same measures (links name measures by their codes as known now).
    */
   private async getKnownAt(id: string, asOf: Date, knownAt: Date): Promise<MeasureView | null> {
     const { rows } = await this.pool.query<DetailKnownRow>({
@@ -219,7 +261,7 @@ export class MeasureQueries {
       if (!row.measure) return null;
       return toMeasureView(row.measure, asOf, knownAt, Number(row.version), {
         respondsTo: row.responds_to,
-        countermeasures: row.countermeasures,
+        countermeasures: await this.countermeasuresKnownAt(id, row.countermeasures, knownAt),
       });
     }
     const { state, version } = await this.knownAt(id, knownAt);
@@ -227,8 +269,33 @@ export class MeasureQueries {
     const sameLinks = row !== undefined && sameIds(row.responds_to_ids, state.measure.respondsTo);
     const links = sameLinks
       ? { respondsTo: row.responds_to, countermeasures: row.countermeasures }
-      : await this.links(state.measure);
-    return toMeasureView(state.measure, asOf, knownAt, version, links);
+      : await this.links(state.measure, knownAt);
+    return toMeasureView(state.measure, asOf, knownAt, version, {
+      respondsTo: links.respondsTo,
+      countermeasures: await this.countermeasuresKnownAt(id, links.countermeasures, knownAt),
+    });
+  }
+
+  /**
+   * The measures that responded to `id` as known at `knownAt`, out of those that respond to it
+   * now: one whose stream knownAt knew as its row folds it responded then as it does now; one
+   * changed since is folded as known then (it may not have existed, or not responded yet).
+   * A link recorded by then and retracted since is not found this way: it names the measure
+   * in no current row.
+   */
+  private async countermeasuresKnownAt(
+    id: string,
+    candidates: CountermeasureKnown[],
+    knownAt: Date,
+  ): Promise<MeasureLink[]> {
+    const links = await Promise.all(
+      candidates.map(async ({ id: candidate, code, known }) => {
+        if (known) return { id: candidate, code };
+        const then = (await this.knownAt(candidate, knownAt)).state.measure;
+        return then?.respondsTo.includes(id) ? { id: candidate, code } : null;
+      }),
+    );
+    return links.filter((link): link is MeasureLink => link !== null);
   }
 
   async list(query: MeasureListQuery): Promise<MeasurePage> {
@@ -273,8 +340,11 @@ export class MeasureQueries {
         let json: string | null = null;
         let item: MeasureSummary | null = null;
         // For a past knownAt, a stream unchanged since reads like a current one.
-        if (!row.known) item = await this.summaryKnownAt(row.measure_id, query.asOf, knownAt!);
-        else if (row.item !== null) json = row.item;
+        if (!row.known) {
+          item = await this.summaryKnownAt(row.measure_id, query.asOf, knownAt!, (measure) =>
+            filters.every((filter) => PAGE_FILTERS[filter].holds(measure, filterValues[filter]!)),
+          );
+        } else if (row.item !== null) json = row.item;
         else if (row.measure) item = toMeasureSummary(row.measure, query.asOf, Number(row.version));
         if (json === null && item === null) continue;
         if (filtered) {
@@ -289,10 +359,18 @@ export class MeasureQueries {
     }
   }
 
-  /** A list item as known at `knownAt`: the measure folded from the events recorded by then. */
-  private async summaryKnownAt(measureId: string, asOf: Date, knownAt: Date) {
+  /**
+   * A list item as known at `knownAt`: the measure folded from the events recorded by then, if
+   * it existed then and, as it stood then, passes the page's filters.
+   */
+  private async summaryKnownAt(
+    measureId: string,
+    asOf: Date,
+    knownAt: Date,
+    passes: (measure: Measure) => boolean,
+  ) {
     const { state, version } = await this.knownAt(measureId, knownAt);
-    if (!state.measure) return null;
+    if (!state.measure || !passes(state.measure)) return null;
     return toMeasureSummary(state.measure, asOf, version);
   }
 
@@ -315,15 +393,22 @@ export class MeasureQueries {
     return markRetractions(events);
   }
 
-  /** Links as known now, for a measure folded as known at a past time: one round trip. */
-  private async links(measure: Measure): Promise<{
-    respondsTo: MeasureLink[];
-    countermeasures: MeasureLink[];
-  }> {
+  /**
+   * Links for a measure folded as known at a past time, in one round trip: what it responds
+   * to, and the candidate countermeasures for `countermeasuresKnownAt`.
+   */
+  private async links(
+    measure: Measure,
+    knownAt: Date,
+  ): Promise<{ respondsTo: MeasureLink[]; countermeasures: CountermeasureKnown[] }> {
     const { rows } = await this.pool.query<{
       responds_to: MeasureLink[];
-      countermeasures: MeasureLink[];
-    }>({ name: 'measure-status-links', text: LINKS_SQL, values: [measure.id, measure.respondsTo] });
+      countermeasures: CountermeasureKnown[];
+    }>({
+      name: 'measure-status-links-known',
+      text: LINKS_KNOWN_SQL,
+      values: [measure.id, measure.respondsTo, knownAt],
+    });
     return { respondsTo: rows[0].responds_to, countermeasures: rows[0].countermeasures };
   }
 }

@@ -5,7 +5,13 @@ import { aggregateIdOf } from '@app/trade';
 import type { EntityManager } from 'typeorm';
 import { type FoldedMeasure, MeasureFold, type StoredMeasure } from '../measure-fold';
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
-import { agreementsOf, summaryValidity, toListEntry, toMeasureSummary } from './measure-view';
+import {
+  agreementsOf,
+  searchTextOf,
+  summaryValidity,
+  toListEntry,
+  toMeasureSummary,
+} from './measure-view';
 
 export const MEASURE_STATUS_PROJECTION = 'projection:measure-status';
 
@@ -99,16 +105,7 @@ function toRow(measureId: string, { measure, version, lastPosition }: FoldedMeas
     target_parties: measure?.targetParties ?? [],
     agreement_ids: agreementsOf(measure),
     responds_to: measure?.respondsTo ?? [],
-    search: [
-      measure?.code,
-      measure?.title,
-      measure?.summary,
-      measure?.instrument,
-      measure?.legalBasis,
-    ]
-      .filter(Boolean)
-      .join(' ')
-      .toLowerCase(),
+    search: searchTextOf(measure),
     measure,
     list_entry: entry,
     list_item: entry && toMeasureSummary(entry, now, version),

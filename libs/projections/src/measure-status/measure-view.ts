@@ -1,4 +1,10 @@
-import { measureStatusAt, type Measure, type MeasureStatusView } from '@app/domain';
+import {
+  measureStatusAt,
+  type Measure,
+  type MeasureStatusView,
+  type Suspension,
+  suspensionsInEffectAt,
+} from '@app/domain';
 
 export interface MeasureLink {
   id: string;
@@ -14,6 +20,7 @@ export function toMeasureView(
   links: { respondsTo: MeasureLink[]; countermeasures: MeasureLink[] },
 ) {
   const status = measureStatusAt(measure, asOf);
+  const onAsOf = suspensionsOnAsOf(measure, asOf);
   return {
     ...identityOf(measure),
     timeZone: measure.timeZone,
@@ -30,6 +37,7 @@ export function toMeasureView(
       reinstatesAutomatically: s.reinstatesAutomatically,
       liftedAt: s.liftedAt ?? null,
       lapsedAt: s.lapsedAt ?? null,
+      onAsOf: onAsOf(s),
       extensions: s.extensions,
       sources: s.sources,
     })),
@@ -52,6 +60,27 @@ export function toMeasureView(
 }
 
 export type MeasureView = ReturnType<typeof toMeasureView>;
+
+type SuspensionOnAsOf = 'not-started' | 'in-effect' | 'lifted' | 'ended';
+
+/**
+ * Where each suspension stood on `asOf` (valid time), beside its recorded `state` and `endsAt`,
+ * which say what became of it in the end: a suspension that lapsed in November 2026 was in
+ * effect in June, until the end then in force (before later extensions moved it). `endsAt` is
+ * given while it is in effect. (In effect by its own dates: whether the measure was in force
+ * then is the measure's status.)
+ */
+function suspensionsOnAsOf(measure: Measure, asOf: Date) {
+  const at = asOf.toISOString();
+  const inEffect = new Map(suspensionsInEffectAt(measure, at).map((s) => [s.id, s]));
+  return (suspension: Suspension): { state: SuspensionOnAsOf; endsAt: string | null } => {
+    const active = inEffect.get(suspension.id);
+    if (active) return { state: 'in-effect', endsAt: active.endsAt ?? null };
+    const reached = (instant: string | undefined) => instant !== undefined && instant <= at;
+    if (!reached(suspension.startsAt)) return { state: 'not-started', endsAt: null };
+    return { state: reached(suspension.liftedAt) ? 'lifted' : 'ended', endsAt: null };
+  };
+}
 
 /**
  * What a list item is computed from: the measure without its sources, claims, HS codes and
@@ -170,8 +199,22 @@ function activeSuspensionOf(status: MeasureStatusView | null) {
   };
 }
 
-/** The agreements a measure's suspensions implement, each once. */
+/**
+ * The agreements a measure's suspensions implement, each once: the agreement a suspension was
+ * made under and those that extended it (Kuala Lumpur extended the suspensions agreed in Geneva).
+ */
 export function agreementsOf(measure: Measure | null): string[] {
-  const ids = (measure?.suspensions ?? []).flatMap((s) => (s.agreement ? [s.agreement] : []));
+  const ids = (measure?.suspensions ?? []).flatMap((s) => [
+    ...(s.agreement ? [s.agreement] : []),
+    ...s.extensions.flatMap((extension) => (extension.agreement ? [extension.agreement] : [])),
+  ]);
   return [...new Set(ids)];
+}
+
+/** What the `q` filter of a list searches: the measure's names and texts, lower-cased. */
+export function searchTextOf(measure: Measure | null): string {
+  return [measure?.code, measure?.title, measure?.summary, measure?.instrument, measure?.legalBasis]
+    .filter(Boolean)
+    .join(' ')
+    .toLowerCase();
 }

@@ -11,6 +11,7 @@ import {
 import { EventStore } from '@app/event-store';
 import { loadAggregate, measureStreamId } from '@app/trade';
 import type { Pool } from 'pg';
+import { changedSinceSql } from '../measure-status/measure-queries';
 
 export interface TariffSummaryQuery {
   imposingParty: string;
@@ -38,13 +39,15 @@ export class TariffSummaryQueries {
 
   async summary(query: TariffSummaryQuery) {
     const now = new Date();
+    const knownAt = query.knownAt && query.knownAt < now ? query.knownAt : undefined;
+    // For a past knownAt, also the measures changed since, whatever their rows say now: a
+    // creation retracted since leaves a row that names no party.
     const { rows } = await this.pool.query<{ measure_id: string; measure: Measure | null }>(
       `SELECT measure_id, measure FROM measure_status
-        WHERE kind = 'tariff' AND imposing_party = $1 AND target_parties @> ARRAY[$2]
-        ORDER BY code, measure_id`,
-      [query.imposingParty, query.targetParty],
+        WHERE (kind = 'tariff' AND imposing_party = $1 AND target_parties @> ARRAY[$2])
+           OR ($3::timestamptz IS NOT NULL AND ${changedSinceSql('$3')})`,
+      [query.imposingParty, query.targetParty, knownAt ?? null],
     );
-    const knownAt = query.knownAt && query.knownAt < now ? query.knownAt : undefined;
     const measures = await Promise.all(
       rows.map(async (row) =>
         knownAt ? this.measureKnownAt(row.measure_id, knownAt) : row.measure,
@@ -59,6 +62,7 @@ export class TariffSummaryQueries {
           measure.imposingParty === query.imposingParty &&
           measure.targetParties.includes(query.targetParty),
       )
+      .sort(byCode)
       .flatMap((measure) => {
         const status = measureStatusAt(measure, query.asOf);
         return status && APPLIED.has(status.status) ? [lineOf(measure, status)] : [];
@@ -84,6 +88,16 @@ export class TariffSummaryQueries {
     );
     return state.measure;
   }
+}
+
+/** Lines in the order of their measures' codes (measures without one last), then ids. */
+function byCode(a: Measure, b: Measure): number {
+  if (a.code !== b.code) {
+    if (a.code === undefined) return 1;
+    if (b.code === undefined) return -1;
+    return a.code < b.code ? -1 : 1;
+  }
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
 }
 
 export type TariffLine = ReturnType<typeof lineOf>;

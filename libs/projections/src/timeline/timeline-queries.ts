@@ -40,8 +40,6 @@ interface TimelineRow {
   payload: Record<string, unknown>;
   schema_version: number;
   actor: string | null;
-  retracted_by: string | null;
-  retracted_at: Date | null;
 }
 
 /**
@@ -105,10 +103,9 @@ export class TimelineQueries {
           : null,
         subjectId: row.subject_id,
         actor: row.actor,
+        // No retraction mark: a page holds only the facts that still stood at knownAt (a mark
+        // from a retraction recorded later would tell what was not known then).
         data: this.upcasters.upcast(row.type, row.schema_version, row.payload).payload,
-        retracted: row.retracted_by
-          ? { by: row.retracted_by, recordedAt: row.retracted_at?.toISOString() ?? null }
-          : null,
       })),
       nextCursor:
         rows.length > query.limit && last ? encodeCursor(last.effective_at, [last.position]) : null,
