@@ -188,7 +188,7 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       expect(june.headers.etag).toBe(`"${june.body.version}"`);
       expect(june.body.suspensions.length).toBeGreaterThan(0);
       // Each suspension says where it stood on asOf, beside what became of it in the end.
-      const suspension = (view: { suspensions: Array<{ id: string }> }) =>
+      const suspension = (view: { suspensions: Array<{ id: string; onAsOf: unknown }> }) =>
         view.suspensions.find((s) => s.id === june.body.activeSuspension.id);
       expect(suspension(june.body)).toMatchObject({
         endsAt: '2026-11-10T05:01:00.000Z',

@@ -240,6 +240,25 @@ describe('WebhookDeliverer', () => {
       );
     });
 
+    it('stores a response body holding NUL bytes, which PostgreSQL text refuses, as U+FFFD', async () => {
+      const subscription = await subscribe((_request, n) =>
+        n === 0 ? { status: 500, body: 'bad\0body' } : { status: 200, body: '\0ok' },
+      );
+      const delivery = await dispatch(subscription.id);
+
+      expect(await deliverer().deliver(delivery.id)).toMatchObject({
+        kind: 'retry',
+        reason: 'HTTP 500: bad\uFFFDbody',
+      });
+      now = new Date(now.getTime() + 3000);
+      expect(await deliverer().deliver(delivery.id)).toMatchObject({ kind: 'succeeded' });
+      expect((await attemptsOf(delivery.id)).map((attempt) => attempt.response_body)).toEqual([
+        'bad\uFFFDbody',
+        '\uFFFDok',
+      ]);
+      expect(await deliveryRow(delivery.id)).toMatchObject({ status: 'succeeded', attempts: 2 });
+    });
+
     it('honours Retry-After on a 429', async () => {
       const subscription = await subscribe(() => ({
         status: 429,

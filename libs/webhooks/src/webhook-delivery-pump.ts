@@ -288,15 +288,39 @@ export class WebhookDeliveryPump {
       .record(batch)
       // Retries come due and re-opened rows change what is due: look again.
       .then(() => this.poke())
-      .catch((error: Error) => {
+      .catch(async (error: Error) => {
+        // An outcome the database refuses as data would fail every batch it is kept in: each
+        // is written alone, and one refused alone is dropped (its lease runs out, and it is
+        // sent and recorded again) rather than holding back every other subscription's.
+        const kept = isDataError(error) ? await this.recordOneByOne(batch) : batch;
         // Kept for the next write. If the database stays away past the leases, the deliveries
         // are claimed again and sent again, and these outcomes no longer match their claims.
-        this.results = batch.concat(this.results);
-        this.logger.warn(`Writing ${batch.length} delivery outcomes failed: ${error.message}`);
-        this.flushTimer ??= setTimeout(() => void this.flush(), RETRY_FLUSH_MS);
+        this.results = kept.concat(this.results);
+        if (kept.length) {
+          this.logger.warn(`Writing ${kept.length} delivery outcomes failed: ${error.message}`);
+          this.flushTimer ??= setTimeout(() => void this.flush(), RETRY_FLUSH_MS);
+        }
       })
       .finally(() => (this.flushing = undefined));
     await this.flushing;
+  }
+
+  /** Writes each outcome alone; returns those to try again (the database was away). */
+  private async recordOneByOne(batch: AttemptResult[]): Promise<AttemptResult[]> {
+    const kept: AttemptResult[] = [];
+    for (const result of batch) {
+      try {
+        await this.deliverer.record([result]);
+      } catch (error) {
+        if (!isDataError(error)) kept.push(result);
+        else
+          this.logger.error(
+            `The outcome of delivery ${result.delivery.id} cannot be stored and was dropped: ` +
+              (error as Error).message,
+          );
+      }
+    }
+    return kept;
   }
 
   /**
@@ -454,4 +478,10 @@ interface Lane {
 function isAfter(delivery: ClaimedDelivery, cursor: ClaimCursor): boolean {
   const at = Math.floor(delivery.next_attempt_ms) - cursor.at;
   return at > 0 || (at === 0 && delivery.id > cursor.id);
+}
+
+/** SQLSTATE class 22, data exception: the statement's values, not the database, are at fault. */
+function isDataError(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('22');
 }

@@ -161,7 +161,9 @@ async function readCapped(
     if (size >= cap) break;
   }
   body.destroy();
-  return Buffer.concat(chunks).toString('utf8');
+  // The receiver's bytes are untrusted text: invalid UTF-8 decodes to U+FFFD, and so must NUL,
+  // which PostgreSQL's text cannot hold (one such body failed every outcome written with it).
+  return Buffer.concat(chunks).toString('utf8').replaceAll('\0', '\uFFFD');
 }
 
 function flattenHeaders(
