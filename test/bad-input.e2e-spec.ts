@@ -1378,3 +1378,73 @@ async function recordFixtures(
     },
   };
 }
+
+/** A read route's query that names no record there can be: a 400 naming the parameter. */
+interface BadReadQuery {
+  url: string;
+  query: Record<string, string>;
+  fields: string[];
+}
+
+const badReadQueries: BadReadQuery[] = [
+  { url: '/api/v1/measures', query: { imposingParty: 'us' }, fields: ['imposingParty'] },
+  { url: '/api/v1/measures', query: { targetParty: 'zz' }, fields: ['targetParty'] },
+  // Two upper-case letters, but no country has them.
+  { url: '/api/v1/measures', query: { targetParty: 'XX' }, fields: ['targetParty'] },
+  { url: '/api/v1/measures', query: { kind: 'bogus' }, fields: ['kind'] },
+  { url: '/api/v1/measures', query: { status: 'lapsed' }, fields: ['status'] },
+  {
+    url: '/api/v1/measures.csv',
+    query: { imposingParty: 'USA', kind: 'tariffs' },
+    fields: ['imposingParty', 'kind'],
+  },
+  { url: '/api/v1/agreements', query: { party: 'xx' }, fields: ['party'] },
+  { url: '/api/v1/timeline', query: { party: 'us' }, fields: ['party'] },
+  { url: '/api/v1/expiries', query: { imposingParty: 'us' }, fields: ['imposingParty'] },
+  { url: '/api/v1/expiries', query: { targetParty: 'EU' }, fields: ['targetParty'] },
+  { url: '/api/v1/expiries', query: { kind: 'duty' }, fields: ['kind'] },
+  {
+    url: '/api/v1/tariffs/summary',
+    query: { imposingParty: 'QQ', targetParty: 'CN' },
+    fields: ['imposingParty'],
+  },
+];
+
+describe('bad read queries, end to end: 400 validation-failed naming the parameter', () => {
+  let api: WriteApiHarness;
+  let viewer: ApiKeyCreated;
+
+  beforeAll(async () => {
+    api = await startWriteApi('e2e_bad_read_query');
+    viewer = await api.createKey('viewer');
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it.each(
+    badReadQueries.map((c) => [`${c.url} ${new URLSearchParams(c.query).toString()}`, c] as const),
+  )('%s', async (_name, c) => {
+    const response = await api.http().get(c.url).query(c.query).set(bearer(viewer.key));
+    expect({ status: response.status, body: response.body as unknown }).toMatchObject({
+      status: 400,
+      body: { status: 400, code: 'validation-failed' },
+    });
+    expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+    const fields = (response.body.errors ?? []).map((e: { field: string }) => e.field);
+    expect([...new Set(fields)].sort()).toEqual([...c.fields].sort());
+  });
+
+  it('still takes every valid code, kind and status', async () => {
+    for (const [url, query] of [
+      ['/api/v1/measures', { imposingParty: 'US', targetParty: 'CN', kind: 'port-fee' }],
+      ['/api/v1/measures', { status: 'partially-suspended' }],
+      ['/api/v1/agreements', { party: 'CN' }],
+      ['/api/v1/timeline', { party: 'MX' }],
+      ['/api/v1/expiries', { imposingParty: 'CN', targetParty: 'US', kind: 'export-control' }],
+    ] as const) {
+      const response = await api.http().get(url).query(query).set(bearer(viewer.key));
+      expect({ url, query, status: response.status }).toEqual({ url, query, status: 200 });
+    }
+  });
+});

@@ -1,7 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import request from 'supertest';
 import { createApi } from '../apps/api/src/create-api';
+import { WorkerModule } from '../apps/worker/src/worker.module';
 
 /** The parsed document, walked freely. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -35,9 +39,107 @@ const WRITE_ROUTE = /^POST \/api\/v1\/(measures|agreements)\b/;
 const WRITE_PROBLEMS = ['400', '401', '403', '404', '409', '412', '413', '415', '422'];
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
+const FORMATS: Record<string, RegExp> = {
+  'date-time': /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/,
+  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+};
+
+/** JSON's type of a value, as a schema's `type` names it. */
+function typeOf(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/**
+ * The ways `value` breaks an OpenAPI 3.0 schema, with `$ref`s resolved by `resolve`: the
+ * keywords zod's generator writes (type, nullable, enum, properties, required,
+ * additionalProperties, items, allOf, anyOf, oneOf, pattern, format, bounds). A validator
+ * library is not among the project's dependencies; this is enough for the schemas at hand.
+ */
+function violations(
+  schema: Json,
+  value: unknown,
+  resolve: (ref: string) => Json | undefined,
+  path = '',
+): string[] {
+  const at = path || '/';
+  if (schema.$ref) {
+    const target = resolve(schema.$ref as string);
+    return target ? violations(target, value, resolve, path) : [`${at}: unresolved ${schema.$ref}`];
+  }
+  if (value === null && schema.nullable === true) return [];
+  const errors: string[] = [];
+  const check = (sub: Json, v: unknown, p: string) => violations(sub, v, resolve, p);
+  for (const sub of (schema.allOf ?? []) as Json[]) errors.push(...check(sub, value, path));
+  for (const keyword of ['anyOf', 'oneOf'] as const) {
+    const options = schema[keyword] as Json[] | undefined;
+    if (!options) continue;
+    const matching = options.filter((sub) => check(sub, value, path).length === 0).length;
+    if (keyword === 'anyOf' ? matching === 0 : matching !== 1) {
+      errors.push(`${at}: matches ${matching} of ${options.length} ${keyword} schemas`);
+    }
+  }
+  if (schema.enum && !(schema.enum as unknown[]).includes(value)) {
+    errors.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
+  }
+  if (schema.type) {
+    const type = typeOf(value);
+    const fits =
+      type === schema.type ||
+      (schema.type === 'integer' && Number.isInteger(value)) ||
+      (schema.type === 'number' && type === 'number');
+    if (!fits) return [...errors, `${at}: ${type} where ${schema.type as string} is expected`];
+  }
+  if (typeof value === 'string') {
+    if (schema.pattern && !new RegExp(schema.pattern as string).test(value)) {
+      errors.push(`${at}: ${JSON.stringify(value)} does not match ${schema.pattern as string}`);
+    }
+    const format = FORMATS[schema.format as string];
+    if (format && !format.test(value)) errors.push(`${at}: not a ${schema.format as string}`);
+    if (schema.minLength !== undefined && value.length < schema.minLength) {
+      errors.push(`${at}: shorter than ${schema.minLength as number}`);
+    }
+  }
+  if (typeof value === 'number') {
+    if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${at}: too small`);
+    if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${at}: too large`);
+  }
+  if (Array.isArray(value) && schema.items) {
+    value.forEach((item, index) =>
+      errors.push(...check(schema.items as Json, item, `${path}/${index}`)),
+    );
+  }
+  if (
+    typeOf(value) === 'object' &&
+    (schema.properties || schema.additionalProperties !== undefined)
+  ) {
+    const object = value as Json;
+    const properties = (schema.properties ?? {}) as Json;
+    for (const name of (schema.required ?? []) as string[]) {
+      if (!(name in object)) errors.push(`${path}/${name}: missing`);
+    }
+    for (const [name, item] of Object.entries(object)) {
+      if (properties[name])
+        errors.push(...check(properties[name] as Json, item, `${path}/${name}`));
+      else if (schema.additionalProperties === false)
+        errors.push(`${path}/${name}: not in the schema`);
+      else if (typeof schema.additionalProperties === 'object') {
+        errors.push(...check(schema.additionalProperties as Json, item, `${path}/${name}`));
+      }
+    }
+  }
+  return errors;
+}
+
+/** Checks a body against a schema of the document: its errors, none when it holds. */
+type Validate = (schema: Json, body: unknown) => string[];
+
 describe('OpenAPI document and Swagger UI, end to end', () => {
+  const adminKey = `admin-${randomBytes(24).toString('base64url')}`;
   let db: TestDatabase;
   let app: NestFastifyApplication;
+  let worker: INestApplicationContext;
   /** Every route Nest registered, as `METHOD /path/{param}`. */
   const served = new Set<string>();
   let document: Json;
@@ -63,7 +165,12 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
 
   beforeAll(async () => {
     db = await createTestDatabase('e2e_openapi');
-    Object.assign(process.env, { DATABASE_URL: db.url, LOG_LEVEL: 'error' });
+    Object.assign(process.env, {
+      DATABASE_URL: db.url,
+      LOG_LEVEL: 'error',
+      ADMIN_API_KEY: adminKey,
+      SUBSCRIPTION_POLL_MS: '50',
+    });
     app = await createApi();
     // Nest adds its routes on init: record them, to compare with the document.
     app
@@ -79,8 +186,11 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
     const response = await http().get('/api/openapi.json').expect(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     document = response.body;
-  });
+    // The projections behind the read routes, so that real answers can be checked.
+    worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
+  }, 60_000);
   afterAll(async () => {
+    await worker?.close();
     await app?.close();
     await db?.drop();
   });
@@ -301,5 +411,258 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
     await http().get('/api/docs/').expect(301).expect('location', '../docs');
     const unknown = await http().get('/api/docs/package.json').expect(404);
     expect(unknown.headers['content-type']).toMatch(/^application\/problem\+json/);
+  });
+  it('documents a 200 with a body for every GET under /api/v1', () => {
+    const reads = operations().filter(({ route }) => route.startsWith('GET /api/v1/'));
+    expect(reads.length).toBeGreaterThanOrEqual(18);
+    for (const { route, operation } of reads) {
+      const content = (operation.responses['200']?.content ?? {}) as Json;
+      const schemas = Object.values(content).map((media) => (media as Json).schema as Json);
+      expect({ route, described: schemas.length > 0 && schemas.every(Boolean) }).toEqual({
+        route,
+        described: true,
+      });
+      for (const schema of schemas) {
+        if (schema.$ref)
+          expect({ route, ref: resolve(schema.$ref as string) }).not.toEqual({
+            route,
+            ref: undefined,
+          });
+      }
+    }
+    const body = (route: string) => operation(route)?.responses['200']?.content;
+    expect(body('GET /api/v1/measures/{measure}')).toEqual({
+      'application/json': { schema: { $ref: '#/components/schemas/MeasureView' } },
+    });
+    expect(Object.keys(body('GET /api/v1/measures.csv') ?? {})).toEqual(['text/csv']);
+    expect(Object.keys(body('GET /api/v1/expiries.ics') ?? {})).toEqual(['text/calendar']);
+    expect(resolve('#/components/schemas/MeasureView')!.required).toEqual(
+      expect.arrayContaining([
+        'id',
+        'code',
+        'title',
+        'kind',
+        'imposingParty',
+        'targetParties',
+        'status',
+        'rate',
+        'activeSuspension',
+        'suspensions',
+        'asOf',
+        'knownAt',
+      ]),
+    );
+  });
+
+  it('documents the ETag of single resources, the feed token 401 and 414 on long names', async () => {
+    for (const route of ['GET /api/v1/measures/{measure}', 'GET /api/v1/agreements/{agreement}']) {
+      expect({ route, headers: operation(route)?.responses['200']?.headers }).toEqual({
+        route,
+        headers: { ETag: expect.objectContaining({ schema: { type: 'string' } }) },
+      });
+    }
+    const calendar = operation('GET /api/v1/expiries.ics')!;
+    expect(calendar.security).toBeUndefined();
+    expect(calendar.responses['401']).toMatchObject({
+      description: expect.stringContaining('unauthenticated'),
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    });
+    const refused = await http().get('/api/v1/expiries.ics?token=nope');
+    expect({ status: refused.status, code: refused.body?.code }).toEqual({
+      status: 401,
+      code: 'unauthenticated',
+    });
+
+    // The router refuses a path parameter over its length limit on every such route.
+    const named = operations().filter(({ route }) => route.includes('{'));
+    for (const { route, operation } of named) {
+      expect({ route, has414: '414' in operation.responses }).toEqual({ route, has414: true });
+    }
+    const tooLong = await http()
+      .get(`/api/v1/measures/${'X'.repeat(3000)}`)
+      .set('authorization', `Bearer ${adminKey}`);
+    expect({ status: tooLong.status, code: tooLong.body?.code }).toEqual({
+      status: 414,
+      code: 'uri-too-long',
+    });
+    expect(
+      resolve('#/components/schemas/WriteResult')!.properties.eventIds.description,
+    ).not.toMatch(/empty when replayed/);
+  });
+
+  describe('real answers validate against the schemas the document gives them', () => {
+    const as = { authorization: `Bearer ${adminKey}` };
+    const code = `OAPI-${randomBytes(4).toString('hex').toUpperCase()}`;
+    const agreementCode = `OAPI-AGR-${randomBytes(4).toString('hex').toUpperCase()}`;
+    const source = { issuer: 'USTR', title: 'Notice of action', official: true, language: 'en' };
+    let validate: Validate;
+    let position = 0;
+
+    async function write(path: string, body: object, headers: Record<string, string> = {}) {
+      const response = await http()
+        .post(path)
+        .set({ ...as, ...headers })
+        .send(body);
+      // The body too, so that a refused write says why.
+      expect({ path, ok: response.status < 300, body: response.body as unknown }).toMatchObject({
+        path,
+        ok: true,
+      });
+      position = Math.max(position, response.body.position as number);
+      return response;
+    }
+
+    /** The document's schema for the route's answer with this status and media type. */
+    function documented(route: string, status = '200', media = 'application/json'): Json {
+      const schema = operation(route)?.responses[status]?.content?.[media]?.schema as Json;
+      expect({ route, status, documented: schema !== undefined }).toEqual({
+        route,
+        status,
+        documented: true,
+      });
+      return schema;
+    }
+
+    async function expectValid(route: string, url: string, expected = 200) {
+      const response = await http().get(url).set(as);
+      expect({ url, status: response.status }).toEqual({ url, status: expected });
+      const media = expected < 400 ? 'application/json' : 'application/problem+json';
+      expect(response.headers['content-type']).toMatch(new RegExp(`^${media.replace('+', '\\+')}`));
+      const errors = validate(documented(route, String(expected), media), response.body);
+      expect({ url, errors }).toEqual({ url, errors: [] });
+      return response;
+    }
+
+    beforeAll(async () => {
+      validate = (schema, body) => violations(schema, body, resolve);
+
+      const measure = await write('/api/v1/measures', {
+        code,
+        title: 'Test duty on products of China',
+        kind: 'tariff',
+        imposingParty: 'US',
+        targetParties: ['CN'],
+        rate: { type: 'ad-valorem', percent: 34 },
+        scope: { allProducts: true },
+        effectiveAt: '2025-04-09T04:01:00Z',
+        sources: [source],
+      });
+      expect(validate(documented('POST /api/v1/measures', '201'), measure.body)).toEqual([]);
+      await write(`/api/v1/measures/${code}/suspensions`, {
+        startsAt: '2025-05-14T04:01:00Z',
+        endsAt: '2099-11-10T05:01:00Z',
+        part: { percentPoints: 24 },
+        sources: [source],
+      });
+      await write(`/api/v1/measures/${code}/exclusions`, {
+        description: 'Solar equipment',
+        hsCodes: ['8541'],
+        effectiveAt: '2025-06-01T04:00:00Z',
+        endsAt: '2099-11-30T05:00:00Z',
+        sources: [source],
+      });
+      await write('/api/v1/agreements', {
+        code: agreementCode,
+        title: 'Test consensus',
+        parties: ['US', 'CN'],
+        concludedAt: '2025-05-12T00:00:00Z',
+        sources: [source],
+      });
+      await write(`/api/v1/agreements/${agreementCode}/commitments`, {
+        obligor: 'US',
+        kind: 'suspend',
+        text: 'Suspend 24 points.',
+        measures: [code],
+        sources: [source],
+      });
+    }, 60_000);
+
+    it('a replayed write answers the first write’s eventIds, as WriteResult says', async () => {
+      const claim = { party: 'CN', statement: 'A claim.', sources: [source] };
+      const key = { 'idempotency-key': `claim-${code}` };
+      const first = await write(`/api/v1/agreements/${agreementCode}/claims`, claim, key);
+      const again = await write(`/api/v1/agreements/${agreementCode}/claims`, claim, key);
+      expect(again.body).toEqual({ ...first.body, replayed: true });
+      expect(again.body.eventIds).toHaveLength(1);
+      for (const response of [first, again]) {
+        const schema = documented('POST /api/v1/agreements/{agreement}/claims', '201');
+        expect(validate(schema, response.body)).toEqual([]);
+      }
+    });
+
+    it('measures, agreements and their histories', async () => {
+      const detail = await expectValid(
+        'GET /api/v1/measures/{measure}',
+        `/api/v1/measures/${code}?asOf=2025-07-01T00:00:00Z&minPosition=${position}`,
+      );
+      expect(detail.body).toMatchObject({ status: 'partially-suspended', exclusions: [{}] });
+      expect(detail.headers.etag).toBe(`"${detail.body.version}"`);
+      // The check bites: a field the schema does not name, a missing one, a wrong type.
+      const schema = documented('GET /api/v1/measures/{measure}');
+      const { title: _title, ...untitled } = detail.body as Json;
+      expect(validate(schema, { ...detail.body, extra: 1 })).toEqual(['/extra: not in the schema']);
+      expect(validate(schema, untitled)).toEqual(['/title: missing']);
+      expect(validate(schema, { ...detail.body, version: '1' })).toEqual([
+        '/version: string where integer is expected',
+      ]);
+      const [first, ...rest] = detail.body.suspensions as Json[];
+      expect(
+        validate(schema, { ...detail.body, suspensions: [{ ...first, onAsOf: null }, ...rest] }),
+      ).toEqual(['/suspensions/0/onAsOf: null where object is expected']);
+      const list = await expectValid(
+        'GET /api/v1/measures',
+        `/api/v1/measures?imposingParty=US&asOf=2025-07-01T00:00:00Z&minPosition=${position}`,
+      );
+      expect(list.body.items).toContainEqual(expect.objectContaining({ code }));
+      await expectValid('GET /api/v1/measures/{measure}/events', `/api/v1/measures/${code}/events`);
+      const agreement = await expectValid(
+        'GET /api/v1/agreements/{agreement}',
+        `/api/v1/agreements/${agreementCode}?minPosition=${position}`,
+      );
+      expect(agreement.body.commitments).toHaveLength(1);
+      expect(agreement.headers.etag).toBe(`"${agreement.body.version}"`);
+      await expectValid(
+        'GET /api/v1/agreements',
+        `/api/v1/agreements?party=CN&minPosition=${position}`,
+      );
+      await expectValid(
+        'GET /api/v1/agreements/{agreement}/events',
+        `/api/v1/agreements/${agreementCode}/events`,
+      );
+      await expectValid('GET /api/v1/measures/{measure}', '/api/v1/measures/NO-SUCH-CODE', 404);
+      await expectValid('GET /api/v1/measures', '/api/v1/measures?targetParty=zz', 400);
+    });
+
+    it('the feed, expiries, timeline, tariff summary, alerts, feed token and subscriptions', async () => {
+      const feed = await expectValid('GET /api/v1/events', '/api/v1/events?limit=1000');
+      expect(feed.body.items.length).toBeGreaterThanOrEqual(5);
+      const expiries = await expectValid(
+        'GET /api/v1/expiries',
+        `/api/v1/expiries?to=2100-01-01&minPosition=${position}`,
+      );
+      expect(expiries.body.items).toContainEqual(
+        expect.objectContaining({ measure: expect.objectContaining({ code }) }),
+      );
+      const timeline = await expectValid(
+        'GET /api/v1/timeline',
+        `/api/v1/timeline?party=CN&minPosition=${position}`,
+      );
+      expect(timeline.body.items.length).toBeGreaterThan(0);
+      const summary = await expectValid(
+        'GET /api/v1/tariffs/summary',
+        `/api/v1/tariffs/summary?imposingParty=US&targetParty=CN&asOf=2025-07-01T00:00:00Z&minPosition=${position}`,
+      );
+      expect(summary.body.economyWide.measures).toContainEqual(expect.objectContaining({ code }));
+      await expectValid('GET /api/v1/alerts', '/api/v1/alerts');
+      const token = await expectValid(
+        'GET /api/v1/api-keys/me/feed-token',
+        '/api/v1/api-keys/me/feed-token',
+      );
+      const calendar = await http().get(token.body.path as string);
+      expect(calendar.status).toBe(200);
+      expect(calendar.headers['content-type']).toMatch(/^text\/calendar/);
+      await expectValid('GET /api/v1/api-keys', '/api/v1/api-keys');
+      await expectValid('GET /api/v1/webhook-subscriptions', '/api/v1/webhook-subscriptions');
+    });
   });
 });

@@ -4,9 +4,11 @@ import { AGREEMENT_STATUS_PROJECTION, AgreementQueries, ReadYourWrites } from '@
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
+import { ApiJsonResponse } from '../openapi';
+import { partyCodeQuery } from '../read-models/read-filters';
 import { listQuerySchema, notCaughtUp, statusQuerySchema, toDates } from '../measures/read-query';
 
-const agreementListQuery = listQuerySchema.extend({ party: z.string().optional() });
+const agreementListQuery = listQuerySchema.extend({ party: partyCodeQuery.optional() });
 
 /** Agreements and their commitments (viewer role). */
 @ApiTags('agreements')
@@ -21,6 +23,7 @@ export class AgreementsReadController {
 
   @Get()
   @ApiOperation({ summary: 'List agreements' })
+  @ApiJsonResponse('AgreementPage', 'A page of agreements, in id order.')
   async list(@Query(new ZodPipe(agreementListQuery)) query: z.infer<typeof agreementListQuery>) {
     await this.caughtUp(query.minPosition);
     const { asOf, knownAt } = toDates(query);
@@ -35,6 +38,7 @@ export class AgreementsReadController {
 
   @Get(':agreement')
   @ApiOperation({ summary: 'An agreement with its commitments’ statuses on asOf' })
+  @ApiJsonResponse('AgreementView', 'The agreement as recorded by `knownAt`.', { etag: true })
   async get(
     @Param('agreement') agreement: string,
     @Query(new ZodPipe(statusQuerySchema)) query: z.infer<typeof statusQuerySchema>,
@@ -49,6 +53,7 @@ export class AgreementsReadController {
 
   @Get(':agreement/events')
   @ApiOperation({ summary: 'The full, immutable history of an agreement, retractions marked' })
+  @ApiJsonResponse('EventHistory', 'Every event of the agreement’s stream, in version order.')
   async events(@Param('agreement') agreement: string) {
     const events = await this.agreements.events(agreement);
     if (!events) throw notFound(agreement);

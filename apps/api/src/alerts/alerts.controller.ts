@@ -4,6 +4,7 @@ import { AlertQueries, InvalidAlertCursorError } from '@app/alerts';
 import { StreamCodeIndex } from '@app/trade';
 import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
+import { ApiJsonResponse } from '../openapi';
 import { pageQuery, windowBound, windowOf } from '../read-models/window-query';
 
 const alertsQuery = z.strictObject({
@@ -39,6 +40,7 @@ export class AlertsController {
       '`cancelled` (an extension, lifting, revocation or retraction made it moot) or `skipped` ' +
       '(already past when the end became known). `from`/`to` bound the intended fire time.',
   })
+  @ApiJsonResponse('AlertPage', 'Alerts in order of their intended fire time.')
   async list(@Query(new ZodPipe(alertsQuery)) query: z.infer<typeof alertsQuery>) {
     const window = windowOf(query);
     const measureId = query.measure ? await this.codes.resolve('measure', query.measure) : null;

@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeysService } from '@app/api-keys';
 import type { FastifyRequest } from 'fastify';
 import { ApiProblem, CurrentPrincipal, Roles, type Principal } from '../http';
+import { ApiJsonResponse } from '../openapi';
 
 /**
  * A key learns its calendar feed token here (any role): calendar clients cannot send
@@ -17,6 +18,7 @@ export class FeedTokenController {
 
   @Get('feed-token')
   @ApiOperation({ summary: 'The calling key’s iCalendar feed token and feed URL' })
+  @ApiJsonResponse('FeedToken', 'The token to put in the calendar feed URL as `?token=`.')
   async feedToken(@CurrentPrincipal() principal: Principal, @Req() request: FastifyRequest) {
     const feedToken = await this.apiKeys.feedTokenOf(principal.keyId);
     // The key authenticated a moment ago; it can only be missing if revoked since.

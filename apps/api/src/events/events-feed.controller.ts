@@ -3,6 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { EventStore } from '@app/event-store';
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
+import { ApiJsonResponse } from '../openapi';
 
 const feedQuery = z.strictObject({
   after: z.coerce.number().int().min(0).default(0),
@@ -22,6 +23,7 @@ export class EventsFeedController {
 
   @Get()
   @ApiOperation({ summary: 'The global event feed after a position' })
+  @ApiJsonResponse('EventFeed', 'Events after `after`, in position order.')
   async feed(@Query(new ZodPipe(feedQuery)) query: z.infer<typeof feedQuery>) {
     const page = await this.store.readAll(query.after, query.limit);
     return {

@@ -5,6 +5,7 @@ import { SuspensionEndQueries, type SuspensionEndView } from '@app/projections';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { ApiProblem, Public, ZodPipe } from '../http';
+import { ApiProblemResponse, ApiReadText } from '../openapi';
 import { windowBound, windowOf } from '../read-models/window-query';
 import { suspensionEndsCalendar } from './suspension-ends-calendar';
 
@@ -42,6 +43,11 @@ export class ExpiriesCalendarController {
       'One VEVENT per suspension end, UID `<suspensionId>@accord`, from a year ago (or `from`) ' +
       'on; lifted suspensions are CANCELLED.',
   })
+  @ApiReadText('text/calendar', 'An RFC 5545 calendar, one VEVENT per suspension end.')
+  @ApiProblemResponse(
+    401,
+    '`unauthenticated`: `token` is missing, or is not the feed token of an active API key.',
+  )
   async calendar(@Query(new ZodPipe(calendarQuery)) query: z.infer<typeof calendarQuery>) {
     const principal = query.token ? await this.apiKeys.authenticateFeedToken(query.token) : null;
     if (!principal) {

@@ -3,15 +3,17 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ReadYourWrites, SUSPENSION_ENDS_PROJECTION, SuspensionEndQueries } from '@app/projections';
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
+import { ApiJsonResponse } from '../openapi';
 import { notCaughtUp } from '../measures/read-query';
+import { measureKindQuery, partyCodeQuery } from '../read-models/read-filters';
 import { pageQuery, windowBound, windowOf, withCursor } from '../read-models/window-query';
 
 const expiriesQuery = z.strictObject({
   from: windowBound.optional(),
   to: windowBound.optional(),
-  imposingParty: z.string().max(2).optional(),
-  targetParty: z.string().max(2).optional(),
-  kind: z.string().max(40).optional(),
+  imposingParty: partyCodeQuery.optional(),
+  targetParty: partyCodeQuery.optional(),
+  kind: measureKindQuery.optional(),
   knownAt: z.iso.datetime({ offset: true }).optional(),
   ...pageQuery,
 });
@@ -39,6 +41,7 @@ export class ExpiriesController {
       'does not move an end yet, and a retracted fact counts until its retraction was ' +
       'recorded; `revision` and `changedAt` are as they stood then.',
   })
+  @ApiJsonResponse('SuspensionEndPage', 'Suspension ends in the window, soonest first.')
   async list(@Query(new ZodPipe(expiriesQuery)) query: z.infer<typeof expiriesQuery>) {
     if (
       query.minPosition !== undefined &&

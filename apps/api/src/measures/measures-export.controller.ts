@@ -8,17 +8,17 @@ import {
 } from '@app/projections';
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
+import { ApiReadText } from '../openapi';
+import { measureKindQuery, measureStatusQuery, partyCodeQuery } from '../read-models/read-filters';
 import { MEASURE_CSV_HEADER, measureCsvRow, toCsv } from './measures-csv';
 import { notCaughtUp, statusQuerySchema, toDates } from './read-query';
 
 // The filters of GET /api/v1/measures, without its paging: the export holds every page.
 const exportQuery = statusQuerySchema.extend({
-  imposingParty: z.string().optional(),
-  targetParty: z.string().optional(),
-  kind: z.string().optional(),
-  status: z
-    .enum(['threatened', 'announced', 'in-force', 'partially-suspended', 'suspended', 'revoked'])
-    .optional(),
+  imposingParty: partyCodeQuery.optional(),
+  targetParty: partyCodeQuery.optional(),
+  kind: measureKindQuery.optional(),
+  status: measureStatusQuery.optional(),
   agreement: z.string().optional(),
   endsBefore: z.iso.datetime({ offset: true }).optional(),
   q: z.string().max(200).optional(),
@@ -44,6 +44,10 @@ export class MeasuresExportController {
   @ApiOperation({
     summary: 'CSV export (RFC 4180) of the measure list: same filters, every page',
   })
+  @ApiReadText(
+    'text/csv',
+    'RFC 4180 CSV with a header row, one row per measure (`content-disposition: attachment`).',
+  )
   async export(@Query(new ZodPipe(exportQuery)) query: z.infer<typeof exportQuery>) {
     if (
       query.minPosition !== undefined &&

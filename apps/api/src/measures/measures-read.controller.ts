@@ -10,15 +10,15 @@ import {
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
+import { ApiJsonResponse } from '../openapi';
+import { measureKindQuery, measureStatusQuery, partyCodeQuery } from '../read-models/read-filters';
 import { listQuerySchema, notCaughtUp, statusQuerySchema, toDates } from './read-query';
 
 const measureListQuery = listQuerySchema.extend({
-  imposingParty: z.string().optional(),
-  targetParty: z.string().optional(),
-  kind: z.string().optional(),
-  status: z
-    .enum(['threatened', 'announced', 'in-force', 'partially-suspended', 'suspended', 'revoked'])
-    .optional(),
+  imposingParty: partyCodeQuery.optional(),
+  targetParty: partyCodeQuery.optional(),
+  kind: measureKindQuery.optional(),
+  status: measureStatusQuery.optional(),
   agreement: z.string().optional(),
   endsBefore: z.iso.datetime({ offset: true }).optional(),
   q: z.string().max(200).optional(),
@@ -37,6 +37,7 @@ export class MeasuresReadController {
 
   @Get()
   @ApiOperation({ summary: 'List measures with their status on asOf, filtered' })
+  @ApiJsonResponse('MeasurePage', 'A page of measures, in id order, with their status on `asOf`.')
   async list(
     @Query(new ZodPipe(measureListQuery)) query: z.infer<typeof measureListQuery>,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -57,6 +58,9 @@ export class MeasuresReadController {
 
   @Get(':measure')
   @ApiOperation({ summary: 'A measure’s status on asOf, as known at knownAt' })
+  @ApiJsonResponse('MeasureView', 'The measure’s status on `asOf`, as recorded by `knownAt`.', {
+    etag: true,
+  })
   async get(
     @Param('measure') measure: string,
     @Query(new ZodPipe(statusQuerySchema)) query: z.infer<typeof statusQuerySchema>,
@@ -71,6 +75,7 @@ export class MeasuresReadController {
 
   @Get(':measure/events')
   @ApiOperation({ summary: 'The full, immutable history of a measure, retractions marked' })
+  @ApiJsonResponse('EventHistory', 'Every event of the measure’s stream, in version order.')
   async events(@Param('measure') measure: string) {
     const events = await this.measures.events(measure);
     if (!events) throw notFound(measure);

@@ -1,4 +1,13 @@
 export { DOCS_PATH, installOpenApi, OPENAPI_JSON_PATH } from './install-openapi';
 export { buildOpenApiDocument, BEARER_SCHEME } from './openapi-document';
-export { ApiIdOrCodeParam, ApiIdParam, ApiWrite, type ApiWriteOptions } from './openapi.decorators';
+export {
+  ApiIdOrCodeParam,
+  ApiIdParam,
+  ApiProblemResponse,
+  ApiJsonResponse,
+  ApiReadText,
+  ApiWrite,
+  type ApiJsonResponseOptions,
+  type ApiWriteOptions,
+} from './openapi.decorators';
 export { REQUEST_BODY_SCHEMAS, RESPONSE_SCHEMAS, schemaRef } from './openapi-schemas';

@@ -56,7 +56,8 @@ interface Handler {
  *  - `{measure}` and `{agreement}` as a UUID or a code on every route, decorated or not;
  *  - the query parameters of every route that validates its query with a ZodPipe, from that
  *    schema (so the document lists what the route accepts, and a 400 when it does not; a 503
- *    where it waits for `minPosition`), and a 404 on every route with a path parameter;
+ *    where it waits for `minPosition`), and on every route with a path parameter a 404 and a
+ *    414 (the router refuses a parameter longer than its `maxParamLength` before any handler);
  *  - ROUTE_DOCS for routes whose controllers carry no OpenAPI decorators.
  */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -92,8 +93,9 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       applyAccess(operation, handler.access);
       if (operation.requestBody) addMissing(operation, [400, 413, 415]);
       if (handler.query) describeQueryParameters(operation, handler.query);
-      // A route that names a resource in its path answers 404 when there is none.
-      if (path.includes('{')) addMissing(operation, [404]);
+      // A route that names a resource in its path answers 404 when there is none, and 414 when
+      // the name is longer than the router takes (see createFastifyAdapter's frameworkErrors).
+      if (path.includes('{')) addMissing(operation, [404, 414]);
       describeIdOrCodeParameters(operation);
     }
   }

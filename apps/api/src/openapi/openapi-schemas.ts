@@ -22,11 +22,13 @@ import type { SchemaObject } from '@nestjs/swagger';
 import { z } from 'zod';
 import type { ApiKeyDto, CreatedApiKeyDto } from '../api-keys/api-keys.dto';
 import type { ProblemDocument } from '../http';
+import { READ_RESPONSE_SCHEMAS } from './read-schemas';
 
 /**
  * Every schema of the OpenAPI document, generated from zod: the request bodies are the very
  * schemas the controllers validate with (so the document cannot drift from the validation),
- * the responses are described here and checked against the TypeScript types they describe.
+ * the responses are described here (those of the read routes in read-schemas.ts) and checked
+ * against the TypeScript types they describe.
  */
 
 /** The request bodies, named as `components.schemas` (and as their TypeScript types). */
@@ -63,14 +65,21 @@ const writeResult = z.strictObject({
     .int()
     .min(1)
     .describe('Global position of the last event written (read-your-writes: `minPosition`).'),
-  eventIds: z.array(uuid).describe('The events this write appended (empty when replayed).'),
+  eventIds: z
+    .array(uuid)
+    .describe(
+      'The events this write appended; on a replay, the events the first request appended.',
+    ),
   suspensionId: uuid.optional().describe('Set when this write scheduled a suspension.'),
   exclusionId: uuid.optional().describe('Set when this write granted an exclusion.'),
   commitmentId: uuid.optional().describe('Set when this write recorded a commitment.'),
   claimId: uuid.optional().describe('Set when this write recorded a party’s claim.'),
   replayed: z
     .boolean()
-    .describe('True when this is a retry (same `Idempotency-Key`) and nothing was appended.'),
+    .describe(
+      'True when this is a retry (same `Idempotency-Key`): nothing was appended, and the ' +
+        'response is the first one’s (same `id`, `version`, `position`, `eventIds`).',
+    ),
 });
 
 const fieldError = z.strictObject({
@@ -141,7 +150,10 @@ export const RESPONSE_SCHEMAS = {
 } as const;
 
 export type SchemaName =
-  RequestBodyName | keyof typeof SHARED_SCHEMAS | keyof typeof RESPONSE_SCHEMAS;
+  | RequestBodyName
+  | keyof typeof SHARED_SCHEMAS
+  | keyof typeof RESPONSE_SCHEMAS
+  | keyof typeof READ_RESPONSE_SCHEMAS;
 
 /** `{ $ref: '#/components/schemas/<name>' }`. */
 export function schemaRef(name: SchemaName): { $ref: string } {
@@ -155,6 +167,7 @@ export function componentSchemas(): Record<string, SchemaObject> {
     ...SHARED_SCHEMAS,
     ...REQUEST_BODY_SCHEMAS,
     ...RESPONSE_SCHEMAS,
+    ...READ_RESPONSE_SCHEMAS,
   })) {
     registry.add(schema, { id });
   }

@@ -9,7 +9,7 @@ import {
   type SchemaObject,
 } from '@nestjs/swagger';
 import { problemResponse, type ProblemStatus } from './problem-responses';
-import { schemaRef, type RequestBodyName } from './openapi-schemas';
+import { schemaRef, type RequestBodyName, type SchemaName } from './openapi-schemas';
 
 /**
  * The OpenAPI description of the write API's conventions, as decorators for its handlers:
@@ -130,4 +130,46 @@ export function ApiIdParam(name: string, description: string): MethodDecorator {
     description,
     schema: { type: 'string', format: 'uuid' },
   });
+}
+
+const STREAM_VERSION: HeadersObject = {
+  ETag: {
+    description: 'The stream’s version, e.g. `"4"`: send it as `If-Match` to write on top of it.',
+    schema: { type: 'string' },
+  },
+};
+
+export interface ApiJsonResponseOptions {
+  /** Default 200. */
+  status?: 200 | 201 | 202;
+  /** The route sends the stream's version as `ETag`. */
+  etag?: boolean;
+}
+
+/** A route's success answer: its JSON body, by component name. */
+export function ApiJsonResponse(
+  schema: SchemaName,
+  description: string,
+  options: ApiJsonResponseOptions = {},
+): MethodDecorator {
+  return ApiResponse({
+    status: options.status ?? 200,
+    description,
+    ...(options.etag ? { headers: STREAM_VERSION } : {}),
+    content: { 'application/json': { schema: schemaRef(schema) } },
+  });
+}
+
+/** The 200 answer of a route that sends a document other than JSON (CSV, iCalendar). */
+export function ApiReadText(contentType: string, description: string): MethodDecorator {
+  return ApiResponse({
+    status: 200,
+    description,
+    content: { [contentType]: { schema: { type: 'string' } } },
+  });
+}
+
+/** A problem a route answers with beyond those the document adds to every route like it. */
+export function ApiProblemResponse(status: ProblemStatus, description?: string): MethodDecorator {
+  return ApiResponse({ status, ...problemResponse(status, description) });
 }

@@ -4,7 +4,7 @@ import { PROBLEM_CONTENT_TYPE } from '../http';
 import { schemaRef } from './openapi-schemas';
 
 /** The error statuses the API answers with, each as `application/problem+json`. */
-export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 415 | 422 | 503;
+export type ProblemStatus = 400 | 401 | 403 | 404 | 409 | 412 | 413 | 414 | 415 | 422 | 503;
 
 const codesOf = (kind: DomainErrorKind): string[] =>
   Object.entries(DOMAIN_ERROR_KINDS)
@@ -28,6 +28,9 @@ const DESCRIPTIONS: Record<ProblemStatus, string> = {
     '`precondition-failed`: `If-Match` does not name the current version, which ' +
     '`currentVersion` gives.',
   413: '`payload-too-large`: the body is larger than `limit` bytes.',
+  414:
+    '`uri-too-long`: a path parameter is longer than the router accepts (100 characters); ' +
+    'no id or code is that long.',
   415: '`unsupported-media-type`: send the body as `application/json`.',
   422:
     'The input is well-formed but breaks a rule of the trade (`errors[]` names the field when ' +

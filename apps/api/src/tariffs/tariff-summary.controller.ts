@@ -3,11 +3,14 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { MEASURE_STATUS_PROJECTION, ReadYourWrites, TariffSummaryQueries } from '@app/projections';
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
+import { ApiJsonResponse } from '../openapi';
+import { partyCodeQuery } from '../read-models/read-filters';
 import { notCaughtUp, statusQuerySchema, toDates } from '../measures/read-query';
 
-const party = z.string().regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code' });
-
-const summaryQuery = statusQuerySchema.extend({ imposingParty: party, targetParty: party });
+const summaryQuery = statusQuerySchema.extend({
+  imposingParty: partyCodeQuery,
+  targetParty: partyCodeQuery,
+});
 
 /** Rates one party charges on another's goods on a date (viewer role). */
 @ApiTags('tariffs')
@@ -28,6 +31,7 @@ export class TariffSummaryController {
       'the ad valorem totals — economy-wide tariffs (scope `allProducts`) apart from ' +
       'product-specific ones.',
   })
+  @ApiJsonResponse('TariffSummary', 'The tariffs in force on `asOf`, economy-wide and by product.')
   async summary(@Query(new ZodPipe(summaryQuery)) query: z.infer<typeof summaryQuery>) {
     if (
       query.minPosition !== undefined &&

@@ -3,13 +3,15 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ReadYourWrites, TIMELINE_PROJECTION, TimelineQueries } from '@app/projections';
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
+import { ApiJsonResponse } from '../openapi';
 import { notCaughtUp } from '../measures/read-query';
+import { partyCodeQuery } from '../read-models/read-filters';
 import { pageQuery, windowBound, windowOf, withCursor } from '../read-models/window-query';
 
 const timelineQuery = z.strictObject({
   from: windowBound.optional(),
   to: windowBound.optional(),
-  party: z.string().max(2).optional(),
+  party: partyCodeQuery.optional(),
   knownAt: z.iso.datetime({ offset: true }).optional(),
   ...pageQuery,
 });
@@ -34,6 +36,7 @@ export class TimelineController {
       '[from, to). Retracted facts drop out from their retraction on; a past `knownAt` shows ' +
       'what had been recorded, and not yet retracted, by then.',
   })
+  @ApiJsonResponse('TimelinePage', 'Facts in the window, in order of `effectiveAt`.')
   async list(@Query(new ZodPipe(timelineQuery)) query: z.infer<typeof timelineQuery>) {
     if (
       query.minPosition !== undefined &&

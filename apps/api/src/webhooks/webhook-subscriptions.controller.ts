@@ -25,6 +25,7 @@ import {
 } from '@app/webhooks';
 import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
+import { ApiJsonResponse } from '../openapi';
 import {
   toDeliveryDto,
   toSubscriptionDto,
@@ -71,6 +72,9 @@ export class WebhookSubscriptionsController {
   @HttpCode(201)
   @ApiOperation({ summary: 'Subscribe a URL; the response is the only time its secret is shown' })
   @ApiBody({ schema: jsonSchema(createWebhookSubscriptionSchema) })
+  @ApiJsonResponse('WebhookSubscriptionWithSecret', 'Subscribed; `secret` is shown this once.', {
+    status: 201,
+  })
   create(
     @Body(new ZodPipe(createWebhookSubscriptionSchema)) body: CreateWebhookSubscriptionInput,
   ): Promise<WebhookSubscriptionWithSecretDto> {
@@ -79,6 +83,7 @@ export class WebhookSubscriptionsController {
 
   @Get()
   @ApiOperation({ summary: 'List subscriptions, oldest first (never their secrets)' })
+  @ApiJsonResponse('WebhookSubscriptionList', 'A page of subscriptions.')
   async list(
     @Query(new ZodPipe(pageQuery)) query: z.output<typeof pageQuery>,
   ): Promise<{ items: WebhookSubscriptionDto[]; nextCursor: string | null }> {
@@ -88,6 +93,7 @@ export class WebhookSubscriptionsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One subscription, with why it was disabled if it was' })
+  @ApiJsonResponse('WebhookSubscription', 'The subscription.')
   get(@Param('id') id: string): Promise<WebhookSubscriptionDto> {
     return answer(async () => toSubscriptionDto(await this.subscriptions.get(id)));
   }
@@ -98,6 +104,7 @@ export class WebhookSubscriptionsController {
       'Change a subscription; re-enabling resets its failures and replays what it missed while failing or disabled',
   })
   @ApiBody({ schema: jsonSchema(updateWebhookSubscriptionSchema) })
+  @ApiJsonResponse('WebhookSubscription', 'The subscription as changed.')
   update(
     @Param('id') id: string,
     @Body(new ZodPipe(updateWebhookSubscriptionSchema)) body: UpdateWebhookSubscriptionInput,
@@ -117,6 +124,7 @@ export class WebhookSubscriptionsController {
   @ApiOperation({
     summary: 'A new secret, shown once; the old one keeps signing beside it for a grace period',
   })
+  @ApiJsonResponse('WebhookSubscriptionWithSecret', 'Rotated; the new `secret` is shown this once.')
   rotateSecret(@Param('id') id: string): Promise<WebhookSubscriptionWithSecretDto> {
     return answer(async () =>
       toSubscriptionWithSecretDto(await this.subscriptions.rotateSecret(id)),
@@ -126,12 +134,14 @@ export class WebhookSubscriptionsController {
   @Post(':id/test')
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a `ping` to this subscription now' })
+  @ApiJsonResponse('WebhookTestResult', 'The ping is queued.', { status: 202 })
   test(@Param('id') id: string): Promise<{ deliveryId: string; webhookId: string }> {
     return answer(() => this.subscriptions.test(id));
   }
 
   @Get(':id/deliveries')
   @ApiOperation({ summary: 'The delivery log, newest first, each delivery with its attempts' })
+  @ApiJsonResponse('WebhookDeliveryList', 'A page of deliveries, newest first.')
   deliveries(
     @Param('id') id: string,
     @Query(new ZodPipe(deliveriesQuery)) query: z.output<typeof deliveriesQuery>,
@@ -144,6 +154,7 @@ export class WebhookSubscriptionsController {
 
   @Get(':id/deliveries/:deliveryId')
   @ApiOperation({ summary: 'One delivery with its attempts' })
+  @ApiJsonResponse('WebhookDelivery', 'The delivery with its attempts.')
   delivery(
     @Param('id') id: string,
     @Param('deliveryId') deliveryId: string,
@@ -154,6 +165,9 @@ export class WebhookSubscriptionsController {
   @Post(':id/deliveries/:deliveryId/retry')
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a delivery again now, with the same webhook-id' })
+  @ApiJsonResponse('WebhookDelivery', 'The delivery, queued to be sent again now.', {
+    status: 202,
+  })
   retry(
     @Param('id') id: string,
     @Param('deliveryId') deliveryId: string,
@@ -167,6 +181,7 @@ export class WebhookSubscriptionsController {
     summary:
       'Re-send every finished delivery created in [since, until) (until: now), each with its own webhook-id',
   })
+  @ApiJsonResponse('WebhookReplayResult', 'The deliveries are queued again.', { status: 202 })
   replay(
     @Param('id') id: string,
     @Query(new ZodPipe(replayQuery)) query: z.output<typeof replayQuery>,

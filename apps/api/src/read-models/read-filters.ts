@@ -1,0 +1,37 @@
+import { isPartyCode, MEASURE_KINDS, type MeasureStatus } from '@app/domain';
+import { z } from 'zod';
+
+/**
+ * The filters the read routes share, validated alike everywhere: a value no record can carry
+ * (`us`, `ZZ`, a kind or status that does not exist) is a 400 naming the parameter, not an
+ * empty page that looks like "nothing matches".
+ */
+
+/**
+ * A party as the write side records it: an assigned ISO 3166-1 alpha-2 code in upper case (the
+ * domain's list, so `XX` is refused like `us`).
+ */
+export const partyCodeQuery = z
+  .string()
+  .regex(/^[A-Z]{2}$/, { message: 'must be an ISO 3166-1 alpha-2 code in upper case, e.g. US' })
+  .refine(isPartyCode, { message: 'must be an assigned ISO 3166-1 alpha-2 code' })
+  .describe('An assigned ISO 3166-1 alpha-2 code in upper case, e.g. `US`, `CN`.');
+
+export const measureKindQuery = z.enum(MEASURE_KINDS).describe('The kind of measure.');
+
+export const MEASURE_STATUS_VALUES = [
+  'threatened',
+  'announced',
+  'in-force',
+  'partially-suspended',
+  'suspended',
+  'revoked',
+] as const satisfies readonly MeasureStatus[];
+// Every status the domain knows is listed: the build fails when the domain adds one.
+const _everyStatus: Exclude<MeasureStatus, (typeof MEASURE_STATUS_VALUES)[number]> extends never
+  ? true
+  : never = true;
+
+export const measureStatusQuery = z
+  .enum(MEASURE_STATUS_VALUES)
+  .describe('The measure’s status on `asOf`.');
