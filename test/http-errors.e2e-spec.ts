@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
 import {
   Body,
   Controller,
@@ -19,6 +21,7 @@ import { z } from 'zod';
 import { ApiModule } from '../apps/api/src/api.module';
 import { createApi } from '../apps/api/src/create-api';
 import { ApiProblem, Public, ZodPipe } from '../apps/api/src/http';
+import { suffix, usTariffBody } from './support/write-api';
 
 const rateBody = z.strictObject({
   rate: z.strictObject({ type: z.literal('ad-valorem'), percent: z.number().min(0) }),
@@ -89,13 +92,60 @@ class CapturingLogger implements LoggerService {
 
 const PROBLEM_JSON = /^application\/problem\+json; charset=utf-8$/;
 
+interface RawResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * Sends bytes as they are, on a socket of their own: what supertest cannot send (a request line
+ * Node's parser refuses, two Content-Type fields, a body without one), and reads the answer
+ * until the server closes (`Connection: close`). A write error after the server answered and
+ * closed is expected: it does not read the rest of a request it refused.
+ */
+function sendRaw(port: number, request: Buffer): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    // Written, not ended: a half-closed connection makes Node drop the request still in flight.
+    const socket = connect(port, '127.0.0.1', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => chunks.push(chunk));
+    socket.on('error', () => undefined);
+    socket.on('close', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      const [head, ...rest] = text.split('\r\n\r\n');
+      const [statusLine, ...fields] = head.split('\r\n');
+      const match = /^HTTP\/1\.1 (\d{3}) /.exec(statusLine);
+      if (!match) {
+        reject(new Error(`Not an HTTP response: ${JSON.stringify(text.slice(0, 200))}`));
+        return;
+      }
+      const headers = Object.fromEntries(
+        fields.map((field) => {
+          const colon = field.indexOf(':');
+          return [field.slice(0, colon).toLowerCase(), field.slice(colon + 1).trim()];
+        }),
+      );
+      resolve({ status: Number(match[1]), headers, body: rest.join('\r\n\r\n') });
+    });
+  });
+}
+
+/** A request in HTTP/1.1 wire format; `lines` are the request line and the header fields. */
+function wire(lines: string[], body = ''): Buffer {
+  return Buffer.from(`${[...lines, 'Connection: close'].join('\r\n')}\r\n\r\n${body}`, 'utf8');
+}
+
 describe('HTTP errors as problem+json, end to end', () => {
   const adminKey = `admin-${randomBytes(24).toString('base64url')}`;
   const asAdmin = { authorization: `Bearer ${adminKey}` };
   const logger = new CapturingLogger();
   let db: TestDatabase;
   let app: NestFastifyApplication;
+  let port: number;
   const http = () => request(app.getHttpServer());
+  const eventCount = async () =>
+    Number((await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM events')).rows[0].n);
 
   beforeAll(async () => {
     db = await createTestDatabase('e2e_http_errors');
@@ -106,8 +156,9 @@ describe('HTTP errors as problem+json, end to end', () => {
     });
     app = await createApi(ApiWithErrorRoutes);
     app.useLogger(logger);
-    await app.init();
-    await app.getHttpAdapter().getInstance().ready();
+    // Listening, for the raw-socket tests; supertest uses the same address.
+    await app.listen(0, '127.0.0.1');
+    port = (app.getHttpServer().address() as AddressInfo).port;
   });
   afterAll(async () => {
     await app?.close();
@@ -165,6 +216,152 @@ describe('HTTP errors as problem+json, end to end', () => {
       expectProblem(await http().get('/api/v1/nothing-here'), 404, 'not-found');
       const withKey = await http().post('/api/v1/nothing-here').set(asAdmin).send({ a: 1 });
       expect(expectProblem(withKey, 404, 'not-found').instance).toBe('/api/v1/nothing-here');
+    });
+  });
+
+  describe('the media type of a write: application/json only', () => {
+    // A complete, valid measure: were any of these bodies parsed as JSON, it would be recorded.
+    const measure = () => JSON.stringify(usTariffBody(`MEDIA-${suffix()}`));
+    const rawWrite = (contentTypes: string[], body: string) =>
+      sendRaw(
+        port,
+        wire(
+          [
+            'POST /api/v1/measures HTTP/1.1',
+            'Host: localhost',
+            `Authorization: Bearer ${adminKey}`,
+            ...contentTypes.map((type) => `Content-Type: ${type}`),
+            `Content-Length: ${Buffer.byteLength(body)}`,
+          ],
+          body,
+        ),
+      );
+    const problemOf = (response: RawResponse) => {
+      expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+      return { status: response.status, body: JSON.parse(response.body) as { code: string } };
+    };
+
+    it.each([
+      'text/plain',
+      'text/plain; charset=utf-8',
+      'application/octet-stream',
+      'application/xml',
+      'application/merge-patch+json',
+      'application/x-www-form-urlencoded',
+    ])('a measure sent as %s → 415 unsupported-media-type, nothing recorded', async (type) => {
+      const before = await eventCount();
+      const response = await http()
+        .post('/api/v1/measures')
+        .set(asAdmin)
+        .set('content-type', type)
+        .send(measure());
+      expect(expectProblem(response, 415, 'unsupported-media-type').instance).toBe(
+        '/api/v1/measures',
+      );
+      expect(await eventCount()).toBe(before);
+    });
+
+    it('two Content-Type fields that disagree → 415, whichever comes first; nothing recorded', async () => {
+      // Node keeps only the first field: application/json first used to be parsed as JSON.
+      const before = await eventCount();
+      for (const types of [
+        ['application/json', 'text/plain'],
+        ['text/plain', 'application/json'],
+        ['application/json', 'application/xml; charset=utf-8'],
+      ]) {
+        expect({ types, ...problemOf(await rawWrite(types, measure())) }).toMatchObject({
+          types,
+          status: 415,
+          body: { code: 'unsupported-media-type' },
+        });
+      }
+      expect(await eventCount()).toBe(before);
+    });
+
+    it('a body without a Content-Type → 415, nothing recorded', async () => {
+      const before = await eventCount();
+      expect(problemOf(await rawWrite([], measure()))).toMatchObject({
+        status: 415,
+        body: { code: 'unsupported-media-type' },
+      });
+      expect(await eventCount()).toBe(before);
+    });
+
+    it('application/json in any spelling, or twice alike, is JSON', async () => {
+      for (const types of [
+        ['Application/JSON'],
+        ['application/json; charset=utf-8'],
+        ['application/json', 'application/json; charset=utf-8'],
+      ]) {
+        const response = await rawWrite(types, measure());
+        expect({ types, status: response.status }).toEqual({ types, status: 201 });
+      }
+    });
+
+    it('a write without a body needs no Content-Type', async () => {
+      const created = await http()
+        .post('/api/v1/api-keys')
+        .set(asAdmin)
+        .send({ name: `bodyless-${suffix()}`, role: 'viewer' })
+        .expect(201);
+      await http().delete(`/api/v1/api-keys/${created.body.id}`).set(asAdmin).expect(204);
+    });
+  });
+
+  describe('what is refused before Fastify routes the request, on a raw socket', () => {
+    const get = (target: string | Buffer, headers: string[] = []) =>
+      sendRaw(
+        port,
+        Buffer.concat([
+          Buffer.from('GET '),
+          Buffer.isBuffer(target) ? target : Buffer.from(target),
+          wire([' HTTP/1.1', 'Host: localhost', `Authorization: Bearer ${adminKey}`, ...headers]),
+        ]),
+      );
+    function expectRawProblem(response: RawResponse, status: number, code: string) {
+      expect({ status: response.status, type: response.headers['content-type'] }).toEqual({
+        status,
+        type: 'application/problem+json; charset=utf-8',
+      });
+      expect(Buffer.byteLength(response.body)).toBe(Number(response.headers['content-length']));
+      const body = JSON.parse(response.body) as Record<string, unknown>;
+      expect(body).toMatchObject({
+        type: `https://accord.dev/problems/${code}`,
+        title: expect.any(String),
+        status,
+        detail: expect.any(String),
+        code,
+      });
+      return body;
+    }
+
+    it('raw UTF-8 in the request line → 400 bad-request (Node refuses it)', async () => {
+      const response = await get(Buffer.from('/api/v1/measures?q=İ', 'utf8'));
+      expectRawProblem(response, 400, 'bad-request');
+      expect(response.headers.connection).toBe('close');
+    });
+
+    it('a 100 kB query string → 431 request-header-fields-too-large', async () => {
+      const response = await get(`/api/v1/measures?q=${'a'.repeat(100_000)}`);
+      expectRawProblem(response, 431, 'request-header-fields-too-large');
+    });
+
+    it('a header field over the limit → 431; a field name that is not a token → 400', async () => {
+      expectRawProblem(
+        await get('/api/v1/measures', [`X-Padding: ${'a'.repeat(20_000)}`]),
+        431,
+        'request-header-fields-too-large',
+      );
+      expectRawProblem(await get('/api/v1/measures', ['Bad Header: x']), 400, 'bad-request');
+    });
+
+    it('a malformed percent-encoding in the path → 400 bad-request from the router', async () => {
+      const body = expectRawProblem(await get('/api/v1/measures/%E0%A4%A'), 400, 'bad-request');
+      expect(body.instance).toBe('/api/v1/measures/%E0%A4%A');
+    });
+
+    it('the server keeps answering afterwards', async () => {
+      await http().get('/api/v1/measures').set(asAdmin).expect(200);
     });
   });
 

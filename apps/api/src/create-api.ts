@@ -18,7 +18,8 @@ export async function createApi(
   const app = await NestFactory.create<NestFastifyApplication>(
     rootModule,
     createFastifyAdapter({ bodyLimit: 256 * 1024 }),
-    // Fastify's own JSON parser is the only body parser: every other content type is a 415.
+    // The adapter's JSON parser is the only body parser (every other media type is a 415):
+    // Nest's would add urlencoded ones.
     { logger: nestLogLevels(config.LOG_LEVEL), bufferLogs: false, bodyParser: false },
   );
   app.enableShutdownHooks();

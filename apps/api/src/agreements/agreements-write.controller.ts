@@ -55,9 +55,8 @@ export class AgreementsWriteController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WriteResult> {
     const result = await this.execute(agreement, { action: 'record-commitment', body }, options);
-    return sendWriteResult(reply, result, {
-      location: `/api/v1/agreements/${result.id}/commitments/${result.commitmentId ?? ''}`,
-    });
+    // The commitment lives inside the agreement: its id is `commitmentId` in the body.
+    return sendWriteResult(reply, result, { location: `/api/v1/agreements/${result.id}` });
   }
 
   @Post(':agreement/commitments/:commitment/status')

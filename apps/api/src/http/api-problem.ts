@@ -78,6 +78,7 @@ const STATUS_PROBLEMS: Record<number, [code: string, title: string]> = {
   422: ['unprocessable-content', 'Unprocessable content'],
   428: ['precondition-required', 'Precondition required'],
   429: ['too-many-requests', 'Too many requests'],
+  431: ['request-header-fields-too-large', 'Request header fields too large'],
   500: ['internal-error', 'Internal error'],
   501: ['not-implemented', 'Not implemented'],
   502: ['bad-gateway', 'Bad gateway'],

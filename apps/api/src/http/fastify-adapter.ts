@@ -1,6 +1,8 @@
+import { Logger } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyError } from 'fastify';
 import { ApiProblem, PROBLEM_CONTENT_TYPE } from './api-problem';
+import { answerClientError } from './client-errors';
 
 /**
  * A Fastify error (body parsing, content type, body size) on its way to the exception filter.
@@ -38,30 +40,96 @@ class ProblemFastifyAdapter extends FastifyAdapter {
   }
 }
 
-/** The part of a reply a router error needs (Nest bundles its own copy of Fastify's types). */
+/**
+ * The parts of a request and reply a router error needs (Nest bundles its own copy of Fastify,
+ * whose types are not the ones `fastify` resolves to here).
+ */
 interface RouterReply {
   code(status: number): { type(contentType: string): { send(body: unknown): unknown } };
 }
 
+/** The problem for an error Fastify's router raises before any route, hook or filter runs. */
+function routerProblem(error: FastifyError): ApiProblem {
+  switch (error.code) {
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new ApiProblem(414, 'uri-too-long', 'URI too long', 'A path segment is too long.');
+    case 'FST_ERR_BAD_URL':
+      return new ApiProblem(400, 'bad-request', 'Bad request', 'The request URL is malformed.');
+    default:
+      // FST_ERR_ASYNC_CONSTRAINT: a route constraint failed, which is the server's fault.
+      new Logger('Http').error(`The router failed: ${error.code} ${error.message}`, error.stack);
+      return new ApiProblem(
+        500,
+        'internal-error',
+        'Internal error',
+        'The server failed to answer.',
+      );
+  }
+}
+
 /**
- * The Fastify adapter of the API: JSON bodies only (anything else is a 415; Fastify's built-in
- * text/plain parser is removed), at most `bodyLimit` bytes (413 beyond).
+ * The media type of each Content-Type field of a request, lower-cased, without parameters.
+ * Node keeps only the first field in `request.headers` and drops the others without a word.
+ */
+function declaredMediaTypes(rawHeaders: string[]): string[] {
+  const types = new Set<string>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i].toLowerCase() === 'content-type') {
+      types.add(rawHeaders[i + 1].split(';')[0].trim().toLowerCase());
+    }
+  }
+  return [...types];
+}
+
+/**
+ * JSON is the only body Fastify parses: any other media type, or none, finds no parser, which
+ * Fastify answers with FST_ERR_CTP_INVALID_MEDIA_TYPE (a 415). One case gets past that: a
+ * request with two Content-Type fields, `application/json` first, reaches the JSON parser with
+ * the second one unseen, so the parser refuses a request whose fields disagree.
+ */
+function acceptJsonBodiesOnly(adapter: FastifyAdapter): void {
+  const fastify = adapter.getInstance();
+  const parseJson = fastify.getDefaultJsonParser(
+    fastify.initialConfig.onProtoPoisoning ?? 'error',
+    fastify.initialConfig.onConstructorPoisoning ?? 'error',
+  );
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const declared = declaredMediaTypes(request.raw.rawHeaders);
+    if (declared.length > 1) {
+      done(
+        new ApiProblem(
+          415,
+          'unsupported-media-type',
+          'Unsupported media type',
+          'The Content-Type fields of the request disagree: send one, application/json.',
+        ),
+        undefined,
+      );
+      return;
+    }
+    return parseJson(request, body as string, done); // parseAs 'string'
+  });
+}
+
+/**
+ * The Fastify adapter of the API: JSON bodies only (anything else is a 415), at most
+ * `bodyLimit` bytes (413 beyond), and problem+json also for what is refused before Nest sees
+ * the request: by Fastify's router (frameworkErrors) or by Node's HTTP parser
+ * (clientErrorHandler: a malformed request line, headers over Node's limit, a timeout).
  */
 export function createFastifyAdapter(options: { bodyLimit: number }): FastifyAdapter {
   const adapter = new ProblemFastifyAdapter({
     bodyLimit: options.bodyLimit,
-    // The router rejects some URLs before any handler or filter exists: answer those in kind.
-    frameworkErrors: (error: FastifyError, _request: unknown, reply: unknown) => {
-      const problem =
-        error.code === 'FST_ERR_MAX_PARAM_LENGTH'
-          ? new ApiProblem(414, 'uri-too-long', 'URI too long', 'A path segment is too long.')
-          : new ApiProblem(400, 'bad-request', 'Bad request', 'The request URL is malformed.');
+    clientErrorHandler: answerClientError,
+    frameworkErrors: (error: FastifyError, request: { url: string }, reply: unknown) => {
+      const problem = routerProblem(error);
       (reply as RouterReply)
         .code(problem.getStatus())
-        .type(PROBLEM_CONTENT_TYPE)
-        .send(problem.toDocument());
+        .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
+        .send({ ...problem.toDocument(), instance: request.url.split('?')[0] });
     },
   });
-  adapter.getInstance().removeContentTypeParser('text/plain');
+  acceptJsonBodiesOnly(adapter);
   return adapter;
 }

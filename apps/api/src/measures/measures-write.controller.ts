@@ -80,9 +80,8 @@ export class MeasuresWriteController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WriteResult> {
     const result = await this.execute(measure, { action: 'schedule-suspension', body }, options);
-    return sendWriteResult(reply, result, {
-      location: `/api/v1/measures/${result.id}/suspensions/${result.suspensionId ?? ''}`,
-    });
+    // The suspension has no URL of its own: its id is in the body (`suspensionId`).
+    return sendWriteResult(reply, result, { location: `/api/v1/measures/${result.id}` });
   }
 
   @Post(':measure/suspensions/:suspension/extensions')
@@ -148,9 +147,8 @@ export class MeasuresWriteController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WriteResult> {
     const result = await this.execute(measure, { action: 'grant-exclusion', body }, options);
-    return sendWriteResult(reply, result, {
-      location: `/api/v1/measures/${result.id}/exclusions/${result.exclusionId ?? ''}`,
-    });
+    // The exclusion has no URL of its own: its id is in the body (`exclusionId`).
+    return sendWriteResult(reply, result, { location: `/api/v1/measures/${result.id}` });
   }
 
   @Post(':measure/exclusions/:exclusion/extensions')

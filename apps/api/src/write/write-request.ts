@@ -64,7 +64,12 @@ function parseIfMatch(value: string | undefined): number | undefined {
   return Number(match[1]);
 }
 
-/** Sets the status, the ETag (the stream's new version) and, for a new resource, Location. */
+/**
+ * Sets the status, the ETag (the stream's new version) and, for a write that creates something,
+ * 201 with Location: the measure or agreement written to, the resource the ETag versions and
+ * the one a GET answers. (What a write creates inside it, a suspension, an exclusion or a
+ * commitment, has no URL of its own, only its id in the body.)
+ */
 export function sendWriteResult(
   reply: FastifyReply,
   result: WriteResult,
