@@ -460,6 +460,53 @@ describe('Webhook subscriptions, end to end', () => {
     expect(receiver.on(elsewhere.path)).toEqual([]);
   });
 
+  it('sends measure.status-changed when a suspension lapses and its points come back', async () => {
+    const code = `E2E-LAPSE-${suffix()}`;
+    const subscription = await subscribe({
+      eventTypes: ['measure.status-changed'],
+      filters: { measures: [code] },
+    });
+    await http().post('/api/v1/measures').set(asAdmin).send(usTariffBody(code)).expect(201);
+    // Started in the past, ending in two seconds: the worker records the lapse at its end.
+    const endsAt = new Date(Date.now() + 2000).toISOString();
+    await http()
+      .post(`/api/v1/measures/${code}/suspensions`)
+      .set(asAdmin)
+      .send({
+        startsAt: '2025-05-14T04:01:00Z',
+        endsAt,
+        part: { percentPoints: 24 },
+        sources: [source('Suspension notice')],
+      })
+      .expect(201);
+
+    const lapse = await eventually(
+      () => {
+        const changes = receiver.on(subscription.path).map(
+          (request) =>
+            new Webhook(subscription.secret).verify(request.body, request.headers) as {
+              data: {
+                previousStatus: string;
+                status: string;
+                asOf: string;
+                cause: { type: string };
+              };
+            },
+        );
+        const found = changes.find((change) => change.data.cause.type === 'SuspensionLapsed');
+        expect(found).toBeDefined();
+        return found!;
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(lapse.data).toMatchObject({
+      previousStatus: 'partially-suspended',
+      status: 'in-force',
+      asOf: endsAt,
+      cause: { type: 'SuspensionLapsed' },
+    });
+  });
+
   it('serves Prometheus metrics at /metrics without a key', async () => {
     const metrics = await http().get('/metrics').expect(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);

@@ -82,7 +82,12 @@ export class WebhookEventPublisher implements SubscriptionHandler {
       if (!wanted.has(recorded.eventId)) continue;
       const effectiveAt =
         (recorded.payload.effectiveAt as string | undefined) ?? recorded.recordedAt;
-      const previous = measureStatusAt(before, effectiveAt);
+      // A lapse records what time did: the end it records was known before, so the status at
+      // its instant had already changed without it. Its change is the one across that instant.
+      const previous =
+        recorded.type === 'SuspensionLapsed'
+          ? measureStatusAt(state, new Date(new Date(effectiveAt).getTime() - 1))
+          : measureStatusAt(before, effectiveAt);
       const current = measureStatusAt(state, effectiveAt);
       if (!current || previous?.status === current.status) continue;
       const measure = state.measure!;
