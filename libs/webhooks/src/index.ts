@@ -66,6 +66,7 @@ export {
 export { nextAttemptAt, parseRetryAfter, type RetryPolicy } from './webhook-retry-policy';
 export { WebhookMetrics } from './webhook-metrics';
 export {
+  InvalidWebhookCursorError,
   WebhookSubscriptionsService,
   type Page,
   type WebhookSubscriptionsServiceOptions,

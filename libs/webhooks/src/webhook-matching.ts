@@ -45,19 +45,64 @@ export function isSchedulableLeadTime(leadTime: string): boolean {
 const normalizedLeadTimes = new Map<string, string>();
 const NORMALIZED_CACHE_SIZE = 1000;
 
-/** Lead times compare by meaning: `P0D` and `PT0S` are the same lead time, `P1D` and `PT24H` not. */
+/**
+ * Lead times compare by meaning: two that always give the same fire time are the same lead time,
+ * one canonical spelling. A fire time is the end minus the calendar part (years and months
+ * together, then days, in the measure's zone) minus an exact part (hours, minutes, seconds), so:
+ * years and months fold into one count of months (`P12M` is `P1Y`, `P18M` is `P1Y6M`); weeks into
+ * days (`P1W` is `P7D`); hours, minutes and seconds into one exact length written as hours,
+ * minutes and seconds (`PT60S` is `PT1M`, `PT90M` is `PT1H30M`, to the millisecond), hours never
+ * folding into days; every zero is `PT0S`. Calendar units stay apart from exact ones: `P1D` and
+ * `PT24H` differ across a daylight-saving change, `P1M` and `P30D` in most months. The alert
+ * schedule plans (and names) its alerts by this form, and matching compares by it, so two
+ * spellings never make two alerts at one fire time.
+ */
 export function normalizeLeadTime(leadTime: string): string {
   const cached = normalizedLeadTimes.get(leadTime);
   if (cached !== undefined) return cached;
-  const duration = Duration.fromISO(leadTime);
-  const normalized = !duration.isValid
-    ? leadTime
-    : duration.toMillis() === 0
-      ? 'PT0S'
-      : (duration.normalize().toISO() ?? leadTime);
+  const normalized = canonicalLeadTime(leadTime);
   if (normalizedLeadTimes.size >= NORMALIZED_CACHE_SIZE) normalizedLeadTimes.clear();
   normalizedLeadTimes.set(leadTime, normalized);
   return normalized;
+}
+
+function canonicalLeadTime(leadTime: string): string {
+  const duration = Duration.fromISO(leadTime);
+  if (!duration.isValid) return leadTime;
+  if (duration.toMillis() === 0) return 'PT0S';
+  const { years, quarters, months, weeks, days, hours, minutes, seconds, milliseconds } =
+    duration.toObject();
+  const totalMonths = (years ?? 0) * 12 + (quarters ?? 0) * 3 + (months ?? 0);
+  const totalDays = (weeks ?? 0) * 7 + (days ?? 0);
+  const exactMs = Math.round(
+    (hours ?? 0) * 3_600_000 +
+      (minutes ?? 0) * 60_000 +
+      (seconds ?? 0) * 1000 +
+      (milliseconds ?? 0),
+  );
+  // Fractional or negative calendar units are not lead times the API accepts (the domain's form
+  // has whole ones only); they keep luxon's spelling rather than a guess at their meaning.
+  if (
+    ![totalMonths, totalDays].every((value) => Number.isInteger(value) && value >= 0) ||
+    exactMs < 0
+  )
+    return duration.normalize().toISO() ?? leadTime;
+  const date =
+    (totalMonths >= 12 ? `${Math.floor(totalMonths / 12)}Y` : '') +
+    (totalMonths % 12 ? `${totalMonths % 12}M` : '') +
+    (totalDays ? `${totalDays}D` : '');
+  const h = Math.floor(exactMs / 3_600_000);
+  const m = Math.floor((exactMs % 3_600_000) / 60_000);
+  const secondsMs = exactMs % 60_000;
+  const time = (h ? `${h}H` : '') + (m ? `${m}M` : '') + (secondsMs ? `${secondsMs / 1000}S` : '');
+  // Below a millisecond: the end itself.
+  if (!date && !time) return 'PT0S';
+  return `P${date}${time ? `T${time}` : ''}`;
+}
+
+/** The lead times of a list, each once, by meaning, in their canonical form, first one first. */
+export function distinctLeadTimesOf(leadTimes: readonly string[]): string[] {
+  return [...new Set(leadTimes.map(normalizeLeadTime))];
 }
 
 /**
@@ -78,7 +123,9 @@ export function subscriptionMatches(
     if (!match.parties.some((party) => wanted.has(party.toUpperCase()))) return false;
   }
   if (measureKinds?.length) {
-    if (!match.measureKind || !measureKinds.includes(match.measureKind)) return false;
+    // Any case: rows written before kinds were checked and lower-cased may hold `Tariff`.
+    const kind = match.measureKind?.toLowerCase();
+    if (!kind || !measureKinds.some((wanted) => wanted.toLowerCase() === kind)) return false;
   }
   if (measures?.length) {
     const wanted = new Set(measures.map((measure) => measure.toLowerCase()));

@@ -41,12 +41,48 @@ describe('nextAttemptAt', () => {
     expect(attempts).toBeLessThan(40);
   });
 
-  it('honours Retry-After as given, up to the maximum delay', () => {
+  it('honours a Retry-After longer than the backoff, up to the maximum delay', () => {
     const input = { now: start, runStartedAt: start, runAttempts: 1, random: () => 0 };
     expect(nextAttemptAt(policy, { ...input, retryAfterMs: 120_000 })).toEqual(at(120_000));
     expect(nextAttemptAt(policy, { ...input, retryAfterMs: 2 * DAY })).toEqual(
       at(policy.maxDelayMs),
     );
+  });
+
+  it('never lets Retry-After shorten the backoff: 0 or a past date waits the policy’s own delay', () => {
+    const input = { now: start, runStartedAt: start, runAttempts: 3, random: () => 0.5 };
+    const backoff = nextAttemptAt(policy, input);
+    expect(backoff).toEqual(at(30_000));
+    expect(nextAttemptAt(policy, { ...input, retryAfterMs: 0 })).toEqual(backoff);
+    const pastDate = parseRetryAfter('Sat, 31 Oct 2026 23:00:00 GMT', start);
+    expect(nextAttemptAt(policy, { ...input, retryAfterMs: pastDate })).toEqual(backoff);
+    // Shorter than the backoff: the backoff; longer: the receiver's wait.
+    expect(nextAttemptAt(policy, { ...input, retryAfterMs: 1_000 })).toEqual(backoff);
+    expect(nextAttemptAt(policy, { ...input, retryAfterMs: 45_000 })).toEqual(at(45_000));
+  });
+
+  it('spaces a run of 429s with Retry-After: 0 as it would any failure', () => {
+    // The QA case: six attempts used to land within a quarter of a second.
+    let now = start;
+    for (let runAttempts = 1; runAttempts <= 5; runAttempts += 1) {
+      now = nextAttemptAt(policy, { now, runStartedAt: start, runAttempts, retryAfterMs: 0 })!;
+    }
+    // 5 + 10 + 20 + 40 + 80 s at the least (the fixed half of each equal-jitter backoff).
+    expect(now.getTime() - start.getTime()).toBeGreaterThanOrEqual(155_000);
+  });
+
+  it('keeps crowding retries in before a deadline when Retry-After is 0', () => {
+    const input = { now: start, runStartedAt: start, runAttempts: 10, random: () => 0.5 };
+    expect(nextAttemptAt(policy, { ...input, deadline: at(60_000), retryAfterMs: 0 })).toEqual(
+      at(30_000),
+    );
+    expect(nextAttemptAt(policy, { ...input, deadline: at(500), retryAfterMs: 0 })).toEqual(
+      at(1_000),
+    );
+    // A receiver that asks for longer than the time left is still waited for.
+    expect(
+      nextAttemptAt(policy, { ...input, deadline: at(60_000), retryAfterMs: 120_000 }),
+    ).toEqual(at(120_000));
   });
 
   it('crowds retries in before a deadline, a second apart at the closest', () => {

@@ -21,14 +21,23 @@ export interface RetryInput {
   random?: () => number;
 }
 
-/**
- * When to try again, or null to give up. Exponential backoff with "equal jitter" (half fixed,
- * half random, so retries of many deliveries spread out without ever collapsing to zero); a
- * `Retry-After` is honoured as given (up to the maximum delay). Before a deadline the wait is
- * at most half the time left, so the attempts crowd in before it instead of after.
- */
+/** Before a deadline retries come at most this close together. */
 const MIN_COMPRESSED_DELAY_MS = 1000;
 
+/**
+ * When to try again, or null to give up. Exponential backoff with "equal jitter" (half fixed,
+ * half random, so retries of many deliveries spread out without ever collapsing to zero). Before
+ * a deadline the wait is at most half the time left, so the attempts crowd in before it instead
+ * of after.
+ *
+ * A `Retry-After` is a lower bound, not a replacement (RFC 9110 §10.2.3: how long the client
+ * "ought to wait" at least; it may wait longer): the wait is the longer of the receiver's and the
+ * policy's own, up to the maximum delay. So `Retry-After: 0`, or a date already past, is no
+ * licence to hammer an endpoint: without the floor a receiver answering 429 with it would get a
+ * run of `WEBHOOK_DISABLE_AFTER_FAILURES` attempts within seconds and be disabled. A
+ * `Retry-After` longer than the time to a deadline is honoured too (sending sooner would only be
+ * refused again).
+ */
 export function nextAttemptAt(policy: RetryPolicy, input: RetryInput): Date | null {
   const now = input.now.getTime();
   if (now - input.runStartedAt.getTime() >= policy.windowMs) return null;
@@ -41,7 +50,8 @@ export function nextAttemptAt(policy: RetryPolicy, input: RetryInput): Date | nu
     // Half the time left each time, but never closer together than a second.
     delay = Math.min(delay, Math.max((deadline - now) / 2, MIN_COMPRESSED_DELAY_MS));
   }
-  if (input.retryAfterMs !== undefined) delay = Math.min(input.retryAfterMs, policy.maxDelayMs);
+  if (input.retryAfterMs !== undefined)
+    delay = Math.max(delay, Math.min(input.retryAfterMs, policy.maxDelayMs));
   return new Date(now + Math.round(delay));
 }
 

@@ -1,5 +1,11 @@
+import { MEASURE_KINDS } from '@app/domain';
 import { z } from 'zod';
-import { isSchedulableLeadTime, MAX_LEAD_TIME, type WebhookFilters } from './webhook-matching';
+import {
+  distinctLeadTimesOf,
+  isSchedulableLeadTime,
+  MAX_LEAD_TIME,
+  type WebhookFilters,
+} from './webhook-matching';
 import { WEBHOOK_EVENT_TYPES } from './webhook-message';
 
 export const WEBHOOK_FORMATS = ['standard', 'cloudevents'] as const;
@@ -85,16 +91,34 @@ const party = z
   .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 code')
   .transform((value) => value.toUpperCase());
 
+/** A kind the write API records a measure with, in any case; kept in the domain's lower case. */
+const measureKind = z
+  .string()
+  .max(100)
+  .transform((value) => value.toLowerCase())
+  .pipe(z.enum(MEASURE_KINDS, { message: `must be one of ${MEASURE_KINDS.join(', ')}` }))
+  .describe(`A measure kind (any case, stored in lower case): ${MEASURE_KINDS.join(', ')}.`);
+
 export const webhookFiltersSchema = z.strictObject({
   parties: z.array(party).max(250).optional(),
-  measureKinds: z.array(z.string().min(1).max(100)).max(50).optional(),
+  // Each kind once: `Tariff` and `tariff` are one filter.
+  measureKinds: z
+    .array(measureKind)
+    .max(50)
+    .transform((kinds) => [...new Set(kinds)])
+    .optional(),
   measures: z.array(z.string().min(1).max(200)).max(1000).optional(),
 });
 
 const urlSchema = z.string().trim().min(1).max(2000);
 const descriptionSchema = z.string().trim().max(500);
 const eventTypesSchema = z.array(eventTypePatternSchema).min(1).max(20);
-const leadTimesSchema = z.array(leadTimeSchema).max(20);
+/**
+ * Lead times are kept in their canonical form, each once: `PT60S` is stored as `PT1M`, and
+ * `["PT1M","PT60S"]` or `["P7D","P1W"]` as one lead time (one alert, one delivery), not refused,
+ * since the subscriber asked for nothing contradictory. See normalizeLeadTime.
+ */
+const leadTimesSchema = z.array(leadTimeSchema).max(20).transform(distinctLeadTimesOf);
 
 export const createWebhookSubscriptionSchema = z.strictObject({
   url: urlSchema,

@@ -38,6 +38,16 @@ export interface WebhookSubscriptionsServiceOptions {
   clock?: () => Date;
 }
 
+/** A `cursor` that the list it was given to did not hand out (400 `validation-failed`). */
+export class InvalidWebhookCursorError extends Error {
+  readonly code = 'validation-failed';
+  readonly field = 'cursor';
+  constructor(readonly cursor: string) {
+    super('is not a cursor this list handed out');
+    this.name = 'InvalidWebhookCursorError';
+  }
+}
+
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
@@ -399,18 +409,24 @@ function encodeCursor(at: Date, id: string): string {
   return Buffer.from(JSON.stringify([at.toISOString(), id])).toString('base64url');
 }
 
-/** An opaque cursor; a malformed one is treated as none rather than an error. */
+/**
+ * A cursor this list handed out, or none (absent or empty: the first page). Anything else is
+ * refused, as the alerts list refuses it, rather than read as "from the start": a client that
+ * mangled its cursor would otherwise be handed the first page again and again.
+ */
 function decodeCursor(cursor: string | undefined): { at: Date; id: string } | undefined {
   if (!cursor) return undefined;
   try {
-    const [at, id] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as [
-      string,
-      string,
-    ];
-    const date = new Date(at);
-    if (!isInStorableRange(date) || !UUID.test(id)) return undefined;
-    return { at: date, id };
+    const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(parsed) && parsed.length === 2) {
+      const [at, id] = parsed as unknown[];
+      if (typeof at === 'string' && typeof id === 'string' && UUID.test(id)) {
+        const date = new Date(at);
+        if (isInStorableRange(date)) return { at: date, id };
+      }
+    }
   } catch {
-    return undefined;
+    // Not base64url JSON: refused below.
   }
+  throw new InvalidWebhookCursorError(cursor);
 }

@@ -428,7 +428,7 @@ const feedToken = z.strictObject({
 
 const webhookFilters = z.strictObject({
   parties: z.array(party).optional(),
-  measureKinds: z.array(z.string()).optional(),
+  measureKinds: z.array(measureKind).optional(),
   measures: z.array(z.string()).optional(),
 });
 

@@ -13,6 +13,7 @@ import {
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   DELIVERY_STATUSES,
+  InvalidWebhookCursorError,
   WebhookDeliveryNotFoundError,
   WebhookStateConflictError,
   WebhookSubscriptionNotFoundError,
@@ -46,6 +47,11 @@ const pageQuery = z.strictObject({
 const deliveriesQuery = pageQuery.extend({ status: z.enum(DELIVERY_STATUSES).optional() });
 const replayQuery = z
   .strictObject({ since: instant, until: instant.optional() })
+  // `until` defaults to now: a `since` after it would be an empty window answered as `replayed: 0`.
+  .refine((query) => new Date(query.since) < new Date(), {
+    message: 'must be before now',
+    path: ['since'],
+  })
   .refine((query) => !query.until || new Date(query.until) > new Date(query.since), {
     message: 'until must be after since',
     path: ['until'],
@@ -84,11 +90,13 @@ export class WebhookSubscriptionsController {
   @Get()
   @ApiOperation({ summary: 'List subscriptions, oldest first (never their secrets)' })
   @ApiJsonResponse('WebhookSubscriptionList', 'A page of subscriptions.')
-  async list(
+  list(
     @Query(new ZodPipe(pageQuery)) query: z.output<typeof pageQuery>,
   ): Promise<{ items: WebhookSubscriptionDto[]; nextCursor: string | null }> {
-    const page = await this.subscriptions.list(query);
-    return { items: page.items.map(toSubscriptionDto), nextCursor: page.nextCursor };
+    return answer(async () => {
+      const page = await this.subscriptions.list(query);
+      return { items: page.items.map(toSubscriptionDto), nextCursor: page.nextCursor };
+    });
   }
 
   @Get(':id')
@@ -200,6 +208,10 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
+    if (error instanceof InvalidWebhookCursorError)
+      throw new ApiProblem(400, 'validation-failed', 'Validation failed', 'The query is invalid.', {
+        errors: [{ field: error.field, message: error.message }],
+      });
     if (error instanceof WebhookUrlRefusedError)
       throw new ApiProblem(422, error.code, 'Webhook URL refused', error.message, {
         errors: [{ field: 'url', message: error.message }],
