@@ -1,10 +1,13 @@
 import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
+import { METRICS_REGISTRY } from '@app/metrics';
 import { TradeModule } from '@app/trade';
 import { WebhooksModule } from '@app/webhooks';
 import { Redis } from 'ioredis';
+import { register, type Registry } from 'prom-client';
 import { ALERT_CLOCK, systemClock } from './alert-clock';
+import { AlertMetrics } from './alert-metrics';
 import { AlertQueries } from './alert-queries';
 import { AlertFirer } from './fire/alert-firer';
 import { ALERT_QUEUE, createAlertQueue, type AlertQueue } from './queue/alert-queue';
@@ -16,11 +19,18 @@ import { AlertScheduleProjection } from './schedule/alert-schedule.projection';
 /**
  * Expiry alerts: the schedule projection (run by the worker's subscription host), the relay and
  * reconciler that keep BullMQ in step with it, and the fenced firer the worker's processor calls.
+ * Their metrics are registered here, on the process's registry (`MetricsModule`, global, in the
+ * worker; prom-client's default one elsewhere), so only where alerts fire and are reconciled.
  */
 @Module({
   imports: [CqrsModule, TradeModule, WebhooksModule],
   providers: [
     { provide: ALERT_CLOCK, useValue: systemClock },
+    {
+      provide: AlertMetrics,
+      inject: [{ token: METRICS_REGISTRY, optional: true }],
+      useFactory: (registry: Registry | undefined) => new AlertMetrics(registry ?? register),
+    },
     { provide: ALERT_QUEUE, inject: [ACCORD_CONFIG], useFactory: createAlertQueue },
     {
       provide: ALERT_REDIS,
@@ -44,6 +54,7 @@ import { AlertScheduleProjection } from './schedule/alert-schedule.projection';
   ],
   exports: [
     AlertLeadTimeTopUp,
+    AlertMetrics,
     ALERT_CLOCK,
     ALERT_QUEUE,
     AlertScheduleProjection,

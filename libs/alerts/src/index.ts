@@ -3,7 +3,7 @@ import { CreateAlertSchedule1764300005000 } from './schedule/alert-schedule.migr
 
 export { AlertsModule } from './alerts.module';
 export { ALERT_CLOCK, systemClock, type AlertClock } from './alert-clock';
-export { alertFireLateness, alertJobsRecreated, alertsFired } from './alert-metrics';
+export { AlertMetrics } from './alert-metrics';
 export {
   AlertScheduleProjection,
   ALERT_SCHEDULE_PROJECTION,

@@ -1,6 +1,6 @@
-import { isUuid } from '@app/domain';
+import { isUuid, type Suspension } from '@app/domain';
 import type { EntityManager } from 'typeorm';
-import type { AgreementRef } from './alert-messages';
+import { agreementIdsOf, type AgreementRef, type AlertAgreements } from './alert-messages';
 
 /** The agreement a suspension implements, as the agreement read model names it. */
 export async function findAgreement(
@@ -32,4 +32,18 @@ export async function findAgreements(
       { id, code: found.get(id)?.code ?? null, title: found.get(id)?.title ?? null },
     ]),
   );
+}
+
+/** The agreements the messages of each suspension name (`AlertAgreements`), in one query. */
+export async function findAlertAgreements(
+  manager: EntityManager,
+  suspensions: readonly (Suspension | undefined)[],
+): Promise<AlertAgreements[]> {
+  const ids = suspensions.map((suspension) => agreementIdsOf(suspension));
+  const found = await findAgreements(
+    manager,
+    ids.flatMap((id) => [id.end, id.suspension]),
+  );
+  const refOf = (id: string | undefined) => (id && found.get(id)) || null;
+  return ids.map((id) => ({ end: refOf(id.end), suspension: refOf(id.suspension) }));
 }

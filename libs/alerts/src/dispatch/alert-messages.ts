@@ -1,10 +1,33 @@
-import type { Measure } from '@app/domain';
+import type { Measure, Suspension } from '@app/domain';
 import type { WebhookMatch, WebhookMessage } from '@app/webhooks';
 
 export interface AgreementRef {
   id: string;
   code: string | null;
   title: string | null;
+}
+
+/**
+ * The agreements a suspension's messages name: `end`, the one behind the end that is expiring
+ * (the latest extension's agreement when it names one, else the suspension's), and `suspension`,
+ * the one the suspension implements. They differ when an extension under a later agreement set
+ * the end: US-RECIPROCAL-CN's suspension implements GENEVA-2025, its 2026-11-10 end comes from
+ * KL-2025.
+ */
+export interface AlertAgreements {
+  end: AgreementRef | null;
+  suspension: AgreementRef | null;
+}
+
+/** The ids behind `AlertAgreements`, to read both for many suspensions in one query. */
+export function agreementIdsOf(suspension: Suspension | undefined): {
+  end: string | undefined;
+  suspension: string | undefined;
+} {
+  return {
+    end: suspension?.extensions.at(-1)?.agreement ?? suspension?.agreement,
+    suspension: suspension?.agreement,
+  };
 }
 
 /** The alert row fields a message needs. */
@@ -21,15 +44,16 @@ const API = '/api/v1';
 
 /**
  * `data` of `suspension.expiring` and `suspension.lapsed` (issue 5, scope 5): the measure (id,
- * code, title, parties, kind, rate), the suspension (id, part, end instant), the agreement, the
- * lead time and links to the API.
+ * code, title, parties, kind, rate), the suspension (id, part, end instant, the agreement it
+ * implements), the agreement behind the end (its link too), the lead time and links to the API.
  */
 function suspensionData(
   measure: Measure,
   suspensionId: string,
   endAt: Date,
-  agreement: AgreementRef | null,
+  agreements: AlertAgreements,
 ) {
+  const agreement = agreements.end;
   const suspension = measure.suspensions.find((s) => s.id === suspensionId);
   return {
     measure: {
@@ -48,6 +72,7 @@ function suspensionData(
       startsAt: suspension?.startsAt ?? null,
       endsAt: endAt.toISOString(),
       reinstatesAutomatically: suspension?.reinstatesAutomatically ?? null,
+      agreement: agreements.suspension,
     },
     agreement,
     links: {
@@ -76,13 +101,13 @@ function partiesOf(measure: Measure): string[] {
 export function expiringMessage(
   measure: Measure,
   alert: AlertFacts,
-  agreement: AgreementRef | null,
+  agreements: AlertAgreements,
 ): WebhookMessage {
   return {
     type: 'suspension.expiring',
     messageKey: `alert:${alert.id}`,
     data: {
-      ...suspensionData(measure, alert.suspensionId, alert.endAt, agreement),
+      ...suspensionData(measure, alert.suspensionId, alert.endAt, agreements),
       leadTime: alert.leadTime,
       alert: { id: alert.id, fireAt: alert.fireAt.toISOString(), endVersion: alert.endVersion },
     },
@@ -96,13 +121,13 @@ export function expiringMessage(
 export function lapsedMessage(
   measure: Measure,
   alert: AlertFacts,
-  agreement: AgreementRef | null,
+  agreements: AlertAgreements,
 ): WebhookMessage {
   return {
     type: 'suspension.lapsed',
     messageKey: `alert:${alert.id}:lapsed`,
     data: {
-      ...suspensionData(measure, alert.suspensionId, alert.endAt, agreement),
+      ...suspensionData(measure, alert.suspensionId, alert.endAt, agreements),
       leadTime: alert.leadTime,
       lapsedAt: alert.endAt.toISOString(),
       alert: { id: alert.id, fireAt: alert.fireAt.toISOString(), endVersion: alert.endVersion },
@@ -122,13 +147,13 @@ export function extendedMessage(
     extendedBy: string | null;
     recordedAt: Date;
   },
-  agreement: AgreementRef | null,
+  agreements: AlertAgreements,
 ): WebhookMessage {
   const base = suspensionData(
     measure,
     extension.suspensionId,
     new Date(extension.endsAt ?? 0),
-    agreement,
+    agreements,
   );
   return {
     type: 'suspension.extended',

@@ -22,6 +22,7 @@ import {
 import { WebhookDispatcher } from '@app/webhooks';
 import { DataSource } from 'typeorm';
 import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
+import { AlertMetrics } from '../alert-metrics';
 import { AlertsModule } from '../alerts.module';
 import { AlertScheduleProjection } from '../schedule/alert-schedule.projection';
 import { AlertFirer, LapseNotDueError } from './alert-firer';
@@ -185,7 +186,13 @@ describe('AlertFirer: batches', () => {
 
   /** Another worker process: the same database and bus, none of this firer's memory. */
   const otherProcess = () =>
-    new AlertFirer(dataSource, commandBus, app.get(WebhookDispatcher), clock);
+    new AlertFirer(
+      dataSource,
+      commandBus,
+      app.get(WebhookDispatcher),
+      clock,
+      app.get(AlertMetrics),
+    );
 
   it('fires a batch of due ends from one job: one lapse each, as the system, sent once', async () => {
     const end = Date.now() + HOUR;

@@ -5,12 +5,12 @@ import { ExecuteMeasureAction, type WriteResult } from '@app/trade';
 import { WebhookDispatcher, type WebhookMessage } from '@app/webhooks';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
-import { alertFireLateness, alertsFired } from '../alert-metrics';
-import { findAgreement, findAgreements } from '../dispatch/agreement-ref';
+import { AlertMetrics } from '../alert-metrics';
+import { findAlertAgreements } from '../dispatch/agreement-ref';
 import {
   expiringMessage,
   lapsedMessage,
-  type AgreementRef,
+  type AlertAgreements,
   type AlertFacts,
 } from '../dispatch/alert-messages';
 import { AT_END } from '../schedule/alert-plan';
@@ -48,6 +48,21 @@ const WARNING_BATCHES = 4;
 /** Alerts settled (fired or cancelled) by this process's batches, so that their jobs finish at once. */
 const REMEMBERED = 100_000;
 
+/**
+ * Whether the `alert_schedule` row named `row` was due when the event that scheduled it (its
+ * `created_position`) was recorded, as `planAlerts` judged it. (A row of a lead time topped up
+ * later names an earlier position, when it was ahead; one already past then was skipped.)
+ */
+const overdue = (row: string) =>
+  `EXISTS (SELECT 1 FROM events e
+            WHERE e.position = ${row}.created_position AND e.recorded_at >= ${row}.fire_at)`;
+
+/** What a fired alert's result carries for the metrics, and drops before it is returned. */
+interface Observed {
+  leadTime: string;
+  overdue: boolean;
+}
+
 export type FireResult =
   | { outcome: 'missing' }
   /** Superseded (another end version) or no longer pending: the job was stale. */
@@ -69,6 +84,11 @@ interface AlertRow {
   end_at: Date;
   end_version: string;
   state: string;
+  /**
+   * The fire time had passed when the end was recorded (the event that scheduled the row): an
+   * end imported after it passed. It fires at once, and its lateness is not observed.
+   */
+  overdue: boolean;
 }
 
 type MeasuredRow = AlertRow & { measure: Measure };
@@ -115,6 +135,7 @@ export class AlertFirer {
     @Inject(CommandBus) private readonly commandBus: CommandBus,
     @Inject(WebhookDispatcher) private readonly dispatcher: WebhookDispatcher,
     @Inject(ALERT_CLOCK) private readonly clock: AlertClock,
+    @Inject(AlertMetrics) private readonly metrics: AlertMetrics,
   ) {}
 
   /** Alerts settled by this process's batches (fired and cancelled are final: never stale). */
@@ -133,10 +154,10 @@ export class AlertFirer {
         ? await this.fireEndsInBatch(alertId, endVersion)
         : await this.fireInBatch(alertId, endVersion);
     // A batch counts the alerts it settles; a job that found its alert settled by one is fenced.
-    if (batched?.outcome === 'fenced') alertsFired.inc({ outcome: batched.outcome });
+    if (batched?.outcome === 'fenced') this.metrics.fired.inc({ outcome: batched.outcome });
     if (batched) return batched;
     const result = await this.attempt(alertId, endVersion);
-    alertsFired.inc({ outcome: result.outcome });
+    this.metrics.fired.inc({ outcome: result.outcome });
     return result;
   }
 
@@ -186,7 +207,7 @@ export class AlertFirer {
         // TypeORM answers an UPDATE … RETURNING with [rows, affected row count].
         const [rows]: [MeasuredRow[], number] = await manager.query(
           `UPDATE alert_schedule AS a SET state = 'fired', fired_at = $1, outcome = 'fired'
-             FROM (SELECT id FROM alert_schedule
+             FROM (SELECT id, ${overdue('alert_schedule')} AS overdue FROM alert_schedule
                     WHERE state = 'pending' AND lead_time <> $2
                       AND (fire_at <= $1 OR (id = $4 AND end_version = $5 AND fire_at <= $6))
                       -- Only a job of a due warning starts a batch: the end (which fires on
@@ -201,7 +222,7 @@ export class AlertFirer {
             WHERE a.id = due.id AND m.measure_id = a.measure_id
               AND m.state->'measure' IS NOT NULL AND m.state->'measure' <> 'null'::jsonb
           RETURNING a.id, a.measure_id, a.suspension_id, a.lead_time, a.fire_at, a.end_at,
-                    a.end_version, a.state, m.state->'measure' AS measure`,
+                    a.end_version, a.state, due.overdue, m.state->'measure' AS measure`,
           [
             firedAt,
             AT_END,
@@ -215,7 +236,7 @@ export class AlertFirer {
         for (const id of claimed) this.claiming.set(id, committed);
         if (rows.length === 0) return new Map<string, FireResult>();
         const counts = await this.dispatchWarnings(manager, rows);
-        return new Map<string, FireResult & { leadTime: string }>(
+        return new Map<string, FireResult & Observed>(
           rows.map((row, index) => [
             row.id,
             {
@@ -223,13 +244,14 @@ export class AlertFirer {
               latenessMs: firedAt.getTime() - row.fire_at.getTime(),
               deliveries: counts[index],
               leadTime: row.lead_time,
+              overdue: row.overdue,
             },
           ]),
         );
       });
       for (const [id, result] of results) {
         this.remember(id, 'fired');
-        alertsFired.inc({ outcome: result.outcome });
+        this.metrics.fired.inc({ outcome: result.outcome });
         results.set(id, this.observed(result));
       }
       return results;
@@ -241,12 +263,12 @@ export class AlertFirer {
 
   /** The `suspension.expiring` deliveries of a batch: one agreements read, one dispatch. */
   private async dispatchWarnings(manager: EntityManager, rows: MeasuredRow[]): Promise<number[]> {
-    const agreements = await findAgreements(
+    const agreements = await findAlertAgreements(
       manager,
-      rows.map((row) => suspensionOf(row)?.agreement),
+      rows.map((row) => suspensionOf(row)),
     );
-    const messages = rows.map((row) =>
-      expiringMessage(row.measure, factsOf(row), agreementOf(row, agreements)),
+    const messages = rows.map((row, index) =>
+      expiringMessage(row.measure, factsOf(row), agreements[index]),
     );
     return this.dispatcher.dispatchMany(manager, messages);
   }
@@ -301,7 +323,7 @@ export class AlertFirer {
       const answers = new Map<string, FireResult | { error: unknown }>();
       for (const [id, result] of results) {
         this.remember(id, result.outcome === 'fired' ? 'fired' : 'cancelled');
-        alertsFired.inc({ outcome: result.outcome });
+        this.metrics.fired.inc({ outcome: result.outcome });
         answers.set(id, this.observed(result));
       }
       const ownIndex = rows.findIndex((row) => row.id === own.alertId);
@@ -330,7 +352,7 @@ export class AlertFirer {
       const now = this.clock.now();
       const rows: MeasuredRow[] = await this.dataSource.query(
         `SELECT a.id, a.measure_id, a.suspension_id, a.lead_time, a.fire_at, a.end_at,
-                a.end_version, a.state, m.state->'measure' AS measure
+                a.end_version, a.state, ${overdue('a')} AS overdue, m.state->'measure' AS measure
            FROM alert_schedule a JOIN alert_measures m ON m.measure_id = a.measure_id
           WHERE a.state = 'pending' AND a.lead_time = $2
             AND (a.fire_at <= $1 OR (a.id = $4 AND a.end_version = $5 AND a.fire_at <= $6))
@@ -380,7 +402,7 @@ export class AlertFirer {
     manager: EntityManager,
     rows: MeasuredRow[],
     decisions: EndDecision[],
-  ): Promise<Map<string, FireResult & { leadTime?: string }>> {
+  ): Promise<Map<string, FireResult & Partial<Observed>>> {
     const marked = rows
       .map((row, index) => ({ row, decision: decisions[index] }))
       .filter(
@@ -389,7 +411,7 @@ export class AlertFirer {
         ): item is { row: MeasuredRow; decision: Exclude<EndDecision, { state: 'pending' }> } =>
           item.decision.state !== 'pending',
       );
-    const results = new Map<string, FireResult & { leadTime?: string }>();
+    const results = new Map<string, FireResult & Partial<Observed>>();
     if (marked.length === 0) return results;
     const now = this.clock.now();
     const [updated]: [{ id: string }[], number] = await manager.query(
@@ -428,15 +450,14 @@ export class AlertFirer {
       }
     }
     if (fired.length === 0) return results;
-    const agreements = await findAgreements(
+    const agreements = await findAlertAgreements(
       manager,
-      fired.map(({ row }) => suspensionOf(row)?.agreement),
+      fired.map(({ row }) => suspensionOf(row)),
     );
     const messages: WebhookMessage[] = [];
     const owners: string[] = [];
-    for (const { row, lapse } of fired) {
-      const agreement = agreementOf(row, agreements);
-      for (const message of alertMessages(row.measure, factsOf(row), agreement, lapse)) {
+    for (const [index, { row, lapse }] of fired.entries()) {
+      for (const message of alertMessages(row.measure, factsOf(row), agreements[index], lapse)) {
         messages.push(message);
         owners.push(row.id);
       }
@@ -451,6 +472,7 @@ export class AlertFirer {
         deliveries: deliveries.get(row.id) ?? 0,
         lapse,
         leadTime: row.lead_time,
+        overdue: row.overdue,
       });
     }
     return results;
@@ -507,21 +529,22 @@ export class AlertFirer {
         latenessMs: firedAt.getTime() - locked.fire_at.getTime(),
         deliveries,
         leadTime: locked.lead_time,
+        overdue: locked.overdue,
         ...(lapse && { lapse }),
       } as const;
     });
     return this.observed(result);
   }
 
-  private observed(result: FireResult & { leadTime?: string }): FireResult {
-    if (result.outcome === 'fired' && result.leadTime) {
-      alertFireLateness.observe(
+  private observed(result: FireResult & Partial<Observed>): FireResult {
+    if (result.outcome === 'fired' && result.leadTime && !result.overdue) {
+      this.metrics.fireLateness.observe(
         { lead_time: result.leadTime },
         Math.max(0, result.latenessMs) / 1000,
       );
     }
     if (result.outcome !== 'fired') return result;
-    const { leadTime: _leadTime, ...fired } = result;
+    const { leadTime: _leadTime, overdue: _overdue, ...fired } = result;
     return fired;
   }
 
@@ -544,10 +567,10 @@ export class AlertFirer {
       return 0;
     }
     const suspension = measure.suspensions.find((s) => s.id === row.suspension_id);
-    const agreement = await findAgreement(manager, suspension?.agreement);
+    const [agreements] = await findAlertAgreements(manager, [suspension]);
     const counts = await this.dispatcher.dispatchMany(
       manager,
-      alertMessages(measure, factsOf(row), agreement, lapse),
+      alertMessages(measure, factsOf(row), agreements, lapse),
     );
     return counts.reduce((sum, count) => sum + count, 0);
   }
@@ -583,7 +606,8 @@ export class AlertFirer {
     lock: boolean,
   ): Promise<AlertRow | undefined> {
     const rows: AlertRow[] = await manager.query(
-      `SELECT id, measure_id, suspension_id, lead_time, fire_at, end_at, end_version, state
+      `SELECT id, measure_id, suspension_id, lead_time, fire_at, end_at, end_version, state,
+              ${overdue('alert_schedule')} AS overdue
          FROM alert_schedule WHERE id = $1 ${lock ? 'FOR UPDATE' : ''}`,
       [alertId],
     );
@@ -610,23 +634,18 @@ function factsOf(row: AlertRow): AlertFacts {
 function alertMessages(
   measure: Measure,
   facts: AlertFacts,
-  agreement: AgreementRef | null,
+  agreements: AlertAgreements,
   lapse: LapseOutcome | undefined,
 ): WebhookMessage[] {
-  const messages = [expiringMessage(measure, facts, agreement)];
+  const messages = [expiringMessage(measure, facts, agreements)];
   if (lapse === 'recorded' || lapse === 'already-lapsed') {
-    messages.push(lapsedMessage(measure, facts, agreement));
+    messages.push(lapsedMessage(measure, facts, agreements));
   }
   return messages;
 }
 
 function suspensionOf(row: MeasuredRow) {
   return row.measure.suspensions.find((s) => s.id === row.suspension_id);
-}
-
-function agreementOf(row: MeasuredRow, agreements: Map<string, AgreementRef>): AgreementRef | null {
-  const agreementId = suspensionOf(row)?.agreement;
-  return (agreementId && agreements.get(agreementId)) || null;
 }
 
 function cancelReason(lapse: 'not-active' | 'not-found'): string {

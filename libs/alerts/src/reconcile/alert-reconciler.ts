@@ -3,7 +3,7 @@ import { alertJobId } from '@app/queues';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
 import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
-import { alertJobsRecreated } from '../alert-metrics';
+import { AlertMetrics } from '../alert-metrics';
 import { AlertFirer } from '../fire/alert-firer';
 import { ALERT_QUEUE, fireJob, type AlertQueue, type SchedulableAlert } from '../queue/alert-queue';
 
@@ -73,6 +73,7 @@ export class AlertReconciler {
     @Inject(ALERT_REDIS) private readonly redis: Redis,
     @Inject(AlertFirer) private readonly firer: AlertFirer,
     @Inject(ALERT_CLOCK) private readonly clock: AlertClock,
+    @Inject(AlertMetrics) private readonly metrics: AlertMetrics,
   ) {}
 
   /** Full passes (no `until`) running in this process. */
@@ -217,6 +218,6 @@ export class AlertReconciler {
       [toEnqueue.map((row) => row.id), now],
     );
     report.recreated += toEnqueue.length;
-    alertJobsRecreated.inc(toEnqueue.length);
+    this.metrics.jobsRecreated.inc(toEnqueue.length);
   }
 }

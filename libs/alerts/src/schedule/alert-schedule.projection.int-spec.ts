@@ -147,7 +147,7 @@ describe('AlertScheduleProjection', () => {
   it('skips lead times already past when the suspension is recorded, except the end', async () => {
     const measureId = await newMeasure();
     const soon = new Date(Date.now() + 3 * 86_400_000).toISOString();
-    const past = await suspend(measureId, '2025-01-01T00:00:00Z', '2025-06-01T00:00:00Z');
+    const past = await suspend(measureId, '2025-05-01T00:00:00Z', '2025-06-01T00:00:00Z');
     const near = await suspend(measureId, '2025-07-01T00:00:00Z', soon);
     await project();
 

@@ -12,7 +12,7 @@ import { aggregateIdOf, toDomainEvent } from '@app/trade';
 import { WebhookDispatcher } from '@app/webhooks';
 import type { EntityManager } from 'typeorm';
 import { extendedMessage } from '../dispatch/alert-messages';
-import { findAgreement } from '../dispatch/agreement-ref';
+import { findAgreements } from '../dispatch/agreement-ref';
 import { planAlerts, type AlertPlan, type PlannedAlert, type ScheduledEnd } from './alert-plan';
 import { LEAD_TIMES_LOCK } from './alert-lead-time-top-up';
 import { alertLeadTimes } from './lead-times';
@@ -100,7 +100,13 @@ export class AlertScheduleProjection implements SubscriptionHandler {
     const data = event.payload as unknown as SuspensionExtendedData;
     const suspension = measure?.suspensions.find((s) => s.id === data.suspensionId);
     if (!measure || !suspension) return;
-    const agreement = await findAgreement(manager, data.agreement ?? suspension.agreement);
+    // The extension's agreement is the one behind the new end; the suspension's own is named too.
+    const endAgreement = data.agreement ?? suspension.agreement;
+    const found = await findAgreements(manager, [endAgreement, suspension.agreement]);
+    const agreements = {
+      end: (endAgreement && found.get(endAgreement)) || null,
+      suspension: (suspension.agreement && found.get(suspension.agreement)) || null,
+    };
     await this.dispatcher.dispatch(
       manager,
       extendedMessage(
@@ -113,7 +119,7 @@ export class AlertScheduleProjection implements SubscriptionHandler {
           extendedBy: data.extendedBy ?? null,
           recordedAt: event.recordedAt,
         },
-        agreement,
+        agreements,
       ),
     );
   }
