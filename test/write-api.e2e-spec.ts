@@ -247,9 +247,7 @@ describe('write API, end to end', () => {
       const write = expectWrite(response, 201, 4);
       expect(write.id).toBe(id);
       expect(write.suspensionId).toMatch(UUID);
-      expect(response.headers.location).toBe(
-        `/api/v1/measures/${id}/suspensions/${write.suspensionId}`,
-      );
+      expect(response.headers.location).toBe(`/api/v1/measures/${id}`);
 
       const [scheduled, started] = await appended(`measure-${id}`, write, [
         'SuspensionScheduled',
@@ -408,9 +406,7 @@ describe('write API, end to end', () => {
       });
       const grant = expectWrite(granted, 201, 3);
       expect(grant.exclusionId).toMatch(UUID);
-      expect(granted.headers.location).toBe(
-        `/api/v1/measures/${id}/exclusions/${grant.exclusionId}`,
-      );
+      expect(granted.headers.location).toBe(`/api/v1/measures/${id}`);
       const [grantedEvent] = await appended(`measure-${id}`, grant, ['ExclusionGranted']);
       expect(grantedEvent.payload).toEqual({
         exclusionId: grant.exclusionId,
@@ -554,9 +550,7 @@ describe('write API, end to end', () => {
       });
       const commitment = expectWrite(response, 201, 2);
       expect(commitment.commitmentId).toMatch(UUID);
-      expect(response.headers.location).toBe(
-        `/api/v1/agreements/${id}/commitments/${commitment.commitmentId}`,
-      );
+      expect(response.headers.location).toBe(`/api/v1/agreements/${id}`);
       const [recorded] = await appended(`agreement-${id}`, commitment, ['CommitmentRecorded']);
       expect(recorded.payload).toEqual({
         commitmentId: commitment.commitmentId,
@@ -975,5 +969,318 @@ describe('write API, end to end', () => {
         'bootstrap-admin',
       );
     });
+  });
+
+  describe('dates and parties that contradict the stream’s own facts: 422, nothing appended', () => {
+    const get = (path: string) => api.http().get(path).set(bearer(viewer.key));
+
+    /** The stream's version as GET …/events shows it (404 when there is no such stream). */
+    async function versionOf(resource: string): Promise<number> {
+      const history = await get(`${resource}/events`);
+      expect(history.status).toBe(200);
+      return (history.body.items as Array<{ version: number }>).at(-1)!.version;
+    }
+
+    /** A problem+json refusal with its stable code, and the field it names when it names one. */
+    function expectRefused(
+      response: request.Response,
+      status: 409 | 422,
+      code: string,
+      field?: string,
+    ) {
+      expect({ status: response.status, body: response.body }).toMatchObject({
+        status,
+        body: { type: `https://accord.dev/problems/${code}`, status, code },
+      });
+      expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+      if (field !== undefined) {
+        expect(response.body).toMatchObject({ field, errors: [{ field }] });
+      }
+    }
+
+    it('a measure that targets its imposing party, or a party twice, is refused and never created', async () => {
+      const cases: Array<[Record<string, unknown>, string, string]> = [
+        [{ targetParties: ['US'] }, 'measure-targets-itself', 'targetParties.0'],
+        [{ targetParties: ['CN', 'US'] }, 'measure-targets-itself', 'targetParties.1'],
+        [{ targetParties: ['CN', 'CN'] }, 'duplicate-target-party', 'targetParties.1'],
+      ];
+      const before = await api.eventCount();
+      for (const [overrides, code, field] of cases) {
+        const measureCode = `US-BAD-${suffix()}`;
+        const response = await post('/api/v1/measures').send(usTariffBody(measureCode, overrides));
+        expectRefused(response, 422, code, field);
+        expect((await get(`/api/v1/measures/${measureCode}/events`)).status).toBe(404);
+      }
+      expect(await api.eventCount()).toBe(before);
+    });
+
+    it('a measure in force before it was announced is refused; the same instant is fine', async () => {
+      const before = await api.eventCount();
+      const late = `US-BAD-${suffix()}`;
+      expectRefused(
+        await post('/api/v1/measures').send(
+          usTariffBody(late, {
+            announcedAt: '2025-04-02T20:00:00Z',
+            effectiveAt: '2025-03-01T05:00:00Z',
+          }),
+        ),
+        422,
+        'effective-before-announced',
+        'effectiveAt',
+      );
+      expect((await get(`/api/v1/measures/${late}/events`)).status).toBe(404);
+      expect(await api.eventCount()).toBe(before);
+
+      const immediate = usTariffBody(`US-NOW-${suffix()}`, {
+        announcedAt: '2025-04-02T20:00:00Z',
+        effectiveAt: '2025-04-02T20:00:00Z',
+      });
+      expectWrite(await post('/api/v1/measures').send(immediate), 201, 2);
+    });
+
+    it('a revocation dated before the measure was announced is refused', async () => {
+      const { code } = await recordUsTariff();
+      const response = await post(`/api/v1/measures/${code}/revocation`).send({
+        effectiveAt: '2020-01-01T05:00:00Z',
+        sources: [source('EO revoking the tariff')],
+      });
+      expectRefused(response, 422, 'revoked-before-measure', 'effectiveAt');
+      expect(response.body).toMatchObject({ measureSince: '2025-04-02T20:00:00.000Z' });
+      expect(await versionOf(`/api/v1/measures/${code}`)).toBe(2);
+
+      // Announced on 2 April, due in force on 9 April, withdrawn on 5 April: not a contradiction.
+      expectWrite(
+        await post(`/api/v1/measures/${code}/revocation`).send({
+          effectiveAt: '2025-04-05T04:00:00Z',
+          sources: [source('EO withdrawing the tariff')],
+        }),
+        200,
+        3,
+      );
+    });
+
+    it('a suspension may start between announcement and entry into force, not before the announcement', async () => {
+      const { code } = await recordUsTariff();
+      const refused = await suspend(code, {
+        startsAt: '1999-01-01T05:00:00Z',
+        endsAt: '2026-11-10T05:01:00Z',
+      });
+      expectRefused(refused, 422, 'suspension-starts-before-measure', 'startsAt');
+      expect(refused.body).toMatchObject({ measureSince: '2025-04-02T20:00:00.000Z' });
+      expect(await versionOf(`/api/v1/measures/${code}`)).toBe(2);
+
+      // Announced on 2 April, in force from 9 April: suspended from 5 April (cf. MOFCOM Ann. 70).
+      expectWrite(
+        await suspend(code, { startsAt: '2025-04-05T04:00:00Z', endsAt: '2025-07-05T04:00:00Z' }),
+        201,
+        4,
+      );
+    });
+
+    it('lifting or extending a suspension before it started is refused', async () => {
+      const { code } = await recordUsTariff();
+      const { suspensionId } = expectWrite(
+        await suspend(code, { startsAt: '2025-05-14T04:01:00Z', endsAt: '2025-08-12T04:01:00Z' }),
+        201,
+        4,
+      );
+      const suspension = `/api/v1/measures/${code}/suspensions/${suspensionId}`;
+      expectRefused(
+        await post(`${suspension}/lifting`).send({
+          effectiveAt: '2025-05-01T04:00:00Z',
+          sources: [source('Proclamation')],
+        }),
+        422,
+        'lifted-before-start',
+        'effectiveAt',
+      );
+      expectRefused(
+        await post(`${suspension}/extensions`).send({
+          endsAt: '2025-11-10T05:01:00Z',
+          effectiveAt: '2025-05-01T04:00:00Z',
+          sources: [source('EO 14334')],
+        }),
+        422,
+        'extended-before-start',
+        'effectiveAt',
+      );
+      expect(await versionOf(`/api/v1/measures/${code}`)).toBe(4);
+    });
+
+    it('commitment statuses: not before the agreement, and compared with the status in force on their date', async () => {
+      const code = `AGR-${suffix()}`;
+      expectWrite(await post('/api/v1/agreements').send(agreementBody(code)), 201, 1);
+      const { commitmentId } = expectWrite(
+        await post(`/api/v1/agreements/${code}/commitments`).send({
+          obligor: 'US',
+          kind: 'suspend',
+          text: 'Suspend 24 of the 34 percentage points for 90 days.',
+          sources: [source('Joint statement')],
+        }),
+        201,
+        2,
+      );
+      const status = (value: string, effectiveAt: string) =>
+        post(`/api/v1/agreements/${code}/commitments/${commitmentId}/status`).send({
+          status: value,
+          effectiveAt,
+          sources: [source('Readout')],
+        });
+
+      expectRefused(
+        await status('breached', '2020-01-01T00:00:00Z'),
+        422,
+        'commitment-status-before-concluded',
+        'effectiveAt',
+      );
+      expect(await versionOf(`/api/v1/agreements/${code}`)).toBe(2);
+
+      expectWrite(await status('fulfilled', '2025-11-10T05:01:00Z'), 200, 3);
+      // Recorded after the fulfilment, in force before it.
+      expectWrite(await status('breached', '2025-10-28T00:00:00Z'), 200, 4);
+      // On 1 April 2026 the fulfilment of 10 November is what holds, whatever was recorded last.
+      const unchanged = await status('fulfilled', '2026-04-01T00:00:00Z');
+      expectRefused(unchanged, 409, 'commitment-status-unchanged');
+      expect(unchanged.body).toMatchObject({ statusInForce: 'fulfilled' });
+      expect(await versionOf(`/api/v1/agreements/${code}`)).toBe(4);
+      // On 1 November the breach held: fulfilling it then is a change, from breached.
+      const change = expectWrite(await status('fulfilled', '2025-11-01T00:00:00Z'), 200, 5);
+      const [event] = await appended(`agreement-${change.id}`, change, ['CommitmentStatusChanged']);
+      expect(event.payload).toMatchObject({ status: 'fulfilled', previousStatus: 'breached' });
+    });
+
+    it('a reaffirmation dated before the agreement was concluded is refused', async () => {
+      const madrid = `AGR-${suffix()}`;
+      const kualaLumpur = `AGR-${suffix()}`;
+      expectWrite(
+        await post('/api/v1/agreements').send(
+          agreementBody(madrid, { concludedAt: '2025-09-14T22:00:00Z' }),
+        ),
+        201,
+        1,
+      );
+      expectWrite(
+        await post('/api/v1/agreements').send(
+          agreementBody(kualaLumpur, { concludedAt: '2025-10-25T16:00:00Z' }),
+        ),
+        201,
+        1,
+      );
+      const response = await post(`/api/v1/agreements/${kualaLumpur}/reaffirmations`).send({
+        reaffirms: madrid,
+        effectiveAt: '2025-10-01T00:00:00Z',
+        sources: [source('Readout')],
+      });
+      expectRefused(response, 422, 'reaffirmed-before-concluded', 'effectiveAt');
+      expect(response.body).toMatchObject({ concludedAt: '2025-10-25T16:00:00.000Z' });
+      expect(await versionOf(`/api/v1/agreements/${kualaLumpur}`)).toBe(1);
+    });
+  });
+});
+
+// ── Every Location a write answers names a resource that answers GET ──
+// Self-contained: a database, an api and, for the read side that GET answers from, the
+// worker's projections of its own.
+import type { INestApplicationContext } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { WorkerModule } from '../apps/worker/src/worker.module';
+
+describe('write API: Location', () => {
+  let harness: WriteApiHarness;
+  let worker: INestApplicationContext;
+  let key: ApiKeyCreated;
+  const as = () => bearer(key.key);
+  const write = (path: string, body: object) => harness.http().post(path).set(as()).send(body);
+
+  beforeAll(async () => {
+    process.env.SUBSCRIPTION_POLL_MS = '50';
+    harness = await startWriteApi('e2e_write_locations');
+    worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
+    key = await harness.createKey('editor');
+  }, 120_000);
+  afterAll(async () => {
+    await worker?.close();
+    await harness?.close();
+  });
+
+  /**
+   * A 201 whose Location is the measure or agreement written to, and a GET of it with the same
+   * key (reading that write: `minPosition`) answers 200 with that resource at the write's ETag.
+   */
+  async function expectLocationAnswers(response: request.Response, collection: string) {
+    expect({ status: response.status, body: response.body }).toMatchObject({
+      status: 201,
+      body: { id: expect.any(String), position: expect.any(Number) },
+    });
+    const location: string = response.headers.location;
+    expect(location).toBe(`/api/v1/${collection}/${response.body.id}`);
+    const read = await harness
+      .http()
+      .get(location)
+      .query({ minPosition: response.body.position })
+      .set(as());
+    expect({ location, status: read.status, id: read.body.id, etag: read.headers.etag }).toEqual({
+      location,
+      status: 200,
+      id: response.body.id,
+      etag: response.headers.etag,
+    });
+  }
+
+  it('measure, suspension, exclusion and claim writes: Location is the measure', async () => {
+    const code = `US-LOC-${suffix()}`;
+    const measure = await write('/api/v1/measures', usTariffBody(code));
+    await expectLocationAnswers(measure, 'measures');
+    const suspension = await write(`/api/v1/measures/${code}/suspensions`, {
+      startsAt: '2027-03-01T05:00:00Z',
+      duration: 'P90D',
+      sources: [source()],
+    });
+    expect(suspension.body.suspensionId).toEqual(expect.any(String));
+    await expectLocationAnswers(suspension, 'measures');
+    const exclusion = await write(`/api/v1/measures/${code}/exclusions`, {
+      description: 'Solar manufacturing equipment',
+      hsCodes: ['8486.10'],
+      effectiveAt: '2025-06-01T04:00:00Z',
+      endsAt: '2027-11-30T05:00:00Z',
+      sources: [source('USTR exclusion notice')],
+    });
+    expect(exclusion.body.exclusionId).toEqual(expect.any(String));
+    await expectLocationAnswers(exclusion, 'measures');
+    const claim = await write(`/api/v1/measures/${code}/claims`, {
+      party: 'CN',
+      statement: 'A claim.',
+      sources: [source()],
+    });
+    await expectLocationAnswers(claim, 'measures');
+  });
+
+  it('agreement, commitment and claim writes: Location is the agreement', async () => {
+    const measureCode = `US-LOC-${suffix()}`;
+    await expectLocationAnswers(
+      await write('/api/v1/measures', usTariffBody(measureCode)),
+      'measures',
+    );
+    const code = `AGR-LOC-${suffix()}`;
+    await expectLocationAnswers(
+      await write('/api/v1/agreements', agreementBody(code)),
+      'agreements',
+    );
+    const commitment = await write(`/api/v1/agreements/${code}/commitments`, {
+      obligor: 'US',
+      kind: 'suspend',
+      text: 'Suspend 24 of the 34 percentage points for a year.',
+      measures: [measureCode],
+      dueAt: '2027-05-14T04:01:00Z',
+      sources: [source('Joint statement')],
+    });
+    expect(commitment.body.commitmentId).toEqual(expect.any(String));
+    await expectLocationAnswers(commitment, 'agreements');
+    const claim = await write(`/api/v1/agreements/${code}/claims`, {
+      party: 'CN',
+      statement: 'A claim.',
+      sources: [source()],
+    });
+    await expectLocationAnswers(claim, 'agreements');
   });
 });

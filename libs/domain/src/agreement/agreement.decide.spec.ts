@@ -152,6 +152,25 @@ describe('RecordCommitment', () => {
       .thenThrows(code as never);
   });
 
+  it('records a commitment made after the agreement was concluded', () => {
+    spec
+      .given([concluded])
+      .when(record({ commitmentId: 'c-late', effectiveAt: '2025-11-01T00:00:00Z' }))
+      .then([expect.objectContaining({ type: 'CommitmentRecorded' })]);
+  });
+
+  it('rejects a commitment dated before the agreement was concluded', () => {
+    const error = spec
+      .given([concluded])
+      .when(record({ effectiveAt: '2020-01-01T00:00:00Z' }))
+      .thenThrows('commitment-before-concluded');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toMatchObject({
+      field: 'effectiveAt',
+      concludedAt: '2025-10-26T00:00:00.000Z',
+    });
+  });
+
   it('rejects a commitment id already in use', () => {
     spec
       .given([concluded, commitment])
@@ -206,6 +225,95 @@ describe('ChangeCommitmentStatus', () => {
         },
       })
       .thenThrows('commitment-status-unchanged');
+  });
+
+  const change = (status: string, effectiveAt: string) => ({
+    type: 'CommitmentStatusChanged' as const,
+    data: {
+      commitmentId: 'c-port-fees',
+      status: status as never,
+      previousStatus: 'pending' as const,
+      effectiveAt,
+      sources,
+    },
+  });
+  const changeTo = (status: string, effectiveAt: string) => ({
+    type: 'ChangeCommitmentStatus' as const,
+    data: { commitmentId: 'c-port-fees', status: status as never, effectiveAt, sources },
+  });
+
+  it('rejects a change dated before the agreement was concluded', () => {
+    const error = spec
+      .given([concluded, commitment])
+      .when(changeTo('breached', '2020-01-01T00:00:00Z'))
+      .thenThrows('commitment-status-before-concluded');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toMatchObject({
+      field: 'effectiveAt',
+      effectiveAt: '2020-01-01T00:00:00.000Z',
+      concludedAt: '2025-10-26T00:00:00.000Z',
+    });
+  });
+
+  it('rejects a change dated before a commitment made later than the agreement', () => {
+    spec
+      .given([
+        concluded,
+        { ...commitment, data: { ...commitment.data, effectiveAt: '2025-11-01T00:00:00.000Z' } },
+      ])
+      .when(changeTo('fulfilled', '2025-10-30T00:00:00Z'))
+      .thenThrows('commitment-status-before-concluded');
+  });
+
+  it('accepts a change at the very instant the agreement was concluded', () => {
+    spec
+      .given([concluded, commitment])
+      .when(changeTo('fulfilled', '2025-10-26T00:00:00Z'))
+      .then([expect.objectContaining({ type: 'CommitmentStatusChanged' })]);
+  });
+
+  it('compares with the status in force on its date, not the one recorded last', () => {
+    // Recorded last, but in force earlier: fulfilled from 10 November is what holds on 1 April.
+    const history = [
+      concluded,
+      commitment,
+      change('fulfilled', '2025-11-10T05:01:00.000Z'),
+      change('breached', '2025-10-28T00:00:00.000Z'),
+    ];
+    const error = spec
+      .given(history)
+      .when(changeTo('fulfilled', '2026-04-01T00:00:00Z'))
+      .thenThrows('commitment-status-unchanged');
+    expect(error.details).toMatchObject({ statusInForce: 'fulfilled' });
+
+    // On 1 November the breach was in force: fulfilling it then is a change, from breached.
+    spec
+      .given(history)
+      .when(changeTo('fulfilled', '2025-11-01T00:00:00Z'))
+      .then([
+        {
+          type: 'CommitmentStatusChanged',
+          data: {
+            commitmentId: 'c-port-fees',
+            status: 'fulfilled',
+            previousStatus: 'breached',
+            effectiveAt: '2025-11-01T00:00:00.000Z',
+            sources,
+          },
+        },
+      ]);
+  });
+
+  it('accepts a status recorded last when another was in force on its date', () => {
+    // Fulfilled from May 2026 is on record; on 1 April 2026 the commitment was still pending.
+    spec
+      .given([concluded, commitment, change('fulfilled', '2026-05-01T00:00:00.000Z')])
+      .when(changeTo('fulfilled', '2026-04-01T00:00:00Z'))
+      .then([
+        expect.objectContaining({
+          data: expect.objectContaining({ status: 'fulfilled', previousStatus: 'pending' }),
+        }),
+      ]);
   });
 
   it('rejects an unknown status', () => {
@@ -284,6 +392,16 @@ describe('ReaffirmAgreement', () => {
       ])
       .when({ type: 'ReaffirmAgreement', data: { reaffirmed: { id: 'a-madrid' }, sources } })
       .thenThrows('agreement-already-reaffirmed');
+  });
+
+  it('rejects a reaffirmation dated before this agreement was concluded', () => {
+    spec
+      .given([concluded])
+      .when({
+        type: 'ReaffirmAgreement',
+        data: { reaffirmed: { id: 'a-madrid' }, effectiveAt: '2025-10-01T00:00:00Z', sources },
+      })
+      .thenThrows('reaffirmed-before-concluded');
   });
 
   it('rejects an unknown agreement', () => {

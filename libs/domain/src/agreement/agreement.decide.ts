@@ -1,7 +1,7 @@
 import { ensure } from '../shared/domain-error';
 import { type DecisionContext, type Decider, newEvent } from '../shared/event';
 import { toCode, toId } from '../shared/identifier';
-import { toInstant } from '../shared/instant';
+import { type Instant, isBefore, toInstant } from '../shared/instant';
 import { decidePartyClaim } from '../shared/party-claim';
 import { ensurePartyCode, ensurePartyCodes } from '../shared/party-code';
 import { decideRetraction } from '../shared/retraction';
@@ -27,6 +27,8 @@ import { evolveAgreement } from './agreement.evolve';
 import {
   type Agreement,
   type AgreementState,
+  type Commitment,
+  commitmentStatusAt,
   findCommitment,
   initialAgreementState,
 } from './agreement.state';
@@ -155,6 +157,13 @@ function recordCommitment(
       field: 'measures',
     },
   );
+  const effectiveAt = toInstant(data.effectiveAt ?? agreement.concludedAt, 'effectiveAt');
+  ensure(
+    !isBefore(effectiveAt, agreement.concludedAt),
+    'commitment-before-concluded',
+    `A commitment of agreement ${agreement.id} cannot take effect (${effectiveAt}) before the agreement was concluded (${agreement.concludedAt})`,
+    { field: 'effectiveAt', effectiveAt, concludedAt: agreement.concludedAt },
+  );
   return newEvent<CommitmentRecorded>(
     'CommitmentRecorded',
     {
@@ -166,7 +175,7 @@ function recordCommitment(
         data.measures && unique(data.measures.map((id, index) => toId(id, `measures[${index}]`))),
       dueAt: data.dueAt === undefined ? undefined : toInstant(data.dueAt, 'dueAt'),
       condition: data.condition,
-      effectiveAt: toInstant(data.effectiveAt ?? agreement.concludedAt, 'effectiveAt'),
+      effectiveAt,
       sources: toSources(data.sources),
     },
     context,
@@ -194,13 +203,20 @@ function changeStatus(
     `status must be one of ${COMMITMENT_STATUSES.join(', ')}`,
     { field: 'status', value: data.status },
   );
+  const effectiveAt = toInstant(data.effectiveAt, 'effectiveAt');
+  ensureCommitmentMadeBy(agreement, commitment, effectiveAt);
+  // Changes may be recorded out of valid-time order: what counts is the status in force on the
+  // date of this change, not the one recorded last.
+  const previousStatus = commitmentStatusAt(commitment, effectiveAt);
   ensure(
-    data.status !== commitment.status,
+    data.status !== previousStatus,
     'commitment-status-unchanged',
-    `Commitment ${commitment.id} is already ${commitment.status}`,
+    `Commitment ${commitment.id} is already ${previousStatus} on ${effectiveAt}`,
     {
       commitmentId: commitment.id,
-      status: commitment.status,
+      // Not `status`: that member of a problem document is the HTTP status.
+      statusInForce: previousStatus,
+      effectiveAt,
     },
   );
   ensureOptionalText(data.note, 'note');
@@ -209,12 +225,35 @@ function changeStatus(
     {
       commitmentId: commitment.id,
       status: data.status,
-      previousStatus: commitment.status,
+      previousStatus,
       note: data.note,
-      effectiveAt: toInstant(data.effectiveAt, 'effectiveAt'),
+      effectiveAt,
       sources: toSources(data.sources),
     },
     context,
+  );
+}
+
+/** A commitment's status cannot change before the agreement (and the commitment) existed. */
+function ensureCommitmentMadeBy(
+  agreement: Agreement,
+  commitment: Commitment,
+  effectiveAt: Instant,
+): void {
+  const madeAt = isBefore(commitment.recordedAt, agreement.concludedAt)
+    ? agreement.concludedAt
+    : commitment.recordedAt;
+  ensure(
+    !isBefore(effectiveAt, madeAt),
+    'commitment-status-before-concluded',
+    `The status of commitment ${commitment.id} cannot change (${effectiveAt}) before the commitment was made (${madeAt}; the agreement was concluded ${agreement.concludedAt})`,
+    {
+      field: 'effectiveAt',
+      effectiveAt,
+      commitmentId: commitment.id,
+      concludedAt: agreement.concludedAt,
+      commitmentEffectiveAt: commitment.recordedAt,
+    },
   );
 }
 
@@ -241,11 +280,21 @@ function reaffirm(
     `Agreement ${agreement.id} already reaffirms ${reaffirmed.id}`,
     { reaffirms: reaffirmed.id },
   );
+  // Not checked here: a cycle (B reaffirms A after A reaffirmed B). This stream does not record
+  // who reaffirms it, and the earlier agreement's state in the command is a read without a lock:
+  // two crossing reaffirmations would both pass.
+  const effectiveAt = toInstant(command.data.effectiveAt ?? agreement.concludedAt, 'effectiveAt');
+  ensure(
+    !isBefore(effectiveAt, agreement.concludedAt),
+    'reaffirmed-before-concluded',
+    `Agreement ${agreement.id} cannot reaffirm another (${effectiveAt}) before it was concluded (${agreement.concludedAt})`,
+    { field: 'effectiveAt', effectiveAt, concludedAt: agreement.concludedAt },
+  );
   return newEvent<AgreementReaffirmed>(
     'AgreementReaffirmed',
     {
       reaffirms: reaffirmed.id,
-      effectiveAt: toInstant(command.data.effectiveAt ?? agreement.concludedAt, 'effectiveAt'),
+      effectiveAt,
       sources: toSources(command.data.sources),
     },
     context,

@@ -96,6 +96,10 @@ describe('ThreatenMeasure', () => {
     ['invalid-party-code', { targetParties: ['CN', 'XX'] }],
     ['invalid-party-code', { scope: { inclusions: ['HK', 'EU'] } }],
     ['target-party-required', { targetParties: [] }],
+    ['measure-targets-itself', { targetParties: ['US'] }],
+    ['measure-targets-itself', { targetParties: ['CN', 'US'] }],
+    ['duplicate-target-party', { targetParties: ['CN', 'CN'] }],
+    ['duplicate-target-party', { targetParties: ['CN', 'HK', 'CN'] }],
     ['negative-rate', { rate: { type: 'ad-valorem', percent: -1 } }],
     [
       'negative-rate',
@@ -126,6 +130,30 @@ describe('ThreatenMeasure', () => {
         },
       })
       .thenThrows(code as never);
+  });
+
+  it('names the offending target party', () => {
+    const threaten = (targetParties: string[]) => ({
+      type: 'ThreatenMeasure' as const,
+      data: {
+        measureId: 'm',
+        measure: definitionInput({ targetParties }),
+        effectiveAt: '2025-10-10T00:00:00Z',
+        sources,
+      },
+    });
+    const itself = spec
+      .given([])
+      .when(threaten(['CN', 'US']))
+      .thenThrows('measure-targets-itself');
+    expect(itself.kind).toBe('invalid');
+    expect(itself.details).toEqual({ field: 'measure.targetParties[1]', imposingParty: 'US' });
+    const twice = spec
+      .given([])
+      .when(threaten(['CN', 'HK', 'CN']))
+      .thenThrows('duplicate-target-party');
+    expect(twice.kind).toBe('invalid');
+    expect(twice.details).toEqual({ field: 'measure.targetParties[2]', value: 'CN' });
   });
 
   it.each([
@@ -220,6 +248,21 @@ describe('AnnounceMeasure', () => {
       ]);
   });
 
+  it('rejects an announcement dated before the threat', () => {
+    const error = spec
+      .given([threatened])
+      .when({
+        type: 'AnnounceMeasure',
+        data: { measureId: US_MEASURE, effectiveAt: '2025-02-01T00:00:00Z', sources },
+      })
+      .thenThrows('announced-before-threatened');
+    expect(error.details).toEqual({
+      field: 'effectiveAt',
+      announcedAt: '2025-02-01T00:00:00.000Z',
+      threatenedAt: '2025-03-01T00:00:00.000Z',
+    });
+  });
+
   it('requires the terms of a new measure', () => {
     spec
       .given([])
@@ -303,6 +346,62 @@ describe('ImplementMeasure', () => {
           },
         },
       ]);
+  });
+
+  const announced = {
+    type: 'MeasureAnnounced' as const,
+    data: {
+      measureId: US_MEASURE,
+      measure: usReciprocal,
+      effectiveAt: '2025-04-02T20:00:00.000Z',
+      sources,
+    },
+  };
+
+  it('rejects an entry into force dated before the announcement', () => {
+    const error = spec
+      .given([announced])
+      .when({
+        type: 'ImplementMeasure',
+        data: { measureId: US_MEASURE, effectiveAt: '2025-04-01T04:01:00Z', sources },
+      })
+      .thenThrows('effective-before-announced');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toEqual({
+      field: 'effectiveAt',
+      effectiveAt: '2025-04-01T04:01:00.000Z',
+      announcedAt: '2025-04-02T20:00:00.000Z',
+    });
+  });
+
+  it('puts a measure in force at the instant it is announced (immediate effect)', () => {
+    spec
+      .given([announced])
+      .when({
+        type: 'ImplementMeasure',
+        data: { measureId: US_MEASURE, effectiveAt: '2025-04-02T20:00:00Z', sources },
+      })
+      .then([expect.objectContaining({ type: 'MeasureImplemented' })]);
+  });
+
+  it('rejects an entry into force dated before the threat', () => {
+    spec
+      .given([
+        {
+          type: 'MeasureThreatened',
+          data: {
+            measureId: US_MEASURE,
+            measure: usReciprocal,
+            effectiveAt: '2025-10-10T00:00:00.000Z',
+            sources,
+          },
+        },
+      ])
+      .when({
+        type: 'ImplementMeasure',
+        data: { measureId: US_MEASURE, effectiveAt: '2025-10-01T00:00:00Z', sources },
+      })
+      .thenThrows('effective-before-threatened');
   });
 
   it('requires the terms of a new measure', () => {
@@ -414,6 +513,53 @@ describe('RecordMeasure', () => {
           },
         },
       ]);
+  });
+
+  it('records a measure announced with immediate effect', () => {
+    spec
+      .given([])
+      .when({
+        type: 'RecordMeasure',
+        data: {
+          measureId: 'm',
+          measure: cnCountermeasure,
+          announcedAt: '2024-12-02T16:00:00Z',
+          effectiveAt: '2024-12-02T16:00:00Z',
+          sources,
+        },
+      })
+      .then([
+        expect.objectContaining({ type: 'MeasureAnnounced' }),
+        expect.objectContaining({ type: 'MeasureImplemented' }),
+      ]);
+  });
+
+  it.each([
+    [
+      'effective-before-announced',
+      { announcedAt: '2025-04-02T20:00:00Z', effectiveAt: '2025-03-01T00:00:00Z' },
+      'effectiveAt',
+    ],
+    [
+      'announced-before-threatened',
+      { threatenedAt: '2025-10-10T00:00:00Z', announcedAt: '2025-10-01T00:00:00Z' },
+      'announcedAt',
+    ],
+    [
+      'effective-before-threatened',
+      { threatenedAt: '2025-10-10T00:00:00Z', effectiveAt: '2025-10-01T00:00:00Z' },
+      'effectiveAt',
+    ],
+  ])('rejects %s, naming the field out of order (%j)', (code, dates, field) => {
+    const error = spec
+      .given([])
+      .when({
+        type: 'RecordMeasure',
+        data: { measureId: 'm', measure: usReciprocal, ...dates, sources },
+      })
+      .thenThrows(code as never);
+    expect(error.kind).toBe('invalid');
+    expect(error.details.field).toBe(field);
   });
 
   it('needs at least one date', () => {
@@ -755,6 +901,69 @@ describe('RevokeMeasure', () => {
       .then([
         { type: 'MeasureRevoked', data: { effectiveAt: '2025-10-26T00:00:00.000Z', sources } },
       ]);
+  });
+
+  const announcedThenInForce = [
+    {
+      type: 'MeasureAnnounced' as const,
+      data: {
+        measureId: US_MEASURE,
+        measure: usReciprocal,
+        effectiveAt: '2025-04-02T20:00:00.000Z',
+        sources,
+      },
+    },
+    {
+      type: 'MeasureImplemented' as const,
+      data: { measureId: US_MEASURE, effectiveAt: '2025-04-09T04:01:00.000Z', sources },
+    },
+  ];
+
+  it('withdraws an announced measure before the entry into force on record', () => {
+    spec
+      .given(announcedThenInForce)
+      .when({ type: 'RevokeMeasure', data: { effectiveAt: '2025-04-05T00:00:00Z', sources } })
+      .then([
+        { type: 'MeasureRevoked', data: { effectiveAt: '2025-04-05T00:00:00.000Z', sources } },
+      ]);
+  });
+
+  it('rejects a revocation dated before the measure was announced (2020, for 2025)', () => {
+    const error = spec
+      .given(announcedThenInForce)
+      .when({ type: 'RevokeMeasure', data: { effectiveAt: '2020-01-01T00:00:00Z', sources } })
+      .thenThrows('revoked-before-measure');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toEqual({
+      field: 'effectiveAt',
+      effectiveAt: '2020-01-01T00:00:00.000Z',
+      measureSince: '2025-04-02T20:00:00.000Z',
+    });
+  });
+
+  it('rejects a revocation dated before a measure never announced took effect', () => {
+    const error = spec
+      .given([implemented()])
+      .when({ type: 'RevokeMeasure', data: { effectiveAt: '2025-04-01T00:00:00Z', sources } })
+      .thenThrows('revoked-before-measure');
+    expect(error.details).toMatchObject({ measureSince: '2025-04-09T04:01:00.000Z' });
+  });
+
+  it('rejects withdrawing a threat before it was made', () => {
+    spec
+      .given([
+        {
+          type: 'MeasureThreatened',
+          data: {
+            measureId: 'm',
+            measure: usReciprocal,
+            effectiveAt: '2025-10-10T00:00:00.000Z',
+            sources,
+          },
+        },
+      ])
+      .when({ type: 'RevokeMeasure', data: { effectiveAt: '2025-10-01T00:00:00Z', sources } })
+      .thenThrows('revoked-before-measure');
   });
 
   it('rejects revoking twice', () => {

@@ -1,12 +1,18 @@
 import { ensure } from '../shared/domain-error';
 import { type DecisionContext, type Decider, decideAll, newEvent, nowOf } from '../shared/event';
 import { toCode, toId } from '../shared/identifier';
-import { DEFAULT_TIME_ZONE, toInstant, toTimeZone } from '../shared/instant';
+import {
+  DEFAULT_TIME_ZONE,
+  type Instant,
+  isBefore,
+  toInstant,
+  toTimeZone,
+} from '../shared/instant';
 import { decidePartyClaim } from '../shared/party-claim';
 import { ensurePartyCode, ensurePartyCodes } from '../shared/party-code';
 import { toRate } from '../shared/rate';
 import { decideRetraction } from '../shared/retraction';
-import { toScope, unique } from '../shared/scope';
+import { toScope } from '../shared/scope';
 import { isText, pickDefined, toSources } from '../shared/source';
 import { decideExclusionCommand, type ExclusionCommand } from './exclusion.decide';
 import type {
@@ -33,7 +39,13 @@ import {
   type MeasureThreatened,
 } from './measure.events';
 import { evolveMeasure } from './measure.evolve';
-import { ensureNotRevoked, existingMeasure } from './measure.guards';
+import {
+  ensureAnnouncedAfterThreat,
+  ensureEffectiveAfterEarlierStages,
+  ensureNotRevoked,
+  existingMeasure,
+  measureExistsFrom,
+} from './measure.guards';
 import { type Measure, type MeasureState, initialMeasureState } from './measure.state';
 import { ensureRateCoversParts } from './suspended-part';
 import { decideSuspensionCommand, type SuspensionCommand } from './suspension.decide';
@@ -125,7 +137,9 @@ function announce(
       `Measure ${measure.id} is already announced`,
     );
   }
-  return newEvent<MeasureAnnounced>('MeasureAnnounced', stageData(command, measure), context);
+  const data = stageData(command, measure);
+  ensureAnnouncedAfterThreat(data.effectiveAt, measure?.threatenedAt, 'effectiveAt');
+  return newEvent<MeasureAnnounced>('MeasureAnnounced', data, context);
 }
 
 function implement(
@@ -142,7 +156,9 @@ function implement(
       `Measure ${measure.id} is already in force`,
     );
   }
-  return newEvent<MeasureImplemented>('MeasureImplemented', stageData(command, measure), context);
+  const data = stageData(command, measure);
+  if (measure) ensureEffectiveAfterEarlierStages(data.effectiveAt, measure, 'effectiveAt');
+  return newEvent<MeasureImplemented>('MeasureImplemented', data, context);
 }
 
 /** A new measure needs its terms; an existing one may restate them (a threat made concrete). */
@@ -180,6 +196,20 @@ function record(
     'A measure needs at least one of threatenedAt, announcedAt or effectiveAt',
     { field: 'effectiveAt' },
   );
+  // Checked here too, so that the error names the field of this request that is out of order.
+  const instant = (value: Instant | undefined, field: string) =>
+    value === undefined ? undefined : toInstant(value, field);
+  const threatened = instant(threatenedAt, 'threatenedAt');
+  const announced = instant(announcedAt, 'announcedAt');
+  const effective = instant(effectiveAt, 'effectiveAt');
+  if (announced) ensureAnnouncedAfterThreat(announced, threatened, 'announcedAt');
+  if (effective) {
+    ensureEffectiveAfterEarlierStages(
+      effective,
+      { threatenedAt: threatened, announcedAt: announced },
+      'effectiveAt',
+    );
+  }
   const stages: MeasureCommand[] = [];
   const withTerms = () => (stages.length === 0 ? { measure } : {});
   if (threatenedAt) {
@@ -293,13 +323,27 @@ function revoke(
   context: DecisionContext,
 ): MeasureRevoked {
   ensureNotRevoked(measure);
+  const effectiveAt = toInstant(command.data.effectiveAt, 'effectiveAt');
+  ensureRevokedOnceMeasureExists(measure, effectiveAt);
   return newEvent<MeasureRevoked>(
     'MeasureRevoked',
-    {
-      effectiveAt: toInstant(command.data.effectiveAt, 'effectiveAt'),
-      sources: toSources(command.data.sources),
-    },
+    { effectiveAt, sources: toSources(command.data.sources) },
     context,
+  );
+}
+
+/**
+ * A revocation cannot precede the measure itself: its announcement (or its entry into force when
+ * it was never announced, or its threat). It may precede the entry into force on record: a
+ * measure withdrawn before it took effect (US duties on Mexico, 2019) is revoked from then on.
+ */
+function ensureRevokedOnceMeasureExists(measure: Measure, revokedAt: Instant): void {
+  const since = measureExistsFrom(measure);
+  ensure(
+    since === undefined || !isBefore(revokedAt, since),
+    'revoked-before-measure',
+    `Measure ${measure.id} cannot be revoked (${revokedAt}) before it was announced or took effect (${since})`,
+    { field: 'effectiveAt', effectiveAt: revokedAt, measureSince: since },
   );
 }
 
@@ -327,6 +371,7 @@ export function toDefinition(input: MeasureDefinitionInput | undefined): Measure
     { field: 'measure.targetParties' },
   );
   ensurePartyCodes(input.targetParties, 'measure.targetParties');
+  ensureTargetsOthersOnce(input.imposingParty, input.targetParties);
   for (const field of ['legalBasis', 'instrument', 'summary'] as const) {
     const value = input[field];
     ensure(
@@ -344,7 +389,7 @@ export function toDefinition(input: MeasureDefinitionInput | undefined): Measure
     title: input.title,
     kind: input.kind,
     imposingParty: input.imposingParty,
-    targetParties: unique(input.targetParties),
+    targetParties: [...input.targetParties],
     legalBasis: input.legalBasis,
     instrument: input.instrument,
     summary: input.summary,
@@ -352,4 +397,22 @@ export function toDefinition(input: MeasureDefinitionInput | undefined): Measure
     scope: input.scope === undefined ? undefined : toScope(input.scope, 'measure.scope'),
     timeZone: toTimeZone(input.timeZone ?? DEFAULT_TIME_ZONE, 'measure.timeZone'),
   });
+}
+
+/** A measure is imposed by one party on others, each named once. */
+function ensureTargetsOthersOnce(imposingParty: string, targetParties: readonly string[]): void {
+  const self = targetParties.indexOf(imposingParty);
+  ensure(
+    self === -1,
+    'measure-targets-itself',
+    `A measure imposed by ${imposingParty} cannot target ${imposingParty} itself`,
+    { field: `measure.targetParties[${self}]`, imposingParty },
+  );
+  const twice = targetParties.findIndex((party, index) => targetParties.indexOf(party) !== index);
+  ensure(
+    twice === -1,
+    'duplicate-target-party',
+    `measure.targetParties names ${targetParties[twice]} more than once`,
+    { field: `measure.targetParties[${twice}]`, value: targetParties[twice] },
+  );
 }

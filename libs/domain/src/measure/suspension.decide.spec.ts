@@ -11,7 +11,7 @@ import {
 } from '../testing/fixtures';
 import { measureDecider } from './measure.decide';
 import { foldEvents } from '../shared/event';
-import { withMetadata } from '../testing/decider-spec';
+import { type GivenEvent, withMetadata } from '../testing/decider-spec';
 import type { MeasureEvent } from './measure.events';
 
 const spec = deciderSpec(measureDecider);
@@ -247,7 +247,7 @@ describe('ScheduleSuspension', () => {
   it('rejects a suspended part of a specific rate', () => {
     spec
       .given([cnPortFees])
-      .when(schedule({ part: { percentPoints: 1 } }))
+      .when(schedule({ startsAt: '2025-11-10T05:01:00Z', part: { percentPoints: 1 } }))
       .thenThrows('suspended-part-not-applicable');
   });
 
@@ -305,6 +305,81 @@ describe('ScheduleSuspension', () => {
         }),
       )
       .thenThrows('suspension-ends-before-start');
+  });
+
+  it('rejects a start before the measure existed (1999, for a measure in force from 2025)', () => {
+    const error = spec
+      .given([implemented()])
+      .when(schedule({ startsAt: '1999-01-01T00:00:00Z' }))
+      .thenThrows('suspension-starts-before-measure');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toEqual({
+      field: 'startsAt',
+      startsAt: '1999-01-01T00:00:00.000Z',
+      measureSince: '2025-04-09T04:01:00.000Z',
+    });
+  });
+
+  // MOFCOM Ann. No. 70 of 2025 suspended from 7 November (Beijing) controls announced on
+  // 9 October that were to apply from 8 November.
+  const announcedControls: GivenEvent<MeasureEvent>[] = [
+    {
+      type: 'MeasureAnnounced',
+      data: {
+        measureId: CN_MEASURE,
+        measure: { ...cnCountermeasure, kind: 'export-control', rate: undefined },
+        effectiveAt: '2025-10-08T16:00:00.000Z',
+        sources: [mofcom],
+      },
+    },
+  ];
+  const ann70 = schedule({
+    startsAt: '2025-11-06T16:00:00Z',
+    duration: undefined,
+    endsAt: '2026-11-10T05:01:00Z',
+    sources: [mofcom],
+  });
+
+  it('may start after the announcement, before the measure takes effect', () => {
+    spec
+      .given([
+        ...announcedControls,
+        {
+          type: 'MeasureImplemented',
+          data: { measureId: CN_MEASURE, effectiveAt: '2025-11-07T16:00:00.000Z', sources },
+        },
+      ])
+      .when(ann70)
+      .then([
+        expect.objectContaining({ type: 'SuspensionScheduled' }),
+        expect.objectContaining({ type: 'SuspensionStarted' }),
+      ]);
+  });
+
+  it('rejects a start before the announcement of a measure not yet in force', () => {
+    spec
+      .given(announcedControls)
+      .when({ ...ann70, data: { ...ann70.data, startsAt: '2025-10-01T00:00:00Z' } })
+      .thenThrows('suspension-starts-before-measure');
+  });
+
+  it('rejects a trigger that took effect before the measure existed', () => {
+    const error = spec
+      .given([cnPortFees])
+      .when(
+        schedule({
+          startsAt: undefined,
+          startsWhen: { measure: US_MEASURE, suspension: 's-301' },
+          triggerMeasure: usMaritime('2025-10-01T00:00:00.000Z'),
+          duration: 'P1Y',
+        }),
+      )
+      .thenThrows('suspension-starts-before-measure');
+    expect(error.details).toMatchObject({
+      field: 'startsWhen',
+      startsAt: '2025-10-01T00:00:00.000Z',
+      measureSince: '2025-10-14T00:00:00.000Z',
+    });
   });
 });
 
@@ -537,6 +612,50 @@ describe('ExtendSuspension', () => {
       .thenThrows('extension-not-later');
   });
 
+  it('rejects an extension dated before the suspension started', () => {
+    const error = spec
+      .given([implemented(), ...suspended()])
+      .when({
+        type: 'ExtendSuspension',
+        data: {
+          suspensionId: 's-geneva',
+          endsAt: '2025-11-10T05:01:00Z',
+          effectiveAt: '2025-05-01T00:00:00Z',
+          sources: [eo14334],
+        },
+      })
+      .thenThrows('extended-before-start');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toEqual({
+      field: 'effectiveAt',
+      effectiveAt: '2025-05-01T00:00:00.000Z',
+      suspensionId: 's-geneva',
+      startsAt: '2025-05-14T04:01:00.000Z',
+      scheduledAt: '2025-05-14T04:01:00.000Z',
+    });
+  });
+
+  it('extends, before it starts, a suspension decided ahead of its start', () => {
+    const decidedAhead = suspended({
+      startsAt: '2025-11-10T05:01:00.000Z',
+      endsAt: '2026-11-10T05:01:00.000Z',
+      duration: undefined,
+      effectiveAt: '2025-10-30T00:00:00.000Z',
+    });
+    spec
+      .given([implemented(), ...decidedAhead])
+      .when({
+        type: 'ExtendSuspension',
+        data: {
+          suspensionId: 's-geneva',
+          endsAt: '2027-11-10T05:01:00Z',
+          effectiveAt: '2025-11-05T00:00:00Z',
+          sources,
+        },
+      })
+      .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
+  });
+
   it('rejects a fixed new end while the start (and so the end) is unknown', () => {
     spec
       .given([
@@ -693,6 +812,59 @@ describe('LiftSuspension', () => {
         data: { suspensionId: 's-geneva', effectiveAt: '2025-07-01T04:00:00Z', sources },
       })
       .then([expect.objectContaining({ type: 'SuspensionLifted' })]);
+  });
+
+  it('calls off a suspension at its start, so that it is never in effect', () => {
+    spec
+      .given([implemented(), ...suspended()])
+      .when({
+        type: 'LiftSuspension',
+        data: { suspensionId: 's-geneva', effectiveAt: '2025-05-14T04:01:00Z', sources },
+      })
+      .then([expect.objectContaining({ type: 'SuspensionLifted' })]);
+  });
+
+  it('rejects a lifting dated before the suspension started', () => {
+    const error = spec
+      .given([implemented(), ...suspended()])
+      .when({
+        type: 'LiftSuspension',
+        data: { suspensionId: 's-geneva', effectiveAt: '2020-01-01T00:00:00Z', sources },
+      })
+      .thenThrows('lifted-before-start');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toEqual({
+      field: 'effectiveAt',
+      effectiveAt: '2020-01-01T00:00:00.000Z',
+      suspensionId: 's-geneva',
+      startsAt: '2025-05-14T04:01:00.000Z',
+      scheduledAt: '2025-05-14T04:01:00.000Z',
+    });
+  });
+
+  // Decided on 30 October to run from 10 November: it can be called off, or lengthened, before.
+  const decidedAhead = suspended({
+    startsAt: '2025-11-10T05:01:00.000Z',
+    endsAt: '2026-11-10T05:01:00.000Z',
+    duration: undefined,
+    effectiveAt: '2025-10-30T00:00:00.000Z',
+  });
+
+  it('calls off, before it starts, a suspension decided ahead of its start', () => {
+    spec
+      .given([implemented(), ...decidedAhead])
+      .when({
+        type: 'LiftSuspension',
+        data: { suspensionId: 's-geneva', effectiveAt: '2025-11-05T00:00:00Z', sources },
+      })
+      .then([expect.objectContaining({ type: 'SuspensionLifted' })]);
+    spec
+      .given([implemented(), ...decidedAhead])
+      .when({
+        type: 'LiftSuspension',
+        data: { suspensionId: 's-geneva', effectiveAt: '2025-10-29T00:00:00Z', sources },
+      })
+      .thenThrows('lifted-before-start');
   });
 
   it('rejects a suspension already lifted', () => {

@@ -27,7 +27,7 @@ import type {
   SuspensionStarted,
   SuspensionTrigger,
 } from './measure.events';
-import { ensureNotRevoked } from './measure.guards';
+import { ensureNotRevoked, measureExistsFrom } from './measure.guards';
 import { findSuspension, type Measure, type Suspension } from './measure.state';
 import { ensurePartFits, toSuspendedPart } from './suspended-part';
 
@@ -96,6 +96,7 @@ function schedule(
   const scheduledEnd =
     endsAt ?? (startsAt && duration && plusDuration(startsAt, duration, measure.timeZone));
   const start = startsAt ?? triggeredAt;
+  if (start) ensureStartsOnceMeasureExists(measure, start, startsAt ? 'startsAt' : 'startsWhen');
   const end = endsAt ?? (start && duration && plusDuration(start, duration, measure.timeZone));
   if (start && end) ensureEndsAfterStart(start, end);
   const part = data.part === undefined ? undefined : toSuspendedPart(data.part);
@@ -177,6 +178,7 @@ function extend(
   const suspension = existingSuspension(measure, data.suspensionId);
   const effectiveAt = toInstant(data.effectiveAt ?? nowOf(context), 'effectiveAt');
   ensureExtendable(suspension, effectiveAt);
+  ensureNotBeforeSuspension(suspension, effectiveAt, 'extended-before-start', 'extended');
   ensure(
     (data.endsAt === undefined) !== (data.duration === undefined),
     'invalid-suspension-end',
@@ -242,6 +244,7 @@ function lift(
   const suspension = existingSuspension(measure, command.data.suspensionId);
   ensureOpen(suspension);
   const effectiveAt = toInstant(command.data.effectiveAt, 'effectiveAt');
+  ensureNotBeforeSuspension(suspension, effectiveAt, 'lifted-before-start', 'lifted');
   ensure(
     suspension.endsAt === undefined || isBefore(effectiveAt, suspension.endsAt),
     'suspension-not-active',
@@ -322,6 +325,46 @@ function ensureOpen(suspension: Suspension): void {
     'suspension-not-active',
     `Suspension ${suspension.id} is ${suspension.state}`,
     { suspensionId: suspension.id, state: suspension.state },
+  );
+}
+
+/**
+ * A suspension may start before the measure takes effect: MOFCOM Ann. No. 70 of 2025 suspended
+ * from 7 November the export controls announced on 9 October that were to apply from 8 November.
+ * But not before the measure was even announced: there was nothing to suspend yet.
+ */
+function ensureStartsOnceMeasureExists(measure: Measure, startsAt: Instant, field: string): void {
+  const since = measureExistsFrom(measure);
+  ensure(
+    since === undefined || !isBefore(startsAt, since),
+    'suspension-starts-before-measure',
+    `A suspension of measure ${measure.id} cannot start (${startsAt}) before the measure was announced or took effect (${since})`,
+    { field, startsAt, measureSince: since },
+  );
+}
+
+/**
+ * An extension or a lifting acts on a suspension that exists: it cannot take effect before the
+ * suspension was decided (its scheduling's effectiveAt) or, when that is later, started. One
+ * decided ahead of its start may be extended or called off before it starts; one recorded with
+ * only its start (the decision then defaults to it) is extended or lifted from its start on. A
+ * conditional suspension not started yet is not checked: its decision date defaults to when it
+ * was recorded, not to a legal date.
+ */
+function ensureNotBeforeSuspension(
+  suspension: Suspension,
+  effectiveAt: Instant,
+  code: 'extended-before-start' | 'lifted-before-start',
+  verb: string,
+): void {
+  const { startsAt, scheduledAt } = suspension;
+  if (startsAt === undefined) return;
+  const since = isBefore(scheduledAt, startsAt) ? scheduledAt : startsAt;
+  ensure(
+    !isBefore(effectiveAt, since),
+    code,
+    `Suspension ${suspension.id} cannot be ${verb} (${effectiveAt}) before it was decided or started (${since})`,
+    { field: 'effectiveAt', effectiveAt, suspensionId: suspension.id, startsAt, scheduledAt },
   );
 }
 
