@@ -83,6 +83,21 @@ describe('alert schedule over HTTP', () => {
     }
   });
 
+  it('waits for the schedule projection to pass minPosition, or answers 503', async () => {
+    await api.db.pool.query(
+      `INSERT INTO subscription_checkpoints (name, position) VALUES ('projection:alert-schedule', 20)
+       ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position`,
+    );
+    const reached = await list({ measure: measureId, minPosition: 20 });
+    expect(reached.status).toBe(200);
+    expect(reached.body.items).toHaveLength(3);
+
+    const ahead = await list({ measure: measureId, minPosition: 21 });
+    expect(ahead.status).toBe(503);
+    expect(ahead.headers['content-type']).toMatch(PROBLEM_JSON);
+    expect(ahead.body).toMatchObject({ code: 'not-caught-up', minPosition: 21 });
+  }, 15_000);
+
   it('needs a key', async () => {
     const response = await api.http().get('/api/v1/alerts');
     expect(response.status).toBe(401);

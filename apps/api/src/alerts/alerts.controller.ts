@@ -1,9 +1,11 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AlertQueries, InvalidAlertCursorError } from '@app/alerts';
+import { ALERT_SCHEDULE_PROJECTION, AlertQueries, InvalidAlertCursorError } from '@app/alerts';
+import { ReadYourWrites } from '@app/projections';
 import { StreamCodeIndex } from '@app/trade';
 import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
+import { notCaughtUp } from '../measures/read-query';
 import { ApiJsonResponse } from '../openapi';
 import { pageQuery, windowBound, windowOf } from '../read-models/window-query';
 
@@ -29,6 +31,7 @@ export class AlertsController {
   constructor(
     @Inject(AlertQueries) private readonly alerts: AlertQueries,
     @Inject(StreamCodeIndex) private readonly codes: StreamCodeIndex,
+    @Inject(ReadYourWrites) private readonly readYourWrites: ReadYourWrites,
   ) {}
 
   @Get()
@@ -42,6 +45,13 @@ export class AlertsController {
   })
   @ApiJsonResponse('AlertPage', 'Alerts in order of their intended fire time.')
   async list(@Query(new ZodPipe(alertsQuery)) query: z.infer<typeof alertsQuery>) {
+    // A suspension just recorded has its alerts once the schedule projection has passed it.
+    if (
+      query.minPosition !== undefined &&
+      !(await this.readYourWrites.waitFor(query.minPosition, [ALERT_SCHEDULE_PROJECTION]))
+    ) {
+      throw notCaughtUp(query.minPosition);
+    }
     const window = windowOf(query);
     const measureId = query.measure ? await this.codes.resolve('measure', query.measure) : null;
     if (query.measure && !measureId) return { items: [], nextCursor: null };
