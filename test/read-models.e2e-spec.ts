@@ -340,6 +340,24 @@ describe('read models over HTTP on the bundled dataset, end to end', () => {
       expect(productSpecific.map((line) => line.code)).not.toContain('US-THREAT-100-CN');
     });
 
+    it('counts for Hong Kong the duties whose scope includes it', async () => {
+      // The fentanyl duty targets China and, by its scope, Hong Kong's goods too.
+      const response = await get(
+        '/api/v1/tariffs/summary?imposingParty=US&targetParty=HK&asOf=2026-06-01T00:00:00Z',
+      );
+      expect(response.status).toBe(200);
+      expect(response.body.economyWide).toMatchObject({
+        measures: [{ code: 'US-IEEPA-FENTANYL-CN', rateInForce: { percent: 10 } }],
+        total: { inForcePercent: 10 },
+      });
+      expect(response.body.economyWide.measures).toHaveLength(1);
+      const listed = await get('/api/v1/measures?targetParty=HK&limit=200');
+      expect(listed.status).toBe(200);
+      expect(listed.body.items.map((item: { code: string }) => item.code)).toEqual([
+        'US-IEEPA-FENTANYL-CN',
+      ]);
+    });
+
     it('separates China’s economy-wide tariff from its product lists', async () => {
       const response = await get(
         '/api/v1/tariffs/summary?imposingParty=CN&targetParty=US&asOf=2025-06-01T00:00:00Z',

@@ -1,6 +1,7 @@
 import { CreateAgreementStatus1764300004000 } from './agreement-status/agreement-status.migration';
 import { CreateMeasureStatus1764300003000 } from './measure-status/measure-status.migration';
 import { MeasureStatusLeanRow1764500000000 } from './measure-status/measure-status-lean-row.migration';
+import { MeasureStatusCoveredParties1764800000000 } from './measure-status/measure-status-covered-parties.migration';
 import { SuspensionEndsLeanRow1764510000000 } from './suspension-ends/suspension-ends-lean-row.migration';
 import { CreateSuspensionEnds1764300010000 } from './suspension-ends/suspension-ends.migration';
 import { TimelineLeanRows1764510001000 } from './timeline/timeline-lean-rows.migration';
@@ -65,4 +66,5 @@ export const projectionMigrations = [
   MeasureStatusLeanRow1764500000000,
   SuspensionEndsLeanRow1764510000000,
   TimelineLeanRows1764510001000,
+  MeasureStatusCoveredParties1764800000000,
 ];

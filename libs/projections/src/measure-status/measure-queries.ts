@@ -7,6 +7,7 @@ import type { Pool } from 'pg';
 import { markRetractions } from '../event-history';
 import {
   agreementsOf,
+  coveredPartiesOf,
   searchTextOf,
   toMeasureSummary,
   toMeasureView,
@@ -143,9 +144,10 @@ const PAGE_FILTERS = {
     sql: (p: string) => `imposing_party = ${p}::text`,
     holds: (measure: Measure, party: string) => measure.imposingParty === party,
   },
+  // A party the measure targets or whose territory its scope includes (HK under a duty on CN).
   targetParty: {
-    sql: (p: string) => `target_parties @> ARRAY[${p}::text]`,
-    holds: (measure: Measure, party: string) => measure.targetParties.includes(party),
+    sql: (p: string) => `covered_parties @> ARRAY[${p}::text]`,
+    holds: (measure: Measure, party: string) => coveredPartiesOf(measure).includes(party),
   },
   kind: {
     sql: (p: string) => `kind = ${p}::text`,

@@ -7,6 +7,7 @@ import { type FoldedMeasure, MeasureFold, type StoredMeasure } from '../measure-
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
 import {
   agreementsOf,
+  coveredPartiesOf,
   searchTextOf,
   summaryValidity,
   toListEntry,
@@ -70,16 +71,18 @@ export class MeasureStatusProjection implements RebuildableProjection {
   private async save(rows: unknown[], manager: EntityManager): Promise<void> {
     await manager.query(
       `INSERT INTO measure_status (measure_id, code, title, kind, imposing_party, target_parties,
-                                   agreement_ids, responds_to, search, measure, list_entry, list_item,
+                                   covered_parties, agreement_ids, responds_to, search, measure, list_entry, list_item,
                                    list_item_from, list_item_until, version, last_position)
        SELECT * FROM json_to_recordset($1::json) AS r(measure_id uuid, code text, title text,
-         kind text, imposing_party text, target_parties text[], agreement_ids text[],
+         kind text, imposing_party text, target_parties text[], covered_parties text[],
+         agreement_ids text[],
          responds_to text[], search text, measure json, list_entry json, list_item json,
          list_item_from timestamptz, list_item_until timestamptz, version bigint,
          last_position bigint)
        ON CONFLICT (measure_id) DO UPDATE SET
          code = EXCLUDED.code, title = EXCLUDED.title, kind = EXCLUDED.kind,
          imposing_party = EXCLUDED.imposing_party, target_parties = EXCLUDED.target_parties,
+         covered_parties = EXCLUDED.covered_parties,
          agreement_ids = EXCLUDED.agreement_ids, responds_to = EXCLUDED.responds_to,
          search = EXCLUDED.search, measure = EXCLUDED.measure, list_entry = EXCLUDED.list_entry,
          list_item = EXCLUDED.list_item, list_item_from = EXCLUDED.list_item_from,
@@ -103,6 +106,7 @@ function toRow(measureId: string, { measure, version, lastPosition }: FoldedMeas
     kind: measure?.kind ?? null,
     imposing_party: measure?.imposingParty ?? null,
     target_parties: measure?.targetParties ?? [],
+    covered_parties: coveredPartiesOf(measure),
     agreement_ids: agreementsOf(measure),
     responds_to: measure?.respondsTo ?? [],
     search: searchTextOf(measure),

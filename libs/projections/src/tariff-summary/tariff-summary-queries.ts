@@ -24,7 +24,8 @@ export interface TariffSummaryQuery {
 const APPLIED = new Set(['in-force', 'partially-suspended', 'suspended']);
 
 /**
- * What one party charges on another's goods on a date: each tariff in force with its full
+ * What one party charges on another's goods on a date (a territory's too, such as Hong Kong's
+ * under duties on China whose scope includes it): each tariff in force with its full
  * rate, the suspended part and the rate applied, and the ad valorem totals, economy-wide
  * tariffs (scope `allProducts`) apart from those on product lists — only the former stack on
  * every product. Computed on read from the measure-status rows; a past `knownAt` folds each
@@ -44,7 +45,7 @@ export class TariffSummaryQueries {
     // creation retracted since leaves a row that names no party.
     const { rows } = await this.pool.query<{ measure_id: string; measure: Measure | null }>(
       `SELECT measure_id, measure FROM measure_status
-        WHERE (kind = 'tariff' AND imposing_party = $1 AND target_parties @> ARRAY[$2])
+        WHERE (kind = 'tariff' AND imposing_party = $1 AND covered_parties @> ARRAY[$2])
            OR ($3::timestamptz IS NOT NULL AND ${changedSinceSql('$3')})`,
       [query.imposingParty, query.targetParty, knownAt ?? null],
     );
@@ -57,15 +58,16 @@ export class TariffSummaryQueries {
       .filter((measure): measure is Measure => measure !== null)
       // Kind and parties as they stood then, for a past knownAt.
       .filter(
-        (measure) =>
-          measure.kind === 'tariff' &&
-          measure.imposingParty === query.imposingParty &&
-          measure.targetParties.includes(query.targetParty),
+        (measure) => measure.kind === 'tariff' && measure.imposingParty === query.imposingParty,
       )
       .sort(byCode)
       .flatMap((measure) => {
         const status = measureStatusAt(measure, query.asOf);
-        return status && APPLIED.has(status.status) ? [lineOf(measure, status)] : [];
+        // The target party's goods, or those of a territory the scope on that date includes.
+        const covers =
+          measure.targetParties.includes(query.targetParty) ||
+          (status?.scope?.inclusions ?? []).includes(query.targetParty);
+        return status && covers && APPLIED.has(status.status) ? [lineOf(measure, status)] : [];
       });
     const economyWide = lines.filter((line) => line.allProducts);
     const productSpecific = lines.filter((line) => !line.allProducts);
