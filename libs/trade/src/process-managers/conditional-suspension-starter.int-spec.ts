@@ -180,7 +180,7 @@ describe('ConditionalSuspensionStarter on PostgreSQL', () => {
         metadata: {
           actor: 'system',
           causationId: trigger.eventIds[0],
-          commandId: `start-suspension:${cn.measureId}:${suspensionId}`,
+          commandId: `start-suspension:${cn.measureId}:${suspensionId}:${trigger.eventIds[0]}`,
         },
       });
       const [triggerStart] = await startsOf(us.measureId, us.suspensionId).then((s) => s.slice(-1));
@@ -189,6 +189,82 @@ describe('ConditionalSuspensionStarter on PostgreSQL', () => {
 
       await caughtUp();
       expect(await startsOf(cn.measureId, suspensionId)).toHaveLength(1);
+    });
+
+    it('retracts the start it made when the trigger’s start is retracted, and starts again on a new one', async () => {
+      const us = await usMeasureWithWaitingSuspension();
+      const cn = await cnMeasure();
+      const waiting = await scheduleWaitingOn(cn.code, {
+        code: us.code,
+        suspension: us.suspensionId,
+      });
+      const suspensionId = waiting.suspensionId as string;
+      const trigger = await startByHand(us);
+      const [started] = await eventually(async () => {
+        const starts = await startsOf(cn.measureId, suspensionId);
+        expect(starts).toHaveLength(1);
+        return starts;
+      });
+
+      // The US start was misread: retracted by hand. China's start, made because of it, goes too.
+      const retraction = await t.measure(us.code, {
+        action: 'retract-event',
+        body: { eventId: trigger.eventIds[0], reason: 'Misread date', sources: [whiteHouse] },
+      });
+      const undone = await eventually(async () => {
+        const last = (await t.measureEvents(cn.measureId)).at(-1);
+        expect(last?.type).toBe('EventRetracted');
+        return last!;
+      });
+      expect(undone).toMatchObject({
+        payload: { eventId: started.eventId },
+        metadata: { actor: 'system', causationId: retraction.eventIds[0] },
+      });
+      await caughtUp();
+
+      // The US suspension takes effect after all, a week later: China's starts with it again.
+      const later = '2025-11-17T05:01:00.000Z';
+      const again = await startByHand(us, later);
+      const restarted = await eventually(async () => {
+        const starts = await startsOf(cn.measureId, suspensionId);
+        expect(starts).toHaveLength(2);
+        return starts[1];
+      });
+      expect(restarted).toMatchObject({
+        payload: { suspensionId, startsAt: later },
+        metadata: { actor: 'system', causationId: again.eventIds[0] },
+      });
+      await caughtUp();
+    });
+
+    it('retracts the start it made when the trigger suspension itself is retracted', async () => {
+      const us = await usMeasureWithWaitingSuspension();
+      const cn = await cnMeasure();
+      const waiting = await scheduleWaitingOn(cn.code, {
+        code: us.code,
+        suspension: us.suspensionId,
+      });
+      const suspensionId = waiting.suspensionId as string;
+      await startByHand(us);
+      const [started] = await eventually(async () => {
+        const starts = await startsOf(cn.measureId, suspensionId);
+        expect(starts).toHaveLength(1);
+        return starts;
+      });
+      const scheduled = (await t.measureEvents(us.measureId)).find(
+        (e) => e.type === 'SuspensionScheduled',
+      )!;
+      await t.measure(us.code, {
+        action: 'retract-event',
+        body: { eventId: scheduled.eventId, reason: 'Never decided', sources: [whiteHouse] },
+      });
+      const undone = await eventually(async () => {
+        const last = (await t.measureEvents(cn.measureId)).at(-1);
+        expect(last?.type).toBe('EventRetracted');
+        return last!;
+      });
+      expect(undone).toMatchObject({ payload: { eventId: started.eventId } });
+      await caughtUp();
     });
 
     it('follows a chain: a suspension waiting on one the manager starts is started too', async () => {

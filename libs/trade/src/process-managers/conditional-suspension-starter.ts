@@ -4,7 +4,7 @@ import { isDomainError, type Source } from '@app/domain';
 import type { RecordedEvent, SubscriptionHandler } from '@app/event-store';
 import type { EntityManager } from 'typeorm';
 import { ExecuteMeasureAction } from '../measures/execute-measure-action.command';
-import { aggregateIdOf } from '../trade.streams';
+import { aggregateIdOf, measureStreamId } from '../trade.streams';
 import type { WriteResult } from '../write/write-options';
 
 interface Scheduled {
@@ -49,10 +49,7 @@ export class ConditionalSuspensionStarter implements SubscriptionHandler {
       } else if (event.type === 'SuspensionStarted') {
         await this.onStarted(measureId, event, manager);
       } else if (event.type === 'EventRetracted') {
-        // A start found to be wrong no longer starts what waits for it.
-        await manager.query('DELETE FROM suspension_starts WHERE event_id = $1', [
-          String(event.payload.eventId),
-        ]);
+        await this.onRetracted(measureId, event, manager);
       }
     }
   }
@@ -110,6 +107,79 @@ export class ConditionalSuspensionStarter implements SubscriptionHandler {
     }
   }
 
+  /**
+   * A trigger's start, or the trigger suspension itself, found to be wrong: it no longer starts
+   * what waits for it, and what this manager started because of it is retracted in turn (as the
+   * system), so the waiting suspension waits again. A start recorded by hand is left alone.
+   */
+  private async onRetracted(measureId: string, retraction: RecordedEvent, manager: EntityManager) {
+    const retractedId = String(retraction.payload.eventId);
+    const [target]: { type: string; suspension_id: string | null }[] = await manager.query(
+      `SELECT type, payload->>'suspensionId' AS suspension_id FROM events WHERE event_id = $1`,
+      [retractedId],
+    );
+    await manager.query('DELETE FROM suspension_starts WHERE event_id = $1', [retractedId]);
+    const triggerSuspension = target?.suspension_id;
+    if (!triggerSuspension || !['SuspensionScheduled', 'SuspensionStarted'].includes(target.type)) {
+      return;
+    }
+    await manager.query(
+      'DELETE FROM suspension_starts WHERE measure_id = $1 AND suspension_id = $2',
+      [measureId, triggerSuspension],
+    );
+    const waiting: { measure_id: string; suspension_id: string }[] = await manager.query(
+      `SELECT measure_id, suspension_id FROM suspension_waits
+        WHERE trigger_measure_id = $1 AND trigger_suspension_id = $2`,
+      [measureId, triggerSuspension],
+    );
+    for (const wait of waiting) await this.unstart(wait, retraction, manager);
+  }
+
+  private async unstart(
+    wait: { measure_id: string; suspension_id: string },
+    retraction: RecordedEvent,
+    manager: EntityManager,
+  ): Promise<void> {
+    // The start this manager issued, if it still stands.
+    const [start]: { event_id: string }[] = await manager.query(
+      `SELECT s.event_id FROM events s
+        WHERE s.stream_id = $1 AND s.type = 'SuspensionStarted'
+          AND s.payload->>'suspensionId' = $2 AND s.metadata->>'actor' = 'system'
+          AND NOT EXISTS (SELECT 1 FROM events r WHERE r.stream_id = s.stream_id
+                             AND r.type = 'EventRetracted'
+                             AND r.payload->>'eventId' = s.event_id::text)
+        ORDER BY s.version DESC LIMIT 1`,
+      [measureStreamId(wait.measure_id), wait.suspension_id],
+    );
+    if (!start) return;
+    try {
+      await this.commandBus.execute<ExecuteMeasureAction, WriteResult>(
+        new ExecuteMeasureAction(
+          wait.measure_id,
+          {
+            action: 'retract-event',
+            body: {
+              eventId: start.event_id,
+              reason: 'The start of the suspension it waited for was retracted',
+              sources: retraction.payload.sources as Source[],
+            },
+          },
+          {
+            actor: 'system',
+            commandId: `unstart-suspension:${wait.measure_id}:${wait.suspension_id}:${retraction.eventId}`,
+            causationId: retraction.eventId,
+          },
+        ),
+      );
+    } catch (error) {
+      // Retracted meanwhile (by hand, or the whole measure): nothing left to undo.
+      const settled =
+        isDomainError(error) &&
+        ['event-already-retracted', 'event-not-found', 'measure-not-found'].includes(error.code);
+      if (!settled) throw error;
+    }
+  }
+
   private async start(start: Start): Promise<void> {
     try {
       await this.commandBus.execute<ExecuteMeasureAction, WriteResult>(
@@ -123,7 +193,8 @@ export class ConditionalSuspensionStarter implements SubscriptionHandler {
           },
           {
             actor: 'system',
-            commandId: `start-suspension:${start.measureId}:${start.suspensionId}`,
+            // Per cause: after a retracted trigger start, the next start is a new command.
+            commandId: `start-suspension:${start.measureId}:${start.suspensionId}:${start.causationId}`,
             causationId: start.causationId,
           },
         ),
