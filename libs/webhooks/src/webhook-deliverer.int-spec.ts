@@ -316,9 +316,18 @@ describe('WebhookDeliverer', () => {
       // Missed while disabled: recorded, not sent.
       const missed = await dispatch(subscription.id);
       expect(await deliveryRow(missed.id)).toMatchObject({ status: 'failed', attempts: 0 });
-      // The pending retries find the subscription disabled when they come due.
+      // The pending retries find the subscription disabled when they come due: not sent, and
+      // the log still says why their attempts failed.
       now = new Date(now.getTime() + 60_000);
       for (const delivery of deliveries) await deliverer().deliver(delivery.id);
+      expect(await deliveryRow(deliveries[2].id)).toMatchObject({
+        status: 'failed',
+        attempts: 1,
+        last_error: 'HTTP 502',
+      });
+      expect(await deliveryRow(missed.id)).toMatchObject({
+        last_error: expect.stringMatching(/^Not sent/),
+      });
 
       healthy = true;
       const enabled = await subscriptions.update(subscription.id, { enabled: true });

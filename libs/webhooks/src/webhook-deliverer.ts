@@ -218,7 +218,8 @@ const RECORD_STATEMENT = `WITH outcome AS (
                 run_attempts = d.run_attempts + o.sent::int,
                 next_attempt_at = coalesce(o.next_attempt_at, d.next_attempt_at),
                 last_status_code = coalesce(o.status_code, d.last_status_code),
-                last_error = o.error,
+                -- A delivery not sent keeps the error of its last attempt, if it made one.
+                last_error = CASE WHEN o.sent THEN o.error ELSE coalesce(d.last_error, o.error) END,
                 delivered_at = CASE WHEN o.status = 'succeeded' THEN $12 ELSE d.delivered_at END,
                 claimed_by = NULL, claimed_until = NULL, updated_at = $12
            FROM outcome o
