@@ -1,3 +1,4 @@
+import { AlertLeadTimeSpellings1764800001000 } from './schedule/alert-lead-time-spellings.migration';
 import { AlertScheduleUpkeep1764600001000 } from './schedule/alert-schedule-upkeep.migration';
 import { CreateAlertSchedule1764300005000 } from './schedule/alert-schedule.migration';
 
@@ -44,4 +45,5 @@ export {
 export const alertsMigrations = [
   CreateAlertSchedule1764300005000,
   AlertScheduleUpkeep1764600001000,
+  AlertLeadTimeSpellings1764800001000,
 ];
