@@ -49,12 +49,25 @@ const countermeasuresSql = (id: string) => `
   (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code)
                             ORDER BY x.measure_id), '[]')
      FROM measure_status x WHERE x.responds_to @> ARRAY[${id}])`;
-/** The same, each marked with whether knownAt knew that measure as its row folds it. */
+/**
+ * The measures that respond to `id` now and did as known at `knownAt`: their link (a
+ * `CountermeasureLinked` event) was recorded by then and not retracted by then. A link recorded
+ * by then and retracted since is not found this way: it names the measure in no current row.
+ */
 const countermeasuresKnownSql = (id: string, knownAt: string) => `
-  (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code,
-                                              'known', ${knownAsFoldedSql(knownAt, 'x')})
+  (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code)
                             ORDER BY x.measure_id), '[]')
-     FROM measure_status x WHERE x.responds_to @> ARRAY[${id}])`;
+     FROM measure_status x
+    WHERE x.responds_to @> ARRAY[${id}]
+      AND EXISTS (
+        SELECT 1 FROM events l
+         WHERE l.stream_id = 'measure-' || x.measure_id AND l.type = 'CountermeasureLinked'
+           AND l.payload->>'respondsTo' = ${id} AND l.recorded_at <= ${knownAt}::timestamptz
+           AND NOT EXISTS (
+             SELECT 1 FROM events r
+              WHERE r.stream_id = l.stream_id AND r.type = 'EventRetracted'
+                AND r.recorded_at <= ${knownAt}::timestamptz
+                AND r.payload->>'eventId' = l.event_id::text)))`;
 
 const DETAIL_SQL = `
   SELECT m.measure, m.version,
@@ -94,15 +107,9 @@ interface DetailRow {
   countermeasures: MeasureLink[];
 }
 
-/** A measure that responds to another now, and whether knownAt knew it as its row folds it. */
-interface CountermeasureKnown extends MeasureLink {
-  known: boolean;
-}
-
-interface DetailKnownRow extends Omit<DetailRow, 'countermeasures'> {
+interface DetailKnownRow extends DetailRow {
   known: boolean;
   responds_to_ids: string[];
-  countermeasures: CountermeasureKnown[];
 }
 
 const LINKS_KNOWN_SQL = `
@@ -263,7 +270,7 @@ export class MeasureQueries {
       if (!row.measure) return null;
       return toMeasureView(row.measure, asOf, knownAt, Number(row.version), {
         respondsTo: row.responds_to,
-        countermeasures: await this.countermeasuresKnownAt(id, row.countermeasures, knownAt),
+        countermeasures: row.countermeasures,
       });
     }
     const { state, version } = await this.knownAt(id, knownAt);
@@ -272,32 +279,7 @@ export class MeasureQueries {
     const links = sameLinks
       ? { respondsTo: row.responds_to, countermeasures: row.countermeasures }
       : await this.links(state.measure, knownAt);
-    return toMeasureView(state.measure, asOf, knownAt, version, {
-      respondsTo: links.respondsTo,
-      countermeasures: await this.countermeasuresKnownAt(id, links.countermeasures, knownAt),
-    });
-  }
-
-  /**
-   * The measures that responded to `id` as known at `knownAt`, out of those that respond to it
-   * now: one whose stream knownAt knew as its row folds it responded then as it does now; one
-   * changed since is folded as known then (it may not have existed, or not responded yet).
-   * A link recorded by then and retracted since is not found this way: it names the measure
-   * in no current row.
-   */
-  private async countermeasuresKnownAt(
-    id: string,
-    candidates: CountermeasureKnown[],
-    knownAt: Date,
-  ): Promise<MeasureLink[]> {
-    const links = await Promise.all(
-      candidates.map(async ({ id: candidate, code, known }) => {
-        if (known) return { id: candidate, code };
-        const then = (await this.knownAt(candidate, knownAt)).state.measure;
-        return then?.respondsTo.includes(id) ? { id: candidate, code } : null;
-      }),
-    );
-    return links.filter((link): link is MeasureLink => link !== null);
+    return toMeasureView(state.measure, asOf, knownAt, version, links);
   }
 
   async list(query: MeasureListQuery): Promise<MeasurePage> {
@@ -395,17 +377,14 @@ export class MeasureQueries {
     return markRetractions(events);
   }
 
-  /**
-   * Links for a measure folded as known at a past time, in one round trip: what it responds
-   * to, and the candidate countermeasures for `countermeasuresKnownAt`.
-   */
+  /** Links for a measure folded as known at a past time, in one round trip. */
   private async links(
     measure: Measure,
     knownAt: Date,
-  ): Promise<{ respondsTo: MeasureLink[]; countermeasures: CountermeasureKnown[] }> {
+  ): Promise<{ respondsTo: MeasureLink[]; countermeasures: MeasureLink[] }> {
     const { rows } = await this.pool.query<{
       responds_to: MeasureLink[];
-      countermeasures: CountermeasureKnown[];
+      countermeasures: MeasureLink[];
     }>({
       name: 'measure-status-links-known',
       text: LINKS_KNOWN_SQL,
