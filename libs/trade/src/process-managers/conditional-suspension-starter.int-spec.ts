@@ -222,13 +222,50 @@ describe('ConditionalSuspensionStarter on PostgreSQL', () => {
       });
       await caughtUp();
 
+      // The retraction was itself wrong: retracting it revives the US start, and China's with it.
+      const revival = await t.measure(us.code, {
+        action: 'retract-event',
+        body: {
+          eventId: retraction.eventIds[0],
+          reason: 'The date was right',
+          sources: [whiteHouse],
+        },
+      });
+      const revived = await eventually(async () => {
+        const starts = await startsOf(cn.measureId, suspensionId);
+        expect(starts).toHaveLength(2);
+        return starts[1];
+      });
+      expect(revived).toMatchObject({
+        payload: { suspensionId, startsAt: TAKES_EFFECT },
+        metadata: { actor: 'system', causationId: revival.eventIds[0] },
+      });
+      await caughtUp();
+      // Retracted once more: China's revived start goes again.
+      await t.measure(us.code, {
+        action: 'retract-event',
+        body: {
+          eventId: trigger.eventIds[0],
+          reason: 'Misread date after all',
+          sources: [whiteHouse],
+        },
+      });
+      await eventually(async () => {
+        const last = (await t.measureEvents(cn.measureId)).at(-1);
+        expect(last).toMatchObject({
+          type: 'EventRetracted',
+          payload: { eventId: revived.eventId },
+        });
+      });
+      await caughtUp();
+
       // The US suspension takes effect after all, a week later: China's starts with it again.
       const later = '2025-11-17T05:01:00.000Z';
       const again = await startByHand(us, later);
       const restarted = await eventually(async () => {
         const starts = await startsOf(cn.measureId, suspensionId);
-        expect(starts).toHaveLength(2);
-        return starts[1];
+        expect(starts).toHaveLength(3);
+        return starts[2];
       });
       expect(restarted).toMatchObject({
         payload: { suspensionId, startsAt: later },

@@ -1,10 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
-import { isDomainError, type Source } from '@app/domain';
+import {
+  evolveMeasure,
+  initialMeasureState,
+  isDomainError,
+  retractedEventIds,
+  type MeasureEvent,
+  type Source,
+  type SuspensionStarted,
+} from '@app/domain';
+import { EventStore } from '@app/event-store';
 import type { RecordedEvent, SubscriptionHandler } from '@app/event-store';
 import type { EntityManager } from 'typeorm';
 import { ExecuteMeasureAction } from '../measures/execute-measure-action.command';
 import { aggregateIdOf, measureStreamId } from '../trade.streams';
+import { toDomainEvent } from '../write/load-aggregate';
 import type { WriteResult } from '../write/write-options';
 
 interface Scheduled {
@@ -38,7 +48,10 @@ interface Start {
 export class ConditionalSuspensionStarter implements SubscriptionHandler {
   readonly name = 'conditional-suspension-starter';
 
-  constructor(@Inject(CommandBus) private readonly commandBus: CommandBus) {}
+  constructor(
+    @Inject(CommandBus) private readonly commandBus: CommandBus,
+    @Inject(EventStore) private readonly store: EventStore,
+  ) {}
 
   async handle(events: RecordedEvent[], manager: EntityManager): Promise<void> {
     for (const event of events) {
@@ -80,17 +93,7 @@ export class ConditionalSuspensionStarter implements SubscriptionHandler {
 
   private async onStarted(measureId: string, event: RecordedEvent, manager: EntityManager) {
     const started = event.payload as unknown as Started;
-    await manager.query(
-      `INSERT INTO suspension_starts (measure_id, suspension_id, starts_at, sources, event_id)
-       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
-      [
-        measureId,
-        started.suspensionId,
-        started.startsAt,
-        JSON.stringify(started.sources),
-        event.eventId,
-      ],
-    );
+    await this.remember(measureId, started, event.eventId, manager);
     const waiting: { measure_id: string; suspension_id: string }[] = await manager.query(
       `SELECT measure_id, suspension_id FROM suspension_waits
         WHERE trigger_measure_id = $1 AND trigger_suspension_id = $2`,
@@ -108,48 +111,87 @@ export class ConditionalSuspensionStarter implements SubscriptionHandler {
   }
 
   /**
-   * A trigger's start, or the trigger suspension itself, found to be wrong: it no longer starts
-   * what waits for it, and what this manager started because of it is retracted in turn (as the
-   * system), so the waiting suspension waits again. A start recorded by hand is left alone.
+   * A retraction (or the retraction of one, which revives what it retracted) may change whether
+   * a trigger has started: the stream folded up to the retraction says. Started: what waits for
+   * it is started, if it is not already. Not started, or gone: it starts nothing any more, and
+   * the starts this manager made because of it are retracted in turn, as the system, so that
+   * what waited waits again. A start recorded by hand is left alone.
    */
   private async onRetracted(measureId: string, retraction: RecordedEvent, manager: EntityManager) {
-    const retractedId = String(retraction.payload.eventId);
-    const [target]: { type: string; suspension_id: string | null }[] = await manager.query(
-      `SELECT type, payload->>'suspensionId' AS suspension_id FROM events WHERE event_id = $1`,
-      [retractedId],
+    const streamId = measureStreamId(measureId);
+    // The suspension the retracted event was about (or, for a retracted retraction, the one the
+    // event it revives was about). Retractions point into their own stream.
+    const [touched]: { suspension_id: string | null }[] = await manager.query(
+      `SELECT coalesce(t.payload->>'suspensionId', u.payload->>'suspensionId') AS suspension_id
+         FROM events t
+         LEFT JOIN events u ON t.type = 'EventRetracted' AND u.stream_id = t.stream_id
+                           AND u.event_id::text = t.payload->>'eventId'
+        WHERE t.stream_id = $1 AND t.event_id = $2`,
+      [streamId, String(retraction.payload.eventId)],
     );
-    await manager.query('DELETE FROM suspension_starts WHERE event_id = $1', [retractedId]);
-    const triggerSuspension = target?.suspension_id;
-    if (!triggerSuspension || !['SuspensionScheduled', 'SuspensionStarted'].includes(target.type)) {
-      return;
-    }
+    const suspensionId = touched?.suspension_id;
+    if (!suspensionId) return;
+    const history = (await this.store.readStream(streamId, { toVersion: retraction.version })).map(
+      (event) => toDomainEvent<MeasureEvent>(event),
+    );
+    const state = history.reduce(evolveMeasure, initialMeasureState());
+    const suspension = state.measure?.suspensions.find((s) => s.id === suspensionId);
     await manager.query(
       'DELETE FROM suspension_starts WHERE measure_id = $1 AND suspension_id = $2',
-      [measureId, triggerSuspension],
+      [measureId, suspensionId],
     );
     const waiting: { measure_id: string; suspension_id: string }[] = await manager.query(
       `SELECT measure_id, suspension_id FROM suspension_waits
         WHERE trigger_measure_id = $1 AND trigger_suspension_id = $2`,
-      [measureId, triggerSuspension],
+      [measureId, suspensionId],
     );
+    const retracted = retractedEventIds(history);
+    const liveStart = history.findLast(
+      (event): event is SuspensionStarted =>
+        event.type === 'SuspensionStarted' &&
+        event.data.suspensionId === suspensionId &&
+        !retracted.has(event.metadata.eventId),
+    );
+    if (suspension?.startsAt !== undefined && liveStart) {
+      const started = { ...liveStart.data, startsAt: suspension.startsAt };
+      await this.remember(measureId, started, liveStart.metadata.eventId, manager);
+      for (const wait of waiting) {
+        await this.start({
+          measureId: wait.measure_id,
+          suspensionId: wait.suspension_id,
+          startsAt: started.startsAt,
+          sources: started.sources,
+          causationId: retraction.eventId,
+        });
+      }
+      return;
+    }
     for (const wait of waiting) await this.unstart(wait, retraction, manager);
   }
 
+  /**
+   * Retracts the start of a waiting suspension this manager made before `retraction`, if it still
+   * stands (not retracted, or its retraction retracted). Only starts before the retraction: after
+   * a crash, a replayed retraction must not undo a start a later trigger start caused.
+   */
   private async unstart(
     wait: { measure_id: string; suspension_id: string },
     retraction: RecordedEvent,
     manager: EntityManager,
   ): Promise<void> {
-    // The start this manager issued, if it still stands.
     const [start]: { event_id: string }[] = await manager.query(
       `SELECT s.event_id FROM events s
-        WHERE s.stream_id = $1 AND s.type = 'SuspensionStarted'
+        WHERE s.stream_id = $1 AND s.type = 'SuspensionStarted' AND s.position < $3
           AND s.payload->>'suspensionId' = $2 AND s.metadata->>'actor' = 'system'
-          AND NOT EXISTS (SELECT 1 FROM events r WHERE r.stream_id = s.stream_id
-                             AND r.type = 'EventRetracted'
-                             AND r.payload->>'eventId' = s.event_id::text)
+          AND NOT EXISTS (
+            SELECT 1 FROM events r
+             WHERE r.stream_id = s.stream_id AND r.type = 'EventRetracted'
+               AND r.payload->>'eventId' = s.event_id::text
+               AND NOT EXISTS (SELECT 1 FROM events rr
+                                WHERE rr.stream_id = r.stream_id AND rr.type = 'EventRetracted'
+                                  AND rr.payload->>'eventId' = r.event_id::text))
         ORDER BY s.version DESC LIMIT 1`,
-      [measureStreamId(wait.measure_id), wait.suspension_id],
+      [measureStreamId(wait.measure_id), wait.suspension_id, retraction.position],
     );
     if (!start) return;
     try {
@@ -178,6 +220,20 @@ export class ConditionalSuspensionStarter implements SubscriptionHandler {
         ['event-already-retracted', 'event-not-found', 'measure-not-found'].includes(error.code);
       if (!settled) throw error;
     }
+  }
+
+  /** What has started, for a suspension scheduled later to wait on. */
+  private async remember(
+    measureId: string,
+    started: Started,
+    eventId: string,
+    manager: EntityManager,
+  ): Promise<void> {
+    await manager.query(
+      `INSERT INTO suspension_starts (measure_id, suspension_id, starts_at, sources, event_id)
+       VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+      [measureId, started.suspensionId, started.startsAt, JSON.stringify(started.sources), eventId],
+    );
   }
 
   private async start(start: Start): Promise<void> {
