@@ -2,7 +2,8 @@ import type { AttemptResult, WebhookDeliverer } from './webhook-deliverer';
 import { WebhookDeliveryPump } from './webhook-delivery-pump';
 
 /** An outcome as the deliverer hands it to the pump; only the delivery id matters here. */
-const outcome = (id: string) => ({ delivery: { id } }) as unknown as AttemptResult;
+const outcome = (id: string) =>
+  ({ delivery: { id }, error: 'HTTP 500: \0', http: undefined }) as unknown as AttemptResult;
 
 /** A deliverer whose writes fail as PostgreSQL fails them, for the outcomes named. */
 function recorder(refuse: (batch: readonly AttemptResult[]) => Error | undefined) {
@@ -45,7 +46,25 @@ function flushOf(deliverer: WebhookDeliverer) {
 }
 
 describe('WebhookDeliveryPump outcome writes', () => {
-  it('writes the others when the database refuses one outcome as data, and drops that one', async () => {
+  it('writes the others when the database refuses one outcome as data, that one without its text', async () => {
+    // As PostgreSQL refuses it: the receiver's NUL in the error text.
+    const poisoned = (result: AttemptResult) =>
+      result.delivery.id === 'poison' && result.error?.includes('\0') === true;
+    const { deliverer, written, record } = recorder((batch) =>
+      batch.some(poisoned)
+        ? pgError('22021', 'invalid byte sequence for encoding "UTF8": 0x00')
+        : undefined,
+    );
+    const flush = flushOf(deliverer);
+    await flush.write(['a', 'poison', 'b']);
+    expect(written).toEqual([['a'], ['poison'], ['b']]);
+    const stored = record.mock.calls.at(-2)?.[0][0];
+    expect(stored?.error).toMatch(/^The outcome's text could not be stored/);
+    expect(flush.pending()).toEqual([]);
+    flush.stop();
+  });
+
+  it('drops an outcome the database refuses even without its text, and keeps the rest', async () => {
     const { deliverer, written } = recorder((batch) =>
       batch.some((result) => result.delivery.id === 'poison')
         ? pgError('22021', 'invalid byte sequence for encoding "UTF8": 0x00')

@@ -305,12 +305,17 @@ export class WebhookDeliveryPump {
     await this.flushing;
   }
 
-  /** Writes each outcome alone; returns those to try again (the database was away). */
+  /**
+   * Writes each outcome alone; returns those to try again (the database was away). One the
+   * database refuses as data is written again without the receiver's text, so that its attempt
+   * still counts (towards the retry window and disabling) and shows in the log; only if that
+   * fails too is it dropped, and then its lease runs out and it is sent again.
+   */
   private async recordOneByOne(batch: AttemptResult[]): Promise<AttemptResult[]> {
     const kept: AttemptResult[] = [];
     for (const result of batch) {
       try {
-        await this.deliverer.record([result]);
+        await this.recordRefusingData(result);
       } catch (error) {
         if (!isDataError(error)) kept.push(result);
         else
@@ -321,6 +326,22 @@ export class WebhookDeliveryPump {
       }
     }
     return kept;
+  }
+
+  private async recordRefusingData(result: AttemptResult): Promise<void> {
+    try {
+      await this.deliverer.record([result]);
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      const refused = `The outcome's text could not be stored: ${(error as Error).message}`;
+      await this.deliverer.record([
+        {
+          ...result,
+          error: result.error === null ? null : refused,
+          http: result.http?.kind === 'response' ? { ...result.http, body: '' } : result.http,
+        },
+      ]);
+    }
   }
 
   /**
