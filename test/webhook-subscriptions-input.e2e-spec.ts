@@ -169,6 +169,12 @@ describe('Webhook subscription input, end to end', () => {
       expect(patched.status).toBe(400);
       expect(fieldsOf(patched.body)).toEqual(['filters.measureKinds.0']);
     });
+
+    it('refuses a party code no party has, as the write side does', async () => {
+      const refused = await create({ filters: { parties: ['cn', 'zz'] } });
+      expect(refused.status).toBe(400);
+      expect(fieldsOf(refused.body)).toEqual(['filters.parties.1']);
+    });
   });
 
   describe('cursors', () => {

@@ -1,4 +1,4 @@
-import { MEASURE_KINDS } from '@app/domain';
+import { isPartyCode, MEASURE_KINDS } from '@app/domain';
 import { z } from 'zod';
 import {
   distinctLeadTimesOf,
@@ -86,10 +86,12 @@ export const leadTimeSchema = z.string().refine(isSchedulableLeadTime, {
   message: `must be an ISO 8601 duration such as P30D or PT12H, from PT0S up to ${MAX_LEAD_TIME}`,
 });
 
+/** A party as the write side knows it (an assigned ISO 3166-1 alpha-2 code), in any case. */
 const party = z
   .string()
-  .regex(/^[A-Za-z]{2}$/, 'must be an ISO 3166-1 alpha-2 code')
-  .transform((value) => value.toUpperCase());
+  .max(2)
+  .transform((value) => value.toUpperCase())
+  .refine(isPartyCode, 'must be an assigned ISO 3166-1 alpha-2 code');
 
 /** A kind the write API records a measure with, in any case; kept in the domain's lower case. */
 const measureKind = z
