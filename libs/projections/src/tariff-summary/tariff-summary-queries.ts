@@ -11,6 +11,7 @@ import {
 import { EventStore } from '@app/event-store';
 import { loadAggregate, measureStreamId } from '@app/trade';
 import type { Pool } from 'pg';
+import { chunks } from '../chunks';
 import { changedSinceSql } from '../measure-status/measure-queries';
 
 export interface TariffSummaryQuery {
@@ -22,6 +23,8 @@ export interface TariffSummaryQuery {
 }
 
 const APPLIED = new Set(['in-force', 'partially-suspended', 'suspended']);
+/** Streams read back at once when folding as known at a past time. */
+const FOLD_CONCURRENCY = 4;
 
 /**
  * What one party charges on another's goods on a date (a territory's too, such as Hong Kong's
@@ -49,11 +52,16 @@ export class TariffSummaryQueries {
            OR ($3::timestamptz IS NOT NULL AND ${changedSinceSql('$3')})`,
       [query.imposingParty, query.targetParty, knownAt ?? null],
     );
-    const measures = await Promise.all(
-      rows.map(async (row) =>
-        knownAt ? this.measureKnownAt(row.measure_id, knownAt) : row.measure,
-      ),
-    );
+    const measures: (Measure | null)[] = rows.map((row) => row.measure);
+    if (knownAt) {
+      // Each candidate folded as known then, a few streams read at once (the pool is shared).
+      measures.length = 0;
+      for (const part of chunks(rows, FOLD_CONCURRENCY)) {
+        measures.push(
+          ...(await Promise.all(part.map((row) => this.measureKnownAt(row.measure_id, knownAt)))),
+        );
+      }
+    }
     const lines = measures
       .filter((measure): measure is Measure => measure !== null)
       // Kind and parties as they stood then, for a past knownAt.
