@@ -52,16 +52,12 @@ export class TariffSummaryQueries {
            OR ($3::timestamptz IS NOT NULL AND ${changedSinceSql('$3')})`,
       [query.imposingParty, query.targetParty, knownAt ?? null],
     );
-    const measures: (Measure | null)[] = rows.map((row) => row.measure);
-    if (knownAt) {
-      // Each candidate folded as known then, a few streams read at once (the pool is shared).
-      measures.length = 0;
-      for (const part of chunks(rows, FOLD_CONCURRENCY)) {
-        measures.push(
-          ...(await Promise.all(part.map((row) => this.measureKnownAt(row.measure_id, knownAt)))),
-        );
-      }
-    }
+    const measures = knownAt
+      ? await this.measuresKnownAt(
+          rows.map((row) => row.measure_id),
+          knownAt,
+        )
+      : rows.map((row) => row.measure);
     const lines = measures
       .filter((measure): measure is Measure => measure !== null)
       // Kind and parties as they stood then, for a past knownAt.
@@ -87,6 +83,15 @@ export class TariffSummaryQueries {
       economyWide: { measures: economyWide, total: totalOf(economyWide) },
       productSpecific: { measures: productSpecific, total: totalOf(productSpecific) },
     };
+  }
+
+  /** Each measure folded as known then, a few streams read at once (the pool is shared). */
+  private async measuresKnownAt(ids: string[], knownAt: Date): Promise<(Measure | null)[]> {
+    const measures: (Measure | null)[] = [];
+    for (const part of chunks(ids, FOLD_CONCURRENCY)) {
+      measures.push(...(await Promise.all(part.map((id) => this.measureKnownAt(id, knownAt)))));
+    }
+    return measures;
   }
 
   private async measureKnownAt(measureId: string, knownAt: Date): Promise<Measure | null> {
