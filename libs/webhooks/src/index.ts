@@ -11,6 +11,7 @@ export {
   type WebhookPayload,
 } from './webhook-message';
 export {
+  distinctLeadTimesOf,
   eventTypeMatches,
   isSchedulableLeadTime,
   MAX_LEAD_TIME,

@@ -1,13 +1,13 @@
 import { Controller, Get, Inject, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ALERT_SCHEDULE_PROJECTION, AlertQueries, InvalidAlertCursorError } from '@app/alerts';
+import { ALERT_SCHEDULE_PROJECTION, AlertQueries } from '@app/alerts';
 import { ReadYourWrites } from '@app/projections';
 import { StreamCodeIndex } from '@app/trade';
 import { z } from 'zod';
-import { ApiProblem, Roles, ZodPipe } from '../http';
+import { Roles, ZodPipe } from '../http';
 import { notCaughtUp } from '../measures/read-query';
 import { ApiJsonResponse } from '../openapi';
-import { pageQuery, windowBound, windowOf } from '../read-models/window-query';
+import { pageQuery, windowBound, windowOf, withCursor } from '../read-models/window-query';
 
 const alertsQuery = z.strictObject({
   /** Id or code. */
@@ -55,8 +55,8 @@ export class AlertsController {
     const window = windowOf(query);
     const measureId = query.measure ? await this.codes.resolve('measure', query.measure) : null;
     if (query.measure && !measureId) return { items: [], nextCursor: null };
-    try {
-      return await this.alerts.list({
+    return withCursor(() =>
+      this.alerts.list({
         measureId: measureId ?? undefined,
         suspensionId: query.suspension,
         state: query.state,
@@ -64,20 +64,7 @@ export class AlertsController {
         to: window.to,
         after: query.cursor,
         limit: query.limit,
-      });
-    } catch (error) {
-      if (error instanceof InvalidAlertCursorError) {
-        throw new ApiProblem(
-          400,
-          'validation-failed',
-          'Validation failed',
-          'The query is invalid.',
-          {
-            errors: [{ field: 'cursor', message: 'is not a cursor this list handed out' }],
-          },
-        );
-      }
-      throw error;
-    }
+      }),
+    );
   }
 }

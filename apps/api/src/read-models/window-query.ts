@@ -1,4 +1,6 @@
+import { InvalidAlertCursorError } from '@app/alerts';
 import { InvalidCursorError } from '@app/projections';
+import { InvalidWebhookCursorError } from '@app/webhooks';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { ApiProblem } from '../http';
@@ -30,12 +32,20 @@ function boundOf(value: string, side: 'start' | 'end'): Date {
   return (side === 'start' ? day : day.plus({ days: 1 })).toJSDate();
 }
 
-/** Runs a list query, answering a cursor the list did not hand out with a 400. */
+/**
+ * Runs a list query, answering a cursor the list did not hand out with a 400. (Each lib that
+ * pages throws its own error: the read models', the alert schedule's and the webhooks' libs do
+ * not depend on one another.)
+ */
 export async function withCursor<T>(list: () => Promise<T>): Promise<T> {
   try {
     return await list();
   } catch (error) {
-    if (error instanceof InvalidCursorError) {
+    if (
+      error instanceof InvalidCursorError ||
+      error instanceof InvalidAlertCursorError ||
+      error instanceof InvalidWebhookCursorError
+    ) {
       throw new ApiProblem(400, 'validation-failed', 'Validation failed', 'The query is invalid.', {
         errors: [{ field: 'cursor', message: 'is not a cursor this list handed out' }],
       });

@@ -13,7 +13,6 @@ import {
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   DELIVERY_STATUSES,
-  InvalidWebhookCursorError,
   WebhookDeliveryNotFoundError,
   WebhookStateConflictError,
   WebhookSubscriptionNotFoundError,
@@ -26,6 +25,7 @@ import {
 } from '@app/webhooks';
 import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
+import { withCursor } from '../read-models/window-query';
 import { ApiJsonResponse } from '../openapi';
 import {
   toDeliveryDto,
@@ -93,7 +93,7 @@ export class WebhookSubscriptionsController {
   list(
     @Query(new ZodPipe(pageQuery)) query: z.output<typeof pageQuery>,
   ): Promise<{ items: WebhookSubscriptionDto[]; nextCursor: string | null }> {
-    return answer(async () => {
+    return withCursor(async () => {
       const page = await this.subscriptions.list(query);
       return { items: page.items.map(toSubscriptionDto), nextCursor: page.nextCursor };
     });
@@ -154,10 +154,12 @@ export class WebhookSubscriptionsController {
     @Param('id') id: string,
     @Query(new ZodPipe(deliveriesQuery)) query: z.output<typeof deliveriesQuery>,
   ): Promise<{ items: WebhookDeliveryDto[]; nextCursor: string | null }> {
-    return answer(async () => {
-      const page = await this.subscriptions.deliveries(id, query);
-      return { items: page.items.map(toDeliveryDto), nextCursor: page.nextCursor };
-    });
+    return answer(() =>
+      withCursor(async () => {
+        const page = await this.subscriptions.deliveries(id, query);
+        return { items: page.items.map(toDeliveryDto), nextCursor: page.nextCursor };
+      }),
+    );
   }
 
   @Get(':id/deliveries/:deliveryId')
@@ -208,10 +210,6 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof InvalidWebhookCursorError)
-      throw new ApiProblem(400, 'validation-failed', 'Validation failed', 'The query is invalid.', {
-        errors: [{ field: error.field, message: error.message }],
-      });
     if (error instanceof WebhookUrlRefusedError)
       throw new ApiProblem(422, error.code, 'Webhook URL refused', error.message, {
         errors: [{ field: 'url', message: error.message }],

@@ -1,4 +1,4 @@
-import { eventTypeMatches, isSchedulableLeadTime, normalizeLeadTime } from '@app/webhooks';
+import { distinctLeadTimesOf, eventTypeMatches, isSchedulableLeadTime } from '@app/webhooks';
 import { Duration } from 'luxon';
 import type { EntityManager } from 'typeorm';
 import { AT_END } from './alert-plan';
@@ -28,11 +28,9 @@ export async function alertLeadTimes(
   return distinctLeadTimes([...configured, ...asked, AT_END]);
 }
 
+/** The schedulable ones of `leadTimes`, each once by meaning, the longest first. */
 export function distinctLeadTimes(leadTimes: readonly string[]): string[] {
-  const valid = leadTimes
-    .filter((leadTime) => isSchedulableLeadTime(leadTime))
-    .map((leadTime) => normalizeLeadTime(leadTime));
-  return [...new Set(valid)].sort(
+  return distinctLeadTimesOf(leadTimes.filter(isSchedulableLeadTime)).sort(
     (a, b) => Duration.fromISO(b).toMillis() - Duration.fromISO(a).toMillis() || a.localeCompare(b),
   );
 }
