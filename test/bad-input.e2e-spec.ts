@@ -87,10 +87,10 @@ const cases: BadInput[] = [
     code: 'malformed-json',
   },
   {
-    name: 'an empty body declared as JSON',
+    name: 'an empty body declared as JSON, where a body is needed',
     send: (f, api) => api.raw(m(f, '/claims'), ''),
     status: 400,
-    code: 'malformed-json',
+    code: 'validation-failed',
   },
   {
     name: 'a body that is not JSON (text/plain)',

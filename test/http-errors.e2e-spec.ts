@@ -186,11 +186,11 @@ describe('HTTP errors as problem+json, end to end', () => {
       expect(response.body.instance).toBe('/api/v1/api-keys');
     });
 
-    it('an empty JSON body → 400 malformed-json', async () => {
+    it('an empty JSON body where a body is needed → 400 validation-failed', async () => {
       expectProblem(
         await post().set('content-type', 'application/json').send(''),
         400,
-        'malformed-json',
+        'validation-failed',
       );
     });
 
@@ -305,6 +305,20 @@ describe('HTTP errors as problem+json, end to end', () => {
         .send({ name: `bodyless-${suffix()}`, role: 'viewer' })
         .expect(201);
       await http().delete(`/api/v1/api-keys/${created.body.id}`).set(asAdmin).expect(204);
+    });
+
+    it('an empty body declared as JSON is no body: fine where none is needed', async () => {
+      const created = await http()
+        .post('/api/v1/api-keys')
+        .set(asAdmin)
+        .send({ name: `empty-json-${suffix()}`, role: 'viewer' })
+        .expect(201);
+      await http()
+        .delete(`/api/v1/api-keys/${created.body.id}`)
+        .set(asAdmin)
+        .set('content-type', 'application/json')
+        .send('')
+        .expect(204);
     });
   });
 

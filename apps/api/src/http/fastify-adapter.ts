@@ -108,6 +108,12 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter): void {
       );
       return;
     }
+    // No body at all, declared as JSON (clients that always send the header): no body, as
+    // without the header. A route that needs one says so (400 validation-failed).
+    if (body === '') {
+      done(null, undefined);
+      return;
+    }
     return parseJson(request, body as string, done); // parseAs 'string'
   });
 }
