@@ -305,6 +305,13 @@ describe('read models over HTTP on the bundled dataset, end to end', () => {
       );
       expect(dates.every((date) => date >= '2025-11-01' && date < '2025-12-01')).toBe(true);
     });
+
+    it('shows Hong Kong what changed in the duties whose scope includes it', async () => {
+      const items = await allPages<TimelineItem>('/api/v1/timeline?party=HK', 50);
+      const codes = new Set(items.map((item) => item.measure?.code));
+      expect([...codes]).toEqual(['US-IEEPA-FENTANYL-CN']);
+      expect(items.map((item) => item.type)).toContain('MeasureRateAmended');
+    });
   });
 
   describe('GET /api/v1/tariffs/summary', () => {

@@ -11,6 +11,7 @@ import {
   type Rate,
   type SuspendedPart,
 } from '@app/domain';
+import { coveredPartiesOf } from '../measure-status/measure-view';
 
 /** One event of a stream, with what the store added to it. */
 export interface TimelineEntry {
@@ -105,7 +106,8 @@ export function timelineRowsOf(
           title: label.title,
           kind: label.kind,
           imposing_party: label.imposingParty,
-          parties: unique([label.imposingParty, ...label.targetParties, ...(fact.party ?? [])]),
+          // Territories its scope includes too (HK under the fentanyl duty on China).
+          parties: unique([label.imposingParty, ...coveredPartiesOf(label), ...(fact.party ?? [])]),
           subject_id: fact.subject?.id ?? null,
           summary: fact.summary,
         }),
