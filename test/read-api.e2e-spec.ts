@@ -724,6 +724,60 @@ describe('read API over the bundled dataset, api and worker in one process', () 
     }
   });
 
+  describe('a territory a scope includes', () => {
+    it('finds the measure in the list, the expiries and the timeline of that territory', async () => {
+      const code = `MACAO-${suffix()}`;
+      const recorded = await http()
+        .post('/api/v1/measures')
+        .set(asEditor())
+        .send({
+          code,
+          title: `Test duty on products of China and Macao (${code})`,
+          kind: 'tariff',
+          imposingParty: 'US',
+          targetParties: ['CN'],
+          rate: { type: 'ad-valorem', percent: 15 },
+          scope: { description: 'All products', inclusions: ['MO'], allProducts: true },
+          timeZone: 'America/New_York',
+          effectiveAt: '2025-03-01T05:00:00Z',
+          sources: [source],
+        });
+      expect(recorded.status).toBe(201);
+      const suspended = await http()
+        .post(`/api/v1/measures/${code}/suspensions`)
+        .set(asEditor())
+        .send({
+          startsAt: '2026-01-01T05:00:00Z',
+          endsAt: '2031-01-01T05:00:00Z',
+          sources: [source],
+        });
+      expect(suspended.status).toBe(201);
+      const minPosition = suspended.body.position as number;
+
+      const listed = await listAll({ targetParty: 'MO', q: code, minPosition });
+      expect(listed.map((item) => item.code)).toEqual([code]);
+      const expiries = await read('/api/v1/expiries', {
+        targetParty: 'MO',
+        from: '2031-01-01',
+        to: '2031-01-02',
+        minPosition,
+      });
+      expect(expiries.status).toBe(200);
+      expect(
+        expiries.body.items.map((item: { measure: { code: string } }) => item.measure.code),
+      ).toEqual([code]);
+      const timeline = await read('/api/v1/timeline', {
+        party: 'MO',
+        from: '2025-03-01',
+        to: '2025-03-02',
+        minPosition,
+      });
+      expect(
+        timeline.body.items.map((item: { measure: { code: string } }) => item.measure.code),
+      ).toContain(code);
+    });
+  });
+
   describe('GET /api/v1/agreements', () => {
     it('shows Kuala Lumpur with its commitments and the Madrid agreement it reaffirms', async () => {
       const response = await read('/api/v1/agreements/KL-2025', {

@@ -2,6 +2,7 @@ import { CreateAgreementStatus1764300004000 } from './agreement-status/agreement
 import { CreateMeasureStatus1764300003000 } from './measure-status/measure-status.migration';
 import { MeasureStatusLeanRow1764500000000 } from './measure-status/measure-status-lean-row.migration';
 import { MeasureStatusCoveredParties1764800000000 } from './measure-status/measure-status-covered-parties.migration';
+import { SuspensionEndsCoveredParties1764800002000 } from './suspension-ends/suspension-ends-covered-parties.migration';
 import { SuspensionEndsLeanRow1764510000000 } from './suspension-ends/suspension-ends-lean-row.migration';
 import { CreateSuspensionEnds1764300010000 } from './suspension-ends/suspension-ends.migration';
 import { TimelineLeanRows1764510001000 } from './timeline/timeline-lean-rows.migration';
@@ -67,4 +68,5 @@ export const projectionMigrations = [
   SuspensionEndsLeanRow1764510000000,
   TimelineLeanRows1764510001000,
   MeasureStatusCoveredParties1764800000000,
+  SuspensionEndsCoveredParties1764800002000,
 ];

@@ -1,4 +1,5 @@
 import type { Measure, Suspension } from '@app/domain';
+import { coveredPartiesOf } from '../measure-status/measure-view';
 import type { FoldStep } from '../measure-fold';
 
 /**
@@ -92,6 +93,7 @@ function headerOf(measure: Measure) {
     measure_kind: measure.kind,
     imposing_party: measure.imposingParty,
     target_parties: measure.targetParties,
+    covered_parties: coveredPartiesOf(measure),
     time_zone: measure.timeZone,
     measure_revoked_at: measure.revokedAt ?? null,
   };
