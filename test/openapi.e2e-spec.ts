@@ -454,6 +454,24 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
     );
   });
 
+  it('documents the 422 and 409 problems the webhook routes answer', () => {
+    const problems = (route: string) =>
+      Object.entries(operation(route)?.responses ?? {})
+        .filter(([, response]) =>
+          /webhook-/.test(String((response as { description?: string }).description)),
+        )
+        .map(([status]) => status);
+    expect(problems('POST /api/v1/webhook-subscriptions')).toEqual(['422']);
+    expect(problems('PATCH /api/v1/webhook-subscriptions/{id}')).toEqual(['422']);
+    for (const route of [
+      'POST /api/v1/webhook-subscriptions/{id}/test',
+      'POST /api/v1/webhook-subscriptions/{id}/deliveries/{deliveryId}/retry',
+      'POST /api/v1/webhook-subscriptions/{id}/replay',
+    ]) {
+      expect({ route, problems: problems(route) }).toEqual({ route, problems: ['409'] });
+    }
+  });
+
   it('documents the ETag of single resources, the feed token 401 and 414 on long names', async () => {
     for (const route of ['GET /api/v1/measures/{measure}', 'GET /api/v1/agreements/{agreement}']) {
       expect({ route, headers: operation(route)?.responses['200']?.headers }).toEqual({

@@ -26,7 +26,7 @@ import {
 import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
 import { withCursor } from '../read-models/window-query';
-import { ApiJsonResponse } from '../openapi';
+import { ApiJsonResponse, ApiProblemResponse } from '../openapi';
 import {
   toDeliveryDto,
   toSubscriptionDto,
@@ -75,6 +75,10 @@ export class WebhookSubscriptionsController {
   ) {}
 
   @Post()
+  @ApiProblemResponse(
+    422,
+    '`webhook-url-refused`: the URL is not http(s), or resolves to a non-public address.',
+  )
   @HttpCode(201)
   @ApiOperation({ summary: 'Subscribe a URL; the response is the only time its secret is shown' })
   @ApiBody({ schema: jsonSchema(createWebhookSubscriptionSchema) })
@@ -107,6 +111,10 @@ export class WebhookSubscriptionsController {
   }
 
   @Patch(':id')
+  @ApiProblemResponse(
+    422,
+    '`webhook-url-refused`: the URL is not http(s), or resolves to a non-public address.',
+  )
   @ApiOperation({
     summary:
       'Change a subscription; re-enabling resets its failures and replays what it missed while failing or disabled',
@@ -140,6 +148,10 @@ export class WebhookSubscriptionsController {
   }
 
   @Post(':id/test')
+  @ApiProblemResponse(
+    409,
+    '`webhook-subscription-disabled`: the subscription is disabled; enable it first.',
+  )
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a `ping` to this subscription now' })
   @ApiJsonResponse('WebhookTestResult', 'The ping is queued.', { status: 202 })
@@ -173,6 +185,10 @@ export class WebhookSubscriptionsController {
   }
 
   @Post(':id/deliveries/:deliveryId/retry')
+  @ApiProblemResponse(
+    409,
+    '`webhook-subscription-disabled`: the subscription is disabled; enable it first; `webhook-delivery-not-retryable`: the delivery is being sent or was cancelled.',
+  )
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a delivery again now, with the same webhook-id' })
   @ApiJsonResponse('WebhookDelivery', 'The delivery, queued to be sent again now.', {
@@ -186,6 +202,10 @@ export class WebhookSubscriptionsController {
   }
 
   @Post(':id/replay')
+  @ApiProblemResponse(
+    409,
+    '`webhook-subscription-disabled`: the subscription is disabled; enable it first.',
+  )
   @HttpCode(202)
   @ApiOperation({
     summary:
