@@ -656,6 +656,49 @@ describe('ExtendSuspension', () => {
       .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
   });
 
+  it('extends or calls off from now on a suspension recorded with only its future start', () => {
+    // Recorded in advance with its start alone: its decision date defaults to that start, yet
+    // an extension or a lifting decided today, before it starts, is no contradiction.
+    const ahead = suspended({
+      startsAt: '2025-11-10T05:01:00.000Z',
+      endsAt: '2026-11-10T05:01:00.000Z',
+      duration: undefined,
+      effectiveAt: '2025-11-10T05:01:00.000Z', // what the decider defaults it to: the start
+    });
+    const today = { now: '2025-11-01T00:00:00Z' };
+    spec
+      .given([implemented(), ...ahead])
+      .when(
+        {
+          type: 'ExtendSuspension',
+          data: { suspensionId: 's-geneva', endsAt: '2027-11-10T05:01:00Z', sources },
+        },
+        today,
+      )
+      .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
+    spec
+      .given([implemented(), ...ahead])
+      .when(
+        {
+          type: 'LiftSuspension',
+          data: { suspensionId: 's-geneva', effectiveAt: '2025-11-01T00:00:00Z', sources },
+        },
+        today,
+      )
+      .then([expect.objectContaining({ type: 'SuspensionLifted' })]);
+    // Set back before it existed, it still is one.
+    spec
+      .given([implemented(), ...ahead])
+      .when(
+        {
+          type: 'LiftSuspension',
+          data: { suspensionId: 's-geneva', effectiveAt: '2025-10-01T00:00:00Z', sources },
+        },
+        today,
+      )
+      .thenThrows('lifted-before-start');
+  });
+
   it('rejects a fixed new end while the start (and so the end) is unknown', () => {
     spec
       .given([

@@ -178,7 +178,7 @@ function extend(
   const suspension = existingSuspension(measure, data.suspensionId);
   const effectiveAt = toInstant(data.effectiveAt ?? nowOf(context), 'effectiveAt');
   ensureExtendable(suspension, effectiveAt);
-  ensureNotBeforeSuspension(suspension, effectiveAt, 'extended-before-start', 'extended');
+  ensureNotBeforeSuspension(suspension, effectiveAt, context, 'extended-before-start', 'extended');
   ensure(
     (data.endsAt === undefined) !== (data.duration === undefined),
     'invalid-suspension-end',
@@ -244,7 +244,7 @@ function lift(
   const suspension = existingSuspension(measure, command.data.suspensionId);
   ensureOpen(suspension);
   const effectiveAt = toInstant(command.data.effectiveAt, 'effectiveAt');
-  ensureNotBeforeSuspension(suspension, effectiveAt, 'lifted-before-start', 'lifted');
+  ensureNotBeforeSuspension(suspension, effectiveAt, context, 'lifted-before-start', 'lifted');
   ensure(
     suspension.endsAt === undefined || isBefore(effectiveAt, suspension.endsAt),
     'suspension-not-active',
@@ -346,19 +346,25 @@ function ensureStartsOnceMeasureExists(measure: Measure, startsAt: Instant, fiel
 /**
  * An extension or a lifting acts on a suspension that exists: it cannot take effect before the
  * suspension was decided (its scheduling's effectiveAt) or, when that is later, started. One
- * decided ahead of its start may be extended or called off before it starts; one recorded with
- * only its start (the decision then defaults to it) is extended or lifted from its start on. A
- * conditional suspension not started yet is not checked: its decision date defaults to when it
- * was recorded, not to a legal date.
+ * decided ahead of its start may be extended or called off before it starts, and so may any
+ * suspension from now on; a date set back is checked against the decision, or against the start
+ * for one recorded with only its start (the decision then defaults to it). A conditional
+ * suspension not started yet is not checked: its decision date defaults to when it was
+ * recorded, not to a legal date.
  */
 function ensureNotBeforeSuspension(
   suspension: Suspension,
   effectiveAt: Instant,
+  context: DecisionContext,
   code: 'extended-before-start' | 'lifted-before-start',
   verb: string,
 ): void {
   const { startsAt, scheduledAt } = suspension;
   if (startsAt === undefined) return;
+  // Decided now (or later): a suspension recorded with only its start, whose decision date then
+  // defaults to that start, may still be extended or called off before it starts. Only a date
+  // set back before the suspension existed contradicts it.
+  if (!isBefore(effectiveAt, toInstant(nowOf(context), 'now'))) return;
   const since = isBefore(scheduledAt, startsAt) ? scheduledAt : startsAt;
   ensure(
     !isBefore(effectiveAt, since),
