@@ -368,6 +368,35 @@ describe('ConditionalSuspensionStarter on PostgreSQL', () => {
       // The manager, seeing the same facts, adds nothing.
       await caughtUp();
       expect(await startsOf(cn.measureId, result.suspensionId as string)).toHaveLength(1);
+
+      // That start came from the trigger's as much as one the manager makes: retracting the
+      // trigger (three retractions deep: retracted, revived, retracted again) undoes it.
+      const retract = (eventId: string, reason: string) =>
+        t.measure(usCode, {
+          action: 'retract-event',
+          body: { eventId, reason, sources: [whiteHouse] },
+        });
+      const undone = (startEventId: string) =>
+        eventually(async () => {
+          const last = (await t.measureEvents(cn.measureId)).at(-1);
+          expect(last).toMatchObject({
+            type: 'EventRetracted',
+            payload: { eventId: startEventId },
+            metadata: { actor: 'system' },
+          });
+        });
+      const [triggerScheduled] = trigger.eventIds;
+      const first = await retract(triggerScheduled, 'Never decided');
+      await undone(started.eventId);
+      const revived = await retract(first.eventIds[0], 'It was decided');
+      const again = await eventually(async () => {
+        const starts = await startsOf(cn.measureId, result.suspensionId as string);
+        expect(starts).toHaveLength(2);
+        return starts[1];
+      });
+      await retract(revived.eventIds[0], 'Not decided after all');
+      await undone(again.eventId);
+      await caughtUp();
     });
   });
 

@@ -119,14 +119,18 @@ export class ConditionalSuspensionStarter implements SubscriptionHandler {
    */
   private async onRetracted(measureId: string, retraction: RecordedEvent, manager: EntityManager) {
     const streamId = measureStreamId(measureId);
-    // The suspension the retracted event was about (or, for a retracted retraction, the one the
-    // event it revives was about). Retractions point into their own stream.
+    // The suspension the retracted event was about: for a retracted retraction (of a retraction,
+    // …), the one the fact at the end of the chain was about. Retractions point into their own
+    // stream.
     const [touched]: { suspension_id: string | null }[] = await manager.query(
-      `SELECT coalesce(t.payload->>'suspensionId', u.payload->>'suspensionId') AS suspension_id
-         FROM events t
-         LEFT JOIN events u ON t.type = 'EventRetracted' AND u.stream_id = t.stream_id
-                           AND u.event_id::text = t.payload->>'eventId'
-        WHERE t.stream_id = $1 AND t.event_id = $2`,
+      `WITH RECURSIVE chain (type, payload) AS (
+         SELECT type, payload FROM events WHERE stream_id = $1 AND event_id = $2
+         UNION ALL
+         SELECT e.type, e.payload FROM chain c
+           JOIN events e ON e.stream_id = $1 AND e.event_id::text = c.payload->>'eventId'
+          WHERE c.type = 'EventRetracted')
+       SELECT payload->>'suspensionId' AS suspension_id FROM chain
+        WHERE type <> 'EventRetracted' LIMIT 1`,
       [streamId, String(retraction.payload.eventId)],
     );
     const suspensionId = touched?.suspension_id;
@@ -170,9 +174,12 @@ export class ConditionalSuspensionStarter implements SubscriptionHandler {
   }
 
   /**
-   * Retracts the start of a waiting suspension this manager made before `retraction`, if it still
-   * stands (not retracted, or its retraction retracted). Only starts before the retraction: after
-   * a crash, a replayed retraction must not undo a start a later trigger start caused.
+   * Retracts the start of a waiting suspension its trigger caused before `retraction`, if it
+   * still stands (not retracted, or its retraction retracted): one this manager made, or the one
+   * the domain made with the scheduling itself when the trigger had started already (same
+   * append: the next version, the same transaction time). A start recorded by hand is left
+   * alone. Only starts before the retraction: after a crash, a replayed retraction must not undo
+   * a start a later trigger start caused.
    */
   private async unstart(
     wait: { measure_id: string; suspension_id: string },
@@ -182,7 +189,12 @@ export class ConditionalSuspensionStarter implements SubscriptionHandler {
     const [start]: { event_id: string }[] = await manager.query(
       `SELECT s.event_id FROM events s
         WHERE s.stream_id = $1 AND s.type = 'SuspensionStarted' AND s.position < $3
-          AND s.payload->>'suspensionId' = $2 AND s.metadata->>'actor' = 'system'
+          AND s.payload->>'suspensionId' = $2
+          AND (s.metadata->>'actor' = 'system' OR EXISTS (
+                SELECT 1 FROM events p
+                 WHERE p.stream_id = s.stream_id AND p.version = s.version - 1
+                   AND p.type = 'SuspensionScheduled' AND p.recorded_at = s.recorded_at
+                   AND p.payload->>'suspensionId' = $2 AND p.payload->'startsWhen' IS NOT NULL))
           AND NOT EXISTS (
             SELECT 1 FROM events r
              WHERE r.stream_id = s.stream_id AND r.type = 'EventRetracted'
