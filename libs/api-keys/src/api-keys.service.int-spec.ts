@@ -186,5 +186,22 @@ describe('ApiKeysService on PostgreSQL', () => {
       expect(await keys.authenticate(second)).toMatchObject({ keyId: rotated.id, role: 'admin' });
       expect((await row(rotated.id)).prefix).toBe('seco');
     });
+
+    it('does not bring back a bootstrap key an admin revoked, on the next start', async () => {
+      const leaked = 'leaked-admin-secret-0123456789';
+      const keys = service();
+      const recorded = await keys.bootstrapAdmin(leaked);
+      expect(recorded.created).toBe(true);
+      await keys.revoke(recorded.id);
+
+      await expect(service().bootstrapAdmin(leaked)).resolves.toEqual({
+        id: recorded.id,
+        created: false,
+        revokedId: null,
+        refusedRevoked: true,
+      });
+      expect(await service().authenticate(leaked)).toBeNull();
+      expect(await activeBootstrapKeys()).toEqual([]);
+    });
   });
 });

@@ -36,6 +36,8 @@ export interface BootstrapAdminResult {
   id: string;
   created: boolean;
   revokedId: string | null;
+  /** The secret is that of a key revoked since: it is not restored (`id` is that key's). */
+  refusedRevoked?: true;
 }
 
 const MAX_CACHED = 1000;
@@ -147,6 +149,11 @@ export class ApiKeysService {
       const current = await this.repository.findActiveByName(BOOTSTRAP_ADMIN_NAME, client);
       if (current && current.role === 'admin' && hashesEqual(current.key_hash, hash))
         return { id: current.id, created: false, revokedId: null };
+      // Revoked by an admin (leaked, say): a restart with the same ADMIN_API_KEY must not bring
+      // it back. The key in force, if any, stays.
+      const revoked = await this.repository.findRevokedByHash(hash, client);
+      if (revoked)
+        return { id: revoked.id, created: false, revokedId: null, refusedRevoked: true as const };
       const now = this.clock();
       if (current) await this.repository.revoke(current.id, now, client);
       const id = randomUUID();

@@ -18,6 +18,12 @@ export class AdminKeyBootstrap implements OnApplicationBootstrap {
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.ADMIN_API_KEY) return;
     const result = await this.apiKeys.bootstrapAdmin(this.config.ADMIN_API_KEY);
+    if (result.refusedRevoked) {
+      this.logger.warn(
+        `ADMIN_API_KEY is the secret of key ${result.id}, which was revoked: it is not restored. ` +
+          'Set a new ADMIN_API_KEY to bootstrap an admin key.',
+      );
+    }
     if (result.created) {
       this.logger.log(
         result.revokedId

@@ -84,6 +84,18 @@ export class ApiKeyRepository {
     return rows[0];
   }
 
+  /** A revoked key with this hash: a secret once revoked is never valid again. */
+  async findRevokedByHash(
+    keyHash: Buffer,
+    db: Queryable = this.pool,
+  ): Promise<ApiKeyRow | undefined> {
+    const { rows } = await db.query<ApiKeyRow>(
+      'SELECT * FROM api_keys WHERE key_hash = $1 AND revoked_at IS NOT NULL LIMIT 1',
+      [keyHash],
+    );
+    return rows[0];
+  }
+
   async findActiveByName(name: string, db: Queryable = this.pool): Promise<ApiKeyRow | undefined> {
     const { rows } = await db.query<ApiKeyRow>(
       'SELECT * FROM api_keys WHERE name = $1 AND revoked_at IS NULL',
