@@ -70,6 +70,21 @@ describe('npm run cli -- import, with mistakes in the file', () => {
     expect(await eventCount(db.pool)).toBe(afterBroken + 1);
   });
 
+  it('reads a relative path from the directory npm was run in (INIT_CWD)', async () => {
+    await writeFile(
+      path.join(dir, 'relative.yaml'),
+      JSON.stringify({ dataset: 'qa-import', title: 'QA', operations: [measure('QA-REL')] }),
+    );
+    const imported = await runEntry(
+      CLI,
+      ['import', 'relative.yaml'],
+      { DATABASE_URL: db.url, LOG_LEVEL: 'error', INIT_CWD: dir },
+      TIMEOUT_MS,
+    );
+    expect({ code: imported.code, stderr: imported.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(imported.stdout).toMatch(/1 of 1 operations added/);
+  });
+
   it('refuses a key imported before with other content, and writes nothing', async () => {
     const before = await eventCount(db.pool);
     const edited = await importOperations('edited', [

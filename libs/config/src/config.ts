@@ -75,6 +75,11 @@ export const configSchema = z.object({
     .transform((value) => value.split(',').map((part) => part.trim()))
     .pipe(z.array(isoDuration).min(1)),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'log', 'debug', 'verbose']).default('log'),
+  /**
+   * Set by npm, not by operators: the directory `npm run` was called from (it then moves to the
+   * package's root). The CLI resolves the relative paths it is given against it.
+   */
+  INIT_CWD: z.string().optional(),
   /** How often a subscription runner polls when no notification arrives (milliseconds). */
   SUBSCRIPTION_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** How often the alert relay looks for new pending alerts to enqueue (milliseconds). */

@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { ConfigModule, type AccordConfig } from '@app/config';
@@ -31,7 +32,7 @@ class ImportModule {}
 
 /** `import <file>`: runs a dataset file through the command handlers; twice changes nothing. */
 export async function importCommand(
-  _config: AccordConfig,
+  config: AccordConfig,
   out: CliOutput,
   args: string[],
 ): Promise<number> {
@@ -39,7 +40,9 @@ export async function importCommand(
     out.error('Usage: npm run cli -- import <dataset.yaml>');
     return 2;
   }
-  return importFile(args[0], out);
+  // `npm run` moves to the package's root: a relative path means the caller's directory, which
+  // npm passes on as INIT_CWD.
+  return importFile(path.resolve(config.INIT_CWD ?? process.cwd(), args[0]), out);
 }
 
 /** `seed`: imports the bundled 2025 US–China dataset. */
