@@ -433,6 +433,33 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       );
       const after = await read(`/api/v1/measures/${usCode}`, { knownAt: afterAnswer });
       expect(after.body.countermeasures).toEqual(reply);
+
+      // The link retracted, then the retraction retracted: it stands again from then on.
+      const history = await read(`/api/v1/measures/${cnCode}/events`);
+      const link = history.body.items.find(
+        (event: { type: string }) => event.type === 'CountermeasureLinked',
+      );
+      const retract = (eventId: string, reason: string) =>
+        http()
+          .post(`/api/v1/measures/${cnCode}/retractions`)
+          .set(asEditor())
+          .send({ eventId, reason, sources: [source] });
+      const unlinked = await retract(link.eventId, 'Not an answer to it');
+      expect(unlinked.status).toBe(200);
+      await tick();
+      const whileUnlinked = new Date().toISOString();
+      await tick();
+      const relinked = await retract(unlinked.body.eventIds[0], 'It was an answer after all');
+      expect(relinked.status).toBe(200);
+      await tick();
+      const afterRelink = new Date().toISOString();
+      const unlinkedThen = await read(`/api/v1/measures/${usCode}`, { knownAt: whileUnlinked });
+      expect(unlinkedThen.body.countermeasures).toEqual([]);
+      const relinkedThen = await read(`/api/v1/measures/${usCode}`, {
+        knownAt: afterRelink,
+        minPosition: relinked.body.position,
+      });
+      expect(relinkedThen.body.countermeasures).toEqual(reply);
     });
 
     it('counts an event as known at the recordedAt the api reports for it', async () => {

@@ -67,7 +67,13 @@ const countermeasuresKnownSql = (id: string, knownAt: string) => `
              SELECT 1 FROM events r
               WHERE r.stream_id = l.stream_id AND r.type = 'EventRetracted'
                 AND r.recorded_at <= ${knownAt}::timestamptz
-                AND r.payload->>'eventId' = l.event_id::text)))`;
+                AND r.payload->>'eventId' = l.event_id::text
+                -- A retraction itself retracted by then revived the link.
+                AND NOT EXISTS (
+                  SELECT 1 FROM events rr
+                   WHERE rr.stream_id = r.stream_id AND rr.type = 'EventRetracted'
+                     AND rr.recorded_at <= ${knownAt}::timestamptz
+                     AND rr.payload->>'eventId' = r.event_id::text))))`;
 
 const DETAIL_SQL = `
   SELECT m.measure, m.version,
