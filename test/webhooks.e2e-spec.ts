@@ -507,6 +507,33 @@ describe('Webhook subscriptions, end to end', () => {
     });
   });
 
+  it('counts a territory the scope includes among the parties a filter matches', async () => {
+    const macao = await subscribe({
+      eventTypes: ['measure.status-changed'],
+      filters: { parties: ['MO'] },
+    });
+    const code = `E2E-MO-${suffix()}`;
+    const body = usTariffBody(code, {
+      scope: { description: 'All products of China and of Macao', inclusions: ['MO'] },
+    });
+    await http().post('/api/v1/measures').set(asAdmin).send(body).expect(201);
+
+    const received = await eventually(
+      () => {
+        const changes = receiver.on(macao.path).map(
+          (request) =>
+            new Webhook(macao.secret).verify(request.body, request.headers) as {
+              data: { measure: { code: string } };
+            },
+        );
+        expect(changes.length).toBeGreaterThanOrEqual(2);
+        return changes;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(new Set(received.map((change) => change.data.measure.code))).toEqual(new Set([code]));
+  });
+
   it('serves Prometheus metrics at /metrics without a key', async () => {
     const metrics = await http().get('/metrics').expect(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);

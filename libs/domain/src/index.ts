@@ -67,6 +67,7 @@ export {
 export * from './measure/measure.events';
 export * from './measure/measure.commands';
 export {
+  coveredPartiesOf,
   findExclusion,
   findSuspension,
   initialMeasureState,

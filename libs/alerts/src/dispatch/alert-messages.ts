@@ -1,4 +1,4 @@
-import type { Measure, Suspension } from '@app/domain';
+import { coveredPartiesOf, type Measure, type Suspension } from '@app/domain';
 import type { WebhookMatch, WebhookMessage } from '@app/webhooks';
 
 export interface AgreementRef {
@@ -93,8 +93,9 @@ export function matchOf(measure: Measure, leadTime?: string): WebhookMatch {
   };
 }
 
+/** Who imposes it and whose goods it reaches (a territory its scope includes too). */
 function partiesOf(measure: Measure): string[] {
-  return [...new Set([measure.imposingParty, ...measure.targetParties])];
+  return [...new Set([measure.imposingParty, ...coveredPartiesOf(measure)])];
 }
 
 /** One message per (alert, subscription): the alert id makes the stable `webhook-id`. */

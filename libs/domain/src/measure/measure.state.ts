@@ -99,6 +99,16 @@ export function initialMeasureState(): MeasureState {
   return { history: [], measure: null };
 }
 
+/**
+ * The parties whose goods the measure reaches: its target parties and the territories any of
+ * its scopes includes (SPEC §1: the US fentanyl duty on China covers Hong Kong), in code order.
+ */
+export function coveredPartiesOf(measure: Measure | null): PartyCode[] {
+  if (!measure) return [];
+  const included = measure.scopeHistory.flatMap((change) => change.value.inclusions ?? []);
+  return [...new Set([...measure.targetParties, ...included])].sort();
+}
+
 export function findSuspension(measure: Measure, suspensionId: string): Suspension | undefined {
   return measure.suspensions.find((suspension) => suspension.id === suspensionId);
 }

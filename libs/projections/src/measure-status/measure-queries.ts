@@ -1,13 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
-import { type Measure, measureDecider, type MeasureEvent, type MeasureState } from '@app/domain';
+import {
+  coveredPartiesOf,
+  type Measure,
+  measureDecider,
+  type MeasureEvent,
+  type MeasureState,
+} from '@app/domain';
 import { EventStore } from '@app/event-store';
 import { loadAggregate, measureStreamId, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
 import { markRetractions } from '../event-history';
 import {
   agreementsOf,
-  coveredPartiesOf,
   searchTextOf,
   toMeasureSummary,
   toMeasureView,

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Measure } from '@app/domain';
+import { coveredPartiesOf, type Measure } from '@app/domain';
 import type { RecordedEvent } from '@app/event-store';
 import { aggregateIdOf } from '@app/trade';
 import type { EntityManager } from 'typeorm';
@@ -7,7 +7,6 @@ import { type FoldedMeasure, MeasureFold, type StoredMeasure } from '../measure-
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
 import {
   agreementsOf,
-  coveredPartiesOf,
   searchTextOf,
   summaryValidity,
   toListEntry,

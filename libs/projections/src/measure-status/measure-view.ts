@@ -211,16 +211,6 @@ export function agreementsOf(measure: Measure | null): string[] {
   return [...new Set(ids)];
 }
 
-/**
- * The parties whose goods the measure reaches: its target parties and the territories any of
- * its scopes includes (the US fentanyl duty on China covers Hong Kong), in code order.
- */
-export function coveredPartiesOf(measure: Measure | null): string[] {
-  if (!measure) return [];
-  const included = measure.scopeHistory.flatMap((change) => change.value.inclusions ?? []);
-  return [...new Set([...measure.targetParties, ...included])].sort();
-}
-
 /** What the `q` filter of a list searches: the measure's names and texts, lower-cased. */
 export function searchTextOf(measure: Measure | null): string {
   return [measure?.code, measure?.title, measure?.summary, measure?.instrument, measure?.legalBasis]

@@ -1,5 +1,4 @@
-import type { Measure, Suspension } from '@app/domain';
-import { coveredPartiesOf } from '../measure-status/measure-view';
+import { coveredPartiesOf, type Measure, type Suspension } from '@app/domain';
 import type { FoldStep } from '../measure-fold';
 
 /**

@@ -1,4 +1,5 @@
 import {
+  coveredPartiesOf,
   replayAgreement,
   replayMeasure,
   retractedEventIds,
@@ -11,7 +12,6 @@ import {
   type Rate,
   type SuspendedPart,
 } from '@app/domain';
-import { coveredPartiesOf } from '../measure-status/measure-view';
 
 /** One event of a stream, with what the store added to it. */
 export interface TimelineEntry {

@@ -1,4 +1,5 @@
 import {
+  coveredPartiesOf,
   initialMeasureState,
   evolveMeasure,
   measureStatusAt,
@@ -116,7 +117,7 @@ export class WebhookEventPublisher implements SubscriptionHandler {
           },
         },
         match: {
-          parties: [measure.imposingParty, ...measure.targetParties],
+          parties: [measure.imposingParty, ...coveredPartiesOf(measure)],
           measureKind: measure.kind,
           measureId: measure.id,
           ...(measure.code ? { measureCode: measure.code } : {}),
