@@ -41,6 +41,8 @@ describe('Webhook subscriptions, end to end', () => {
       .set(asAdmin)
       .send({ url: receiver.url(path), eventTypes: ['suspension.*', 'ping'], ...fields });
     expect(response.status).toBe(201);
+    // Where the new subscription lives: it answers GET.
+    expect(response.headers.location).toBe(`${BASE}/${response.body.id}`);
     return { ...(response.body as { id: string; secret: string; url: string }), path };
   }
 

@@ -9,6 +9,7 @@ import {
   Patch,
   Post,
   Query,
+  Res,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
@@ -23,6 +24,7 @@ import {
   type CreateWebhookSubscriptionInput,
   type UpdateWebhookSubscriptionInput,
 } from '@app/webhooks';
+import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
 import { withCursor } from '../read-models/window-query';
@@ -87,8 +89,13 @@ export class WebhookSubscriptionsController {
   })
   create(
     @Body(new ZodPipe(createWebhookSubscriptionSchema)) body: CreateWebhookSubscriptionInput,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookSubscriptionWithSecretDto> {
-    return answer(async () => toSubscriptionWithSecretDto(await this.subscriptions.create(body)));
+    return answer(async () => {
+      const created = toSubscriptionWithSecretDto(await this.subscriptions.create(body));
+      reply.header('location', `/api/v1/webhook-subscriptions/${created.id}`);
+      return created;
+    });
   }
 
   @Get()
