@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { EventStore } from '@app/event-store';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -64,6 +65,29 @@ describe('foundation, end to end', () => {
       expect(result.stderr).toContain('DATABASE_URL: must be a URL starting with postgres://');
       expect(result.stderr).toContain('PORT:');
     });
+
+    it('says in one line, without a stack, that its port is taken', async () => {
+      const holder = createServer();
+      await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));
+      const port = (holder.address() as AddressInfo).port;
+      try {
+        const result = await runEntry(
+          'apps/api/src/main.ts',
+          [],
+          { DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'error' },
+          60_000,
+        );
+        expect(result.code).toBe(1);
+        // Nest logs the failed listen on its own line first; then ours, and no stack.
+        const lines = result.stderr.trim().split('\n');
+        expect(lines.at(-1)).toBe(
+          `Cannot listen: address already in use 0.0.0.0:${port} (another process holds the port)`,
+        );
+        expect(lines.filter((line) => /^\s+at /.test(line))).toEqual([]);
+      } finally {
+        await new Promise((resolve) => holder.close(resolve));
+      }
+    }, 90_000);
   });
 
   describe('npm run cli -- verify', () => {

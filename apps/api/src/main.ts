@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
-import { ConfigError, loadConfig } from '@app/config';
+import { describeStartupFailure, loadConfig } from '@app/config';
 import { createApi } from './create-api';
 
 async function main(): Promise<void> {
@@ -12,8 +12,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // Before Nest runs there is no logger, and Nest's would print this on stdout: say what is
-  // wrong on stderr, a bad configuration without a stack trace.
-  if (error instanceof ConfigError) console.error(error.message);
-  else console.error(error);
+  // wrong on stderr, a bad configuration or a port in use without a stack trace.
+  console.error(describeStartupFailure(error));
   process.exit(1);
 });

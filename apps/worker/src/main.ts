@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { ConfigError, loadConfig, nestLogLevels } from '@app/config';
+import { describeStartupFailure, loadConfig, nestLogLevels } from '@app/config';
 import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
@@ -15,8 +15,7 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   // Before Nest runs there is no logger, and Nest's would print this on stdout: say what is
-  // wrong on stderr, a bad configuration without a stack trace.
-  if (error instanceof ConfigError) console.error(error.message);
-  else console.error(error);
+  // wrong on stderr, a bad configuration or a port in use without a stack trace.
+  console.error(describeStartupFailure(error));
   process.exit(1);
 });
