@@ -66,6 +66,19 @@ describe('foundation, end to end', () => {
       expect(result.stderr).toContain('PORT:');
     });
 
+    it('refuses alert lead times no alert could be scheduled at', async () => {
+      const result = await runEntry(
+        'apps/api/src/main.ts',
+        [],
+        { DATABASE_URL: db.url, ALERT_LEAD_TIMES: 'P30D,P20Y,P-1D', LOG_LEVEL: 'fatal' },
+        60_000,
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        'ALERT_LEAD_TIMES: P20Y, P-1D must be durations from PT0S to P10Y',
+      );
+    }, 90_000);
+
     it('says in one line, without a stack, that its port is taken', async () => {
       const holder = createServer();
       await new Promise<void>((resolve) => holder.listen(0, '0.0.0.0', resolve));

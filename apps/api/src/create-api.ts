@@ -20,7 +20,13 @@ export async function createApi(
     createFastifyAdapter({ bodyLimit: 256 * 1024 }),
     // The adapter's JSON parser is the only body parser (every other media type is a 415):
     // Nest's would add urlencoded ones.
-    { logger: nestLogLevels(config.LOG_LEVEL), bufferLogs: false, bodyParser: false },
+    {
+      logger: nestLogLevels(config.LOG_LEVEL),
+      bufferLogs: false,
+      bodyParser: false,
+      // A failure to start reaches the caller (main says it on stderr) instead of Nest exiting.
+      abortOnError: false,
+    },
   );
   app.enableShutdownHooks();
   installOpenApi(app);

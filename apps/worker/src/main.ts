@@ -8,6 +8,8 @@ async function main(): Promise<void> {
   const config = loadConfig();
   const app = await NestFactory.createApplicationContext(WorkerModule, {
     logger: nestLogLevels(config.LOG_LEVEL),
+    // A failure to start reaches the catch below instead of Nest exiting on its own.
+    abortOnError: false,
   });
   app.enableShutdownHooks();
   new Logger('Worker').log('Accord worker running');
