@@ -1,30 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
-import { CommandBus, CqrsModule } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
-import { ConfigModule } from '@app/config';
-import { DatabaseModule } from '@app/database';
-import { EventStore } from '@app/event-store';
-import { allMigrations } from '@app/migrations';
-import {
-  createTestDatabase,
-  deleteRedisPrefix,
-  testRedisPrefix,
-  type TestDatabase,
-} from '@app/testing';
+import type { CommandBus } from '@nestjs/cqrs';
 import {
   ExecuteAgreementAction,
-  ExecuteMeasureAction,
   concludeAgreementBody,
   recordMeasureBody,
   type MeasureAction,
   type WriteResult,
 } from '@app/trade';
 import { register, type Histogram } from 'prom-client';
-import { DataSource } from 'typeorm';
-import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
-import { AlertsModule } from '../alerts.module';
-import { AlertScheduleProjection } from '../schedule/alert-schedule.projection';
+import type { DataSource } from 'typeorm';
+import { startAlertsTestApp, type AlertsTestApp, type TestClock } from '../testing/alerts-test-app';
 import { AlertFirer } from './alert-firer';
 
 const source = { issuer: 'The White House', title: 'Executive Order 14358', official: true };
@@ -41,70 +27,26 @@ interface EndRow {
  * payloads name, and the fire lateness they report to Prometheus.
  */
 describe('AlertFirer: payloads and metrics', () => {
-  const prefix = testRedisPrefix('alert-firer-reporting');
-  let db: TestDatabase;
+  let t: AlertsTestApp;
   let app: INestApplicationContext;
   let dataSource: DataSource;
   let commandBus: CommandBus;
-  let store: EventStore;
-  let projectedUpTo = 0;
+  let clock: TestClock;
   const subscriptionId = randomUUID();
-  const clock = { at: Date.now(), now: () => new Date(clock.at) };
 
   beforeAll(async () => {
-    db = await createTestDatabase('alert_firer_reporting');
-    Object.assign(process.env, {
-      DATABASE_URL: db.url,
-      ALERT_LEAD_TIMES: 'PT0S',
-      REDIS_PREFIX: prefix,
-    });
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        ConfigModule,
-        DatabaseModule.forRoot({ migrations: allMigrations, migrate: false, applicationName: 't' }),
-        CqrsModule.forRoot(),
-        AlertsModule,
-      ],
-    })
-      .overrideProvider(ALERT_CLOCK)
-      .useValue(clock satisfies AlertClock)
-      .compile();
-    moduleRef.useLogger(['error']);
-    app = await moduleRef.init();
-    dataSource = app.get(DataSource);
-    commandBus = app.get(CommandBus);
-    store = app.get(EventStore);
+    t = await startAlertsTestApp('alert_firer_reporting');
+    ({ app, dataSource, commandBus, clock } = t);
     await dataSource.query(
       `INSERT INTO webhook_subscriptions (id, url, event_types, secret, created_at, updated_at)
        VALUES ($1, 'https://receiver.example/hooks', '{suspension.*}', 'whsec_test', now(), now())`,
       [subscriptionId],
     );
   });
-  afterAll(async () => {
-    await app?.close();
-    await deleteRedisPrefix(prefix);
-    await db?.drop();
-  });
+  afterAll(() => t?.close());
 
-  const act = (measure: string | null, action: MeasureAction) =>
-    commandBus.execute<ExecuteMeasureAction, WriteResult>(
-      new ExecuteMeasureAction(measure, action, { actor: 'editor' }),
-    );
-
-  async function project(): Promise<void> {
-    const head = await store.headPosition();
-    while (projectedUpTo < head) {
-      const page = await store.readAll(projectedUpTo, 500);
-      if (page.nextAfter === projectedUpTo) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        continue;
-      }
-      await dataSource.transaction((manager) =>
-        app.get(AlertScheduleProjection).handle(page.events, manager),
-      );
-      projectedUpTo = page.nextAfter;
-    }
-  }
+  const act = (measure: string | null, action: MeasureAction) => t.act(measure, action);
+  const project = () => t.project();
 
   /** An agreement, and its row in the agreement read model as its projection leaves it. */
   async function agreement(code: string, title: string): Promise<string> {

@@ -1,30 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
-import { CommandBus, CqrsModule } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
-import { ConfigModule } from '@app/config';
-import { DatabaseModule } from '@app/database';
-import { EventStore } from '@app/event-store';
-import { allMigrations } from '@app/migrations';
-import {
-  createTestDatabase,
-  deleteRedisPrefix,
-  testRedisPrefix,
-  type TestDatabase,
-} from '@app/testing';
+import type { CommandBus } from '@nestjs/cqrs';
+import type { EventStore } from '@app/event-store';
 import {
   ExecuteMeasureAction,
   measureStreamId,
   recordMeasureBody,
   type MeasureAction,
-  type WriteResult,
 } from '@app/trade';
 import { WebhookDispatcher } from '@app/webhooks';
-import { DataSource } from 'typeorm';
-import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
+import type { DataSource } from 'typeorm';
 import { AlertMetrics } from '../alert-metrics';
-import { AlertsModule } from '../alerts.module';
-import { AlertScheduleProjection } from '../schedule/alert-schedule.projection';
+import { startAlertsTestApp, type AlertsTestApp, type TestClock } from '../testing/alerts-test-app';
 import { AlertFirer, LapseNotDueError } from './alert-firer';
 
 const source = { issuer: 'The White House', title: 'Executive Order 14358', official: true };
@@ -53,40 +40,18 @@ interface Due {
  * it, so the streams' own lapse decisions see them ended.
  */
 describe('AlertFirer: batches', () => {
-  const prefix = testRedisPrefix('alert-firer');
-  let db: TestDatabase;
+  let t: AlertsTestApp;
   let app: INestApplicationContext;
   let dataSource: DataSource;
   let commandBus: CommandBus;
   let store: EventStore;
+  let clock: TestClock;
   let firer: AlertFirer;
-  let projectedUpTo = 0;
   const subscriptionId = randomUUID();
-  const clock = { at: Date.now(), now: () => new Date(clock.at) };
 
   beforeAll(async () => {
-    db = await createTestDatabase('alert_firer');
-    Object.assign(process.env, {
-      DATABASE_URL: db.url,
-      ALERT_LEAD_TIMES: 'PT0S',
-      REDIS_PREFIX: prefix,
-    });
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        ConfigModule,
-        DatabaseModule.forRoot({ migrations: allMigrations, migrate: false, applicationName: 't' }),
-        CqrsModule.forRoot(),
-        AlertsModule,
-      ],
-    })
-      .overrideProvider(ALERT_CLOCK)
-      .useValue(clock satisfies AlertClock)
-      .compile();
-    moduleRef.useLogger(['error']);
-    app = await moduleRef.init();
-    dataSource = app.get(DataSource);
-    commandBus = app.get(CommandBus);
-    store = app.get(EventStore);
+    t = await startAlertsTestApp('alert_firer');
+    ({ app, dataSource, commandBus, store, clock } = t);
     firer = app.get(AlertFirer);
     await dataSource.query(
       `INSERT INTO webhook_subscriptions (id, url, event_types, secret, created_at, updated_at)
@@ -94,35 +59,10 @@ describe('AlertFirer: batches', () => {
       [subscriptionId],
     );
   });
-  afterAll(async () => {
-    await app?.close();
-    await deleteRedisPrefix(prefix);
-    await db?.drop();
-  });
+  afterAll(() => t?.close());
 
-  const act = (measure: string | null, action: MeasureAction) =>
-    commandBus.execute<ExecuteMeasureAction, WriteResult>(
-      new ExecuteMeasureAction(measure, action, { actor: 'editor' }),
-    );
-
-  /**
-   * Feeds the log up to its head to the schedule projection, as the worker's runner does (a gap
-   * left by a lost append race is passed on a later read, once settled).
-   */
-  async function project(): Promise<void> {
-    const head = await store.headPosition();
-    while (projectedUpTo < head) {
-      const page = await store.readAll(projectedUpTo, 500);
-      if (page.nextAfter === projectedUpTo) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        continue;
-      }
-      await dataSource.transaction((manager) =>
-        app.get(AlertScheduleProjection).handle(page.events, manager),
-      );
-      projectedUpTo = page.nextAfter;
-    }
-  }
+  const act = (measure: string | null, action: MeasureAction) => t.act(measure, action);
+  const project = () => t.project();
 
   /** `count` suspensions ending together at `endAt`, projected, each with its pending end alert. */
   async function endingAt(endAt: number, count: number): Promise<Due[]> {

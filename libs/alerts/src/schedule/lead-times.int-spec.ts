@@ -1,30 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
-import { CommandBus, CqrsModule } from '@nestjs/cqrs';
-import { Test } from '@nestjs/testing';
-import { ConfigModule } from '@app/config';
-import { DatabaseModule } from '@app/database';
-import { EventStore } from '@app/event-store';
-import { allMigrations } from '@app/migrations';
-import {
-  createTestDatabase,
-  deleteRedisPrefix,
-  testRedisPrefix,
-  type TestDatabase,
-} from '@app/testing';
-import {
-  ExecuteMeasureAction,
-  recordMeasureBody,
-  type MeasureAction,
-  type WriteResult,
-} from '@app/trade';
+import { recordMeasureBody, type MeasureAction } from '@app/trade';
 import { WebhookSubscriptionsService } from '@app/webhooks';
-import { DataSource } from 'typeorm';
-import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
-import { AlertsModule } from '../alerts.module';
+import type { DataSource } from 'typeorm';
 import { AlertFirer } from '../fire/alert-firer';
+import { startAlertsTestApp, type AlertsTestApp, type TestClock } from '../testing/alerts-test-app';
 import { AlertLeadTimeTopUp } from './alert-lead-time-top-up';
-import { AlertScheduleProjection } from './alert-schedule.projection';
 
 const source = { issuer: 'The White House', title: 'Executive Order 14358', official: true };
 
@@ -43,67 +24,24 @@ interface AlertRow {
  * clock, and the subscriptions service of the admin API.
  */
 describe('Alert lead times of disabled and deleted subscriptions', () => {
-  const prefix = testRedisPrefix('alert-lead-times');
-  let db: TestDatabase;
+  let t: AlertsTestApp;
   let app: INestApplicationContext;
   let dataSource: DataSource;
-  let commandBus: CommandBus;
-  let store: EventStore;
+  let clock: TestClock;
   let subscriptions: WebhookSubscriptionsService;
-  let projectedUpTo = 0;
-  const clock = { at: Date.now(), now: () => new Date(clock.at) };
 
   beforeAll(async () => {
-    db = await createTestDatabase('alert_lead_times');
-    Object.assign(process.env, {
-      DATABASE_URL: db.url,
-      ALERT_LEAD_TIMES: 'PT0S',
-      REDIS_PREFIX: prefix,
-      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-    });
-    const moduleRef = await Test.createTestingModule({
-      imports: [
-        ConfigModule,
-        DatabaseModule.forRoot({ migrations: allMigrations, migrate: false, applicationName: 't' }),
-        CqrsModule.forRoot(),
-        AlertsModule,
-      ],
-    })
-      .overrideProvider(ALERT_CLOCK)
-      .useValue(clock satisfies AlertClock)
-      .compile();
-    moduleRef.useLogger(['error']);
-    app = await moduleRef.init();
-    dataSource = app.get(DataSource);
-    commandBus = app.get(CommandBus);
-    store = app.get(EventStore);
+    t = await startAlertsTestApp('alert_lead_times', { WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true' });
+    ({ app, dataSource, clock } = t);
     subscriptions = app.get(WebhookSubscriptionsService);
   });
-  afterAll(async () => {
-    await app?.close();
-    await deleteRedisPrefix(prefix);
-    await db?.drop();
-  });
+  afterAll(() => t?.close());
 
-  const act = (measure: string | null, action: MeasureAction) =>
-    commandBus.execute<ExecuteMeasureAction, WriteResult>(
-      new ExecuteMeasureAction(measure, action, { actor: 'editor' }),
-    );
+  const act = (measure: string | null, action: MeasureAction) => t.act(measure, action);
 
   /** What the worker does between events: the projection up to the head, then a top-up. */
   async function schedule(): Promise<void> {
-    const head = await store.headPosition();
-    while (projectedUpTo < head) {
-      const page = await store.readAll(projectedUpTo, 500);
-      if (page.nextAfter === projectedUpTo) {
-        await new Promise((resolve) => setTimeout(resolve, 20));
-        continue;
-      }
-      await dataSource.transaction((manager) =>
-        app.get(AlertScheduleProjection).handle(page.events, manager),
-      );
-      projectedUpTo = page.nextAfter;
-    }
+    await t.project();
     await app.get(AlertLeadTimeTopUp).run();
   }
 
