@@ -1,19 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import {
-  createTestDatabase,
-  deleteRedisPrefix,
-  eventually,
-  testRedisPrefix,
-  WebhookReceiver,
-  type TestDatabase,
-} from '@app/testing';
+import { eventually, WebhookReceiver, type TestDatabase } from '@app/testing';
 import { Webhook } from 'standardwebhooks';
-import request from 'supertest';
-import { createApi } from '../apps/api/src/create-api';
-import { WorkerModule } from '../apps/worker/src/worker.module';
+import { startApiAndWorker, type ApiAndWorker } from './support/api-and-worker';
 import { PROBLEM_JSON, source, suffix, usTariffBody } from './support/write-api';
 
 const BASE = '/api/v1/webhook-subscriptions';
@@ -26,12 +14,10 @@ const BASE = '/api/v1/webhook-subscriptions';
  */
 describe('Webhook subscription input, end to end', () => {
   const adminKey = `admin-${randomBytes(24).toString('base64url')}`;
-  const prefix = testRedisPrefix('e2e-webhook-input');
+  let app: ApiAndWorker;
   let db: TestDatabase;
-  let api: NestFastifyApplication;
-  let worker: INestApplicationContext;
   let receiver: WebhookReceiver;
-  const http = () => request(api.getHttpServer());
+  const http = () => app.http();
   const asAdmin = { authorization: `Bearer ${adminKey}` };
   let counter = 0;
 
@@ -46,11 +32,8 @@ describe('Webhook subscription input, end to end', () => {
     (body.errors ?? []).map((error) => error.field).sort();
 
   beforeAll(async () => {
-    db = await createTestDatabase('e2e_webhook_input');
     receiver = await WebhookReceiver.start();
-    Object.assign(process.env, {
-      DATABASE_URL: db.url,
-      REDIS_PREFIX: prefix,
+    app = await startApiAndWorker('e2e_webhook_input', {
       LOG_LEVEL: 'fatal',
       ADMIN_API_KEY: adminKey,
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
@@ -60,18 +43,11 @@ describe('Webhook subscription input, end to end', () => {
       ALERT_RELAY_POLL_MS: '100',
       ALERT_LEAD_TIMES: 'P1D,PT0S',
     });
-    api = await createApi();
-    await api.init();
-    await api.getHttpAdapter().getInstance().ready();
-    worker = await NestFactory.createApplicationContext(WorkerModule, { logger: ['fatal'] });
-    await worker.init();
+    db = app.db;
   });
   afterAll(async () => {
-    await worker?.close();
-    await api?.close();
+    await app?.close();
     await receiver?.close();
-    await deleteRedisPrefix(prefix);
-    await db?.drop();
   });
 
   describe('lead times', () => {

@@ -1,19 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import {
-  createTestDatabase,
-  deleteRedisPrefix,
-  eventually,
-  testRedisPrefix,
-  WebhookReceiver,
-  type TestDatabase,
-} from '@app/testing';
+import { eventually, WebhookReceiver } from '@app/testing';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import { createApi } from '../apps/api/src/create-api';
-import { WorkerModule } from '../apps/worker/src/worker.module';
+import { startApiAndWorker, type ApiAndWorker } from './support/api-and-worker';
 import { agreementBody, source, suffix, usTariffBody } from './support/write-api';
 
 const PROBLEM_JSON = /^application\/problem\+json/;
@@ -25,12 +15,9 @@ const BASE = '/api/v1/webhook-subscriptions';
  */
 describe('Webhook subscriptions, end to end', () => {
   const adminKey = `admin-${randomBytes(24).toString('base64url')}`;
-  const prefix = testRedisPrefix('e2e-webhooks');
-  let db: TestDatabase;
-  let api: NestFastifyApplication;
-  let worker: INestApplicationContext;
+  let app: ApiAndWorker;
   let receiver: WebhookReceiver;
-  const http = () => request(api.getHttpServer());
+  const http = () => app.http();
   const asAdmin = { authorization: `Bearer ${adminKey}` };
   let counter = 0;
 
@@ -55,11 +42,8 @@ describe('Webhook subscriptions, end to end', () => {
     (await http().get(`${BASE}/${id}/deliveries`).set(asAdmin).expect(200)).body;
 
   beforeAll(async () => {
-    db = await createTestDatabase('e2e_webhooks');
     receiver = await WebhookReceiver.start();
-    Object.assign(process.env, {
-      DATABASE_URL: db.url,
-      REDIS_PREFIX: prefix,
+    app = await startApiAndWorker('e2e_webhooks', {
       LOG_LEVEL: 'fatal',
       ADMIN_API_KEY: adminKey,
       WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
@@ -67,18 +51,10 @@ describe('Webhook subscriptions, end to end', () => {
       WEBHOOK_RETRY_BASE_MS: '200',
       SUBSCRIPTION_POLL_MS: '200',
     });
-    api = await createApi();
-    await api.init();
-    await api.getHttpAdapter().getInstance().ready();
-    worker = await NestFactory.createApplicationContext(WorkerModule, { logger: ['fatal'] });
-    await worker.init();
   });
   afterAll(async () => {
-    await worker?.close();
-    await api?.close();
+    await app?.close();
     await receiver?.close();
-    await deleteRedisPrefix(prefix);
-    await db?.drop();
   });
 
   it('shows the secret once, at creation; lists and reads never carry it', async () => {
