@@ -65,6 +65,8 @@ interface Api {
 const UNKNOWN_UUID = '7d0b3c8e-53f4-4f1c-9b4e-0d8b6b1f2a33';
 const src = [source()];
 const at = '2025-06-01T04:00:00Z';
+/** Before the fixture suspension's end (2025-11-10): a later extension is refused as such. */
+const extendedAt = '2025-11-04T20:00:00Z';
 const amendment = (rate: unknown) => ({ rate, effectiveAt: at, sources: src });
 const claim = { party: 'CN', statement: 'A claim.', sources: src };
 const suspension = (body: Record<string, unknown>) => ({
@@ -484,6 +486,7 @@ const cases: BadInput[] = [
     send: (f, api) =>
       api.post(m(f, `/suspensions/${f.us.suspensionId}/extensions`), {
         endsAt: '2025-09-01T04:00:00Z',
+        effectiveAt: extendedAt,
         sources: src,
       }),
     status: 409,
@@ -495,6 +498,7 @@ const cases: BadInput[] = [
     send: (f, api) =>
       api.post(m(f, `/suspensions/${f.us.suspensionId}/extensions`), {
         endsAt: '2025-11-10T00:01:00-05:00',
+        effectiveAt: extendedAt,
         sources: src,
       }),
     status: 409,
@@ -590,6 +594,7 @@ const cases: BadInput[] = [
     send: (f, api) =>
       api.post(m(f, `/suspensions/${f.us.suspensionId}/extensions`), {
         duration: 'P999999999Y',
+        effectiveAt: extendedAt,
         sources: src,
       }),
     status: 422,
@@ -807,7 +812,7 @@ const cases: BadInput[] = [
     name: 'an agreement reaffirming itself',
     send: (f, api) =>
       api.post(a(f, '/reaffirmations'), { reaffirms: f.agreement.id, sources: src }),
-    status: 409,
+    status: 422,
     code: 'agreement-self-reaffirmation',
     // Named as the body names it.
     extras: () => ({ field: 'reaffirms' }),

@@ -26,6 +26,7 @@ export {
   type IsoDuration,
   type TimeZone,
 } from './shared/instant';
+export { isSchedulableLeadTime, MAX_LEAD_TIME } from './shared/lead-time';
 export {
   rateAt,
   toRate,
@@ -102,3 +103,8 @@ export {
 } from './agreement/agreement.state';
 export { evolveAgreement, replayAgreement } from './agreement/agreement.evolve';
 export { agreementDecider, decideAgreement } from './agreement/agreement.decide';
+export {
+  ensureNoReaffirmationCycle,
+  reaffirmationPath,
+  type ReaffirmationGraph,
+} from './agreement/agreement.reaffirmations';

@@ -1,4 +1,3 @@
-import { isIsoDuration } from '@app/domain';
 import { Duration } from 'luxon';
 import type { WebhookEventType, WebhookMatch } from './webhook-message';
 
@@ -24,22 +23,8 @@ export function eventTypeMatches(pattern: string, type: WebhookEventType): boole
   return pattern === type;
 }
 
-/** The longest lead time a subscription may ask for: ten years before a suspension's end. */
-export const MAX_LEAD_TIME = 'P10Y';
-const MAX_LEAD_TIME_MS = Duration.fromISO(MAX_LEAD_TIME).toMillis();
-
-/**
- * A lead time alerts can be scheduled at: an ISO 8601 duration the domain accepts (`PT0S` for
- * the end itself) and no longer than `MAX_LEAD_TIME`, so that its fire time is an instant
- * (subtracting a million years from an end is not). The subscriptions API refuses others, and
- * the schedule ignores them (rows written before this rule).
- */
-export function isSchedulableLeadTime(leadTime: string): boolean {
-  return (
-    isIsoDuration(leadTime, { allowZero: true }) &&
-    Duration.fromISO(leadTime).toMillis() <= MAX_LEAD_TIME_MS
-  );
-}
+// The rule lives in the domain, which the configuration (ALERT_LEAD_TIMES) shares.
+export { isSchedulableLeadTime, MAX_LEAD_TIME } from '@app/domain';
 
 /** Normalized lead times by what was written: a fan-out compares the same few many times. */
 const normalizedLeadTimes = new Map<string, string>();

@@ -5,6 +5,7 @@ import type { PartyCode } from '../shared/party-code';
 import type { RetractEvent } from '../shared/retraction';
 import type { Source } from '../shared/source';
 import type { CommitmentKind, CommitmentStatus } from './agreement.events';
+import type { ReaffirmationGraph } from './agreement.reaffirmations';
 import type { Agreement } from './agreement.state';
 
 interface Cited {
@@ -54,6 +55,11 @@ export type ReaffirmAgreement = DomainCommand<
   Cited & {
     /** The earlier agreement's state, loaded by the handler (`null` when there is none). */
     reaffirmed: AgreementRef | null;
+    /**
+     * What the earlier agreement reaffirms, and what those reaffirm, and so on: the part of the
+     * graph reachable from it, gathered by the handler. Absent: it reaffirms nothing.
+     */
+    reaffirmations?: ReaffirmationGraph;
     /** Defaults to when this agreement was concluded. */
     effectiveAt?: Instant;
   }

@@ -375,10 +375,60 @@ describe('ReaffirmAgreement', () => {
   });
 
   it('rejects reaffirming itself', () => {
-    spec
+    const error = spec
       .given([concluded])
       .when({ type: 'ReaffirmAgreement', data: { reaffirmed: { id: 'a-kl' }, sources } })
       .thenThrows('agreement-self-reaffirmation');
+    expect(error.kind).toBe('invalid');
+  });
+
+  it('rejects reaffirming an agreement that already reaffirms this one', () => {
+    // Madrid reaffirms Kuala Lumpur on record (wrongly): Kuala Lumpur cannot reaffirm Madrid.
+    const error = spec
+      .given([concluded])
+      .when({
+        type: 'ReaffirmAgreement',
+        data: {
+          reaffirmed: { id: 'a-madrid' },
+          reaffirmations: { 'a-madrid': ['a-kl'], 'a-kl': [] },
+          sources,
+        },
+      })
+      .thenThrows('agreement-reaffirmation-cycle');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toEqual({
+      field: 'reaffirms',
+      reaffirms: 'a-madrid',
+      cycle: ['a-kl', 'a-madrid', 'a-kl'],
+    });
+  });
+
+  it('rejects closing a longer cycle, and follows one already on record without looping', () => {
+    // Madrid reaffirms Stockholm, which reaffirms London and Geneva; London and Geneva reaffirm
+    // each other (recorded before cycles were refused); Geneva reaffirms Kuala Lumpur.
+    const reaffirmations = {
+      'a-madrid': ['a-stockholm'],
+      'a-stockholm': ['a-london', 'a-geneva'],
+      'a-london': ['a-geneva'],
+      'a-geneva': ['a-london', 'a-kl'],
+    };
+    const error = spec
+      .given([concluded])
+      .when({
+        type: 'ReaffirmAgreement',
+        data: { reaffirmed: { id: 'a-madrid' }, reaffirmations, sources },
+      })
+      .thenThrows('agreement-reaffirmation-cycle');
+    expect(error.details.cycle).toEqual(['a-kl', 'a-madrid', 'a-stockholm', 'a-geneva', 'a-kl']);
+
+    const withoutKl = { ...reaffirmations, 'a-geneva': ['a-london'] };
+    spec
+      .given([concluded])
+      .when({
+        type: 'ReaffirmAgreement',
+        data: { reaffirmed: { id: 'a-madrid' }, reaffirmations: withoutKl, sources },
+      })
+      .then([expect.objectContaining({ type: 'AgreementReaffirmed' })]);
   });
 
   it('rejects reaffirming the same agreement twice', () => {

@@ -24,6 +24,7 @@ import {
   type CommitmentStatusChanged,
 } from './agreement.events';
 import { evolveAgreement } from './agreement.evolve';
+import { ensureNoReaffirmationCycle } from './agreement.reaffirmations';
 import {
   type Agreement,
   type AgreementState,
@@ -280,9 +281,9 @@ function reaffirm(
     `Agreement ${agreement.id} already reaffirms ${reaffirmed.id}`,
     { reaffirms: reaffirmed.id },
   );
-  // Not checked here: a cycle (B reaffirms A after A reaffirmed B). This stream does not record
-  // who reaffirms it, and the earlier agreement's state in the command is a read without a lock:
-  // two crossing reaffirmations would both pass.
+  // The graph in the command was read without a lock: two crossing reaffirmations could both
+  // pass here. The write side checks again inside the append's transaction (libs/trade).
+  ensureNoReaffirmationCycle(agreement.id, reaffirmed.id, command.data.reaffirmations ?? {});
   const effectiveAt = toInstant(command.data.effectiveAt ?? agreement.concludedAt, 'effectiveAt');
   ensure(
     !isBefore(effectiveAt, agreement.concludedAt),

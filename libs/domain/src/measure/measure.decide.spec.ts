@@ -774,6 +774,72 @@ describe('AmendMeasure', () => {
       .thenThrows('measure-not-found');
   });
 
+  const rateTo = (percent: number, effectiveAt: string) => ({
+    type: 'AmendMeasure' as const,
+    data: { rate: { type: 'ad-valorem' as const, percent }, effectiveAt, sources },
+  });
+  const announced = {
+    type: 'MeasureAnnounced' as const,
+    data: {
+      measureId: US_MEASURE,
+      measure: usReciprocal,
+      effectiveAt: '2025-04-02T20:00:00.000Z',
+      sources,
+    },
+  };
+
+  it('rejects an amendment dated before the measure was announced (2020, for 2025)', () => {
+    const error = spec
+      .given([announced, implemented(undefined, '2025-04-09T04:01:00.000Z')])
+      .when(rateTo(84, '2020-01-01T00:00:00Z'))
+      .thenThrows('amended-before-measure');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toEqual({
+      field: 'effectiveAt',
+      effectiveAt: '2020-01-01T00:00:00.000Z',
+      measureSince: '2025-04-02T20:00:00.000Z',
+    });
+  });
+
+  it('rejects a scope amendment dated before a measure never announced took effect', () => {
+    const error = spec
+      .given([implemented()])
+      .when({
+        type: 'AmendMeasure',
+        data: { scope: { inclusions: ['HK'] }, effectiveAt: '2025-04-01T00:00:00Z', sources },
+      })
+      .thenThrows('amended-before-measure');
+    expect(error.details).toMatchObject({ measureSince: '2025-04-09T04:01:00.000Z' });
+  });
+
+  it('rejects amending a threat before it was made', () => {
+    spec
+      .given([
+        {
+          type: 'MeasureThreatened',
+          data: {
+            measureId: 'm',
+            measure: usReciprocal,
+            effectiveAt: '2025-10-10T00:00:00.000Z',
+            sources,
+          },
+        },
+      ])
+      .when(rateTo(100, '2025-10-01T00:00:00Z'))
+      .thenThrows('amended-before-measure');
+  });
+
+  it('amends from the announcement on, before the entry into force (84% from 9 April)', () => {
+    spec
+      .given([announced])
+      .when(rateTo(84, '2025-04-02T20:00:00Z'))
+      .then([expect.objectContaining({ type: 'MeasureRateAmended' })]);
+    spec
+      .given([announced])
+      .when(rateTo(84, '2025-04-08T20:00:00Z'))
+      .then([expect.objectContaining({ type: 'MeasureRateAmended' })]);
+  });
+
   it('rejects a revoked measure', () => {
     spec
       .given([
@@ -1100,6 +1166,55 @@ describe('RetractEvent', () => {
       .given([implemented()])
       .when({ type: 'RetractEvent', data: { eventId: 'nope', reason: 'x', sources } })
       .thenThrows('event-not-found');
+  });
+
+  it('refuses to retract the start of a suspension with a fixed start: its scheduling sets it', () => {
+    const [scheduling, start] = suspended();
+    const error = spec
+      .given([implemented(), scheduling, { ...start, metadata: { eventId: 'e-started' } }])
+      .when({ type: 'RetractEvent', data: { eventId: 'e-started', reason: 'x', sources } })
+      .thenThrows('fixed-start-not-retractable');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toEqual({
+      field: 'eventId',
+      eventId: 'e-started',
+      suspensionId: 's-geneva',
+      schedulingEventId: 'e-scheduled-s-geneva',
+    });
+    // The scheduling is what is retracted, and its start goes with it.
+    spec
+      .given([implemented(), scheduling, { ...start, metadata: { eventId: 'e-started' } }])
+      .when({
+        type: 'RetractEvent',
+        data: { eventId: 'e-scheduled-s-geneva', reason: 'x', sources },
+      })
+      .then([expect.objectContaining({ type: 'EventRetracted' })]);
+  });
+
+  it('retracts the start a trigger gave a conditional suspension: it waits again', () => {
+    const waiting = suspended({
+      startsAt: undefined,
+      endsAt: undefined,
+      startsWhen: { measure: 'm-trigger', suspension: 's-trigger' },
+    });
+    spec
+      .given([
+        implemented(),
+        ...waiting,
+        {
+          type: 'SuspensionStarted',
+          data: {
+            suspensionId: 's-geneva',
+            startsAt: '2025-05-14T04:01:00.000Z',
+            endsAt: '2025-08-12T04:01:00.000Z',
+            effectiveAt: '2025-05-14T04:01:00.000Z',
+            sources,
+          },
+          metadata: { eventId: 'e-started', actor: 'system' },
+        },
+      ])
+      .when({ type: 'RetractEvent', data: { eventId: 'e-started', reason: 'x', sources } })
+      .then([expect.objectContaining({ type: 'EventRetracted' })]);
   });
 
   it('rejects an event already retracted', () => {

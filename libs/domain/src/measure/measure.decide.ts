@@ -11,7 +11,7 @@ import {
 import { decidePartyClaim } from '../shared/party-claim';
 import { ensurePartyCode, ensurePartyCodes } from '../shared/party-code';
 import { toRate } from '../shared/rate';
-import { decideRetraction } from '../shared/retraction';
+import { decideRetraction, liveEvents } from '../shared/retraction';
 import { toScope } from '../shared/scope';
 import { isText, pickDefined, toSources } from '../shared/source';
 import { decideExclusionCommand, type ExclusionCommand } from './exclusion.decide';
@@ -37,6 +37,7 @@ import {
   type MeasureRevoked,
   type MeasureScopeAmended,
   type MeasureThreatened,
+  type SuspensionScheduled,
 } from './measure.events';
 import { evolveMeasure } from './measure.evolve';
 import {
@@ -73,9 +74,12 @@ export function decideMeasure(
     case 'RecordPartyClaim':
       existingMeasure(state);
       return [decidePartyClaim(command, context)];
-    case 'RetractEvent':
+    case 'RetractEvent': {
       // Not guarded by existence: retracting a wrongly retracted creation must stay possible.
-      return [decideRetraction(command, state.history, context)];
+      const retraction = decideRetraction(command, state.history, context);
+      ensureNotAFixedStart(state, retraction.data.eventId);
+      return [retraction];
+    }
     case 'ScheduleSuspension':
     case 'StartSuspension':
     case 'ExtendSuspension':
@@ -84,6 +88,7 @@ export function decideMeasure(
       return decideSuspensionCommand(
         command satisfies SuspensionCommand,
         existingMeasure(state),
+        state.history,
         context,
       );
     case 'GrantExclusion':
@@ -250,6 +255,7 @@ function amend(command: AmendMeasure, measure: Measure, context: DecisionContext
     'An amendment changes the rate, the scope or both',
   );
   const effectiveAt = toInstant(command.data.effectiveAt, 'effectiveAt');
+  ensureAmendedOnceMeasureExists(measure, effectiveAt);
   const sources = toSources(command.data.sources);
   const events: MeasureEvent[] = [];
   if (rate !== undefined) {
@@ -333,6 +339,36 @@ function revoke(
 }
 
 /**
+ * The start of a suspension scheduled with a fixed `startsAt` is part of its scheduling: the
+ * SuspensionStarted beside it only restates it. Retracting that event alone would strike
+ * "suspended" from the timeline while the scheduling still says when the suspension started,
+ * and so the status would still show it in effect. To withdraw or correct such a start, the
+ * scheduling is what is retracted (its start goes with it). A start that a trigger or an editor
+ * gave a suspension scheduled without one can be retracted: the suspension waits again.
+ */
+function ensureNotAFixedStart(state: MeasureState, eventId: string): void {
+  const live = liveEvents(state.history);
+  const target = live.find((event) => event.metadata.eventId === eventId);
+  if (target?.type !== 'SuspensionStarted') return;
+  const { suspensionId } = target.data;
+  const scheduling = live.find(
+    (event): event is SuspensionScheduled =>
+      event.type === 'SuspensionScheduled' && event.data.suspensionId === suspensionId,
+  );
+  ensure(
+    scheduling?.data.startsAt === undefined,
+    'fixed-start-not-retractable',
+    `Event ${eventId} restates the fixed start of suspension ${suspensionId}, which its scheduling (event ${scheduling?.metadata.eventId}) sets; retract the scheduling to withdraw or correct the suspension`,
+    {
+      field: 'eventId',
+      eventId,
+      suspensionId,
+      schedulingEventId: scheduling?.metadata.eventId,
+    },
+  );
+}
+
+/**
  * A revocation cannot precede the measure itself: its announcement (or its entry into force when
  * it was never announced, or its threat). It may precede the entry into force on record: a
  * measure withdrawn before it took effect (US duties on Mexico, 2019) is revoked from then on.
@@ -344,6 +380,21 @@ function ensureRevokedOnceMeasureExists(measure: Measure, revokedAt: Instant): v
     'revoked-before-measure',
     `Measure ${measure.id} cannot be revoked (${revokedAt}) before it was announced or took effect (${since})`,
     { field: 'effectiveAt', effectiveAt: revokedAt, measureSince: since },
+  );
+}
+
+/**
+ * An amendment changes terms that exist, so, like a revocation, it cannot precede the measure:
+ * its announcement (or its entry into force, or its threat, when that is its first date). It may
+ * precede the entry into force: a rate raised between announcement and effect (April 2025).
+ */
+function ensureAmendedOnceMeasureExists(measure: Measure, amendedAt: Instant): void {
+  const since = measureExistsFrom(measure);
+  ensure(
+    since === undefined || !isBefore(amendedAt, since),
+    'amended-before-measure',
+    `Measure ${measure.id} cannot be amended (${amendedAt}) before it was announced or took effect (${since})`,
+    { field: 'effectiveAt', effectiveAt: amendedAt, measureSince: since },
   );
 }
 

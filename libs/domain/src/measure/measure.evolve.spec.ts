@@ -119,6 +119,46 @@ describe('evolveMeasure', () => {
   });
 });
 
+describe('suspension state', () => {
+  it('is active from the scheduling when the start is fixed, start event or not', () => {
+    // A stream may hold a fixed-start suspension without a standing SuspensionStarted (retracted
+    // before such retractions were refused): its start is still known, its status counts it.
+    const [scheduling, start] = suspended();
+    const withoutStart = fold([implemented(), scheduling]);
+    expect(withoutStart.measure?.suspensions[0]).toMatchObject({
+      state: 'active',
+      startsAt: '2025-05-14T04:01:00.000Z',
+    });
+    const startRetracted = fold([
+      implemented(),
+      scheduling,
+      { ...start, metadata: { eventId: 'e-started' } },
+      retract('e-started'),
+    ]);
+    expect(startRetracted.measure?.suspensions).toEqual(withoutStart.measure?.suspensions);
+    // So its end is reached like any other's: the worker can record the lapse.
+    expect(
+      measureDecider.decide(
+        { type: 'LapseSuspension', data: { suspensionId: 's-geneva' } },
+        startRetracted,
+        { now: '2025-08-12T04:01:00.000Z', actor: 'system', newId: () => 'e-lapsed' },
+      ),
+    ).toEqual([expect.objectContaining({ type: 'SuspensionLapsed' })]);
+  });
+
+  it('is scheduled while a conditional start is unknown', () => {
+    const { measure } = fold([
+      implemented(),
+      ...suspended({
+        startsAt: undefined,
+        endsAt: undefined,
+        startsWhen: { measure: 'm', suspension: 's' },
+      }),
+    ]);
+    expect(measure?.suspensions[0].state).toBe('scheduled');
+  });
+});
+
 describe('retraction', () => {
   it('makes the state ignore the retracted fact while the history keeps both', () => {
     const { measure, history } = fold([implemented(), revocation, retract('e-revoked')]);

@@ -135,7 +135,9 @@ function applyToMeasure(measure: Measure, event: FactEvent): Measure {
       return updateSuspension(measure, event.data.suspensionId, (s) =>
         pickDefined({
           ...s,
-          // An extension recorded after a lapse that it pre-dates revives the suspension.
+          // An extension recorded after a lapse that it pre-dates revives the suspension. The
+          // decider now retracts such a lapse in the same append; this keeps streams recorded
+          // before it coherent.
           ...(s.state === 'lapsed' && { state: 'active' as const, lapsedAt: undefined }),
           endsAt: event.data.endsAt ?? s.endsAt,
           duration: event.data.duration ?? s.duration,
@@ -203,7 +205,10 @@ function scheduleSuspension(
   if (measure.suspensions.some((s) => s.id === data.suspensionId)) return measure;
   const suspension: Suspension = pickDefined({
     id: data.suspensionId,
-    state: 'scheduled',
+    // A fixed start is known from the decision itself, whether or not a SuspensionStarted
+    // stands beside it: the status already counts the suspension from `startsAt`, and a lapse
+    // or a trigger needs it started.
+    state: data.startsAt === undefined ? 'scheduled' : 'active',
     startsAt: data.startsAt,
     startsWhen: data.startsWhen,
     endsAt: data.endsAt,

@@ -10,8 +10,9 @@ import {
   US_MEASURE,
 } from '../testing/fixtures';
 import { measureDecider } from './measure.decide';
+import { measureStatusAt } from './measure.status';
 import { foldEvents } from '../shared/event';
-import { type GivenEvent, withMetadata } from '../testing/decider-spec';
+import { type GivenEvent, TEST_NOW, withMetadata } from '../testing/decider-spec';
 import type { MeasureEvent } from './measure.events';
 
 const spec = deciderSpec(measureDecider);
@@ -363,23 +364,35 @@ describe('ScheduleSuspension', () => {
       .thenThrows('suspension-starts-before-measure');
   });
 
-  it('rejects a trigger that took effect before the measure existed', () => {
-    const error = spec
+  it('starts with its measure when the trigger took effect before the measure existed', () => {
+    // The condition was met before there was anything to suspend: the suspension runs from the
+    // moment there is (14 October), as when the trigger's start comes later (StartSuspension).
+    spec
       .given([cnPortFees])
       .when(
         schedule({
+          suspensionId: 's-cn-port',
           startsAt: undefined,
           startsWhen: { measure: US_MEASURE, suspension: 's-301' },
           triggerMeasure: usMaritime('2025-10-01T00:00:00.000Z'),
           duration: 'P1Y',
+          effectiveAt: '2025-10-30T00:00:00Z',
+          sources: [mofcom],
         }),
       )
-      .thenThrows('suspension-starts-before-measure');
-    expect(error.details).toMatchObject({
-      field: 'startsWhen',
-      startsAt: '2025-10-01T00:00:00.000Z',
-      measureSince: '2025-10-14T00:00:00.000Z',
-    });
+      .then([
+        expect.objectContaining({ type: 'SuspensionScheduled' }),
+        {
+          type: 'SuspensionStarted',
+          data: {
+            suspensionId: 's-cn-port',
+            startsAt: '2025-10-14T00:00:00.000Z',
+            endsAt: '2026-10-14T00:00:00.000Z',
+            effectiveAt: '2025-10-14T00:00:00.000Z',
+            sources: [mofcom],
+          },
+        },
+      ]);
   });
 });
 
@@ -419,6 +432,45 @@ describe('StartSuspension', () => {
           },
         },
       ]);
+  });
+
+  it('starts with its measure when the trigger took effect before the measure existed', () => {
+    // The US suspension recorded late, set back to 1 October: China's port fees only exist
+    // from 14 October, and a suspension cannot start before its measure (as at scheduling time).
+    spec
+      .given([cnPortFees, conditional])
+      .when({
+        type: 'StartSuspension',
+        data: { suspensionId: 's-cn-port', startsAt: '2025-10-01T00:00:00Z', sources: [mofcom] },
+      })
+      .then([
+        {
+          type: 'SuspensionStarted',
+          data: {
+            suspensionId: 's-cn-port',
+            startsAt: '2025-10-14T00:00:00.000Z',
+            endsAt: '2026-10-14T00:00:00.000Z',
+            effectiveAt: '2025-10-14T00:00:00.000Z',
+            sources: [mofcom],
+          },
+        },
+      ]);
+  });
+
+  it('rejects a fixed end that the start with the measure has passed', () => {
+    spec
+      .given([
+        cnPortFees,
+        {
+          ...conditional,
+          data: { ...conditional.data, duration: undefined, endsAt: '2025-10-10T00:00:00.000Z' },
+        },
+      ])
+      .when({
+        type: 'StartSuspension',
+        data: { suspensionId: 's-cn-port', startsAt: '2025-10-01T00:00:00Z', sources },
+      })
+      .thenThrows('suspension-ends-before-start');
   });
 
   it('rejects a suspension that has already started (a replayed trigger)', () => {
@@ -548,15 +600,19 @@ describe('ExtendSuspension', () => {
   it('adds a duration to the current end in the measure zone (one year after 2025-11-10 00:01 New York)', () => {
     spec
       .given([implemented(), ...suspended({ endsAt: '2025-11-10T05:01:00.000Z' })])
-      .when({
-        type: 'ExtendSuspension',
-        data: {
-          suspensionId: 's-geneva',
-          duration: 'P1Y',
-          agreement: 'agreement-kl',
-          sources: [eo14358],
+      .when(
+        {
+          type: 'ExtendSuspension',
+          data: {
+            suspensionId: 's-geneva',
+            duration: 'P1Y',
+            agreement: 'agreement-kl',
+            sources: [eo14358],
+          },
         },
-      })
+        // Recorded on the day of EO 14358; `effectiveAt` defaults to then.
+        { now: '2025-11-04T17:00:00.000Z' },
+      )
       .then([
         {
           type: 'SuspensionExtended',
@@ -566,7 +622,7 @@ describe('ExtendSuspension', () => {
             extendedBy: 'P1Y',
             previousEndsAt: '2025-11-10T05:01:00.000Z',
             agreement: 'agreement-kl',
-            effectiveAt: '2026-01-15T12:00:00.000Z',
+            effectiveAt: '2025-11-04T17:00:00.000Z',
             sources: [eo14358],
           },
         },
@@ -608,7 +664,10 @@ describe('ExtendSuspension', () => {
   ])('rejects an extension to %s', (_, endsAt) => {
     spec
       .given([implemented(), ...suspended()])
-      .when({ type: 'ExtendSuspension', data: { suspensionId: 's-geneva', endsAt, sources } })
+      .when({
+        type: 'ExtendSuspension',
+        data: { suspensionId: 's-geneva', endsAt, effectiveAt: '2025-08-11T00:00:00Z', sources },
+      })
       .thenThrows('extension-not-later');
   });
 
@@ -716,79 +775,152 @@ describe('ExtendSuspension', () => {
       .thenThrows('suspension-end-unresolved');
   });
 
-  it('revives a suspension recorded as lapsed when the extension took effect by its end', () => {
-    const lapsed = {
-      type: 'SuspensionLapsed' as const,
-      data: { suspensionId: 's-geneva', effectiveAt: '2025-08-12T04:01:00.000Z', sources },
-    };
+  // The Geneva suspension ran until 2025-08-12 04:01 UTC (exclusive); EO 14334 carried it on.
+  const lapsedByTheSystem = {
+    type: 'SuspensionLapsed' as const,
+    data: { suspensionId: 's-geneva', effectiveAt: '2025-08-12T04:01:00.000Z', sources },
+    metadata: { eventId: 'e-lapsed', actor: 'system' },
+  };
+  const liftedOnJulyFirst = {
+    type: 'SuspensionLifted' as const,
+    data: { suspensionId: 's-geneva', effectiveAt: '2025-07-01T04:00:00.000Z', sources },
+  };
+  const extension = (effectiveAt?: string) => ({
+    type: 'ExtendSuspension' as const,
+    data: {
+      suspensionId: 's-geneva',
+      endsAt: '2025-11-10T05:01:00Z',
+      ...(effectiveAt && { effectiveAt }),
+      sources: [eo14334],
+    },
+  });
+
+  it.each([
+    [
+      'a lapse was recorded',
+      [lapsedByTheSystem],
+      '2025-09-01T00:00:00Z',
+      '2025-08-12T04:01:00.000Z',
+    ],
+    [
+      'a lapse was recorded, extension dated today',
+      [lapsedByTheSystem],
+      undefined,
+      '2025-08-12T04:01:00.000Z',
+    ],
+    ['it was lifted', [liftedOnJulyFirst], '2025-07-15T00:00:00Z', '2025-07-01T04:00:00.000Z'],
+  ])(
+    'refuses an extension in force after the suspension ended: %s',
+    (_, ended: GivenEvent<MeasureEvent>[], effectiveAt, endedAt) => {
+      const error = spec
+        .given([implemented(), ...suspended(), ...ended])
+        .when(extension(effectiveAt))
+        .thenThrows('suspension-already-ended');
+      expect(error.kind).toBe('invalid');
+      expect(error.details).toMatchObject({
+        field: 'effectiveAt',
+        suspensionId: 's-geneva',
+        endedAt,
+        effectiveAt: effectiveAt ? new Date(effectiveAt).toISOString() : TEST_NOW,
+      });
+    },
+  );
+
+  it('takes a continuation of a suspension whose end passed with no lapse on record', () => {
+    // As China's of 5 November 2025 (the bundled dataset): the new period from a date after the
+    // old end. Refusing it would stop existing databases from importing the dataset again.
     spec
-      .given([implemented(), ...suspended(), lapsed])
-      .when({
-        type: 'ExtendSuspension',
-        data: {
-          suspensionId: 's-geneva',
-          endsAt: '2025-11-10T05:01:00Z',
-          effectiveAt: '2025-08-12T04:01:00Z',
-          sources: [eo14334],
-        },
-      })
+      .given([implemented(), ...suspended()])
+      .when(extension('2025-09-01T00:00:00Z'))
+      .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
+  });
+
+  it('takes an extension in force at the very end: ends are exclusive, so there is no gap', () => {
+    const events = spec
+      .given([implemented(), ...suspended()])
+      .when(extension('2025-08-12T04:01:00Z'))
+      .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
+    const state = foldEvents(
+      measureDecider,
+      withMetadata([implemented(), ...suspended(), ...events] as MeasureEvent[]),
+    );
+    expect(measureStatusAt(state, '2025-08-12T04:01:00Z')?.status).toBe('partially-suspended');
+  });
+
+  it('retracts, with the extension, a lapse recorded before an extension in force by the end', () => {
+    // EO 14334 (11 August) recorded on 20 August, after the worker had recorded the lapse: the
+    // suspension never lapsed. The lapse is retracted in the same append, so that every view
+    // drops it as it drops any retracted fact.
+    const given = [implemented(), ...suspended(), lapsedByTheSystem];
+    const today = { now: '2025-08-20T09:00:00.000Z' };
+    const events = spec
+      .given(given)
+      .when(extension('2025-08-11T16:00:00Z'), today)
       .then([
+        {
+          type: 'EventRetracted',
+          data: {
+            eventId: 'e-lapsed',
+            reason: expect.stringContaining('did not lapse'),
+            effectiveAt: '2025-08-20T09:00:00.000Z',
+            sources: [eo14334],
+          },
+        },
         {
           type: 'SuspensionExtended',
           data: {
             suspensionId: 's-geneva',
             endsAt: '2025-11-10T05:01:00.000Z',
             previousEndsAt: '2025-08-12T04:01:00.000Z',
-            effectiveAt: '2025-08-12T04:01:00.000Z',
+            effectiveAt: '2025-08-11T16:00:00.000Z',
             sources: [eo14334],
           },
         },
       ]);
-    const state = foldEvents(
-      measureDecider,
-      withMetadata([
-        implemented(),
-        ...suspended(),
-        lapsed,
-        {
-          type: 'SuspensionExtended',
-          data: {
-            suspensionId: 's-geneva',
-            endsAt: '2025-11-10T05:01:00.000Z',
-            effectiveAt: '2025-08-12T04:01:00.000Z',
-            sources,
-          },
-        },
-      ] as MeasureEvent[]),
-    );
-    expect(state.measure?.suspensions[0]).toMatchObject({
-      state: 'active',
-      endsAt: '2025-11-10T05:01:00.000Z',
-    });
-    expect(state.measure?.suspensions[0].lapsedAt).toBeUndefined();
-  });
+    const state = foldEvents(measureDecider, [...withMetadata<MeasureEvent>(given), ...events]);
+    const geneva = state.measure?.suspensions[0];
+    expect(geneva).toMatchObject({ state: 'active', endsAt: '2025-11-10T05:01:00.000Z' });
+    expect(geneva?.lapsedAt).toBeUndefined();
+    expect(measureStatusAt(state, '2025-09-01T00:00:00Z')?.status).toBe('partially-suspended');
 
-  it('rejects a lapsed suspension when the extension came after the end', () => {
-    spec
+    // Should the extension itself prove wrong and be retracted, the suspension is back to its
+    // old end, already passed, and the worker records a lapse again.
+    const extended = events[1].metadata.eventId;
+    const lapsesAgain = spec
       .given([
-        implemented(),
-        ...suspended(),
+        ...given,
+        ...events,
         {
-          type: 'SuspensionLapsed',
-          data: { suspensionId: 's-geneva', effectiveAt: '2025-08-12T04:01:00.000Z', sources },
+          type: 'EventRetracted',
+          data: { eventId: extended, reason: 'wrong', effectiveAt: today.now, sources },
         },
       ])
-      .when({
-        type: 'ExtendSuspension',
-        data: { suspensionId: 's-geneva', duration: 'P90D', sources },
-      })
-      .thenThrows('suspension-not-active');
+      .when({ type: 'LapseSuspension', data: { suspensionId: 's-geneva' } }, { actor: 'system' })
+      .then([expect.objectContaining({ type: 'SuspensionLapsed' })]);
+    expect(lapsesAgain[0].data.effectiveAt).toBe('2025-08-12T04:01:00.000Z');
+  });
+
+  it('takes an extension decided before a lifting and recorded after it; the lifting still ends it', () => {
+    const given = [implemented(), ...suspended(), liftedOnJulyFirst];
+    const events = spec
+      .given(given)
+      .when(extension('2025-06-20T00:00:00Z'))
+      .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
+    const state = foldEvents(measureDecider, [...withMetadata<MeasureEvent>(given), ...events]);
+    expect(state.measure?.suspensions[0]).toMatchObject({
+      state: 'lifted',
+      liftedAt: '2025-07-01T04:00:00.000Z',
+    });
+    expect(measureStatusAt(state, '2025-07-02T00:00:00Z')?.status).toBe('in-force');
   });
 
   it('rejects both or neither of endsAt and duration', () => {
     spec
       .given([implemented(), ...suspended()])
-      .when({ type: 'ExtendSuspension', data: { suspensionId: 's-geneva', sources } })
+      .when({
+        type: 'ExtendSuspension',
+        data: { suspensionId: 's-geneva', effectiveAt: '2025-08-11T00:00:00Z', sources },
+      })
       .thenThrows('invalid-suspension-end');
   });
 
@@ -797,7 +929,12 @@ describe('ExtendSuspension', () => {
       .given([implemented(), ...suspended()])
       .when({
         type: 'ExtendSuspension',
-        data: { suspensionId: 's-geneva', duration: 'P1.5Y', sources },
+        data: {
+          suspensionId: 's-geneva',
+          duration: 'P1.5Y',
+          effectiveAt: '2025-08-11T00:00:00Z',
+          sources,
+        },
       })
       .thenThrows('invalid-duration');
   });

@@ -10,6 +10,7 @@ import {
   toInstant,
   toIsoDuration,
 } from '../shared/instant';
+import { type EventRetracted, liveEvents } from '../shared/retraction';
 import { type Source, toSources } from '../shared/source';
 import type {
   ExtendSuspension,
@@ -37,6 +38,7 @@ export type SuspensionCommand =
 export function decideSuspensionCommand(
   command: SuspensionCommand,
   measure: Measure,
+  history: readonly MeasureEvent[],
   context: DecisionContext,
 ): MeasureEvent[] {
   switch (command.type) {
@@ -45,7 +47,7 @@ export function decideSuspensionCommand(
     case 'StartSuspension':
       return [start(command, measure, context)];
     case 'ExtendSuspension':
-      return [extend(command, measure, context)];
+      return extend(command, measure, history, context);
     case 'LiftSuspension':
       return [lift(command, measure, context)];
     case 'LapseSuspension':
@@ -88,15 +90,16 @@ function schedule(
   const startsAt = data.startsAt === undefined ? undefined : toInstant(data.startsAt, 'startsAt');
   const resolved = data.startsWhen && resolveTrigger(measure, data.startsWhen, data.triggerMeasure);
   const startsWhen = resolved?.trigger;
-  // A trigger that has already taken effect starts this suspension at the same instant.
-  const triggeredAt = resolved?.suspension.startsAt;
+  // A trigger that has already taken effect starts this suspension too.
+  const triggeredAt =
+    resolved?.suspension.startsAt && startOnTrigger(measure, resolved.suspension.startsAt);
   const duration =
     data.duration === undefined ? undefined : toIsoDuration(data.duration, 'duration');
   const endsAt = data.endsAt === undefined ? undefined : toInstant(data.endsAt, 'endsAt');
   const scheduledEnd =
     endsAt ?? (startsAt && duration && plusDuration(startsAt, duration, measure.timeZone));
   const start = startsAt ?? triggeredAt;
-  if (start) ensureStartsOnceMeasureExists(measure, start, startsAt ? 'startsAt' : 'startsWhen');
+  if (startsAt) ensureStartsOnceMeasureExists(measure, startsAt, 'startsAt');
   const end = endsAt ?? (start && duration && plusDuration(start, duration, measure.timeZone));
   if (start && end) ensureEndsAfterStart(start, end);
   const part = data.part === undefined ? undefined : toSuspendedPart(data.part);
@@ -145,7 +148,7 @@ function start(
       startsAt: suspension.startsAt,
     },
   );
-  const startsAt = toInstant(command.data.startsAt, 'startsAt');
+  const startsAt = startOnTrigger(measure, toInstant(command.data.startsAt, 'startsAt'));
   const endsAt =
     suspension.endsAt ??
     (suspension.duration && plusDuration(startsAt, suspension.duration, measure.timeZone));
@@ -171,14 +174,15 @@ function started(
 function extend(
   command: ExtendSuspension,
   measure: Measure,
+  history: readonly MeasureEvent[],
   context: DecisionContext,
-): SuspensionExtended {
+): MeasureEvent[] {
   const { data } = command;
   ensureNotRevoked(measure);
   const suspension = existingSuspension(measure, data.suspensionId);
   const effectiveAt = toInstant(data.effectiveAt ?? nowOf(context), 'effectiveAt');
-  ensureExtendable(suspension, effectiveAt);
   ensureNotBeforeSuspension(suspension, effectiveAt, context, 'extended-before-start', 'extended');
+  ensureNotEndedBy(suspension, effectiveAt);
   ensure(
     (data.endsAt === undefined) !== (data.duration === undefined),
     'invalid-suspension-end',
@@ -187,7 +191,8 @@ function extend(
   );
   const extendedBy =
     data.duration === undefined ? undefined : toIsoDuration(data.duration, 'duration');
-  return newEvent<SuspensionExtended>(
+  const sources = toSources(data.sources);
+  const extended = newEvent<SuspensionExtended>(
     'SuspensionExtended',
     {
       suspensionId: suspension.id,
@@ -196,9 +201,36 @@ function extend(
       previousEndsAt: suspension.endsAt,
       agreement: data.agreement === undefined ? undefined : toId(data.agreement, 'agreement'),
       effectiveAt,
-      sources: toSources(data.sources),
+      sources,
     },
     context,
+  );
+  const lapse = suspension.state === 'lapsed' ? liveLapseOf(suspension, history) : undefined;
+  if (!lapse) return [extended];
+  // The lapse said "the end passed with no extension on file"; this extension, in force by the
+  // end, proves it wrong. Retracted in the same append, so that every view (timeline, alerts,
+  // webhooks) drops it the way it drops any retracted fact, and no moment exists where the
+  // suspension stands revived with its lapse still on record, or the reverse.
+  const retraction = newEvent<EventRetracted>(
+    'EventRetracted',
+    {
+      eventId: lapse.metadata.eventId,
+      reason: `An extension in force from ${effectiveAt}, by the end (${suspension.lapsedAt}), was recorded after this lapse: the suspension did not lapse then`,
+      effectiveAt: nowOf(context),
+      sources,
+    },
+    context,
+  );
+  return [retraction, extended];
+}
+
+function liveLapseOf(
+  suspension: Suspension,
+  history: readonly MeasureEvent[],
+): SuspensionLapsed | undefined {
+  return liveEvents(history).findLast(
+    (event): event is SuspensionLapsed =>
+      event.type === 'SuspensionLapsed' && event.data.suspensionId === suspension.id,
   );
 }
 
@@ -304,19 +336,36 @@ function existingSuspension(measure: Measure, suspensionId: string): Suspension 
 }
 
 /**
- * Open suspensions can be extended, and so can one recorded as lapsed when the extension took
- * effect by its end: it was decided in time and only recorded late (the lapse was recorded
- * when the end passed with no extension on file), so legally the suspension never lapsed.
+ * An extension of a suspension recorded as ended (lifted, or lapsed by the worker) takes
+ * effect at the latest when it ended: a later one is a new suspension. One in force by then
+ * but recorded after it is a late record of a timely decision and is taken: a lapse recorded
+ * meanwhile is retracted with it, and a lifting still ends the suspension when it did.
+ *
+ * A suspension whose end has passed with no lapse on record yet can still be extended from a
+ * later date (a continuation announced after a short gap, as China's of 5 November 2025 for
+ * the tariff suspension that had ended an hour before its new terms applied): the bundled
+ * dataset records such continuations as extensions, and a key, once imported, names its fact
+ * for good, so refusing them would stop existing databases from importing it again.
  */
-function ensureExtendable(suspension: Suspension, effectiveAt: Instant): void {
-  if (
-    suspension.state === 'lapsed' &&
-    suspension.lapsedAt !== undefined &&
-    isAtOrBefore(effectiveAt, suspension.lapsedAt)
-  ) {
-    return;
-  }
-  ensureOpen(suspension);
+function ensureNotEndedBy(suspension: Suspension, effectiveAt: Instant): void {
+  const endedAt =
+    suspension.state === 'lifted'
+      ? suspension.liftedAt
+      : suspension.state === 'lapsed'
+        ? suspension.lapsedAt
+        : undefined;
+  ensure(
+    endedAt === undefined || isAtOrBefore(effectiveAt, endedAt),
+    'suspension-already-ended',
+    `Suspension ${suspension.id} ended at ${endedAt}, before this extension took effect (${effectiveAt}): record a new suspension, or, if the extension was decided by the end, give that date as effectiveAt`,
+    {
+      field: 'effectiveAt',
+      effectiveAt,
+      suspensionId: suspension.id,
+      state: suspension.state,
+      endedAt,
+    },
+  );
 }
 
 function ensureOpen(suspension: Suspension): void {
@@ -372,6 +421,17 @@ function ensureNotBeforeSuspension(
     `Suspension ${suspension.id} cannot be ${verb} (${effectiveAt}) before it was decided or started (${since})`,
     { field: 'effectiveAt', effectiveAt, suspensionId: suspension.id, startsAt, scheduledAt },
   );
+}
+
+/**
+ * When a trigger took effect before this measure was announced (its start recorded late, or
+ * set back), the condition was already met once there was something to suspend: the
+ * suspension starts with the measure, not before it (`ensureStartsOnceMeasureExists`). The
+ * same whether the trigger is found started at scheduling time or its start comes later.
+ */
+function startOnTrigger(measure: Measure, triggeredAt: Instant): Instant {
+  const since = measureExistsFrom(measure);
+  return since !== undefined && isBefore(triggeredAt, since) ? since : triggeredAt;
 }
 
 function ensureEndsAfterStart(startsAt: Instant, endsAt: Instant): void {

@@ -46,6 +46,13 @@ export const DOMAIN_ERROR_KINDS = {
   'commitment-before-concluded': 'invalid',
   'commitment-status-before-concluded': 'invalid',
   'reaffirmed-before-concluded': 'invalid',
+  'amended-before-measure': 'invalid',
+  'suspension-already-ended': 'invalid',
+  // requests that would leave the record incoherent however often they are retried: a start
+  // that is part of its scheduling, an agreement that (through others) reaffirms itself
+  'fixed-start-not-retractable': 'invalid',
+  'agreement-self-reaffirmation': 'invalid',
+  'agreement-reaffirmation-cycle': 'invalid',
   // unknown references
   'measure-not-found': 'not-found',
   'agreement-not-found': 'not-found',
@@ -63,7 +70,6 @@ export const DOMAIN_ERROR_KINDS = {
   'measure-revoked': 'conflict',
   'agreement-already-exists': 'conflict',
   'agreement-already-reaffirmed': 'conflict',
-  'agreement-self-reaffirmation': 'conflict',
   'countermeasure-party-mismatch': 'conflict',
   'countermeasure-already-linked': 'conflict',
   'suspended-part-exceeds-rate': 'conflict',

@@ -4,13 +4,21 @@ import { CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import {
   agreementDecider,
   DomainError,
+  initialAgreementState,
+  type Agreement,
   type AgreementCommand,
+  type AgreementEvent,
   type AgreementState,
 } from '@app/domain';
 import { StreamCodeIndex, type CodedKind } from '../codes/stream-code-index';
 import { agreementStreamId } from '../trade.streams';
 import { AggregateWriter } from '../write/aggregate-writer';
 import type { WriteResult } from '../write/write-options';
+import {
+  addedReaffirmations,
+  gatherReaffirmations,
+  refuseReaffirmationCycles,
+} from './reaffirmation-cycles';
 import { ExecuteAgreementAction, type AgreementAction } from './execute-agreement-action.command';
 
 /** Resolves what an agreement action refers to, then lets the agreement's decider decide. */
@@ -31,14 +39,23 @@ export class ExecuteAgreementActionHandler implements ICommandHandler<
         : await this.requireId('agreement', agreement ?? '');
     const command = await this.toCommand(agreementId, action);
     const code = action.action === 'conclude-agreement' ? action.body.code : undefined;
+    let decidedOn = initialAgreementState();
     return this.writer.write({
       decider: agreementDecider,
       streamId: agreementStreamId(agreementId),
       aggregateId: agreementId,
-      command: () => command,
+      command: (state) => {
+        decidedOn = state;
+        return command;
+      },
       options,
       createsWithGeneratedId: action.action === 'conclude-agreement' && !action.agreementId,
-      beforeCommit: code ? () => this.codes.claim('agreement', code, agreementId) : undefined,
+      beforeCommit: (events) => {
+        if (code) return this.codes.claim('agreement', code, agreementId);
+        // Whatever the action: retracting the retraction of a reaffirmation revives it too.
+        const added = addedReaffirmations(decidedOn, events);
+        return added.length ? refuseReaffirmationCycles(agreementId, added) : undefined;
+      },
     });
   }
 
@@ -71,16 +88,21 @@ export class ExecuteAgreementActionHandler implements ICommandHandler<
       case 'reaffirm-agreement': {
         const { reaffirms, ...rest } = action.body;
         const earlierId = await this.codes.resolve('agreement', reaffirms);
-        const earlier =
-          earlierId === null
-            ? null
-            : (
-                await this.writer.load<AgreementState['history'][number], AgreementState>(
-                  agreementDecider,
-                  agreementStreamId(earlierId),
-                )
-              ).state.agreement;
-        return { type: 'ReaffirmAgreement', data: { ...rest, reaffirmed: earlier } };
+        const earlier = earlierId === null ? null : await this.loadAgreement(earlierId);
+        return {
+          type: 'ReaffirmAgreement',
+          data: {
+            ...rest,
+            reaffirmed: earlier,
+            reaffirmations:
+              earlier === null
+                ? undefined
+                : await gatherReaffirmations(
+                    earlier.id,
+                    async (id) => (await this.loadAgreement(id))?.reaffirms ?? [],
+                  ),
+          },
+        };
       }
       case 'record-claim':
         return { type: 'RecordPartyClaim', data: { ...action.body, claimId: action.claimId } };
@@ -91,6 +113,14 @@ export class ExecuteAgreementActionHandler implements ICommandHandler<
         throw new Error(`Unknown agreement action ${JSON.stringify(unknownAction)}`);
       }
     }
+  }
+
+  private async loadAgreement(agreementId: string): Promise<Agreement | null> {
+    const { state } = await this.writer.load<AgreementEvent, AgreementState>(
+      agreementDecider,
+      agreementStreamId(agreementId),
+    );
+    return state.agreement;
   }
 
   private async requireId(kind: CodedKind, idOrCode: string): Promise<string> {

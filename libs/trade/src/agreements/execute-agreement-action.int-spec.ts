@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '@app/domain';
-import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
 import {
   EDITOR,
   agreementBody,
@@ -248,6 +248,107 @@ describe('ExecuteAgreementAction on PostgreSQL', () => {
         expect(error).toMatchObject({ code: 'agreement-not-found' });
       }
       expect(await t.agreementEvents(agreement.id)).toHaveLength(1);
+    });
+
+    const reaffirm = (agreement: string, reaffirms: string) =>
+      t.agreement(agreement, {
+        action: 'reaffirm-agreement',
+        body: { reaffirms, sources: [mofcom] },
+      });
+
+    it('refuses a reaffirmation that closes a cycle, directly or through others (422)', async () => {
+      const [geneva, london, madrid] = await Promise.all([
+        conclude(uniqueCode('GENEVA')),
+        conclude(uniqueCode('LONDON')),
+        conclude(uniqueCode('MADRID')),
+      ]);
+      await reaffirm(london.code, geneva.code);
+      await reaffirm(madrid.code, london.code);
+      const before = await t.store.headPosition();
+
+      for (const [agreement, reaffirmed, cycle] of [
+        [geneva, london, [geneva.id, london.id, geneva.id]],
+        [geneva, madrid, [geneva.id, madrid.id, london.id, geneva.id]],
+      ] as const) {
+        const error = await rejectionOf(reaffirm(agreement.code, reaffirmed.code));
+        expect(error).toMatchObject({
+          code: 'agreement-reaffirmation-cycle',
+          kind: 'invalid',
+          details: { field: 'reaffirms', reaffirms: reaffirmed.id, cycle },
+        });
+      }
+      expect(await rejectionOf(reaffirm(geneva.code, geneva.id))).toMatchObject({
+        code: 'agreement-self-reaffirmation',
+        kind: 'invalid',
+      });
+      expect(await t.store.headPosition()).toBe(before);
+    });
+
+    it('refuses the second of two crossing reaffirmations that both passed the check before appending', async () => {
+      const [madrid, kualaLumpur] = await Promise.all([
+        conclude(uniqueCode('MADRID')),
+        conclude(uniqueCode('KUALA-LUMPUR')),
+      ]);
+      // Appends wait until both commands have read the graph (with neither reaffirmation in it)
+      // and are writing: the race a check made only before the append would lose.
+      const gate = await db.pool.connect();
+      try {
+        await gate.query('BEGIN');
+        await gate.query('LOCK TABLE events IN SHARE MODE');
+        const crossing = Promise.allSettled([
+          reaffirm(kualaLumpur.code, madrid.code),
+          reaffirm(madrid.code, kualaLumpur.code),
+        ]);
+        await eventually(async () => {
+          const { rows } = await db.pool.query(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'
+                AND query LIKE '%accord_append%'`,
+          );
+          expect(rows[0].n).toBe(2);
+        });
+        await gate.query('COMMIT');
+        const outcomes = await crossing;
+
+        expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+        const refused = outcomes.find((outcome) => outcome.status === 'rejected');
+        expect(refused?.reason).toMatchObject({ code: 'agreement-reaffirmation-cycle' });
+      } finally {
+        await gate.query('ROLLBACK').catch(() => undefined);
+        gate.release();
+      }
+      const reaffirmations = [
+        ...(await t.agreementEvents(madrid.id)),
+        ...(await t.agreementEvents(kualaLumpur.id)),
+      ].filter((event) => event.type === 'AgreementReaffirmed');
+      expect(reaffirmations).toHaveLength(1);
+    });
+
+    it('refuses to revive, by retracting its retraction, a reaffirmation that would now close a cycle', async () => {
+      const [madrid, kualaLumpur] = await Promise.all([
+        conclude(uniqueCode('MADRID')),
+        conclude(uniqueCode('KUALA-LUMPUR')),
+      ]);
+      const wrong = await reaffirm(madrid.code, kualaLumpur.code);
+      const retraction = await t.agreement(madrid.code, {
+        action: 'retract-event',
+        body: { eventId: wrong.eventIds[0], reason: 'The other way round', sources: [mofcom] },
+      });
+      await reaffirm(kualaLumpur.code, madrid.code);
+      const before = await t.store.headPosition();
+
+      const error = await rejectionOf(
+        t.agreement(madrid.code, {
+          action: 'retract-event',
+          body: { eventId: retraction.eventIds[0], reason: 'It was right', sources: [mofcom] },
+        }),
+      );
+
+      expect(error).toMatchObject({
+        code: 'agreement-reaffirmation-cycle',
+        details: { cycle: [madrid.id, kualaLumpur.id, madrid.id] },
+      });
+      expect(await t.store.headPosition()).toBe(before);
     });
   });
 

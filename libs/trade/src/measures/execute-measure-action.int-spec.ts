@@ -271,7 +271,7 @@ describe('ExecuteMeasureAction on PostgreSQL', () => {
       const result = await t.measure(code, {
         action: 'extend-suspension',
         suspensionId: suspensionId as string,
-        body: { duration: 'P90D', sources: [whiteHouse] },
+        body: { duration: 'P90D', effectiveAt: '2025-08-11T16:00:00Z', sources: [whiteHouse] },
       });
 
       expect(result).toMatchObject({ id, version: 5 });

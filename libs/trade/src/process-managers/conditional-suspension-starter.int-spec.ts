@@ -329,6 +329,73 @@ describe('ConditionalSuspensionStarter on PostgreSQL', () => {
       expect(await startsOf(cn.measureId, first.suspensionId as string)).toHaveLength(1);
     });
 
+    it('starts a waiting suspension when its measure was announced, if the trigger took effect before', async () => {
+      const us = await usMeasureWithWaitingSuspension();
+      // China's port fees, in force from 14 October (no earlier announcement on record).
+      const code = uniqueCode('CN-PORT-FEES');
+      const cn = await t.measure(null, {
+        action: 'record-measure',
+        body: cnCountermeasure({
+          code,
+          kind: 'port-fee',
+          effectiveAt: '2025-10-14T00:00:00Z',
+          rate: { type: 'specific', amount: 400, currency: 'CNY', unit: 'net ton' },
+        }),
+      });
+      const waiting = await scheduleWaitingOn(code, { code: us.code, suspension: us.suspensionId });
+      const suspensionId = waiting.suspensionId as string;
+
+      // The US start is recorded set back to 1 October, before China's fees existed: nothing
+      // could be suspended before 14 October, so that is when China's suspension starts (the
+      // rule the api applies when a suspension is scheduled after its trigger started).
+      await startByHand(us, '2025-10-01T04:00:00.000Z');
+
+      const [started] = await eventually(async () => {
+        const starts = await startsOf(cn.id, suspensionId);
+        expect(starts).toHaveLength(1);
+        return starts;
+      });
+      expect(started).toMatchObject({
+        payload: {
+          suspensionId,
+          startsAt: '2025-10-14T00:00:00.000Z',
+          endsAt: '2026-10-14T00:00:00.000Z',
+          effectiveAt: '2025-10-14T00:00:00.000Z',
+        },
+        metadata: { actor: 'system' },
+      });
+      await caughtUp();
+    });
+
+    it('leaves waiting, and moves past, a start its measure refuses (revoked meanwhile)', async () => {
+      const us = await usMeasureWithWaitingSuspension();
+      const cn = await cnMeasure();
+      const waiting = await scheduleWaitingOn(cn.code, {
+        code: us.code,
+        suspension: us.suspensionId,
+      });
+      await t.measure(cn.code, {
+        action: 'revoke-measure',
+        body: { effectiveAt: '2025-10-01T00:00:00Z', sources: [mofcom] },
+      });
+      // A second waiter, whose measure takes the start: it is started past the refused one.
+      const other = await cnMeasure();
+      const second = await scheduleWaitingOn(other.code, {
+        code: us.code,
+        suspension: us.suspensionId,
+      });
+
+      await startByHand(us);
+
+      await eventually(async () => {
+        expect(await startsOf(other.measureId, second.suspensionId as string)).toHaveLength(1);
+      });
+      // A refusal is the same on every retry: the batch is not failed over it (no lastError),
+      // and the checkpoint moves on.
+      await caughtUp();
+      expect(await startsOf(cn.measureId, waiting.suspensionId as string)).toEqual([]);
+    });
+
     it('starts a suspension at once when its trigger had already started when it was scheduled', async () => {
       const usCode = uniqueCode('US-301-MARITIME');
       const us = await t.measure(null, {

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import {
   evolveMeasure,
@@ -36,7 +36,9 @@ interface Start {
 
 /**
  * "Once the US suspension takes effect": when suspension S of measure M starts, every
- * suspension scheduled to start when S does is started at the same instant.
+ * suspension scheduled to start when S does is started at the same instant (or, should S have
+ * started before that suspension's measure was announced, when it was: the domain's rule, the
+ * same as when the suspension is scheduled after S started).
  *
  * It follows the committed log and remembers, in tables written in the same transaction as its
  * checkpoint, who waits for whom and what has started — a wait can be committed after its
@@ -47,6 +49,7 @@ interface Start {
 @Injectable()
 export class ConditionalSuspensionStarter implements SubscriptionHandler {
   readonly name = 'conditional-suspension-starter';
+  private readonly logger = new Logger(ConditionalSuspensionStarter.name);
 
   constructor(
     @Inject(CommandBus) private readonly commandBus: CommandBus,
@@ -268,14 +271,18 @@ export class ConditionalSuspensionStarter implements SubscriptionHandler {
         ),
       );
     } catch (error) {
+      if (!isDomainError(error)) throw error;
       // Started already (by the domain at scheduling time, or by hand), or no longer there
       // (retracted): nothing left to do.
-      const settled =
-        isDomainError(error) &&
-        ['suspension-already-started', 'suspension-not-found', 'measure-not-found'].includes(
-          error.code,
-        );
-      if (!settled) throw error;
+      const settled = ['suspension-already-started', 'suspension-not-found', 'measure-not-found'];
+      if (settled.includes(error.code)) return;
+      // The measure refuses this start (revoked meanwhile, an end before the start, more points
+      // than the rate has, …). A decision is a function of the stream: retrying the batch would
+      // be refused the same way and hold up every start behind it. The suspension keeps waiting,
+      // and the log says why.
+      this.logger.warn(
+        `Suspension ${start.suspensionId} of measure ${start.measureId} was not started with its trigger (${start.startsAt}): ${error.code}: ${error.message}`,
+      );
     }
   }
 }
