@@ -23,6 +23,12 @@ const source = {
 
 const suffix = () => randomBytes(4).toString('hex').toUpperCase();
 
+/** The stream version a read's weak ETag (`W/"<version>.<digest>"`) leads with. */
+function versionTagged(etag: string | undefined): number | undefined {
+  const match = /^W\/"(\d+)\.[\w-]+"$/.exec(etag ?? '');
+  return match ? Number(match[1]) : undefined;
+}
+
 /**
  * Lets the database's transaction clock pass the instant a test notes: `recorded_at` has
  * microseconds, a JavaScript Date only milliseconds.
@@ -185,7 +191,7 @@ describe('read API over the bundled dataset, api and worker in one process', () 
         },
         asOf: '2026-06-01T00:00:00.000Z',
       });
-      expect(june.headers.etag).toBe(`"${june.body.version}"`);
+      expect(versionTagged(june.headers.etag)).toBe(june.body.version);
       expect(june.body.suspensions.length).toBeGreaterThan(0);
       // Each suspension says where it stood on asOf, beside what became of it in the end.
       const suspension = (view: { suspensions: Array<{ id: string; onAsOf: unknown }> }) =>
@@ -264,7 +270,7 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       });
       expect(current.status).toBe(200);
       expect(current.body).toMatchObject({ rate: { percent: 50 }, version: amended.version });
-      expect(current.headers.etag).toBe(`"${amended.version}"`);
+      expect(versionTagged(current.headers.etag)).toBe(amended.version);
 
       const knownBefore = await read(`/api/v1/measures/${code}`, {
         asOf: '2025-07-01T00:00:00Z',
@@ -460,6 +466,30 @@ describe('read API over the bundled dataset, api and worker in one process', () 
         minPosition: relinked.body.position,
       });
       expect(relinkedThen.body.countermeasures).toEqual(reply);
+
+      // A chain of any length: the retraction that revived the link retracted (struck again),
+      // and that retraction retracted in turn (standing again, as it does now).
+      await tick();
+      const struckAgain = await retract(relinked.body.eventIds[0], 'It was not, after all');
+      expect(struckAgain.status).toBe(200);
+      await tick();
+      const whileStruckAgain = new Date().toISOString();
+      await tick();
+      const revived = await retract(struckAgain.body.eventIds[0], 'It was, as first recorded');
+      expect(revived.status).toBe(200);
+      await tick();
+      const afterRevival = new Date().toISOString();
+      const countermeasuresKnownAt = async (knownAt: string) =>
+        (
+          await read(`/api/v1/measures/${usCode}`, {
+            knownAt,
+            minPosition: revived.body.position,
+          })
+        ).body.countermeasures;
+      expect(await countermeasuresKnownAt(whileStruckAgain)).toEqual([]);
+      expect(await countermeasuresKnownAt(afterRevival)).toEqual(reply);
+      expect(await countermeasuresKnownAt(whileUnlinked)).toEqual([]);
+      expect(await countermeasuresKnownAt(afterRelink)).toEqual(reply);
     });
 
     it('counts an event as known at the recordedAt the api reports for it', async () => {
@@ -518,6 +548,214 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       expect(response.body).toMatchObject({ code: 'not-caught-up' });
       expect(Date.now() - started).toBeLessThan(15_000);
     }, 30_000);
+  });
+
+  describe('conditional GET of a measure or an agreement', () => {
+    const conditional = (url: string, query: Record<string, string>, ifNoneMatch: string) =>
+      read(url, query).set('if-none-match', ifNoneMatch);
+
+    it('answers 304 with no body while the ETag named in If-None-Match holds', async () => {
+      const code = `COND-${suffix()}`;
+      const recorded = await recordUsTariff(code);
+      const url = `/api/v1/measures/${code}`;
+      const onDate = { asOf: '2025-06-01T00:00:00Z' };
+      const first = await read(url, { ...onDate, minPosition: String(recorded.position) });
+      expect(first.status).toBe(200);
+      const etag: string = first.headers.etag;
+      expect(versionTagged(etag)).toBe(recorded.version);
+
+      const strong = etag.replace(/^W\//, '');
+      for (const ifNoneMatch of [etag, strong, '*', `"other", ${etag}`, ` W/"x" ,,${etag} `]) {
+        const again = await conditional(url, onDate, ifNoneMatch);
+        expect({ ifNoneMatch, status: again.status, etag: again.headers.etag }).toEqual({
+          ifNoneMatch,
+          status: 304,
+          etag,
+        });
+        expect(again.text ?? '').toBe('');
+        expect(again.headers['content-length']).toBeUndefined();
+      }
+      for (const ifNoneMatch of ['W/"1.other"', `${etag.slice(0, -2)}"`, 'not a tag list']) {
+        const sent = await conditional(url, onDate, ifNoneMatch);
+        expect({ ifNoneMatch, status: sent.status }).toEqual({ ifNoneMatch, status: 200 });
+        // The same answer, but for the instant it was known at: now.
+        expect(sent.body).toEqual({ ...first.body, knownAt: sent.body.knownAt });
+      }
+      // Another asOf or knownAt is another answer, whose tag differs.
+      const otherDate = await conditional(url, { asOf: '2025-06-02T00:00:00Z' }, etag);
+      expect(otherDate.status).toBe(200);
+      expect(otherDate.headers.etag).not.toBe(etag);
+      await tick();
+      const knownAt = new Date().toISOString();
+      const asKnown = await conditional(url, { ...onDate, knownAt }, etag);
+      expect(asKnown.status).toBe(200);
+      expect(asKnown.headers.etag).not.toBe(etag);
+      expect(asKnown.body).toMatchObject({ knownAt, version: recorded.version });
+      expect((await conditional(url, { ...onDate, knownAt }, asKnown.headers.etag)).status).toBe(
+        304,
+      );
+      // Without asOf: the same tag while nothing changes with the date.
+      const today = await read(url);
+      expect((await conditional(url, {}, today.headers.etag)).status).toBe(304);
+      expect(today.headers.etag).not.toBe(etag);
+
+      // A write moves the version, and If-Match takes the tag of a read.
+      const amended = await http()
+        .post(`${url}/amendments`)
+        .set(asEditor())
+        .set('if-match', etag)
+        .send({
+          rate: { type: 'ad-valorem', percent: 45 },
+          effectiveAt: '2025-05-01T04:00:00Z',
+          sources: [source],
+        });
+      expect(amended.status).toBe(200);
+      const stale = await http()
+        .post(`${url}/amendments`)
+        .set(asEditor())
+        .set('if-match', etag)
+        .send({
+          rate: { type: 'ad-valorem', percent: 46 },
+          effectiveAt: '2025-05-02T04:00:00Z',
+          sources: [source],
+        });
+      expect(stale.status).toBe(412);
+      const changed = await read(url, {
+        ...onDate,
+        minPosition: String(amended.body.position),
+      }).set('if-none-match', etag);
+      expect(changed.status).toBe(200);
+      expect(changed.body.rate).toEqual({ type: 'ad-valorem', percent: 45 });
+      expect(versionTagged(changed.headers.etag)).toBe(amended.body.version);
+
+      // A countermeasure recorded against it changes the answer, not its stream's version.
+      const answerCode = `COND-ANSWER-${suffix()}`;
+      const answer = await http()
+        .post('/api/v1/measures')
+        .set(asEditor())
+        .send({
+          code: answerCode,
+          title: `Test duty on products of the US (${answerCode})`,
+          kind: 'tariff',
+          imposingParty: 'CN',
+          targetParties: ['US'],
+          rate: { type: 'ad-valorem', percent: 34 },
+          timeZone: 'Asia/Shanghai',
+          effectiveAt: '2025-04-10T04:01:00Z',
+          respondsTo: [code],
+          sources: [source],
+        });
+      expect(answer.status).toBe(201);
+      const answered = await read(url, {
+        ...onDate,
+        minPosition: String(answer.body.position),
+      }).set('if-none-match', changed.headers.etag);
+      expect(answered.status).toBe(200);
+      expect(answered.body.countermeasures).toEqual([{ id: answer.body.id, code: answerCode }]);
+      expect(answered.body.version).toBe(changed.body.version);
+
+      const missing = await conditional('/api/v1/measures/NO-SUCH-MEASURE', {}, '*');
+      expect(missing.status).toBe(404);
+    });
+
+    it('changes the tag of a read without asOf when the date reaches a change of status', async () => {
+      const code = `SOON-${suffix()}`;
+      const takesEffect = new Date(Date.now() + 1500);
+      const recorded = await http()
+        .post('/api/v1/measures')
+        .set(asEditor())
+        .send({
+          code,
+          title: `Test duty on products of China (${code})`,
+          kind: 'tariff',
+          imposingParty: 'US',
+          targetParties: ['CN'],
+          rate: { type: 'ad-valorem', percent: 10 },
+          timeZone: 'America/New_York',
+          announcedAt: new Date(Date.now() - 60_000).toISOString(),
+          effectiveAt: takesEffect.toISOString(),
+          sources: [source],
+        });
+      expect(recorded.status).toBe(201);
+      const url = `/api/v1/measures/${code}`;
+      const announced = await read(url, { minPosition: String(recorded.body.position) });
+      expect(announced.body.status).toBe('announced');
+      const etag: string = announced.headers.etag;
+      expect((await conditional(url, {}, etag)).status).toBe(304);
+      await new Promise((resolve) => setTimeout(resolve, takesEffect.getTime() - Date.now() + 50));
+      const inForce = await conditional(url, {}, etag);
+      expect(inForce.status).toBe(200);
+      expect(inForce.body).toMatchObject({ status: 'in-force', version: announced.body.version });
+      expect(inForce.headers.etag).not.toBe(etag);
+    });
+
+    it('answers 304 for an agreement on the same asOf, not on another', async () => {
+      const url = '/api/v1/agreements/KL-2025';
+      const onDate = { asOf: '2025-12-01T00:00:00Z' };
+      const first = await read(url, { ...onDate, minPosition: String(seeded) });
+      expect(first.status).toBe(200);
+      const etag: string = first.headers.etag;
+      expect(versionTagged(etag)).toBe(first.body.version);
+      const again = await conditional(url, onDate, etag);
+      expect({ status: again.status, etag: again.headers.etag, text: again.text ?? '' }).toEqual({
+        status: 304,
+        etag,
+        text: '',
+      });
+      const before = await conditional(url, { asOf: '2025-10-01T00:00:00Z' }, etag);
+      expect(before.status).toBe(200);
+      expect(before.body.status).toBeNull();
+      expect(before.headers.etag).not.toBe(etag);
+      expect(
+        (await conditional(url, { ...onDate, knownAt: first.body.knownAt }, etag)).status,
+      ).toBe(200);
+    });
+  });
+
+  describe('GET /api/v1/timeline', () => {
+    it('shows a fact as known between the retractions of a chain: struck, back, struck again', async () => {
+      const code = `TL-CHAIN-${suffix()}`;
+      const { id } = await recordUsTariff(code);
+      const fact = await amend(code, 55, '2025-07-15T04:00:00Z');
+      const retract = async (eventId: string) => {
+        await tick();
+        const response = await http()
+          .post(`/api/v1/measures/${id}/retractions`)
+          .set(asEditor())
+          .send({ eventId, reason: 'Reconsidered', sources: [source] });
+        expect(response.status).toBe(200);
+        await tick();
+        return {
+          eventId: response.body.eventIds[0] as string,
+          position: response.body.position as number,
+          after: new Date().toISOString(),
+        };
+      };
+      await tick();
+      const beforeAny = new Date().toISOString();
+      const first = await retract(fact.eventIds[0]);
+      const second = await retract(first.eventId);
+      const third = await retract(second.eventId);
+      const shown = async (knownAt?: string) => {
+        const page = await read('/api/v1/timeline', {
+          from: '2025-07-15',
+          to: '2025-07-16',
+          party: 'CN',
+          limit: 200,
+          minPosition: third.position,
+          ...(knownAt ? { knownAt } : {}),
+        });
+        expect(page.status).toBe(200);
+        return page.body.items.some(
+          (item: { eventId: string }) => item.eventId === fact.eventIds[0],
+        );
+      };
+      expect(await shown(beforeAny)).toBe(true);
+      expect(await shown(first.after)).toBe(false);
+      expect(await shown(second.after)).toBe(true);
+      expect(await shown(third.after)).toBe(false);
+      expect(await shown()).toBe(false);
+    });
   });
 
   describe('GET /api/v1/measures', () => {
@@ -805,6 +1043,70 @@ describe('read API over the bundled dataset, api and worker in one process', () 
     });
   });
 
+  describe('a territory a scope takes in from a date', () => {
+    it('lists the measure for that territory only with an asOf from that date, as known then too', async () => {
+      const code = `HK-FROM-${suffix()}`;
+      const recorded = await http()
+        .post('/api/v1/measures')
+        .set(asEditor())
+        .send({
+          code,
+          title: `Test duty on products of China (${code})`,
+          kind: 'tariff',
+          imposingParty: 'US',
+          targetParties: ['CN'],
+          rate: { type: 'ad-valorem', percent: 20 },
+          scope: { description: 'All products', allProducts: true },
+          timeZone: 'America/New_York',
+          effectiveAt: '2025-02-04T05:01:00Z',
+          sources: [source],
+        });
+      expect(recorded.status).toBe(201);
+      const widened = await http()
+        .post(`/api/v1/measures/${code}/amendments`)
+        .set(asEditor())
+        .send({
+          scope: { description: 'All products', allProducts: true, inclusions: ['HK'] },
+          effectiveAt: '2025-05-02T04:01:00Z',
+          sources: [source],
+        });
+      expect(widened.status).toBe(200);
+      const minPosition = widened.body.position as number;
+      const before = { asOf: '2025-04-01T00:00:00Z' };
+      const after = { asOf: '2025-06-01T00:00:00Z' };
+      const codesFor = async (query: Record<string, string | number>) =>
+        (await listAll({ q: code, limit: 50, minPosition, ...query })).map((item) => item.code);
+
+      expect(await codesFor({ targetParty: 'HK', ...before })).toEqual([]);
+      expect(await codesFor({ targetParty: 'HK', ...after })).toEqual([code]);
+      // Its target party, whatever the date.
+      expect(await codesFor({ targetParty: 'CN', ...before })).toEqual([code]);
+      const csv = async (query: Record<string, string>) => {
+        const response = await read('/api/v1/measures.csv', {
+          q: code,
+          targetParty: 'HK',
+          ...query,
+        });
+        expect(response.status).toBe(200);
+        return response.text;
+      };
+      expect(await csv(before)).not.toContain(code);
+      expect(await csv(after)).toContain(code);
+
+      // As known once widened: from the row while nothing was recorded since, then folded from
+      // the log once something was.
+      await tick();
+      const knownAt = new Date().toISOString();
+      expect(await codesFor({ targetParty: 'HK', knownAt, ...before })).toEqual([]);
+      expect(await codesFor({ targetParty: 'HK', knownAt, ...after })).toEqual([code]);
+      await tick();
+      const later = await amend(code, 25, '2025-09-01T04:01:00Z');
+      const asKnownThen = { knownAt, minPosition: later.position };
+      expect(await codesFor({ targetParty: 'HK', ...asKnownThen, ...before })).toEqual([]);
+      expect(await codesFor({ targetParty: 'HK', ...asKnownThen, ...after })).toEqual([code]);
+    });
+  });
+
   describe('GET /api/v1/agreements', () => {
     it('shows Kuala Lumpur with its commitments and the Madrid agreement it reaffirms', async () => {
       const response = await read('/api/v1/agreements/KL-2025', {
@@ -812,7 +1114,7 @@ describe('read API over the bundled dataset, api and worker in one process', () 
         minPosition: seeded,
       });
       expect(response.status).toBe(200);
-      expect(response.headers.etag).toBe(`"${response.body.version}"`);
+      expect(versionTagged(response.headers.etag)).toBe(response.body.version);
       expect(response.body).toMatchObject({
         code: 'KL-2025',
         parties: expect.arrayContaining(['US', 'CN']),
@@ -917,6 +1219,85 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       expect(codes(now)).toEqual([]);
       const then = await read('/api/v1/agreements', { party: 'NZ', knownAt: before });
       expect(codes(then)).toEqual([code]);
+    });
+
+    it('shows an agreement on a date before its conclusion as a measure before its first stage', async () => {
+      // A measure on a date before anything about it took effect: listed and shown, status null.
+      const early = '2020-01-01T00:00:00Z';
+      const measure = await read('/api/v1/measures/US-RECIPROCAL-CN', { asOf: early });
+      expect(measure.status).toBe(200);
+      expect(measure.body).toMatchObject({ status: null, rate: null, activeSuspension: null });
+      expect(await listAll({ q: 'US-RECIPROCAL-CN', asOf: early, limit: 50 })).toContainEqual(
+        expect.objectContaining({ code: 'US-RECIPROCAL-CN', status: null }),
+      );
+
+      // Kuala Lumpur was concluded in late October 2025; Geneva in May.
+      const before = { asOf: '2025-10-01T00:00:00Z', minPosition: seeded };
+      const after = { asOf: '2025-12-01T00:00:00Z' };
+      const statuses = (agreement: { commitments: Array<{ status: string | null }> }) =>
+        agreement.commitments.map((commitment) => commitment.status);
+      const klBefore = await read('/api/v1/agreements/KL-2025', before);
+      expect(klBefore.status).toBe(200);
+      expect(klBefore.body).toMatchObject({ code: 'KL-2025', status: null });
+      expect(statuses(klBefore.body).length).toBeGreaterThan(0);
+      expect(new Set(statuses(klBefore.body))).toEqual(new Set([null]));
+      const klAfter = await read('/api/v1/agreements/KL-2025', after);
+      expect(klAfter.body.status).toBe('concluded');
+      expect(statuses(klAfter.body)).not.toContain(null);
+
+      const listed = await read('/api/v1/agreements', before);
+      expect(listed.status).toBe(200);
+      const byCode = new Map(
+        listed.body.items.map((item: { code: string }) => [item.code, item] as const),
+      );
+      expect(byCode.get('KL-2025')).toMatchObject({ status: null });
+      expect(new Set(statuses(byCode.get('KL-2025') as never))).toEqual(new Set([null]));
+      expect(byCode.get('GENEVA-2025')).toMatchObject({ status: 'concluded' });
+
+      // As known at a past time (the detail and the list alike), on either side of the date.
+      const code = `LATER-${suffix()}`;
+      const concluded = await http()
+        .post('/api/v1/agreements')
+        .set(asEditor())
+        .send({
+          code,
+          title: `Test arrangement (${code})`,
+          parties: ['AU', 'NZ'],
+          concludedAt: '2025-03-01T00:00:00Z',
+          sources: [source],
+        });
+      expect(concluded.status).toBe(201);
+      const committed = await http()
+        .post(`/api/v1/agreements/${code}/commitments`)
+        .set(asEditor())
+        .send({ obligor: 'AU', kind: 'purchase', text: 'Buy kiwifruit', sources: [source] });
+      expect(committed.status).toBe(201);
+      await tick();
+      const knownAt = new Date().toISOString();
+      const asKnown = async (asOf: string, minPosition: number) => {
+        const query = { asOf, knownAt, minPosition };
+        const detail = await read(`/api/v1/agreements/${code}`, query);
+        expect(detail.status).toBe(200);
+        const page = await read('/api/v1/agreements', { ...query, party: 'NZ', limit: 200 });
+        const item = page.body.items.find((candidate: { code: string }) => candidate.code === code);
+        expect(item).toEqual(detail.body);
+        return [detail.body.status, ...statuses(detail.body)];
+      };
+      const expectAsKnown = async (minPosition: number) => {
+        expect(await asKnown('2025-02-01T00:00:00Z', minPosition)).toEqual([null, null]);
+        expect(await asKnown('2025-04-01T00:00:00Z', minPosition)).toEqual([
+          'concluded',
+          'pending',
+        ]);
+      };
+      await expectAsKnown(committed.body.position);
+      // A commitment recorded since is not known then.
+      const since = await http()
+        .post(`/api/v1/agreements/${code}/commitments`)
+        .set(asEditor())
+        .send({ obligor: 'NZ', kind: 'purchase', text: 'Buy wheat', sources: [source] });
+      expect(since.status).toBe(201);
+      await expectAsKnown(since.body.position);
     });
   });
 

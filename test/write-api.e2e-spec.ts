@@ -1,4 +1,5 @@
 import type { RecordedEvent } from '@app/event-store';
+import { eventually } from '@app/testing';
 import type request from 'supertest';
 import {
   PROBLEM_JSON,
@@ -1107,6 +1108,105 @@ describe('write API, end to end', () => {
       expect(await versionOf(`/api/v1/measures/${code}`)).toBe(4);
     });
 
+    it('an amendment dated before the measure was announced is refused; from the announcement on it is not', async () => {
+      const { code } = await recordUsTariff();
+      const amend = (effectiveAt: string) =>
+        post(`/api/v1/measures/${code}/amendments`).send({
+          rate: { type: 'ad-valorem', percent: 84 },
+          scope: { description: 'All products of China and Hong Kong', inclusions: ['HK'] },
+          effectiveAt,
+          sources: [source('EO 14259')],
+        });
+      const refused = await amend('2025-03-01T05:00:00Z');
+      expectRefused(refused, 422, 'amended-before-measure', 'effectiveAt');
+      expect(refused.body).toMatchObject({ measureSince: '2025-04-02T20:00:00.000Z' });
+      expect(await versionOf(`/api/v1/measures/${code}`)).toBe(2);
+
+      // Raised on 8 April, before it took effect on 9 April: rate and scope amended together.
+      expectWrite(await amend('2025-04-08T20:00:00Z'), 200, 4);
+    });
+
+    it('an extension in force after the suspension was lifted is refused: a new suspension is', async () => {
+      const { code } = await recordUsTariff();
+      const { suspensionId } = expectWrite(
+        await suspend(code, { startsAt: '2025-05-14T04:01:00Z', endsAt: '2025-08-12T04:01:00Z' }),
+        201,
+        4,
+      );
+      expectWrite(
+        await post(`/api/v1/measures/${code}/suspensions/${suspensionId}/lifting`).send({
+          effectiveAt: '2025-07-01T04:00:00Z',
+          sources: [source('EO 14334')],
+        }),
+        200,
+        5,
+      );
+      const extend = (body: object) =>
+        post(`/api/v1/measures/${code}/suspensions/${suspensionId}/extensions`).send({
+          endsAt: '2025-11-10T05:01:00Z',
+          sources: [source('EO 14334')],
+          ...body,
+        });
+      // Lifted on 1 July; an extension dated 1 September, or today, comes too late.
+      for (const body of [{ effectiveAt: '2025-09-01T04:00:00Z' }, {}]) {
+        const refused = await extend(body);
+        expectRefused(refused, 422, 'suspension-already-ended', 'effectiveAt');
+        expect(refused.body).toMatchObject({ suspensionId, endedAt: '2025-07-01T04:00:00.000Z' });
+      }
+      expect(await versionOf(`/api/v1/measures/${code}`)).toBe(5);
+      // Decided by the lifting, recorded after it: taken; the lifting still ends it.
+      expectWrite(await extend({ effectiveAt: '2025-06-20T04:00:00Z' }), 200, 6);
+    });
+
+    it('the start of a suspension with a fixed start cannot be retracted apart from its scheduling', async () => {
+      const { id, code } = await recordUsTariff();
+      const write = expectWrite(
+        await suspend(code, { startsAt: '2025-05-14T04:01:00Z', endsAt: '2025-08-12T04:01:00Z' }),
+        201,
+        4,
+      );
+      const [scheduling, start] = write.eventIds;
+      const retract = (eventId: string) =>
+        post(`/api/v1/measures/${code}/retractions`).send({
+          eventId,
+          reason: 'The suspension did not start then',
+          sources: [source('Correction')],
+        });
+      const refused = await retract(start);
+      expectRefused(refused, 422, 'fixed-start-not-retractable', 'eventId');
+      expect(refused.body).toMatchObject({ schedulingEventId: scheduling });
+      expect(await versionOf(`/api/v1/measures/${code}`)).toBe(4);
+
+      const retracted = expectWrite(await retract(scheduling), 200, 5);
+      await appended(`measure-${id}`, retracted, ['EventRetracted']);
+    });
+
+    it('a reaffirmation that closes a cycle is refused, as is one of an agreement by itself', async () => {
+      const codes = [`AGR-${suffix()}`, `AGR-${suffix()}`, `AGR-${suffix()}`];
+      for (const code of codes) {
+        expectWrite(await post('/api/v1/agreements').send(agreementBody(code)), 201, 1);
+      }
+      const [geneva, london, madrid] = codes;
+      const reaffirm = (agreement: string, reaffirms: string) =>
+        post(`/api/v1/agreements/${agreement}/reaffirmations`).send({
+          reaffirms,
+          sources: [source('Joint statement')],
+        });
+      expectWrite(await reaffirm(london, geneva), 200, 2);
+      expectWrite(await reaffirm(madrid, london), 200, 2);
+
+      const cycle = await reaffirm(geneva, madrid);
+      expectRefused(cycle, 422, 'agreement-reaffirmation-cycle', 'reaffirms');
+      expect(cycle.body.cycle).toHaveLength(4);
+      expectRefused(
+        await reaffirm(geneva, geneva),
+        422,
+        'agreement-self-reaffirmation',
+        'reaffirms',
+      );
+      expect(await versionOf(`/api/v1/agreements/${geneva}`)).toBe(1);
+    });
+
     it('commitment statuses: not before the agreement, and compared with the status in force on their date', async () => {
       const code = `AGR-${suffix()}`;
       expectWrite(await post('/api/v1/agreements').send(agreementBody(code)), 201, 1);
@@ -1219,11 +1319,18 @@ describe('write API: Location', () => {
       .get(location)
       .query({ minPosition: response.body.position })
       .set(as());
-    expect({ location, status: read.status, id: read.body.id, etag: read.headers.etag }).toEqual({
+    // A read's ETag (`W/"<version>.<digest>"`) leads with the version the write's ETag names.
+    const version = (etag: string) => /^(?:W\/)?"(\d+)[".]/.exec(etag)?.[1];
+    expect({
+      location,
+      status: read.status,
+      id: read.body.id,
+      etag: version(read.headers.etag),
+    }).toEqual({
       location,
       status: 200,
       id: response.body.id,
-      etag: response.headers.etag,
+      etag: version(response.headers.etag),
     });
   }
 
@@ -1282,5 +1389,110 @@ describe('write API: Location', () => {
       sources: [source()],
     });
     await expectLocationAnswers(claim, 'agreements');
+  });
+});
+
+// ── An extension recorded after the worker recorded the lapse it proves wrong ──
+// The api and the worker, which records the lapse of a suspension whose end has passed.
+describe('write API with the worker: a late extension and the lapse recorded before it', () => {
+  let harness: WriteApiHarness;
+  let worker: INestApplicationContext;
+  let key: ApiKeyCreated;
+  const as = () => bearer(key.key);
+  const post = (path: string, body: object) => harness.http().post(path).set(as()).send(body);
+  const get = (path: string, query: Record<string, string | number> = {}) =>
+    harness.http().get(path).query(query).set(as());
+
+  beforeAll(async () => {
+    Object.assign(process.env, { SUBSCRIPTION_POLL_MS: '50', ALERT_RELAY_POLL_MS: '50' });
+    harness = await startWriteApi('e2e_write_late_extension');
+    worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
+    key = await harness.createKey('editor');
+  }, 120_000);
+  afterAll(async () => {
+    await worker?.close();
+    await harness?.close();
+  });
+
+  it('an extension in force by the end retracts the system’s lapse with it, and every read agrees', async () => {
+    const code = `US-LATE-${suffix()}`;
+    const measure = await post('/api/v1/measures', usTariffBody(code));
+    expect(measure.status).toBe(201);
+    const streamId = `measure-${measure.body.id}`;
+    const suspended = await post(`/api/v1/measures/${code}/suspensions`, {
+      startsAt: '2025-05-14T04:01:00Z',
+      endsAt: '2025-08-12T04:01:00Z',
+      part: { percentPoints: 24 },
+      sources: [source('EO 14298')],
+    });
+    expect(suspended.status).toBe(201);
+    const suspensionId: string = suspended.body.suspensionId;
+
+    // The end has passed: the worker records the lapse, as the system.
+    const lapse = await eventually(
+      async () => {
+        const found = (await harness.readStream(streamId)).find(
+          (event) => event.type === 'SuspensionLapsed',
+        );
+        expect(found?.metadata.actor).toBe('system');
+        return found!;
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+
+    // EO 14334 of 11 August carried it on for a year; the analyst records it now, dated then.
+    const newEnd = new Date(Date.now() + 365 * 86_400_000).toISOString();
+    const extension = await post(
+      `/api/v1/measures/${code}/suspensions/${suspensionId}/extensions`,
+      { endsAt: newEnd, effectiveAt: '2025-08-11T16:00:00Z', sources: [source('EO 14334')] },
+    );
+    expect(extension.status).toBe(200);
+    const written = (await harness.readStream(streamId)).slice(-2);
+    expect(written.map((event) => event.eventId)).toEqual(extension.body.eventIds);
+    expect(written.map((event) => [event.type, event.metadata.actor])).toEqual([
+      ['EventRetracted', key.name],
+      ['SuspensionExtended', key.name],
+    ]);
+    expect(written[0].payload).toMatchObject({ eventId: lapse.eventId });
+
+    // The measure: suspended, the suspension active to its new end, no lapse.
+    const minPosition = extension.body.position as number;
+    const read = await get(`/api/v1/measures/${code}`, {
+      minPosition,
+      asOf: '2025-09-01T00:00:00Z',
+    });
+    expect(read.status).toBe(200);
+    expect(read.body.status).toBe('partially-suspended');
+    expect(read.body.suspensions).toEqual([
+      expect.objectContaining({
+        id: suspensionId,
+        state: 'active',
+        endsAt: newEnd,
+        lapsedAt: null,
+        onAsOf: { state: 'in-effect', endsAt: newEnd },
+      }),
+    ]);
+    // The history keeps the lapse, struck by the retraction that came with the extension.
+    const history = await get(`/api/v1/measures/${code}/events`);
+    const lapseInHistory = (
+      history.body.items as Array<{ eventId: string; retracted: { by: string } | null }>
+    ).find((item) => item.eventId === lapse.eventId);
+    expect(lapseInHistory?.retracted).toMatchObject({ by: extension.body.eventIds[0] });
+    // The expiry is the new end, still ahead: the worker records no new lapse.
+    const expiries = await get('/api/v1/expiries', {
+      minPosition,
+      from: newEnd.slice(0, 10),
+      to: new Date(Date.parse(newEnd) + 86_400_000).toISOString().slice(0, 10),
+    });
+    expect(expiries.status).toBe(200);
+    expect(expiries.body.items).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ suspensionId, endsAt: newEnd, state: 'active' }),
+      ]),
+    );
+    const lapses = (await harness.readStream(streamId)).filter(
+      (event) => event.type === 'SuspensionLapsed',
+    );
+    expect(lapses).toHaveLength(1);
   });
 });

@@ -6,6 +6,7 @@ import { SuspensionEndsCoveredParties1764800002000 } from './suspension-ends/sus
 import { SuspensionEndsLeanRow1764510000000 } from './suspension-ends/suspension-ends-lean-row.migration';
 import { CreateSuspensionEnds1764300010000 } from './suspension-ends/suspension-ends.migration';
 import { TimelineLeanRows1764510001000 } from './timeline/timeline-lean-rows.migration';
+import { TimelineRetractedDuring1764910000000 } from './timeline/timeline-retracted-during.migration';
 import { CreateTimeline1764300011000 } from './timeline/timeline.migration';
 
 export { ProjectionsModule } from './projections.module';
@@ -44,6 +45,7 @@ export {
   type TariffSummaryQuery,
 } from './tariff-summary/tariff-summary-queries';
 export { InvalidCursorError } from './cursor';
+export { type TaggedStatusQuery, type TaggedView } from './entity-tag';
 export { markRetractions } from './event-history';
 export { MeasureFold, type FoldedMeasure, type StoredMeasure } from './measure-fold';
 export { ReadYourWrites } from './read-your-writes';
@@ -69,4 +71,5 @@ export const projectionMigrations = [
   TimelineLeanRows1764510001000,
   MeasureStatusCoveredParties1764800000000,
   SuspensionEndsCoveredParties1764800002000,
+  TimelineRetractedDuring1764910000000,
 ];

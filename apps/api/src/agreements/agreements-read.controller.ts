@@ -1,12 +1,19 @@
-import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AGREEMENT_STATUS_PROJECTION, AgreementQueries, ReadYourWrites } from '@app/projections';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
+import { ApiConditionalRead, notModified } from '../read-models/conditional-get';
 import { partyCodeQuery } from '../read-models/read-filters';
-import { listQuerySchema, notCaughtUp, statusQuerySchema, toDates } from '../measures/read-query';
+import {
+  listQuerySchema,
+  notCaughtUp,
+  requestedDates,
+  statusQuerySchema,
+  toDates,
+} from '../measures/read-query';
 
 const agreementListQuery = listQuerySchema.extend({ party: partyCodeQuery.optional() });
 
@@ -38,17 +45,18 @@ export class AgreementsReadController {
 
   @Get(':agreement')
   @ApiOperation({ summary: 'An agreement with its commitments’ statuses on asOf' })
-  @ApiJsonResponse('AgreementView', 'The agreement as recorded by `knownAt`.', { etag: true })
+  @ApiConditionalRead('AgreementView', 'The agreement on `asOf`, as recorded by `knownAt`.')
   async get(
     @Param('agreement') agreement: string,
     @Query(new ZodPipe(statusQuerySchema)) query: z.infer<typeof statusQuerySchema>,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     await this.caughtUp(query.minPosition);
-    const view = await this.agreements.get(agreement, toDates(query));
-    if (!view) throw notFound(agreement);
-    reply.header('etag', `"${view.version}"`);
-    return view;
+    const read = await this.agreements.getTagged(agreement, requestedDates(query));
+    if (!read) throw notFound(agreement);
+    if (notModified(request, reply, read.etag)) return undefined;
+    return read.view;
   }
 
   @Get(':agreement/events')

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Param, Query, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Param, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   AGREEMENT_STATUS_PROJECTION,
@@ -6,13 +6,21 @@ import {
   MeasureQueries,
   measurePageJson,
   ReadYourWrites,
+  type MeasureView,
 } from '@app/projections';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
+import { ApiConditionalRead, notModified } from '../read-models/conditional-get';
 import { measureKindQuery, measureStatusQuery, partyCodeQuery } from '../read-models/read-filters';
-import { listQuerySchema, notCaughtUp, statusQuerySchema, toDates } from './read-query';
+import {
+  listQuerySchema,
+  notCaughtUp,
+  requestedDates,
+  statusQuerySchema,
+  toDates,
+} from './read-query';
 
 const measureListQuery = listQuerySchema.extend({
   imposingParty: partyCodeQuery.optional(),
@@ -58,19 +66,18 @@ export class MeasuresReadController {
 
   @Get(':measure')
   @ApiOperation({ summary: 'A measure’s status on asOf, as known at knownAt' })
-  @ApiJsonResponse('MeasureView', 'The measure’s status on `asOf`, as recorded by `knownAt`.', {
-    etag: true,
-  })
+  @ApiConditionalRead('MeasureView', 'The measure’s status on `asOf`, as recorded by `knownAt`.')
   async get(
     @Param('measure') measure: string,
     @Query(new ZodPipe(statusQuerySchema)) query: z.infer<typeof statusQuerySchema>,
+    @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
-  ) {
+  ): Promise<MeasureView | undefined> {
     await this.caughtUp(query.minPosition);
-    const view = await this.measures.get(measure, toDates(query));
-    if (!view) throw notFound(measure);
-    reply.header('etag', `"${view.version}"`);
-    return view;
+    const read = await this.measures.getTagged(measure, requestedDates(query));
+    if (!read) throw notFound(measure);
+    if (notModified(request, reply, read.etag)) return undefined;
+    return read.view;
   }
 
   @Get(':measure/events')

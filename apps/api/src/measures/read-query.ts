@@ -28,6 +28,17 @@ export function toDates(query: { asOf?: string; knownAt?: string }): {
   };
 }
 
+/** `asOf` and `knownAt` as the request gave them (absent: now), for a tagged single read. */
+export function requestedDates(query: { asOf?: string; knownAt?: string }): {
+  asOf?: Date;
+  knownAt?: Date;
+} {
+  return {
+    asOf: query.asOf === undefined ? undefined : new Date(query.asOf),
+    knownAt: query.knownAt === undefined ? undefined : new Date(query.knownAt),
+  };
+}
+
 export function notCaughtUp(minPosition: number): ApiProblem {
   return new ApiProblem(
     503,

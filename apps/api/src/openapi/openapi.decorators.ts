@@ -64,8 +64,13 @@ export function ApiWrite(body: RequestBodyName, options: ApiWriteOptions = {}): 
       required: false,
       description:
         'Makes the write conditional on the stream’s current version (its `ETag`, e.g. ' +
-        '`"3"`): 412 with `currentVersion` when it has moved on.',
-      schema: { type: 'string', pattern: '^\\s*(?:W/)?"?\\d{1,15}"?\\s*$', example: '"3"' },
+        '`"3"`, or the `W/"3.…"` of a read, whose version is compared): 412 with ' +
+        '`currentVersion` when it has moved on.',
+      schema: {
+        type: 'string',
+        pattern: '^\\s*(?:W/)?"?\\d{1,15}(?:\\.[\\w-]{1,64})?"?\\s*$',
+        example: '"3"',
+      },
     }),
     ApiHeader({
       name: 'Idempotency-Key',

@@ -241,7 +241,12 @@ const commitment = z.strictObject({
   measures: z.array(link),
   dueAt: instant.nullable(),
   condition: z.string().nullable(),
-  status: commitmentStatus.describe('The status on `asOf`.'),
+  status: commitmentStatus
+    .nullable()
+    .describe(
+      'The status on `asOf`; null before the commitment took effect (the agreement’s ' +
+        'conclusion, unless it was recorded as made later).',
+    ),
   statusHistory: z.array(
     z.strictObject({
       eventId: uuid,
@@ -259,6 +264,13 @@ const agreementView = z
     id: uuid,
     code: z.string().nullable(),
     title: z.string(),
+    status: z
+      .enum(['concluded'])
+      .nullable()
+      .describe(
+        'The status on `asOf`: null before the agreement was concluded, as a measure’s ' +
+          '`status` is before its first stage (it is still listed and shown).',
+      ),
     parties: z.array(party),
     venue: z.string().nullable(),
     summary: z.string().nullable(),

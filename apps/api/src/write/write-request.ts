@@ -47,12 +47,13 @@ function header(request: FastifyRequest, name: string): string | undefined {
 }
 
 /**
- * `If-Match: "3"` (also `W/"3"` or a bare `3`) → 3. The ETag of a resource is its version.
+ * `If-Match: "3"` (also `W/"3"` or a bare `3`) → 3. The ETag of a resource is its version; a
+ * read's ETag (`W/"3.<digest>"`, see `readEntityTag`) leads with it, and a write compares that.
  * `*` asks only that the resource exist, which every write to an existing resource checks anyway.
  */
 function parseIfMatch(value: string | undefined): number | undefined {
   if (value === undefined || value.trim() === '*') return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(value);
+  const match = /^\s*(?:W\/)?"?(\d{1,15})(?:\.[\w-]{1,64})?"?\s*$/.exec(value);
   if (!match) {
     throw new ApiProblem(
       400,

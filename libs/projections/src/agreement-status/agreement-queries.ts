@@ -10,6 +10,7 @@ import {
 import { EventStore } from '@app/event-store';
 import { agreementStreamId, loadAggregate, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
+import { readEntityTag, type TaggedStatusQuery, type TaggedView } from '../entity-tag';
 import { markRetractions } from '../event-history';
 import type { StatusQuery } from '../measure-status/measure-queries';
 
@@ -23,17 +24,42 @@ export class AgreementQueries {
   ) {}
 
   async get(idOrCode: string, query: StatusQuery) {
+    const read = await this.read(idOrCode, query.asOf, query.knownAt, new Date());
+    return read?.view ?? null;
+  }
+
+  /** The agreement with its entity tag (see `readEntityTag`), for conditional requests. */
+  async getTagged(idOrCode: string, query: TaggedStatusQuery) {
+    const now = new Date();
+    const read = await this.read(idOrCode, query.asOf ?? now, query.knownAt, now);
+    if (!read) return null;
+    const { view } = read;
+    const tagged: TaggedView<typeof view> = {
+      view,
+      etag: readEntityTag({
+        version: view.version,
+        asOf: query.asOf,
+        knownAt: query.knownAt,
+        now,
+        subject: read.agreement,
+        borrowed: [view.reaffirms, view.commitments.map((commitment) => commitment.measures)],
+      }),
+    };
+    return tagged;
+  }
+
+  private async read(idOrCode: string, asOf: Date, knownAtQuery: Date | undefined, now: Date) {
     const id = await this.codes.resolve('agreement', idOrCode);
     if (!id) return null;
-    const now = new Date();
+    const knownAt = knownAtQuery && knownAtQuery < now ? knownAtQuery : undefined;
     let state: AgreementState;
     let version: number;
-    if (query.knownAt && query.knownAt < now) {
+    if (knownAt) {
       ({ state, version } = await loadAggregate<AgreementEvent, AgreementState>(
         this.store,
         agreementDecider,
         agreementStreamId(id),
-        { recordedUntil: query.knownAt },
+        { recordedUntil: knownAt },
       ));
     } else {
       const { rows } = await this.pool.query<{ state: AgreementState; version: string }>(
@@ -44,8 +70,10 @@ export class AgreementQueries {
       state = rows[0].state;
       version = Number(rows[0].version);
     }
-    if (!state.agreement) return null;
-    return this.view(state.agreement, query.asOf, query.knownAt ?? now, version);
+    const { agreement } = state;
+    if (!agreement) return null;
+    const view = await this.view(agreement, asOf, knownAtQuery ?? now, version);
+    return { view, agreement };
   }
 
   /**
@@ -112,13 +140,20 @@ export class AgreementQueries {
     return events.length ? markRetractions(events) : null;
   }
 
+  /**
+   * The agreement on `asOf`. Before it was concluded it is shown, as a measure is before its
+   * first stage, with a null `status`; so are its commitments before they were made (a status
+   * then would claim a commitment nobody had made yet, `pending` or not).
+   */
   private async view(agreement: Agreement, asOf: Date, knownAt: Date, version: number) {
     const measureIds = [...new Set(agreement.commitments.flatMap((c) => c.measures))];
     const codes = await this.codes.codesOf([...measureIds, ...agreement.reaffirms]);
+    const reached = (instant: string) => Date.parse(instant) <= asOf.getTime();
     return {
       id: agreement.id,
       code: agreement.code ?? null,
       title: agreement.title,
+      status: reached(agreement.concludedAt) ? ('concluded' as const) : null,
       parties: agreement.parties,
       venue: agreement.venue ?? null,
       summary: agreement.summary ?? null,
@@ -132,7 +167,9 @@ export class AgreementQueries {
         measures: commitment.measures.map((id) => ({ id, code: codes.get(id) ?? null })),
         dueAt: commitment.dueAt ?? null,
         condition: commitment.condition ?? null,
-        status: commitmentStatusAt(commitment, asOf.toISOString()),
+        status: reached(commitment.recordedAt)
+          ? commitmentStatusAt(commitment, asOf.toISOString())
+          : null,
         statusHistory: commitment.statusHistory,
         sources: commitment.sources,
       })),

@@ -1,15 +1,18 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
 import {
-  coveredPartiesOf,
   type Measure,
   measureDecider,
   type MeasureEvent,
   type MeasureState,
+  retractedEventIds,
+  type EventRetracted,
+  valueAt,
 } from '@app/domain';
 import { EventStore } from '@app/event-store';
 import { loadAggregate, measureStreamId, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
+import { readEntityTag, type TaggedStatusQuery, type TaggedView } from '../entity-tag';
 import { markRetractions } from '../event-history';
 import {
   agreementsOf,
@@ -55,30 +58,55 @@ const countermeasuresSql = (id: string) => `
                             ORDER BY x.measure_id), '[]')
      FROM measure_status x WHERE x.responds_to @> ARRAY[${id}])`;
 /**
- * The measures that respond to `id` now and did as known at `knownAt`: their link (a
- * `CountermeasureLinked` event) was recorded by then and not retracted by then. A link recorded
- * by then and retracted since is not found this way: it names the measure in no current row.
+ * The measures that respond to `id` now, each with what it takes to tell whether it did as known
+ * at `knownAt`: the ids of its links to `id` (`CountermeasureLinked` events) recorded by then,
+ * and every retraction of its stream recorded by then, as `[retraction id, retracted id]` in
+ * stream order (see `standingCountermeasures`). A link recorded by then and retracted since is
+ * not found this way: it names the measure in no current row.
  */
 const countermeasuresKnownSql = (id: string, knownAt: string) => `
-  (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code)
+  (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code,
+                                              'links', k.links, 'retractions', k.retractions)
                             ORDER BY x.measure_id), '[]')
      FROM measure_status x
-    WHERE x.responds_to @> ARRAY[${id}]
-      AND EXISTS (
-        SELECT 1 FROM events l
-         WHERE l.stream_id = 'measure-' || x.measure_id AND l.type = 'CountermeasureLinked'
-           AND l.payload->>'respondsTo' = ${id} AND l.recorded_at <= ${knownAt}::timestamptz
-           AND NOT EXISTS (
-             SELECT 1 FROM events r
-              WHERE r.stream_id = l.stream_id AND r.type = 'EventRetracted'
-                AND r.recorded_at <= ${knownAt}::timestamptz
-                AND r.payload->>'eventId' = l.event_id::text
-                -- A retraction itself retracted by then revived the link.
-                AND NOT EXISTS (
-                  SELECT 1 FROM events rr
-                   WHERE rr.stream_id = r.stream_id AND rr.type = 'EventRetracted'
-                     AND rr.recorded_at <= ${knownAt}::timestamptz
-                     AND rr.payload->>'eventId' = r.event_id::text))))`;
+    CROSS JOIN LATERAL (
+      SELECT array_agg(e.event_id) FILTER (WHERE e.type = 'CountermeasureLinked'
+                                             AND e.payload->>'respondsTo' = ${id}) AS links,
+             coalesce(json_agg(json_build_array(e.event_id, e.payload->>'eventId') ORDER BY e.version)
+                        FILTER (WHERE e.type = 'EventRetracted'), '[]') AS retractions
+        FROM events e
+       WHERE e.stream_id = 'measure-' || x.measure_id
+         AND e.type IN ('CountermeasureLinked', 'EventRetracted')
+         AND e.recorded_at <= ${knownAt}::timestamptz) k
+    WHERE x.responds_to @> ARRAY[${id}] AND k.links IS NOT NULL)`;
+
+/** A measure that responds to another now, with its links and retractions as known then. */
+interface CountermeasureCandidate extends MeasureLink {
+  links: string[];
+  retractions: Array<[string, string]>;
+}
+
+/**
+ * The candidates whose link still stood in their stream as recorded by then. A retraction may
+ * itself be retracted, and that one in turn: which ones stand is the domain's rule, and only
+ * retractions take part in it, so they alone are handed to it.
+ */
+function standingCountermeasures(candidates: CountermeasureCandidate[]): MeasureLink[] {
+  return candidates.flatMap(({ id, code, links, retractions }) => {
+    if (retractions.length === 0) return [{ id, code }];
+    const retracted = retractedEventIds(
+      retractions.map(
+        ([eventId, target]) =>
+          ({
+            type: 'EventRetracted',
+            data: { eventId: target },
+            metadata: { eventId },
+          }) as unknown as EventRetracted,
+      ),
+    );
+    return links.some((link) => !retracted.has(link)) ? [{ id, code }] : [];
+  });
+}
 
 const DETAIL_SQL = `
   SELECT m.measure, m.version,
@@ -118,9 +146,10 @@ interface DetailRow {
   countermeasures: MeasureLink[];
 }
 
-interface DetailKnownRow extends DetailRow {
+interface DetailKnownRow extends Omit<DetailRow, 'countermeasures'> {
   known: boolean;
   responds_to_ids: string[];
+  countermeasures: CountermeasureCandidate[];
 }
 
 const LINKS_KNOWN_SQL = `
@@ -136,6 +165,8 @@ interface PageRow {
   version: string;
   /** False when a past knownAt does not know the stream as the row folds it. */
   known: boolean;
+  /** Found for the target party through a territory of one of its scopes. */
+  by_scope: boolean;
   item: string | null;
   measure: Measure | null;
 }
@@ -156,16 +187,21 @@ export function measurePageJson(page: MeasurePage): string {
   );
 }
 
-/** The filters a list page may have: each one's condition on its parameter, and on a measure. */
+/**
+ * The filters a list page may have: each one's condition on its parameter (which the statement
+ * can walk an index for), and on a measure on `asOf`.
+ */
 const PAGE_FILTERS = {
   imposingParty: {
     sql: (p: string) => `imposing_party = ${p}::text`,
     holds: (measure: Measure, party: string) => measure.imposingParty === party,
   },
-  // A party the measure targets or whose territory its scope includes (HK under a duty on CN).
+  // A party the measure targets, or whose territory its scope on asOf includes (HK under a duty
+  // on CN). `covered_parties` holds the territories of every scope the measure ever had: rows
+  // found through one the measure does not target are checked against the scope on asOf.
   targetParty: {
     sql: (p: string) => `covered_parties @> ARRAY[${p}::text]`,
-    holds: (measure: Measure, party: string) => coveredPartiesOf(measure).includes(party),
+    holds: (measure: Measure, party: string, asOf: Date) => coversOn(measure, party, asOf),
   },
   kind: {
     sql: (p: string) => `kind = ${p}::text`,
@@ -181,7 +217,21 @@ const PAGE_FILTERS = {
       `search LIKE '%' || replace(replace(replace(lower(${p}::text), '\\', '\\\\'), '%', '\\%'), '_', '\\_') || '%'`,
     holds: (measure: Measure, text: string) => searchTextOf(measure).includes(text.toLowerCase()),
   },
-} as const;
+} satisfies Record<
+  string,
+  { sql: (p: string) => string; holds: (measure: Measure, value: string, asOf: Date) => boolean }
+>;
+
+/**
+ * Whether the measure reaches `party`'s goods on `asOf`: a party it targets, or a territory the
+ * scope in force on that date includes (as the tariff summary counts it). A scope that took in
+ * Hong Kong from some date does not make the measure Hong Kong's before it.
+ */
+function coversOn(measure: Measure, party: string, asOf: Date): boolean {
+  if (measure.targetParties.includes(party)) return true;
+  const scope = valueAt(measure.scopeHistory, asOf.toISOString());
+  return scope?.inclusions?.includes(party) === true;
+}
 type PageFilter = keyof typeof PAGE_FILTERS;
 const PAGE_FILTER_NAMES = Object.keys(PAGE_FILTERS) as PageFilter[];
 
@@ -212,12 +262,17 @@ function pageStatement(filters: PageFilter[], knownAt: boolean): { name: string;
   const knownAtParam = `$${filters.length + 4}`;
   const known = knownAt ? knownAsFoldedSql(knownAtParam, 'measure_status') : 'true';
   const candidates = knownAt ? `(${current}) OR ${changedSinceSql(knownAtParam)}` : current;
+  // Found through a territory of a scope, not a target party: the scope on asOf decides, so the
+  // list entry comes along even when the stored item serves.
+  const party = filters.indexOf('targetParty');
+  const byScope = party === -1 ? 'false' : `NOT (target_parties @> ARRAY[$${party + 4}::text])`;
   const statement = {
     name,
     text: `
-      SELECT measure_id, version, ${known} AS known,
+      SELECT measure_id, version, ${known} AS known, ${byScope} AS by_scope,
              CASE WHEN ${STORED_ITEM_HOLDS} THEN list_item::text END AS item,
-             CASE WHEN NOT (${STORED_ITEM_HOLDS}) THEN coalesce(list_entry, measure) END AS measure
+             CASE WHEN ${byScope} OR NOT (${STORED_ITEM_HOLDS})
+                  THEN coalesce(list_entry, measure) END AS measure
         FROM measure_status
        WHERE measure_id > $1 AND (${candidates})
        ORDER BY measure_id LIMIT $2`,
@@ -244,11 +299,43 @@ export class MeasureQueries {
   ) {}
 
   async get(idOrCode: string, query: StatusQuery): Promise<MeasureView | null> {
+    const read = await this.read(idOrCode, query.asOf, query.knownAt, new Date());
+    return read?.view ?? null;
+  }
+
+  /** The detail with its entity tag (see `readEntityTag`), for conditional requests. */
+  async getTagged(
+    idOrCode: string,
+    query: TaggedStatusQuery,
+  ): Promise<TaggedView<MeasureView> | null> {
+    const now = new Date();
+    const read = await this.read(idOrCode, query.asOf ?? now, query.knownAt, now);
+    if (!read) return null;
+    const { view } = read;
+    return {
+      view,
+      etag: readEntityTag({
+        version: view.version,
+        asOf: query.asOf,
+        knownAt: query.knownAt,
+        now,
+        subject: read.measure,
+        borrowed: [view.respondsTo, view.countermeasures],
+      }),
+    };
+  }
+
+  /** The detail and the measure it shows. */
+  private async read(
+    idOrCode: string,
+    asOf: Date,
+    knownAtQuery: Date | undefined,
+    now: Date,
+  ): Promise<{ view: MeasureView; measure: Measure } | null> {
     const id = await this.codes.resolve('measure', idOrCode);
     if (!id) return null;
-    const now = new Date();
-    const knownAt = query.knownAt && query.knownAt < now ? query.knownAt : undefined;
-    if (knownAt) return this.getKnownAt(id, query.asOf, knownAt);
+    const knownAt = knownAtQuery && knownAtQuery < now ? knownAtQuery : undefined;
+    if (knownAt) return this.readKnownAt(id, asOf, knownAt);
     // The row and both kinds of links in one round trip, as a prepared statement: this is the
     // API's hottest read, and planning its subqueries cost more than running them.
     const { rows } = await this.pool.query<DetailRow>({
@@ -258,10 +345,11 @@ export class MeasureQueries {
     });
     const row = rows[0];
     if (!row?.measure) return null;
-    return toMeasureView(row.measure, query.asOf, now, Number(row.version), {
+    const view = toMeasureView(row.measure, asOf, now, Number(row.version), {
       respondsTo: row.responds_to,
       countermeasures: row.countermeasures,
     });
+    return { view, measure: row.measure };
   }
 
   /**
@@ -270,7 +358,11 @@ export class MeasureQueries {
    * the events recorded by then are folded, with the row's links when the measure as known
    * then responds to the same measures (links name measures by their codes as known now).
    */
-  private async getKnownAt(id: string, asOf: Date, knownAt: Date): Promise<MeasureView | null> {
+  private async readKnownAt(
+    id: string,
+    asOf: Date,
+    knownAt: Date,
+  ): Promise<{ view: MeasureView; measure: Measure } | null> {
     const { rows } = await this.pool.query<DetailKnownRow>({
       name: 'measure-status-detail-known',
       text: DETAIL_KNOWN_SQL,
@@ -279,18 +371,23 @@ export class MeasureQueries {
     const row = rows[0];
     if (row?.known) {
       if (!row.measure) return null;
-      return toMeasureView(row.measure, asOf, knownAt, Number(row.version), {
+      const view = toMeasureView(row.measure, asOf, knownAt, Number(row.version), {
         respondsTo: row.responds_to,
-        countermeasures: row.countermeasures,
+        countermeasures: standingCountermeasures(row.countermeasures),
       });
+      return { view, measure: row.measure };
     }
     const { state, version } = await this.knownAt(id, knownAt);
     if (!state.measure) return null;
     const sameLinks = row !== undefined && sameIds(row.responds_to_ids, state.measure.respondsTo);
     const links = sameLinks
-      ? { respondsTo: row.responds_to, countermeasures: row.countermeasures }
+      ? {
+          respondsTo: row.responds_to,
+          countermeasures: standingCountermeasures(row.countermeasures),
+        }
       : await this.links(state.measure, knownAt);
-    return toMeasureView(state.measure, asOf, knownAt, version, links);
+    const view = toMeasureView(state.measure, asOf, knownAt, version, links);
+    return { view, measure: state.measure };
   }
 
   async list(query: MeasureListQuery): Promise<MeasurePage> {
@@ -337,8 +434,15 @@ export class MeasureQueries {
         // For a past knownAt, a stream unchanged since reads like a current one.
         if (!row.known) {
           item = await this.summaryKnownAt(row.measure_id, query.asOf, knownAt!, (measure) =>
-            filters.every((filter) => PAGE_FILTERS[filter].holds(measure, filterValues[filter]!)),
+            filters.every((filter) =>
+              PAGE_FILTERS[filter].holds(measure, filterValues[filter]!, query.asOf),
+            ),
           );
+        } else if (
+          row.by_scope &&
+          !(row.measure && coversOn(row.measure, query.targetParty!, query.asOf))
+        ) {
+          continue;
         } else if (row.item !== null) json = row.item;
         else if (row.measure) item = toMeasureSummary(row.measure, query.asOf, Number(row.version));
         if (json === null && item === null) continue;
@@ -395,13 +499,16 @@ export class MeasureQueries {
   ): Promise<{ respondsTo: MeasureLink[]; countermeasures: MeasureLink[] }> {
     const { rows } = await this.pool.query<{
       responds_to: MeasureLink[];
-      countermeasures: MeasureLink[];
+      countermeasures: CountermeasureCandidate[];
     }>({
       name: 'measure-status-links-known',
       text: LINKS_KNOWN_SQL,
       values: [measure.id, measure.respondsTo, knownAt],
     });
-    return { respondsTo: rows[0].responds_to, countermeasures: rows[0].countermeasures };
+    return {
+      respondsTo: rows[0].responds_to,
+      countermeasures: standingCountermeasures(rows[0].countermeasures),
+    };
   }
 }
 

@@ -363,7 +363,11 @@ describe('MeasureStatusProjection on PostgreSQL', () => {
     const extended = await t.measure(late.id, {
       action: 'extend-suspension',
       suspensionId: suspension.suspensionId ?? '',
-      body: { endsAt: '2027-11-10T05:01:00Z', sources: [notice] },
+      body: {
+        endsAt: '2027-11-10T05:01:00Z',
+        effectiveAt: '2026-11-01T05:00:00Z',
+        sources: [notice],
+      },
     });
     const amendment = await t.measure(t.datasetId('measure', 'US-RECIPROCAL-CN'), {
       action: 'amend-measure',

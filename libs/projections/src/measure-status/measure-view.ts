@@ -125,8 +125,6 @@ export function toMeasureSummary(measure: Measure, asOf: Date, version: number) 
   };
 }
 
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
-
 /**
  * The span of valid time around `at` in which the measure's status cannot change: from the
  * latest of its instants at or before `at` to the earliest after it (null: unbounded). Status
@@ -138,24 +136,40 @@ export function summaryValidity(
   measure: Measure,
   at: Date,
 ): { from: string | null; until: string | null } {
+  return instantsAround(measure, at);
+}
+
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/**
+ * The latest instant at or before `at` and the earliest after it among every canonical UTC
+ * instant (`2025-04-09T04:01:00.000Z`, as the domain stores them) anywhere in `value`; null
+ * where there is none. Walks the value without copying it: the detail reads call this on
+ * every request.
+ */
+export function instantsAround(
+  value: unknown,
+  at: Date,
+): { from: string | null; until: string | null } {
   const millis = at.getTime();
-  let from: number | null = null;
-  let until: number | null = null;
-  const visit = (value: unknown): void => {
-    if (typeof value === 'string') {
-      if (!INSTANT.test(value)) return;
-      const instant = Date.parse(value);
-      if (instant <= millis) from = from === null ? instant : Math.max(from, instant);
-      else until = until === null ? instant : Math.min(until, instant);
-    } else if (Array.isArray(value)) {
-      for (const item of value) visit(item);
-    } else if (value !== null && typeof value === 'object') {
-      for (const item of Object.values(value)) visit(item);
+  let from = Number.NEGATIVE_INFINITY;
+  let until = Number.POSITIVE_INFINITY;
+  const visit = (item: unknown): void => {
+    if (typeof item === 'string') {
+      // A cheap look at the length and the final `Z` first: most strings are not instants.
+      if (item.length !== 24 || item.charCodeAt(23) !== 90 || !INSTANT.test(item)) return;
+      const instant = Date.parse(item);
+      if (instant <= millis) from = Math.max(from, instant);
+      else until = Math.min(until, instant);
+    } else if (Array.isArray(item)) {
+      for (const element of item) visit(element);
+    } else if (item !== null && typeof item === 'object') {
+      for (const key in item) visit((item as Record<string, unknown>)[key]);
     }
   };
-  visit(measure);
-  const iso = (instant: number | null) =>
-    instant === null ? null : new Date(instant).toISOString();
+  visit(value);
+  const iso = (instant: number) =>
+    Number.isFinite(instant) ? new Date(instant).toISOString() : null;
   return { from: iso(from), until: iso(until) };
 }
 

@@ -100,12 +100,20 @@ describe('SuspensionEndsProjection on PostgreSQL', () => {
     await t.measure(own.extended, {
       action: 'extend-suspension',
       suspensionId: own.extendedSuspension,
-      body: { endsAt: '2031-01-15T05:00:00Z', sources: [notice] },
+      body: {
+        endsAt: '2031-01-15T05:00:00Z',
+        effectiveAt: '2026-05-01T04:00:00Z',
+        sources: [notice],
+      },
     });
     const wrong = await t.measure(own.extended, {
       action: 'extend-suspension',
       suspensionId: own.extendedSuspension,
-      body: { endsAt: '2032-01-15T05:00:00Z', sources: [notice] },
+      body: {
+        endsAt: '2032-01-15T05:00:00Z',
+        effectiveAt: '2026-05-01T04:00:00Z',
+        sources: [notice],
+      },
     });
     await t.measure(own.extended, {
       action: 'retract-event',
@@ -194,8 +202,9 @@ describe('SuspensionEndsProjection on PostgreSQL', () => {
     expect(extended).toHaveLength(1);
     expect(extended[0]).toMatchObject({ state: 'active', extensions: 1 });
     expect(extended[0].ends_at?.toISOString()).toBe('2031-01-15T05:00:00.000Z');
-    // Scheduled, started, extended, extended again, that extension retracted: each moved it.
-    expect(extended[0].sequence).toBe(4);
+    // Extended, extended again, that extension retracted: each moved it. (Scheduled with a fixed
+    // start, it is active from its scheduling: the start recorded beside it changes nothing.)
+    expect(extended[0].sequence).toBe(3);
 
     const lifted = await endsOf(own.lifted);
     expect(lifted).toHaveLength(1);
@@ -321,7 +330,11 @@ describe('SuspensionEndsProjection on PostgreSQL', () => {
     await t.measure(own.extended, {
       action: 'extend-suspension',
       suspensionId: own.extendedSuspension,
-      body: { endsAt: '2033-01-15T05:00:00Z', sources: [notice] },
+      body: {
+        endsAt: '2033-01-15T05:00:00Z',
+        effectiveAt: '2026-05-01T04:00:00Z',
+        sources: [notice],
+      },
     });
     await live.caughtUp();
     await live.runner.stop();

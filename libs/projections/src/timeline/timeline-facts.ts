@@ -42,6 +42,8 @@ export interface TimelineFactRow {
   actor: string | null;
   retracted_by: string | null;
   retracted_at: string | null;
+  /** A `tstzmultirange` literal: the spans of transaction time in which the fact did not count. */
+  retracted_during: string;
 }
 
 /**
@@ -50,6 +52,13 @@ export interface TimelineFactRow {
  * no longer counts — retracted itself, or about a suspension, exclusion or commitment (or a
  * whole measure) whose recording was retracted. `live` is the measure the entries fold to when
  * the caller has folded them already; otherwise the entries are replayed.
+ *
+ * Beside that mark, each row says in which spans of transaction time the fact did not count
+ * (`retracted_during`): a retraction may itself be retracted, and that one in turn, so a fact
+ * can drop out and come back any number of times. Those spans are found by asking the same
+ * question of the stream as known at each instant something was recorded from its first
+ * retraction on (before it, every fact counts), so a past `knownAt` sees exactly what the
+ * stream as recorded by then says. A stream without retractions costs nothing more.
  */
 export function timelineRowsOf(
   streamId: string,
@@ -57,23 +66,6 @@ export function timelineRowsOf(
   live?: Measure | null,
 ): TimelineFactRow[] {
   const events = entries.map((entry) => entry.event);
-  const struck = retractedEventIds(events);
-  /** Each retracted event's standing retraction. */
-  const retractionOf = new Map<string, TimelineEntry>();
-  let latestRetraction: TimelineEntry | undefined;
-  for (const entry of entries) {
-    const { event } = entry;
-    if (event.type !== 'EventRetracted' || struck.has(event.metadata.eventId)) continue;
-    retractionOf.set((event as EventRetracted).data.eventId, entry);
-    latestRetraction = entry;
-  }
-  const creatorOf = (type: string, key: string, id: string) =>
-    entries.find(
-      (entry) =>
-        entry.event.type === type &&
-        (entry.event.data as unknown as Record<string, unknown>)[key] === id,
-    );
-
   const aggregateId = streamId.slice(streamId.indexOf('-') + 1);
   const facts = events.filter((event) => event.type !== 'EventRetracted');
   if (streamId.startsWith('measure-')) {
@@ -81,77 +73,200 @@ export function timelineRowsOf(
     // Labels come from the facts that stand; a measure that no longer stands keeps its last name.
     const label = measure ?? replayMeasure(facts as MeasureEvent[]);
     if (!label) return [];
-    return entries.flatMap((entry) => {
-      const event = entry.event as MeasureEvent;
-      const fact = measureFact(event, label);
+    const described = entries.flatMap((entry) => {
+      const fact = measureFact(entry.event as MeasureEvent, label);
       if (!fact) return [];
-      const orphaned = () => {
-        if (!measure) return latestRetraction;
-        if (!fact.subject) return undefined;
-        const [list, creatorType] =
-          fact.subject.kind === 'suspension'
-            ? [measure.suspensions, 'SuspensionScheduled']
-            : [measure.exclusions, 'ExclusionGranted'];
-        if (list.some((item) => item.id === fact.subject?.id)) return undefined;
-        const key = fact.subject.kind === 'suspension' ? 'suspensionId' : 'exclusionId';
-        const creator = creatorOf(creatorType, key, fact.subject.id);
-        return (creator && retractionOf.get(creator.event.metadata.eventId)) ?? latestRetraction;
-      };
-      const mark = retractionOf.get(event.metadata.eventId) ?? orphaned();
-      return [
-        row(streamId, entry, mark, {
-          measure_id: aggregateId,
-          agreement_id: fact.agreement ?? null,
-          code: label.code ?? null,
-          title: label.title,
-          kind: label.kind,
-          imposing_party: label.imposingParty,
-          // Territories its scope includes too (HK under the fentanyl duty on China).
-          parties: unique([label.imposingParty, ...coveredPartiesOf(label), ...(fact.party ?? [])]),
-          subject_id: fact.subject?.id ?? null,
-          summary: fact.summary,
-        }),
-      ];
+      const subject = fact.subject && measureSubject(fact.subject);
+      return [{ entry, fact, subject }];
     });
+    const standing = standingOf(entries, described, {
+      current: measure,
+      fold: (known) => replayMeasure(known as MeasureEvent[]),
+      holds: (folded, subject) =>
+        (subject.kind === 'suspension' ? folded.suspensions : folded.exclusions).some(
+          (item) => item.id === subject.id,
+        ),
+    });
+    return described.map(({ entry, fact }) =>
+      row(streamId, entry, standing.get(entry.event.metadata.eventId), {
+        measure_id: aggregateId,
+        agreement_id: fact.agreement ?? null,
+        code: label.code ?? null,
+        title: label.title,
+        kind: label.kind,
+        imposing_party: label.imposingParty,
+        // Territories its scope includes too (HK under the fentanyl duty on China).
+        parties: unique([label.imposingParty, ...coveredPartiesOf(label), ...(fact.party ?? [])]),
+        subject_id: fact.subject?.id ?? null,
+        summary: fact.summary,
+      }),
+    );
   }
   if (streamId.startsWith('agreement-')) {
     const agreement = replayAgreement(events as AgreementEvent[]);
     const label = agreement ?? replayAgreement(facts as AgreementEvent[]);
     if (!label) return [];
-    return entries.flatMap((entry) => {
-      const event = entry.event as AgreementEvent;
-      const fact = agreementFact(event, label);
+    const described = entries.flatMap((entry) => {
+      const fact = agreementFact(entry.event as AgreementEvent, label);
       if (!fact) return [];
-      const orphaned = () => {
-        if (!agreement) return latestRetraction;
-        if (!fact.commitment) return undefined;
-        if (agreement.commitments.some((c) => c.id === fact.commitment)) return undefined;
-        const creator = creatorOf('CommitmentRecorded', 'commitmentId', fact.commitment);
-        return (creator && retractionOf.get(creator.event.metadata.eventId)) ?? latestRetraction;
-      };
-      const mark = retractionOf.get(event.metadata.eventId) ?? orphaned();
-      return [
-        row(streamId, entry, mark, {
-          measure_id: null,
-          agreement_id: aggregateId,
-          code: label.code ?? null,
-          title: label.title,
-          kind: null,
-          imposing_party: null,
-          parties: unique([...label.parties, ...(fact.party ?? [])]),
-          subject_id: fact.commitment ?? null,
-          summary: fact.summary,
-        }),
-      ];
+      const subject: Subject | undefined = fact.commitment
+        ? {
+            kind: 'commitment',
+            id: fact.commitment,
+            creator: 'CommitmentRecorded',
+            key: 'commitmentId',
+          }
+        : undefined;
+      return [{ entry, fact, subject }];
     });
+    const standing = standingOf(entries, described, {
+      current: agreement,
+      fold: (known) => replayAgreement(known as AgreementEvent[]),
+      holds: (folded, subject) => folded.commitments.some((c) => c.id === subject.id),
+    });
+    return described.map(({ entry, fact }) =>
+      row(streamId, entry, standing.get(entry.event.metadata.eventId), {
+        measure_id: null,
+        agreement_id: aggregateId,
+        code: label.code ?? null,
+        title: label.title,
+        kind: null,
+        imposing_party: null,
+        parties: unique([...label.parties, ...(fact.party ?? [])]),
+        subject_id: fact.commitment ?? null,
+        summary: fact.summary,
+      }),
+    );
   }
   return [];
+}
+
+/** What a fact is about inside its measure or agreement, and the event that recorded that. */
+interface Subject {
+  kind: 'suspension' | 'exclusion' | 'commitment';
+  id: string;
+  creator: string;
+  key: string;
+}
+
+function measureSubject(subject: NonNullable<MeasureFact['subject']>): Subject {
+  return subject.kind === 'suspension'
+    ? { ...subject, creator: 'SuspensionScheduled', key: 'suspensionId' }
+    : { ...subject, creator: 'ExclusionGranted', key: 'exclusionId' };
+}
+
+interface DescribedFact {
+  entry: TimelineEntry;
+  subject?: Subject;
+}
+
+/** How a stream folds, for asking which of its facts stand. */
+interface StreamFold<Folded> {
+  /** The stream folded from all its entries. */
+  current: Folded | null;
+  fold(events: DomainEvent[]): Folded | null;
+  /** Whether the folded stream still holds what a fact is about. */
+  holds(folded: Folded, subject: Subject): boolean;
+}
+
+/** Why a fact does not count now, and when it did not count in transaction time. */
+interface Standing {
+  /** The retraction that struck it (or what it hung on), as things stand now. */
+  mark?: TimelineEntry;
+  /** `[from, until)` spans of transaction time, `until` null for "still". */
+  spans: Array<[string, string | null]>;
+}
+
+/**
+ * Each fact's mark as things stand now and the spans of transaction time in which it did not
+ * count: the stream is asked again as known at every instant something was recorded, from the
+ * first retraction on, and a span runs from an instant at which the fact was struck to the
+ * first at which it was not.
+ */
+function standingOf<Folded>(
+  entries: TimelineEntry[],
+  facts: DescribedFact[],
+  stream: StreamFold<Folded>,
+): Map<string, Standing> {
+  const now = marksOf(entries, facts, stream, stream.current);
+  const standing = new Map<string, Standing>();
+  for (const { entry } of facts) {
+    const id = entry.event.metadata.eventId;
+    standing.set(id, { mark: now.get(id), spans: [] });
+  }
+  const retractions = entries.filter((entry) => entry.event.type === 'EventRetracted');
+  if (!retractions.length) return standing;
+  const firstRetraction = retractions.map((entry) => entry.recordedAt).sort()[0];
+  const instants = [...new Set(entries.map((entry) => entry.recordedAt))]
+    .filter((instant) => instant >= firstRetraction)
+    .sort();
+  const hiddenSince = new Map<string, string>();
+  for (const instant of instants) {
+    const known = entries.filter((entry) => entry.recordedAt <= instant);
+    const marks =
+      known.length === entries.length
+        ? now
+        : marksOf(known, facts, stream, stream.fold(known.map((entry) => entry.event)));
+    for (const { entry } of facts) {
+      const id = entry.event.metadata.eventId;
+      const since = hiddenSince.get(id);
+      if (marks.has(id) && since === undefined) hiddenSince.set(id, instant);
+      else if (!marks.has(id) && since !== undefined) {
+        standing.get(id)?.spans.push([since, instant]);
+        hiddenSince.delete(id);
+      }
+    }
+  }
+  for (const [id, since] of hiddenSince) standing.get(id)?.spans.push([since, null]);
+  return standing;
+}
+
+/**
+ * The facts among `known` that do not count in the stream made of `known` alone, each with the
+ * retraction that struck it: its own standing retraction, the one of what it was about, or,
+ * when the measure or agreement no longer stands at all, the latest standing retraction.
+ */
+function marksOf<Folded>(
+  known: TimelineEntry[],
+  facts: DescribedFact[],
+  stream: StreamFold<Folded>,
+  folded: Folded | null,
+): Map<string, TimelineEntry> {
+  const struck = retractedEventIds(known.map((entry) => entry.event));
+  /** Each retracted event's standing retraction. */
+  const retractionOf = new Map<string, TimelineEntry>();
+  let latestRetraction: TimelineEntry | undefined;
+  for (const entry of known) {
+    const { event } = entry;
+    if (event.type !== 'EventRetracted' || struck.has(event.metadata.eventId)) continue;
+    retractionOf.set((event as EventRetracted).data.eventId, entry);
+    latestRetraction = entry;
+  }
+  const knownIds = new Set(known.map((entry) => entry.event.metadata.eventId));
+  const orphaned = (subject: Subject | undefined) => {
+    if (!folded) return latestRetraction;
+    if (!subject || stream.holds(folded, subject)) return undefined;
+    const creator = known.find(
+      (entry) =>
+        entry.event.type === subject.creator &&
+        (entry.event.data as unknown as Record<string, unknown>)[subject.key] === subject.id,
+    );
+    return (creator && retractionOf.get(creator.event.metadata.eventId)) ?? latestRetraction;
+  };
+  const marks = new Map<string, TimelineEntry>();
+  for (const { entry, subject } of facts) {
+    const id = entry.event.metadata.eventId;
+    if (!knownIds.has(id)) continue;
+    const mark = retractionOf.get(id) ?? orphaned(subject);
+    if (mark) marks.set(id, mark);
+  }
+  return marks;
 }
 
 function row(
   streamId: string,
   entry: TimelineEntry,
-  mark: TimelineEntry | undefined,
+  standing: Standing | undefined,
   described: Pick<
     TimelineFactRow,
     | 'measure_id'
@@ -176,8 +291,9 @@ function row(
     recorded_at: entry.recordedAt,
     ...described,
     actor: event.metadata.actor ?? null,
-    retracted_by: mark?.event.metadata.eventId ?? null,
-    retracted_at: mark?.recordedAt ?? null,
+    retracted_by: standing?.mark?.event.metadata.eventId ?? null,
+    retracted_at: standing?.mark?.recordedAt ?? null,
+    retracted_during: multirangeOf(standing?.spans ?? []),
   };
 }
 
@@ -377,6 +493,11 @@ function calendarIn(timeZone: string): Intl.DateTimeFormat | null {
 function clip(text: string, length: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   return flat.length <= length ? flat : `${flat.slice(0, length - 1)}…`;
+}
+
+function multirangeOf(spans: Array<[string, string | null]>): string {
+  const ranges = spans.map(([from, until]) => `["${from}",${until === null ? '' : `"${until}"`})`);
+  return `{${ranges.join(',')}}`;
 }
 
 function unique(values: string[]): string[] {

@@ -13,8 +13,9 @@ export interface TimelineQuery {
   /** Facts about measures or agreements this party imposes, is targeted by or is party to. */
   party?: string;
   /**
-   * Absent: what the tracker knows now. Otherwise only facts recorded by then, with the
-   * retractions recorded by then.
+   * Absent: what the tracker knows now. Otherwise only facts recorded by then that count in the
+   * stream as recorded by then: retractions recorded by then strike, unless themselves
+   * retracted by then (a chain of any length).
    */
   knownAt?: Date;
   after?: string;
@@ -64,7 +65,7 @@ export class TimelineQueries {
           AND ($2::timestamptz IS NULL OR f.effective_at < $2)
           AND ($3::text IS NULL OR f.parties @> ARRAY[$3])
           AND CASE WHEN $4::timestamptz IS NULL THEN f.retracted_by IS NULL
-                   ELSE f.recorded_at <= $4 AND (f.retracted_at IS NULL OR f.retracted_at > $4) END
+                   ELSE f.recorded_at <= $4 AND NOT (f.retracted_during @> $4::timestamptz) END
           AND ($5::timestamptz IS NULL OR (f.effective_at, f.position) > ($5, $6::bigint))
         ORDER BY f.effective_at, f.position
         LIMIT $7`,

@@ -68,6 +68,17 @@ describe('TimelineProjection on PostgreSQL', () => {
     statusChange: '',
     commitmentRetraction: '',
   };
+  /**
+   * Retractions of retractions, each recorded in a later millisecond, with an instant noted
+   * between every two steps: `before` the first retraction, `after[i]` the i-th.
+   */
+  const chains = {
+    amendment: '',
+    suspensionStart: '',
+    remadeFact: '',
+    before: new Date(0),
+    after: [] as Date[],
+  };
 
   const allRows = async () => {
     const rows = await Promise.all(TABLES.map(([table, key]) => t.rows(table, key)));
@@ -183,6 +194,64 @@ describe('TimelineProjection on PostgreSQL', () => {
         body: { eventId: creation.eventId, reason: 'Never existed', sources: [notice] },
       })
     ).eventIds[0];
+
+    // An amendment retracted, that retraction retracted, and that one retracted in turn; a
+    // suspension whose scheduling was retracted, then put back; a measure whose creation was
+    // retracted, then put back.
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+    const chained = (
+      await t.measure(null, { action: 'record-measure', body: tariff(`TLCH-${uniqueSuffix()}`) })
+    ).id;
+    chains.amendment = (
+      await t.measure(chained, {
+        action: 'amend-measure',
+        body: {
+          rate: { type: 'ad-valorem', percent: 40 },
+          effectiveAt: '2024-07-01T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    const rescheduled = (
+      await t.measure(null, { action: 'record-measure', body: tariff(`TLRS-${uniqueSuffix()}`) })
+    ).id;
+    const suspension = await t.measure(rescheduled, {
+      action: 'schedule-suspension',
+      body: { startsAt: '2024-08-01T04:00:00Z', duration: 'P1Y', sources: [notice] },
+    });
+    chains.suspensionStart = suspension.eventIds[1];
+    const remade = await t.measure(null, {
+      action: 'record-measure',
+      body: tariff(`TLRM-${uniqueSuffix()}`, { effectiveAt: '2024-09-01T04:00:00Z' }),
+    });
+    chains.remadeFact = (
+      await t.measure(remade.id, {
+        action: 'amend-measure',
+        body: {
+          rate: { type: 'ad-valorem', percent: 20 },
+          effectiveAt: '2024-10-01T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    const retract = async (measure: string, eventId: string) => {
+      await pause();
+      const result = await t.measure(measure, {
+        action: 'retract-event',
+        body: { eventId, reason: 'Reconsidered', sources: [notice] },
+      });
+      await pause();
+      chains.after.push(new Date());
+      return result.eventIds[0];
+    };
+    await pause();
+    chains.before = new Date();
+    const amendmentRetractions = [chains.amendment];
+    for (let depth = 0; depth < 3; depth += 1) {
+      amendmentRetractions.push(await retract(chained, amendmentRetractions[depth]));
+    }
+    await retract(rescheduled, await retract(rescheduled, suspension.eventIds[0]));
+    await retract(remade.id, await retract(remade.id, remade.eventIds[0]));
 
     // An agreement whose commitment was retracted after its status changed.
     own.agreement = (
@@ -352,6 +421,42 @@ describe('TimelineProjection on PostgreSQL', () => {
       after = page.nextCursor ?? undefined;
     } while (after);
     expect(paged).toEqual(november.items);
+  });
+
+  it('shows a fact as known at any time along a chain of retractions of retractions', async () => {
+    await truncateAll();
+    await t.projectPages(projection, 1000);
+    const window = {
+      from: new Date('2024-01-01T00:00:00Z'),
+      to: new Date('2025-01-01T00:00:00Z'),
+      limit: 200,
+    };
+    const shownAt = async (knownAt?: Date) => {
+      const page = await queries.list({ ...window, knownAt });
+      const ids = new Set(page.items.map((item) => item.eventId));
+      return {
+        amendment: ids.has(chains.amendment),
+        suspensionStart: ids.has(chains.suspensionStart),
+        remadeFact: ids.has(chains.remadeFact),
+      };
+    };
+    const [r1, r2, r3, u1, u2, c1, c2] = chains.after;
+    // The amendment: struck by the first retraction, back with the second, struck by the third.
+    expect((await shownAt(chains.before)).amendment).toBe(true);
+    expect((await shownAt(r1)).amendment).toBe(false);
+    expect((await shownAt(r2)).amendment).toBe(true);
+    expect((await shownAt(r3)).amendment).toBe(false);
+    expect((await shownAt()).amendment).toBe(false);
+    // A suspension's start goes with its scheduling, and comes back with it.
+    expect((await shownAt(r3)).suspensionStart).toBe(true);
+    expect((await shownAt(u1)).suspensionStart).toBe(false);
+    expect((await shownAt(u2)).suspensionStart).toBe(true);
+    expect((await shownAt()).suspensionStart).toBe(true);
+    // A measure's other facts go with its creation, and come back with it.
+    expect((await shownAt(u2)).remadeFact).toBe(true);
+    expect((await shownAt(c1)).remadeFact).toBe(false);
+    expect((await shownAt(c2)).remadeFact).toBe(true);
+    expect((await shownAt()).remadeFact).toBe(true);
   });
 
   it('changes nothing when batches it has applied are delivered again', async () => {

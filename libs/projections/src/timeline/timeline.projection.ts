@@ -156,12 +156,13 @@ export class TimelineProjection implements RebuildableProjection {
       await manager.query(
         `INSERT INTO timeline_facts (event_id, stream_id, version, position, type, effective_at,
            recorded_at, measure_id, agreement_id, code, title, kind, imposing_party, parties,
-           subject_id, summary, actor, retracted_by, retracted_at)
+           subject_id, summary, actor, retracted_by, retracted_at, retracted_during)
          SELECT * FROM json_to_recordset($1::json) AS r(event_id uuid, stream_id text,
            version bigint, position bigint, type text, effective_at timestamptz,
            recorded_at timestamptz, measure_id uuid, agreement_id uuid, code text, title text,
            kind text, imposing_party text, parties text[], subject_id text, summary text,
-           actor text, retracted_by uuid, retracted_at timestamptz)`,
+           actor text, retracted_by uuid, retracted_at timestamptz,
+           retracted_during tstzmultirange)`,
         [JSON.stringify(part)],
       );
     }
