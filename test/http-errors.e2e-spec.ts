@@ -217,6 +217,53 @@ describe('HTTP errors as problem+json, end to end', () => {
       const withKey = await http().post('/api/v1/nothing-here').set(asAdmin).send({ a: 1 });
       expect(expectProblem(withKey, 404, 'not-found').instance).toBe('/api/v1/nothing-here');
     });
+
+    const someId = '0b7e4c52-3f7a-4d1e-9a6b-2c8d5e1f0a93';
+    it.each([
+      ['DELETE', '/api/v1/measures', 'GET, HEAD, POST'],
+      ['PUT', '/api/v1/events', 'GET, HEAD'],
+      ['PUT', '/api/v1/events?after=3', 'GET, HEAD'],
+      ['POST', `/api/v1/measures/${someId}`, 'GET, HEAD'],
+      ['PUT', `/api/v1/webhook-subscriptions/${someId}`, 'GET, HEAD, DELETE, PATCH'],
+      ['GET', `/api/v1/api-keys/${someId}`, 'DELETE'],
+      ['OPTIONS', '/health/live', 'GET, HEAD'],
+    ])(
+      'a known path with a method it lacks: %s %s → 405 method-not-allowed, Allow: %s',
+      async (method, path, allow) => {
+        for (const headers of [{}, asAdmin]) {
+          const response = await http()[method.toLowerCase() as 'put'](path).set(headers);
+          const body = expectProblem(response, 405, 'method-not-allowed');
+          expect(response.headers.allow).toBe(allow);
+          expect(body).toMatchObject({
+            allowed: allow.split(', '),
+            instance: path.split('?')[0],
+          });
+        }
+      },
+    );
+
+    it('a route that finds nothing itself (a static file that is not there) → 404, not 405', async () => {
+      for (const method of ['get', 'head'] as const) {
+        const response = await http()[method]('/api/docs/no-such-asset.js');
+        expect({ method, status: response.status, allow: response.headers.allow }).toEqual({
+          method,
+          status: 404,
+          allow: undefined,
+        });
+      }
+    });
+
+    it('a method nothing is routed for, on a path the router cannot decode → no 405', async () => {
+      // The router's lookup under another method answers "bad URL" there, which is no route.
+      const response = await sendRaw(
+        port,
+        wire(['TRACE /api/v1/measures/%E0%A4%A HTTP/1.1', 'Host: localhost']),
+      );
+      expect({ status: response.status, allow: response.headers.allow }).toEqual({
+        status: 404,
+        allow: undefined,
+      });
+    });
   });
 
   describe('the media type of a write: application/json only', () => {

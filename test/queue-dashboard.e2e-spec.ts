@@ -1,3 +1,7 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createServer } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiKeysService } from '@app/api-keys';
 import { createTestDatabase, testRedisUrl, type TestDatabase } from '@app/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -6,6 +10,64 @@ import request from 'supertest';
 import { createApi } from '../apps/api/src/create-api';
 
 const adminKey = 'queue-dashboard-admin-key-0123456789';
+
+/**
+ * A redis-server of the test's own on a free port, to stop, freeze and start again: the
+ * machine's Redis serves every other suite. Nothing is saved, so nothing is left behind.
+ */
+class OwnRedis {
+  private process: ChildProcess | undefined;
+
+  private constructor(readonly port: number) {}
+
+  static async start(): Promise<OwnRedis> {
+    const probe = createServer().listen(0, '127.0.0.1');
+    await once(probe, 'listening');
+    const port = (probe.address() as { port: number }).port;
+    probe.close();
+    const redis = new OwnRedis(port);
+    await redis.restart();
+    return redis;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async restart(): Promise<void> {
+    this.process = spawn(
+      'redis-server',
+      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+      { stdio: 'ignore' },
+    );
+    // Queued until the server listens: ioredis retries the connection every 50 ms.
+    const client = new Redis(this.url, { retryStrategy: () => 50, maxRetriesPerRequest: null });
+    client.on('error', () => undefined);
+    try {
+      await client.ping();
+    } finally {
+      client.disconnect();
+    }
+  }
+
+  /** Gone as after a crash: its connections close at once. */
+  async kill(): Promise<void> {
+    const running = this.process;
+    if (!running || running.exitCode !== null) return;
+    const exited = once(running, 'exit');
+    running.kill('SIGKILL');
+    await exited;
+  }
+
+  /** Still connected, answering nothing (a hung server, or a network that drops everything). */
+  freeze(): void {
+    this.process?.kill('SIGSTOP');
+  }
+
+  thaw(): void {
+    this.process?.kill('SIGCONT');
+  }
+}
 
 describe('the queue dashboard at /admin/queues', () => {
   let db: TestDatabase;
@@ -59,6 +121,80 @@ describe('the queue dashboard at /admin/queues', () => {
       .expect(200);
     const names = (queues.body.queues as { name: string }[]).map((queue) => queue.name).sort();
     expect(names).toEqual(['accord-alerts']);
+  });
+
+  describe('while Redis is unreachable', () => {
+    let redis: OwnRedis;
+    let cutOff: NestFastifyApplication;
+    const asAdmin = { authorization: `Bearer ${adminKey}` };
+    const get = (path: string, headers: Record<string, string> = asAdmin) =>
+      // Without an answer within 8 s, the request fails rather than hang the suite.
+      request(cutOff.getHttpServer()).get(path).set(headers).timeout(8000);
+    async function expectRedisUnavailable(path: string, withinMs: number) {
+      const started = Date.now();
+      const response = await get(path);
+      expect({ status: response.status, type: response.headers['content-type'] }).toEqual({
+        status: 503,
+        type: 'application/problem+json; charset=utf-8',
+      });
+      expect(response.body).toMatchObject({ status: 503, code: 'redis-unavailable' });
+      expect(response.headers['retry-after']).toBe('5');
+      expect(Date.now() - started).toBeLessThan(withinMs);
+    }
+    async function expectBackWithin(ms: number) {
+      const deadline = Date.now() + ms;
+      let status = 0;
+      while (Date.now() < deadline) {
+        status = (await get('/admin/queues/api/queues')).status;
+        if (status === 200) return;
+        await sleep(100);
+      }
+      expect(status).toBe(200);
+    }
+
+    beforeAll(async () => {
+      redis = await OwnRedis.start();
+      const machineRedis = process.env.REDIS_URL;
+      process.env.REDIS_URL = redis.url;
+      try {
+        cutOff = await createApi();
+        await cutOff.init();
+        await cutOff.getHttpAdapter().getInstance().ready();
+      } finally {
+        if (machineRedis === undefined) delete process.env.REDIS_URL;
+        else process.env.REDIS_URL = machineRedis;
+      }
+    });
+    afterAll(async () => {
+      redis?.thaw();
+      await cutOff?.close();
+      await redis?.kill();
+    });
+
+    it('answers 503 redis-unavailable at once, keys still checked first, and works again once Redis is back', async () => {
+      await get('/admin/queues/api/queues').expect(200);
+      await redis.kill();
+
+      expect((await get('/admin/queues/api/queues', {})).status).toBe(401);
+      expect(
+        (await get('/admin/queues/api/queues', { authorization: `Bearer ${viewerKey}` })).status,
+      ).toBe(403);
+      await expectRedisUnavailable('/admin/queues/api/queues', 1000);
+      await expectRedisUnavailable('/admin/queues', 1000);
+
+      await redis.restart();
+      await expectBackWithin(5000);
+      await get('/admin/queues').expect(200);
+    });
+
+    it('answers 503 when Redis stops answering on a connection that stays open', async () => {
+      await expectBackWithin(5000);
+      redis.freeze();
+      // Each Redis command is given 5 s.
+      await expectRedisUnavailable('/admin/queues/api/queues', 7000);
+      redis.thaw();
+      await expectBackWithin(5000);
+    });
   });
 
   it('writes nothing to Redis: an api alone leaves no key behind', async () => {

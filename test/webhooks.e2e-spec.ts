@@ -1,9 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { eventually, WebhookReceiver } from '@app/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  createTestDatabase,
+  deleteRedisPrefix,
+  eventually,
+  testRedisPrefix,
+  WebhookReceiver,
+  type TestDatabase,
+} from '@app/testing';
 import { Webhook } from 'standardwebhooks';
 import request from 'supertest';
 import { createApi } from '../apps/api/src/create-api';
 import { startApiAndWorker, type ApiAndWorker } from './support/api-and-worker';
+import { startWorker, type WorkerProcess } from './support/worker-process';
 import { agreementBody, source, suffix, usTariffBody } from './support/write-api';
 
 const PROBLEM_JSON = /^application\/problem\+json/;
@@ -518,5 +527,112 @@ describe('Webhook subscriptions, end to end', () => {
     expect(metrics.text).toContain('process_cpu_user_seconds_total');
     // The worker runs in this process too, so its delivery metrics show here.
     expect(metrics.text).toMatch(/accord_webhook_attempts_total\{result="success"\} \d+/);
+  });
+});
+
+/**
+ * A worker killed with SIGKILL in the middle of an attempt: the api in this process, the worker
+ * a process of its own, so that it can be killed and another one started.
+ */
+describe('Webhook attempts of a worker killed mid-attempt, end to end', () => {
+  const adminKey = `admin-${randomBytes(24).toString('base64url')}`;
+  const asAdmin = { authorization: `Bearer ${adminKey}` };
+  const prefix = testRedisPrefix('e2e-webhooks-killed');
+  let db: TestDatabase;
+  let api: NestFastifyApplication;
+  let receiver: WebhookReceiver;
+  const workers: WorkerProcess[] = [];
+  let workerEnv: Record<string, string>;
+  const http = () => request(api.getHttpServer());
+
+  async function startedWorker(): Promise<WorkerProcess> {
+    const worker = startWorker(workerEnv);
+    workers.push(worker);
+    await worker.ready();
+    return worker;
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('e2e_webhooks_killed');
+    receiver = await WebhookReceiver.start();
+    workerEnv = {
+      DATABASE_URL: db.url,
+      REDIS_PREFIX: prefix,
+      ADMIN_API_KEY: adminKey,
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOK_RELAY_POLL_MS: '100',
+      LOG_LEVEL: 'log',
+    };
+    Object.assign(process.env, { ...workerEnv, LOG_LEVEL: 'fatal' });
+    api = await createApi();
+    await api.init();
+    await api.getHttpAdapter().getInstance().ready();
+  });
+  afterAll(async () => {
+    for (const worker of workers) {
+      if (worker.child.exitCode === null && worker.child.signalCode === null) {
+        worker.child.kill('SIGKILL');
+        await worker.exited;
+      }
+    }
+    await api?.close();
+    await receiver?.close();
+    await deleteRedisPrefix(prefix);
+    await db?.drop();
+  });
+
+  it('logs the interrupted attempt as one without an outcome, and sends again with the same webhook-id', async () => {
+    const created = await http()
+      .post(BASE)
+      .set(asAdmin)
+      .send({ url: receiver.url('/killed'), eventTypes: ['ping'] })
+      .expect(201);
+    const subscriptionId = created.body.id as string;
+    // The first request is held until the worker is dead; the next one is answered.
+    receiver.handle('/killed', (_request, n) =>
+      n === 0 ? { status: 204, delayMs: 5000 } : { status: 204 },
+    );
+    const first = await startedWorker();
+    const { deliveryId } = (
+      await http().post(`${BASE}/${subscriptionId}/test`).set(asAdmin).expect(202)
+    ).body as { deliveryId: string };
+    await eventually(() => expect(receiver.on('/killed')).toHaveLength(1), { timeoutMs: 15_000 });
+    first.child.kill('SIGKILL');
+    await first.exited;
+
+    // The lease the dead worker left runs out (30 s at least): moved to now rather than waited.
+    const leased = await db.pool.query(
+      `UPDATE webhook_deliveries SET claimed_until = now()
+        WHERE id = $1 AND claimed_by IS NOT NULL AND claimed_until > now()`,
+      [deliveryId],
+    );
+    expect(leased.rowCount).toBe(1);
+    await startedWorker();
+
+    const delivery = await eventually(
+      async () => {
+        const log = await http()
+          .get(`${BASE}/${subscriptionId}/deliveries`)
+          .set(asAdmin)
+          .expect(200);
+        expect(log.body.items[0]).toMatchObject({ id: deliveryId, status: 'succeeded' });
+        return log.body.items[0];
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(delivery).toMatchObject({ attemptCount: 2, lastStatusCode: 204, lastError: null });
+    expect(delivery.attempts).toEqual([
+      {
+        attemptedAt: expect.any(String),
+        statusCode: null,
+        latencyMs: expect.any(Number),
+        error:
+          'No outcome recorded: the worker stopped before recording it; the delivery may have been sent.',
+        responseBody: null,
+      },
+      expect.objectContaining({ statusCode: 204, error: null }),
+    ]);
+    const ids = receiver.on('/killed').map((sent) => sent.headers['webhook-id']);
+    expect(ids).toEqual([delivery.webhookId, delivery.webhookId]);
   });
 });

@@ -3,7 +3,11 @@ import { createTestDatabase, WebhookReceiver, type TestDatabase } from '@app/tes
 import { Registry } from 'prom-client';
 import { Webhook } from 'standardwebhooks';
 import { inTransaction } from './infrastructure/webhook.repository';
-import { WebhookDeliverer, type WebhookDelivererOptions } from './webhook-deliverer';
+import {
+  NO_OUTCOME_RECORDED,
+  WebhookDeliverer,
+  type WebhookDelivererOptions,
+} from './webhook-deliverer';
 import { WebhookDispatcher } from './webhook-dispatcher';
 import { WebhookHttpClient } from './webhook-http-client';
 import { WebhookMetrics } from './webhook-metrics';
@@ -382,6 +386,75 @@ describe('WebhookDeliverer', () => {
         status_code: null,
         error: expect.stringContaining('ECONNREFUSED'),
       });
+    });
+  });
+
+  describe('a lease left behind', () => {
+    const leaseMs = 30_000;
+    /** What a worker that claimed a delivery and died leaves: a lease nobody will end. */
+    async function leaseLeft(deliveryId: string): Promise<string> {
+      const claim = randomUUID();
+      await db.pool.query(
+        'UPDATE webhook_deliveries SET claimed_by = $2, claimed_until = $3 WHERE id = $1',
+        [deliveryId, claim, new Date(now.getTime() + leaseMs)],
+      );
+      return claim;
+    }
+
+    it('is waited out, then logged as an attempt without an outcome that counts but is no failure', async () => {
+      const subscription = await subscribe();
+      const delivery = await dispatch(subscription.id);
+      const leasedAt = now;
+      await leaseLeft(delivery.id);
+      expect(await deliverer({ leaseMs }).deliver(delivery.id)).toEqual({
+        kind: 'early',
+        at: new Date(leasedAt.getTime() + leaseMs),
+      });
+
+      now = new Date(leasedAt.getTime() + leaseMs);
+      expect(await deliverer({ leaseMs }).deliver(delivery.id)).toMatchObject({
+        kind: 'succeeded',
+      });
+      expect(await attemptsOf(delivery.id)).toEqual([
+        expect.objectContaining({
+          attempted_at: leasedAt,
+          status_code: null,
+          latency_ms: leaseMs,
+          error: NO_OUTCOME_RECORDED,
+          response_body: null,
+        }),
+        expect.objectContaining({ status_code: 204, error: null }),
+      ]);
+      expect(await deliveryRow(delivery.id)).toMatchObject({
+        status: 'succeeded',
+        attempts: 2,
+        last_error: null,
+        claimed_by: null,
+      });
+      expect(receiver.on(subscription.path)).toHaveLength(1);
+      const { rows } = await db.pool.query(
+        'SELECT consecutive_failures FROM webhook_subscriptions WHERE id = $1',
+        [subscription.id],
+      );
+      expect(rows[0].consecutive_failures).toBe(0);
+    });
+
+    it('given back (release) by the claim that took it, is claimable at once and logs nothing', async () => {
+      const subscription = await subscribe();
+      const delivery = await dispatch(subscription.id);
+      const claim = await leaseLeft(delivery.id);
+      // Another claim's word does not count.
+      await deliverer({ leaseMs }).release([{ id: delivery.id, claimed_by: randomUUID() }]);
+      expect(await deliverer({ leaseMs }).deliver(delivery.id)).toMatchObject({ kind: 'early' });
+
+      await deliverer({ leaseMs }).release([{ id: delivery.id, claimed_by: claim }]);
+      expect(await deliverer({ leaseMs }).deliver(delivery.id)).toMatchObject({
+        kind: 'succeeded',
+      });
+      expect(await attemptsOf(delivery.id)).toEqual([
+        expect.objectContaining({ status_code: 204, error: null }),
+      ]);
+      expect(await deliveryRow(delivery.id)).toMatchObject({ status: 'succeeded', attempts: 1 });
     });
   });
 });

@@ -157,6 +157,46 @@ const CLAIMED_OUTPUT = `SELECT c.id, date_part('epoch', c.next_attempt_at) * 100
                row_number() OVER (PARTITION BY subscription_id) = 1 AS first_of_subscription
           FROM claimed) c`;
 
+/**
+ * What the attempt log says of an attempt whose outcome was never written: its worker was killed
+ * (or its outcome could not be stored) between sending, or perhaps just before, and recording.
+ */
+export const NO_OUTCOME_RECORDED =
+  'No outcome recorded: the worker stopped before recording it; the delivery may have been sent.';
+
+/**
+ * The end of both claim statements, once `picked` holds the ids to claim and, for each, when its
+ * last lease ran out if it had one (`lapsed_at`): a lease that was neither recorded nor given
+ * back (`release`) is an attempt that was under way when its worker stopped. It is logged, in
+ * the same statement, as an attempt without an outcome (`note`): begun when that lease was taken
+ * (its end less `lease`, in ms: this deliverer's), over when it ran out, like an attempt given up
+ * at a timeout, no status. It counts as an attempt, not as a failure of the subscription: nobody
+ * knows whether it failed. A row with no lapsed lease, the usual case, costs nothing more: its
+ * lease is written either way, and the log entry is not.
+ */
+function leaseTaken(claimBy: string, claimUntil: string, lease: string, note: string): string {
+  return `unrecorded AS (
+         INSERT INTO webhook_attempts
+           (delivery_id, attempted_at, status_code, latency_ms, error, response_body)
+         SELECT id, lapsed_at - make_interval(secs => ${lease}::int / 1000.0), NULL,
+                ${lease}::int, ${note}::text, NULL
+           FROM picked WHERE lapsed_at IS NOT NULL
+       ), claimed AS (
+         UPDATE webhook_deliveries d SET claimed_by = ${claimBy}, claimed_until = ${claimUntil},
+                attempts = d.attempts + (picked.lapsed_at IS NOT NULL)::int,
+                run_attempts = d.run_attempts + (picked.lapsed_at IS NOT NULL)::int,
+                last_error = CASE WHEN picked.lapsed_at IS NULL THEN d.last_error
+                                  ELSE ${note}::text END
+           FROM picked, webhook_subscriptions s
+          WHERE d.id = picked.id AND s.id = d.subscription_id
+         RETURNING ${CLAIMED_COLUMNS}
+       )
+       ${CLAIMED_OUTPUT}`;
+}
+
+/** When a row's lease ran out, if it was left (not recorded, not released); see `leaseTaken`. */
+const LAPSED_AT = 'CASE WHEN d.claimed_by IS NOT NULL THEN d.claimed_until END AS lapsed_at';
+
 /** Claims due deliveries (see `claim`); its parameters are listed where it is run. */
 const CLAIM_STATEMENT = `WITH room AS (
          SELECT s.id, greatest($4 - coalesce(b.in_flight, 0), 0) AS room,
@@ -177,9 +217,9 @@ const CLAIM_STATEMENT = `WITH room AS (
           -- is full the same subscriptions do not always win.
           ORDER BY c.after_at NULLS FIRST, c.after_id NULLS FIRST, random()
        ), picked AS (
-         SELECT due.id FROM room
+         SELECT due.id, due.lapsed_at FROM room
           CROSS JOIN LATERAL (
-            SELECT d.id FROM webhook_deliveries d
+            SELECT d.id, ${LAPSED_AT} FROM webhook_deliveries d
              WHERE d.subscription_id = room.id AND d.status IN ('pending', 'delivering')
                AND d.next_attempt_at <= $1
                AND (d.next_attempt_at, d.id) > (room.after_at, room.after_id)
@@ -189,13 +229,7 @@ const CLAIM_STATEMENT = `WITH room AS (
              FOR UPDATE SKIP LOCKED
           ) due
           LIMIT $5
-       ), claimed AS (
-         UPDATE webhook_deliveries d SET claimed_by = $6, claimed_until = $7
-           FROM picked, webhook_subscriptions s
-          WHERE d.id = picked.id AND s.id = d.subscription_id
-         RETURNING ${CLAIMED_COLUMNS}
-       )
-       ${CLAIMED_OUTPUT}`;
+       ), ${leaseTaken('$6', '$7', '$13', '$14')}`;
 
 /** Writes the outcomes of many attempts (see `record`). */
 const RECORD_STATEMENT = `WITH outcome AS (
@@ -287,7 +321,9 @@ interface NamedQueryable {
  *   those that answered 410 or failed too often.
  *
  * A worker killed between claim and record leaves leases that run out; the deliveries are then
- * claimed again and sent again with their webhook-id (at least once, never lost).
+ * claimed again and sent again with their webhook-id (at least once, never lost), and the claim
+ * that takes one over logs the attempt that went unrecorded (`NO_OUTCOME_RECORDED`). Deliveries
+ * claimed and then not attempted are given back (`release`), so that they are not taken for one.
  */
 export class WebhookDeliverer {
   private readonly logger = new Logger('WebhookDeliverer');
@@ -323,23 +359,19 @@ export class WebhookDeliverer {
     const claimId = randomUUID();
     const { rows } = await this.pool.query<ClaimedRow>(
       `WITH picked AS (
-         SELECT id FROM webhook_deliveries
-          WHERE id = $1 AND status IN ('pending', 'delivering') AND next_attempt_at <= $3
-            AND (claimed_until IS NULL OR claimed_until <= $2)
+         SELECT d.id, ${LAPSED_AT} FROM webhook_deliveries d
+          WHERE d.id = $1 AND d.status IN ('pending', 'delivering') AND d.next_attempt_at <= $3
+            AND (d.claimed_until IS NULL OR d.claimed_until <= $2)
           FOR UPDATE SKIP LOCKED
-       ), claimed AS (
-         UPDATE webhook_deliveries d SET claimed_by = $4, claimed_until = $5
-           FROM picked, webhook_subscriptions s
-          WHERE d.id = picked.id AND s.id = d.subscription_id
-         RETURNING ${CLAIMED_COLUMNS}
-       )
-       ${CLAIMED_OUTPUT}`,
+       ), ${leaseTaken('$4', '$5', '$6', '$7')}`,
       [
         deliveryId,
         now,
         new Date(now.getTime() + EARLY_SLACK_MS),
         claimId,
         new Date(now.getTime() + this.leaseMs),
+        this.leaseMs,
+        NO_OUTCOME_RECORDED,
       ],
     );
     const delivery = filledIn(rows, claimId, now.getTime() + this.leaseMs / 2)[0];
@@ -393,9 +425,31 @@ export class WebhookDeliverer {
         plainArray(after.map(([, cursor]) => cursor.id)),
         request.lane?.count ?? 1,
         request.lane?.index ?? 0,
+        this.leaseMs,
+        NO_OUTCOME_RECORDED,
       ],
     });
     return filledIn(rows, claimId, now.getTime() + this.leaseMs / 2);
+  }
+
+  /**
+   * Gives back deliveries claimed and not attempted (the pump let them go): claimable again at
+   * once, and, nothing having been sent, not logged by the next claim as an attempt without an
+   * outcome, as a lease left to run out would be. Only rows still under the same claim.
+   */
+  async release(
+    deliveries: ReadonlyArray<Pick<ClaimedDelivery, 'id' | 'claimed_by'>>,
+  ): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.pool.query(
+      `UPDATE webhook_deliveries d SET claimed_by = NULL, claimed_until = NULL
+         FROM unnest($1::uuid[], $2::uuid[]) AS r (id, claimed_by)
+        WHERE d.id = r.id AND d.claimed_by = r.claimed_by`,
+      [
+        plainArray(deliveries.map((delivery) => delivery.id)),
+        plainArray(deliveries.map((delivery) => delivery.claimed_by)),
+      ],
+    );
   }
 
   /** The earliest time a delivery not due now will be, if any (when to look again). */

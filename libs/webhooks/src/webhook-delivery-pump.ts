@@ -56,8 +56,10 @@ const ANNOUNCED_RESET_MS = 100;
  * refilled from memory while the next claim runs; claims wait until `concurrency` places are
  * free (or `TOP_UP_MS`), so that they come in batches rather than one per completion. A claimed
  * delivery waits for the ones claimed before it to be started, normally milliseconds; one that
- * would start past half its lease (every slot held by slow endpoints) is let go to be claimed
- * again. Outcomes are written together (`flushSize`, `flushIntervalMs`): one statement for many.
+ * would start past half its lease (every slot held by slow endpoints) is let go, given back to be
+ * claimed again (a lease left to run out would read as an attempt cut short: see
+ * `WebhookDeliverer.release`). Outcomes are written together (`flushSize`, `flushIntervalMs`):
+ * one statement for many.
  */
 export class WebhookDeliveryPump {
   private readonly logger = new Logger('WebhookDeliveryPump');
@@ -90,6 +92,8 @@ export class WebhookDeliveryPump {
   /** When deliveries were last announced committed (they may sort before a cursor). */
   private announcedAt = 0;
   private readonly attempts = new Set<Promise<void>>();
+  /** Deliveries let go on their way back to the table (`giveBack`). */
+  private readonly givingBack = new Set<Promise<void>>();
   private results: AttemptResult[] = [];
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
@@ -133,6 +137,7 @@ export class WebhookDeliveryPump {
     for (let tries = 0; tries < 3 && (this.results.length || this.flushing); tries += 1) {
       await this.flush();
     }
+    await Promise.all(this.givingBack);
     clearTimeout(this.flushTimer);
     await this.listener?.end().catch(() => undefined);
     this.listener = undefined;
@@ -168,6 +173,9 @@ export class WebhookDeliveryPump {
   }
 
   private async claimFor(lane: Lane, room: number): Promise<number> {
+    // Not before what was let go is back: its lease may have run out meanwhile, and this claim
+    // would take it for an attempt cut short.
+    if (this.givingBack.size > 0) await Promise.all(this.givingBack);
     const cursors = lane.cursors;
     // From the beginning again now and then: rows left behind a cursor (a lease run out, a
     // delivery committed after later ones were claimed) are found then.
@@ -224,19 +232,36 @@ export class WebhookDeliveryPump {
 
   /**
    * Starts waiting deliveries while slots are free, in the order they were claimed. One that
-   * waited past its `start_by` (slots held by slow endpoints) is let go: its lease runs out and
-   * it is claimed again, rather than attempted so late that another worker may claim it too.
+   * waited past its `start_by` (slots held by slow endpoints) is let go: given back unattempted,
+   * to be claimed again, rather than attempted so late that another worker may claim it too.
    */
   private fill(): void {
+    const letGo: ClaimedDelivery[] = [];
     while (this.inFlight < this.options.concurrency) {
       const delivery = this.waiting.shift();
-      if (!delivery) return;
+      if (!delivery) break;
       if (delivery.start_by_ms < Date.now()) {
         this.release(delivery.subscription_id);
+        letGo.push(delivery);
         continue;
       }
       this.send(delivery);
     }
+    if (letGo.length > 0) this.giveBack(letGo);
+  }
+
+  /**
+   * Hands deliveries let go back to the table. Should that fail, their leases run out instead,
+   * and the claim that takes them over logs each as an attempt without an outcome.
+   */
+  private giveBack(deliveries: ClaimedDelivery[]): void {
+    const giving: Promise<void> = this.deliverer
+      .release(deliveries)
+      .catch((error: Error) =>
+        this.logger.warn(`Giving back ${deliveries.length} deliveries failed: ${error.message}`),
+      )
+      .finally(() => this.givingBack.delete(giving));
+    this.givingBack.add(giving);
   }
 
   private release(subscription: string): void {

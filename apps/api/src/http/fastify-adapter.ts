@@ -27,9 +27,44 @@ export function isFastifyError(error: unknown): error is FastifyError {
 type ErrorHandler = Parameters<FastifyAdapter['setErrorHandler']>[0];
 
 /**
+ * The parts of Fastify and of a request the not-found handler needs (Nest's copy of Fastify is
+ * not the one `fastify` types here). `findRoute` runs the router's lookup on a concrete URL.
+ */
+interface RouterLookup {
+  readonly supportedMethods: readonly string[];
+  findRoute(options: { method: string; url: string }): { searchParams?: unknown } | null;
+}
+interface UnroutedRequest {
+  method: string;
+  url: string;
+}
+interface UnroutedReply {
+  send(payload: unknown): unknown;
+}
+
+/**
+ * The methods the router has a route for at this URL, HEAD included where Fastify exposes one
+ * for a GET. The router's own lookup, so parameters, wildcards and its options (trailing slash,
+ * case) count as they do for the request itself.
+ */
+function allowedMethods(fastify: RouterLookup, url: string): string[] {
+  return fastify.supportedMethods.filter((method) => {
+    const route = fastify.findRoute({ method, url });
+    // For a URL it cannot decode, or a parameter over maxParamLength, the router hands back its
+    // own error answer rather than null: only a route carries the parsed query string. The
+    // request's method has no route at all then (its lookup would have refused the URL).
+    return route !== null && route.searchParams !== undefined;
+  });
+}
+
+/**
  * Fastify parses the body before Nest's pipeline runs, so its errors reach Nest through the
  * error handler Nest installs here; this adapter hands them on as FastifyRequestError, and the
  * global ProblemDetailsFilter answers them like every other error.
+ *
+ * Fastify's router answers an unsupported method like an unknown path: the not-found handler
+ * runs. Before Nest's 404, it asks the router which methods the path has and, if any, answers
+ * 405 with `Allow` through the same error handler. Found routes never pay for the lookups.
  */
 class ProblemFastifyAdapter extends FastifyAdapter {
   override setErrorHandler(handler: ErrorHandler) {
@@ -38,6 +73,34 @@ class ProblemFastifyAdapter extends FastifyAdapter {
       return (handler as (...args: unknown[]) => unknown).call(this, passed, request, reply);
     } as ErrorHandler);
   }
+
+  override setNotFoundHandler(handler: (...args: unknown[]) => unknown) {
+    const fastify = this.getInstance<RouterLookup>();
+    return super.setNotFoundHandler(function (
+      this: unknown,
+      request: UnroutedRequest,
+      reply: UnroutedReply,
+    ) {
+      const allowed = allowedMethods(fastify, request.url);
+      // A route of the request's own method may send it here too (`callNotFound`: a static
+      // file that is not there): that is a 404. Sent, not thrown: for a URL its own router
+      // cannot decode, Fastify calls this handler outside the try that passes a throw on.
+      if (allowed.length > 0 && !allowed.includes(request.method))
+        return reply.send(methodNotAllowed(request.method, allowed));
+      return handler.call(this, request, reply);
+    });
+  }
+}
+
+function methodNotAllowed(method: string, allowed: string[]): ApiProblem {
+  return new ApiProblem(
+    405,
+    'method-not-allowed',
+    'Method not allowed',
+    `${method} is not supported here; this path supports ${allowed.join(', ')}.`,
+    { allowed },
+    { allow: allowed.join(', ') },
+  );
 }
 
 /**

@@ -18,4 +18,5 @@ export {
 } from './zod-body';
 export { ApiHttpModule } from './api-http.module';
 export { createFastifyAdapter } from './fastify-adapter';
+export { toProblem } from './to-problem';
 export type { Principal } from '@app/api-keys';

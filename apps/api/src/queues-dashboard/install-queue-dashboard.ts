@@ -1,30 +1,56 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter as BullBoardFastifyAdapter } from '@bull-board/fastify';
+import { Logger } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ApiKeysService, roleGrants } from '@app/api-keys';
 import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
 import { ALERTS_QUEUE, bullOptions } from '@app/queues';
 import { Queue } from 'bullmq';
-import { ApiProblem, PROBLEM_CONTENT_TYPE } from '../http';
+import { Redis } from 'ioredis';
+import { ApiProblem, PROBLEM_CONTENT_TYPE, toProblem } from '../http';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
+
+/** How long the dashboard waits for Redis to answer one command before it says Redis is away. */
+const COMMAND_TIMEOUT_MS = 5000;
+/** What ioredis rejects a command with once `commandTimeout` has passed (it has no error class). */
+const COMMAND_TIMED_OUT = 'Command timed out';
 
 /**
  * The BullMQ dashboard at `/admin/queues`, for admins only (`Authorization: Bearer <admin key>`,
  * checked on every request, the page's own assets and API calls included). It is a Fastify
  * plugin outside Nest's router, so it gets its own check instead of the global guard.
+ *
+ * While Redis is unreachable it answers 503 `redis-unavailable` (after the key check) instead of
+ * waiting: its queues have a connection of their own that queues no command while disconnected,
+ * fails the ones in flight when the connection drops and gives up on one Redis does not answer.
+ * That connection reconnects by itself, and the dashboard works again as soon as it has.
  */
 export async function installQueueDashboard(app: NestFastifyApplication): Promise<void> {
   const config = app.get<AccordConfig>(ACCORD_CONFIG);
   const apiKeys = app.get(ApiKeysService);
+  const logger = new Logger('QueueDashboard');
+  const redis = dashboardConnection(config.REDIS_URL, logger);
   // Webhook deliveries have no queue (the worker claims them from PostgreSQL): see their log.
   // The dashboard only shows the queue: by default a BullMQ Queue writes its `meta` hash as soon
   // as it connects, so every api process, tests' and benchmarks' included, would leave a key in
   // Redis under its prefix. The worker's queue and the producers' write it when they run.
+  // The worker checks the Redis version; here that check would be one more command that, failing
+  // while Redis is away, would leave the queue broken for good (BullMQ runs it once).
   const queues = [ALERTS_QUEUE].map(
-    (name) => new Queue(name, { ...bullOptions(config), skipMetasUpdate: true }),
+    (name) =>
+      new Queue(name, {
+        connection: redis,
+        prefix: bullOptions(config).prefix,
+        skipMetasUpdate: true,
+        skipVersionCheck: true,
+      }),
   );
+  for (const queue of queues) {
+    // The connection's own listener reports the outage; a queue repeats each of its errors.
+    queue.on('error', () => undefined);
+  }
   const serverAdapter = new BullBoardFastifyAdapter();
   serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
   createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter });
@@ -32,6 +58,8 @@ export async function installQueueDashboard(app: NestFastifyApplication): Promis
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onClose', async () => {
     await Promise.all(queues.map((queue) => queue.close()));
+    // Not quit(): that would wait for Redis while it is away; nothing is pending worth saving.
+    redis.disconnect();
   });
   await fastify.register(
     async (scope) => {
@@ -48,17 +76,78 @@ export async function installQueueDashboard(app: NestFastifyApplication): Promis
             )
           : !roleGrants(principal.role, 'admin')
             ? new ApiProblem(403, 'forbidden', 'Forbidden', 'The queue dashboard is for admins.')
-            : null;
-        if (problem) {
-          if (problem.getStatus() === 401) reply.header('www-authenticate', 'Bearer');
-          return reply
-            .code(problem.getStatus())
-            .type(PROBLEM_CONTENT_TYPE)
-            .send(problem.toDocument());
-        }
+            : redis.status !== 'ready'
+              ? redisUnavailable()
+              : null;
+        if (problem) return sendProblem(request, reply, problem);
+      });
+      // Redis can go while a request is under way: the dashboard's routes answer that as above
+      // rather than with bull-board's own error body (a 500 naming the ioredis error).
+      scope.addHook('onRoute', (route) => {
+        route.errorHandler = (error, request, reply) => {
+          const unreachable = redis.status !== 'ready' || error.message === COMMAND_TIMED_OUT;
+          const problem = unreachable
+            ? redisUnavailable()
+            : toProblem(error, { ifMatch: false, bodyLimit: request.routeOptions.bodyLimit });
+          if (problem.getStatus() >= 500 && !unreachable) {
+            logger.error(`${request.method} ${request.url} failed: ${error.message}`, error.stack);
+          }
+          return sendProblem(request, reply, problem);
+        };
       });
       await scope.register(serverAdapter.registerPlugin() as never);
     },
     { prefix: QUEUE_DASHBOARD_PATH },
   );
+}
+
+/**
+ * The dashboard's connection. BullMQ's default (`maxRetriesPerRequest: null` with the offline
+ * queue) makes every command wait for Redis however long it is away, which left requests
+ * unanswered; a Queue takes these options, only a Worker's blocking connection may not.
+ */
+function dashboardConnection(url: string, logger: Logger): Redis {
+  const redis = new Redis(url, {
+    enableOfflineQueue: false,
+    maxRetriesPerRequest: 0,
+    commandTimeout: COMMAND_TIMEOUT_MS,
+  });
+  let down = false;
+  redis.on('error', (error: Error) => {
+    if (!down) logger.warn(`Redis unreachable, the dashboard answers 503: ${error.message}`);
+    down = true;
+  });
+  redis.on('ready', () => {
+    if (down) logger.log('Redis reachable again');
+    down = false;
+  });
+  return redis;
+}
+
+function redisUnavailable(): ApiProblem {
+  return new ApiProblem(
+    503,
+    'redis-unavailable',
+    'Redis unavailable',
+    'The queues live in Redis, which does not answer; the dashboard is back as soon as it does.',
+    {},
+    { 'retry-after': '5' },
+  );
+}
+
+/** The parts of a Fastify reply a problem needs (Nest's copy of Fastify types its own). */
+interface ProblemReply {
+  code(status: number): ProblemReply;
+  headers(values: Record<string, string>): ProblemReply;
+  type(contentType: string): ProblemReply;
+  send(body: unknown): unknown;
+}
+
+function sendProblem(request: { url: string }, reply: ProblemReply, problem: ApiProblem): unknown {
+  if (problem.getStatus() === 401) reply.headers({ 'www-authenticate': 'Bearer' });
+  return reply
+    .code(problem.getStatus())
+    .headers(problem.headers)
+    .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
+    .send({ ...problem.toDocument(), instance: request.url.split('?')[0] });
 }
