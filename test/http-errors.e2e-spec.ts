@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
-import { connect } from 'node:net';
+import { connect, createServer } from 'node:net';
 import {
   Body,
   Controller,
@@ -16,6 +16,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DomainError, type DomainErrorCode } from '@app/domain';
 import { CommandIdReusedError, WrongExpectedVersionError } from '@app/event-store';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { Client } from 'pg';
 import request from 'supertest';
 import { z } from 'zod';
 import { ApiModule } from '../apps/api/src/api.module';
@@ -59,6 +60,15 @@ class ErrorsController {
   @Get('crash')
   crash(): never {
     throw new Error('connect ECONNREFUSED 10.1.2.3:5432 password=hunter2');
+  }
+
+  /** What a query meets while PostgreSQL is away: node-postgres's own error, for real. */
+  @Get('database')
+  async database(@Query('port') port: string): Promise<never> {
+    const client = new Client({ host: '127.0.0.1', port: Number(port), user: 'root' });
+    await client.connect();
+    await client.end();
+    throw new Error('PostgreSQL answered on a port that was closed');
   }
 
   @Post('rate')
@@ -539,11 +549,26 @@ describe('HTTP errors as problem+json, end to end', () => {
       expect(body).toMatchObject({ detail: 'Too many writes.', retryAfter: 3 });
     });
 
-    it('anything else → 500 internal-error, logged, and nothing of the cause in the answer', async () => {
-      const response = await http().get('/test/errors/crash');
+    it('anything else → 500 internal-error, logged without the query, nothing of the cause in the answer', async () => {
+      // A query may carry a credential: the calendar feed's token.
+      const response = await http().get('/test/errors/crash?token=feed-s3cret');
       expectProblem(response, 500, 'internal-error');
       expect(response.text).not.toMatch(/ECONNREFUSED|hunter2|10\.1\.2\.3|\.ts:\d+/);
       expect(logger.errors.join('\n')).toContain('GET /test/errors/crash failed: Error: connect');
+      expect(logger.errors.join('\n')).not.toContain('feed-s3cret');
+    });
+
+    it('PostgreSQL out of reach → 503 database-unavailable with Retry-After, not a 500', async () => {
+      const closed = await new Promise<number>((resolve) => {
+        const server = createServer().listen(0, '127.0.0.1', () => {
+          const { port: free } = server.address() as AddressInfo;
+          server.close(() => resolve(free));
+        });
+      });
+      const response = await http().get(`/test/errors/database?port=${closed}`);
+      const body = expectProblem(response, 503, 'database-unavailable');
+      expect(response.headers['retry-after']).toBe('5');
+      expect(body.detail).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
     });
   });
 });

@@ -20,14 +20,21 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       bodyLimit: request.routeOptions?.bodyLimit,
     });
     const status = problem.getStatus();
-    if (status >= 500) {
+    // The path only: a query may carry a credential (the calendar feed's token).
+    const path = request.url.split('?')[0];
+    if (status === 503) {
+      // Expected while a dependency is away or the read side catches up: no stack to read.
+      this.logger.warn(
+        `${request.method} ${path} answered 503 ${problem.code}: ${describe(exception)}`,
+      );
+    } else if (status >= 500) {
       this.logger.error(
-        `${request.method} ${request.url} failed: ${describe(exception)}`,
+        `${request.method} ${path} failed: ${describe(exception)}`,
         exception instanceof Error ? exception.stack : undefined,
       );
     }
     if (reply.sent) return;
-    const document = { ...problem.toDocument(), instance: request.url.split('?')[0] };
+    const document = { ...problem.toDocument(), instance: path };
     void reply
       .status(status)
       .headers(problem.headers)

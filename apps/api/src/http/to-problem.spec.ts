@@ -106,4 +106,31 @@ describe('toProblem', () => {
     const problem = new ApiProblem(409, 'api-key-name-taken', 'Taken', 'x', { name: 'n' });
     expect(toProblem(problem, plain)).toBe(problem);
   });
+
+  it('maps a database that cannot be reached to 503 database-unavailable, not a 500', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+      code: 'ECONNREFUSED',
+    });
+    const shutDown = Object.assign(
+      new Error('terminating connection due to administrator command'),
+      {
+        code: '57P01',
+      },
+    );
+    // TypeORM wraps the driver's error.
+    const wrapped = Object.assign(new Error('Query failed'), { driverError: shutDown });
+    for (const error of [
+      refused,
+      shutDown,
+      wrapped,
+      new Error('Connection terminated unexpectedly'),
+    ]) {
+      const problem = toProblem(error, plain);
+      expect(problem.toDocument()).toMatchObject({ status: 503, code: 'database-unavailable' });
+      expect(problem.headers).toEqual({ 'retry-after': '5' });
+    }
+    // A query PostgreSQL refused is no outage.
+    const syntax = Object.assign(new Error('syntax error'), { code: '42601' });
+    expect(document(syntax)).toMatchObject({ status: 500, code: 'internal-error' });
+  });
 });

@@ -51,7 +51,64 @@ export function toProblem(exception: unknown, request: RequestFacts): ApiProblem
     return fromFastifyError(exception.original, request);
   if (isFastifyError(exception)) return fromFastifyError(exception, request);
   if (exception instanceof HttpException) return fromHttpException(exception);
+  if (isDatabaseUnavailable(exception)) return databaseUnavailable();
   return internalError();
+}
+
+/** Node's errors for a server that cannot be reached, as node-postgres passes them on. */
+const UNREACHABLE_ERRNOS = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+]);
+/**
+ * SQLSTATEs of a server going away or not taking connections: class 08 (connection exception),
+ * 57P01–57P03 (shut down by an administrator, crashed, starting up or shutting down).
+ */
+const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3])$/;
+
+/**
+ * PostgreSQL could not be reached, or dropped the connection: the request may succeed later,
+ * which a client's retry logic needs to know (a 500 says "this request is broken"). The error
+ * may come from node-postgres itself or wrapped by TypeORM (`driverError`).
+ */
+function isDatabaseUnavailable(exception: unknown): boolean {
+  for (let error = exception, depth = 0; error && depth < 3; depth += 1) {
+    if (typeof error !== 'object') return false;
+    const { code, message, driverError } = error as {
+      code?: unknown;
+      message?: unknown;
+      driverError?: unknown;
+    };
+    if (
+      typeof code === 'string' &&
+      (UNREACHABLE_ERRNOS.has(code) || UNAVAILABLE_SQLSTATE.test(code))
+    )
+      return true;
+    if (
+      typeof message === 'string' &&
+      /^(Connection terminated|timeout exceeded when trying to connect)/.test(message)
+    )
+      return true;
+    error = driverError;
+  }
+  return false;
+}
+
+function databaseUnavailable(): ApiProblem {
+  return new ApiProblem(
+    503,
+    'database-unavailable',
+    'Database unavailable',
+    'The database cannot be reached at the moment; try again shortly.',
+    {},
+    { 'retry-after': '5' },
+  );
 }
 
 function fromDomainError(error: DomainError): ApiProblem {

@@ -96,6 +96,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       // A route that names a resource in its path answers 404 when there is none, and 414 when
       // the name is longer than the router takes (see createFastifyAdapter's frameworkErrors).
       if (path.includes('{')) addMissing(operation, [404, 414]);
+      // Every resource reads or writes PostgreSQL, which may be out of reach for a while.
+      if (path.startsWith('/api/v1/')) addMissing(operation, [503]);
       describeIdOrCodeParameters(operation);
     }
   }

@@ -37,7 +37,8 @@ const DESCRIPTIONS: Record<ProblemStatus, string> = {
     `there is one): ${list(codesOf('invalid'))}; or \`idempotency-key-reused\` (the ` +
     '`Idempotency-Key` was used for a different request).',
   503:
-    '`not-caught-up`: the read model had not reached `minPosition` within the wait; ' +
+    '`database-unavailable`: PostgreSQL cannot be reached at the moment; or `not-caught-up` ' +
+    '(reads with `minPosition`): the read model had not reached it within the wait. ' +
     '`Retry-After` says when to ask again.',
 };
 
