@@ -337,4 +337,41 @@ describe('AlertScheduleProjection', () => {
       await dataSource.query('DELETE FROM webhook_subscriptions WHERE id = $1', [subscriptionId]);
     }
   });
+
+  it('dispatches no suspension.extended for an extension recorded after the suspension was lifted', async () => {
+    const subscriptionId = randomUUID();
+    await dataSource.query(
+      `INSERT INTO webhook_subscriptions (id, url, event_types, secret, created_at, updated_at)
+       VALUES ($1, 'https://example.org/hook', '{suspension.*}', 'whsec_test', now(), now())`,
+      [subscriptionId],
+    );
+    try {
+      const measureId = await newMeasure();
+      const suspensionId = await suspend(measureId, '2025-11-10T05:01:00Z', '2030-11-10T05:01:00Z');
+      await act(measureId, {
+        action: 'lift-suspension',
+        suspensionId,
+        body: { effectiveAt: '2026-03-01T05:00:00Z', sources: [source] },
+      });
+      // Decided before the lifting, recorded after it: the domain takes it, the lifting stands.
+      await act(measureId, {
+        action: 'extend-suspension',
+        suspensionId,
+        body: {
+          endsAt: '2031-11-10T05:01:00Z',
+          effectiveAt: '2026-02-01T05:00:00Z',
+          sources: [source],
+        },
+      });
+      await project();
+      const sent: { event_type: string }[] = await dataSource.query(
+        'SELECT event_type FROM webhook_deliveries WHERE subscription_id = $1',
+        [subscriptionId],
+      );
+      expect(sent.map((row) => row.event_type)).not.toContain('suspension.extended');
+      expect((await rows(suspensionId)).filter((row) => row.state === 'pending')).toEqual([]);
+    } finally {
+      await dataSource.query('DELETE FROM webhook_subscriptions WHERE id = $1', [subscriptionId]);
+    }
+  });
 });

@@ -99,7 +99,9 @@ export class AlertScheduleProjection implements SubscriptionHandler {
     const measure = state.measure;
     const data = event.payload as unknown as SuspensionExtendedData;
     const suspension = measure?.suspensions.find((s) => s.id === data.suspensionId);
-    if (!measure || !suspension) return;
+    // An extension decided before a lifting but recorded after it moves no end anyone waits for:
+    // the lifting ended the suspension, and a message announcing the new end would mislead.
+    if (!measure || !suspension || suspension.state === 'lifted') return;
     // The extension's agreement is the one behind the new end; the suspension's own is named too.
     const endAgreement = data.agreement ?? suspension.agreement;
     const found = await findAgreements(manager, [endAgreement, suspension.agreement]);

@@ -205,7 +205,13 @@ function extend(
     },
     context,
   );
-  const lapse = suspension.state === 'lapsed' ? liveLapseOf(suspension, history) : undefined;
+  // Only a lapse the extension pre-dates was wrong; one before a later continuation stands.
+  const lapse =
+    suspension.state === 'lapsed' &&
+    suspension.lapsedAt !== undefined &&
+    isAtOrBefore(effectiveAt, suspension.lapsedAt)
+      ? liveLapseOf(suspension, history)
+      : undefined;
   if (!lapse) return [extended];
   // The lapse said "the end passed with no extension on file"; this extension, in force by the
   // end, proves it wrong. Retracted in the same append, so that every view (timeline, alerts,
@@ -336,28 +342,23 @@ function existingSuspension(measure: Measure, suspensionId: string): Suspension 
 }
 
 /**
- * An extension of a suspension recorded as ended (lifted, or lapsed by the worker) takes
- * effect at the latest when it ended: a later one is a new suspension. One in force by then
- * but recorded after it is a late record of a timely decision and is taken: a lapse recorded
- * meanwhile is retracted with it, and a lifting still ends the suspension when it did.
+ * An extension of a lifted suspension takes effect at the latest at the lifting: the lifting
+ * was a decision to end it, and suspending again later is a new suspension. One in force by
+ * then but recorded after it is a late record of a timely decision and is taken (the lifting
+ * still ends the suspension when it did).
  *
- * A suspension whose end has passed with no lapse on record yet can still be extended from a
- * later date (a continuation announced after a short gap, as China's of 5 November 2025 for
- * the tariff suspension that had ended an hour before its new terms applied): the bundled
- * dataset records such continuations as extensions, and a key, once imported, names its fact
- * for good, so refusing them would stop existing databases from importing it again.
+ * A suspension that ended because its time ran out can be continued from a later date, whether
+ * or not the worker has recorded the lapse yet (so the answer does not depend on the worker's
+ * timing): the status shows the gap, and a recorded lapse stands. China's continuation of
+ * 5 November 2025 (the bundled dataset) is such a case, and a dataset key, once imported,
+ * names its fact for good. Only an extension in force by the end retracts a recorded lapse.
  */
 function ensureNotEndedBy(suspension: Suspension, effectiveAt: Instant): void {
-  const endedAt =
-    suspension.state === 'lifted'
-      ? suspension.liftedAt
-      : suspension.state === 'lapsed'
-        ? suspension.lapsedAt
-        : undefined;
+  const endedAt = suspension.state === 'lifted' ? suspension.liftedAt : undefined;
   ensure(
     endedAt === undefined || isAtOrBefore(effectiveAt, endedAt),
     'suspension-already-ended',
-    `Suspension ${suspension.id} ended at ${endedAt}, before this extension took effect (${effectiveAt}): record a new suspension, or, if the extension was decided by the end, give that date as effectiveAt`,
+    `Suspension ${suspension.id} was lifted at ${endedAt}, before this extension took effect (${effectiveAt}): record a new suspension, or, if the extension was decided by the lifting, give that date as effectiveAt`,
     {
       field: 'effectiveAt',
       effectiveAt,
