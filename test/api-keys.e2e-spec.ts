@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Controller, Get, Module } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
 import request from 'supertest';
 import { ApiModule } from '../apps/api/src/api.module';
 import { createApi } from '../apps/api/src/create-api';
@@ -102,6 +102,16 @@ describe('API keys and roles, end to end', () => {
     );
   });
 
+  it('lists the bootstrap key without any character of ADMIN_API_KEY', async () => {
+    const list = await http().get('/api/v1/api-keys').set(asAdmin).expect(200);
+    const bootstrap = list.body.items.filter(
+      (item: { name: string }) => item.name === 'bootstrap-admin',
+    );
+    expect(bootstrap.map((item: { prefix: string }) => item.prefix)).toEqual(
+      bootstrap.map(() => '(ADMIN_API_KEY)'),
+    );
+  });
+
   describe('401 unauthenticated', () => {
     it('without a key, with another scheme, or with an unknown key', async () => {
       expectUnauthenticated(await http().get('/api/v1/api-keys'));
@@ -129,6 +139,32 @@ describe('API keys and roles, end to end', () => {
       expect(listed.body.items).toContainEqual(
         expect.objectContaining({ id, revokedAt: expect.any(String) }),
       );
+    });
+  });
+
+  describe('revocation across api processes', () => {
+    it('a key revoked on one api is refused by another at once, not once its cache runs out', async () => {
+      const other = await startApi(adminKey);
+      try {
+        const { id, key } = await createKey('editor');
+        // The other api has looked the key up, and would trust that for its cache's 10 s.
+        await request(other.getHttpServer())
+          .get('/test/access/editors')
+          .set(bearer(key))
+          .expect(200);
+
+        await http().delete(`/api/v1/api-keys/${id}`).set(asAdmin).expect(204);
+
+        await eventually(
+          async () =>
+            expectUnauthenticated(
+              await request(other.getHttpServer()).get('/test/access/editors').set(bearer(key)),
+            ),
+          { timeoutMs: 2000 },
+        );
+      } finally {
+        await other.close();
+      }
     });
   });
 
@@ -249,6 +285,19 @@ describe('API keys and roles, end to end', () => {
 
       const list = await http().get('/api/v1/api-keys').set(bearer(key!)).expect(200);
       expect(list.body.items).toContainEqual(expect.objectContaining({ id, name, role: 'admin' }));
+    });
+
+    it('says that bootstrap-admin is a reserved name, not one in use', async () => {
+      const result = await runEntry(
+        'apps/cli/src/main.ts',
+        ['api-keys:create', '--role', 'admin', '--name', 'bootstrap-admin'],
+        { DATABASE_URL: db.url, LOG_LEVEL: 'error' },
+      );
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe(
+        'The name "bootstrap-admin" is reserved for the key that ADMIN_API_KEY sets; choose another',
+      );
+      expect(result.stdout).toBe('');
     });
 
     it('exits 2 with the usage on bad arguments', async () => {

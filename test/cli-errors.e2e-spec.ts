@@ -1,3 +1,6 @@
+import { randomBytes } from 'node:crypto';
+import { dropDatabase, ensureDatabase } from '@app/database';
+import { testRedisUrl, testServerUrl } from '@app/testing';
 import { runEntry } from './support/run-process';
 
 const CLI = 'apps/cli/src/main.ts';
@@ -20,6 +23,41 @@ describe('the CLI when something is wrong: one clear line and an exit code', () 
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 
+  it('alerts:reconcile against a Redis database the server refuses fails, reporting no success', async () => {
+    // Far past the 16 databases a Redis server has unless configured otherwise.
+    const refused = `${testRedisUrl().replace(/\/\d*$/, '')}/65535`;
+    const result = await runEntry(CLI, ['alerts:reconcile'], { REDIS_URL: refused }, 60_000);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      `REDIS_URL: Redis at ${refused} refuses database 65535: ERR DB index is out of range`,
+    );
+    expect(result.stderr).not.toMatch(STACK_FRAME);
+    expect(result.stdout).not.toContain('Reconciled');
+  });
+
+  it('verify on a database without the event log says so', async () => {
+    const url = new URL(testServerUrl());
+    url.pathname = `/accord_e2e_cli_empty_${randomBytes(5).toString('hex')}`;
+    await ensureDatabase(url.toString());
+    try {
+      const result = await runEntry(CLI, ['verify'], { DATABASE_URL: url.toString() }, 60_000);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toBe(
+        `${url.toString()} has no Accord event log: nothing was ever recorded there (the api, the worker and seed create it).`,
+      );
+    } finally {
+      await dropDatabase(url.toString());
+    }
+  });
+
+  it('refuses a DATABASE_URL that names no database before connecting anywhere', async () => {
+    const result = await runEntry(CLI, ['verify'], { DATABASE_URL: 'postgres://root@127.0.0.1:1' });
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim()).toBe(
+      'Invalid configuration:\n  - DATABASE_URL: must name the database, as in postgres://user@host:5432/accord',
+    );
+  });
+
   it.each([['seed'], ['import', 'data/us-china-2025.yaml'], ['projections:rebuild']])(
     '%s without PostgreSQL names the connection, without a stack trace',
     async (...args) => {
@@ -29,6 +67,14 @@ describe('the CLI when something is wrong: one clear line and an exit code', () 
       expect(result.stderr).not.toMatch(STACK_FRAME);
     },
   );
+
+  it('answers an unknown command on stderr alone, usage included, with exit code 2', async () => {
+    const result = await runEntry(CLI, ['bogus'], { DATABASE_URL: NOWHERE_PG }, 60_000);
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/^Unknown command: bogus\nUsage: npm run cli -- <command>/);
+    expect(result.stderr).toContain('api-keys:create');
+  });
 
   it.each([
     ['seed', '--bogus'],

@@ -98,22 +98,88 @@ describe('npm run cli -- import, with mistakes in the file', () => {
   });
 
   it('names what a failed operation points at as the file does, not by derived ids', async () => {
-    const result = await importOperations('unknown-ref', [
+    const suspension = (key: string, action: string, extra: Record<string, unknown>) => ({
+      key,
+      action,
+      measure: 'QA-REF',
+      ...extra,
+      body: { effectiveAt: '2025-06-01T00:00:00Z', sources: [source] },
+    });
+    const result = await importOperations('lifted-twice', [
       measure('QA-REF'),
+      {
+        ...suspension('suspend-ref', 'schedule-suspension', { ref: 'qa-ref-pause' }),
+        body: { startsAt: '2025-05-01T00:00:00Z', duration: 'P90D', sources: [source] },
+      },
+      suspension('lift-ref', 'lift-suspension', { suspension: 'qa-ref-pause' }),
+      suspension('lift-ref-again', 'lift-suspension', { suspension: 'qa-ref-pause' }),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('Operation 4 (lift-ref-again) failed');
+    expect(result.stderr).toContain('qa-ref-pause');
+    expect(result.stderr).not.toMatch(
+      /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/,
+    );
+  });
+
+  it('refuses a ref that no earlier operation created before writing anything', async () => {
+    const before = await eventCount(db.pool);
+    const result = await importOperations('dangling-ref', [
+      measure('QA-DANGLING'),
+      {
+        key: 'suspend-dangling',
+        action: 'schedule-suspension',
+        measure: 'QA-DANGLING',
+        ref: 'qa-dangling-pause',
+        body: { startsAt: '2025-05-01T00:00:00Z', duration: 'P90D', sources: [source] },
+      },
       {
         key: 'extend-nothing',
         action: 'extend-suspension',
-        measure: 'QA-REF',
+        measure: 'QA-DANGLING',
         suspension: 'no-such-ref',
         body: { duration: 'P90D', sources: [source] },
       },
     ]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('Operation 2 (extend-nothing) failed');
-    expect(result.stderr).toContain('no-such-ref');
-    expect(result.stderr).not.toMatch(
-      /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/,
+    expect(result.stderr).toContain(
+      'operations[2] (extend-nothing).suspension: no suspension no-such-ref is created earlier in the file',
     );
+    expect(result.stderr).toContain('Nothing was imported.');
+    expect(await eventCount(db.pool)).toBe(before);
+  });
+
+  it('refuses a measure neither recorded earlier in the file nor in the database, writing nothing', async () => {
+    const before = await eventCount(db.pool);
+    const result = await importOperations('unknown-measure', [
+      measure('QA-KNOWN-LATER'),
+      {
+        key: 'claim-on-nothing',
+        action: 'record-claim',
+        measure: 'QA-NO-SUCH-MEASURE',
+        body: { party: 'CN', statement: 'A claim about nothing', sources: [source] },
+      },
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'operations[1] (claim-on-nothing).measure: no measure is named QA-NO-SUCH-MEASURE, in the database or earlier in the file',
+    );
+    expect(result.stderr).toContain('Nothing was imported.');
+    expect(await eventCount(db.pool)).toBe(before);
+  });
+
+  it('takes a measure an earlier import recorded, in the database', async () => {
+    expect((await importOperations('records-known', [measure('QA-IN-DB')])).code).toBe(0);
+    const result = await importOperations('claim-on-known', [
+      {
+        key: 'claim-on-qa-in-db',
+        action: 'record-claim',
+        measure: 'qa-in-db',
+        body: { party: 'CN', statement: 'A claim about QA-IN-DB', sources: [source] },
+      },
+    ]);
+    expect({ code: result.code, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result.stdout).toContain('1 of 1 operations added');
   });
 
   it('takes the same operation with its fields in another order as already present', async () => {

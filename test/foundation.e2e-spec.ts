@@ -1,10 +1,13 @@
 import { createServer, type AddressInfo } from 'node:net';
 import { EventStore } from '@app/event-store';
-import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { createTestDatabase, testRedisUrl, type TestDatabase } from '@app/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { createApi } from '../apps/api/src/create-api';
 import { runEntry } from './support/run-process';
+
+/** Read before the health tests point REDIS_URL elsewhere. */
+const TEST_REDIS = testRedisUrl();
 
 describe('foundation, end to end', () => {
   let db: TestDatabase;
@@ -55,6 +58,8 @@ describe('foundation, end to end', () => {
   });
 
   describe('start-up configuration', () => {
+    const ENTRIES = [['apps/api/src/main.ts'], ['apps/worker/src/main.ts']];
+
     it('refuses to start with a clear message for each malformed variable', async () => {
       const result = await runEntry('apps/api/src/main.ts', [], {
         DATABASE_URL: 'mysql://nowhere/accord',
@@ -78,6 +83,80 @@ describe('foundation, end to end', () => {
         'ALERT_LEAD_TIMES: P20Y, P-1D must be durations from PT0S to P10Y',
       );
     }, 90_000);
+
+    it.each(ENTRIES)(
+      '%s lists unschedulable lead times with every other bad variable, without a stack',
+      async (entry) => {
+        const result = await runEntry(
+          entry,
+          [],
+          { DATABASE_URL: db.url, ALERT_LEAD_TIMES: '-P1D', LOG_LEVEL: 'info' },
+          60_000,
+        );
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim().split('\n')).toEqual([
+          'Invalid configuration:',
+          '  - ALERT_LEAD_TIMES: -P1D must be a duration from PT0S to P10Y',
+          expect.stringMatching(/^ {2}- LOG_LEVEL: /),
+        ]);
+      },
+      90_000,
+    );
+
+    it.each(ENTRIES)(
+      '%s says in one line that PostgreSQL cannot be reached',
+      async (entry) => {
+        const result = await runEntry(
+          entry,
+          [],
+          { DATABASE_URL: 'postgres://root@127.0.0.1:1/accord_nowhere', LOG_LEVEL: 'warn' },
+          60_000,
+        );
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim().split('\n')).toEqual([
+          'Cannot connect to PostgreSQL at 127.0.0.1:1 (ECONNREFUSED): check that it runs and that DATABASE_URL points at it.',
+        ]);
+      },
+      90_000,
+    );
+
+    it.each(ENTRIES)(
+      '%s says in one line that PostgreSQL refuses its role',
+      async (entry) => {
+        const url = new URL(db.url);
+        url.username = 'accord_no_such_role';
+        const result = await runEntry(
+          entry,
+          [],
+          { DATABASE_URL: url.toString(), LOG_LEVEL: 'warn' },
+          60_000,
+        );
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim().split('\n')).toEqual([
+          'PostgreSQL refused the connection: role "accord_no_such_role" does not exist (28000); check the user, password and database in DATABASE_URL.',
+        ]);
+      },
+      90_000,
+    );
+
+    it.each(ENTRIES)(
+      '%s does not start on a Redis database the server refuses',
+      async (entry) => {
+        const refused = `${TEST_REDIS.replace(/\/\d*$/, '')}/65535`;
+        const result = await runEntry(
+          entry,
+          [],
+          { DATABASE_URL: db.url, REDIS_URL: refused, LOG_LEVEL: 'warn' },
+          60_000,
+        );
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim().split('\n')).toEqual([
+          'Invalid configuration:',
+          `  - REDIS_URL: Redis at ${refused} refuses database 65535: ERR DB index is out of range`,
+        ]);
+      },
+      90_000,
+    );
 
     it('says in one line, without a stack, that its port is taken', async () => {
       const holder = createServer();

@@ -1,7 +1,7 @@
 import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
-import { loadConfig, nestLogLevels } from '@app/config';
+import { loadConfig, nestLogger } from '@app/config';
 import { ApiModule } from './api.module';
 import { createFastifyAdapter } from './http';
 import { installOpenApi } from './openapi';
@@ -21,7 +21,7 @@ export async function createApi(
     // The adapter's JSON parser is the only body parser (every other media type is a 415):
     // Nest's would add urlencoded ones.
     {
-      logger: nestLogLevels(config.LOG_LEVEL),
+      logger: nestLogger(config.LOG_LEVEL),
       bufferLogs: false,
       bodyParser: false,
       // A failure to start reaches the caller (main says it on stderr) instead of Nest exiting.

@@ -1,7 +1,7 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { redactUrl } from '@app/database';
-import { Redis } from 'ioredis';
+import { probeRedis } from '@app/redis';
 
 /**
  * A command's Nest context. Nest would log a failed start (PostgreSQL unreachable, say) as a
@@ -17,27 +17,13 @@ export async function openCliContext(module: Type<unknown>): Promise<INestApplic
   return app;
 }
 
-/** Throws a one-line error unless Redis answers within a few seconds (no endless reconnects). */
+/**
+ * Throws a one-line error unless Redis answers within a few seconds (no endless reconnects),
+ * and a `ConfigError` if it refuses the database REDIS_URL names.
+ */
 export async function ensureRedisReachable(url: string): Promise<void> {
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 3000,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    retryStrategy: () => null,
-  });
-  // The connection's own error says why (ECONNREFUSED …); the rejected connect only that it closed.
-  let reason: Error | undefined;
-  client.on('error', (error: Error) => (reason ??= error));
-  try {
-    await client.connect();
-    await client.ping();
-  } catch (error) {
-    const why = (reason ?? (error as Error)).message;
-    throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${why}`, { cause: error });
-  } finally {
-    client.disconnect();
-  }
+  const probe = await probeRedis(url, 3000);
+  if (!probe.reachable) throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${probe.reason}`);
 }
 
 /** What `main` prints for an error no command handled: one line, the cause named. */

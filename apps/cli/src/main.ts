@@ -25,23 +25,28 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
   },
 };
 
-function usage(out: CliOutput): void {
-  out.info('Usage: npm run cli -- <command> [options]\n\nCommands:');
+/** The usage: a result when asked for (stdout), part of the error otherwise (stderr). */
+function usage(print: (line: string) => void): void {
+  print('Usage: npm run cli -- <command> [options]\n\nCommands:');
   for (const [name, { summary }] of Object.entries(COMMANDS))
-    out.info(`  ${name.padEnd(24)}${summary}`);
+    print(`  ${name.padEnd(24)}${summary}`);
 }
 
 async function main(argv: string[]): Promise<number> {
   const out = consoleOutput();
   const [name, ...args] = argv;
-  if (!name || name === '--help' || name === 'help') {
-    usage(out);
-    return name ? 0 : 2;
+  if (name === '--help' || name === 'help') {
+    usage((line) => out.info(line));
+    return 0;
+  }
+  if (!name) {
+    usage((line) => out.error(line));
+    return 2;
   }
   const command = COMMANDS[name];
   if (!command) {
     out.error(`Unknown command: ${name}`);
-    usage(out);
+    usage((line) => out.error(line));
     return 2;
   }
   return command.run(loadConfig(), out, args);

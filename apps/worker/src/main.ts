@@ -1,18 +1,23 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { describeStartupFailure, loadConfig, nestLogLevels } from '@app/config';
+import { describeStartupFailure, loadConfig, nestLogger } from '@app/config';
+import { probeRedis } from '@app/redis';
+import { stopOnSignals } from './stop-on-signals';
 import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
   const config = loadConfig();
+  // Before any queue connects: ioredis would carry on in database 0 if Redis refused REDIS_URL's.
+  await probeRedis(config.REDIS_URL, 2000);
   const app = await NestFactory.createApplicationContext(WorkerModule, {
-    logger: nestLogLevels(config.LOG_LEVEL),
+    logger: nestLogger(config.LOG_LEVEL),
     // A failure to start reaches the catch below instead of Nest exiting on its own.
     abortOnError: false,
   });
-  app.enableShutdownHooks();
-  new Logger('Worker').log('Accord worker running');
+  const logger = new Logger('Worker');
+  stopOnSignals(app, { name: 'Accord worker', timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger });
+  logger.log('Accord worker running');
 }
 
 main().catch((error: unknown) => {

@@ -2,6 +2,7 @@ import { Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/comm
 import { CqrsModule } from '@nestjs/cqrs';
 import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
 import { METRICS_REGISTRY } from '@app/metrics';
+import { closeBull } from '@app/queues';
 import { TradeModule } from '@app/trade';
 import { WebhooksModule } from '@app/webhooks';
 import { Redis } from 'ioredis';
@@ -71,7 +72,9 @@ export class AlertsModule implements OnApplicationShutdown {
   ) {}
 
   async onApplicationShutdown(): Promise<void> {
-    await this.queue.close();
+    // A queue's graceful close is one QUIT, which would wait for ever behind the commands
+    // ioredis holds while Redis is away.
+    await closeBull(this.queue, 5_000);
     this.redis.disconnect();
   }
 }

@@ -18,12 +18,10 @@ export function hashApiKeySecret(secret: string): Buffer {
 
 /**
  * What lists show so that a person can tell keys apart: `acc_` and six characters of a
- * generated key (36 of its 256 bits); only four characters of a hand-chosen `ADMIN_API_KEY`.
+ * generated key (36 of its 256 bits). Only for generated keys: see `BOOTSTRAP_ADMIN_PREFIX`.
  */
 export function displayPrefix(secret: string): string {
-  return secret.startsWith(KEY_PREFIX)
-    ? secret.slice(0, KEY_PREFIX.length + 6)
-    : secret.slice(0, 4);
+  return secret.slice(0, KEY_PREFIX.length + 6);
 }
 
 export function hashesEqual(a: Buffer, b: Buffer): boolean {

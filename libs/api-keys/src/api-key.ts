@@ -7,6 +7,14 @@ export type ApiKeyRole = (typeof API_KEY_ROLES)[number];
 /** The name `ADMIN_API_KEY` is recorded under; reserved, so that no one else can take it. */
 export const BOOTSTRAP_ADMIN_NAME = 'bootstrap-admin';
 
+/**
+ * What lists show as the bootstrap key's prefix: not characters of `ADMIN_API_KEY`. A generated
+ * key's prefix shows 6 of its 43 random characters (36 of 256 bits, nothing worth guessing
+ * from); `ADMIN_API_KEY` is chosen by hand, with no such entropy, so any of its characters would
+ * be a real hint. Its name tells it apart already.
+ */
+export const BOOTSTRAP_ADMIN_PREFIX = '(ADMIN_API_KEY)';
+
 /** Who is calling: what the HTTP layer attaches to a request and records as the actor. */
 export interface Principal {
   keyId: string;

@@ -9,8 +9,15 @@ export class ApiKeyNotFoundError extends Error {
 /** Names are unique among active keys, and `bootstrap-admin` is reserved. */
 export class ApiKeyNameTakenError extends Error {
   readonly code = 'api-key-name-taken';
-  constructor(readonly keyName: string) {
-    super(`An active API key is already named "${keyName}"`);
+  constructor(
+    readonly keyName: string,
+    why: 'in-use' | 'reserved' = 'in-use',
+  ) {
+    super(
+      why === 'reserved'
+        ? `The name "${keyName}" is reserved for the key that ADMIN_API_KEY sets; choose another`
+        : `An active API key is already named "${keyName}"`,
+    );
     this.name = 'ApiKeyNameTakenError';
   }
 }

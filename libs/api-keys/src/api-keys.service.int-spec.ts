@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
 import { ApiKeyNameTakenError, ApiKeyNotFoundError } from './api-keys.errors';
 import { ApiKeysService } from './api-keys.service';
+import { HideBootstrapKeyPrefix1764920000000 } from './migrations/1764920000000-hide-bootstrap-key-prefix';
 
 describe('ApiKeysService on PostgreSQL', () => {
   let db: TestDatabase;
@@ -96,6 +97,63 @@ describe('ApiKeysService on PostgreSQL', () => {
       expect(await elsewhere.authenticate(created.key)).toBeNull();
     });
 
+    describe('with the revocation listener, as the api runs it', () => {
+      const listening: ApiKeysService[] = [];
+      const listeningService = async () => {
+        const keys = service({ cacheTtlMs: 10_000, databaseUrl: db.url });
+        listening.push(keys);
+        await keys.start();
+        return keys;
+      };
+      afterEach(async () => {
+        await Promise.all(listening.splice(0).map((keys) => keys.stop()));
+      });
+
+      it('refuses a key revoked by another process at once, however long its cache lasts', async () => {
+        const here = await listeningService();
+        const elsewhere = await listeningService();
+        const created = await here.create({
+          name: uniqueName('revoked-elsewhere'),
+          role: 'editor',
+        });
+        expect(await elsewhere.authenticate(created.key)).not.toBeNull();
+
+        await here.revoke(created.id);
+
+        // The clock stands still: only the notification can end the cached lookup.
+        await eventually(async () => expect(await elsewhere.authenticate(created.key)).toBeNull(), {
+          timeoutMs: 2000,
+        });
+      });
+
+      it('asks the database while it cannot hear revocations, and listens again', async () => {
+        const keys = await listeningService();
+        const created = await keys.create({ name: uniqueName('unheard'), role: 'viewer' });
+        expect(await keys.authenticate(created.key)).not.toBeNull();
+
+        await db.pool.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+            WHERE application_name = 'accord-api-key-revocations' AND datname = current_database()`,
+        );
+        // Revoked while no one listened: no notification reaches this process.
+        await db.pool.query('UPDATE api_keys SET revoked_at = now() WHERE id = $1', [created.id]);
+
+        // At once, not only once the listener is back (a second later).
+        await eventually(async () => expect(await keys.authenticate(created.key)).toBeNull(), {
+          timeoutMs: 500,
+        });
+        // The listener comes back on its own.
+        await eventually(async () => {
+          const { rows } = await db.pool.query(
+            `SELECT 1 FROM pg_stat_activity
+              WHERE application_name = 'accord-api-key-revocations' AND datname = current_database()`,
+          );
+          expect(rows).toHaveLength(1);
+        });
+        expect(await keys.authenticate(created.key)).toBeNull();
+      });
+    });
+
     it('records the last use at most once a minute per key', async () => {
       const keys = service({ cacheTtlMs: 0 });
       const created = await keys.create({ name: uniqueName('touch'), role: 'viewer' });
@@ -184,7 +242,19 @@ describe('ApiKeysService on PostgreSQL', () => {
       expect(await activeBootstrapKeys()).toEqual([{ id: rotated.id }]);
       expect(await keys.authenticate(first)).toBeNull();
       expect(await keys.authenticate(second)).toMatchObject({ keyId: rotated.id, role: 'admin' });
-      expect((await row(rotated.id)).prefix).toBe('seco');
+      expect((await row(rotated.id)).prefix).toBe('(ADMIN_API_KEY)');
+    });
+
+    it('hides the characters of ADMIN_API_KEY that bootstrap keys were once listed with', async () => {
+      const recorded = await service().bootstrapAdmin('listed-admin-secret-0123456789');
+      await db.pool.query("UPDATE api_keys SET prefix = 'list' WHERE id = $1", [recorded.id]);
+      const runner = db.dataSource.createQueryRunner();
+      try {
+        await new HideBootstrapKeyPrefix1764920000000().up(runner);
+      } finally {
+        await runner.release();
+      }
+      expect((await row(recorded.id)).prefix).toBe('(ADMIN_API_KEY)');
     });
 
     it('does not bring back a bootstrap key an admin revoked, on the next start', async () => {

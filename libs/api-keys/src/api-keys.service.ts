@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import {
   BOOTSTRAP_ADMIN_NAME,
+  BOOTSTRAP_ADMIN_PREFIX,
   type ApiKeySummary,
   type CreateApiKeyInput,
   type CreatedApiKey,
@@ -21,6 +22,7 @@ import {
   ApiKeyRepository,
   type ApiKeyRow,
 } from './infrastructure/api-key.repository';
+import { RevocationListener } from './infrastructure/revocation-listener';
 
 export interface ApiKeysServiceOptions {
   /** Injected for tests; the wall clock otherwise. */
@@ -29,6 +31,12 @@ export interface ApiKeysServiceOptions {
   cacheTtlMs?: number;
   /** `last_used_at` is written at most once per this interval per key. */
   touchIntervalMs?: number;
+  /**
+   * Where to LISTEN for revocations made by other processes, so that they take effect here at
+   * once (`start()`); without it, another process's revocation is seen once `cacheTtlMs` runs
+   * out.
+   */
+  databaseUrl?: string;
 }
 
 /** What `bootstrapAdmin` did: kept the recorded key, or recorded a new one (revoking any old). */
@@ -48,8 +56,10 @@ const BOOTSTRAP_LOCK_KEY = 0x0acc0e;
 
 /**
  * Creates, lists, revokes and authenticates API keys. One instance per process: its cache is
- * what makes `authenticate` cheap, and `revoke` clears it at once in this process (another
- * process notices within `cacheTtlMs`).
+ * what makes `authenticate` cheap. A revocation clears it at once in this process and, through
+ * PostgreSQL's NOTIFY, in every process that listens (`databaseUrl`, `start()`); while one is
+ * not listening (its connection lost) it asks the database every time. `cacheTtlMs` bounds what
+ * a missed notification could cost.
  */
 export class ApiKeysService {
   private readonly logger = new Logger('ApiKeys');
@@ -61,17 +71,52 @@ export class ApiKeysService {
   private readonly cache = new Map<string, { principal: Principal; expiresAt: number }>();
   /** When this process last wrote `last_used_at` per key id. */
   private readonly touchedAt = new Map<string, number>();
+  private readonly listener: RevocationListener | undefined;
+  /** Whether revocations reach this process now (always, without a listener: TTL only). */
+  private hearsRevocations: boolean;
+  /** Moves on every revocation heard: a lookup that began before one is not cached. */
+  private revocations = 0;
 
   constructor(pool: Pool, options: ApiKeysServiceOptions = {}) {
     this.repository = new ApiKeyRepository(pool);
     this.clock = options.clock ?? (() => new Date());
     this.cacheTtlMs = options.cacheTtlMs ?? 10_000;
     this.touchIntervalMs = options.touchIntervalMs ?? 60_000;
+    this.hearsRevocations = options.databaseUrl === undefined;
+    this.listener =
+      options.databaseUrl === undefined
+        ? undefined
+        : new RevocationListener(options.databaseUrl, {
+            revoked: (keyId) => {
+              this.revocations += 1;
+              this.forget(keyId);
+            },
+            listening: () => {
+              // Whatever was revoked while no one listened is not in the cache any more.
+              this.revocations += 1;
+              this.cache.clear();
+              this.hearsRevocations = true;
+            },
+            deaf: () => {
+              this.revocations += 1;
+              this.cache.clear();
+              this.hearsRevocations = false;
+            },
+          });
+  }
+
+  /** Starts listening for revocations made elsewhere (with `databaseUrl`). */
+  async start(): Promise<void> {
+    await this.listener?.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.listener?.stop();
   }
 
   /** Records a new key and returns its secret, the only time it is shown. */
   async create(input: CreateApiKeyInput): Promise<CreatedApiKey> {
-    if (input.name === BOOTSTRAP_ADMIN_NAME) throw new ApiKeyNameTakenError(input.name);
+    if (input.name === BOOTSTRAP_ADMIN_NAME) throw new ApiKeyNameTakenError(input.name, 'reserved');
     const key = generateApiKeySecret();
     const row = {
       id: randomUUID(),
@@ -113,12 +158,14 @@ export class ApiKeysService {
     const now = this.clock().getTime();
     let principal = this.cached(cacheKey, now);
     if (!principal) {
+      const revocationsBefore = this.revocations;
       const row = await this.repository.findActiveByHash(hash);
       // The index found the row by hash already; the constant-time comparison is the rule for
       // comparing credentials, whatever the lookup did.
       if (!row || !hashesEqual(row.key_hash, hash)) return null;
       principal = toPrincipal(row);
-      this.remember(cacheKey, principal, now);
+      // A revocation heard during the lookup may be of this key, read before it committed.
+      if (this.revocations === revocationsBefore) this.remember(cacheKey, principal, now);
     }
     await this.touch(principal.keyId, now);
     return principal;
@@ -162,7 +209,7 @@ export class ApiKeysService {
           id,
           name: BOOTSTRAP_ADMIN_NAME,
           role: 'admin',
-          prefix: displayPrefix(secret),
+          prefix: BOOTSTRAP_ADMIN_PREFIX,
           keyHash: hash,
           feedToken: generateFeedToken(),
           createdAt: now,
@@ -176,6 +223,7 @@ export class ApiKeysService {
   }
 
   private cached(cacheKey: string, now: number): Principal | undefined {
+    if (!this.hearsRevocations) return undefined;
     const entry = this.cache.get(cacheKey);
     if (entry && entry.expiresAt > now) return entry.principal;
     if (entry) this.cache.delete(cacheKey);
@@ -183,7 +231,7 @@ export class ApiKeysService {
   }
 
   private remember(cacheKey: string, principal: Principal, now: number): void {
-    if (this.cacheTtlMs <= 0) return;
+    if (this.cacheTtlMs <= 0 || !this.hearsRevocations) return;
     // Maps iterate in insertion order: the first key is the oldest entry.
     if (this.cache.size >= MAX_CACHED) this.cache.delete(this.cache.keys().next().value!);
     this.cache.set(cacheKey, { principal, expiresAt: now + this.cacheTtlMs });

@@ -1,8 +1,10 @@
 import { CreateApiKeys1764320000000 } from './migrations/1764320000000-create-api-keys';
+import { HideBootstrapKeyPrefix1764920000000 } from './migrations/1764920000000-hide-bootstrap-key-prefix';
 
 export {
   API_KEY_ROLES,
   BOOTSTRAP_ADMIN_NAME,
+  BOOTSTRAP_ADMIN_PREFIX,
   apiKeyNameSchema,
   apiKeyRoleSchema,
   createApiKeyInputSchema,
@@ -21,4 +23,4 @@ export {
 } from './api-keys.service';
 export { ApiKeysModule } from './api-keys.module';
 
-export const apiKeysMigrations = [CreateApiKeys1764320000000];
+export const apiKeysMigrations = [CreateApiKeys1764320000000, HideBootstrapKeyPrefix1764920000000];

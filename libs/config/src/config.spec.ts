@@ -42,6 +42,42 @@ describe('loadConfig', () => {
     expect(message).toContain('ADMIN_API_KEY: must be at least 24 characters');
   });
 
+  it('names lead times no alert can be scheduled at beside the other bad variables', () => {
+    expect(() =>
+      loadConfig({ ALERT_LEAD_TIMES: 'P30D,P20Y,-P1D,PT0S,P10Y', LOG_LEVEL: 'info' }),
+    ).toThrow(
+      new ConfigError([
+        'ALERT_LEAD_TIMES: P20Y, -P1D must be durations from PT0S to P10Y',
+        'LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"log"|"debug"|"verbose"',
+      ]),
+    );
+  });
+
+  it('wants DATABASE_URL to name a database, and REDIS_URL at most a database index', () => {
+    expect(() =>
+      loadConfig({
+        DATABASE_URL: 'postgres://root@127.0.0.1:5432',
+        REDIS_URL: 'redis://127.0.0.1:6379/queues',
+      }),
+    ).toThrow(
+      new ConfigError([
+        'DATABASE_URL: must name the database, as in postgres://user@host:5432/accord',
+        'REDIS_URL: may name a database by its index only, as in redis://host:6379/0',
+      ]),
+    );
+    expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379/2' }).REDIS_URL).toBe(
+      'redis://127.0.0.1:6379/2',
+    );
+  });
+
+  it('takes a hash-tagged REDIS_PREFIX for Redis Cluster, and no other braces', () => {
+    expect(loadConfig({ REDIS_PREFIX: '{accord}' }).REDIS_PREFIX).toBe('{accord}');
+    expect(loadConfig({ REDIS_PREFIX: 'prod:{accord}' }).REDIS_PREFIX).toBe('prod:{accord}');
+    for (const prefix of ['{}', '{accord', 'accord}', '{a}{b}', '{a b}', 'a b']) {
+      expect(() => loadConfig({ REDIS_PREFIX: prefix })).toThrow(/REDIS_PREFIX: may contain only/);
+    }
+  });
+
   it('parses lead times and flags', () => {
     const config = loadConfig({
       ALERT_LEAD_TIMES: 'P14D, PT1H',

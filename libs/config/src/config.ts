@@ -1,3 +1,4 @@
+import { isSchedulableLeadTime, MAX_LEAD_TIME } from '@app/domain';
 import { Duration } from 'luxon';
 import { z } from 'zod';
 
@@ -11,17 +12,24 @@ const booleanFlag = z
   })
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
-const urlWithProtocol = (protocols: string[]) =>
-  z.string().refine(
-    (value) => {
-      try {
-        return protocols.includes(new URL(value).protocol);
-      } catch {
-        return false;
-      }
-    },
-    { message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}` },
-  );
+/** A URL with one of `protocols`, and a path that `path.rule` accepts, if given. */
+const urlWithProtocol = (protocols: string[], path?: { rule: RegExp; message: string }) =>
+  z.string().superRefine((value, context) => {
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !protocols.includes(url.protocol)) {
+      context.addIssue({
+        code: 'custom',
+        message: `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+      });
+    } else if (path && !path.rule.test(url.pathname)) {
+      context.addIssue({ code: 'custom', message: path.message });
+    }
+  });
 
 const milliseconds = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -55,13 +63,26 @@ const webhookSettings = {
 
 /** Every environment variable Accord reads, validated once at boot (SPEC §5). */
 export const configSchema = z.object({
-  DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:']).default(
-    'postgres://root@127.0.0.1:5432/accord',
-  ),
-  REDIS_URL: urlWithProtocol(['redis:', 'rediss:']).default('redis://127.0.0.1:6379'),
+  DATABASE_URL: urlWithProtocol(['postgres:', 'postgresql:'], {
+    // Without one, pg would use the server's default database (the user's name) unasked.
+    rule: /^\/[^/]+$/,
+    message: 'must name the database, as in postgres://user@host:5432/accord',
+  }).default('postgres://root@127.0.0.1:5432/accord'),
+  REDIS_URL: urlWithProtocol(['redis:', 'rediss:'], {
+    rule: /^(\/\d{0,5})?$/,
+    message: 'may name a database by its index only, as in redis://host:6379/0',
+  }).default('redis://127.0.0.1:6379'),
+  /**
+   * Redis Cluster keeps the keys of one BullMQ queue together only if they share a hash tag:
+   * `{accord}` (SPEC §5), so one pair of braces around a non-empty tag is allowed.
+   */
   REDIS_PREFIX: z
     .string()
-    .regex(/^[A-Za-z0-9:_-]+$/, 'may contain only letters, digits, ":", "_" and "-"')
+    .regex(
+      /^[A-Za-z0-9:_-]*(\{[A-Za-z0-9:_-]+\})?[A-Za-z0-9:_-]*$/,
+      'may contain only letters, digits, ":", "_" and "-", and one hash tag in braces such as {accord}',
+    )
+    .min(1)
     .default('accord'),
   PORT: z.coerce.number().int().min(1).max(65535).default(3000),
   ADMIN_API_KEY: z
@@ -73,7 +94,26 @@ export const configSchema = z.object({
     .string()
     .default('P90D,P30D,P7D,P1D,PT0S')
     .transform((value) => value.split(',').map((part) => part.trim()))
-    .pipe(z.array(isoDuration).min(1)),
+    .pipe(
+      z
+        .array(isoDuration)
+        .min(1)
+        .superRefine((leadTimes, context) => {
+          // The schedule would drop these without a word: no alert has a fire time there.
+          const refused = leadTimes.filter(
+            (leadTime) => Duration.fromISO(leadTime).isValid && !isSchedulableLeadTime(leadTime),
+          );
+          if (refused.length) {
+            context.addIssue({
+              code: 'custom',
+              message:
+                refused.length === 1
+                  ? `${refused[0]} must be a duration from PT0S to ${MAX_LEAD_TIME}`
+                  : `${refused.join(', ')} must be durations from PT0S to ${MAX_LEAD_TIME}`,
+            });
+          }
+        }),
+    ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'log', 'debug', 'verbose']).default('log'),
   /**
    * Set by npm, not by operators: the directory `npm run` was called from (it then moves to the
@@ -92,6 +132,12 @@ export const configSchema = z.object({
   ALERT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
   /** BullMQ lock of an active alert job: a dead worker's job is taken over after this long. */
   ALERT_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  /**
+   * How long a stopping worker may take after SIGTERM or SIGINT before it exits anyway: above a
+   * webhook attempt's timeout, so that attempts in flight can finish; below the 30 s most
+   * supervisors wait before SIGKILL. What it had in hand then is taken up again from PostgreSQL.
+   */
+  SHUTDOWN_TIMEOUT_MS: milliseconds(1000, 600_000, 20_000),
   ...webhookSettings,
 });
 

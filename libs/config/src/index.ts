@@ -1,4 +1,4 @@
 export { configSchema, loadConfig, nestLogLevels, ConfigError, type AccordConfig } from './config';
 export { ConfigModule } from './config.module';
 export { ACCORD_CONFIG } from './config.token';
-export { describeStartupFailure } from './startup-failure';
+export { describeStartupFailure, nestLogger } from './startup-failure';

@@ -1,15 +1,58 @@
-import { ConfigError } from './config';
+import { ConsoleLogger, type LoggerService } from '@nestjs/common';
+import { ConfigError, nestLogLevels, type AccordConfig } from './config';
+
+const NETWORK_ERRORS = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET'];
+
+/**
+ * SQLSTATE classes PostgreSQL answers a connection it will not take with: 08 (connection),
+ * 28 (authorization: no such role, a wrong password), 3D (no such database), 53 (too many
+ * connections), 57P (shutting down or starting up), and 42501 (no right to create the database).
+ */
+const CONNECTION_REFUSALS = /^(08|28|3D|53|57P)|^42501$/;
 
 /**
  * What a process that failed to start prints on stderr before exiting: what is wrong, in one
- * line, for what the operator can fix (a bad configuration, a port already taken); the whole
- * error, stack included, for anything else.
+ * line, for what the operator can fix (a bad configuration, a port already taken, PostgreSQL
+ * out of reach or refusing the connection); the whole error, stack included, for anything else.
  */
 export function describeStartupFailure(error: unknown): string {
   if (error instanceof ConfigError) return error.message;
-  const { code, message } = error as { code?: unknown; message?: unknown };
+  const { code, message, address, port, hostname, severity } = error as {
+    code?: unknown;
+    message?: unknown;
+    address?: unknown;
+    port?: unknown;
+    hostname?: unknown;
+    severity?: unknown;
+  };
   if (code === 'EADDRINUSE' && typeof message === 'string') {
     return `Cannot listen: ${message.replace(/^listen EADDRINUSE: /, '')} (another process holds the port)`;
   }
+  // At start-up only PostgreSQL can fail a connection: Redis connections retry in the background.
+  if (typeof code === 'string' && NETWORK_ERRORS.includes(code)) {
+    const host = typeof address === 'string' ? address : hostname;
+    const at = typeof port === 'number' || typeof port === 'string' ? `:${port}` : '';
+    const where = typeof host === 'string' ? ` ${host}${at}` : '';
+    return `Cannot connect to PostgreSQL at${where} (${code}): check that it runs and that DATABASE_URL points at it.`;
+  }
+  if (typeof severity === 'string' && typeof code === 'string' && CONNECTION_REFUSALS.test(code)) {
+    return `PostgreSQL refused the connection: ${String(message)} (${code}); check the user, password and database in DATABASE_URL.`;
+  }
   return error instanceof Error ? (error.stack ?? error.message) : String(error);
+}
+
+/**
+ * Nest's console logger at the configured level, minus Nest's own report of a failed start:
+ * it logs the error with its stack before the entry point's catch gets it, and that catch says
+ * it already (`describeStartupFailure`), in one line when the operator can fix it.
+ */
+export function nestLogger(level: AccordConfig['LOG_LEVEL']): LoggerService {
+  return new StartupLogger({ logLevels: nestLogLevels(level) });
+}
+
+class StartupLogger extends ConsoleLogger {
+  override error(message: unknown, ...optionalParams: unknown[]): void {
+    if (optionalParams.at(-1) === 'ExceptionHandler') return;
+    super.error(message, ...optionalParams);
+  }
 }

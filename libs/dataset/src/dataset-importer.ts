@@ -1,16 +1,21 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
+import { isUuid } from '@app/domain';
+import { CommandIdReusedError, EventStore } from '@app/event-store';
 import {
+  agreementStreamId,
   ExecuteAgreementAction,
   ExecuteMeasureAction,
+  measureStreamId,
+  StreamCodeIndex,
   type AgreementAction,
   type MeasureAction,
   type WriteResult,
 } from '@app/trade';
-import { CommandIdReusedError } from '@app/event-store';
 import { parse } from 'yaml';
 import { z } from 'zod';
+import { checkReferences, type CodedKind } from './dataset-references';
 import { datasetSchema, type Dataset, type DatasetOperation } from './dataset.schema';
 import { deterministicUuid } from './deterministic-id';
 
@@ -33,7 +38,10 @@ export interface ImportOptions {
 
 export class DatasetFormatError extends Error {
   constructor(readonly problems: string[]) {
-    super(`The dataset is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(
+      `The dataset is not valid:\n${problems.map((p) => `  - ${p}`).join('\n')}\n` +
+        'Nothing was imported.',
+    );
   }
 }
 
@@ -76,7 +84,11 @@ export class DatasetOperationError extends Error {
  */
 @Injectable()
 export class DatasetImporter {
-  constructor(@Inject(CommandBus) private readonly commandBus: CommandBus) {}
+  constructor(
+    @Inject(CommandBus) private readonly commandBus: CommandBus,
+    @Inject(StreamCodeIndex) private readonly codes: StreamCodeIndex,
+    @Inject(EventStore) private readonly store: EventStore,
+  ) {}
 
   parse(text: string): Dataset {
     let raw: unknown;
@@ -98,6 +110,7 @@ export class DatasetImporter {
     dataset: Dataset,
     { actor = 'import', onProgress }: ImportOptions = {},
   ): Promise<ImportReport> {
+    await this.check(dataset);
     const report: ImportReport = {
       dataset: dataset.dataset,
       total: dataset.operations.length,
@@ -125,6 +138,44 @@ export class DatasetImporter {
       onProgress?.(index + 1, report.total);
     }
     return report;
+  }
+
+  /**
+   * What the file names and does not record itself must be in the database, and the codes it
+   * records must not name something else there: checked before the first write, so that a file
+   * refused for what it names leaves nothing behind. (Refs, local to the file, are checked when
+   * it is parsed.)
+   */
+  async check(dataset: Dataset): Promise<void> {
+    const derive = (name: string) => deterministicUuid(`${dataset.dataset}:${name}`);
+    const { lookUp, recorded } = checkReferences(dataset, derive);
+    const resolved = new Map<string, Promise<string | null>>();
+    const resolve = (kind: CodedKind, name: string) => {
+      const key = `${kind}:${name.trim().toUpperCase()}`;
+      if (!resolved.has(key)) resolved.set(key, this.resolve(kind, name));
+      return resolved.get(key)!;
+    };
+    const problems: string[] = [];
+    const at = (index: number, path: (string | number)[]) =>
+      `operations[${index}] (${dataset.operations[index].key}).${path.join('.')}`;
+    for (const { kind, name, index, path } of lookUp) {
+      if (!(await resolve(kind, name)))
+        problems.push(
+          `${at(index, path)}: no ${kind} is named ${name}, in the database or earlier in the file`,
+        );
+    }
+    for (const { kind, code, id, index, path } of recorded) {
+      const holder = await resolve(kind, code);
+      if (holder && holder !== id)
+        problems.push(`${at(index, path)}: the code ${code} already names another ${kind}`);
+    }
+    if (problems.length) throw new DatasetFormatError(problems);
+  }
+
+  private async resolve(kind: CodedKind, name: string): Promise<string | null> {
+    if (!isUuid(name)) return this.codes.resolve(kind, name);
+    const streamId = (kind === 'measure' ? measureStreamId : agreementStreamId)(name.toLowerCase());
+    return (await this.store.streamVersion(streamId)) > 0 ? name.toLowerCase() : null;
   }
 
   private execute(dataset: string, op: DatasetOperation, actor: string): Promise<WriteResult> {

@@ -14,6 +14,8 @@ import {
   scheduleSuspensionBody,
 } from '@app/trade';
 import { z } from 'zod';
+import { checkReferences } from './dataset-references';
+import { deterministicUuid } from './deterministic-id';
 
 /**
  * A dataset file (data/README.md): operations run in order through the write side's command
@@ -78,6 +80,16 @@ export const datasetSchema = z
         });
       }
     });
+    const { problems } = checkReferences(file, (name) =>
+      deterministicUuid(`${file.dataset}:${name}`),
+    );
+    for (const problem of problems) {
+      context.addIssue({
+        code: 'custom',
+        path: ['operations', problem.index, ...problem.path],
+        message: problem.message,
+      });
+    }
   });
 
 export type Dataset = z.infer<typeof datasetSchema>;

@@ -1,4 +1,5 @@
 export { bullOptions } from './queues';
+export { closeBull, logRedisOutages, redisAnswers, settlesWithin } from './bull-connections';
 export {
   ALERTS_QUEUE,
   ALERT_FIRE_JOB,

@@ -1,2 +1,3 @@
 export { RedisModule } from './redis.module';
 export { REDIS } from './redis.tokens';
+export { probeRedis, type RedisProbe } from './probe-redis';

@@ -1,6 +1,7 @@
 import { Global, Inject, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
 import { Redis } from 'ioredis';
+import { REDIS_DATABASE_CHECKED, redisDatabaseCheck } from './probe-redis';
 import { REDIS } from './redis.tokens';
 
 /**
@@ -12,7 +13,8 @@ import { REDIS } from './redis.tokens';
   providers: [
     {
       provide: REDIS,
-      inject: [ACCORD_CONFIG],
+      // Connects only once Redis is known not to refuse REDIS_URL's database.
+      inject: [ACCORD_CONFIG, REDIS_DATABASE_CHECKED],
       useFactory: (config: AccordConfig) => {
         const redis = new Redis(config.REDIS_URL, { maxRetriesPerRequest: null });
         // ioredis reconnects by itself; say so once per outage instead of an unhandled error.
@@ -29,6 +31,7 @@ import { REDIS } from './redis.tokens';
         return redis;
       },
     },
+    redisDatabaseCheck,
   ],
   exports: [REDIS],
 })

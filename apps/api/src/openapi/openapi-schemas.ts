@@ -110,7 +110,11 @@ const apiKey = z.strictObject({
   id: uuid,
   name: z.string(),
   role,
-  prefix: z.string().describe('The first characters of the key, to recognise it by.'),
+  prefix: z
+    .string()
+    .describe(
+      'The first characters of the key, to recognise it by; `(ADMIN_API_KEY)` for the bootstrap key, whose characters are chosen by hand.',
+    ),
   createdAt: z.iso.datetime(),
   lastUsedAt: z.iso.datetime().nullable(),
   revokedAt: z.iso.datetime().nullable(),

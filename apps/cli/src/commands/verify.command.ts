@@ -1,5 +1,5 @@
 import type { AccordConfig } from '@app/config';
-import { createDataSource, poolOf } from '@app/database';
+import { createDataSource, poolOf, redactUrl } from '@app/database';
 import { verifyHashChains } from '@app/event-store';
 import { allMigrations } from '@app/migrations';
 import type { CliOutput } from '../cli-output';
@@ -22,9 +22,21 @@ export async function verifyCommand(
   });
   await dataSource.initialize();
   try {
-    const report = await verifyHashChains(poolOf(dataSource), (checked) =>
-      out.progress(`verified ${checked} events`),
-    );
+    let report: Awaited<ReturnType<typeof verifyHashChains>>;
+    try {
+      report = await verifyHashChains(poolOf(dataSource), (checked) =>
+        out.progress(`verified ${checked} events`),
+      );
+    } catch (error) {
+      // 42P01, undefined_table: the database was never migrated, so it holds no Accord log.
+      if ((error as { code?: string }).code !== '42P01') throw error;
+      out.progressDone();
+      out.error(
+        `${redactUrl(config.DATABASE_URL)} has no Accord event log: nothing was ever recorded ` +
+          'there (the api, the worker and seed create it).',
+      );
+      return 1;
+    }
     out.progressDone();
     if (report.firstBroken) {
       const link = report.firstBroken;

@@ -14,7 +14,12 @@ import {
   type AlertQueue,
 } from '@app/alerts';
 import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
-import { ALERT_RECONCILE_JOB, ALERT_RECONCILE_SCHEDULER } from '@app/queues';
+import {
+  ALERT_RECONCILE_JOB,
+  ALERT_RECONCILE_SCHEDULER,
+  redisAnswers,
+  settlesWithin,
+} from '@app/queues';
 
 /** After a loss, alerts due within this horizon are put back before anything else. */
 const URGENT_HORIZON_MS = 15 * 60_000;
@@ -52,12 +57,22 @@ export class AlertsScheduler implements OnApplicationBootstrap, BeforeApplicatio
     }, this.config.ALERT_WATCHDOG_MS);
   }
 
+  /**
+   * Lets the relay pass and the reconciliation in progress finish while Redis answers. While it
+   * does not, their commands wait for a reconnection that may never come: they are left behind,
+   * and what they were adding stays pending in PostgreSQL for the next relay or reconciliation.
+   */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.watchdog);
     this.stopping.abort();
-    await this.checking;
-    await this.full;
-    await this.relay.stop();
+    const work = Promise.allSettled([this.checking, this.full, this.relay.stop()]);
+    const graceMs = (await redisAnswers(this.queue)) ? this.config.SHUTDOWN_TIMEOUT_MS / 2 : 0;
+    if (!(await settlesWithin(work, graceMs))) {
+      this.logger.warn(
+        'Stopped before the alert relay and reconciliation finished (Redis did not answer, or ' +
+          'they outlasted the grace period); the alerts they were adding stay pending in PostgreSQL',
+      );
+    }
   }
 
   private async check(): Promise<void> {

@@ -12,6 +12,9 @@ import {
   ALERT_RECONCILE_JOB,
   ALERTS_QUEUE,
   bullOptions,
+  closeBull,
+  logRedisOutages,
+  settlesWithin,
   type AlertFireJobData,
   type AlertJob,
 } from '@app/queues';
@@ -22,12 +25,15 @@ type AlertWorkerJob = Job<AlertJob['data'], unknown, AlertJob['name']>;
 /**
  * The BullMQ consumer of `accord-alerts`. Thin on purpose: the fence, the lapse and the dispatch
  * live in `AlertFirer`, the recovery in `AlertReconciler`. Closed before the app shuts down, so
- * that a job in hand finishes (or, if the process dies, is taken over once its lock expires).
+ * that a job in hand finishes (or, if Redis does not answer or the process dies, is taken over
+ * once its lock expires: the fence makes a second run harmless).
  */
 @Injectable()
 export class AlertsProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('AlertsProcessor');
   private worker: Worker<AlertJob['data'], unknown, AlertJob['name']> | undefined;
+  /** The jobs this process is running: their PostgreSQL work ends before the pool closes. */
+  private readonly inHand = new Set<Promise<unknown>>();
 
   constructor(
     @Inject(ACCORD_CONFIG) private readonly config: AccordConfig,
@@ -38,7 +44,7 @@ export class AlertsProcessor implements OnApplicationBootstrap, BeforeApplicatio
   onApplicationBootstrap(): void {
     this.worker = new Worker<AlertJob['data'], unknown, AlertJob['name']>(
       ALERTS_QUEUE,
-      (job, token) => this.process(job, token),
+      (job, token) => this.track(this.process(job, token)),
       {
         ...bullOptions(this.config),
         concurrency: this.config.ALERT_WORKER_CONCURRENCY,
@@ -51,11 +57,30 @@ export class AlertsProcessor implements OnApplicationBootstrap, BeforeApplicatio
     this.worker.on('failed', (job, error) =>
       this.logger.warn(`Alert job ${job?.id ?? '?'} failed: ${error.message}`),
     );
-    this.worker.on('error', (error) => this.logger.warn(`Alert worker: ${error.message}`));
+    logRedisOutages(this.worker, this.logger, 'Alert worker');
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    await this.worker?.close();
+    if (!this.worker) return;
+    const deadline = Date.now() + this.config.SHUTDOWN_TIMEOUT_MS / 2;
+    if ((await closeBull(this.worker, deadline - Date.now())) === 'closed') return;
+    const running = this.inHand.size;
+    const finished = await settlesWithin(
+      Promise.allSettled(this.inHand),
+      Math.max(0, deadline - Date.now()),
+    );
+    this.logger.warn(
+      'Alert worker closed without waiting for Redis (it did not answer, or jobs outlasted ' +
+        'the grace period)' +
+        (running
+          ? `: ${running} job(s) in hand ${finished ? 'finished' : 'left unfinished'}, unrecorded; they run again once their locks expire`
+          : ''),
+    );
+  }
+
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.inHand.add(work);
+    return work.finally(() => this.inHand.delete(work));
   }
 
   private async process(job: AlertWorkerJob, token?: string): Promise<unknown> {

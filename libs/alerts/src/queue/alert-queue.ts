@@ -1,9 +1,11 @@
+import { Logger } from '@nestjs/common';
 import type { AccordConfig } from '@app/config';
 import {
   ALERT_FIRE_JOB,
   ALERTS_QUEUE,
   alertJobId,
   bullOptions,
+  logRedisOutages,
   type AlertFireJobData,
   type AlertJob,
 } from '@app/queues';
@@ -14,7 +16,12 @@ export const ALERT_QUEUE = Symbol('ALERT_QUEUE');
 export type AlertQueue = Queue<AlertJob['data'], unknown, AlertJob['name']>;
 
 export function createAlertQueue(config: AccordConfig): AlertQueue {
-  return new Queue<AlertJob['data'], unknown, AlertJob['name']>(ALERTS_QUEUE, bullOptions(config));
+  const queue = new Queue<AlertJob['data'], unknown, AlertJob['name']>(
+    ALERTS_QUEUE,
+    bullOptions(config),
+  );
+  logRedisOutages(queue, new Logger('AlertQueue'), 'Alert queue');
+  return queue;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Pool, PoolClient, QueryResult, QueryResultRow } from 'pg';
 import type { ApiKeyRole, ApiKeySummary } from '../api-key';
+import { API_KEY_REVOKED_CHANNEL } from './revocation-listener';
 
 /** Anything that runs a query: the pool, or one client inside a transaction. */
 export interface Queryable {
@@ -125,10 +126,16 @@ export class ApiKeyRepository {
     return (rowCount ?? 0) > 0;
   }
 
-  /** Revokes an active key; false when there was none with that id (unknown or revoked). */
+  /**
+   * Revokes an active key and tells every listening process (the notification goes out when the
+   * revocation commits); false when there was none with that id (unknown or revoked).
+   */
   async revoke(id: string, at: Date, db: Queryable = this.pool): Promise<boolean> {
     const { rowCount } = await db.query(
-      'UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL',
+      `WITH revoked AS (
+         UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id
+       )
+       SELECT pg_notify('${API_KEY_REVOKED_CHANNEL}', id::text) FROM revoked`,
       [id, at],
     );
     return (rowCount ?? 0) > 0;
