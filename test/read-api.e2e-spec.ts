@@ -10,6 +10,7 @@ import { parse } from 'yaml';
 import { createApi } from '../apps/api/src/create-api';
 import { WorkerModule } from '../apps/worker/src/worker.module';
 import { repoRoot, runEntry } from './support/run-process';
+import { cnCountermeasureBody } from './support/write-api';
 
 const PROBLEM_JSON = /^application\/problem\+json(;|$)/;
 
@@ -633,18 +634,7 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       const answer = await http()
         .post('/api/v1/measures')
         .set(asEditor())
-        .send({
-          code: answerCode,
-          title: `Test duty on products of the US (${answerCode})`,
-          kind: 'tariff',
-          imposingParty: 'CN',
-          targetParties: ['US'],
-          rate: { type: 'ad-valorem', percent: 34 },
-          timeZone: 'Asia/Shanghai',
-          effectiveAt: '2025-04-10T04:01:00Z',
-          respondsTo: [code],
-          sources: [source],
-        });
+        .send(cnCountermeasureBody(answerCode, { respondsTo: [code] }));
       expect(answer.status).toBe(201);
       const answered = await read(url, {
         ...onDate,

@@ -12,7 +12,7 @@ import {
 import { measureDecider } from './measure.decide';
 import { measureStatusAt } from './measure.status';
 import { foldEvents } from '../shared/event';
-import { type GivenEvent, TEST_NOW, withMetadata } from '../testing/decider-spec';
+import { type GivenEvent, withMetadata } from '../testing/decider-spec';
 import type { MeasureEvent } from './measure.events';
 
 const spec = deciderSpec(measureDecider);
