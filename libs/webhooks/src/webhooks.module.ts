@@ -1,9 +1,8 @@
 import { Module } from '@nestjs/common';
-import { ACCORD_CONFIG, ConfigError, type AccordConfig } from '@app/config';
+import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
 import { PG_POOL } from '@app/database';
 import type { Pool } from 'pg';
 import { WebhookDispatcher } from './webhook-dispatcher';
-import { isSchedulableLeadTime, MAX_LEAD_TIME } from './webhook-matching';
 import { WebhookSubscriptionsService } from './webhook-subscriptions.service';
 import { WebhookUrlGuard } from './webhook-url-guard';
 
@@ -17,7 +16,8 @@ import { WebhookUrlGuard } from './webhook-url-guard';
       provide: WebhookDispatcher,
       inject: [ACCORD_CONFIG],
       useFactory: (config: AccordConfig) =>
-        new WebhookDispatcher({ defaultLeadTimes: schedulableLeadTimes(config.ALERT_LEAD_TIMES) }),
+        // Config has refused lead times no alert could be scheduled at.
+        new WebhookDispatcher({ defaultLeadTimes: config.ALERT_LEAD_TIMES }),
     },
     {
       provide: WebhookUrlGuard,
@@ -42,17 +42,3 @@ import { WebhookUrlGuard } from './webhook-url-guard';
   exports: [WebhookDispatcher, WebhookUrlGuard, WebhookSubscriptionsService],
 })
 export class WebhooksModule {}
-
-/**
- * `ALERT_LEAD_TIMES` as given, or a start-up error naming the ones no alert could be scheduled
- * at (the schedule would drop them without a word).
- */
-function schedulableLeadTimes(leadTimes: string[]): string[] {
-  const refused = leadTimes.filter((leadTime) => !isSchedulableLeadTime(leadTime));
-  if (refused.length) {
-    throw new ConfigError([
-      `ALERT_LEAD_TIMES: ${refused.join(', ')} must be durations from PT0S to ${MAX_LEAD_TIME}`,
-    ]);
-  }
-  return leadTimes;
-}
