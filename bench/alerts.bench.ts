@@ -8,11 +8,12 @@
  *
  * (b) `--due` alerts due at the same instant, each for `--subscriptions` subscriptions (their own
  *     lead time `PT1H`) pointing at a counting receiver on loopback; the worker's alert and
- *     webhook delivery sides run in this process. Reported: fire lateness until the alert's
- *     deliveries were committed (the instant this process first saw the alert fired — the row and
- *     its deliveries commit together — minus fire_at; polled every few tens of ms), the lateness
- *     of the claim alone (fired_at − fire_at, fired_at being when a batch claimed the alert), and
- *     the time until every delivery succeeded. Run first, on an empty schedule.
+ *     webhook delivery sides run in this process. Reported: fire lateness until the alert was
+ *     committed fired (the instant this process first saw it fired — the row commits with its
+ *     message and the subscriptions it goes to, the outbox its deliveries are written from —
+ *     minus fire_at; polled every 10 ms), the lateness until its delivery rows were written too,
+ *     the lateness of the claim alone (fired_at − fire_at, fired_at being when a batch claimed
+ *     the alert), and the time until every delivery succeeded. Run first, on an empty schedule.
  * (c) The deliveries of (b) per second, first to last received, next to a closed loop of raw
  *     undici POSTs of the same body to the same receiver, with `WEBHOOK_CONCURRENCY` connections,
  *     and this process's CPU per delivery and per raw request. The receiver runs in a child
@@ -602,8 +603,13 @@ interface Percentiles {
 }
 
 interface DeliveryRun {
-  /** Until the alert's deliveries were committed (seen by this process): the target's figure. */
+  /**
+   * Until the alert was committed fired, with its message and recipients (seen by this
+   * process): the target's figure.
+   */
   lateness: Percentiles;
+  /** Until its delivery rows were written as well (seen by this process). */
+  writtenLateness: Percentiles;
   /** Until a batch claimed the alert (`fired_at`), its deliveries not yet committed. */
   claimLateness: Percentiles;
   /** From the instant the alerts were due until every delivery had succeeded. */
@@ -688,10 +694,10 @@ async function deliveryRun(
     );
 
     const expected = due * subscriptionCount;
-    // An alert is marked fired in the transaction that commits its deliveries: the first time
-    // it is seen fired, its deliveries are committed and visible to the pump. Watched from a
-    // thread of its own, so that this process's busy event loop (firing, delivering) does not
-    // delay the look.
+    // An alert is marked fired in the transaction that commits its message and recipients:
+    // the first time it is seen fired, nothing can lose its deliveries (they are written from
+    // that outbox). When they were written is watched too. From a thread of its own, so that
+    // this process's busy event loop (firing, delivering) does not delay the look.
     const committed = watchFired(url, due, dueAt + 120_000);
     await until(dueAt - 200);
     const accordProfile = profileDir ? await startProfile() : undefined;
@@ -723,6 +729,10 @@ async function deliveryRun(
     const seen = await committed;
     const allCommittedMs = Math.max(...seen.map((alert) => alert.seenAt)) - dueAt;
     const lateness = seen.map((alert) => alert.seenAt - alert.fireAt).sort((a, b) => a - b);
+    const writtenLateness = seen
+      .map((alert) => alert.writtenAt - alert.fireAt)
+      .sort((a, b) => a - b);
+    const allWrittenMs = Math.max(...seen.map((alert) => alert.writtenAt)) - dueAt;
     const { rows: fired } = await pool.query<{ lateness_ms: number }>(
       `SELECT extract(epoch FROM fired_at - fire_at) * 1000 AS lateness_ms FROM alert_schedule
         WHERE lead_time = 'PT1H' AND state = 'fired' ORDER BY 1`,
@@ -734,7 +744,7 @@ async function deliveryRun(
       times.length / Math.max(0.001, (Math.max(...times) - Math.min(...times)) / 1000);
     console.log(
       `(b): ${fired.length} fired (all committed ${(allCommittedMs / 1000).toFixed(2)} s after ` +
-        `they were due, first request ${((Math.min(...times) - dueAt) / 1000).toFixed(2)} s), ` +
+        `they were due, their deliveries all written ${(allWrittenMs / 1000).toFixed(2)} s, first request ${((Math.min(...times) - dueAt) / 1000).toFixed(2)} s), ` +
         `${times.length.toLocaleString('en-US')} requests received (half by ` +
         `${((percentile(sortedTimes, 50) - dueAt) / 1000).toFixed(2)} s, 99 % by ` +
         `${((percentile(sortedTimes, 99) - dueAt) / 1000).toFixed(2)} s, the last at ` +
@@ -789,6 +799,7 @@ async function deliveryRun(
     await agent.close();
     return {
       lateness: percentiles(lateness),
+      writtenLateness: percentiles(writtenLateness),
       claimLateness: percentiles(claimLateness),
       allDeliveredMs,
       accordPerSecond,
@@ -803,14 +814,15 @@ async function deliveryRun(
 
 /**
  * Polls, from a worker thread, for the `PT1H` alerts that are fired, and answers when each was
- * first seen so: its commit came after the previous look began and before this one did, so the
- * instant this look began is an upper bound (within `POLL_MS` plus a query).
+ * first seen so, and first seen with its delivery rows written (its message no longer staged):
+ * each commit came after the previous look began and before this one did, so the instant this
+ * look began is an upper bound (within `POLL_MS` plus a query).
  */
 async function watchFired(
   url: string,
   due: number,
   until: number,
-): Promise<Array<{ fireAt: number; seenAt: number }>> {
+): Promise<Array<{ fireAt: number; seenAt: number; writtenAt: number }>> {
   const source = `
     const { parentPort, workerData } = require('node:worker_threads');
     const { Client } = require('pg');
@@ -818,14 +830,23 @@ async function watchFired(
       const client = new Client({ connectionString: workerData.url, application_name: 'bench-watch' });
       await client.connect();
       const seen = new Map();
-      while (seen.size < workerData.due && Date.now() < workerData.until) {
+      let written = 0;
+      while (written < workerData.due && Date.now() < workerData.until) {
         const at = Date.now();
         const { rows } = await client.query(
-          "SELECT id, fire_at FROM alert_schedule WHERE lead_time = 'PT1H' AND state = 'fired'" +
-            " AND id <> ALL($1::uuid[])",
-          [[...seen.keys()]],
+          "SELECT a.id, a.fire_at, m.recipients IS NULL AS written FROM alert_schedule a" +
+            " LEFT JOIN webhook_messages m ON m.message_key = 'alert:' || a.id" +
+            " WHERE a.lead_time = 'PT1H' AND a.state = 'fired' AND a.id <> ALL($1::uuid[])",
+          [[...seen.entries()].filter(([, alert]) => alert.writtenAt).map(([id]) => id)],
         );
-        for (const row of rows) seen.set(row.id, { fireAt: row.fire_at.getTime(), seenAt: at });
+        for (const row of rows) {
+          const alert = seen.get(row.id) ?? { fireAt: row.fire_at.getTime(), seenAt: at };
+          if (row.written && !alert.writtenAt) {
+            alert.writtenAt = at;
+            written += 1;
+          }
+          seen.set(row.id, alert);
+        }
         await new Promise((resolve) => setTimeout(resolve, workerData.pollMs));
       }
       await client.end();
@@ -838,7 +859,7 @@ async function watchFired(
   });
   try {
     const [answer] = (await once(worker, 'message')) as [
-      Array<{ fireAt: number; seenAt: number }> | { error: string },
+      Array<{ fireAt: number; seenAt: number; writtenAt: number }> | { error: string },
     ];
     if (!Array.isArray(answer)) throw new Error(`Watching fired alerts failed: ${answer.error}`);
     return answer;
@@ -865,7 +886,8 @@ function printDelivery(run: DeliveryRun, due: number, subscriptions: number): vo
   );
   printTable(
     [
-      'fire lateness (deliveries committed) p50 / p99 / max s',
+      'fire lateness (committed fired) p50 / p99 / max s',
+      'deliveries written p50 / p99 / max s',
       'claim lateness p50 / p99 / max s',
       `due → all ${(due * subscriptions).toLocaleString('en-US')} delivered s`,
       `target p99 ≤ ${LATENESS_TARGET_S} s, all ≤ ${DELIVERY_TARGET_S} s`,
@@ -873,6 +895,7 @@ function printDelivery(run: DeliveryRun, due: number, subscriptions: number): vo
     [
       [
         triple(run.lateness),
+        triple(run.writtenLateness),
         triple(run.claimLateness),
         (run.allDeliveredMs / 1000).toFixed(1),
         `${run.lateness.p99 / 1000 <= LATENESS_TARGET_S ? 'met' : 'MISSED'}, ` +

@@ -2,6 +2,7 @@ import { CreateWebhooks1764400000000 } from './migrations/1764400000000-create-w
 import { WebhookDeliveryClaims1764600000000 } from './migrations/1764600000000-webhook-delivery-claims';
 import { DropRelayedAt1764600002000 } from './migrations/1764600002000-drop-relayed-at';
 import { WebhookMessages1764700000000 } from './migrations/1764700000000-webhook-messages';
+import { StagedWebhookMessages1764950000000 } from './migrations/1764950000000-staged-webhook-messages';
 
 export {
   WEBHOOK_EVENT_TYPES,
@@ -43,7 +44,11 @@ export {
   WEBHOOK_DELIVERIES_CHANNEL,
   type WebhookDispatcherOptions,
 } from './webhook-dispatcher';
-export { WebhookDeliveryPump, type WebhookDeliveryPumpOptions } from './webhook-delivery-pump';
+export {
+  WebhookDeliveryPump,
+  type StagedMessagesSweep,
+  type WebhookDeliveryPumpOptions,
+} from './webhook-delivery-pump';
 export {
   WebhookDeliverer,
   type AttemptResult,
@@ -86,4 +91,5 @@ export const webhooksMigrations = [
   WebhookDeliveryClaims1764600000000,
   DropRelayedAt1764600002000,
   WebhookMessages1764700000000,
+  StagedWebhookMessages1764950000000,
 ];

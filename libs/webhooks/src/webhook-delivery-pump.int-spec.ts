@@ -9,6 +9,7 @@ import { WebhookHttpClient } from './webhook-http-client';
 import { WebhookMetrics } from './webhook-metrics';
 import { WebhookSubscriptionsService } from './webhook-subscriptions.service';
 import { WebhookUrlGuard } from './webhook-url-guard';
+import { webhookIdFor } from './webhook-secret';
 
 /**
  * The pump on a real database and a real receiver, where its timing is the point (the worker's
@@ -115,5 +116,51 @@ describe('WebhookDeliveryPump', () => {
     const attempts = await attemptsOf(deliveryIds);
     expect(attempts.filter((attempt) => attempt.error === NO_OUTCOME_RECORDED)).toEqual([]);
     expect(attempts).toHaveLength(3);
+  });
+
+  it('delivers messages a crashed firer left staged, once the grace period is over', async () => {
+    const deliverer = new WebhookDeliverer(db.pool, http, new WebhookMetrics(new Registry()), {
+      retry: { baseDelayMs: 60_000, maxDelayMs: 60_000, windowMs: 3_600_000 },
+      disableAfterFailures: 10,
+      leaseMs: 30_000,
+    });
+    const target = await subscribe(0);
+    const messageKey = `alert:${randomUUID()}`;
+    // Committed staged, then nothing: the process that staged it died before writing its rows.
+    await inTransaction(db.pool, (client) =>
+      dispatcher.stageMany(client, [
+        {
+          type: 'ping',
+          messageKey,
+          data: {},
+          match: { parties: [] },
+          subscriptionIds: [target.id],
+        },
+      ]),
+    );
+    const stagedAt = Date.now();
+    const pump = new WebhookDeliveryPump(
+      deliverer,
+      { databaseUrl: db.url, concurrency: 2, pollIntervalMs: 100 },
+      { dispatcher, runner: db.pool, graceMs: 1000 },
+    );
+    pump.start();
+    try {
+      await eventually(() => expect(receiver.on(target.path)).toHaveLength(1), {
+        timeoutMs: 10_000,
+      });
+    } finally {
+      await pump.stop();
+    }
+    // Left to its own process for the grace period first.
+    expect(receiver.on(target.path)[0].at - stagedAt).toBeGreaterThanOrEqual(900);
+    expect(receiver.on(target.path)[0].headers['webhook-id']).toBe(
+      webhookIdFor(messageKey, target.id),
+    );
+    const { rows } = await db.pool.query(
+      'SELECT status FROM webhook_deliveries WHERE message_key = $1',
+      [messageKey],
+    );
+    expect(rows).toEqual([{ status: 'succeeded' }]);
   });
 });

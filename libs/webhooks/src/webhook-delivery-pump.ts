@@ -6,7 +6,8 @@ import type {
   ClaimedDelivery,
   WebhookDeliverer,
 } from './webhook-deliverer';
-import { WEBHOOK_DELIVERIES_CHANNEL } from './webhook-dispatcher';
+import type { SqlRunner } from './infrastructure/queryable';
+import { WEBHOOK_DELIVERIES_CHANNEL, type WebhookDispatcher } from './webhook-dispatcher';
 
 export interface WebhookDeliveryPumpOptions {
   /**
@@ -39,6 +40,23 @@ export interface WebhookDeliveryPumpOptions {
   flushIntervalMs?: number;
 }
 
+/**
+ * Where the pump finds messages committed staged (`WebhookDispatcher.stageMany`) whose
+ * deliveries were never written: the process that staged them died between its commit and
+ * writing them. The sweep writes them.
+ */
+export interface StagedMessagesSweep {
+  dispatcher: WebhookDispatcher;
+  runner: SqlRunner;
+  /**
+   * Left to the process that staged them for this long (it writes them at once, and the
+   * sweep would only contend with it); default 5 s.
+   */
+  graceMs?: number;
+}
+
+/** Staged messages written per sweep statement; a full one sweeps again at once. */
+const SWEEP_LIMIT = 50;
 /** Between two claims while nearly every slot is taken, at most this long. */
 const TOP_UP_MS = 20;
 const RETRY_FLUSH_MS = 1000;
@@ -98,10 +116,13 @@ export class WebhookDeliveryPump {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private lastError: string | undefined;
+  private sweeping: Promise<void> | undefined;
+  private nextSweep = 0;
 
   constructor(
     private readonly deliverer: WebhookDeliverer,
     private readonly options: WebhookDeliveryPumpOptions,
+    private readonly staged?: StagedMessagesSweep,
   ) {
     this.perSubscription =
       options.perSubscription ?? Math.max(1, Math.ceil(options.concurrency / 5));
@@ -128,6 +149,7 @@ export class WebhookDeliveryPump {
     this.running = false;
     this.wake?.();
     await this.loop;
+    await this.sweeping;
     for (const lane of this.lanes) if (lane.claiming) await lane.claiming;
     // Claimed but not started: sent now rather than left to their leases.
     while (this.held > 0) {
@@ -383,6 +405,10 @@ export class WebhookDeliveryPump {
         this.failed(error as Error);
       }
       const now = Date.now();
+      if (this.staged && !this.sweeping && now >= this.nextSweep) {
+        this.nextSweep = now + this.options.pollIntervalMs;
+        this.sweeping = this.sweep(this.staged).finally(() => (this.sweeping = undefined));
+      }
       if (now >= this.pausedUntil) {
         // Nothing held or being claimed: every lane claims, each for its share of the places.
         const idle = this.held === 0 && this.reserved === 0;
@@ -409,6 +435,30 @@ export class WebhookDeliveryPump {
         wait = Math.min(wait, this.nextDue - now);
       else this.nextDue = undefined;
       await this.sleep(Math.max(0, wait));
+    }
+  }
+
+  /**
+   * Writes the deliveries of messages left staged past the grace period (their writes announce
+   * themselves, which wakes the claims). A full pass sweeps again at the next turn of the loop.
+   */
+  private async sweep(staged: StagedMessagesSweep): Promise<void> {
+    try {
+      const written = await staged.dispatcher.expandStaged(staged.runner, {
+        stagedBefore: new Date(Date.now() - (staged.graceMs ?? 5000)),
+        limit: SWEEP_LIMIT,
+      });
+      if (written.size > 0) {
+        this.logger.warn(
+          `Wrote the deliveries of ${written.size} message${written.size === 1 ? '' : 's'} left staged`,
+        );
+      }
+      if (written.size === SWEEP_LIMIT) {
+        this.nextSweep = 0;
+        this.poke();
+      }
+    } catch (error) {
+      this.failed(error as Error);
     }
   }
 

@@ -167,4 +167,129 @@ describe('WebhookDispatcher on PostgreSQL', () => {
     expect((await deliveriesOf(enabled))[0]).toMatchObject({ status: 'cancelled' });
     expect((await deliveriesOf(disabled))[0]).toMatchObject({ status: 'failed' });
   });
+
+  describe('staged messages (the outbox of a burst)', () => {
+    const stagedKeys = async (keys: string[]) =>
+      (
+        await db.pool.query<{ message_key: string }>(
+          'SELECT message_key FROM webhook_messages WHERE message_key = ANY($1) AND recipients IS NOT NULL',
+          [keys],
+        )
+      ).rows.map((row) => row.message_key);
+
+    it('commits no delivery with the message, then writes what dispatch would have', async () => {
+      const all = await subscribe({ eventTypes: ['*'] });
+      const disabled = await subscribe({ eventTypes: ['*'], enabled: false });
+      const otherParty = await subscribe({ eventTypes: ['*'], filters: { parties: ['JP'] } });
+      const message = expiring({ deadline: new Date('2026-12-01T00:00:00Z') });
+      const staged = await db.dataSource.transaction((manager) =>
+        dispatcher.stageMany(manager, [message, message]),
+      );
+      expect(staged[0]).toBeGreaterThanOrEqual(2);
+      expect(staged[1]).toBe(0);
+      expect(await deliveriesOf(all)).toEqual([]);
+      expect(await stagedKeys([message.messageKey])).toEqual([message.messageKey]);
+
+      const expanded = await dispatcher.expandStaged(db.pool, { keys: [message.messageKey] });
+
+      // The row dispatch writes, down to the webhook-id computed in SQL rather than in Node.
+      expect(expanded.get(message.messageKey)).toBeGreaterThanOrEqual(1);
+      expect(await deliveriesOf(all)).toEqual([
+        expect.objectContaining({
+          webhook_id: webhookIdFor(message.messageKey, all),
+          status: 'pending',
+          event_type: 'suspension.expiring',
+          deadline: new Date('2026-12-01T00:00:00Z'),
+          created_at: now,
+          next_attempt_at: now,
+          payload: {
+            type: 'suspension.expiring',
+            timestamp: now.toISOString(),
+            data: message.data,
+          },
+        }),
+      ]);
+      expect((await deliveriesOf(all))[0].id).toMatch(
+        /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/,
+      );
+      expect((await deliveriesOf(disabled))[0]).toMatchObject({ status: 'failed', attempts: 0 });
+      expect(await deliveriesOf(otherParty)).toEqual([]);
+      expect(await stagedKeys([message.messageKey])).toEqual([]);
+      // Expanding again writes nothing twice.
+      expect(await dispatcher.expandStaged(db.pool, { keys: [message.messageKey] })).toEqual(
+        new Map(),
+      );
+      expect(await deliveriesOf(all)).toHaveLength(1);
+    });
+
+    it('leaves nothing staged when the caller rolls back', async () => {
+      await subscribe({ eventTypes: ['*'] });
+      const message = expiring();
+      await expect(
+        db.dataSource.transaction(async (manager) => {
+          await dispatcher.stageMany(manager, [message]);
+          throw new Error('rolled back');
+        }),
+      ).rejects.toThrow('rolled back');
+      const { rows } = await db.pool.query(
+        'SELECT 1 FROM webhook_messages WHERE message_key = $1',
+        [message.messageKey],
+      );
+      expect(rows).toEqual([]);
+    });
+
+    it('a sweep writes the deliveries of messages left staged, oldest first, not newer ones', async () => {
+      const all = await subscribe({ eventTypes: ['*'] });
+      const left = expiring();
+      const fresh = expiring();
+      await dispatcher.stageMany(db.pool, [left]);
+      await db.pool.query(
+        `UPDATE webhook_messages SET created_at = created_at - interval '1 minute'
+          WHERE message_key = $1`,
+        [left.messageKey],
+      );
+      await dispatcher.stageMany(db.pool, [fresh]);
+
+      const swept = await dispatcher.expandStaged(db.pool, {
+        stagedBefore: new Date(now.getTime() - 10_000),
+        limit: 100,
+      });
+
+      expect([...swept.keys()]).toContain(left.messageKey);
+      expect(swept.has(fresh.messageKey)).toBe(false);
+      const keys = (await deliveriesOf(all)).map((row) => row.message_key);
+      expect(keys).toContain(left.messageKey);
+      expect(keys).not.toContain(fresh.messageKey);
+      expect(await stagedKeys([fresh.messageKey])).toEqual([fresh.messageKey]);
+      await dispatcher.expandStaged(db.pool, { keys: [fresh.messageKey] });
+    });
+
+    it('staging a key again adds its new subscriptions only, as a second dispatch does', async () => {
+      const first = await subscribe({ eventTypes: ['*'] });
+      const message = expiring();
+      await dispatcher.dispatch(db.pool, message);
+      const later = await subscribe({ eventTypes: ['*'] });
+
+      await dispatcher.stageMany(db.pool, [message]);
+      await dispatcher.expandStaged(db.pool, { keys: [message.messageKey] });
+
+      expect(await deliveriesOf(first)).toHaveLength(1);
+      expect(await deliveriesOf(later)).toEqual([
+        expect.objectContaining({ webhook_id: webhookIdFor(message.messageKey, later) }),
+      ]);
+    });
+
+    it('cancelling a staged message writes its rows cancelled, so no sweep sends them later', async () => {
+      const all = await subscribe({ eventTypes: ['*'] });
+      const message = expiring();
+      await dispatcher.stageMany(db.pool, [message]);
+
+      expect(await dispatcher.cancel(db.pool, message.messageKey)).toBeGreaterThanOrEqual(1);
+
+      expect(await deliveriesOf(all)).toEqual([
+        expect.objectContaining({ message_key: message.messageKey, status: 'cancelled' }),
+      ]);
+      expect(await stagedKeys([message.messageKey])).toEqual([]);
+    });
+  });
 });

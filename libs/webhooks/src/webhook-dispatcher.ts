@@ -62,57 +62,24 @@ export class WebhookDispatcher {
   async dispatchMany(runner: SqlRunner, messages: readonly WebhookMessage[]): Promise<number[]> {
     if (messages.length === 0) return [];
     const now = this.clock();
-    const onlyNamed = messages.every((message) => message.subscriptionIds);
-    const candidates = await queryRows<CandidateRow>(
-      runner,
-      onlyNamed
-        ? `SELECT id, event_types, filters, lead_times
-           FROM webhook_subscriptions WHERE id = ANY($1::uuid[])`
-        : 'SELECT id, event_types, filters, lead_times FROM webhook_subscriptions',
-      onlyNamed ? [[...new Set(messages.flatMap((message) => message.subscriptionIds ?? []))]] : [],
-    );
-    // Each message key once (the first wins, as `ON CONFLICT DO NOTHING` would have it), and
-    // only the messages some subscription receives: a message row is stored for those alone.
+    const { targeted, recipients } = await this.fanOut(runner, messages);
     // Rows name their message and subscription by position (1-based, as `WITH ORDINALITY`
     // counts): thousands of small integers travel and parse faster than as many uuids.
-    const targeted: WebhookMessage[] = [];
-    const seen = new Set<string>();
     const subscriptionIndex = new Map<string, number>();
     const rows = { id: [] as string[], subscription: [] as number[], message: [] as number[] };
     const newId = timeOrderedUuids(now);
-    // One matching spec per subscription, not one per (message, subscription) pair.
-    const specs = candidates.map((row) => ({
-      eventTypes: row.event_types,
-      filters: row.filters,
-      leadTimes: row.lead_times,
-    }));
     const webhookIds: string[] = [];
-    for (const message of messages) {
-      if (seen.has(message.messageKey)) continue;
-      seen.add(message.messageKey);
-      const named = message.subscriptionIds && new Set(message.subscriptionIds);
-      let matched = false;
-      for (const [index, row] of candidates.entries()) {
-        const target = named
-          ? named.has(row.id)
-          : subscriptionMatches(
-              specs[index],
-              message.type,
-              message.match,
-              this.options.defaultLeadTimes,
-            );
-        if (!target) continue;
-        if (!matched) targeted.push(message);
-        matched = true;
-        let subscription = subscriptionIndex.get(row.id);
+    for (const [index, message] of targeted.entries()) {
+      for (const subscriptionId of recipients[index]) {
+        let subscription = subscriptionIndex.get(subscriptionId);
         if (subscription === undefined) {
           subscription = subscriptionIndex.size + 1;
-          subscriptionIndex.set(row.id, subscription);
+          subscriptionIndex.set(subscriptionId, subscription);
         }
         rows.id.push(newId());
         rows.subscription.push(subscription);
-        rows.message.push(targeted.length);
-        webhookIds.push(webhookIdFor(message.messageKey, row.id));
+        rows.message.push(index + 1);
+        webhookIds.push(webhookIdFor(message.messageKey, subscriptionId));
       }
     }
     const counts = messages.map(() => 0);
@@ -162,13 +129,7 @@ export class WebhookDispatcher {
         plainArray([...subscriptionIndex.keys()]),
         targeted.map((message) => message.messageKey),
         targeted.map((message) => message.type),
-        targeted.map((message) =>
-          JSON.stringify({
-            type: message.type,
-            timestamp: (message.occurredAt ?? now).toISOString(),
-            data: message.data,
-          } satisfies WebhookPayload),
-        ),
+        targeted.map((message) => payloadOf(message, now)),
         targeted.map((message) => message.deadline ?? null),
         now,
         NOT_SENT_DISABLED,
@@ -188,10 +149,180 @@ export class WebhookDispatcher {
   }
 
   /**
+   * The outbox half of a dispatch, for a burst (a batch of alerts firing together): inside the
+   * caller's transaction, stores each message once with the subscriptions it goes to
+   * (`recipients`), chosen by the same rules as `dispatchMany`, and writes no delivery rows.
+   * Committed, a staged message is as good as its deliveries: `expandStaged` writes them after
+   * the commit — the caller does at once, and the delivery pump's sweep does for any that a
+   * crash left staged. The firing transaction so commits one small row per message instead of
+   * one per (message, subscription). Returns, per message, how many subscriptions it was staged
+   * for (0 for a repeated key within the call).
+   */
+  async stageMany(runner: SqlRunner, messages: readonly WebhookMessage[]): Promise<number[]> {
+    if (messages.length === 0) return [];
+    const now = this.clock();
+    const { targeted, recipients } = await this.fanOut(runner, messages);
+    const staged = new Map<string, number>();
+    if (targeted.length > 0) {
+      // Staging a key again (a second dispatch of one message) adds its new recipients, as a
+      // second `dispatchMany` would add their rows; the first payload stays.
+      await queryRows(
+        runner,
+        `INSERT INTO webhook_messages
+           (message_key, event_type, payload, deadline, recipients, created_at)
+         SELECT message_key, event_type, payload, deadline, recipients::uuid[], $6
+           FROM unnest($1::text[], $2::text[], $3::jsonb[], $4::timestamptz[], $5::text[])
+             AS m (message_key, event_type, payload, deadline, recipients)
+         ON CONFLICT (message_key) DO UPDATE
+           SET recipients = ARRAY(SELECT DISTINCT unnest(
+                 coalesce(webhook_messages.recipients, '{}') || excluded.recipients)),
+               deadline = excluded.deadline`,
+        [
+          targeted.map((message) => message.messageKey),
+          targeted.map((message) => message.type),
+          targeted.map((message) => payloadOf(message, now)),
+          targeted.map((message) => message.deadline ?? null),
+          recipients.map((ids) => plainArray(ids)),
+          now,
+        ],
+      );
+      for (const [index, message] of targeted.entries()) {
+        staged.set(message.messageKey, recipients[index].length);
+      }
+    }
+    const counted = new Set<string>();
+    return messages.map((message) => {
+      if (counted.has(message.messageKey)) return 0;
+      counted.add(message.messageKey);
+      return staged.get(message.messageKey) ?? 0;
+    });
+  }
+
+  /**
+   * Writes the deliveries of staged messages (see `stageMany`) in one statement, so on any
+   * runner: the messages named by `keys`, or (a sweep) up to `limit` staged at or before
+   * `stagedBefore`, oldest first. Rows are those `dispatchMany` would have written when the
+   * message was staged: the same `webhook-id` (computed here in SQL, pinned by a test against
+   * `webhookIdFor`), the staging instant as their creation and first attempt, a disabled
+   * subscription's row failed and never attempted, a deleted one's left out.
+   *
+   * Messages another expansion holds are skipped, not waited for (it writes them), unless
+   * `wait` is set: then this waits for it and finds them written. Returns, per message it
+   * expanded, how many new deliveries will be attempted.
+   */
+  async expandStaged(
+    runner: SqlRunner,
+    select: { keys: readonly string[]; wait?: boolean } | { stagedBefore: Date; limit: number },
+  ): Promise<Map<string, number>> {
+    const byKeys = 'keys' in select;
+    if (byKeys && select.keys.length === 0) return new Map();
+    const rows = await queryRows<InsertedRow>(
+      runner,
+      `WITH staged AS (
+         SELECT message_key, event_type, deadline, recipients, created_at
+           FROM webhook_messages
+          WHERE recipients IS NOT NULL
+            AND ${byKeys ? 'message_key = ANY($1::text[])' : 'created_at <= $1'}
+          ORDER BY created_at
+          ${byKeys ? '' : 'LIMIT $2'}
+          FOR UPDATE ${byKeys && select.wait ? '' : 'SKIP LOCKED'}
+       ), expanded AS (
+         UPDATE webhook_messages m SET recipients = NULL
+           FROM staged WHERE m.message_key = staged.message_key
+       ), targets AS (
+         SELECT st.message_key, st.event_type, st.deadline, st.created_at, r.subscription_id,
+                lpad(to_hex((extract(epoch FROM st.created_at) * 1000)::bigint), 12, '0') AS ms
+           FROM staged st CROSS JOIN LATERAL unnest(st.recipients) AS r (subscription_id)
+       ), locked AS (
+         SELECT s.id, s.enabled FROM webhook_subscriptions s
+          WHERE s.id IN (SELECT subscription_id FROM targets)
+            FOR KEY SHARE OF s
+       ), inserted AS (
+         INSERT INTO webhook_deliveries
+           (id, subscription_id, webhook_id, message_key, event_type, deadline, status,
+            last_error, run_started_at, next_attempt_at, created_at, updated_at)
+         SELECT (substr(t.ms, 1, 8) || '-' || substr(t.ms, 9, 4) || '-7'
+                   || substr(gen_random_uuid()::text, 16))::uuid,
+                s.id,
+                'msg_' || left(translate(encode(sha256(convert_to(t.message_key, 'UTF8')
+                  || '\\x00'::bytea || convert_to(s.id::text, 'UTF8')), 'base64'), '+/', '-_'), 24),
+                t.message_key, t.event_type, t.deadline,
+                CASE WHEN s.enabled THEN 'pending' ELSE 'failed' END,
+                CASE WHEN s.enabled THEN NULL ELSE $${byKeys ? 2 : 3}::text END,
+                t.created_at, t.created_at, t.created_at, t.created_at
+           FROM targets t JOIN locked s ON s.id = t.subscription_id
+         ON CONFLICT (message_key, subscription_id) DO NOTHING
+         RETURNING message_key, status
+       )
+       SELECT st.message_key, count(i.message_key) FILTER (WHERE i.status = 'pending')::int AS pending
+         FROM staged st LEFT JOIN inserted i USING (message_key)
+        GROUP BY st.message_key`,
+      byKeys
+        ? [[...select.keys], NOT_SENT_DISABLED]
+        : [select.stagedBefore, select.limit, NOT_SENT_DISABLED],
+    );
+    const pending = new Map(rows.map((row) => [row.message_key, row.pending]));
+    if (rows.some((row) => row.pending > 0)) await notifyDeliveries(runner);
+    return pending;
+  }
+
+  /**
+   * The messages some subscription receives (each key once, the first wins, as
+   * `ON CONFLICT DO NOTHING` would have it) and, for each, the ids of those subscriptions.
+   */
+  private async fanOut(
+    runner: SqlRunner,
+    messages: readonly WebhookMessage[],
+  ): Promise<{ targeted: WebhookMessage[]; recipients: string[][] }> {
+    const onlyNamed = messages.every((message) => message.subscriptionIds);
+    const candidates = await queryRows<CandidateRow>(
+      runner,
+      onlyNamed
+        ? `SELECT id, event_types, filters, lead_times
+           FROM webhook_subscriptions WHERE id = ANY($1::uuid[])`
+        : 'SELECT id, event_types, filters, lead_times FROM webhook_subscriptions',
+      onlyNamed ? [[...new Set(messages.flatMap((message) => message.subscriptionIds ?? []))]] : [],
+    );
+    // One matching spec per subscription, not one per (message, subscription) pair.
+    const specs = candidates.map((row) => ({
+      eventTypes: row.event_types,
+      filters: row.filters,
+      leadTimes: row.lead_times,
+    }));
+    const targeted: WebhookMessage[] = [];
+    const recipients: string[][] = [];
+    const seen = new Set<string>();
+    for (const message of messages) {
+      if (seen.has(message.messageKey)) continue;
+      seen.add(message.messageKey);
+      const named = message.subscriptionIds && new Set(message.subscriptionIds);
+      const to: string[] = [];
+      for (const [index, row] of candidates.entries()) {
+        const target = named
+          ? named.has(row.id)
+          : subscriptionMatches(
+              specs[index],
+              message.type,
+              message.match,
+              this.options.defaultLeadTimes,
+            );
+        if (target) to.push(row.id);
+      }
+      if (to.length === 0) continue;
+      targeted.push(message);
+      recipients.push(to);
+    }
+    return { targeted, recipients };
+  }
+
+  /**
    * Cancels every delivery of a message that has not been sent yet (an alert made moot by an
    * extension). A delivery being attempted right now may still arrive. Returns how many.
    */
   async cancel(runner: SqlRunner, messageKey: string): Promise<number> {
+    // A message still staged gets its rows first (waiting for a sweep writing them), so that
+    // none is written pending after this.
+    await this.expandStaged(runner, { keys: [messageKey], wait: true });
     const rows = await queryRows<{ id: string }>(
       runner,
       `WITH cancelled AS (
@@ -212,6 +343,15 @@ export class WebhookDispatcher {
  * written together sit together in the primary key's index instead of all over it. The time
  * part is formatted once for all the ids of a dispatch.
  */
+/** A message's body as stored: `{ type, timestamp, data }`. */
+function payloadOf(message: WebhookMessage, now: Date): string {
+  return JSON.stringify({
+    type: message.type,
+    timestamp: (message.occurredAt ?? now).toISOString(),
+    data: message.data,
+  } satisfies WebhookPayload);
+}
+
 function timeOrderedUuids(at: Date): () => string {
   const time = at.getTime().toString(16).padStart(12, '0').slice(-12);
   const prefix = `${time.slice(0, 8)}-${time.slice(8)}-7`;

@@ -64,13 +64,23 @@ import { WebhookDeliveryHost } from './webhook-delivery.host';
     },
     {
       provide: WebhookDeliveryPump,
-      inject: [WebhookDeliverer, ACCORD_CONFIG],
-      useFactory: (deliverer: WebhookDeliverer, config: AccordConfig) =>
-        new WebhookDeliveryPump(deliverer, {
-          databaseUrl: config.DATABASE_URL,
-          concurrency: config.WEBHOOK_CONCURRENCY,
-          pollIntervalMs: config.WEBHOOK_RELAY_POLL_MS,
-        }),
+      inject: [WebhookDeliverer, WebhookDispatcher, PG_POOL, ACCORD_CONFIG],
+      useFactory: (
+        deliverer: WebhookDeliverer,
+        dispatcher: WebhookDispatcher,
+        pool: Pool,
+        config: AccordConfig,
+      ) =>
+        new WebhookDeliveryPump(
+          deliverer,
+          {
+            databaseUrl: config.DATABASE_URL,
+            concurrency: config.WEBHOOK_CONCURRENCY,
+            pollIntervalMs: config.WEBHOOK_RELAY_POLL_MS,
+          },
+          // Messages a firing process staged and died before writing their deliveries.
+          { dispatcher, runner: pool },
+        ),
     },
     {
       provide: WebhookEventPublisher,

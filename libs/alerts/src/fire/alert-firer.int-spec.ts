@@ -321,6 +321,14 @@ describe('AlertFirer: batches', () => {
     );
     expect(sent).toHaveLength(30);
     expect(new Set(sent.map((row) => row.webhook_id)).size).toBe(30);
+    // Staged with the firing, written before the jobs answered, and counted by the firings.
+    const staged: unknown[] = await dataSource.query(
+      'SELECT message_key FROM webhook_messages WHERE message_key = ANY($1) AND recipients IS NOT NULL',
+      [warnings.map((warning) => `alert:${warning.id}`)],
+    );
+    expect(staged).toEqual([]);
+    // The job that fired a batch answers for its own warning: one subscription, one delivery.
+    for (const result of results) if (result.outcome === 'fired') expect(result.deliveries).toBe(1);
   });
 
   it('takes nothing for a job that comes too early or for an end that is not due', async () => {

@@ -45,6 +45,11 @@ const END_BATCHES = 4;
  * while the jobs of a burst that wait for a slot mostly find their alert fired by then.
  */
 const WARNING_BATCHES = 4;
+/**
+ * Messages whose deliveries one statement writes after a batch commits: at 50 subscriptions,
+ * 2,500 rows, so that the pump starts on the first of a burst while the rest are written.
+ */
+const EXPAND_CHUNK = 50;
 /** Alerts settled (fired or cancelled) by this process's batches, so that their jobs finish at once. */
 const REMEMBERED = 100_000;
 
@@ -72,6 +77,8 @@ export type FireResult =
   | { outcome: 'fired'; latenessMs: number; deliveries: number; lapse?: LapseOutcome }
   /** The end the alert counted down to did not happen (lifted, retracted, never started). */
   | { outcome: 'cancelled'; reason: string };
+
+type Fired = Extract<FireResult, { outcome: 'fired' }>;
 
 type LapseOutcome = 'recorded' | 'already-lapsed' | 'not-active' | 'not-found';
 
@@ -168,17 +175,18 @@ export class AlertFirer {
   private async fireInBatch(alertId: string, endVersion: number): Promise<FireResult | undefined> {
     const before = await this.settledByBatch(alertId);
     if (before) return before;
-    let fired: Map<string, FireResult> | undefined;
+    let batch: { expanded: Promise<Map<string, FireResult>> } | undefined;
     await this.warningBatches.take();
     try {
       // A batch that ran while this job waited for its slot may have fired its alert already.
       if (!this.claiming.has(alertId) && !this.settled.has(alertId)) {
-        fired = await this.fireBatch({ alertId, endVersion });
+        batch = await this.fireBatch({ alertId, endVersion });
       }
     } finally {
+      // Fired and committed: the next batch may fire while this one's deliveries are written.
       this.warningBatches.give();
     }
-    return fired?.get(alertId) ?? this.settledByBatch(alertId);
+    return (await batch?.expanded)?.get(alertId) ?? this.settledByBatch(alertId);
   }
 
   /** Fenced when a batch of this process settled the alert (after waiting for one in hand). */
@@ -190,19 +198,25 @@ export class AlertFirer {
 
   /**
    * One batch, started by the job of a due warning: claims due warnings (the job's own first,
-   * due within the early tolerance) whose measure is known, marks them fired and dispatches
-   * their deliveries, all in one transaction. Returns the fired alerts' results by id, once
-   * committed.
+   * due within the early tolerance) whose measure is known, marks them fired and stages their
+   * messages with their recipients, all in one transaction (the outbox: see
+   * `WebhookDispatcher.stageMany`), then writes their deliveries. Answers once committed, with
+   * the fired alerts' results by id once their deliveries are written; the jobs of the batch's
+   * alerts wait for that too.
    */
   private async fireBatch(own: {
     alertId: string;
     endVersion: number;
-  }): Promise<Map<string, FireResult>> {
+  }): Promise<{ expanded: Promise<Map<string, FireResult>> }> {
     let claimed: string[] = [];
     let settle: () => void = () => undefined;
-    const committed = new Promise<void>((resolve) => (settle = resolve));
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    const release = () => {
+      for (const id of claimed) this.claiming.delete(id);
+      settle();
+    };
     try {
-      const results = await this.dataSource.transaction(async (manager) => {
+      const { results, staged } = await this.dataSource.transaction(async (manager) => {
         const firedAt = this.clock.now();
         // TypeORM answers an UPDATE … RETURNING with [rows, affected row count].
         const [rows]: [MeasuredRow[], number] = await manager.query(
@@ -233,44 +247,75 @@ export class AlertFirer {
           ],
         );
         claimed = rows.map((row) => row.id);
-        for (const id of claimed) this.claiming.set(id, committed);
-        if (rows.length === 0) return new Map<string, FireResult>();
-        const counts = await this.dispatchWarnings(manager, rows);
-        return new Map<string, FireResult & Observed>(
-          rows.map((row, index) => [
-            row.id,
-            {
-              outcome: 'fired',
-              latenessMs: firedAt.getTime() - row.fire_at.getTime(),
-              deliveries: counts[index],
-              leadTime: row.lead_time,
-              overdue: row.overdue,
-            },
-          ]),
-        );
+        for (const id of claimed) this.claiming.set(id, settled);
+        const staged = new StagedMessages();
+        const results = new Map<string, Fired & Observed>();
+        if (rows.length === 0) return { results, staged };
+        const messages = await this.warningMessages(manager, rows);
+        const counts = await this.dispatcher.stageMany(manager, messages);
+        for (const [index, row] of rows.entries()) {
+          staged.add(row.id, messages[index].messageKey, counts[index]);
+          results.set(row.id, {
+            outcome: 'fired',
+            latenessMs: firedAt.getTime() - row.fire_at.getTime(),
+            deliveries: 0,
+            leadTime: row.lead_time,
+            overdue: row.overdue,
+          });
+        }
+        return { results, staged };
       });
-      for (const [id, result] of results) {
-        this.remember(id, 'fired');
-        this.metrics.fired.inc({ outcome: result.outcome });
-        results.set(id, this.observed(result));
-      }
-      return results;
-    } finally {
-      for (const id of claimed) this.claiming.delete(id);
-      settle();
+      for (const id of results.keys()) this.remember(id, 'fired');
+      const expanded = this.expandStaged(staged)
+        .then((deliveries) => {
+          const answers = new Map<string, FireResult>();
+          for (const [id, result] of results) {
+            this.metrics.fired.inc({ outcome: result.outcome });
+            answers.set(id, this.observed({ ...result, deliveries: deliveries.get(id) ?? 0 }));
+          }
+          return answers;
+        })
+        .finally(release);
+      return { expanded };
+    } catch (error) {
+      release();
+      throw error;
     }
   }
 
-  /** The `suspension.expiring` deliveries of a batch: one agreements read, one dispatch. */
-  private async dispatchWarnings(manager: EntityManager, rows: MeasuredRow[]): Promise<number[]> {
+  /** The `suspension.expiring` messages of a batch, one per row: one agreements read. */
+  private async warningMessages(
+    manager: EntityManager,
+    rows: MeasuredRow[],
+  ): Promise<WebhookMessage[]> {
     const agreements = await findAlertAgreements(
       manager,
       rows.map((row) => suspensionOf(row)),
     );
-    const messages = rows.map((row, index) =>
-      expiringMessage(row.measure, factsOf(row), agreements[index]),
-    );
-    return this.dispatcher.dispatchMany(manager, messages);
+    return rows.map((row, index) => expiringMessage(row.measure, factsOf(row), agreements[index]));
+  }
+
+  /**
+   * Writes the deliveries of a committed batch's staged messages, a chunk at a time, and
+   * answers how many each alert got. Should that fail (the database gone after the commit), the
+   * messages stay staged and the delivery pump's sweep writes them: each alert then counts the
+   * recipients it was staged for.
+   */
+  private async expandStaged(staged: StagedMessages): Promise<Map<string, number>> {
+    const pending = new Map<string, number>();
+    try {
+      for (let start = 0; start < staged.keys.length; start += EXPAND_CHUNK) {
+        const keys = staged.keys.slice(start, start + EXPAND_CHUNK);
+        const written = await this.dispatcher.expandStaged(this.dataSource.manager, { keys });
+        for (const [key, count] of written) pending.set(key, count);
+      }
+    } catch (error) {
+      this.logger.warn(
+        `Writing the deliveries of ${staged.keys.length - pending.size} fired alerts failed; ` +
+          `the delivery pump will: ${(error as Error).message}`,
+      );
+    }
+    return staged.deliveriesByAlert(pending);
   }
 
   /**
@@ -317,14 +362,24 @@ export class AlertFirer {
       rows = await this.takeDueEnds(own, committed);
       if (rows.length === 0) return new Map();
       const decisions = await mapLimit(rows, LAPSE_CONCURRENCY, (row) => this.decideEnd(row));
-      const results = await this.dataSource.transaction((manager) =>
+      const { results, staged } = await this.dataSource.transaction((manager) =>
         this.settleEnds(manager, rows, decisions),
       );
-      const answers = new Map<string, FireResult | { error: unknown }>();
       for (const [id, result] of results) {
         this.remember(id, result.outcome === 'fired' ? 'fired' : 'cancelled');
+      }
+      const deliveries = await this.expandStaged(staged);
+      const answers = new Map<string, FireResult | { error: unknown }>();
+      for (const [id, result] of results) {
         this.metrics.fired.inc({ outcome: result.outcome });
-        answers.set(id, this.observed(result));
+        answers.set(
+          id,
+          this.observed(
+            result.outcome === 'fired'
+              ? { ...result, deliveries: deliveries.get(id) ?? 0 }
+              : result,
+          ),
+        );
       }
       const ownIndex = rows.findIndex((row) => row.id === own.alertId);
       const ownDecision = decisions[ownIndex];
@@ -395,14 +450,15 @@ export class AlertFirer {
 
   /**
    * Marks the batch's ends (fired, or cancelled when the suspension was not active) while they
-   * are still pending at the end version they were taken at, and dispatches for the fired ones:
-   * one agreements read, one dispatch. Returns the results of the rows it marked.
+   * are still pending at the end version they were taken at, and stages the fired ones'
+   * messages: one agreements read, one staging. Returns the results of the rows it marked (the
+   * fired ones' deliveries counted once written) and what it staged.
    */
   private async settleEnds(
     manager: EntityManager,
     rows: MeasuredRow[],
     decisions: EndDecision[],
-  ): Promise<Map<string, FireResult & Partial<Observed>>> {
+  ): Promise<{ results: Map<string, FireResult & Partial<Observed>>; staged: StagedMessages }> {
     const marked = rows
       .map((row, index) => ({ row, decision: decisions[index] }))
       .filter(
@@ -412,7 +468,8 @@ export class AlertFirer {
           item.decision.state !== 'pending',
       );
     const results = new Map<string, FireResult & Partial<Observed>>();
-    if (marked.length === 0) return results;
+    const staged = new StagedMessages();
+    if (marked.length === 0) return { results, staged };
     const now = this.clock.now();
     const [updated]: [{ id: string }[], number] = await manager.query(
       `UPDATE alert_schedule AS a
@@ -449,7 +506,7 @@ export class AlertFirer {
         fired.push({ row, lapse: decision.lapse });
       }
     }
-    if (fired.length === 0) return results;
+    if (fired.length === 0) return { results, staged };
     const agreements = await findAlertAgreements(
       manager,
       fired.map(({ row }) => suspensionOf(row)),
@@ -462,20 +519,19 @@ export class AlertFirer {
         owners.push(row.id);
       }
     }
-    const counts = await this.dispatcher.dispatchMany(manager, messages);
-    const deliveries = new Map<string, number>();
-    owners.forEach((id, index) => deliveries.set(id, (deliveries.get(id) ?? 0) + counts[index]));
+    const counts = await this.dispatcher.stageMany(manager, messages);
+    owners.forEach((id, index) => staged.add(id, messages[index].messageKey, counts[index]));
     for (const { row, lapse } of fired) {
       results.set(row.id, {
         outcome: 'fired',
         latenessMs: now.getTime() - row.fire_at.getTime(),
-        deliveries: deliveries.get(row.id) ?? 0,
+        deliveries: 0,
         lapse,
         leadTime: row.lead_time,
         overdue: row.overdue,
       });
     }
-    return results;
+    return { results, staged };
   }
 
   private remember(alertId: string, state: 'fired' | 'cancelled'): void {
@@ -669,6 +725,34 @@ async function mapLimit<T, R>(
   });
   await Promise.all(lanes);
   return results;
+}
+
+/** The messages a committed batch staged, and the alerts they belong to. */
+class StagedMessages {
+  /** Staged message keys, in the order they were staged (those with no recipient are not). */
+  readonly keys: string[] = [];
+  private readonly owners: string[] = [];
+  private readonly recipients: number[] = [];
+
+  add(alertId: string, messageKey: string, recipients: number): void {
+    if (recipients === 0) return;
+    this.keys.push(messageKey);
+    this.owners.push(alertId);
+    this.recipients.push(recipients);
+  }
+
+  /**
+   * Deliveries per alert: those written, by message, or, for a message left to the pump's
+   * sweep (a failure, or a sweep that took it first), the recipients it was staged for.
+   */
+  deliveriesByAlert(written: Map<string, number>): Map<string, number> {
+    const byAlert = new Map<string, number>();
+    this.keys.forEach((key, index) => {
+      const count = written.get(key) ?? this.recipients[index];
+      byAlert.set(this.owners[index], (byAlert.get(this.owners[index]) ?? 0) + count);
+    });
+    return byAlert;
+  }
 }
 
 /** At most `size` batches at once; the others wait their turn, first come first served. */
