@@ -521,6 +521,54 @@ describe('Webhook subscriptions, end to end', () => {
     expect(new Set(received.map((change) => change.data.measure.code))).toEqual(new Set([code]));
   });
 
+  it('matches a territory through the scope in force when the status changes, not any scope', async () => {
+    const macao = await subscribe({
+      eventTypes: ['measure.status-changed'],
+      filters: { parties: ['MO'] },
+    });
+    const china = await subscribe({
+      eventTypes: ['measure.status-changed'],
+      filters: { parties: ['CN'] },
+    });
+    const code = `E2E-MO-OUT-${suffix()}`;
+    const body = usTariffBody(code, {
+      scope: { description: 'All products of China and of Macao', inclusions: ['MO'] },
+    });
+    const created = await http().post('/api/v1/measures').set(asAdmin).send(body).expect(201);
+    const id = created.body.id as string;
+    // Macao leaves the scope on 1 June 2025; the measure is revoked on 1 July 2025.
+    await http()
+      .post(`/api/v1/measures/${id}/amendments`)
+      .set(asAdmin)
+      .send({
+        scope: { description: 'All products of China' },
+        effectiveAt: '2025-06-01T04:00:00Z',
+        sources: [source()],
+      })
+      .expect(200);
+    await http()
+      .post(`/api/v1/measures/${id}/revocation`)
+      .set(asAdmin)
+      .send({ effectiveAt: '2025-07-01T04:00:00Z', sources: [source()] })
+      .expect(200);
+
+    const statusesFor = (path: string) =>
+      receiver
+        .on(path)
+        .map(
+          (request) =>
+            JSON.parse(request.body) as { data: { measure: { code: string }; status: string } },
+        )
+        .filter((change) => change.data.measure.code === code)
+        .map((change) => change.data.status);
+    await eventually(() => expect(statusesFor(china.path)).toContain('revoked'), {
+      timeoutMs: 15_000,
+    });
+    // Macao heard of the measure while its goods were covered, not of the revocation after.
+    expect(statusesFor(macao.path)).toContain('in-force');
+    expect(statusesFor(macao.path)).not.toContain('revoked');
+  });
+
   it('serves Prometheus metrics at /metrics without a key', async () => {
     const metrics = await http().get('/metrics').expect(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);

@@ -69,6 +69,8 @@ export * from './measure/measure.events';
 export * from './measure/measure.commands';
 export {
   coveredPartiesOf,
+  coversOn,
+  partiesCoveredOn,
   findExclusion,
   findSuspension,
   initialMeasureState,

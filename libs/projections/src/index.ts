@@ -2,10 +2,14 @@ import { CreateAgreementStatus1764300004000 } from './agreement-status/agreement
 import { CreateMeasureStatus1764300003000 } from './measure-status/measure-status.migration';
 import { MeasureStatusLeanRow1764500000000 } from './measure-status/measure-status-lean-row.migration';
 import { MeasureStatusCoveredParties1764800000000 } from './measure-status/measure-status-covered-parties.migration';
+import { MeasureStatusLinkedTo1764960001000 } from './measure-status/measure-status-linked-to.migration';
+import { SuspensionEndsCoveredAtEnd1764960000000 } from './suspension-ends/suspension-ends-covered-at-end.migration';
 import { SuspensionEndsCoveredParties1764800002000 } from './suspension-ends/suspension-ends-covered-parties.migration';
 import { SuspensionEndsLeanRow1764510000000 } from './suspension-ends/suspension-ends-lean-row.migration';
 import { CreateSuspensionEnds1764300010000 } from './suspension-ends/suspension-ends.migration';
 import { TimelineLeanRows1764510001000 } from './timeline/timeline-lean-rows.migration';
+import { TimelinePartiesInForce1764960002000 } from './timeline/timeline-parties-in-force.migration';
+import { TimelineExactSpans1764960003000 } from './timeline/timeline-exact-spans.migration';
 import { TimelineRetractedDuring1764910000000 } from './timeline/timeline-retracted-during.migration';
 import { CreateTimeline1764300011000 } from './timeline/timeline.migration';
 
@@ -72,4 +76,8 @@ export const projectionMigrations = [
   MeasureStatusCoveredParties1764800000000,
   SuspensionEndsCoveredParties1764800002000,
   TimelineRetractedDuring1764910000000,
+  SuspensionEndsCoveredAtEnd1764960000000,
+  MeasureStatusLinkedTo1764960001000,
+  TimelinePartiesInForce1764960002000,
+  TimelineExactSpans1764960003000,
 ];

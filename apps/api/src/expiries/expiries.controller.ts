@@ -35,7 +35,9 @@ export class ExpiriesController {
     description:
       '`from` (inclusive, default now) and `to` (exclusive; a date includes its day) bound the ' +
       'current end of each suspension, after extensions. Lifted suspensions and those of ' +
-      'measures revoked before their end are left out. `knownAt` (an ISO 8601 instant, default ' +
+      'measures revoked before their end are left out. `targetParty` finds the ends of ' +
+      'measures that target it, or whose scope in force at the end includes its territory ' +
+      '(HK under a duty on CN). `knownAt` (an ISO 8601 instant, default ' +
       'now) answers as the tracker knew it then: only suspensions, extensions, liftings, ' +
       'revocations and retractions recorded by then count, so an extension recorded later ' +
       'does not move an end yet, and a retracted fact counts until its retraction was ' +

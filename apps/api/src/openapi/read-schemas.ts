@@ -275,7 +275,9 @@ const agreementView = z
     venue: z.string().nullable(),
     summary: z.string().nullable(),
     concludedAt: instant,
-    reaffirms: z.array(link).describe('Earlier agreements this one reaffirms.'),
+    reaffirms: z
+      .array(link)
+      .describe('Earlier agreements this one reaffirms; empty on an `asOf` before its conclusion.'),
     commitments: z.array(commitment),
     claims: z.array(partyClaim),
     sources: z.array(sourceSchema),
@@ -349,7 +351,13 @@ const timelineFact = z.strictObject({
   effectiveAt: instant,
   recordedAt: instant,
   summary: z.string().describe('One line saying what happened.'),
-  parties: z.array(party),
+  parties: z
+    .array(party)
+    .describe(
+      'Whom the fact concerns: the agreement’s parties, or the measure’s imposing and target ' +
+        'parties and the territories its scope in force on `effectiveAt` includes, and the ' +
+        'party a claim is by.',
+    ),
   imposingParty: party.nullable(),
   measure: z
     .strictObject({

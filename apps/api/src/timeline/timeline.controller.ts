@@ -33,7 +33,10 @@ export class TimelineController {
     description:
       'One item per recorded fact (announcements, rate changes, suspensions and their ' +
       'extensions, exclusions, agreements, commitment statuses, claims) with `effectiveAt` in ' +
-      '[from, to). Retracted facts drop out from their retraction on; a past `knownAt` shows ' +
+      '[from, to). `party` finds the facts of agreements it is party to and of measures it ' +
+      'imposes, is targeted by, or whose scope in force on the fact’s `effectiveAt` includes ' +
+      'its territory (a scope amendment also concerns the territories of the scope it ' +
+      'replaces). Retracted facts drop out from their retraction on; a past `knownAt` shows ' +
       'what had been recorded, and not yet retracted, by then.',
   })
   @ApiJsonResponse('TimelinePage', 'Facts in the window, in order of `effectiveAt`.')

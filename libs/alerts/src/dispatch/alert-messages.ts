@@ -1,4 +1,4 @@
-import { coveredPartiesOf, type Measure, type Suspension } from '@app/domain';
+import { partiesCoveredOn, type Measure, type Suspension } from '@app/domain';
 import type { WebhookMatch, WebhookMessage } from '@app/webhooks';
 
 export interface AgreementRef {
@@ -63,7 +63,7 @@ function suspensionData(
       kind: measure.kind,
       imposingParty: measure.imposingParty,
       targetParties: measure.targetParties,
-      parties: partiesOf(measure),
+      parties: partiesOf(measure, endAt),
       rate: measure.rate ?? null,
     },
     suspension: {
@@ -83,9 +83,10 @@ function suspensionData(
   };
 }
 
-export function matchOf(measure: Measure, leadTime?: string): WebhookMatch {
+/** What subscriptions' filters see of a message about the suspension ending at `endAt`. */
+function matchOf(measure: Measure, endAt: Date, leadTime?: string): WebhookMatch {
   return {
-    parties: partiesOf(measure),
+    parties: partiesOf(measure, endAt),
     measureKind: measure.kind,
     measureId: measure.id,
     ...(measure.code ? { measureCode: measure.code } : {}),
@@ -93,9 +94,13 @@ export function matchOf(measure: Measure, leadTime?: string): WebhookMatch {
   };
 }
 
-/** Who imposes it and whose goods it reaches (a territory its scope includes too). */
-function partiesOf(measure: Measure): string[] {
-  return [...new Set([measure.imposingParty, ...coveredPartiesOf(measure)])];
+/**
+ * Who imposes it and whose goods the suspension's end concerns: the targets and the territories
+ * the scope in force at the end includes (one taken out of the scope before then has nothing
+ * expiring, as `GET /expiries` answers too).
+ */
+function partiesOf(measure: Measure, endAt: Date): string[] {
+  return [...new Set([measure.imposingParty, ...partiesCoveredOn(measure, endAt)])];
 }
 
 /** One message per (alert, subscription): the alert id makes the stable `webhook-id`. */
@@ -112,7 +117,7 @@ export function expiringMessage(
       leadTime: alert.leadTime,
       alert: { id: alert.id, fireAt: alert.fireAt.toISOString(), endVersion: alert.endVersion },
     },
-    match: matchOf(measure, alert.leadTime),
+    match: matchOf(measure, alert.endAt, alert.leadTime),
     occurredAt: alert.fireAt,
     // A warning that arrives after the expiry has lost its point: retries finish before it.
     deadline: alert.endAt,
@@ -133,7 +138,7 @@ export function lapsedMessage(
       lapsedAt: alert.endAt.toISOString(),
       alert: { id: alert.id, fireAt: alert.fireAt.toISOString(), endVersion: alert.endVersion },
     },
-    match: matchOf(measure),
+    match: matchOf(measure, alert.endAt),
     occurredAt: alert.endAt,
   };
 }
@@ -150,12 +155,10 @@ export function extendedMessage(
   },
   agreements: AlertAgreements,
 ): WebhookMessage {
-  const base = suspensionData(
-    measure,
-    extension.suspensionId,
-    new Date(extension.endsAt ?? 0),
-    agreements,
-  );
+  // The parties are those of the scope in force when the suspension would have ended: whose
+  // goods the extension keeps suspended past that end.
+  const concerned = new Date(extension.previousEndsAt ?? extension.endsAt ?? 0);
+  const base = suspensionData(measure, extension.suspensionId, concerned, agreements);
   return {
     type: 'suspension.extended',
     messageKey: `event:${extension.eventId}`,
@@ -166,7 +169,7 @@ export function extendedMessage(
       extendedBy: extension.extendedBy,
       eventId: extension.eventId,
     },
-    match: matchOf(measure),
+    match: matchOf(measure, concerned),
     occurredAt: extension.recordedAt,
   };
 }

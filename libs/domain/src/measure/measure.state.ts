@@ -1,4 +1,4 @@
-import type { Change } from '../shared/change';
+import { valueAt, type Change } from '../shared/change';
 import type { Instant, IsoDuration, TimeZone } from '../shared/instant';
 import type { PartyClaim } from '../shared/party-claim';
 import type { PartyCode } from '../shared/party-code';
@@ -107,6 +107,26 @@ export function coveredPartiesOf(measure: Measure | null): PartyCode[] {
   if (!measure) return [];
   const included = measure.scopeHistory.flatMap((change) => change.value.inclusions ?? []);
   return [...new Set([...measure.targetParties, ...included])].sort();
+}
+
+/**
+ * The parties whose goods the measure reaches on `at`: its target parties and the territories
+ * the scope in force then includes (HK under a duty on CN from the day its scope took HK in),
+ * in code order; null `at`: the latest scope. `coveredPartiesOf` answers for every scope the
+ * measure ever had; a question about one date (a list on `asOf`, an expiry, a timeline fact, an
+ * alert) is answered by the scope on that date.
+ */
+export function partiesCoveredOn(measure: Measure, at: Instant | Date | null): PartyCode[] {
+  const scope =
+    at === null
+      ? measure.scope
+      : valueAt(measure.scopeHistory, typeof at === 'string' ? at : at.toISOString());
+  return [...new Set([...measure.targetParties, ...(scope?.inclusions ?? [])])].sort();
+}
+
+/** Whether the measure reaches `party`'s goods on `at` (see `partiesCoveredOn`). */
+export function coversOn(measure: Measure, party: PartyCode, at: Instant | Date): boolean {
+  return partiesCoveredOn(measure, at).includes(party);
 }
 
 export function findSuspension(measure: Measure, suspensionId: string): Suspension | undefined {

@@ -142,23 +142,27 @@ export class AgreementQueries {
 
   /**
    * The agreement on `asOf`. Before it was concluded it is shown, as a measure is before its
-   * first stage, with a null `status`; so are its commitments before they were made (a status
-   * then would claim a commitment nobody had made yet, `pending` or not).
+   * first stage, with a null `status` and no agreement it reaffirms yet; so are its commitments
+   * before they were made (a status then would claim a commitment nobody had made yet, `pending`
+   * or not).
    */
   private async view(agreement: Agreement, asOf: Date, knownAt: Date, version: number) {
-    const measureIds = [...new Set(agreement.commitments.flatMap((c) => c.measures))];
-    const codes = await this.codes.codesOf([...measureIds, ...agreement.reaffirms]);
     const reached = (instant: string) => Date.parse(instant) <= asOf.getTime();
+    const concluded = reached(agreement.concludedAt);
+    // An agreement not concluded yet confirms nothing: it reaffirms what it does once concluded.
+    const reaffirms = concluded ? agreement.reaffirms : [];
+    const measureIds = [...new Set(agreement.commitments.flatMap((c) => c.measures))];
+    const codes = await this.codes.codesOf([...measureIds, ...reaffirms]);
     return {
       id: agreement.id,
       code: agreement.code ?? null,
       title: agreement.title,
-      status: reached(agreement.concludedAt) ? ('concluded' as const) : null,
+      status: concluded ? ('concluded' as const) : null,
       parties: agreement.parties,
       venue: agreement.venue ?? null,
       summary: agreement.summary ?? null,
       concludedAt: agreement.concludedAt,
-      reaffirms: agreement.reaffirms.map((id) => ({ id, code: codes.get(id) ?? null })),
+      reaffirms: reaffirms.map((id) => ({ id, code: codes.get(id) ?? null })),
       commitments: agreement.commitments.map((commitment) => ({
         id: commitment.id,
         obligor: commitment.obligor,

@@ -7,7 +7,7 @@ import {
   type MeasureState,
   retractedEventIds,
   type EventRetracted,
-  valueAt,
+  coversOn,
 } from '@app/domain';
 import { EventStore } from '@app/event-store';
 import { loadAggregate, measureStreamId, StreamCodeIndex } from '@app/trade';
@@ -58,11 +58,11 @@ const countermeasuresSql = (id: string) => `
                             ORDER BY x.measure_id), '[]')
      FROM measure_status x WHERE x.responds_to @> ARRAY[${id}])`;
 /**
- * The measures that respond to `id` now, each with what it takes to tell whether it did as known
- * at `knownAt`: the ids of its links to `id` (`CountermeasureLinked` events) recorded by then,
- * and every retraction of its stream recorded by then, as `[retraction id, retracted id]` in
- * stream order (see `standingCountermeasures`). A link recorded by then and retracted since is
- * not found this way: it names the measure in no current row.
+ * The measures whose stream ever linked them to `id` (`linked_to`: a link retracted since stood
+ * as known before its retraction), each with what it takes to tell whether it responded to `id`
+ * as known at `knownAt`: the ids of its links to `id` (`CountermeasureLinked` events) recorded
+ * by then, and every retraction of its stream recorded by then, as `[retraction id, retracted
+ * id]` in stream order (see `standingCountermeasures`).
  */
 const countermeasuresKnownSql = (id: string, knownAt: string) => `
   (SELECT coalesce(json_agg(json_build_object('id', x.measure_id, 'code', x.code,
@@ -78,9 +78,9 @@ const countermeasuresKnownSql = (id: string, knownAt: string) => `
        WHERE e.stream_id = 'measure-' || x.measure_id
          AND e.type IN ('CountermeasureLinked', 'EventRetracted')
          AND e.recorded_at <= ${knownAt}::timestamptz) k
-    WHERE x.responds_to @> ARRAY[${id}] AND k.links IS NOT NULL)`;
+    WHERE x.linked_to @> ARRAY[${id}] AND k.links IS NOT NULL)`;
 
-/** A measure that responds to another now, with its links and retractions as known then. */
+/** A measure linked to another at some time, with its links and retractions as known then. */
 interface CountermeasureCandidate extends MeasureLink {
   links: string[];
   retractions: Array<[string, string]>;
@@ -222,16 +222,6 @@ const PAGE_FILTERS = {
   { sql: (p: string) => string; holds: (measure: Measure, value: string, asOf: Date) => boolean }
 >;
 
-/**
- * Whether the measure reaches `party`'s goods on `asOf`: a party it targets, or a territory the
- * scope in force on that date includes (as the tariff summary counts it). A scope that took in
- * Hong Kong from some date does not make the measure Hong Kong's before it.
- */
-function coversOn(measure: Measure, party: string, asOf: Date): boolean {
-  if (measure.targetParties.includes(party)) return true;
-  const scope = valueAt(measure.scopeHistory, asOf.toISOString());
-  return scope?.inclusions?.includes(party) === true;
-}
 type PageFilter = keyof typeof PAGE_FILTERS;
 const PAGE_FILTER_NAMES = Object.keys(PAGE_FILTERS) as PageFilter[];
 

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { coveredPartiesOf, type Measure } from '@app/domain';
+import { coveredPartiesOf, type Measure, type MeasureEvent } from '@app/domain';
 import type { RecordedEvent } from '@app/event-store';
-import { aggregateIdOf } from '@app/trade';
+import { aggregateIdOf, toDomainEvent } from '@app/trade';
 import type { EntityManager } from 'typeorm';
-import { type FoldedMeasure, MeasureFold, type StoredMeasure } from '../measure-fold';
+import { type FoldedMeasure, MeasureFold, newEvents, type StoredMeasure } from '../measure-fold';
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
 import {
   agreementsOf,
@@ -47,22 +47,33 @@ export class MeasureStatusProjection implements RebuildableProjection {
     const stored = await this.load([...byStream.keys()], manager);
     const changed: unknown[] = [];
     for (const [measureId, streamEvents] of byStream) {
-      const folded = await this.fold.apply(measureId, stored.get(measureId), streamEvents);
-      if (folded) changed.push(toRow(measureId, folded));
+      const before = stored.get(measureId);
+      const folded = await this.fold.apply(measureId, before, streamEvents);
+      if (!folded) continue;
+      const linkedTo = linkedToAfter(before, newEvents(streamEvents, before?.version ?? 0));
+      changed.push(toRow(measureId, folded, linkedTo));
     }
     for (let from = 0; from < changed.length; from += WRITE_CHUNK) {
       await this.save(changed.slice(from, from + WRITE_CHUNK), manager);
     }
   }
 
-  private async load(ids: string[], manager: EntityManager): Promise<Map<string, StoredMeasure>> {
-    const rows: { measure_id: string; measure: Measure | null; version: string }[] =
-      await manager.query(
-        'SELECT measure_id, measure, version FROM measure_status WHERE measure_id = ANY($1::uuid[])',
-        [ids],
-      );
+  private async load(ids: string[], manager: EntityManager): Promise<Map<string, StoredRow>> {
+    const rows: {
+      measure_id: string;
+      measure: Measure | null;
+      version: string;
+      linked_to: string[];
+    }[] = await manager.query(
+      `SELECT measure_id, measure, version, linked_to FROM measure_status
+        WHERE measure_id = ANY($1::uuid[])`,
+      [ids],
+    );
     return new Map(
-      rows.map((row) => [row.measure_id, { measure: row.measure, version: Number(row.version) }]),
+      rows.map((row) => [
+        row.measure_id,
+        { measure: row.measure, version: Number(row.version), linkedTo: row.linked_to },
+      ]),
     );
   }
 
@@ -70,12 +81,13 @@ export class MeasureStatusProjection implements RebuildableProjection {
   private async save(rows: unknown[], manager: EntityManager): Promise<void> {
     await manager.query(
       `INSERT INTO measure_status (measure_id, code, title, kind, imposing_party, target_parties,
-                                   covered_parties, agreement_ids, responds_to, search, measure, list_entry, list_item,
+                                   covered_parties, agreement_ids, responds_to, linked_to, search, measure, list_entry, list_item,
                                    list_item_from, list_item_until, version, last_position)
        SELECT * FROM json_to_recordset($1::json) AS r(measure_id uuid, code text, title text,
          kind text, imposing_party text, target_parties text[], covered_parties text[],
          agreement_ids text[],
-         responds_to text[], search text, measure json, list_entry json, list_item json,
+         responds_to text[], linked_to text[], search text, measure json, list_entry json,
+         list_item json,
          list_item_from timestamptz, list_item_until timestamptz, version bigint,
          last_position bigint)
        ON CONFLICT (measure_id) DO UPDATE SET
@@ -83,6 +95,7 @@ export class MeasureStatusProjection implements RebuildableProjection {
          imposing_party = EXCLUDED.imposing_party, target_parties = EXCLUDED.target_parties,
          covered_parties = EXCLUDED.covered_parties,
          agreement_ids = EXCLUDED.agreement_ids, responds_to = EXCLUDED.responds_to,
+         linked_to = EXCLUDED.linked_to,
          search = EXCLUDED.search, measure = EXCLUDED.measure, list_entry = EXCLUDED.list_entry,
          list_item = EXCLUDED.list_item, list_item_from = EXCLUDED.list_item_from,
          list_item_until = EXCLUDED.list_item_until,
@@ -92,7 +105,31 @@ export class MeasureStatusProjection implements RebuildableProjection {
   }
 }
 
-function toRow(measureId: string, { measure, version, lastPosition }: FoldedMeasure) {
+/** A stored row as a fold resumes it, with the measures its stream ever linked it to. */
+interface StoredRow extends StoredMeasure {
+  linkedTo: string[];
+}
+
+/**
+ * Every measure a `CountermeasureLinked` of the stream named, the links retracted since too: as
+ * known before a retraction the link stood, and the countermeasures of a measure as known then
+ * are looked for among the rows that name it here (`responds_to` names only the links that
+ * stand now).
+ */
+function linkedToAfter(stored: StoredRow | undefined, fresh: readonly RecordedEvent[]): string[] {
+  const linked = new Set(stored?.linkedTo);
+  for (const recorded of fresh) {
+    const event = toDomainEvent<MeasureEvent>(recorded);
+    if (event.type === 'CountermeasureLinked') linked.add(event.data.respondsTo);
+  }
+  return [...linked].sort();
+}
+
+function toRow(
+  measureId: string,
+  { measure, version, lastPosition }: FoldedMeasure,
+  linkedTo: string[],
+) {
   const entry = measure && toListEntry(measure);
   // The list item as of now, good for as long as the measure's status cannot change: lists on
   // a date inside that span send it as stored, without computing it again.
@@ -108,6 +145,7 @@ function toRow(measureId: string, { measure, version, lastPosition }: FoldedMeas
     covered_parties: coveredPartiesOf(measure),
     agreement_ids: agreementsOf(measure),
     responds_to: measure?.respondsTo ?? [],
+    linked_to: linkedTo,
     search: searchTextOf(measure),
     measure,
     list_entry: entry,

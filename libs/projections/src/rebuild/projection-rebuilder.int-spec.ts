@@ -141,7 +141,7 @@ describe('ProjectionRebuilder on PostgreSQL', () => {
        UNION ALL
        SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint
         WHERE conrelid = to_regclass($1)
-       ORDER BY 1`,
+       ORDER BY 1, 2`,
       [table],
     );
 

@@ -19,6 +19,7 @@ export interface SuspensionEndQuery {
   /** Exclusive. */
   to?: Date;
   imposingParty?: string;
+  /** A party the measure targets, or a territory its scope in force at the end includes. */
   targetParty?: string;
   kind?: string;
   /** Lifted suspensions never reach their end; a calendar still wants them, to cancel them. */
@@ -41,6 +42,7 @@ interface SuspensionEndRow {
   imposing_party: string;
   target_parties: string[];
   covered_parties: string[];
+  covered_at_end: string[];
   time_zone: string;
   measure_revoked_at: Date | null;
   state: string;
@@ -89,7 +91,7 @@ const FILTERS_SQL = `ends_at IS NOT NULL
           AND ($1::timestamptz IS NULL OR ends_at >= $1)
           AND ($2::timestamptz IS NULL OR ends_at < $2)
           AND ($3::text IS NULL OR imposing_party = $3)
-          AND ($4::text IS NULL OR covered_parties @> ARRAY[$4])
+          AND ($4::text IS NULL OR covered_at_end @> ARRAY[$4])
           AND ($5::text IS NULL OR measure_kind = $5)
           AND ($6::boolean OR state <> 'lifted')
           AND (measure_revoked_at IS NULL OR measure_revoked_at > ends_at)
@@ -250,7 +252,7 @@ function matches(row: SuspensionEndRow, query: SuspensionEndQuery, cursor: Curso
   if (query.from && end < query.from) return false;
   if (query.to && end >= query.to) return false;
   if (query.imposingParty !== undefined && row.imposing_party !== query.imposingParty) return false;
-  if (query.targetParty !== undefined && !row.covered_parties.includes(query.targetParty)) {
+  if (query.targetParty !== undefined && !row.covered_at_end.includes(query.targetParty)) {
     return false;
   }
   if (query.kind !== undefined && row.measure_kind !== query.kind) return false;

@@ -1,4 +1,4 @@
-import { coveredPartiesOf, type Measure, type Suspension } from '@app/domain';
+import { coveredPartiesOf, partiesCoveredOn, type Measure, type Suspension } from '@app/domain';
 import type { FoldStep } from '../measure-fold';
 
 /**
@@ -126,6 +126,11 @@ export function suspensionEndRows(measureId: string, stream: Folded) {
       suspension_id: s.id,
       ...header,
       ...suspensionOf(s),
+      // Whose goods the end reaches: a target party, or a territory the scope in force at the end
+      // includes. That is when the suspended duty comes back, and on whose goods; a territory the
+      // scope took in after the end, or dropped before it, has nothing expiring. Not part of a
+      // row's content for its revision: it follows from the scope and the end, which are.
+      covered_at_end: partiesCoveredOn(measure, s.endsAt ?? null),
       sequence: revision.sequence,
       changed_at: revision.changedAt,
       version: stream.version,

@@ -124,14 +124,14 @@ export class SuspensionEndsProjection implements RebuildableProjection {
     for (const part of chunks(rows, ROW_CHUNK)) {
       await manager.query(
         `INSERT INTO suspension_ends (measure_id, suspension_id, measure_code, measure_title,
-           measure_kind, imposing_party, target_parties, covered_parties, time_zone,
-           measure_revoked_at, state,
+           measure_kind, imposing_party, target_parties, covered_parties, covered_at_end,
+           time_zone, measure_revoked_at, state,
            starts_at, starts_when, ends_at, duration, part_points, agreement_id,
            reinstates_automatically, lifted_at, lapsed_at, extensions, sequence, changed_at,
            version, last_position)
          SELECT * FROM json_to_recordset($1::json) AS r(measure_id uuid, suspension_id uuid,
            measure_code text, measure_title text, measure_kind text, imposing_party text,
-           target_parties text[], covered_parties text[], time_zone text,
+           target_parties text[], covered_parties text[], covered_at_end text[], time_zone text,
            measure_revoked_at timestamptz, state text,
            starts_at timestamptz, starts_when jsonb, ends_at timestamptz, duration text,
            part_points numeric, agreement_id uuid, reinstates_automatically boolean,

@@ -1,5 +1,4 @@
 import {
-  coveredPartiesOf,
   replayAgreement,
   replayMeasure,
   retractedEventIds,
@@ -11,6 +10,7 @@ import {
   type MeasureEvent,
   type Rate,
   type SuspendedPart,
+  partiesCoveredOn,
 } from '@app/domain';
 
 /** One event of a stream, with what the store added to it. */
@@ -64,6 +64,7 @@ export function timelineRowsOf(
   streamId: string,
   entries: TimelineEntry[],
   live?: Measure | null,
+  stored?: StoredStanding,
 ): TimelineFactRow[] {
   const events = entries.map((entry) => entry.event);
   const aggregateId = streamId.slice(streamId.indexOf('-') + 1);
@@ -79,7 +80,7 @@ export function timelineRowsOf(
       const subject = fact.subject && measureSubject(fact.subject);
       return [{ entry, fact, subject }];
     });
-    const standing = standingOf(entries, described, {
+    const standing = standingOf(entries, described, stored, {
       current: measure,
       fold: (known) => replayMeasure(known as MeasureEvent[]),
       holds: (folded, subject) =>
@@ -95,8 +96,11 @@ export function timelineRowsOf(
         title: label.title,
         kind: label.kind,
         imposing_party: label.imposingParty,
-        // Territories its scope includes too (HK under the fentanyl duty on China).
-        parties: unique([label.imposingParty, ...coveredPartiesOf(label), ...(fact.party ?? [])]),
+        parties: unique([
+          label.imposingParty,
+          ...partiesConcerned(label, entry.event as MeasureEvent),
+          ...(fact.party ?? []),
+        ]),
         subject_id: fact.subject?.id ?? null,
         summary: fact.summary,
       }),
@@ -119,7 +123,7 @@ export function timelineRowsOf(
         : undefined;
       return [{ entry, fact, subject }];
     });
-    const standing = standingOf(entries, described, {
+    const standing = standingOf(entries, described, stored, {
       current: agreement,
       fold: (known) => replayAgreement(known as AgreementEvent[]),
       holds: (folded, subject) => folded.commitments.some((c) => c.id === subject.id),
@@ -169,6 +173,18 @@ interface StreamFold<Folded> {
   holds(folded: Folded, subject: Subject): boolean;
 }
 
+/**
+ * The spans of transaction time in which a stream's facts did not count, as its stored rows say
+ * them, and the last instant they were computed for: the latest `recordedAt` of the events those
+ * rows were computed from. Every instant up to it was asked about already; only later ones need
+ * asking, as long as nothing new was recorded at or before it (the caller checks).
+ */
+export interface StoredStanding {
+  through: string;
+  /** By fact (event id), its `[from, until)` spans, `until` null for "still"; none: absent. */
+  spans: ReadonlyMap<string, ReadonlyArray<readonly [string, string | null]>>;
+}
+
 /** Why a fact does not count now, and when it did not count in transaction time. */
 interface Standing {
   /** The retraction that struck it (or what it hung on), as things stand now. */
@@ -181,11 +197,15 @@ interface Standing {
  * Each fact's mark as things stand now and the spans of transaction time in which it did not
  * count: the stream is asked again as known at every instant something was recorded, from the
  * first retraction on, and a span runs from an instant at which the fact was struck to the
- * first at which it was not.
+ * first at which it was not. With `stored`, the instants up to `stored.through` are taken as
+ * stored (a fact whose span is still open there was struck at that instant) and only later
+ * ones are asked: what the stream says as known at an instant depends on the events recorded
+ * by then alone, so an append asks only about its own instants, not the stream's whole past.
  */
 function standingOf<Folded>(
   entries: TimelineEntry[],
   facts: DescribedFact[],
+  stored: StoredStanding | undefined,
   stream: StreamFold<Folded>,
 ): Map<string, Standing> {
   const now = marksOf(entries, facts, stream, stream.current);
@@ -198,9 +218,19 @@ function standingOf<Folded>(
   if (!retractions.length) return standing;
   const firstRetraction = retractions.map((entry) => entry.recordedAt).sort()[0];
   const instants = [...new Set(entries.map((entry) => entry.recordedAt))]
-    .filter((instant) => instant >= firstRetraction)
+    .filter(
+      (instant) => instant >= firstRetraction && (stored === undefined || instant > stored.through),
+    )
     .sort();
   const hiddenSince = new Map<string, string>();
+  for (const [id, spans] of stored?.spans ?? []) {
+    const known = standing.get(id);
+    if (!known) continue;
+    for (const [from, until] of spans) {
+      if (until === null) hiddenSince.set(id, from);
+      else known.spans.push([from, until]);
+    }
+  }
   for (const instant of instants) {
     const known = entries.filter((entry) => entry.recordedAt <= instant);
     const marks =
@@ -295,6 +325,21 @@ function row(
     retracted_at: standing?.mark?.recordedAt ?? null,
     retracted_during: multirangeOf(standing?.spans ?? []),
   };
+}
+
+/**
+ * Whose goods a measure's fact is about: its target parties and the territories its scope in
+ * force when the fact took effect includes (HK under the fentanyl duty on China), as the measure
+ * list answers a party on `asOf`. A scope that took Hong Kong in later does not make the
+ * measure's earlier facts Hong Kong's. An amendment of the scope is about the territories of the
+ * scope it replaces too: the one that takes Hong Kong out is news for Hong Kong.
+ */
+function partiesConcerned(measure: Measure, event: MeasureEvent): string[] {
+  const at = event.data.effectiveAt;
+  const parties = partiesCoveredOn(measure, at);
+  if (event.type !== 'MeasureScopeAmended') return parties;
+  const before = new Date(Date.parse(at) - 1);
+  return [...new Set([...parties, ...partiesCoveredOn(measure, before)])].sort();
 }
 
 interface MeasureFact {

@@ -530,4 +530,114 @@ describe('TimelineProjection on PostgreSQL', () => {
     await rebuild.runner.stop();
     expect(await allRows()).toEqual(incrementally);
   });
+
+  it('asks a stream again only as known at the instants of what is appended to it', async () => {
+    const measure = (
+      await t.measure(null, { action: 'record-measure', body: tariff(`TLIN-${uniqueSuffix()}`) })
+    ).id;
+    const amendment = (
+      await t.measure(measure, {
+        action: 'amend-measure',
+        body: {
+          rate: { type: 'ad-valorem', percent: 30 },
+          effectiveAt: '2024-06-01T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    const retraction = await t.measure(measure, {
+      action: 'retract-event',
+      body: { eventId: amendment, reason: 'Reconsidered', sources: [notice] },
+    });
+    await truncateAll();
+    await t.projectPages(projection, 1000);
+    const streamId = `measure-${measure}`;
+    const spansOf = async () =>
+      (
+        await t.dataSource.query<Array<{ spans: string }>>(
+          `SELECT (SELECT json_agg(json_build_array(lower(r), upper(r)) ORDER BY lower(r))
+                     FROM unnest(retracted_during) r)::text AS spans
+             FROM timeline_facts WHERE event_id = $1`,
+          [amendment],
+        )
+      )[0].spans;
+    const struckAt = await recordedAtOf(streamId, retraction.eventIds[0]);
+    expect(JSON.parse(await spansOf())).toEqual([[expect.any(String), null]]);
+    // What the rows say of the instants already asked about is taken as it is: marked here by
+    // an earlier start than the retraction's, which no instant of the stream could give.
+    const marked = new Date(struckAt.getTime() - 3_600_000).toISOString();
+    await t.dataSource.query(
+      `UPDATE timeline_facts SET retracted_during = tstzmultirange(tstzrange($2, NULL))
+        WHERE event_id = $1`,
+      [amendment, marked],
+    );
+
+    const revival = await t.measure(measure, {
+      action: 'retract-event',
+      body: { eventId: retraction.eventIds[0], reason: 'It was right', sources: [notice] },
+    });
+    const events = await t.store.readStream(streamId);
+    await t.projectBatch(projection, events.slice(-1));
+    const revivedAt = await recordedAtOf(streamId, revival.eventIds[0]);
+    const spans = JSON.parse(await spansOf()) as Array<[string, string]>;
+    expect(spans.map(([from, until]) => [Date.parse(from), Date.parse(until)])).toEqual([
+      [Date.parse(marked), revivedAt.getTime()],
+    ]);
+  });
+
+  it('asks a stream written before the spans were kept exact again in full, once', async () => {
+    const measure = (
+      await t.measure(null, { action: 'record-measure', body: tariff(`TLEX-${uniqueSuffix()}`) })
+    ).id;
+    const amendment = (
+      await t.measure(measure, {
+        action: 'amend-measure',
+        body: {
+          rate: { type: 'ad-valorem', percent: 30 },
+          effectiveAt: '2024-06-01T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    const retraction = await t.measure(measure, {
+      action: 'retract-event',
+      body: { eventId: amendment, reason: 'Reconsidered', sources: [notice] },
+    });
+    await truncateAll();
+    await t.projectPages(projection, 1000);
+    const streamId = `measure-${measure}`;
+    const struckAt = await recordedAtOf(streamId, retraction.eventIds[0]);
+    // A span as an upgraded database may hold it (approximate), on a stream not yet marked exact.
+    const wrong = new Date(struckAt.getTime() - 3_600_000).toISOString();
+    await t.dataSource.query(
+      `UPDATE timeline_facts SET retracted_during = tstzmultirange(tstzrange($2, NULL))
+        WHERE event_id = $1`,
+      [amendment, wrong],
+    );
+    await t.dataSource.query(
+      'UPDATE timeline_streams SET spans_exact = false WHERE stream_id = $1',
+      [streamId],
+    );
+
+    const revival = await t.measure(measure, {
+      action: 'retract-event',
+      body: { eventId: retraction.eventIds[0], reason: 'It was right', sources: [notice] },
+    });
+    await t.projectBatch(projection, (await t.store.readStream(streamId)).slice(-1));
+
+    const revivedAt = await recordedAtOf(streamId, revival.eventIds[0]);
+    const [row] = await t.dataSource.query<Array<{ spans: string; exact: boolean }>>(
+      `SELECT (SELECT json_agg(json_build_array(lower(r), upper(r)) ORDER BY lower(r))
+                 FROM unnest(f.retracted_during) r)::text AS spans, s.spans_exact AS exact
+         FROM timeline_facts f JOIN timeline_streams s USING (stream_id)
+        WHERE f.event_id = $1`,
+      [amendment],
+    );
+    const spans = JSON.parse(row.spans) as Array<[string, string]>;
+    // Recomputed from the stream: struck from the retraction's recording, not the wrong start.
+    expect(spans.map(([from, until]) => [Date.parse(from), Date.parse(until)])).toEqual([
+      [struckAt.getTime(), revivedAt.getTime()],
+    ]);
+    expect(row.exact).toBe(true);
+  });
 });

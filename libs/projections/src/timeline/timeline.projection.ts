@@ -6,7 +6,12 @@ import type { EntityManager } from 'typeorm';
 import { chunks } from '../chunks';
 import { MeasureFold, newEvents } from '../measure-fold';
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
-import { timelineRowsOf, type TimelineEntry, type TimelineFactRow } from './timeline-facts';
+import {
+  timelineRowsOf,
+  type StoredStanding,
+  type TimelineEntry,
+  type TimelineFactRow,
+} from './timeline-facts';
 
 export const TIMELINE_PROJECTION = 'projection:timeline';
 
@@ -17,6 +22,11 @@ const ROW_CHUNK = 5000;
 interface StoredStream {
   version: number;
   lastPosition: number;
+}
+
+interface LoadedStream extends StoredStream {
+  /** Its rows' spans may be resumed from (see `TimelineExactSpans1764960003000`). */
+  spansExact: boolean;
 }
 
 interface ChangedStream extends StoredStream {
@@ -67,7 +77,8 @@ export class TimelineProjection implements RebuildableProjection {
       const version = stored.get(streamId)?.version ?? 0;
       const fresh = newEvents(streamEvents, version);
       if (!fresh.length) continue;
-      changed.set(streamId, await this.rowsOf(streamId, version, fresh));
+      const exact = stored.get(streamId)?.spansExact ?? true;
+      changed.set(streamId, await this.rowsOf(streamId, version, fresh, exact, manager));
     }
     if (changed.size) await this.save(changed, manager);
   }
@@ -77,6 +88,8 @@ export class TimelineProjection implements RebuildableProjection {
     streamId: string,
     version: number,
     fresh: RecordedEvent[],
+    spansExact: boolean,
+    manager: EntityManager,
   ): Promise<ChangedStream> {
     let earlier: RecordedEvent[] = [];
     let live: Measure | null | undefined;
@@ -92,28 +105,77 @@ export class TimelineProjection implements RebuildableProjection {
     const last = fresh[fresh.length - 1];
     const state = { version: last.version, lastPosition: last.position };
     const entries = [...earlier, ...fresh].map(toEntry);
-    const rows = timelineRowsOf(streamId, entries, live);
+    const standing = spansExact
+      ? await this.storedStanding(streamId, entries, earlier.length, manager)
+      : undefined;
+    const rows = timelineRowsOf(streamId, entries, live, standing);
     if (version === 0) return { ...state, rows, replace: false };
 
     const added = new Set(fresh.map((event) => event.eventId));
     const kept = rows.filter((row) => !added.has(row.event_id));
-    const stored = timelineRowsOf(streamId, entries.slice(0, earlier.length), liveBefore);
+    const stored = timelineRowsOf(streamId, entries.slice(0, earlier.length), liveBefore, standing);
     return JSON.stringify(kept) === JSON.stringify(stored)
       ? { ...state, rows: rows.filter((row) => added.has(row.event_id)), replace: false }
       : { ...state, rows, replace: true };
   }
 
-  private async load(streamIds: string[], manager: EntityManager) {
-    const rows: Array<{ stream_id: string; version: string; last_position: string }> =
+  /**
+   * What the stream's stored rows say of the transaction time before `fresh` (the entries from
+   * `earlierCount` on), when the rows can be resumed from: the earlier events hold a retraction
+   * (else there is nothing to resume), and every new event was recorded after the last earlier
+   * one (else the stream as known at an earlier instant gained an event, and is asked again).
+   */
+  private async storedStanding(
+    streamId: string,
+    entries: TimelineEntry[],
+    earlierCount: number,
+    manager: EntityManager,
+  ): Promise<StoredStanding | undefined> {
+    const earlier = entries.slice(0, earlierCount);
+    if (!earlier.some((entry) => entry.event.type === 'EventRetracted')) return undefined;
+    const through = earlier.reduce(
+      (latest, entry) => (entry.recordedAt > latest ? entry.recordedAt : latest),
+      '',
+    );
+    if (!entries.slice(earlierCount).every((entry) => entry.recordedAt > through)) {
+      return undefined;
+    }
+    // Spans in the form the rows were computed in (UTC, milliseconds), so that a span read back
+    // is the very string it was written from.
+    const rows: Array<{ event_id: string; spans: Array<[string, string | null]> }> =
       await manager.query(
-        `SELECT stream_id, version, last_position FROM timeline_streams
-          WHERE stream_id = ANY($1::text[])`,
-        [streamIds],
+        `SELECT event_id,
+                (SELECT json_agg(json_build_array(to_char(lower(r) AT TIME ZONE 'UTC', $2),
+                                                  CASE WHEN upper_inf(r) THEN NULL
+                                                       ELSE to_char(upper(r) AT TIME ZONE 'UTC', $2)
+                                                  END) ORDER BY lower(r))
+                   FROM unnest(retracted_during) AS r) AS spans
+           FROM timeline_facts
+          WHERE stream_id = $1 AND NOT isempty(retracted_during)`,
+        [streamId, 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'],
       );
-    return new Map<string, StoredStream>(
+    return { through, spans: new Map(rows.map((row) => [row.event_id, row.spans])) };
+  }
+
+  private async load(streamIds: string[], manager: EntityManager) {
+    const rows: Array<{
+      stream_id: string;
+      version: string;
+      last_position: string;
+      spans_exact: boolean;
+    }> = await manager.query(
+      `SELECT stream_id, version, last_position, spans_exact FROM timeline_streams
+        WHERE stream_id = ANY($1::text[])`,
+      [streamIds],
+    );
+    return new Map<string, LoadedStream>(
       rows.map((row) => [
         row.stream_id,
-        { version: Number(row.version), lastPosition: Number(row.last_position) },
+        {
+          version: Number(row.version),
+          lastPosition: Number(row.last_position),
+          spansExact: row.spans_exact,
+        },
       ]),
     );
   }
@@ -130,7 +192,8 @@ export class TimelineProjection implements RebuildableProjection {
            SELECT * FROM json_to_recordset($1::json)
            AS r(stream_id text, version bigint, last_position bigint)
            ON CONFLICT (stream_id) DO UPDATE SET
-           version = EXCLUDED.version, last_position = EXCLUDED.last_position`,
+           version = EXCLUDED.version, last_position = EXCLUDED.last_position,
+           spans_exact = true`,
         [
           JSON.stringify(
             part.map((streamId) => {

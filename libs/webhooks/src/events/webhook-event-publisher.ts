@@ -1,5 +1,5 @@
 import {
-  coveredPartiesOf,
+  partiesCoveredOn,
   initialMeasureState,
   evolveMeasure,
   measureStatusAt,
@@ -117,7 +117,9 @@ export class WebhookEventPublisher implements SubscriptionHandler {
           },
         },
         match: {
-          parties: [measure.imposingParty, ...coveredPartiesOf(measure)],
+          // The scope in force on the change's instant (as the timeline answers a party): a
+          // territory taken out of the scope earlier is not concerned by a later change.
+          parties: [measure.imposingParty, ...partiesCoveredOn(measure, effectiveAt)],
           measureKind: measure.kind,
           measureId: measure.id,
           ...(measure.code ? { measureCode: measure.code } : {}),
