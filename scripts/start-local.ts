@@ -19,8 +19,8 @@ if (seed.status !== 0) {
   console.error('Loading the bundled dataset failed; not starting.');
   process.exit(seed.status ?? 1);
 }
-// The seed has validated the configuration. Past the worker's own deadline, by which it exits
-// by itself, with room for its last log line.
+// The seed has validated the configuration. Past the api's and the worker's own deadline
+// (`SHUTDOWN_TIMEOUT_MS`), by which each exits by itself, with room for its last log line.
 const KILL_AFTER_MS = loadConfig().SHUTDOWN_TIMEOUT_MS + 5_000;
 const children: { name: string; process: ChildProcess }[] = [
   { name: 'api', entry: 'apps/api/src/main.ts' },

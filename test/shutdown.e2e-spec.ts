@@ -1,6 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type AddressInfo } from 'node:net';
-import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import {
+  createTestDatabase,
+  eventually,
+  testRedisPrefix,
+  testRedisUrl,
+  type TestDatabase,
+} from '@app/testing';
 import { stopChildren } from '../scripts/stop-children';
 import { CuttableRedis } from './support/cuttable-redis';
 import { repoRoot } from './support/run-process';
@@ -168,4 +174,87 @@ describe('stopping the worker and npm start, with and without Redis', () => {
     expect(stubborn.signalCode).toBe('SIGKILL');
     expect(obliging.signalCode).toBe('SIGTERM');
   });
+});
+
+describe('stopping the api', () => {
+  let db: TestDatabase;
+  const started: ChildProcess[] = [];
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    db = await createTestDatabase('e2e_shutdown_api');
+  });
+  afterEach(() => {
+    for (const socket of sockets.splice(0)) socket.destroy();
+    for (const child of started.splice(0))
+      if (child.pid && isAlive(child.pid)) child.kill('SIGKILL');
+  });
+  afterAll(async () => {
+    await db.drop();
+  });
+
+  /** `apps/api/src/main.ts` as `npm run start:api` runs it, once it listens. */
+  async function startApi(shutdownTimeoutMs: number) {
+    const port = await freePort();
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', 'apps/api/src/main.ts'], {
+      cwd: repoRoot,
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        REDIS_URL: testRedisUrl(),
+        REDIS_PREFIX: testRedisPrefix('e2e_shutdown_api'),
+        PORT: String(port),
+        LOG_LEVEL: 'log',
+        SHUTDOWN_TIMEOUT_MS: String(shutdownTimeoutMs),
+        NO_COLOR: '1',
+      },
+    });
+    started.push(child);
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) =>
+      child.on('exit', (code, signal) => resolve(code ?? (signal && -1))),
+    );
+    await eventually(
+      () => {
+        if (child.exitCode !== null) throw new Error(`The api exited:\n${output}`);
+        if (!output.includes('Accord API listening')) throw new Error(`Not listening:\n${output}`);
+      },
+      { timeoutMs: 60_000 },
+    );
+    return { child, port, exited, output: () => output };
+  }
+
+  it('closes and exits 0 on SIGTERM when nothing is in flight', async () => {
+    const api = await startApi(60_000);
+
+    api.child.kill('SIGTERM');
+    // An exit code of its own, not death by the signal: it closed, then exited.
+    expect(await exitWithin(api.exited, 10_000)).toBe(0);
+    expect(api.output()).toContain('SIGTERM: Accord API stopping');
+    expect(api.output()).toContain('Accord API stopped');
+  }, 90_000);
+
+  it('exits 1 once SHUTDOWN_TIMEOUT_MS has passed when a request holds it open', async () => {
+    const api = await startApi(1000);
+    // A request whose body never comes: closing the server waits for it, as for any request
+    // in flight, for as long as the client likes.
+    const socket = connect(api.port, '127.0.0.1');
+    sockets.push(socket);
+    socket.on('error', () => undefined);
+    await new Promise((resolve) => socket.once('connect', resolve));
+    socket.write(
+      'POST /api/v1/measures HTTP/1.1\r\nHost: 127.0.0.1\r\n' +
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"code": ',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+
+    const signalledAt = Date.now();
+    api.child.kill('SIGINT');
+    expect(await exitWithin(api.exited, 15_000)).toBe(1);
+    expect(Date.now() - signalledAt).toBeGreaterThanOrEqual(1000);
+    expect(api.output()).toContain('Accord API did not stop within 1 s; exiting anyway.');
+    expect(api.output()).not.toContain('Accord API stopped');
+  }, 90_000);
 });

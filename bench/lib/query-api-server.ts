@@ -14,6 +14,8 @@
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { Logger } from '@nestjs/common';
+import { stopOnSignals } from '@app/config';
 import { createApi } from '../../apps/api/src/create-api';
 import { BenchReadApiModule } from './bare-select.module';
 
@@ -50,6 +52,13 @@ function newGcTotals(): ApiProcessStats['gc'] {
 
 async function main(): Promise<void> {
   const app = await createApi(BenchReadApiModule);
+  // As main.ts does: SIGTERM closes the app (and its pool) and exits.
+  stopOnSignals(app, {
+    name: 'Benchmark api',
+    timeoutMs: 10_000,
+    logger: new Logger('BenchApi'),
+    whenCutShort: 'Requests still in flight were cut off.',
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const origin = (await app.getUrl()).replace('[::1]', '127.0.0.1');
 

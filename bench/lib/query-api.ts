@@ -72,7 +72,7 @@ export async function startQueryApi(options: QueryApiOptions): Promise<QueryApi>
           (child) =>
             new Promise<void>((resolve) => {
               if (child.exitCode !== null || child.signalCode !== null) return resolve();
-              // Nest's shutdown hook closes the app (and its pool) on SIGTERM, then exits.
+              // The server closes the app (and its pool) on SIGTERM, then exits.
               const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
               child.once('exit', () => {
                 clearTimeout(timer);

@@ -7,8 +7,8 @@ export class Teardown {
   private running: Promise<void> | undefined;
 
   constructor() {
-    // `on`, not `once`: Nest's shutdown hook re-raises the signal once the app is closed, and
-    // that must not end the process before the databases are dropped.
+    // `on`, not `once`: a second signal (Ctrl-C pressed again, or re-raised by a shutdown hook)
+    // must not end the process before the databases are dropped.
     const onSignal = (signal: NodeJS.Signals) => {
       if (this.running) return;
       console.error(`\n${signal}: cleaning up`);

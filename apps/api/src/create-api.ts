@@ -2,14 +2,17 @@ import type { Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { loadConfig, nestLogger } from '@app/config';
+import { METRICS_REGISTRY } from '@app/metrics';
+import type { Registry } from 'prom-client';
 import { ApiModule } from './api.module';
 import { createFastifyAdapter } from './http';
+import { installRequestMetrics } from './metrics/request-metrics';
 import { installOpenApi } from './openapi';
 import { installQueueDashboard } from './queues-dashboard/install-queue-dashboard';
 
 /**
- * Builds the HTTP app; main.ts listens, tests use it directly. A test may pass a module that
- * imports ApiModule and adds routes of its own.
+ * Builds the HTTP app; main.ts listens and stops it on signals, tests use it directly. A test
+ * may pass a module that imports ApiModule and adds routes of its own.
  */
 export async function createApi(
   rootModule: Type<unknown> = ApiModule,
@@ -28,7 +31,8 @@ export async function createApi(
       abortOnError: false,
     },
   );
-  app.enableShutdownHooks();
+  // Before any other route or plugin is added, so that every request is timed.
+  installRequestMetrics(app.getHttpAdapter().getInstance(), app.get<Registry>(METRICS_REGISTRY));
   installOpenApi(app);
   await installQueueDashboard(app);
   return app;

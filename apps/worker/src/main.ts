@@ -1,9 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { describeStartupFailure, loadConfig, nestLogger } from '@app/config';
+import { describeStartupFailure, loadConfig, nestLogger, stopOnSignals } from '@app/config';
 import { probeRedis } from '@app/redis';
-import { stopOnSignals } from './stop-on-signals';
 import { WorkerModule } from './worker.module';
 
 async function main(): Promise<void> {
@@ -16,7 +15,15 @@ async function main(): Promise<void> {
     abortOnError: false,
   });
   const logger = new Logger('Worker');
-  stopOnSignals(app, { name: 'Accord worker', timeoutMs: config.SHUTDOWN_TIMEOUT_MS, logger });
+  // Exiting past the deadline loses nothing: nothing the worker holds lives only in its memory.
+  stopOnSignals(app, {
+    name: 'Accord worker',
+    timeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+    logger,
+    whenCutShort:
+      'What was in hand is taken up again from PostgreSQL (webhook attempts when their leases ' +
+      'run out, alert jobs when their locks expire or the reconciler re-creates them).',
+  });
   logger.log('Accord worker running');
 }
 

@@ -133,9 +133,10 @@ export const configSchema = z.object({
   /** BullMQ lock of an active alert job: a dead worker's job is taken over after this long. */
   ALERT_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
   /**
-   * How long a stopping worker may take after SIGTERM or SIGINT before it exits anyway: above a
-   * webhook attempt's timeout, so that attempts in flight can finish; below the 30 s most
-   * supervisors wait before SIGKILL. What it had in hand then is taken up again from PostgreSQL.
+   * How long a stopping worker or api may take after SIGTERM or SIGINT before it exits anyway:
+   * above a webhook attempt's timeout, so that attempts in flight can finish; below the 30 s most
+   * supervisors wait before SIGKILL. What the worker had in hand then is taken up again from
+   * PostgreSQL; the api's requests still in flight are cut off.
    */
   SHUTDOWN_TIMEOUT_MS: milliseconds(1000, 600_000, 20_000),
   ...webhookSettings,

@@ -2,3 +2,4 @@ export { configSchema, loadConfig, nestLogLevels, ConfigError, type AccordConfig
 export { ConfigModule } from './config.module';
 export { ACCORD_CONFIG } from './config.token';
 export { describeStartupFailure, nestLogger } from './startup-failure';
+export { stopOnSignals, type StopOnSignalsOptions } from './stop-on-signals';

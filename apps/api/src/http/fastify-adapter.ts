@@ -181,15 +181,34 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter): void {
   });
 }
 
+const REST_PREFIX = '/api/v1/';
+
+/**
+ * `/api/v1/measures/` is `/api/v1/measures`, on every route under `/api/v1`, before the router
+ * sees it: left as it is, the slash made an empty `:measure`, so `POST /api/v1/measures/`
+ * matched only the GET of one measure and answered 405. Only there: elsewhere a slash means
+ * something (`/api/docs/` redirects to the page its relative links need, `/api/docs`).
+ */
+export function withoutTrailingSlash(url: string): string {
+  const queryAt = url.indexOf('?');
+  const path = queryAt === -1 ? url : url.slice(0, queryAt);
+  if (!path.startsWith(REST_PREFIX) || !path.endsWith('/')) return url;
+  const trimmed = path.replace(/\/+$/, '');
+  if (trimmed.length < REST_PREFIX.length) return url;
+  return trimmed + url.slice(path.length);
+}
+
 /**
  * The Fastify adapter of the API: JSON bodies only (anything else is a 415), at most
- * `bodyLimit` bytes (413 beyond), and problem+json also for what is refused before Nest sees
- * the request: by Fastify's router (frameworkErrors) or by Node's HTTP parser
- * (clientErrorHandler: a malformed request line, headers over Node's limit, a timeout).
+ * `bodyLimit` bytes (413 beyond), a trailing slash ignored under `/api/v1`, and problem+json
+ * also for what is refused before Nest sees the request: by Fastify's router (frameworkErrors)
+ * or by Node's HTTP parser (clientErrorHandler: a malformed request line, headers over Node's
+ * limit, a timeout).
  */
 export function createFastifyAdapter(options: { bodyLimit: number }): FastifyAdapter {
   const adapter = new ProblemFastifyAdapter({
     bodyLimit: options.bodyLimit,
+    rewriteUrl: (request: { url?: string }) => withoutTrailingSlash(request.url ?? '/'),
     clientErrorHandler: answerClientError,
     frameworkErrors: (error: FastifyError, request: { url: string }, reply: unknown) => {
       const problem = routerProblem(error);

@@ -17,6 +17,7 @@ export {
   type InputLocation,
 } from './zod-body';
 export { ApiHttpModule } from './api-http.module';
+export { expectedVersionOf } from './if-match';
 export { createFastifyAdapter } from './fastify-adapter';
 export { toProblem } from './to-problem';
 export type { Principal } from '@app/api-keys';

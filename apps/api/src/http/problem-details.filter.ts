@@ -1,7 +1,8 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, Inject, Logger } from '@nestjs/common';
+import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE } from './api-problem';
-import { toProblem } from './to-problem';
+import { type ServerFacts, toProblem } from './to-problem';
 
 /**
  * Answers every error as RFC 9457 `application/problem+json` (see toProblem for the mapping).
@@ -10,15 +11,24 @@ import { toProblem } from './to-problem';
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('Http');
+  private readonly server: ServerFacts;
+
+  constructor(@Inject(ACCORD_CONFIG) config: AccordConfig) {
+    this.server = { databaseHost: new URL(config.DATABASE_URL).hostname };
+  }
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    const problem = toProblem(exception, {
-      ifMatch: request.headers['if-match'] !== undefined,
-      bodyLimit: request.routeOptions?.bodyLimit,
-    });
+    const problem = toProblem(
+      exception,
+      {
+        ifMatch: request.headers['if-match'] !== undefined,
+        bodyLimit: request.routeOptions?.bodyLimit,
+      },
+      this.server,
+    );
     const status = problem.getStatus();
     // The path only: a query may carry a credential (the calendar feed's token).
     const path = request.url.split('?')[0];

@@ -6,12 +6,15 @@ import {
 } from '@nestjs/common';
 import { DomainError } from '@app/domain';
 import { CommandIdReusedError, WrongExpectedVersionError } from '@app/event-store';
+import { connect } from 'node:net';
+import { DatabaseError } from 'pg';
+import { QueryFailedError } from 'typeorm';
 import { ApiProblem } from './api-problem';
 import { toProblem } from './to-problem';
 
 const plain = { ifMatch: false };
-const document = (exception: unknown, request = plain) =>
-  toProblem(exception, request).toDocument();
+const document = (exception: unknown, server = {}) =>
+  toProblem(exception, plain, server).toDocument();
 
 describe('toProblem', () => {
   it('maps each kind of domain error to its status, with its code and details', () => {
@@ -49,7 +52,7 @@ describe('toProblem', () => {
 
   it('maps a version conflict to 412 under If-Match and to 409 without', () => {
     const conflict = new WrongExpectedVersionError('measure-1', 2, 3);
-    expect(document(conflict, { ifMatch: true })).toMatchObject({
+    expect(toProblem(conflict, { ifMatch: true }).toDocument()).toMatchObject({
       status: 412,
       code: 'precondition-failed',
       currentVersion: 3,
@@ -107,30 +110,98 @@ describe('toProblem', () => {
     expect(toProblem(problem, plain)).toBe(problem);
   });
 
-  it('maps a database that cannot be reached to 503 database-unavailable, not a 500', () => {
-    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), {
+  /** Node's error for a connection refused, with the members it sets. */
+  const refusedAt = (host: string, port: number) =>
+    Object.assign(new Error(`connect ECONNREFUSED ${host}:${port}`), {
+      errno: -111,
       code: 'ECONNREFUSED',
+      syscall: 'connect',
+      address: host,
+      port,
     });
-    const shutDown = Object.assign(
-      new Error('terminating connection due to administrator command'),
-      {
-        code: '57P01',
-      },
-    );
-    // TypeORM wraps the driver's error.
-    const wrapped = Object.assign(new Error('Query failed'), { driverError: shutDown });
+  const notFound = (hostname: string) =>
+    Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+      errno: -3008,
+      code: 'ENOTFOUND',
+      syscall: 'getaddrinfo',
+      hostname,
+    });
+  const sqlState = (code: string, message: string) =>
+    Object.assign(new DatabaseError(message, message.length, 'error'), { code });
+  const server = { databaseHost: 'db.internal' };
+
+  it('maps a database that cannot be reached to 503 database-unavailable, not a 500', () => {
+    const shutDown = sqlState('57P01', 'terminating connection due to administrator command');
     for (const error of [
-      refused,
+      // What node-postgres hands on: a connection refused, its host not found, a server
+      // shutting down, the connection gone; and the same wrapped by TypeORM.
+      refusedAt('127.0.0.1', 5432),
+      notFound('db.internal'),
       shutDown,
-      wrapped,
+      sqlState('08006', 'connection failure'),
       new Error('Connection terminated unexpectedly'),
+      new Error('timeout exceeded when trying to connect'),
+      new QueryFailedError('SELECT 1', [], shutDown),
+      new QueryFailedError('SELECT 1', [], refusedAt('127.0.0.1', 5432)),
     ]) {
-      const problem = toProblem(error, plain);
+      const problem = toProblem(error, plain, server);
       expect(problem.toDocument()).toMatchObject({ status: 503, code: 'database-unavailable' });
       expect(problem.headers).toEqual({ 'retry-after': '5' });
     }
     // A query PostgreSQL refused is no outage.
-    const syntax = Object.assign(new Error('syntax error'), { code: '42601' });
-    expect(document(syntax)).toMatchObject({ status: 500, code: 'internal-error' });
+    expect(document(sqlState('42601', 'syntax error'))).toMatchObject({ status: 500 });
+    expect(document(new QueryFailedError('SELEC', [], sqlState('42601', 'syntax error')))).toEqual(
+      expect.objectContaining({ status: 500, code: 'internal-error' }),
+    );
+  });
+
+  it('maps a database host whose every address refuses to 503, as Node reports it', async () => {
+    // A host with two addresses (localhost: ::1 and 127.0.0.1; a managed database's several
+    // records), both refusing: a real connect, whose AggregateError has no syscall of its own.
+    const refused = await new Promise<Error>((resolve) => {
+      const socket = connect({
+        host: 'db.internal',
+        port: 1,
+        autoSelectFamily: true,
+        lookup: (_host, options, callback) =>
+          options.all
+            ? callback(null, [
+                { address: '127.0.0.1', family: 4 },
+                { address: '::1', family: 6 },
+              ])
+            : callback(null, '127.0.0.1', 4),
+      });
+      socket.on('error', resolve);
+    });
+    // (Node's own realm, not jest's: compared by shape.)
+    expect(refused).toMatchObject({ code: 'ECONNREFUSED', errors: expect.any(Array) });
+    expect((refused as NodeJS.ErrnoException).syscall).toBeUndefined();
+    expect(document(refused, server)).toMatchObject({ status: 503, code: 'database-unavailable' });
+    expect(document(new QueryFailedError('SELECT 1', [], refused), server)).toMatchObject({
+      status: 503,
+      code: 'database-unavailable',
+    });
+  });
+
+  it('does not blame the database for what another dependency meets', () => {
+    for (const error of [
+      // The webhook URL check's own error for a host that does not resolve.
+      Object.assign(new Error('Could not resolve hooks.example.invalid (ENOTFOUND)'), {
+        code: 'ENOTFOUND',
+      }),
+      // A failed lookup of any other host than the database's.
+      notFound('hooks.example.com'),
+      // A network code on an error that no socket raised (a client library's own).
+      Object.assign(new Error('Redis connection lost'), { code: 'ECONNRESET' }),
+      Object.assign(new Error('upstream down'), { code: 'ECONNREFUSED' }),
+      // A SQLSTATE-like code on an error that is not PostgreSQL's.
+      Object.assign(new Error('not a database'), { code: '57P01' }),
+      // `driverError` means something only on TypeORM's error.
+      Object.assign(new Error('Query failed'), { driverError: refusedAt('127.0.0.1', 5432) }),
+      // undici's: the socket's error is the cause of its own.
+      new TypeError('fetch failed', { cause: refusedAt('203.0.113.7', 443) }),
+    ]) {
+      expect(document(error, server)).toMatchObject({ status: 500, code: 'internal-error' });
+    }
   });
 });

@@ -2,6 +2,8 @@ import { HttpException } from '@nestjs/common';
 import { isDomainError, type DomainError } from '@app/domain';
 import { CommandIdReusedError, WrongExpectedVersionError } from '@app/event-store';
 import type { FastifyError } from 'fastify';
+import { DatabaseError } from 'pg';
+import { QueryFailedError } from 'typeorm';
 import { ApiProblem, statusProblem } from './api-problem';
 import { FastifyRequestError, isFastifyError } from './fastify-adapter';
 
@@ -12,13 +14,23 @@ export interface RequestFacts {
   bodyLimit?: number;
 }
 
+/** What the mapping needs to know about the server. */
+export interface ServerFacts {
+  /** The host name of `DATABASE_URL`: a failed lookup of it is PostgreSQL out of reach. */
+  databaseHost?: string;
+}
+
 const DOMAIN_STATUS = { invalid: 422, 'not-found': 404, conflict: 409 } as const;
 
 /**
  * The one place that maps errors to HTTP (STYLE.md rule 2). Anything it does not know is a 500
  * `internal-error` whose body says nothing about the cause; the filter logs the cause.
  */
-export function toProblem(exception: unknown, request: RequestFacts): ApiProblem {
+export function toProblem(
+  exception: unknown,
+  request: RequestFacts,
+  server: ServerFacts = {},
+): ApiProblem {
   if (exception instanceof ApiProblem) return exception;
   if (isDomainError(exception)) return fromDomainError(exception);
   if (exception instanceof WrongExpectedVersionError) {
@@ -51,7 +63,7 @@ export function toProblem(exception: unknown, request: RequestFacts): ApiProblem
     return fromFastifyError(exception.original, request);
   if (isFastifyError(exception)) return fromFastifyError(exception, request);
   if (exception instanceof HttpException) return fromHttpException(exception);
-  if (isDatabaseUnavailable(exception)) return databaseUnavailable();
+  if (isDatabaseUnavailable(exception, server)) return databaseUnavailable();
   return internalError();
 }
 
@@ -71,33 +83,47 @@ const UNREACHABLE_ERRNOS = new Set([
  * 57P01–57P03 (shut down by an administrator, crashed, starting up or shutting down).
  */
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3])$/;
+/** What node-postgres and its pool say when a connection ends or cannot be had in time. */
+const CONNECTION_LOST = /^(Connection terminated|timeout exceeded when trying to connect)/;
 
 /**
  * PostgreSQL could not be reached, or dropped the connection: the request may succeed later,
- * which a client's retry logic needs to know (a 500 says "this request is broken"). The error
- * may come from node-postgres itself or wrapped by TypeORM (`driverError`).
+ * which a client's retry logic needs to know (a 500 says "this request is broken"). Only what
+ * comes from PostgreSQL access counts, so that another dependency's failure (a webhook host
+ * that does not resolve, a Redis error) is not reported as the database's:
+ * - TypeORM's QueryFailedError, by the error of node-postgres it carries (`driverError`);
+ * - node-postgres's DatabaseError with a SQLSTATE above, and its own connection-lost errors;
+ * - Node's socket errors, which node-postgres hands on as they are. They do not say who opened
+ *   the socket; in the api only node-postgres lets them reach a request (undici wraps its own
+ *   in `fetch failed`, ioredis fails a command with errors of its own). A failed lookup names
+ *   its host, and counts only for the database's.
  */
-function isDatabaseUnavailable(exception: unknown): boolean {
-  for (let error = exception, depth = 0; error && depth < 3; depth += 1) {
-    if (typeof error !== 'object') return false;
-    const { code, message, driverError } = error as {
-      code?: unknown;
-      message?: unknown;
-      driverError?: unknown;
-    };
-    if (
-      typeof code === 'string' &&
-      (UNREACHABLE_ERRNOS.has(code) || UNAVAILABLE_SQLSTATE.test(code))
-    )
-      return true;
-    if (
-      typeof message === 'string' &&
-      /^(Connection terminated|timeout exceeded when trying to connect)/.test(message)
-    )
-      return true;
-    error = driverError;
-  }
-  return false;
+function isDatabaseUnavailable(exception: unknown, server: ServerFacts): boolean {
+  const error: unknown =
+    exception instanceof QueryFailedError ? (exception.driverError as unknown) : exception;
+  // Not `instanceof Error`: Node's own errors may come from another realm (a test's vm).
+  if (typeof error !== 'object' || error === null) return false;
+  if (error instanceof DatabaseError) return UNAVAILABLE_SQLSTATE.test(error.code ?? '');
+  const { message } = error as { message?: unknown };
+  if (typeof message === 'string' && CONNECTION_LOST.test(message)) return true;
+  // A host with several addresses that all refuse (`localhost`: ::1 and 127.0.0.1): Node
+  // answers with an AggregateError carrying the code but no syscall, and each address's
+  // error inside it.
+  const { errors } = error as { errors?: unknown };
+  if (Array.isArray(errors)) return errors.some((inner) => isUnreachable(inner, server));
+  return isUnreachable(error, server);
+}
+
+/** A Node socket error of a server out of reach (see `isDatabaseUnavailable`). */
+function isUnreachable(error: unknown, server: ServerFacts): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, syscall, hostname } = error as Partial<NodeJS.ErrnoException> & {
+    hostname?: unknown;
+  };
+  if (typeof code !== 'string' || !UNREACHABLE_ERRNOS.has(code) || typeof syscall !== 'string')
+    return false;
+  if (syscall === 'getaddrinfo') return hostname === server.databaseHost;
+  return true;
 }
 
 function databaseUnavailable(): ApiProblem {

@@ -64,11 +64,14 @@ export function ApiWrite(body: RequestBodyName, options: ApiWriteOptions = {}): 
       required: false,
       description:
         'Makes the write conditional on the stream’s current version (its `ETag`, e.g. ' +
-        '`"3"`, or the `W/"3.…"` of a read, whose version is compared): 412 with ' +
-        '`currentVersion` when it has moved on.',
+        '`"3"`, or the `W/"3.…"` of a read, whose version is compared), or on any of a ' +
+        'list of them (`"3", "4"`, at most 32); `*` asks only that it exist. 412 with ' +
+        '`currentVersion` when it has moved on; 400 `invalid-if-match` when malformed.',
       schema: {
         type: 'string',
-        pattern: '^\\s*(?:W/)?"?\\d{1,15}(?:\\.[\\w-]{1,64})?"?\\s*$',
+        pattern:
+          '^\\s*(?:\\*|(?:W/)?"?\\d{1,15}(?:\\.[\\w-]{1,64})?"?' +
+          '(?:\\s*,\\s*(?:W/)?"?\\d{1,15}(?:\\.[\\w-]{1,64})?"?)*)\\s*$',
         example: '"3"',
       },
     }),

@@ -25,7 +25,7 @@ const DESCRIPTIONS: Record<ProblemStatus, string> = {
     'Conflict with the current state. `wrong-expected-version` (a concurrent write, without ' +
     `\`If-Match\`; \`currentVersion\`) or one of ${list(codesOf('conflict'))}.`,
   412:
-    '`precondition-failed`: `If-Match` does not name the current version, which ' +
+    '`precondition-failed`: no ETag that `If-Match` lists names the current version, which ' +
     '`currentVersion` gives.',
   413: '`payload-too-large`: the body is larger than `limit` bytes.',
   414:

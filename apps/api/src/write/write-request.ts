@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { WriteOptions, WriteResult } from '@app/trade';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiProblem, principalOf } from '../http';
+import { ApiProblem, expectedVersionOf, principalOf } from '../http';
 
 /**
  * `If-Match`, `Idempotency-Key`, `X-Correlation-Id` and the caller, as the write side wants
@@ -25,7 +25,7 @@ export const WriteContext = createParamDecorator(
     const correlationId = header(request, 'x-correlation-id');
     return {
       actor: principal.name,
-      expectedVersion: parseIfMatch(header(request, 'if-match')),
+      expectedVersion: expectedVersionOf(request),
       commandId: idempotencyKey && `idempotency:${principal.keyId}:${idempotencyKey}`,
       correlationId: correlationId?.slice(0, 200),
       requestFingerprint:
@@ -44,25 +44,6 @@ export const WriteContext = createParamDecorator(
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
   return Array.isArray(value) ? value[0] : value;
-}
-
-/**
- * `If-Match: "3"` (also `W/"3"` or a bare `3`) → 3. The ETag of a resource is its version; a
- * read's ETag (`W/"3.<digest>"`, see `readEntityTag`) leads with it, and a write compares that.
- * `*` asks only that the resource exist, which every write to an existing resource checks anyway.
- */
-function parseIfMatch(value: string | undefined): number | undefined {
-  if (value === undefined || value.trim() === '*') return undefined;
-  const match = /^\s*(?:W\/)?"?(\d{1,15})(?:\.[\w-]{1,64})?"?\s*$/.exec(value);
-  if (!match) {
-    throw new ApiProblem(
-      400,
-      'invalid-if-match',
-      'Invalid If-Match',
-      'If-Match must carry the ETag of the resource, e.g. "3".',
-    );
-  }
-  return Number(match[1]);
 }
 
 /**

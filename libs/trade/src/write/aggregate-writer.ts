@@ -82,8 +82,13 @@ export class AggregateWriter {
     const { state, version } = request.createsWithGeneratedId
       ? { state: decider.initialState(), version: 0 }
       : await this.load(decider, streamId);
-    if (options.expectedVersion !== undefined && options.expectedVersion !== version) {
-      throw new WrongExpectedVersionError(streamId, options.expectedVersion, version);
+    const expected = options.expectedVersion;
+    if (
+      expected !== undefined &&
+      !(typeof expected === 'number' ? [expected] : expected).includes(version)
+    ) {
+      const named = typeof expected === 'number' ? expected : Math.max(...expected);
+      throw new WrongExpectedVersionError(streamId, named, version);
     }
     const command = await request.command(state);
     const events = decider.decide(command, state, {

@@ -2,8 +2,11 @@
 export interface WriteOptions {
   /** The acting API key's name (or `system`), stored as each event's actor. */
   actor: string;
-  /** `If-Match`: the stream version the client last saw; a mismatch is a conflict. */
-  expectedVersion?: number;
+  /**
+   * `If-Match`: the stream version the client last saw, or the versions it would write on top
+   * of (a list of ETags holds when any names the current version); a mismatch is a conflict.
+   */
+  expectedVersion?: number | readonly number[];
   /**
    * Makes the write idempotent: a retry with the same id returns the first result and
    * appends nothing. The api derives it from `Idempotency-Key` and the key's id.

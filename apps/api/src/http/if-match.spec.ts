@@ -1,0 +1,52 @@
+import { parseIfMatch } from './if-match';
+
+describe('parseIfMatch', () => {
+  it('reads one ETag in each of the forms a client may hold', () => {
+    expect(parseIfMatch('"3"')).toEqual([3]);
+    expect(parseIfMatch('W/"3"')).toEqual([3]);
+    expect(parseIfMatch(' 3 ')).toEqual([3]);
+    // A read's ETag leads with the version.
+    expect(parseIfMatch('W/"3.Zm9v-bar_1"')).toEqual([3]);
+  });
+
+  it('reads a list, any member of which may match (RFC 9110 §13.1.1)', () => {
+    expect(parseIfMatch('"3", "4"')).toEqual([3, 4]);
+    expect(parseIfMatch('W/"4.abc",W/"5.def" , "6"')).toEqual([4, 5, 6]);
+    // Empty elements are ignored (§5.6.1), the same version twice counts once.
+    expect(parseIfMatch('"3", , "3",')).toEqual([3]);
+  });
+
+  it('reads * as any version', () => {
+    expect(parseIfMatch('*')).toBe('*');
+    expect(parseIfMatch(' * ')).toBe('*');
+  });
+
+  it('refuses what is not an ETag list with 400 invalid-if-match', () => {
+    for (const value of [
+      '',
+      ',',
+      'version-3',
+      '"-1"',
+      '"3", nope',
+      '*, "3"',
+      '"3',
+      '"3,4"',
+      'W/ "3"',
+      Array.from({ length: 33 }, (_, i) => `"${i}"`).join(', '),
+    ]) {
+      let problem: unknown;
+      try {
+        parseIfMatch(value);
+      } catch (error) {
+        problem = error;
+      }
+      expect({
+        value,
+        problem: (problem as { toDocument?: () => unknown })?.toDocument?.(),
+      }).toEqual({
+        value,
+        problem: expect.objectContaining({ status: 400, code: 'invalid-if-match' }),
+      });
+    }
+  });
+});

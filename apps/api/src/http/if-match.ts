@@ -1,0 +1,52 @@
+import type { FastifyRequest } from 'fastify';
+import { ApiProblem } from './api-problem';
+
+/** `*`: any current version will do, as long as the resource exists. */
+export type IfMatch = '*' | readonly number[];
+
+/** More tags than a client can mean. */
+const MAX_TAGS = 32;
+/**
+ * One entity tag, compared on the version it leads with: `"3"`, `W/"3"`, a read's
+ * `W/"3.<digest>"` (see `readEntityTag`), or a bare `3` as older clients send it.
+ */
+const ENTITY_TAG = /^(?:W\/)?(?:"(\d{1,15})(?:\.[\w-]{1,64})?"|(\d{1,15})(?:\.[\w-]{1,64})?)$/;
+
+/**
+ * `If-Match` (RFC 9110 §13.1.1): `*` or a list of entity tags, the precondition holding when
+ * any of them names the current version. Empty list elements are ignored, as §5.6.1 asks.
+ */
+export function parseIfMatch(value: string | undefined): IfMatch | undefined {
+  if (value === undefined) return undefined;
+  const elements = value
+    .split(',')
+    .map((element) => element.trim())
+    .filter((element) => element !== '');
+  if (elements.length === 1 && elements[0] === '*') return '*';
+  const versions = elements.map((element) => ENTITY_TAG.exec(element));
+  if (versions.length === 0 || versions.length > MAX_TAGS || versions.some((m) => m === null)) {
+    throw new ApiProblem(
+      400,
+      'invalid-if-match',
+      'Invalid If-Match',
+      `If-Match must be * or a list of at most ${MAX_TAGS} ETags of the resource, e.g. "3" or "3", "4".`,
+    );
+  }
+  return [...new Set(versions.map((m) => Number(m![1] ?? m![2])))];
+}
+
+/**
+ * The versions a write may find, from the request's `If-Match`: undefined without one or with
+ * `*` (every write to an existing resource checks that it exists anyway). The write side
+ * compares the version it loads with them and appends on top of that one, so a change in
+ * between is still a conflict.
+ */
+export function expectedVersionOf(request: FastifyRequest): readonly number[] | undefined {
+  const ifMatch = ifMatchOf(request);
+  return ifMatch === undefined || ifMatch === '*' ? undefined : ifMatch;
+}
+
+function ifMatchOf(request: FastifyRequest): IfMatch | undefined {
+  const header = request.headers['if-match'];
+  return parseIfMatch(Array.isArray(header) ? header.join(', ') : header);
+}
