@@ -531,9 +531,13 @@ describe('TimelineProjection on PostgreSQL', () => {
     expect(await allRows()).toEqual(incrementally);
   });
 
-  it('asks a stream again only as known at the instants of what is appended to it', async () => {
+  /** A measure whose rate amendment was retracted, projected from scratch. */
+  async function struckAmendment(prefix: string) {
     const measure = (
-      await t.measure(null, { action: 'record-measure', body: tariff(`TLIN-${uniqueSuffix()}`) })
+      await t.measure(null, {
+        action: 'record-measure',
+        body: tariff(`${prefix}-${uniqueSuffix()}`),
+      })
     ).id;
     const amendment = (
       await t.measure(measure, {
@@ -551,7 +555,11 @@ describe('TimelineProjection on PostgreSQL', () => {
     });
     await truncateAll();
     await t.projectPages(projection, 1000);
-    const streamId = `measure-${measure}`;
+    return { measure, amendment, retraction, streamId: `measure-${measure}` };
+  }
+
+  it('asks a stream again only as known at the instants of what is appended to it', async () => {
+    const { measure, amendment, retraction, streamId } = await struckAmendment('TLIN');
     const spansOf = async () =>
       (
         await t.dataSource.query<Array<{ spans: string }>>(
@@ -586,26 +594,7 @@ describe('TimelineProjection on PostgreSQL', () => {
   });
 
   it('asks a stream written before the spans were kept exact again in full, once', async () => {
-    const measure = (
-      await t.measure(null, { action: 'record-measure', body: tariff(`TLEX-${uniqueSuffix()}`) })
-    ).id;
-    const amendment = (
-      await t.measure(measure, {
-        action: 'amend-measure',
-        body: {
-          rate: { type: 'ad-valorem', percent: 30 },
-          effectiveAt: '2024-06-01T04:00:00Z',
-          sources: [notice],
-        },
-      })
-    ).eventIds[0];
-    const retraction = await t.measure(measure, {
-      action: 'retract-event',
-      body: { eventId: amendment, reason: 'Reconsidered', sources: [notice] },
-    });
-    await truncateAll();
-    await t.projectPages(projection, 1000);
-    const streamId = `measure-${measure}`;
+    const { measure, amendment, retraction, streamId } = await struckAmendment('TLEX');
     const struckAt = await recordedAtOf(streamId, retraction.eventIds[0]);
     // A span as an upgraded database may hold it (approximate), on a stream not yet marked exact.
     const wrong = new Date(struckAt.getTime() - 3_600_000).toISOString();
