@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { generateWebhookSecret, webhookIdFor } from './webhook-secret';
-import { WebhookDispatcher } from './webhook-dispatcher';
+import { NOT_SENT_DISABLED, WebhookDispatcher } from './webhook-dispatcher';
+import { WebhookSubscriptionsService } from './webhook-subscriptions.service';
+import { WebhookUrlGuard } from './webhook-url-guard';
 import type { WebhookMessage } from './webhook-message';
 
 describe('WebhookDispatcher on PostgreSQL', () => {
@@ -276,6 +278,37 @@ describe('WebhookDispatcher on PostgreSQL', () => {
       expect(await deliveriesOf(first)).toHaveLength(1);
       expect(await deliveriesOf(later)).toEqual([
         expect.objectContaining({ webhook_id: webhookIdFor(message.messageKey, later) }),
+      ]);
+    });
+
+    it('a subscription disabled while a message was staged gets it when re-enabled', async () => {
+      let clock = new Date('2026-11-01T00:00:00Z');
+      const subscriptions = new WebhookSubscriptionsService(
+        db.pool,
+        dispatcher,
+        new WebhookUrlGuard({ allowPrivateNetworks: true }),
+        { secretGraceMs: 0, clock: () => clock },
+      );
+      const target = await subscribe({ eventTypes: ['*'] });
+      const message = expiring();
+      await dispatcher.stageMany(db.pool, [message]);
+      // Disabled after the staging, before the rows are written (a crash in between, say).
+      clock = new Date('2026-11-01T00:00:05Z');
+      await subscriptions.update(target, { enabled: false });
+      const late = new WebhookDispatcher({
+        defaultLeadTimes: ['PT0S'],
+        clock: () => new Date('2026-11-01T00:00:10Z'),
+      });
+      await late.expandStaged(db.pool, { keys: [message.messageKey] });
+      expect(await deliveriesOf(target)).toEqual([
+        expect.objectContaining({ status: 'failed', last_error: NOT_SENT_DISABLED }),
+      ]);
+
+      clock = new Date('2026-11-01T00:00:20Z');
+      await subscriptions.update(target, { enabled: true });
+
+      expect(await deliveriesOf(target)).toEqual([
+        expect.objectContaining({ message_key: message.messageKey, status: 'pending' }),
       ]);
     });
 

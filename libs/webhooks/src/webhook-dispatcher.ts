@@ -203,8 +203,10 @@ export class WebhookDispatcher {
    * runner: the messages named by `keys`, or (a sweep) up to `limit` staged at or before
    * `stagedBefore`, oldest first. Rows are those `dispatchMany` would have written when the
    * message was staged: the same `webhook-id` (computed here in SQL, pinned by a test against
-   * `webhookIdFor`), the staging instant as their creation and first attempt, a disabled
-   * subscription's row failed and never attempted, a deleted one's left out.
+   * `webhookIdFor`), the staging instant as their creation and first attempt (what was due
+   * when, for replays and the log), a disabled subscription's row failed and never attempted, a
+   * deleted one's left out. Their `updated_at` is now: a subscription disabled between staging
+   * and now, once re-enabled, reopens the rows marked failed since it was disabled.
    *
    * Messages another expansion holds are skipped, not waited for (it writes them), unless
    * `wait` is set: then this waits for it and finds them written. Returns, per message it
@@ -249,7 +251,7 @@ export class WebhookDispatcher {
                 t.message_key, t.event_type, t.deadline,
                 CASE WHEN s.enabled THEN 'pending' ELSE 'failed' END,
                 CASE WHEN s.enabled THEN NULL ELSE $${byKeys ? 2 : 3}::text END,
-                t.created_at, t.created_at, t.created_at, t.created_at
+                t.created_at, t.created_at, t.created_at, $${byKeys ? 3 : 4}::timestamptz
            FROM targets t JOIN locked s ON s.id = t.subscription_id
          ON CONFLICT (message_key, subscription_id) DO NOTHING
          RETURNING message_key, status
@@ -258,8 +260,8 @@ export class WebhookDispatcher {
          FROM staged st LEFT JOIN inserted i USING (message_key)
         GROUP BY st.message_key`,
       byKeys
-        ? [[...select.keys], NOT_SENT_DISABLED]
-        : [select.stagedBefore, select.limit, NOT_SENT_DISABLED],
+        ? [[...select.keys], NOT_SENT_DISABLED, this.clock()]
+        : [select.stagedBefore, select.limit, NOT_SENT_DISABLED, this.clock()],
     );
     const pending = new Map(rows.map((row) => [row.message_key, row.pending]));
     if (rows.some((row) => row.pending > 0)) await notifyDeliveries(runner);
