@@ -66,6 +66,21 @@ describe('HTTP operations, end to end', () => {
       expect((await api.readStream(`measure-${id}`)).at(-1)?.version).toBe(5);
     });
 
+    it('tries again a write that lost a race, when the version the winner reached is listed', async () => {
+      const { id } = await recordMeasure();
+      // Current version 2; eight writes at once, each accepting any version from 2 to 9.
+      const listed = Array.from({ length: 8 }, (_, i) => `"${i + 2}"`).join(', ');
+      const responses = await Promise.all(
+        Array.from({ length: 8 }, (_, i) =>
+          post(`/api/v1/measures/${id}/amendments`)
+            .set('if-match', listed)
+            .send(amendment(50 + i)),
+        ),
+      );
+      expect(responses.map((response) => response.status)).toEqual(Array(8).fill(200));
+      expect((await api.readStream(`measure-${id}`)).at(-1)?.version).toBe(10);
+    });
+
     it('answers 412 when no listed tag is current, and appends nothing', async () => {
       const { id } = await recordMeasure();
       const before = await api.eventCount();

@@ -11,7 +11,10 @@ import { aggregateIdOf } from '../trade.streams';
 import { loadAggregate } from './load-aggregate';
 import type { WriteOptions, WriteResult } from './write-options';
 
-/** Conflicts retried on the client's behalf when it did not ask for a precondition. */
+/**
+ * Conflicts retried on the client's behalf: always without a precondition, and under `If-Match`
+ * when the version another write reached first is one the client listed.
+ */
 const MAX_ATTEMPTS = 10;
 
 export interface WriteRequest<Command, Event extends DomainEvent, State> {
@@ -59,7 +62,7 @@ export class AggregateWriter {
         }
         const retry =
           error instanceof WrongExpectedVersionError &&
-          options.expectedVersion === undefined &&
+          accepts(options.expectedVersion, error.actual) &&
           attempt < MAX_ATTEMPTS;
         if (!retry) throw error;
       }
@@ -83,10 +86,7 @@ export class AggregateWriter {
       ? { state: decider.initialState(), version: 0 }
       : await this.load(decider, streamId);
     const expected = options.expectedVersion;
-    if (
-      expected !== undefined &&
-      !(typeof expected === 'number' ? [expected] : expected).includes(version)
-    ) {
+    if (expected !== undefined && !accepts(expected, version)) {
       const named = typeof expected === 'number' ? expected : Math.max(...expected);
       throw new WrongExpectedVersionError(streamId, named, version);
     }
@@ -190,4 +190,10 @@ function toNewEvent(event: DomainEvent, options: WriteOptions) {
       sources,
     },
   };
+}
+
+/** Whether a write under this `If-Match` may go on top of `version` (no precondition: any). */
+function accepts(expected: WriteOptions['expectedVersion'], version: number): boolean {
+  if (expected === undefined) return true;
+  return typeof expected === 'number' ? expected === version : expected.includes(version);
 }
