@@ -98,6 +98,7 @@ describe('ThreatenMeasure', () => {
     ['target-party-required', { targetParties: [] }],
     ['measure-targets-itself', { targetParties: ['US'] }],
     ['measure-targets-itself', { targetParties: ['CN', 'US'] }],
+    ['measure-targets-itself', { scope: { inclusions: ['HK', 'US'] } }],
     ['duplicate-target-party', { targetParties: ['CN', 'CN'] }],
     ['duplicate-target-party', { targetParties: ['CN', 'HK', 'CN'] }],
     ['negative-rate', { rate: { type: 'ad-valorem', percent: -1 } }],
@@ -663,6 +664,21 @@ describe('AmendMeasure', () => {
           },
         },
       ]);
+  });
+
+  it('rejects a scope that takes in the imposing party itself, naming it', () => {
+    const error = spec
+      .given([implemented()])
+      .when({
+        type: 'AmendMeasure',
+        data: {
+          scope: { inclusions: ['HK', 'US'] },
+          effectiveAt: '2025-04-10T04:01:00Z',
+          sources,
+        },
+      })
+      .thenThrows('measure-targets-itself');
+    expect(error.details).toEqual({ field: 'scope.inclusions[1]', imposingParty: 'US' });
   });
 
   it('rejects an empty amendment', () => {

@@ -12,7 +12,7 @@ import { decidePartyClaim } from '../shared/party-claim';
 import { ensurePartyCode, ensurePartyCodes } from '../shared/party-code';
 import { toRate } from '../shared/rate';
 import { decideRetraction, liveEvents } from '../shared/retraction';
-import { toScope } from '../shared/scope';
+import { toScope, type Scope } from '../shared/scope';
 import { isText, pickDefined, toSources } from '../shared/source';
 import { decideExclusionCommand, type ExclusionCommand } from './exclusion.decide';
 import type {
@@ -270,10 +270,12 @@ function amend(command: AmendMeasure, measure: Measure, context: DecisionContext
     );
   }
   if (scope !== undefined) {
+    const amended = toScope(scope);
+    ensureIncludesOthers(measure.imposingParty, amended, 'scope');
     events.push(
       newEvent<MeasureScopeAmended>(
         'MeasureScopeAmended',
-        { scope: toScope(scope), effectiveAt, sources },
+        { scope: amended, effectiveAt, sources },
         context,
       ),
     );
@@ -445,9 +447,30 @@ export function toDefinition(input: MeasureDefinitionInput | undefined): Measure
     instrument: input.instrument,
     summary: input.summary,
     rate,
-    scope: input.scope === undefined ? undefined : toScope(input.scope, 'measure.scope'),
+    scope: scopeOf(input),
     timeZone: toTimeZone(input.timeZone ?? DEFAULT_TIME_ZONE, 'measure.timeZone'),
   });
+}
+
+function scopeOf(input: MeasureDefinitionInput): Scope | undefined {
+  if (input.scope === undefined) return undefined;
+  const scope = toScope(input.scope, 'measure.scope');
+  ensureIncludesOthers(input.imposingParty, scope, 'measure.scope');
+  return scope;
+}
+
+/**
+ * A scope's territories are covered besides the targets, and like them are another party's:
+ * a measure does not reach its own imposer's goods (as `measure-targets-itself` says of targets).
+ */
+function ensureIncludesOthers(imposingParty: string, scope: Scope, field: string): void {
+  const self = scope.inclusions?.indexOf(imposingParty) ?? -1;
+  ensure(
+    self === -1,
+    'measure-targets-itself',
+    `A measure imposed by ${imposingParty} cannot cover ${imposingParty} itself`,
+    { field: `${field}.inclusions[${self}]`, imposingParty },
+  );
 }
 
 /** A measure is imposed by one party on others, each named once. */
