@@ -193,6 +193,51 @@ describe('read API corrections, api and worker in one process', () => {
     });
   });
 
+  describe('a territory on the timeline as known at a past time', () => {
+    it('follows the scope as recorded then, not as amended or restored since', async () => {
+      const code = `HK-KNOWN-${suffix()}`;
+      await usDuty(code, { inclusions: ['HK'] });
+      const started = `${code} SuspensionStarted 2026-12-01T05:00:00.000Z`;
+      await suspend(code, '2026-12-01T05:00:00Z', '2027-06-01T04:00:00Z');
+      await tick();
+      const beforeDrop = new Date().toISOString();
+      await tick();
+      // Recorded after beforeDrop: Hong Kong leaves the scope from June 2026.
+      const dropped = await rescope(code, [], '2026-06-01T04:00:00Z');
+      await tick();
+      const whileDropped = new Date().toISOString();
+      await tick();
+      const restored = await write(`/api/v1/measures/${code}/retractions`, {
+        eventId: dropped.eventIds[0],
+        reason: 'Recorded in error',
+        sources: [source],
+      });
+      const onHongKong = async (knownAt?: string) => {
+        const response = await read('/api/v1/timeline', {
+          party: 'HK',
+          from: '2026-11-01',
+          to: '2027-01-01',
+          limit: 100,
+          minPosition: restored.position,
+          ...(knownAt ? { knownAt } : {}),
+        });
+        expect(response.status).toBe(200);
+        return (
+          response.body.items as Array<{
+            type: string;
+            effectiveAt: string;
+            measure: { code: string };
+          }>
+        ).map((item) => `${item.measure.code} ${item.type} ${item.effectiveAt}`);
+      };
+      // Before the amendment was recorded, and after its retraction, the start is Hong Kong's.
+      expect(await onHongKong(beforeDrop)).toContain(started);
+      expect(await onHongKong()).toContain(started);
+      // While the amendment stood, Hong Kong was out of the scope on that date.
+      expect(await onHongKong(whileDropped)).not.toContain(started);
+    });
+  });
+
   describe('countermeasures as known at a past time', () => {
     it('lists a countermeasure whose link was retracted only after that time', async () => {
       const usCode = `ASKED-${suffix()}`;

@@ -12,6 +12,8 @@ import {
   type SuspendedPart,
   partiesCoveredOn,
 } from '@app/domain';
+import type { RecordedEvent } from '@app/event-store';
+import { toDomainEvent } from '@app/trade';
 
 /** One event of a stream, with what the store added to it. */
 export interface TimelineEntry {
@@ -19,6 +21,15 @@ export interface TimelineEntry {
   version: number;
   position: number;
   recordedAt: string;
+}
+
+export function timelineEntryOf(event: RecordedEvent): TimelineEntry {
+  return {
+    event: toDomainEvent(event),
+    version: event.version,
+    position: event.position,
+    recordedAt: event.recordedAt.toISOString(),
+  };
 }
 
 /** A row of `timeline_facts`, as inserted. */

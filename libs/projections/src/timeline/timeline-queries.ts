@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { PG_POOL } from '@app/database';
-import { UpcasterRegistry } from '@app/event-store';
+import { EventStore, UpcasterRegistry } from '@app/event-store';
 import { StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
 import { CURSOR_KEYS, encodeCursor, readCursor } from '../cursor';
+import { timelineEntryOf, timelineRowsOf } from './timeline-facts';
 
 export interface TimelineQuery {
   /** Inclusive, on `effectiveAt`. */
@@ -41,6 +42,9 @@ interface TimelineRow {
   payload: Record<string, unknown>;
   schema_version: number;
   actor: string | null;
+  stream_id: string;
+  /** With a past `knownAt` and a party: whether the stream gained events after `knownAt`. */
+  changed_since: boolean | null;
 }
 
 /**
@@ -54,31 +58,42 @@ export class TimelineQueries {
     @Inject(PG_POOL) private readonly pool: Pool,
     @Inject(StreamCodeIndex) private readonly codes: StreamCodeIndex,
     @Inject(UpcasterRegistry) private readonly upcasters: UpcasterRegistry,
+    @Inject(EventStore) private readonly store: EventStore,
   ) {}
 
+  /**
+   * A party asked as known at a past `knownAt`: a fact's stored `parties` are those of the
+   * stream as known now, and a scope amended or retracted since may have changed them. The
+   * facts of streams that gained events after `knownAt` are therefore taken whatever their
+   * `parties` say, and judged by the rows their stream as recorded by then gives (as the
+   * projection would have written them then); pages are filled batch after batch.
+   */
   async list(query: TimelineQuery) {
     const cursor = readCursor(query.after, CURSOR_KEYS.timeline);
-    const { rows } = await this.pool.query<TimelineRow>(
-      `SELECT f.*, e.payload, e.schema_version
-         FROM timeline_facts f JOIN events e ON e.position = f.position
-        WHERE ($1::timestamptz IS NULL OR f.effective_at >= $1)
-          AND ($2::timestamptz IS NULL OR f.effective_at < $2)
-          AND ($3::text IS NULL OR f.parties @> ARRAY[$3])
-          AND CASE WHEN $4::timestamptz IS NULL THEN f.retracted_by IS NULL
-                   ELSE f.recorded_at <= $4 AND NOT (f.retracted_during @> $4::timestamptz) END
-          AND ($5::timestamptz IS NULL OR (f.effective_at, f.position) > ($5, $6::bigint))
-        ORDER BY f.effective_at, f.position
-        LIMIT $7`,
-      [
-        query.from ?? null,
-        query.to ?? null,
-        query.party ?? null,
-        query.knownAt ?? null,
-        cursor?.at ?? null,
-        cursor?.keys[0] ?? null,
-        query.limit + 1,
-      ],
-    );
+    const judged = query.party !== undefined && query.knownAt !== undefined;
+    const partiesThen = new Map<string, Promise<Map<string, string[]>>>();
+    let after = cursor ? { at: cursor.at, position: cursor.keys[0] } : null;
+    const rows: TimelineRow[] = [];
+    for (;;) {
+      const batch = await this.batch(query, judged, after);
+      for (const row of batch) {
+        if (judged && row.changed_since) {
+          let known = partiesThen.get(row.stream_id);
+          if (!known) {
+            known = this.partiesKnownAt(row.stream_id, query.knownAt!);
+            partiesThen.set(row.stream_id, known);
+          }
+          const parties = (await known).get(row.event_id);
+          if (!parties?.includes(query.party!)) continue;
+          row.parties = parties;
+        }
+        rows.push(row);
+        if (rows.length > query.limit) break;
+      }
+      const last = batch.at(-1);
+      if (rows.length > query.limit || batch.length <= query.limit || !last) break;
+      after = { at: last.effective_at, position: last.position };
+    }
     const page = rows.slice(0, query.limit);
     // A measure's fact may name the agreement it implements: its code lives in the code index.
     const unnamed = [...new Set(page.flatMap((row) => (row.measure_id && row.agreement_id) || []))];
@@ -111,5 +126,48 @@ export class TimelineQueries {
       nextCursor:
         rows.length > query.limit && last ? encodeCursor(last.effective_at, [last.position]) : null,
     };
+  }
+
+  private async batch(
+    query: TimelineQuery,
+    judged: boolean,
+    after: { at: Date; position: string | number } | null,
+  ): Promise<TimelineRow[]> {
+    const { rows } = await this.pool.query<TimelineRow>(
+      `SELECT f.*, e.payload, e.schema_version,
+              CASE WHEN $8 THEN EXISTS (SELECT 1 FROM events c
+                                         WHERE c.stream_id = f.stream_id AND c.recorded_at > $4)
+              END AS changed_since
+         FROM timeline_facts f JOIN events e ON e.position = f.position
+        WHERE ($1::timestamptz IS NULL OR f.effective_at >= $1)
+          AND ($2::timestamptz IS NULL OR f.effective_at < $2)
+          AND ($3::text IS NULL OR f.parties @> ARRAY[$3]
+               OR ($8 AND EXISTS (SELECT 1 FROM events c
+                                   WHERE c.stream_id = f.stream_id AND c.recorded_at > $4)))
+          AND CASE WHEN $4::timestamptz IS NULL THEN f.retracted_by IS NULL
+                   ELSE f.recorded_at <= $4 AND NOT (f.retracted_during @> $4::timestamptz) END
+          AND ($5::timestamptz IS NULL OR (f.effective_at, f.position) > ($5, $6::bigint))
+        ORDER BY f.effective_at, f.position
+        LIMIT $7`,
+      [
+        query.from ?? null,
+        query.to ?? null,
+        query.party ?? null,
+        query.knownAt ?? null,
+        after?.at ?? null,
+        after?.position ?? null,
+        query.limit + 1,
+        judged,
+      ],
+    );
+    return rows;
+  }
+
+  /** The parties of each fact of a stream as its rows would have said at `knownAt`. */
+  private async partiesKnownAt(streamId: string, knownAt: Date): Promise<Map<string, string[]>> {
+    const events = await this.store.readStream(streamId);
+    const known = events.filter((event) => event.recordedAt.getTime() <= knownAt.getTime());
+    const rows = timelineRowsOf(streamId, known.map(timelineEntryOf));
+    return new Map(rows.map((row) => [row.event_id, row.parties]));
   }
 }

@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Measure } from '@app/domain';
 import { EventStore, type RecordedEvent } from '@app/event-store';
-import { aggregateIdOf, toDomainEvent } from '@app/trade';
+import { aggregateIdOf } from '@app/trade';
 import type { EntityManager } from 'typeorm';
 import { chunks } from '../chunks';
 import { MeasureFold, newEvents } from '../measure-fold';
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
 import {
+  timelineEntryOf,
   timelineRowsOf,
   type StoredStanding,
   type TimelineEntry,
@@ -104,7 +105,7 @@ export class TimelineProjection implements RebuildableProjection {
     }
     const last = fresh[fresh.length - 1];
     const state = { version: last.version, lastPosition: last.position };
-    const entries = [...earlier, ...fresh].map(toEntry);
+    const entries = [...earlier, ...fresh].map(timelineEntryOf);
     const standing = spansExact
       ? await this.storedStanding(streamId, entries, earlier.length, manager)
       : undefined;
@@ -230,13 +231,4 @@ export class TimelineProjection implements RebuildableProjection {
       );
     }
   }
-}
-
-function toEntry(event: RecordedEvent): TimelineEntry {
-  return {
-    event: toDomainEvent(event),
-    version: event.version,
-    position: event.position,
-    recordedAt: event.recordedAt.toISOString(),
-  };
 }
