@@ -65,6 +65,7 @@ import { allMigrations } from '@app/migrations';
 import { bullOptions } from '@app/queues';
 import { testRedisUrl } from '@app/testing';
 import { ExecuteMeasureAction, recordMeasureBody, type WriteResult } from '@app/trade';
+import { WebhookDeliveryPump, WebhookDispatcher } from '@app/webhooks';
 import { Queue } from 'bullmq';
 import { Agent, request } from 'undici';
 import { Redis } from 'ioredis';
@@ -797,6 +798,16 @@ async function deliveryRun(
         `${perRequest(rawMachineMs, rawTotal)}`,
     );
     await agent.close();
+    const drained = await drainCommitted(app, pool, receiver, due, body, cpuMeter);
+    console.log(
+      `(c): for information, the pump alone (no firing in the window): ` +
+        `${drained.count.toLocaleString('en-US')} deliveries already committed drained at ` +
+        `${Math.round(drained.perSecond).toLocaleString('en-US')}/s, ` +
+        `${(drained.perSecond / rawPerSecond).toFixed(2)}× the raw loop; whole machine ` +
+        `${perRequest(drained.machineMs, drained.count)}, PostgreSQL ` +
+        `${perRequest(drained.postgresMs, drained.count)}, receiver ` +
+        `${perRequest(drained.receiverMs, drained.count)} per delivery`,
+    );
     return {
       lateness: percentiles(lateness),
       writtenLateness: percentiles(writtenLateness),
@@ -810,6 +821,64 @@ async function deliveryRun(
     await app.close();
     await receiver.close();
   }
+}
+
+/**
+ * The delivery side alone: with the pump stopped, `due` messages of the same body are written
+ * with their deliveries to every subscription (as a dispatch commits them), then the pump is
+ * started and timed from the first request received to the last. Not the issue's figure (its
+ * deliveries are the burst's, written while they are sent): it tells what the firing costs (c).
+ */
+async function drainCommitted(
+  app: INestApplicationContext,
+  pool: Pool,
+  receiver: Awaited<ReturnType<typeof startCountingReceiver>>,
+  due: number,
+  body: string,
+  cpuMeter: CpuMeter,
+): Promise<{
+  count: number;
+  perSecond: number;
+  machineMs: number;
+  postgresMs: number;
+  receiverMs: number;
+}> {
+  const pump = app.get(WebhookDeliveryPump);
+  await pump.stop();
+  await receiver.reset();
+  const { rows } = await pool.query<{ id: string }>('SELECT id FROM webhook_subscriptions');
+  const subscriptionIds = rows.map((row) => row.id);
+  const { data } = JSON.parse(body) as { data: object };
+  const dispatcher = app.get(WebhookDispatcher);
+  for (let start = 0; start < due; start += 50) {
+    const messages = Array.from({ length: Math.min(50, due - start) }, (_, i) => ({
+      type: 'suspension.expiring' as const,
+      messageKey: `drain:${start + i}`,
+      data,
+      match: { parties: [] },
+      subscriptionIds,
+    }));
+    await dispatcher.dispatchMany(pool, messages);
+  }
+  const expected = due * subscriptionIds.length;
+  const others = await cpuMeter.start();
+  const machine = machineBusyMs();
+  pump.start();
+  const deadline = Date.now() + 300_000;
+  while (Date.now() < deadline && (await receiver.count()) < expected) {
+    await until(Date.now() + 100);
+  }
+  const machineMs = machineBusyMs() - machine;
+  const side = await others();
+  const times = await receiver.reset();
+  const seconds = Math.max(0.001, (Math.max(...times) - Math.min(...times)) / 1000);
+  return {
+    count: times.length,
+    perSecond: times.length / seconds,
+    machineMs,
+    postgresMs: side.postgresMs,
+    receiverMs: side.clientMs,
+  };
 }
 
 /**
