@@ -96,6 +96,58 @@ describe('Webhook subscriptions, end to end', () => {
     }
   });
 
+  it('versions a subscription: writes take If-Match and refuse a stale one with 412', async () => {
+    const created = await subscribe();
+    const path = `${BASE}/${created.id}`;
+    const read = await http().get(path).set(asAdmin).expect(200);
+    expect({ etag: read.headers.etag, version: read.body.version }).toEqual({
+      etag: '"1"',
+      version: 1,
+    });
+
+    const renamed = await http()
+      .patch(path)
+      .set(asAdmin)
+      .set('if-match', '"1"')
+      .send({ description: 'first' });
+    expect({ status: renamed.status, etag: renamed.headers.etag }).toEqual({
+      status: 200,
+      etag: '"2"',
+    });
+    // A client that read version 1 changes nothing now.
+    const stale = await http()
+      .patch(path)
+      .set(asAdmin)
+      .set('if-match', '"1"')
+      .send({ description: 'second', enabled: false });
+    expect(stale.status).toBe(412);
+    expect(stale.headers['content-type']).toMatch(PROBLEM_JSON);
+    expect(stale.body).toMatchObject({ code: 'precondition-failed', currentVersion: 2 });
+    const rotateStale = await http()
+      .post(`${path}/rotate-secret`)
+      .set(asAdmin)
+      .set('if-match', '"1"');
+    expect(rotateStale.status).toBe(412);
+    await http().delete(path).set(asAdmin).set('if-match', '"1"').expect(412);
+    const unchanged = await http().get(path).set(asAdmin).expect(200);
+    expect(unchanged.body).toMatchObject({ description: 'first', enabled: true, version: 2 });
+    expect(unchanged.body.previousSecretExpiresAt).toBeNull();
+
+    await http().patch(path).set(asAdmin).set('if-match', 'nope').send({}).expect(400);
+    const rotated = await http()
+      .post(`${path}/rotate-secret`)
+      .set(asAdmin)
+      .set('if-match', '"1", "2"');
+    expect({ status: rotated.status, etag: rotated.headers.etag }).toEqual({
+      status: 200,
+      etag: '"3"',
+    });
+    // Without If-Match a write is unconditional, as before.
+    await http().patch(path).set(asAdmin).send({ description: 'third' }).expect(200);
+    await http().delete(path).set(asAdmin).set('if-match', '"4"').expect(204);
+    await http().get(path).set(asAdmin).expect(404);
+  });
+
   it('pages the list with a cursor', async () => {
     for (let i = 0; i < 3; i += 1) await subscribe();
     const first = await http().get(BASE).query({ limit: 2 }).set(asAdmin).expect(200);

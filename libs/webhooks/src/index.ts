@@ -3,6 +3,7 @@ import { WebhookDeliveryClaims1764600000000 } from './migrations/1764600000000-w
 import { DropRelayedAt1764600002000 } from './migrations/1764600002000-drop-relayed-at';
 import { WebhookMessages1764700000000 } from './migrations/1764700000000-webhook-messages';
 import { StagedWebhookMessages1764950000000 } from './migrations/1764950000000-staged-webhook-messages';
+import { WebhookSubscriptionVersion1764970000000 } from './migrations/1764970000000-webhook-subscription-version';
 
 export {
   WEBHOOK_EVENT_TYPES,
@@ -92,4 +93,5 @@ export const webhooksMigrations = [
   DropRelayedAt1764600002000,
   WebhookMessages1764700000000,
   StagedWebhookMessages1764950000000,
+  WebhookSubscriptionVersion1764970000000,
 ];

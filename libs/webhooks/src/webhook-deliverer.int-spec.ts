@@ -316,6 +316,8 @@ describe('WebhookDeliverer', () => {
         enabled: false,
         consecutiveFailures: 3,
         disabledReason: expect.stringMatching(/^Disabled after 3 consecutive failed attempts/),
+        // Disabling changed what it is: a client holding version 1 must read it again.
+        version: subscription.version + 1,
       });
       // Missed while disabled: recorded, not sent.
       const missed = await dispatch(subscription.id);

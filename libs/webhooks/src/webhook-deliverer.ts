@@ -288,7 +288,8 @@ const RECORD_STATEMENT = `WITH outcome AS (
                 enabled = s.enabled AND x.reason IS NULL,
                 disabled_reason = coalesce(x.reason, s.disabled_reason),
                 disabled_at = CASE WHEN x.reason IS NULL THEN s.disabled_at ELSE $12 END,
-                updated_at = CASE WHEN x.reason IS NULL THEN s.updated_at ELSE $12 END
+                updated_at = CASE WHEN x.reason IS NULL THEN s.updated_at ELSE $12 END,
+                version = s.version + (x.reason IS NOT NULL)::int
            FROM decided x
           WHERE s.id = x.id AND (x.reason IS NOT NULL OR s.consecutive_failures <> x.failures
                  OR s.failing_since IS DISTINCT FROM x.failing_since)

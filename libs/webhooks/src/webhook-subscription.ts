@@ -37,6 +37,8 @@ export interface WebhookSubscription {
   previousSecretExpiresAt: Date | null;
   createdAt: Date;
   updatedAt: Date;
+  /** Counts its changes (through the API, or disabled by the deliverer): its `ETag`. */
+  version: number;
 }
 
 /** The answer to creation and rotation: the only times the secret is shown. */

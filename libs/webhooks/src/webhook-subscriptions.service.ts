@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { WrongExpectedVersionError } from '@app/event-store';
 import { isInStorableRange } from '@app/domain';
 import type { Pool } from 'pg';
 import {
@@ -126,7 +127,11 @@ export class WebhookSubscriptionsService {
    * what the subscription missed: every delivery that failed (or was not sent) since it began
    * failing or was disabled, with its own webhook-id.
    */
-  async update(id: string, patch: UpdateWebhookSubscriptionInput): Promise<WebhookSubscription> {
+  async update(
+    id: string,
+    patch: UpdateWebhookSubscriptionInput,
+    ifMatch?: readonly number[],
+  ): Promise<WebhookSubscription> {
     if (patch.url !== undefined) {
       // An unknown subscription is not found, whatever its new URL would have been.
       await this.row(id);
@@ -140,6 +145,7 @@ export class WebhookSubscriptionsService {
       );
       const current = rows[0];
       if (!current) throw new WebhookSubscriptionNotFoundError(id);
+      ensureVersion(id, current.version, ifMatch);
       const enabling = patch.enabled === true && !current.enabled;
       const disabling = patch.enabled === false && current.enabled;
       const result = await client.query<SubscriptionRow>(
@@ -152,7 +158,7 @@ export class WebhookSubscriptionsService {
            disabled_at = CASE WHEN $9 THEN NULL WHEN $10 THEN $11 ELSE disabled_at END,
            consecutive_failures = CASE WHEN $9 THEN 0 ELSE consecutive_failures END,
            failing_since = CASE WHEN $9 THEN NULL ELSE failing_since END,
-           updated_at = $11
+           updated_at = $11, version = version + 1
          WHERE id = $1
          RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
         [
@@ -193,13 +199,16 @@ export class WebhookSubscriptionsService {
    * deleted here) or writes none for it. An attempt being recorded at this very moment may
    * leave its log row behind, unreachable.
    */
-  async delete(id: string): Promise<void> {
+  async delete(id: string, ifMatch?: readonly number[]): Promise<void> {
     this.checkId(id);
     await inTransaction(this.pool, async (client) => {
-      const { rowCount } = await client.query('DELETE FROM webhook_subscriptions WHERE id = $1', [
-        id,
-      ]);
-      if (!rowCount) throw new WebhookSubscriptionNotFoundError(id);
+      const { rows } = await client.query<{ version: number }>(
+        'DELETE FROM webhook_subscriptions WHERE id = $1 RETURNING version',
+        [id],
+      );
+      if (!rows[0]) throw new WebhookSubscriptionNotFoundError(id);
+      // Undone with the transaction when the precondition fails.
+      ensureVersion(id, rows[0].version, ifMatch);
       await client.query(
         `WITH deliveries AS (
            DELETE FROM webhook_deliveries WHERE subscription_id = $1 RETURNING id
@@ -215,18 +224,27 @@ export class WebhookSubscriptionsService {
    * period, so that receivers can switch without losing a message. A secret from an earlier
    * rotation still in its grace period stops signing.
    */
-  async rotateSecret(id: string): Promise<WebhookSubscriptionWithSecret> {
+  async rotateSecret(
+    id: string,
+    ifMatch?: readonly number[],
+  ): Promise<WebhookSubscriptionWithSecret> {
     const now = this.clock();
     const secret = generateWebhookSecret();
-    const { rows } = await this.pool.query<SubscriptionRow>(
-      `UPDATE webhook_subscriptions
-       SET previous_secret = secret, previous_secret_expires_at = $3, secret = $2, updated_at = $4
-       WHERE id = $1
-       RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
-      [this.checkId(id), secret, new Date(now.getTime() + this.options.secretGraceMs), now],
-    );
-    if (!rows[0]) throw new WebhookSubscriptionNotFoundError(id);
-    return { ...toSubscription(rows[0]), secret };
+    const rotated = await inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<SubscriptionRow>(
+        `UPDATE webhook_subscriptions
+         SET previous_secret = secret, previous_secret_expires_at = $3, secret = $2,
+             updated_at = $4, version = version + 1
+         WHERE id = $1
+         RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
+        [this.checkId(id), secret, new Date(now.getTime() + this.options.secretGraceMs), now],
+      );
+      if (!rows[0]) throw new WebhookSubscriptionNotFoundError(id);
+      // The version before this rotation; undone with the transaction when it is not listed.
+      ensureVersion(id, rows[0].version - 1, ifMatch);
+      return rows[0];
+    });
+    return { ...toSubscription(rotated), secret };
   }
 
   /** Sends a `ping` to this subscription only, now (through the relay like any delivery). */
@@ -429,4 +447,13 @@ function decodeCursor(cursor: string | undefined): { at: Date; id: string } | un
     // Not base64url JSON: refused below.
   }
   throw new InvalidWebhookCursorError(cursor);
+}
+
+/**
+ * `If-Match` on a subscription: the precondition holds when a listed version is the current
+ * one (none listed, or `*`: any). Answered as a stream's version conflict is (412).
+ */
+function ensureVersion(id: string, current: number, ifMatch: readonly number[] | undefined): void {
+  if (ifMatch === undefined || ifMatch.includes(current)) return;
+  throw new WrongExpectedVersionError(`webhook-subscription-${id}`, Math.max(...ifMatch), current);
 }

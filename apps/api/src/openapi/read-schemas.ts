@@ -467,6 +467,10 @@ const subscriptionFields = {
   previousSecretExpiresAt: instant.nullable(),
   createdAt: instant,
   updatedAt: instant,
+  version: z
+    .int()
+    .min(1)
+    .describe('Counts its changes; its `ETag`. Send it as `If-Match` to change it on top of it.'),
 };
 const webhookSubscription = z
   .strictObject(subscriptionFields)

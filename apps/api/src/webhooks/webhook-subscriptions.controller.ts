@@ -1,4 +1,5 @@
 import {
+  applyDecorators,
   Body,
   Controller,
   Delete,
@@ -9,9 +10,10 @@ import {
   Patch,
   Post,
   Query,
+  Req,
   Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   DELIVERY_STATUSES,
   WebhookDeliveryNotFoundError,
@@ -24,9 +26,9 @@ import {
   type CreateWebhookSubscriptionInput,
   type UpdateWebhookSubscriptionInput,
 } from '@app/webhooks';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ApiProblem, Roles, ZodPipe } from '../http';
+import { ApiProblem, expectedVersionOf, Roles, ZodPipe } from '../http';
 import { withCursor } from '../read-models/window-query';
 import { ApiJsonResponse, ApiProblemResponse } from '../openapi';
 import {
@@ -94,7 +96,7 @@ export class WebhookSubscriptionsController {
     return answer(async () => {
       const created = toSubscriptionWithSecretDto(await this.subscriptions.create(body));
       reply.header('location', `/api/v1/webhook-subscriptions/${created.id}`);
-      return created;
+      return versioned(reply, created);
     });
   }
 
@@ -113,8 +115,13 @@ export class WebhookSubscriptionsController {
   @Get(':id')
   @ApiOperation({ summary: 'One subscription, with why it was disabled if it was' })
   @ApiJsonResponse('WebhookSubscription', 'The subscription.')
-  get(@Param('id') id: string): Promise<WebhookSubscriptionDto> {
-    return answer(async () => toSubscriptionDto(await this.subscriptions.get(id)));
+  get(
+    @Param('id') id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<WebhookSubscriptionDto> {
+    return answer(async () =>
+      versioned(reply, toSubscriptionDto(await this.subscriptions.get(id))),
+    );
   }
 
   @Patch(':id')
@@ -127,19 +134,27 @@ export class WebhookSubscriptionsController {
       'Change a subscription; re-enabling resets its failures and replays what it missed while failing or disabled',
   })
   @ApiBody({ schema: jsonSchema(updateWebhookSubscriptionSchema) })
+  @ApiIfMatchVersion()
   @ApiJsonResponse('WebhookSubscription', 'The subscription as changed.')
   update(
     @Param('id') id: string,
     @Body(new ZodPipe(updateWebhookSubscriptionSchema)) body: UpdateWebhookSubscriptionInput,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookSubscriptionDto> {
-    return answer(async () => toSubscriptionDto(await this.subscriptions.update(id, body)));
+    const ifMatch = expectedVersionOf(request);
+    return answer(async () =>
+      versioned(reply, toSubscriptionDto(await this.subscriptions.update(id, body, ifMatch))),
+    );
   }
 
   @Delete(':id')
   @HttpCode(204)
+  @ApiIfMatchVersion()
   @ApiOperation({ summary: 'Delete a subscription and its delivery log' })
-  delete(@Param('id') id: string): Promise<void> {
-    return answer(() => this.subscriptions.delete(id));
+  delete(@Param('id') id: string, @Req() request: FastifyRequest): Promise<void> {
+    const ifMatch = expectedVersionOf(request);
+    return answer(() => this.subscriptions.delete(id, ifMatch));
   }
 
   @Post(':id/rotate-secret')
@@ -147,10 +162,19 @@ export class WebhookSubscriptionsController {
   @ApiOperation({
     summary: 'A new secret, shown once; the old one keeps signing beside it for a grace period',
   })
+  @ApiIfMatchVersion()
   @ApiJsonResponse('WebhookSubscriptionWithSecret', 'Rotated; the new `secret` is shown this once.')
-  rotateSecret(@Param('id') id: string): Promise<WebhookSubscriptionWithSecretDto> {
+  rotateSecret(
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<WebhookSubscriptionWithSecretDto> {
+    const ifMatch = expectedVersionOf(request);
     return answer(async () =>
-      toSubscriptionWithSecretDto(await this.subscriptions.rotateSecret(id)),
+      versioned(
+        reply,
+        toSubscriptionWithSecretDto(await this.subscriptions.rotateSecret(id, ifMatch)),
+      ),
     );
   }
 
@@ -230,6 +254,31 @@ export class WebhookSubscriptionsController {
       }),
     );
   }
+}
+
+/** Sends the subscription's version as its `ETag`, the tag `If-Match` compares. */
+function versioned<T extends { version: number }>(reply: FastifyReply, subscription: T): T {
+  reply.header('etag', `"${subscription.version}"`);
+  return subscription;
+}
+
+/** `If-Match` on a change of a subscription, and its 412. */
+function ApiIfMatchVersion(): MethodDecorator {
+  return applyDecorators(
+    ApiHeader({
+      name: 'If-Match',
+      required: false,
+      description:
+        'Makes the change conditional on the subscription’s version (its `ETag`, e.g. `"3"`), ' +
+        'or on any of a list of them: 412 `precondition-failed` with `currentVersion` when it ' +
+        'has moved on; 400 `invalid-if-match` when malformed.',
+      schema: { type: 'string', example: '"3"' },
+    }),
+    ApiProblemResponse(
+      412,
+      '`precondition-failed`: `If-Match` names no current version of the subscription.',
+    ),
+  );
 }
 
 /** Runs a service call and answers its domain errors as problems. */

@@ -21,6 +21,7 @@ export interface WebhookSubscriptionDto {
   previousSecretExpiresAt: string | null;
   createdAt: string;
   updatedAt: string;
+  version: number;
 }
 
 export type WebhookSubscriptionWithSecretDto = WebhookSubscriptionDto & { secret: string };
@@ -67,6 +68,7 @@ export function toSubscriptionDto(subscription: WebhookSubscription): WebhookSub
     previousSecretExpiresAt: iso(subscription.previousSecretExpiresAt),
     createdAt: subscription.createdAt.toISOString(),
     updatedAt: subscription.updatedAt.toISOString(),
+    version: subscription.version,
   };
 }
 

@@ -29,6 +29,7 @@ export interface SubscriptionRow {
   previous_secret_expires_at: Date | null;
   created_at: Date;
   updated_at: Date;
+  version: number;
 }
 
 export interface DeliveryRow {
@@ -67,7 +68,8 @@ export interface AttemptRow {
 /** Columns safe to show: everything but the secrets. */
 export const PUBLIC_SUBSCRIPTION_COLUMNS =
   'id, url, description, event_types, filters, lead_times, format, enabled, disabled_reason, ' +
-  'disabled_at, consecutive_failures, failing_since, previous_secret_expires_at, created_at, updated_at';
+  'disabled_at, consecutive_failures, failing_since, previous_secret_expires_at, created_at, updated_at, ' +
+  'version';
 
 /** What follows `SELECT` to read deliveries with their message's payload (stored once per message). */
 export const DELIVERY_SELECT = `d.*, m.payload FROM webhook_deliveries d
@@ -109,6 +111,7 @@ export function toSubscription(
     previousSecretExpiresAt: row.previous_secret_expires_at,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    version: row.version,
   };
 }
 
