@@ -148,6 +148,32 @@ describe('Webhook subscriptions, end to end', () => {
     await http().get(path).set(asAdmin).expect(404);
   });
 
+  it('creates once per Idempotency-Key: a retry answers with the first subscription', async () => {
+    const key = `create-${randomBytes(8).toString('hex')}`;
+    const body = { url: receiver.url('/idempotent'), eventTypes: ['ping'] };
+    const create = (sent: object, idempotencyKey = key) =>
+      http().post(BASE).set(asAdmin).set('idempotency-key', idempotencyKey).send(sent);
+
+    const first = await create(body);
+    const retry = await create(body);
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(first.body);
+    expect(retry.headers.location).toBe(`${BASE}/${first.body.id}`);
+    const all = await http().get(BASE).query({ limit: 200 }).set(asAdmin).expect(200);
+    const made = (all.body.items as Array<{ url: string }>).filter((item) => item.url === body.url);
+    expect(made).toHaveLength(1);
+
+    const reused = await create({ ...body, description: 'another request' });
+    expect(reused.status).toBe(422);
+    expect(reused.headers['content-type']).toMatch(PROBLEM_JSON);
+    expect(reused.body.code).toBe('idempotency-key-reused');
+    // Another key is another subscription.
+    const other = await create(body, `${key}-2`);
+    expect(other.status).toBe(201);
+    expect(other.body.id).not.toBe(first.body.id);
+  });
+
   it('pages the list with a cursor', async () => {
     for (let i = 0; i < 3; i += 1) await subscribe();
     const first = await http().get(BASE).query({ limit: 2 }).set(asAdmin).expect(200);

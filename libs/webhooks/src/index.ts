@@ -4,6 +4,7 @@ import { DropRelayedAt1764600002000 } from './migrations/1764600002000-drop-rela
 import { WebhookMessages1764700000000 } from './migrations/1764700000000-webhook-messages';
 import { StagedWebhookMessages1764950000000 } from './migrations/1764950000000-staged-webhook-messages';
 import { WebhookSubscriptionVersion1764970000000 } from './migrations/1764970000000-webhook-subscription-version';
+import { WebhookSubscriptionIdempotency1764970001000 } from './migrations/1764970001000-webhook-subscription-idempotency';
 
 export {
   WEBHOOK_EVENT_TYPES,
@@ -94,4 +95,5 @@ export const webhooksMigrations = [
   WebhookMessages1764700000000,
   StagedWebhookMessages1764950000000,
   WebhookSubscriptionVersion1764970000000,
+  WebhookSubscriptionIdempotency1764970001000,
 ];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { WrongExpectedVersionError } from '@app/event-store';
+import { CommandIdReusedError, WrongExpectedVersionError } from '@app/event-store';
 import { isInStorableRange } from '@app/domain';
 import type { Pool } from 'pg';
 import {
@@ -73,17 +73,27 @@ export class WebhookSubscriptionsService {
     this.clock = options.clock ?? (() => new Date());
   }
 
-  /** Throws WebhookUrlRefusedError for a URL that is not http(s) or not public. */
-  async create(input: CreateWebhookSubscriptionInput): Promise<WebhookSubscriptionWithSecret> {
+  /**
+   * Throws WebhookUrlRefusedError for a URL that is not http(s) or not public. With an
+   * idempotency key (scoped to the caller), a retry answers with the subscription the first
+   * request made, its secret included (the retry is for a lost answer); the same key with
+   * another request throws CommandIdReusedError.
+   */
+  async create(
+    input: CreateWebhookSubscriptionInput,
+    idempotency?: { key: string; fingerprint: string },
+  ): Promise<WebhookSubscriptionWithSecret> {
     await this.guard.check(input.url);
     const now = this.clock();
     const secret = generateWebhookSecret();
     const { rows } = await this.pool.query<SubscriptionRow>(
       `INSERT INTO webhook_subscriptions
          (id, url, description, event_types, filters, lead_times, format, enabled, disabled_at,
-          disabled_reason, secret, created_at, updated_at)
+          disabled_reason, secret, created_at, updated_at, idempotency_key, request_fingerprint)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-               CASE WHEN $8 THEN NULL ELSE 'Created disabled through the API' END, $10, $11, $11)
+               CASE WHEN $8 THEN NULL ELSE 'Created disabled through the API' END, $10, $11, $11,
+               $12, $13)
+       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
        RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
       [
         randomUUID(),
@@ -97,9 +107,34 @@ export class WebhookSubscriptionsService {
         input.enabled ? null : now,
         secret,
         now,
+        idempotency?.key ?? null,
+        idempotency?.fingerprint ?? null,
       ],
     );
-    return { ...toSubscription(rows[0]), secret };
+    if (rows[0]) return { ...toSubscription(rows[0]), secret };
+    return this.createdBefore(idempotency!);
+  }
+
+  /** The subscription an earlier request with this idempotency key made. */
+  private async createdBefore(idempotency: {
+    key: string;
+    fingerprint: string;
+  }): Promise<WebhookSubscriptionWithSecret> {
+    const { rows } = await this.pool.query<
+      SubscriptionRow & { request_fingerprint: string | null }
+    >(
+      `SELECT ${PUBLIC_SUBSCRIPTION_COLUMNS}, secret, request_fingerprint
+         FROM webhook_subscriptions WHERE idempotency_key = $1`,
+      [idempotency.key],
+    );
+    const first = rows[0];
+    // Deleted between the conflict and this read: the key is free again, but this request
+    // already lost its race; the caller may retry.
+    if (!first) throw new WebhookSubscriptionNotFoundError(idempotency.key);
+    if (first.request_fingerprint !== idempotency.fingerprint) {
+      throw new CommandIdReusedError(idempotency.key, `webhook-subscription-${first.id}`, '');
+    }
+    return { ...toSubscription(first), secret: first.secret };
   }
 
   async list(query: { cursor?: string; limit: number }): Promise<Page<WebhookSubscription>> {

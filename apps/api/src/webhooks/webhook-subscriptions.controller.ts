@@ -26,10 +26,12 @@ import {
   type CreateWebhookSubscriptionInput,
   type UpdateWebhookSubscriptionInput,
 } from '@app/webhooks';
+import type { WriteOptions } from '@app/trade';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ApiProblem, expectedVersionOf, Roles, ZodPipe } from '../http';
 import { withCursor } from '../read-models/window-query';
+import { WriteContext } from '../write/write-request';
 import { ApiJsonResponse, ApiProblemResponse } from '../openapi';
 import {
   toDeliveryDto,
@@ -85,16 +87,32 @@ export class WebhookSubscriptionsController {
   )
   @HttpCode(201)
   @ApiOperation({ summary: 'Subscribe a URL; the response is the only time its secret is shown' })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Makes the creation safe to retry: a retry with the same key and the same request answers ' +
+      'with the subscription the first one made (its secret included), and creates nothing; ' +
+      'the same key on another request is a 422 `idempotency-key-reused`.',
+    schema: { type: 'string', maxLength: 200 },
+  })
   @ApiBody({ schema: jsonSchema(createWebhookSubscriptionSchema) })
   @ApiJsonResponse('WebhookSubscriptionWithSecret', 'Subscribed; `secret` is shown this once.', {
     status: 201,
   })
   create(
     @Body(new ZodPipe(createWebhookSubscriptionSchema)) body: CreateWebhookSubscriptionInput,
+    @WriteContext() write: WriteOptions,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookSubscriptionWithSecretDto> {
+    const idempotency =
+      write.commandId && write.requestFingerprint
+        ? { key: write.commandId, fingerprint: write.requestFingerprint }
+        : undefined;
     return answer(async () => {
-      const created = toSubscriptionWithSecretDto(await this.subscriptions.create(body));
+      const created = toSubscriptionWithSecretDto(
+        await this.subscriptions.create(body, idempotency),
+      );
       reply.header('location', `/api/v1/webhook-subscriptions/${created.id}`);
       return versioned(reply, created);
     });
