@@ -267,20 +267,34 @@ export class AlertFirer {
       });
       for (const id of results.keys()) this.remember(id, 'fired');
       const expanded = this.expandStaged(staged)
-        .then((deliveries) => {
-          const answers = new Map<string, FireResult>();
-          for (const [id, result] of results) {
-            this.metrics.fired.inc({ outcome: result.outcome });
-            answers.set(id, this.observed({ ...result, deliveries: deliveries.get(id) ?? 0 }));
-          }
-          return answers;
-        })
+        .then((deliveries) => this.answers(results, deliveries))
         .finally(release);
       return { expanded };
     } catch (error) {
       release();
       throw error;
     }
+  }
+
+  /**
+   * What a batch's jobs answer once its deliveries are written: each fired alert with the
+   * deliveries it got, counted and observed in the metrics.
+   */
+  private answers(
+    results: Map<string, FireResult & Partial<Observed>>,
+    deliveries: Map<string, number>,
+  ): Map<string, FireResult> {
+    const answers = new Map<string, FireResult>();
+    for (const [id, result] of results) {
+      this.metrics.fired.inc({ outcome: result.outcome });
+      answers.set(
+        id,
+        this.observed(
+          result.outcome === 'fired' ? { ...result, deliveries: deliveries.get(id) ?? 0 } : result,
+        ),
+      );
+    }
+    return answers;
   }
 
   /** The `suspension.expiring` messages of a batch, one per row: one agreements read. */
@@ -368,19 +382,10 @@ export class AlertFirer {
       for (const [id, result] of results) {
         this.remember(id, result.outcome === 'fired' ? 'fired' : 'cancelled');
       }
-      const deliveries = await this.expandStaged(staged);
-      const answers = new Map<string, FireResult | { error: unknown }>();
-      for (const [id, result] of results) {
-        this.metrics.fired.inc({ outcome: result.outcome });
-        answers.set(
-          id,
-          this.observed(
-            result.outcome === 'fired'
-              ? { ...result, deliveries: deliveries.get(id) ?? 0 }
-              : result,
-          ),
-        );
-      }
+      const answers: Map<string, FireResult | { error: unknown }> = this.answers(
+        results,
+        await this.expandStaged(staged),
+      );
       const ownIndex = rows.findIndex((row) => row.id === own.alertId);
       const ownDecision = decisions[ownIndex];
       if (ownDecision?.state === 'pending') answers.set(own.alertId, { error: ownDecision.error });

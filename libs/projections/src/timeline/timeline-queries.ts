@@ -134,16 +134,16 @@ export class TimelineQueries {
     after: { at: Date; position: string | number } | null,
   ): Promise<TimelineRow[]> {
     const { rows } = await this.pool.query<TimelineRow>(
-      `SELECT f.*, e.payload, e.schema_version,
-              CASE WHEN $8 THEN EXISTS (SELECT 1 FROM events c
-                                         WHERE c.stream_id = f.stream_id AND c.recorded_at > $4)
-              END AS changed_since
+      `SELECT f.*, e.payload, e.schema_version, k.changed_since
          FROM timeline_facts f JOIN events e ON e.position = f.position
+        -- Asked once per fact, for the filter and for the answer.
+        CROSS JOIN LATERAL (
+          SELECT CASE WHEN $8 THEN EXISTS (SELECT 1 FROM events c
+                                            WHERE c.stream_id = f.stream_id AND c.recorded_at > $4)
+                 END AS changed_since) k
         WHERE ($1::timestamptz IS NULL OR f.effective_at >= $1)
           AND ($2::timestamptz IS NULL OR f.effective_at < $2)
-          AND ($3::text IS NULL OR f.parties @> ARRAY[$3]
-               OR ($8 AND EXISTS (SELECT 1 FROM events c
-                                   WHERE c.stream_id = f.stream_id AND c.recorded_at > $4)))
+          AND ($3::text IS NULL OR f.parties @> ARRAY[$3] OR k.changed_since)
           AND CASE WHEN $4::timestamptz IS NULL THEN f.retracted_by IS NULL
                    ELSE f.recorded_at <= $4 AND NOT (f.retracted_during @> $4::timestamptz) END
           AND ($5::timestamptz IS NULL OR (f.effective_at, f.position) > ($5, $6::bigint))
