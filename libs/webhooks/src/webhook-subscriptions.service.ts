@@ -82,6 +82,7 @@ export class WebhookSubscriptionsService {
   async create(
     input: CreateWebhookSubscriptionInput,
     idempotency?: { key: string; fingerprint: string },
+    retried = false,
   ): Promise<WebhookSubscriptionWithSecret> {
     await this.guard.check(input.url);
     const now = this.clock();
@@ -112,14 +113,21 @@ export class WebhookSubscriptionsService {
       ],
     );
     if (rows[0]) return { ...toSubscription(rows[0]), secret };
-    return this.createdBefore(idempotency!);
+    // The key is taken: answer with what it made, or, deleted since, make it now (once more).
+    const first = await this.createdBefore(idempotency!);
+    if (first) return first;
+    if (!retried) return this.create(input, idempotency, true);
+    throw new WebhookStateConflictError(
+      'idempotency-key-in-use',
+      'Another request with this Idempotency-Key changed its subscription meanwhile; retry.',
+    );
   }
 
   /** The subscription an earlier request with this idempotency key made. */
   private async createdBefore(idempotency: {
     key: string;
     fingerprint: string;
-  }): Promise<WebhookSubscriptionWithSecret> {
+  }): Promise<WebhookSubscriptionWithSecret | undefined> {
     const { rows } = await this.pool.query<
       SubscriptionRow & { request_fingerprint: string | null }
     >(
@@ -128,9 +136,7 @@ export class WebhookSubscriptionsService {
       [idempotency.key],
     );
     const first = rows[0];
-    // Deleted between the conflict and this read: the key is free again, but this request
-    // already lost its race; the caller may retry.
-    if (!first) throw new WebhookSubscriptionNotFoundError(idempotency.key);
+    if (!first) return undefined;
     if (first.request_fingerprint !== idempotency.fingerprint) {
       throw new CommandIdReusedError(idempotency.key, `webhook-subscription-${first.id}`, '');
     }

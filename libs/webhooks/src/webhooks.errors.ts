@@ -17,7 +17,8 @@ export class WebhookDeliveryNotFoundError extends Error {
 /** A request that the state of the subscription or delivery does not allow (409). */
 export class WebhookStateConflictError extends Error {
   constructor(
-    readonly code: 'webhook-subscription-disabled' | 'webhook-delivery-not-retryable',
+    readonly code:
+      'webhook-subscription-disabled' | 'webhook-delivery-not-retryable' | 'idempotency-key-in-use',
     message: string,
   ) {
     super(message);
