@@ -89,6 +89,15 @@ const cases: BadInput[] = [
     code: 'malformed-json',
   },
   {
+    // 8 KB of brackets: walked by recursion, the body check overflowed the stack (a 500).
+    name: 'a body nested thousands of levels deep',
+    send: (_f, api) =>
+      api.raw('/api/v1/measures', `{"code": "X", "rate": ${'['.repeat(4000)}${']'.repeat(4000)}}`),
+    status: 400,
+    code: 'validation-failed',
+    fields: [`rate${'.0'.repeat(31)}`],
+  },
+  {
     name: 'an empty body declared as JSON, where a body is needed',
     send: (f, api) => api.raw(m(f, '/claims'), ''),
     status: 400,
@@ -1148,10 +1157,11 @@ const cases: BadInput[] = [
     code: 'invalid-if-match',
   },
   {
-    name: 'a negative If-Match',
-    send: (f, api) => api.post(m(f, '/claims'), claim, { 'if-match': '"-1"' }),
-    status: 400,
-    code: 'invalid-if-match',
+    // Well-formed, but no version of ours: the precondition fails (RFC 9110 §13.1.1).
+    name: 'an If-Match naming no version Accord issues',
+    send: (f, api) => api.post(m(f, '/claims'), claim, { 'if-match': '"-1", "abc"' }),
+    status: 412,
+    code: 'precondition-failed',
   },
 
   // ── Idempotency-Key ──

@@ -16,6 +16,12 @@ describe('parseIfMatch', () => {
     expect(parseIfMatch('"3", , "3",')).toEqual([3]);
   });
 
+  it('reads a well-formed tag Accord never issued as naming no version (RFC 9110: 412, not 400)', () => {
+    expect(parseIfMatch('"abc"')).toEqual([]);
+    expect(parseIfMatch('"-1"')).toEqual([]);
+    expect(parseIfMatch('W/"", "3"')).toEqual([3]);
+  });
+
   it('reads * as any version', () => {
     expect(parseIfMatch('*')).toBe('*');
     expect(parseIfMatch(' * ')).toBe('*');
@@ -26,7 +32,7 @@ describe('parseIfMatch', () => {
       '',
       ',',
       'version-3',
-      '"-1"',
+      '"two words"',
       '"3", nope',
       '*, "3"',
       '"3',

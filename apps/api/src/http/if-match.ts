@@ -11,6 +11,12 @@ const MAX_TAGS = 32;
  * `W/"3.<digest>"` (see `readEntityTag`), or a bare `3` as older clients send it.
  */
 const ENTITY_TAG = /^(?:W\/)?(?:"(\d{1,15})(?:\.[\w-]{1,64})?"|(\d{1,15})(?:\.[\w-]{1,64})?)$/;
+/**
+ * Any other well-formed entity tag (RFC 9110 §8.8.3: printable characters but `"`, quoted): not
+ * one Accord hands out, so it names no version, and a precondition made of such tags fails (412)
+ * rather than being refused as malformed (400).
+ */
+const FOREIGN_ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]{0,64}"$/;
 
 /**
  * `If-Match` (RFC 9110 §13.1.1): `*` or a list of entity tags, the precondition holding when
@@ -24,7 +30,9 @@ export function parseIfMatch(value: string | undefined): IfMatch | undefined {
     .filter((element) => element !== '');
   if (elements.length === 1 && elements[0] === '*') return '*';
   const versions = elements.map((element) => ENTITY_TAG.exec(element));
-  if (versions.length === 0 || versions.length > MAX_TAGS || versions.some((m) => m === null)) {
+  const wellFormed = (element: string, index: number) =>
+    versions[index] !== null || FOREIGN_ENTITY_TAG.test(element);
+  if (elements.length === 0 || elements.length > MAX_TAGS || !elements.every(wellFormed)) {
     throw new ApiProblem(
       400,
       'invalid-if-match',
@@ -32,7 +40,8 @@ export function parseIfMatch(value: string | undefined): IfMatch | undefined {
       `If-Match must be * or a list of at most ${MAX_TAGS} ETags of the resource, e.g. "3" or "3", "4".`,
     );
   }
-  return [...new Set(versions.map((m) => Number(m![1] ?? m![2])))];
+  // Foreign tags match nothing: a list of only those is a precondition no version meets.
+  return [...new Set(versions.flatMap((m) => (m === null ? [] : [Number(m[1] ?? m[2])])))];
 }
 
 /**

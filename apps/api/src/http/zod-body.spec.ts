@@ -40,6 +40,22 @@ describe('request validation', () => {
     expect(parseQuery(z.object({ q: z.string() }), { q: 'tariff 🚢' })).toEqual({ q: 'tariff 🚢' });
   });
 
+  it('refuses a body nested thousands of levels deep with a 400, not a stack overflow', () => {
+    // About 8 KB of JSON: far under the body limit, deep enough to overflow a recursive walk.
+    const deep = JSON.parse('['.repeat(5000) + ']'.repeat(5000)) as unknown;
+    const problem = problemOf(() => parseBody(rateBody, { rate: deep, sources: [] }));
+    expect(problem.toDocument()).toMatchObject({
+      status: 400,
+      code: 'validation-failed',
+      errors: [{ field: `rate${'.0'.repeat(31)}`, message: expect.stringContaining('32 levels') }],
+    });
+    // A body within the depth still has every unstorable string named, in the order written.
+    const nested = { a: [{ b: '\u0000' }], c: 'ok', d: { e: { f: '\ud800' } } };
+    expect(problemOf(() => parseBody(z.unknown(), nested)).toDocument()).toMatchObject({
+      errors: [{ field: 'a.0.b' }, { field: 'd.e.f' }],
+    });
+  });
+
   it('returns the parsed value', () => {
     const body = { rate: { type: 'ad-valorem', percent: 34 }, sources: [{ url: 'https://x.y' }] };
     expect(parseBody(rateBody, body)).toEqual(body);

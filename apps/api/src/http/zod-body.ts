@@ -38,7 +38,22 @@ export function parseInput<T extends z.ZodType>(
   location: InputLocation,
   prefix: PropertyKey[] = [],
 ): z.output<T> {
-  const refused = unstorableStrings(value, prefix);
+  const { found: refused, tooDeep } = unstorableStrings(value, prefix);
+  if (tooDeep)
+    throw new ApiProblem(
+      400,
+      'validation-failed',
+      'Validation failed',
+      `The request ${location === 'custom' ? 'input' : location} is invalid.`,
+      {
+        errors: [
+          {
+            field: tooDeep.map(String).join('.') || location,
+            message: `must not nest more than ${MAX_DEPTH} levels deep`,
+          },
+        ],
+      },
+    );
   if (refused.length)
     throw new ApiProblem(
       400,
@@ -91,17 +106,58 @@ function fieldErrors(error: z.ZodError, prefix: PropertyKey[], location: string)
 const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const unstorable = (text: string) => text.includes('\u0000') || UNPAIRED_SURROGATE.test(text);
 
-/** The paths of the strings (keys included) in `value` that PostgreSQL cannot hold. */
-function unstorableStrings(value: unknown, path: PropertyKey[], found: PropertyKey[][] = []) {
-  if (typeof value === 'string') {
-    if (unstorable(value)) found.push(path);
-  } else if (Array.isArray(value)) {
-    value.forEach((item, index) => unstorableStrings(item, [...path, index], found));
-  } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      if (unstorable(key)) found.push([...path, key]);
-      else unstorableStrings(item, [...path, key], found);
+/**
+ * Deeper than any request Accord takes (a command body is a handful of levels): refused before
+ * anything walks it, so that no check recurses as deep as a client cares to nest.
+ */
+const MAX_DEPTH = 32;
+
+/** A value met while walking the input, with the way back to its parent for its path. */
+interface Visit {
+  value: unknown;
+  key: PropertyKey | undefined;
+  parent: Visit | undefined;
+  depth: number;
+}
+
+function pathOf(visit: Visit, prefix: PropertyKey[]): PropertyKey[] {
+  const keys: PropertyKey[] = [];
+  for (let at: Visit | undefined = visit; at?.key !== undefined; at = at.parent) keys.push(at.key);
+  return [...prefix, ...keys.reverse()];
+}
+
+/**
+ * The paths of the strings (keys included) in `value` that PostgreSQL cannot hold, or `tooDeep`
+ * with the path where nesting passed `MAX_DEPTH`. Walked with a stack of its own, not by
+ * recursion: a body of a few kilobytes can nest thousands of levels deep.
+ */
+function unstorableStrings(
+  value: unknown,
+  prefix: PropertyKey[],
+): { found: PropertyKey[][]; tooDeep?: PropertyKey[] } {
+  const found: PropertyKey[][] = [];
+  const stack: Visit[] = [{ value, key: undefined, parent: undefined, depth: 0 }];
+  for (let visit = stack.pop(); visit; visit = stack.pop()) {
+    const item = visit.value;
+    // A key PostgreSQL cannot hold is reported in its place, its value left unread.
+    if (typeof visit.key === 'string' && unstorable(visit.key)) {
+      found.push(pathOf(visit, prefix));
+      continue;
+    }
+    if (typeof item === 'string') {
+      if (unstorable(item)) found.push(pathOf(visit, prefix));
+      continue;
+    }
+    if (item === null || typeof item !== 'object') continue;
+    if (visit.depth >= MAX_DEPTH) return { found, tooDeep: pathOf(visit, prefix) };
+    const entries: Array<[PropertyKey, unknown]> = Array.isArray(item)
+      ? item.map((child, index) => [index, child])
+      : Object.entries(item);
+    // Pushed in reverse, so that fields are reported in the order the client wrote them.
+    for (let index = entries.length - 1; index >= 0; index -= 1) {
+      const [key, child] = entries[index];
+      stack.push({ value: child, key, parent: visit, depth: visit.depth + 1 });
     }
   }
-  return found;
+  return { found };
 }

@@ -87,7 +87,7 @@ export class AggregateWriter {
       : await this.load(decider, streamId);
     const expected = options.expectedVersion;
     if (expected !== undefined && !accepts(expected, version)) {
-      const named = typeof expected === 'number' ? expected : Math.max(...expected);
+      const named = typeof expected === 'number' ? expected : Math.max(-1, ...expected);
       throw new WrongExpectedVersionError(streamId, named, version);
     }
     const command = await request.command(state);
