@@ -5,6 +5,7 @@ import { WebhookMessages1764700000000 } from './migrations/1764700000000-webhook
 import { StagedWebhookMessages1764950000000 } from './migrations/1764950000000-staged-webhook-messages';
 import { WebhookSubscriptionVersion1764970000000 } from './migrations/1764970000000-webhook-subscription-version';
 import { WebhookSubscriptionIdempotency1764970001000 } from './migrations/1764970001000-webhook-subscription-idempotency';
+import { WebhookIdempotencyKeys1764970002000 } from './migrations/1764970002000-webhook-idempotency-keys';
 
 export {
   WEBHOOK_EVENT_TYPES,
@@ -82,6 +83,7 @@ export {
 export {
   WebhookDeliveryNotFoundError,
   WebhookStateConflictError,
+  RotationSupersededError,
   WebhookSubscriptionNotFoundError,
 } from './webhooks.errors';
 export type { PgQueryable, SqlRunner } from './infrastructure/queryable';
@@ -96,4 +98,5 @@ export const webhooksMigrations = [
   StagedWebhookMessages1764950000000,
   WebhookSubscriptionVersion1764970000000,
   WebhookSubscriptionIdempotency1764970001000,
+  WebhookIdempotencyKeys1764970002000,
 ];

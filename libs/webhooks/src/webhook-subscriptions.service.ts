@@ -1,18 +1,22 @@
 import { randomUUID } from 'node:crypto';
 import { CommandIdReusedError, WrongExpectedVersionError } from '@app/event-store';
 import { isInStorableRange } from '@app/domain';
-import type { Pool } from 'pg';
+import type { Pool, PoolClient } from 'pg';
 import {
   DELIVERY_SELECT,
   PUBLIC_SUBSCRIPTION_COLUMNS,
   inTransaction,
   isBeingAttempted,
   reopenDeliveries,
+  secretDigest,
+  subscriptionFromJson,
   toAttempt,
   toDelivery,
   toSubscription,
   type AttemptRow,
   type DeliveryRow,
+  type IdempotencyKeyRow,
+  type SubscriptionJson,
   type SubscriptionRow,
 } from './infrastructure/webhook.repository';
 import type { PgQueryable } from './infrastructure/queryable';
@@ -30,6 +34,7 @@ import type { WebhookUrlGuard } from './webhook-url-guard';
 import {
   WebhookDeliveryNotFoundError,
   WebhookStateConflictError,
+  RotationSupersededError,
   WebhookSubscriptionNotFoundError,
 } from './webhooks.errors';
 
@@ -52,6 +57,20 @@ export class InvalidWebhookCursorError extends Error {
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;
+}
+
+/**
+ * An `Idempotency-Key` as the API scopes it (to the caller's API key), and a digest of the
+ * request it came with: the same key on another request is refused, not answered.
+ */
+export interface IdempotencyKey {
+  key: string;
+  fingerprint: string;
+}
+
+export interface TestPing {
+  deliveryId: string;
+  webhookId: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -85,6 +104,7 @@ export class WebhookSubscriptionsService {
     retried = false,
   ): Promise<WebhookSubscriptionWithSecret> {
     await this.guard.check(input.url);
+    if (idempotency) await this.ensureNotSpentOnAWrite(idempotency.key);
     const now = this.clock();
     const secret = generateWebhookSecret();
     const { rows } = await this.pool.query<SubscriptionRow>(
@@ -143,6 +163,16 @@ export class WebhookSubscriptionsService {
     return { ...toSubscription(first), secret: first.secret };
   }
 
+  /** A key spent on a change, rotation, test, retry or replay cannot create a subscription. */
+  private async ensureNotSpentOnAWrite(key: string): Promise<void> {
+    const { rows } = await this.pool.query<Pick<IdempotencyKeyRow, 'subscription_id'>>(
+      'SELECT subscription_id FROM webhook_idempotency_keys WHERE idempotency_key = $1',
+      [key],
+    );
+    if (rows[0])
+      throw new CommandIdReusedError(key, `webhook-subscription-${rows[0].subscription_id}`, '');
+  }
+
   async list(query: { cursor?: string; limit: number }): Promise<Page<WebhookSubscription>> {
     const after = decodeCursor(query.cursor);
     const { rows } = await this.pool.query<SubscriptionRow>(
@@ -166,12 +196,14 @@ export class WebhookSubscriptionsService {
   /**
    * Changes what is given. Re-enabling clears the failure count and the reason, and replays
    * what the subscription missed: every delivery that failed (or was not sent) since it began
-   * failing or was disabled, with its own webhook-id.
+   * failing or was disabled, with its own webhook-id. With an idempotency key, a retry answers
+   * as the first request did (the subscription as that change left it) and changes nothing.
    */
   async update(
     id: string,
     patch: UpdateWebhookSubscriptionInput,
     ifMatch?: readonly number[],
+    idempotency?: IdempotencyKey,
   ): Promise<WebhookSubscription> {
     if (patch.url !== undefined) {
       // An unknown subscription is not found, whatever its new URL would have been.
@@ -179,13 +211,15 @@ export class WebhookSubscriptionsService {
       await this.guard.check(patch.url);
     }
     const now = this.clock();
-    const updated = await inTransaction(this.pool, async (client) => {
+    return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<SubscriptionRow>(
         'SELECT * FROM webhook_subscriptions WHERE id = $1 FOR UPDATE',
         [this.checkId(id)],
       );
       const current = rows[0];
       if (!current) throw new WebhookSubscriptionNotFoundError(id);
+      const first = idempotency && (await this.claimKey(client, id, idempotency, now));
+      if (first) return subscriptionFromJson(first.answer as SubscriptionJson);
       ensureVersion(id, current.version, ifMatch);
       const enabling = patch.enabled === true && !current.enabled;
       const disabling = patch.enabled === false && current.enabled;
@@ -228,9 +262,10 @@ export class WebhookSubscriptionsService {
         );
         if (reopened.length) await notifyDeliveries(client);
       }
-      return result.rows[0];
+      const changed = toSubscription(result.rows[0]);
+      if (idempotency) await recordAnswer(client, idempotency, changed);
+      return changed;
     });
-    return toSubscription(updated);
   }
 
   /**
@@ -264,51 +299,75 @@ export class WebhookSubscriptionsService {
    * A new current secret; the one it replaces keeps signing (a second signature) for the grace
    * period, so that receivers can switch without losing a message. A secret from an earlier
    * rotation still in its grace period stops signing.
+   *
+   * With an idempotency key, a retry rotates nothing: it answers with the first rotation's
+   * result (its secret, its version) while that secret is still the current one, and with a
+   * RotationSupersededError once another rotation has replaced it.
    */
   async rotateSecret(
     id: string,
     ifMatch?: readonly number[],
+    idempotency?: IdempotencyKey,
   ): Promise<WebhookSubscriptionWithSecret> {
     const now = this.clock();
-    const secret = generateWebhookSecret();
-    const rotated = await inTransaction(this.pool, async (client) => {
-      const { rows } = await client.query<SubscriptionRow>(
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<Pick<SubscriptionRow, 'secret' | 'version'>>(
+        'SELECT secret, version FROM webhook_subscriptions WHERE id = $1 FOR NO KEY UPDATE',
+        [this.checkId(id)],
+      );
+      const current = rows[0];
+      if (!current) throw new WebhookSubscriptionNotFoundError(id);
+      const first = idempotency && (await this.claimKey(client, id, idempotency, now));
+      if (first) {
+        const rotatedBefore = subscriptionFromJson(first.answer as SubscriptionJson);
+        if (first.secret_digest !== secretDigest(current.secret))
+          throw new RotationSupersededError(rotatedBefore.version, current.version);
+        return { ...rotatedBefore, secret: current.secret };
+      }
+      ensureVersion(id, current.version, ifMatch);
+      const secret = generateWebhookSecret();
+      const updated = await client.query<SubscriptionRow>(
         `UPDATE webhook_subscriptions
          SET previous_secret = secret, previous_secret_expires_at = $3, secret = $2,
              updated_at = $4, version = version + 1
          WHERE id = $1
          RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
-        [this.checkId(id), secret, new Date(now.getTime() + this.options.secretGraceMs), now],
+        [id, secret, new Date(now.getTime() + this.options.secretGraceMs), now],
       );
-      if (!rows[0]) throw new WebhookSubscriptionNotFoundError(id);
-      // The version before this rotation; undone with the transaction when it is not listed.
-      ensureVersion(id, rows[0].version - 1, ifMatch);
-      return rows[0];
+      const rotated = toSubscription(updated.rows[0]);
+      if (idempotency) await recordAnswer(client, idempotency, rotated, secretDigest(secret));
+      return { ...rotated, secret };
     });
-    return { ...toSubscription(rotated), secret };
   }
 
-  /** Sends a `ping` to this subscription only, now (through the relay like any delivery). */
-  async test(id: string): Promise<{ deliveryId: string; webhookId: string }> {
-    await this.enabledRow(id, 'sending a test');
+  /**
+   * Sends a `ping` to this subscription only, now (through the relay like any delivery). With
+   * an idempotency key, a retry answers with the first request's ping and sends none.
+   */
+  async test(id: string, idempotency?: IdempotencyKey): Promise<TestPing> {
     const now = this.clock();
     const messageKey = `ping:${randomUUID()}`;
-    await inTransaction(this.pool, (client) =>
-      this.dispatcher.dispatch(client, {
+    return inTransaction(this.pool, async (client) => {
+      const current = await this.sharedRow(client, id);
+      const first = idempotency && (await this.claimKey(client, id, idempotency, now));
+      if (first) return first.answer as TestPing;
+      ensureEnabled(current, 'sending a test');
+      await this.dispatcher.dispatch(client, {
         type: 'ping',
         messageKey,
         data: { subscriptionId: id, message: 'A test from Accord', sentAt: now.toISOString() },
         match: { parties: [] },
         occurredAt: now,
         subscriptionIds: [id],
-      }),
-    );
-    const webhookId = webhookIdFor(messageKey, id);
-    const { rows } = await this.pool.query<{ id: string }>(
-      'SELECT id FROM webhook_deliveries WHERE message_key = $1 AND subscription_id = $2',
-      [messageKey, id],
-    );
-    return { deliveryId: rows[0].id, webhookId };
+      });
+      const { rows } = await client.query<{ id: string }>(
+        'SELECT id FROM webhook_deliveries WHERE message_key = $1 AND subscription_id = $2',
+        [messageKey, id],
+      );
+      const ping: TestPing = { deliveryId: rows[0].id, webhookId: webhookIdFor(messageKey, id) };
+      if (idempotency) await recordAnswer(client, idempotency, ping);
+      return ping;
+    });
   }
 
   /** The delivery log, newest first, each delivery with its attempts. */
@@ -351,44 +410,60 @@ export class WebhookSubscriptionsService {
    * Sends a delivery again now, with its webhook-id: a failed or succeeded one starts a new run
    * of attempts, a pending one is brought forward. A cancelled one (its alert was withdrawn)
    * and one being attempted right now are refused.
+   *
+   * With an idempotency key, a retry of this request sends nothing again (the delivery may
+   * have succeeded since, and a second run would send it once more): it answers with the
+   * delivery as it is now.
    */
-  async retry(id: string, deliveryId: string): Promise<WebhookDeliveryWithAttempts> {
-    const row = await this.deliveryRow(
-      await this.enabledRow(id, 'retrying a delivery'),
-      deliveryId,
-    );
-    if (row.status === 'cancelled' || isBeingAttempted(row, this.clock()))
-      throw new WebhookStateConflictError(
-        'webhook-delivery-not-retryable',
-        row.status === 'cancelled'
-          ? 'The delivery was cancelled: its message was withdrawn.'
-          : 'The delivery is being attempted right now.',
-      );
-    // Answered as the retry left it, read before the commit: a worker may take it at once.
+  async retry(
+    id: string,
+    deliveryId: string,
+    idempotency?: IdempotencyKey,
+  ): Promise<WebhookDeliveryWithAttempts> {
     return inTransaction(this.pool, async (client) => {
-      const reopened = await reopenDeliveries(
-        client,
-        `id = $1 AND status IN ('failed', 'succeeded', 'pending')`,
-        [row.id],
-        this.clock(),
-      );
-      if (reopened.length) await notifyDeliveries(client);
-      const { rows } = await client.query<DeliveryRow>(
-        `SELECT ${DELIVERY_SELECT} WHERE d.id = $1`,
-        [row.id],
-      );
+      const current = await this.sharedRow(client, id);
+      const first = idempotency && (await this.claimKey(client, id, idempotency, this.clock()));
+      if (!first) {
+        ensureEnabled(current, 'retrying a delivery');
+        const row = await this.deliveryRow(current, deliveryId, client);
+        if (row.status === 'cancelled' || isBeingAttempted(row, this.clock()))
+          throw new WebhookStateConflictError(
+            'webhook-delivery-not-retryable',
+            row.status === 'cancelled'
+              ? 'The delivery was cancelled: its message was withdrawn.'
+              : 'The delivery is being attempted right now.',
+          );
+        const reopened = await reopenDeliveries(
+          client,
+          `id = $1 AND status IN ('failed', 'succeeded', 'pending')`,
+          [row.id],
+          this.clock(),
+        );
+        if (reopened.length) await notifyDeliveries(client);
+        if (idempotency) await recordAnswer(client, idempotency, null);
+      }
+      // Answered as the retry left it, read before the commit: a worker may take it at once.
+      const row = await this.deliveryRow(current, deliveryId, client);
       const attempts = await this.attemptsOf([row.id], client);
-      return { ...toDelivery(rows[0], this.clock()), attemptLog: attempts.get(row.id) ?? [] };
+      return { ...toDelivery(row, this.clock()), attemptLog: attempts.get(row.id) ?? [] };
     });
   }
 
   /**
    * Re-sends every delivery created in [since, until) that is not open or cancelled, each with
-   * its own webhook-id, so receivers that kept the first copy can drop the second.
+   * its own webhook-id, so receivers that kept the first copy can drop the second. With an
+   * idempotency key, a retry answers as the first request did and re-sends nothing.
    */
-  async replay(id: string, window: { since: Date; until: Date }): Promise<{ replayed: number }> {
-    await this.enabledRow(id, 'replaying deliveries');
-    const reopened = await inTransaction(this.pool, async (client) => {
+  async replay(
+    id: string,
+    window: { since: Date; until: Date },
+    idempotency?: IdempotencyKey,
+  ): Promise<{ replayed: number }> {
+    return inTransaction(this.pool, async (client) => {
+      const current = await this.sharedRow(client, id);
+      const first = idempotency && (await this.claimKey(client, id, idempotency, this.clock()));
+      if (first) return first.answer as { replayed: number };
+      ensureEnabled(current, 'replaying deliveries');
       const ids = await reopenDeliveries(
         client,
         `subscription_id = $1 AND created_at >= $2 AND created_at < $3
@@ -397,9 +472,65 @@ export class WebhookSubscriptionsService {
         this.clock(),
       );
       if (ids.length) await notifyDeliveries(client);
-      return ids;
+      const replayed = { replayed: ids.length };
+      if (idempotency) await recordAnswer(client, idempotency, replayed);
+      return replayed;
     });
-    return { replayed: reopened.length };
+  }
+
+  /**
+   * Claims an idempotency key for a write on this subscription, in the write's transaction
+   * (after the subscription's row, which it needs). The claim holds the key until the write
+   * commits: a retry racing the first request waits here, then finds the key taken. A key
+   * taken answers with the record of the request that took it, which the caller answers from
+   * instead of writing; one taken by another request (another route, subscription, body or
+   * query: the fingerprint), or by a creation, is refused.
+   */
+  private async claimKey(
+    client: PoolClient,
+    subscriptionId: string,
+    idempotency: IdempotencyKey,
+    now: Date,
+  ): Promise<IdempotencyKeyRow | undefined> {
+    const reused = (firstSubscriptionId: string) =>
+      new CommandIdReusedError(
+        idempotency.key,
+        `webhook-subscription-${firstSubscriptionId}`,
+        `webhook-subscription-${subscriptionId}`,
+      );
+    const claimed = await client.query(
+      `INSERT INTO webhook_idempotency_keys
+         (idempotency_key, subscription_id, request_fingerprint, created_at)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (idempotency_key) DO NOTHING`,
+      [idempotency.key, subscriptionId, idempotency.fingerprint, now],
+    );
+    if (claimed.rowCount === 1) {
+      // A creation keeps its key on the subscription it made.
+      const created = await client.query<{ id: string }>(
+        'SELECT id FROM webhook_subscriptions WHERE idempotency_key = $1',
+        [idempotency.key],
+      );
+      if (created.rows[0]) throw reused(created.rows[0].id);
+      return undefined;
+    }
+    const { rows } = await client.query<IdempotencyKeyRow>(
+      'SELECT * FROM webhook_idempotency_keys WHERE idempotency_key = $1',
+      [idempotency.key],
+    );
+    const first = rows[0];
+    // Taken a moment ago, gone now: its subscription was deleted meanwhile.
+    if (!first)
+      throw new WebhookStateConflictError(
+        'idempotency-key-in-use',
+        'Another request with this Idempotency-Key changed its subscription meanwhile; retry.',
+      );
+    if (
+      first.subscription_id !== subscriptionId ||
+      first.request_fingerprint !== idempotency.fingerprint
+    )
+      throw reused(first.subscription_id);
+    return first;
   }
 
   private async row(id: string): Promise<SubscriptionRow> {
@@ -412,27 +543,26 @@ export class WebhookSubscriptionsService {
   }
 
   /**
-   * A subscription that can send now: a disabled one's deliveries would only be marked "not
-   * sent", so tests, retries and replays are refused until it is enabled again (which replays
-   * what it missed).
+   * The subscription, kept from being deleted until the transaction ends (`FOR KEY SHARE`:
+   * the deliverer may still count its failures meanwhile, and dispatches take the same lock).
    */
-  private async enabledRow(id: string, doing: string): Promise<SubscriptionRow> {
-    const subscription = await this.row(id);
-    if (!subscription.enabled)
-      throw new WebhookStateConflictError(
-        'webhook-subscription-disabled',
-        `The subscription is disabled; enable it before ${doing}.`,
-      );
-    return subscription;
+  private async sharedRow(client: PoolClient, id: string): Promise<SubscriptionRow> {
+    const { rows } = await client.query<SubscriptionRow>(
+      `SELECT ${PUBLIC_SUBSCRIPTION_COLUMNS} FROM webhook_subscriptions WHERE id = $1 FOR KEY SHARE`,
+      [this.checkId(id)],
+    );
+    if (!rows[0]) throw new WebhookSubscriptionNotFoundError(id);
+    return rows[0];
   }
 
   /** One of the subscription's deliveries (another subscription's is not found). */
   private async deliveryRow(
     subscription: Pick<SubscriptionRow, 'id'>,
     deliveryId: string,
+    db: PgQueryable = this.pool,
   ): Promise<DeliveryRow> {
     if (!UUID.test(deliveryId)) throw new WebhookDeliveryNotFoundError(deliveryId);
-    const { rows } = await this.pool.query<DeliveryRow>(
+    const { rows } = await db.query<DeliveryRow>(
       `SELECT ${DELIVERY_SELECT} WHERE d.id = $1 AND d.subscription_id = $2`,
       [deliveryId, subscription.id],
     );
@@ -462,6 +592,37 @@ export class WebhookSubscriptionsService {
     if (!UUID.test(id)) throw new WebhookSubscriptionNotFoundError(id);
     return id;
   }
+}
+
+/**
+ * A subscription that can send now: a disabled one's deliveries would only be marked "not
+ * sent", so tests, retries and replays are refused until it is enabled again (which replays
+ * what it missed).
+ */
+function ensureEnabled(subscription: Pick<SubscriptionRow, 'enabled'>, doing: string): void {
+  if (!subscription.enabled)
+    throw new WebhookStateConflictError(
+      'webhook-subscription-disabled',
+      `The subscription is disabled; enable it before ${doing}.`,
+    );
+}
+
+/**
+ * Keeps, on the key claimed for it, what a write answered (null: a retry answers from the
+ * current state), so that a retry can answer the same. Never a secret: a rotation's is kept
+ * as its digest.
+ */
+async function recordAnswer(
+  client: PoolClient,
+  idempotency: IdempotencyKey,
+  answer: object | null,
+  rotatedSecretDigest: string | null = null,
+): Promise<void> {
+  await client.query(
+    `UPDATE webhook_idempotency_keys SET answer = $2, secret_digest = $3
+     WHERE idempotency_key = $1`,
+    [idempotency.key, answer === null ? null : JSON.stringify(answer), rotatedSecretDigest],
+  );
 }
 
 function encodeCursor(at: Date, id: string): string {
@@ -496,5 +657,9 @@ function decodeCursor(cursor: string | undefined): { at: Date; id: string } | un
  */
 function ensureVersion(id: string, current: number, ifMatch: readonly number[] | undefined): void {
   if (ifMatch === undefined || ifMatch.includes(current)) return;
-  throw new WrongExpectedVersionError(`webhook-subscription-${id}`, Math.max(...ifMatch), current);
+  throw new WrongExpectedVersionError(
+    `webhook-subscription-${id}`,
+    Math.max(-1, ...ifMatch),
+    current,
+  );
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   applyDecorators,
   Body,
@@ -18,6 +19,7 @@ import {
   DELIVERY_STATUSES,
   WebhookDeliveryNotFoundError,
   WebhookStateConflictError,
+  RotationSupersededError,
   WebhookSubscriptionNotFoundError,
   WebhookSubscriptionsService,
   WebhookUrlRefusedError,
@@ -63,6 +65,16 @@ const replayQuery = z
     path: ['until'],
   });
 
+const URL_REFUSED =
+  '`webhook-url-refused`: the URL is not http(s), or resolves to a non-public address.';
+const KEY_REUSED =
+  '`idempotency-key-reused`: the `Idempotency-Key` was used for a different request.';
+const KEY_IN_USE =
+  '`idempotency-key-in-use`: a request with this `Idempotency-Key` changed its subscription ' +
+  'meanwhile; retry.';
+const SUBSCRIPTION_DISABLED =
+  '`webhook-subscription-disabled`: the subscription is disabled; enable it first.';
+
 const jsonSchema = (schema: z.ZodType) =>
   z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as object;
 
@@ -81,10 +93,8 @@ export class WebhookSubscriptionsController {
   ) {}
 
   @Post()
-  @ApiProblemResponse(
-    422,
-    '`webhook-url-refused`: the URL is not http(s), or resolves to a non-public address.',
-  )
+  @ApiProblemResponse(422, `${URL_REFUSED} ${KEY_REUSED}`)
+  @ApiProblemResponse(409, KEY_IN_USE)
   @HttpCode(201)
   @ApiOperation({ summary: 'Subscribe a URL; the response is the only time its secret is shown' })
   @ApiHeader({
@@ -143,26 +153,35 @@ export class WebhookSubscriptionsController {
   }
 
   @Patch(':id')
-  @ApiProblemResponse(
-    422,
-    '`webhook-url-refused`: the URL is not http(s), or resolves to a non-public address.',
-  )
+  @ApiProblemResponse(422, `${URL_REFUSED} ${KEY_REUSED}`)
+  @ApiProblemResponse(409, KEY_IN_USE)
   @ApiOperation({
     summary:
       'Change a subscription; re-enabling resets its failures and replays what it missed while failing or disabled',
   })
   @ApiBody({ schema: jsonSchema(updateWebhookSubscriptionSchema) })
   @ApiIfMatchVersion()
+  @ApiIdempotencyKey(
+    'Makes the change safe to retry: a retry with the same key and the same request answers as ' +
+      'the first did (the subscription as that change left it, its version and `ETag`) and ' +
+      'changes nothing, even if the subscription changed since.',
+  )
   @ApiJsonResponse('WebhookSubscription', 'The subscription as changed.')
   update(
     @Param('id') id: string,
     @Body(new ZodPipe(updateWebhookSubscriptionSchema)) body: UpdateWebhookSubscriptionInput,
+    @WriteContext() write: WriteOptions,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookSubscriptionDto> {
     const ifMatch = expectedVersionOf(request);
     return answer(async () =>
-      versioned(reply, toSubscriptionDto(await this.subscriptions.update(id, body, ifMatch))),
+      versioned(
+        reply,
+        toSubscriptionDto(
+          await this.subscriptions.update(id, body, ifMatch, idempotencyOf(write, request)),
+        ),
+      ),
     );
   }
 
@@ -181,31 +200,55 @@ export class WebhookSubscriptionsController {
     summary: 'A new secret, shown once; the old one keeps signing beside it for a grace period',
   })
   @ApiIfMatchVersion()
+  @ApiIdempotencyKey(
+    'Makes the rotation safe to retry (an answer lost on the way): a retry with the same key ' +
+      'and the same request rotates nothing and answers with the first rotation’s result, the ' +
+      'same new `secret` and version, as long as that secret is still the current one. Once ' +
+      'another rotation has replaced it, the retry is a 409 `idempotency-key-superseded` ' +
+      '(with `rotatedVersion` and `currentVersion`), never a second rotation: rotate with a ' +
+      'new key to get a secret.',
+  )
+  @ApiProblemResponse(
+    409,
+    '`idempotency-key-superseded`: a retry (same `Idempotency-Key`) of a rotation whose secret ' +
+      `another rotation has replaced since; nothing is rotated. ${KEY_IN_USE}`,
+  )
+  @ApiProblemResponse(422, KEY_REUSED)
   @ApiJsonResponse('WebhookSubscriptionWithSecret', 'Rotated; the new `secret` is shown this once.')
   rotateSecret(
     @Param('id') id: string,
+    @WriteContext() write: WriteOptions,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookSubscriptionWithSecretDto> {
     const ifMatch = expectedVersionOf(request);
-    return answer(async () =>
-      versioned(
-        reply,
-        toSubscriptionWithSecretDto(await this.subscriptions.rotateSecret(id, ifMatch)),
-      ),
-    );
+    return answer(async () => {
+      const rotated = await this.subscriptions.rotateSecret(
+        id,
+        ifMatch,
+        idempotencyOf(write, request),
+      );
+      return versioned(reply, toSubscriptionWithSecretDto(rotated));
+    });
   }
 
   @Post(':id/test')
-  @ApiProblemResponse(
-    409,
-    '`webhook-subscription-disabled`: the subscription is disabled; enable it first.',
-  )
+  @ApiProblemResponse(409, `${SUBSCRIPTION_DISABLED} ${KEY_IN_USE}`)
+  @ApiProblemResponse(422, KEY_REUSED)
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a `ping` to this subscription now' })
+  @ApiIdempotencyKey(
+    'Makes the test safe to retry: each test is a new ping, so a retry without a key sends ' +
+      'another. A retry with the same key and the same request answers with the first ' +
+      'request’s ping (`deliveryId`, `webhookId`) and sends nothing.',
+  )
   @ApiJsonResponse('WebhookTestResult', 'The ping is queued.', { status: 202 })
-  test(@Param('id') id: string): Promise<{ deliveryId: string; webhookId: string }> {
-    return answer(() => this.subscriptions.test(id));
+  test(
+    @Param('id') id: string,
+    @WriteContext() write: WriteOptions,
+    @Req() request: FastifyRequest,
+  ): Promise<{ deliveryId: string; webhookId: string }> {
+    return answer(() => this.subscriptions.test(id, idempotencyOf(write, request)));
   }
 
   @Get(':id/deliveries')
@@ -236,42 +279,90 @@ export class WebhookSubscriptionsController {
   @Post(':id/deliveries/:deliveryId/retry')
   @ApiProblemResponse(
     409,
-    '`webhook-subscription-disabled`: the subscription is disabled; enable it first; `webhook-delivery-not-retryable`: the delivery is being sent or was cancelled.',
+    `${SUBSCRIPTION_DISABLED} \`webhook-delivery-not-retryable\`: the delivery is being sent ` +
+      `or was cancelled. ${KEY_IN_USE}`,
   )
+  @ApiProblemResponse(422, KEY_REUSED)
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a delivery again now, with the same webhook-id' })
+  @ApiIdempotencyKey(
+    'Makes the retry safe to retry: without a key, a retried request that arrives after the ' +
+      'delivery succeeded sends it once more. A retry with the same key and the same request ' +
+      'sends nothing and answers with the delivery as it is now.',
+  )
   @ApiJsonResponse('WebhookDelivery', 'The delivery, queued to be sent again now.', {
     status: 202,
   })
   retry(
     @Param('id') id: string,
     @Param('deliveryId') deliveryId: string,
+    @WriteContext() write: WriteOptions,
+    @Req() request: FastifyRequest,
   ): Promise<WebhookDeliveryDto> {
-    return answer(async () => toDeliveryDto(await this.subscriptions.retry(id, deliveryId)));
+    return answer(async () =>
+      toDeliveryDto(await this.subscriptions.retry(id, deliveryId, idempotencyOf(write, request))),
+    );
   }
 
   @Post(':id/replay')
-  @ApiProblemResponse(
-    409,
-    '`webhook-subscription-disabled`: the subscription is disabled; enable it first.',
-  )
+  @ApiProblemResponse(409, `${SUBSCRIPTION_DISABLED} ${KEY_IN_USE}`)
+  @ApiProblemResponse(422, KEY_REUSED)
   @HttpCode(202)
   @ApiOperation({
     summary:
       'Re-send every finished delivery created in [since, until) (until: now), each with its own webhook-id',
   })
+  @ApiIdempotencyKey(
+    'Makes the replay safe to retry: without a key, a retried replay sends the window again. ' +
+      'A retry with the same key and the same request (the same `since` and `until`) answers ' +
+      'as the first did and re-sends nothing.',
+  )
   @ApiJsonResponse('WebhookReplayResult', 'The deliveries are queued again.', { status: 202 })
   replay(
     @Param('id') id: string,
     @Query(new ZodPipe(replayQuery)) query: z.output<typeof replayQuery>,
+    @WriteContext() write: WriteOptions,
+    @Req() request: FastifyRequest,
   ): Promise<{ replayed: number }> {
     return answer(() =>
-      this.subscriptions.replay(id, {
-        since: new Date(query.since),
-        until: query.until ? new Date(query.until) : new Date(),
-      }),
+      this.subscriptions.replay(
+        id,
+        {
+          since: new Date(query.since),
+          until: query.until ? new Date(query.until) : new Date(),
+        },
+        idempotencyOf(write, request),
+      ),
     );
   }
+}
+
+/**
+ * The caller's `Idempotency-Key` (scoped to its API key) on a write to one subscription, with a
+ * fingerprint of the request: the route and body (as WriteContext digests them), and the path
+ * and query it was sent to, which name the subscription, the delivery and a replay's window.
+ */
+function idempotencyOf(
+  write: WriteOptions,
+  request: FastifyRequest,
+): { key: string; fingerprint: string } | undefined {
+  if (!write.commandId || !write.requestFingerprint) return undefined;
+  const fingerprint = createHash('sha256')
+    .update(`${write.requestFingerprint}\n${request.url}`)
+    .digest('base64url');
+  return { key: write.commandId, fingerprint };
+}
+
+/** `Idempotency-Key` on a write to a subscription: what a retry with it answers. */
+function ApiIdempotencyKey(description: string): MethodDecorator {
+  return ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      `${description} Keys are per API key; the same key on another request (another ` +
+      'route, subscription, delivery, body or query) is a 422 `idempotency-key-reused`.',
+    schema: { type: 'string', maxLength: 200 },
+  });
 }
 
 /** Sends the subscription's version as its `ETag`, the tag `If-Match` compares. */
@@ -318,6 +409,11 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
       });
     if (error instanceof WebhookStateConflictError)
       throw new ApiProblem(409, error.code, 'Conflict', error.message);
+    if (error instanceof RotationSupersededError)
+      throw new ApiProblem(409, error.code, 'Idempotency key superseded', error.message, {
+        rotatedVersion: error.rotatedVersion,
+        currentVersion: error.currentVersion,
+      });
     throw error;
   }
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Pool, PoolClient } from 'pg';
 import type { WebhookFilters } from '../webhook-matching';
 import type { WebhookPayload } from '../webhook-message';
@@ -54,6 +55,21 @@ export interface DeliveryRow {
   delivered_at: Date | null;
   created_at: Date;
   updated_at: Date;
+}
+
+/**
+ * A row of `webhook_idempotency_keys`: a key (scoped to the API key that sent it) claimed by a
+ * write on a subscription, and what that write answered, never a secret.
+ */
+export interface IdempotencyKeyRow {
+  idempotency_key: string;
+  subscription_id: string;
+  request_fingerprint: string;
+  /** The first request's answer as JSON; null for one answered from the current state. */
+  answer: unknown;
+  /** A rotation's: the digest of the secret it made (see secretDigest). */
+  secret_digest: string | null;
+  created_at: Date;
 }
 
 export interface AttemptRow {
@@ -113,6 +129,35 @@ export function toSubscription(
     updatedAt: row.updated_at,
     version: row.version,
   };
+}
+
+/** A subscription as kept in JSON (an idempotency record's answer): instants as ISO strings. */
+export type SubscriptionJson = {
+  [K in keyof WebhookSubscription]: WebhookSubscription[K] extends Date
+    ? string
+    : WebhookSubscription[K] extends Date | null
+      ? string | null
+      : WebhookSubscription[K];
+};
+
+export function subscriptionFromJson(json: SubscriptionJson): WebhookSubscription {
+  const at = (value: string | null) => (value === null ? null : new Date(value));
+  return {
+    ...json,
+    disabledAt: at(json.disabledAt),
+    previousSecretExpiresAt: at(json.previousSecretExpiresAt),
+    createdAt: new Date(json.createdAt),
+    updatedAt: new Date(json.updatedAt),
+  };
+}
+
+/**
+ * What an idempotency record keeps of a secret: enough to tell whether a subscription's secret
+ * is still the one a rotation made, nothing to sign with. (A secret is 32 random bytes: an
+ * unsalted SHA-256 of it reveals nothing.)
+ */
+export function secretDigest(secret: string): string {
+  return createHash('sha256').update(secret).digest('base64url');
 }
 
 /** A pending delivery under a live claim is being attempted right now. */
