@@ -268,6 +268,173 @@ describe('API keys and roles, end to end', () => {
     });
   });
 
+  describe('Idempotency-Key on POST /api/v1/api-keys', () => {
+    const createWith = (idempotencyKey: string, body: object, headers = asAdmin) =>
+      http()
+        .post('/api/v1/api-keys')
+        .set(headers)
+        .set('idempotency-key', idempotencyKey)
+        .send(body);
+    const keysNamed = async (name: string) => {
+      const list = await http().get('/api/v1/api-keys').set(asAdmin).expect(200);
+      return list.body.items.filter((item: { name: string }) => item.name === name);
+    };
+    const newIdempotencyKey = () => randomBytes(12).toString('base64url');
+
+    it('answers a retry with the key the first request made, its secret included, and creates nothing', async () => {
+      const idempotencyKey = newIdempotencyKey();
+      const body = { name: uniqueName('retried'), role: 'editor' };
+      const first = await createWith(idempotencyKey, body);
+      expect(first.status).toBe(201);
+      expect(first.headers.etag).toBe('"1"');
+      expect(first.headers.location).toBe(`/api/v1/api-keys/${first.body.id}`);
+
+      const retry = await createWith(idempotencyKey, body);
+      expect(retry.status).toBe(201);
+      expect(retry.body).toEqual(first.body);
+      expect(retry.headers.etag).toBe('"1"');
+      expect(await keysNamed(body.name)).toHaveLength(1);
+      await http().get('/test/access/editors').set(bearer(retry.body.key)).expect(200);
+
+      // Kept for the retry, the secret is still not stored readably.
+      const { rows } = await db.pool.query('SELECT * FROM api_keys WHERE id = $1', [first.body.id]);
+      expect(JSON.stringify(rows[0])).not.toContain(first.body.key.slice(4));
+      // Scoped to the calling key: another admin with the same Idempotency-Key gets no secret.
+      const otherAdmin = await createKey('admin');
+      const other = await createWith(idempotencyKey, body, bearer(otherAdmin.key));
+      expect(other.status).toBe(409);
+      expect(other.body).toMatchObject({ code: 'api-key-name-taken' });
+      expect(other.text).not.toContain(first.body.key);
+    });
+
+    it('refuses the same Idempotency-Key on another request with 422 idempotency-key-reused', async () => {
+      const idempotencyKey = newIdempotencyKey();
+      const name = uniqueName('first');
+      await createWith(idempotencyKey, { name, role: 'viewer' }).expect(201);
+
+      const otherName = uniqueName('second');
+      for (const body of [
+        { name: otherName, role: 'viewer' },
+        { name, role: 'admin' },
+      ]) {
+        const reused = await createWith(idempotencyKey, body);
+        expect(reused.status).toBe(422);
+        expect(reused.headers['content-type']).toMatch(PROBLEM_JSON);
+        expect(reused.body).toMatchObject({ status: 422, code: 'idempotency-key-reused' });
+        expect(reused.text).not.toMatch(/acc_/);
+      }
+      expect(await keysNamed(otherName)).toEqual([]);
+      expect(await keysNamed(name)).toEqual([expect.objectContaining({ role: 'viewer' })]);
+    });
+
+    it('creates one key when identical requests race, and answers each with it', async () => {
+      const idempotencyKey = newIdempotencyKey();
+      const body = { name: uniqueName('raced'), role: 'viewer' };
+      const responses = await Promise.all(
+        Array.from({ length: 8 }, () => createWith(idempotencyKey, body)),
+      );
+
+      expect(responses.map((response) => response.status)).toEqual(responses.map(() => 201));
+      const [first, ...rest] = responses.map((response) => response.body);
+      expect(first.key).toMatch(/^acc_/);
+      for (const body of rest) expect(body).toEqual(first);
+      expect(await keysNamed(body.name)).toEqual([expect.objectContaining({ id: first.id })]);
+    });
+
+    it('tells a retry after the key was revoked that its secret cannot be shown again', async () => {
+      const idempotencyKey = newIdempotencyKey();
+      const body = { name: uniqueName('revoked-then-retried'), role: 'viewer' };
+      const first = await createWith(idempotencyKey, body).expect(201);
+      await http().delete(`/api/v1/api-keys/${first.body.id}`).set(asAdmin).expect(204);
+
+      const retry = await createWith(idempotencyKey, body);
+      expect(retry.status).toBe(409);
+      expect(retry.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(retry.body).toMatchObject({ code: 'api-key-secret-unavailable', id: first.body.id });
+      expect(retry.text).not.toContain(first.body.key);
+      expect(await keysNamed(body.name)).toHaveLength(1);
+    });
+  });
+
+  describe('ETag and If-Match on /api/v1/api-keys/{id}', () => {
+    it('GET answers one key, active or revoked, with its version as ETag', async () => {
+      const { id, name } = await createKey('viewer');
+      const active = await http().get(`/api/v1/api-keys/${id}`).set(asAdmin).expect(200);
+      expect(active.headers.etag).toBe('"1"');
+      const listed = (await http().get('/api/v1/api-keys').set(asAdmin)).body.items.find(
+        (item: { id: string }) => item.id === id,
+      );
+      expect(active.body).toEqual(listed);
+      expect(active.body).toMatchObject({ name, revokedAt: null });
+
+      await http().delete(`/api/v1/api-keys/${id}`).set(asAdmin).expect(204);
+      const revoked = await http().get(`/api/v1/api-keys/${id}`).set(asAdmin).expect(200);
+      expect(revoked.headers.etag).toBe('"2"');
+      expect(revoked.body.revokedAt).toEqual(expect.any(String));
+
+      for (const unknown of ['7d0b3c8e-53f4-4f1c-9b4e-0d8b6b1f2a33', 'not-a-uuid']) {
+        const response = await http().get(`/api/v1/api-keys/${unknown}`).set(asAdmin);
+        expect(response.status).toBe(404);
+        expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+        expect(response.body).toMatchObject({ code: 'api-key-not-found', id: unknown });
+      }
+      const viewer = await createKey('viewer');
+      await http().get(`/api/v1/api-keys/${id}`).set(bearer(viewer.key)).expect(403);
+    });
+
+    it('DELETE revokes only at a version If-Match names: 412 precondition-failed otherwise', async () => {
+      const { id, key } = await createKey('editor');
+      const revoke = (ifMatch?: string) => {
+        const sent = http().delete(`/api/v1/api-keys/${id}`).set(asAdmin);
+        return ifMatch === undefined ? sent : sent.set('if-match', ifMatch);
+      };
+
+      for (const stale of ['"2"', '"abc"', 'W/"other", "7"']) {
+        const refused = await revoke(stale);
+        expect(refused.status).toBe(412);
+        expect(refused.headers['content-type']).toMatch(PROBLEM_JSON);
+        expect(refused.body).toMatchObject({ code: 'precondition-failed', currentVersion: 1 });
+      }
+      // Nothing was revoked by the refused requests.
+      await http().get('/test/access/editors').set(bearer(key)).expect(200);
+
+      const revoked = await revoke('"1"');
+      expect(revoked.status).toBe(204);
+      expect(revoked.headers.etag).toBe('"2"');
+      expectUnauthenticated(await http().get('/test/access/editors').set(bearer(key)));
+
+      // Someone who saw the key active is told it moved on, not that it is revoked again.
+      const late = await revoke('"1"');
+      expect(late.status).toBe(412);
+      expect(late.body).toMatchObject({ code: 'precondition-failed', currentVersion: 2 });
+      const again = await revoke('"2"');
+      expect(again.status).toBe(204);
+      expect(again.headers.etag).toBe('"2"');
+      await revoke('*').expect(204);
+
+      const malformed = await revoke('"unterminated');
+      expect(malformed.status).toBe(400);
+      expect(malformed.body.code).toBe('invalid-if-match');
+      const unknown = await http()
+        .delete('/api/v1/api-keys/7d0b3c8e-53f4-4f1c-9b4e-0d8b6b1f2a33')
+        .set(asAdmin)
+        .set('if-match', '"1"');
+      expect(unknown.status).toBe(404);
+    });
+
+    it('documents the headers and answers in OpenAPI', async () => {
+      const document = (await http().get('/api/openapi.json').expect(200)).body;
+      const headersOf = (operation: { parameters?: { in: string; name: string }[] }) =>
+        (operation.parameters ?? []).filter((p) => p.in === 'header').map((p) => p.name);
+      const paths = document.paths;
+      expect(headersOf(paths['/api/v1/api-keys'].post)).toContain('Idempotency-Key');
+      expect(paths['/api/v1/api-keys'].post.responses['422']).toBeDefined();
+      expect(headersOf(paths['/api/v1/api-keys/{id}'].delete)).toContain('If-Match');
+      expect(paths['/api/v1/api-keys/{id}'].delete.responses['412']).toBeDefined();
+      expect(paths['/api/v1/api-keys/{id}'].get.responses['200'].headers).toHaveProperty('ETag');
+    });
+  });
+
   describe('npm run cli -- api-keys:create', () => {
     it('prints a key once that then works against the API', async () => {
       const name = uniqueName('from-cli');

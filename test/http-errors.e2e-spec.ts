@@ -235,7 +235,7 @@ describe('HTTP errors as problem+json, end to end', () => {
       ['PUT', '/api/v1/events?after=3', 'GET, HEAD'],
       ['POST', `/api/v1/measures/${someId}`, 'GET, HEAD'],
       ['PUT', `/api/v1/webhook-subscriptions/${someId}`, 'GET, HEAD, DELETE, PATCH'],
-      ['GET', `/api/v1/api-keys/${someId}`, 'DELETE'],
+      ['PUT', `/api/v1/api-keys/${someId}`, 'GET, HEAD, DELETE'],
       ['OPTIONS', '/health/live', 'GET, HEAD'],
     ])(
       'a known path with a method it lacks: %s %s → 405 method-not-allowed, Allow: %s',

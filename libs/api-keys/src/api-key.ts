@@ -38,7 +38,15 @@ export interface ApiKeySummary {
   revokedAt: Date | null;
 }
 
-/** The answer to a creation: the only time the secret `key` is ever shown. */
+/** One key with its version, the `ETag` that `If-Match` compares: 1 created, 2 revoked. */
+export interface VersionedApiKey extends ApiKeySummary {
+  version: number;
+}
+
+/**
+ * The answer to a creation: the only time the secret `key` is ever shown (and again to a retry
+ * with the same `Idempotency-Key`, for a limited time).
+ */
 export interface CreatedApiKey {
   id: string;
   name: string;
@@ -46,6 +54,19 @@ export interface CreatedApiKey {
   prefix: string;
   key: string;
   createdAt: Date;
+  version: number;
+}
+
+/**
+ * What makes a creation safe to retry: the `Idempotency-Key` scoped to the caller's key id, a
+ * digest of the request, and the caller's own secret, without which the first answer's secret
+ * cannot be read back (see creation-replay.ts).
+ */
+export interface CreationIdempotency {
+  /** `idempotency:<caller key id>:<Idempotency-Key>`. */
+  commandId: string;
+  requestFingerprint: string;
+  callerSecret: string;
 }
 
 export const apiKeyRoleSchema = z.enum(API_KEY_ROLES);

@@ -21,3 +21,43 @@ export class ApiKeyNameTakenError extends Error {
     this.name = 'ApiKeyNameTakenError';
   }
 }
+
+/** `If-Match` names no current version of the key (answered 412 `precondition-failed`). */
+export class ApiKeyVersionMismatchError extends Error {
+  readonly code = 'precondition-failed';
+  constructor(
+    readonly id: string,
+    readonly currentVersion: number,
+  ) {
+    super(`If-Match does not name the current version ${currentVersion}.`);
+    this.name = 'ApiKeyVersionMismatchError';
+  }
+}
+
+/** The `Idempotency-Key` of a creation was sent before with another request. */
+export class ApiKeyIdempotencyKeyReusedError extends Error {
+  readonly code = 'idempotency-key-reused';
+  constructor() {
+    super('This Idempotency-Key was already used for a different request.');
+    this.name = 'ApiKeyIdempotencyKeyReusedError';
+  }
+}
+
+/**
+ * A retried creation whose key exists, but whose secret cannot be shown again: the window in
+ * which a retry may see it has passed, or the key was revoked since.
+ */
+export class ApiKeySecretUnavailableError extends Error {
+  readonly code = 'api-key-secret-unavailable';
+  constructor(
+    readonly id: string,
+    readonly reason: 'expired' | 'revoked',
+  ) {
+    super(
+      reason === 'revoked'
+        ? `This Idempotency-Key created key ${id}, which has been revoked since; its secret is not shown again. Create another key.`
+        : `This Idempotency-Key created key ${id}; its secret is shown to a retry for a limited time only, which has passed. Revoke that key and create another if its secret was lost.`,
+    );
+    this.name = 'ApiKeySecretUnavailableError';
+  }
+}

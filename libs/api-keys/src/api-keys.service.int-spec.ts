@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
-import { ApiKeyNameTakenError, ApiKeyNotFoundError } from './api-keys.errors';
+import {
+  ApiKeyNameTakenError,
+  ApiKeyNotFoundError,
+  ApiKeySecretUnavailableError,
+} from './api-keys.errors';
 import { ApiKeysService } from './api-keys.service';
 import { HideBootstrapKeyPrefix1764920000000 } from './migrations/1764920000000-hide-bootstrap-key-prefix';
 
@@ -64,6 +68,60 @@ describe('ApiKeysService on PostgreSQL', () => {
       await expect(keys.create({ name: 'bootstrap-admin', role: 'admin' })).rejects.toBeInstanceOf(
         ApiKeyNameTakenError,
       );
+    });
+  });
+
+  describe('create with an idempotency key', () => {
+    const idempotency = (label: string) => ({
+      commandId: `idempotency:${label}`,
+      requestFingerprint: `fingerprint-${label}`,
+      callerSecret: `acc_caller-secret-${label}`,
+    });
+
+    it('shows the secret to a retry for 24 hours, then forgets it', async () => {
+      const keys = service();
+      const retry = idempotency(uniqueName('window'));
+      const input = { name: uniqueName('windowed'), role: 'viewer' as const };
+      const created = await keys.create(input, retry);
+
+      at('2026-03-02T11:59:59Z');
+      await expect(keys.create(input, retry)).resolves.toEqual(created);
+      // Another caller's secret does not open what this one's sealed.
+      await expect(
+        keys.create(input, { ...retry, callerSecret: 'acc_someone-else' }),
+      ).rejects.toBeInstanceOf(ApiKeySecretUnavailableError);
+
+      at('2026-03-02T12:00:00Z');
+      await expect(keys.create(input, retry)).rejects.toMatchObject({
+        code: 'api-key-secret-unavailable',
+        id: created.id,
+        reason: 'expired',
+      });
+      expect((await row(created.id)).creation_replay).not.toBeNull();
+      // A running service drops sealed secrets past their window.
+      await keys.start();
+      await keys.stop();
+      expect(await row(created.id)).toMatchObject({
+        creation_replay: null,
+        creation_replay_until: null,
+        version: 1,
+        revoked_at: null,
+      });
+      await expect(keys.create(input, retry)).rejects.toBeInstanceOf(ApiKeySecretUnavailableError);
+      expect((await keys.list()).filter((key) => key.name === input.name)).toHaveLength(1);
+    });
+
+    it('drops the sealed secret when the key is revoked, and counts the revocation as version 2', async () => {
+      const keys = service();
+      const retry = idempotency(uniqueName('revoked'));
+      const created = await keys.create({ name: uniqueName('sealed'), role: 'viewer' }, retry);
+      expect(created.version).toBe(1);
+      expect((await row(created.id)).creation_replay).not.toBeNull();
+
+      await expect(keys.revoke(created.id)).resolves.toEqual({ version: 2 });
+
+      expect(await row(created.id)).toMatchObject({ creation_replay: null, version: 2 });
+      await expect(keys.get(created.id)).resolves.toMatchObject({ version: 2 });
     });
   });
 

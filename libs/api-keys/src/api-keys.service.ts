@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Pool } from 'pg';
 import {
@@ -7,7 +7,9 @@ import {
   type ApiKeySummary,
   type CreateApiKeyInput,
   type CreatedApiKey,
+  type CreationIdempotency,
   type Principal,
+  type VersionedApiKey,
 } from './api-key';
 import {
   displayPrefix,
@@ -16,10 +18,18 @@ import {
   hashApiKeySecret,
   hashesEqual,
 } from './api-key-secret';
-import { ApiKeyNameTakenError, ApiKeyNotFoundError } from './api-keys.errors';
+import {
+  ApiKeyIdempotencyKeyReusedError,
+  ApiKeyNameTakenError,
+  ApiKeyNotFoundError,
+  ApiKeySecretUnavailableError,
+  ApiKeyVersionMismatchError,
+} from './api-keys.errors';
+import { openCreatedSecret, sealCreatedSecret } from './creation-replay';
 import {
   ActiveNameTaken,
   ApiKeyRepository,
+  toApiKeySummary,
   type ApiKeyRow,
 } from './infrastructure/api-key.repository';
 import { RevocationListener } from './infrastructure/revocation-listener';
@@ -37,6 +47,11 @@ export interface ApiKeysServiceOptions {
    * out.
    */
   databaseUrl?: string;
+  /**
+   * How long a retried creation (same `Idempotency-Key`) can still be answered with the new
+   * key's secret; after that the sealed copy is dropped and a retry is told the secret is gone.
+   */
+  creationReplayMs?: number;
 }
 
 /** What `bootstrapAdmin` did: kept the recorded key, or recorded a new one (revoking any old). */
@@ -67,11 +82,13 @@ export class ApiKeysService {
   private readonly clock: () => Date;
   private readonly cacheTtlMs: number;
   private readonly touchIntervalMs: number;
+  private readonly creationReplayMs: number;
   /** Principals by hex SHA-256 of the secret, with when to ask the database again. */
   private readonly cache = new Map<string, { principal: Principal; expiresAt: number }>();
   /** When this process last wrote `last_used_at` per key id. */
   private readonly touchedAt = new Map<string, number>();
   private readonly listener: RevocationListener | undefined;
+  private sweep: NodeJS.Timeout | undefined;
   /** Whether revocations reach this process now (always, without a listener: TTL only). */
   private hearsRevocations: boolean;
   /** Moves on every revocation heard: a lookup that began before one is not cached. */
@@ -82,6 +99,7 @@ export class ApiKeysService {
     this.clock = options.clock ?? (() => new Date());
     this.cacheTtlMs = options.cacheTtlMs ?? 10_000;
     this.touchIntervalMs = options.touchIntervalMs ?? 60_000;
+    this.creationReplayMs = options.creationReplayMs ?? 24 * 60 * 60 * 1000;
     this.hearsRevocations = options.databaseUrl === undefined;
     this.listener =
       options.databaseUrl === undefined
@@ -105,19 +123,55 @@ export class ApiKeysService {
           });
   }
 
-  /** Starts listening for revocations made elsewhere (with `databaseUrl`). */
+  /**
+   * Starts listening for revocations made elsewhere (with `databaseUrl`), and dropping the
+   * sealed secrets of creations whose retry window has passed, so that none outlives it by
+   * more than an hour.
+   */
   async start(): Promise<void> {
     await this.listener?.start();
+    await this.clearExpiredCreationReplays();
+    this.sweep = setInterval(
+      () => void this.clearExpiredCreationReplays(),
+      Math.min(this.creationReplayMs, 60 * 60 * 1000),
+    );
+    this.sweep.unref();
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.sweep);
     await this.listener?.stop();
   }
 
-  /** Records a new key and returns its secret, the only time it is shown. */
-  async create(input: CreateApiKeyInput): Promise<CreatedApiKey> {
+  private async clearExpiredCreationReplays(): Promise<void> {
+    try {
+      await this.repository.clearExpiredCreationReplays(this.clock());
+    } catch (error) {
+      // A retry past the window is refused whatever the table still holds; try again later.
+      this.logger.warn(`Could not clear expired API key creation replays: ${String(error)}`);
+    }
+  }
+
+  /**
+   * Records a new key and returns its secret, the only time it is shown. With `idempotency`, a
+   * retry (same key, same request, same caller) answers with the key the first one made, secret
+   * included, for `creationReplayMs`; the same idempotency key with another request throws
+   * ApiKeyIdempotencyKeyReusedError, and a retry too late for the secret
+   * ApiKeySecretUnavailableError.
+   */
+  async create(
+    input: CreateApiKeyInput,
+    idempotency?: CreationIdempotency,
+  ): Promise<CreatedApiKey> {
     if (input.name === BOOTSTRAP_ADMIN_NAME) throw new ApiKeyNameTakenError(input.name, 'reserved');
+    const scope = idempotency && {
+      ...idempotency,
+      keyHash: hashIdempotencyKey(idempotency.commandId),
+    };
+    const earlier = scope && (await this.repository.findByIdempotencyKey(scope.keyHash));
+    if (scope && earlier) return this.replay(earlier, scope);
     const key = generateApiKeySecret();
+    const now = this.clock();
     const row = {
       id: randomUUID(),
       name: input.name,
@@ -125,16 +179,56 @@ export class ApiKeysService {
       prefix: displayPrefix(key),
       keyHash: hashApiKeySecret(key),
       feedToken: generateFeedToken(),
-      createdAt: this.clock(),
+      createdAt: now,
     };
+    let inserted: boolean;
     try {
-      await this.repository.insert(row);
+      inserted = await this.repository.insert({
+        ...row,
+        idempotency: scope && {
+          keyHash: scope.keyHash,
+          requestFingerprint: scope.requestFingerprint,
+          creationReplay: sealCreatedSecret(key, row.id, scope),
+          creationReplayUntil: new Date(now.getTime() + this.creationReplayMs),
+        },
+      });
     } catch (error) {
-      if (error instanceof ActiveNameTaken) throw new ApiKeyNameTakenError(input.name);
-      throw error;
+      if (!(error instanceof ActiveNameTaken)) throw error;
+      // The same request racing this one may have committed first: it holds the name too.
+      const first = scope && (await this.repository.findByIdempotencyKey(scope.keyHash));
+      if (scope && first) return this.replay(first, scope);
+      throw new ApiKeyNameTakenError(input.name);
+    }
+    if (scope && !inserted) {
+      // Another request with this idempotency key inserted first; its insert has committed.
+      const first = await this.repository.findByIdempotencyKey(scope.keyHash);
+      if (!first) throw new Error('An idempotent API key creation conflicted with no key');
+      return this.replay(first, scope);
     }
     const { id, name, role, prefix, createdAt } = row;
-    return { id, name, role, prefix, key, createdAt };
+    return { id, name, role, prefix, key, createdAt, version: 1 };
+  }
+
+  /** The answer the creation that took this idempotency key was given. */
+  private replay(first: ApiKeyRow, idempotency: CreationIdempotency): CreatedApiKey {
+    if (first.request_fingerprint !== idempotency.requestFingerprint)
+      throw new ApiKeyIdempotencyKeyReusedError();
+    if (first.revoked_at) throw new ApiKeySecretUnavailableError(first.id, 'revoked');
+    const until = first.creation_replay_until;
+    const sealed = until && until > this.clock() ? first.creation_replay : null;
+    const key = sealed && openCreatedSecret(sealed, first.id, idempotency);
+    // The tag and the hash both check it: a copy that does not open is as good as none.
+    if (!key || !hashesEqual(hashApiKeySecret(key), first.key_hash))
+      throw new ApiKeySecretUnavailableError(first.id, 'expired');
+    return {
+      id: first.id,
+      name: first.name,
+      role: first.role,
+      prefix: first.prefix,
+      key,
+      createdAt: first.created_at,
+      version: first.version,
+    };
   }
 
   /** Every key, active and revoked, oldest first; never a secret, hash or feed token. */
@@ -142,12 +236,30 @@ export class ApiKeysService {
     return this.repository.list();
   }
 
-  /** Revokes a key (again: a no-op). Throws ApiKeyNotFoundError for an unknown id. */
-  async revoke(id: string): Promise<void> {
+  /** One key, active or revoked, with its version. Throws ApiKeyNotFoundError. */
+  async get(id: string): Promise<VersionedApiKey> {
+    const row = UUID.test(id) ? await this.repository.findById(id) : undefined;
+    if (!row) throw new ApiKeyNotFoundError(id);
+    return { ...toApiKeySummary(row), version: row.version };
+  }
+
+  /**
+   * Revokes a key (again: a no-op) and returns its version after. `ifMatch`: the versions the
+   * caller's view may be at (`If-Match`); ApiKeyVersionMismatchError when the key is at none of
+   * them, an empty list included. Throws ApiKeyNotFoundError for an unknown id.
+   */
+  async revoke(id: string, ifMatch?: readonly number[]): Promise<{ version: number }> {
     if (!UUID.test(id)) throw new ApiKeyNotFoundError(id);
-    const revoked = await this.repository.revoke(id, this.clock());
+    const version = await this.repository.transaction(async (client) => {
+      const current = await this.repository.findById(id, client, true);
+      if (!current) throw new ApiKeyNotFoundError(id);
+      if (ifMatch !== undefined && !ifMatch.includes(current.version))
+        throw new ApiKeyVersionMismatchError(id, current.version);
+      if (current.revoked_at) return current.version;
+      return (await this.repository.revoke(id, this.clock(), client)) ?? current.version;
+    });
     this.forget(id);
-    if (!revoked && !(await this.repository.exists(id))) throw new ApiKeyNotFoundError(id);
+    return { version };
   }
 
   /** The principal of an active key, or null for an unknown or revoked one. */
@@ -255,6 +367,11 @@ export class ApiKeysService {
       this.logger.warn(`Could not record the use of API key ${keyId}: ${String(error)}`);
     }
   }
+}
+
+/** The idempotency key as stored: its value is part of what opens the sealed secret. */
+function hashIdempotencyKey(commandId: string): Buffer {
+  return createHash('sha256').update(commandId, 'utf8').digest();
 }
 
 function toPrincipal(row: ApiKeyRow): Principal {

@@ -1,5 +1,6 @@
 import { CreateApiKeys1764320000000 } from './migrations/1764320000000-create-api-keys';
 import { HideBootstrapKeyPrefix1764920000000 } from './migrations/1764920000000-hide-bootstrap-key-prefix';
+import { ApiKeyVersionAndIdempotency1764980100000 } from './migrations/1764980100000-api-key-version-and-idempotency';
 
 export {
   API_KEY_ROLES,
@@ -13,9 +14,17 @@ export {
   type ApiKeySummary,
   type CreateApiKeyInput,
   type CreatedApiKey,
+  type CreationIdempotency,
   type Principal,
+  type VersionedApiKey,
 } from './api-key';
-export { ApiKeyNameTakenError, ApiKeyNotFoundError } from './api-keys.errors';
+export {
+  ApiKeyIdempotencyKeyReusedError,
+  ApiKeyNameTakenError,
+  ApiKeyNotFoundError,
+  ApiKeySecretUnavailableError,
+  ApiKeyVersionMismatchError,
+} from './api-keys.errors';
 export {
   ApiKeysService,
   type ApiKeysServiceOptions,
@@ -23,4 +32,8 @@ export {
 } from './api-keys.service';
 export { ApiKeysModule } from './api-keys.module';
 
-export const apiKeysMigrations = [CreateApiKeys1764320000000, HideBootstrapKeyPrefix1764920000000];
+export const apiKeysMigrations = [
+  CreateApiKeys1764320000000,
+  HideBootstrapKeyPrefix1764920000000,
+  ApiKeyVersionAndIdempotency1764980100000,
+];

@@ -1,14 +1,38 @@
-import { Body, Controller, Delete, Get, HttpCode, Inject, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Post,
+  Req,
+  Res,
+} from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
+import {
+  ApiKeyIdempotencyKeyReusedError,
   ApiKeyNameTakenError,
   ApiKeyNotFoundError,
+  ApiKeySecretUnavailableError,
   ApiKeysService,
+  ApiKeyVersionMismatchError,
   createApiKeyInputSchema,
   type CreateApiKeyInput,
 } from '@app/api-keys';
-import { z } from 'zod';
-import { ApiProblem, Roles, ZodPipe } from '../http';
+import type { WriteOptions } from '@app/trade';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiProblem, expectedVersionOf, Roles, ZodPipe } from '../http';
+import { ApiIdParam, ApiProblemResponse, schemaRef } from '../openapi';
+import { WriteContext } from '../write/write-request';
 import {
   toApiKeyDto,
   toCreatedApiKeyDto,
@@ -16,7 +40,22 @@ import {
   type CreatedApiKeyDto,
 } from './api-keys.dto';
 
-/** Admins manage keys (SPEC §4). A key's secret appears once, in the creation response. */
+/** As the guard reads `Authorization`; it has let the request in with that key. */
+const BEARER = /^Bearer +(\S+) *$/i;
+
+const KEY_VERSION = {
+  ETag: {
+    description:
+      'The key’s version: `"1"` while active, `"2"` once revoked. Send it as `If-Match` to revoke ' +
+      'only the key as you last saw it.',
+    schema: { type: 'string' },
+  },
+};
+
+/**
+ * Admins manage keys (SPEC §4). A key's secret appears in the creation response, and again only
+ * to a retry of that creation with the same `Idempotency-Key`, for 24 hours.
+ */
 @ApiTags('api-keys')
 @ApiBearerAuth()
 @Roles('admin')
@@ -26,23 +65,63 @@ export class ApiKeysController {
 
   @Post()
   @HttpCode(201)
-  @ApiOperation({ summary: 'Create an API key; the response is the only time its key is shown' })
-  @ApiBody({
-    schema: z.toJSONSchema(createApiKeyInputSchema, { target: 'openapi-3.0' }) as object,
+  @ApiOperation({
+    summary:
+      'Create an API key; its secret is shown in this response only (and to a retry with the same Idempotency-Key)',
   })
-  async create(
+  @ApiBody({ required: true, schema: schemaRef('CreateApiKeyBody') })
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Makes the creation safe to retry: a retry by the same API key with the same ' +
+      'Idempotency-Key and the same request answers with the key the first one made, its ' +
+      'secret `key` included, and creates nothing, for 24 hours; later, or once that key is ' +
+      'revoked, a 409 `api-key-secret-unavailable` (with its `id`). The same Idempotency-Key ' +
+      'on another request is a 422 `idempotency-key-reused`. The secret is kept for this only ' +
+      'sealed under the Idempotency-Key and the calling key’s own secret.',
+    schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$', maxLength: 200 },
+  })
+  @ApiResponse({
+    status: 201,
+    description:
+      'Created. `key` is the secret: shown in this response, and again only to a retry with ' +
+      'the same `Idempotency-Key` within 24 hours.',
+    headers: {
+      ...KEY_VERSION,
+      Location: { description: 'The key’s URL.', schema: { type: 'string' } },
+    },
+    content: { 'application/json': { schema: schemaRef('CreatedApiKey') } },
+  })
+  @ApiProblemResponse(
+    409,
+    '`api-key-name-taken`: another active key has this name; `api-key-secret-unavailable`: a ' +
+      'retry (same `Idempotency-Key`) of a creation whose secret cannot be shown again.',
+  )
+  @ApiProblemResponse(
+    422,
+    '`idempotency-key-reused`: the `Idempotency-Key` was used for a different request.',
+  )
+  create(
     @Body(new ZodPipe(createApiKeyInputSchema)) body: CreateApiKeyInput,
+    @WriteContext() write: WriteOptions,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<CreatedApiKeyDto> {
-    try {
-      return toCreatedApiKeyDto(await this.apiKeys.create(body));
-    } catch (error) {
-      if (error instanceof ApiKeyNameTakenError) {
-        throw new ApiProblem(409, error.code, 'API key name taken', error.message, {
-          name: error.keyName,
-        });
-      }
-      throw error;
-    }
+    const idempotency =
+      write.commandId && write.requestFingerprint
+        ? {
+            commandId: write.commandId,
+            requestFingerprint: write.requestFingerprint,
+            callerSecret: bearerSecretOf(request),
+          }
+        : undefined;
+    return answer(async () => {
+      const created = await this.apiKeys.create(body, idempotency);
+      reply.header('location', `/api/v1/api-keys/${created.id}`);
+      reply.header('etag', `"${created.version}"`);
+      return toCreatedApiKeyDto(created);
+    });
   }
 
   @Get()
@@ -52,17 +131,89 @@ export class ApiKeysController {
     return { items: keys.map(toApiKeyDto), nextCursor: null };
   }
 
+  @Get(':id')
+  @ApiOperation({ summary: 'One API key, active or revoked (never its secret)' })
+  @ApiIdParam('id', 'The key’s id.')
+  @ApiResponse({
+    status: 200,
+    description: 'The key.',
+    headers: KEY_VERSION,
+    content: { 'application/json': { schema: schemaRef('ApiKey') } },
+  })
+  @ApiProblemResponse(404, '`api-key-not-found`.')
+  get(
+    @Param('id') id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<ApiKeyDto> {
+    return answer(async () => {
+      const key = await this.apiKeys.get(id);
+      reply.header('etag', `"${key.version}"`);
+      return toApiKeyDto(key);
+    });
+  }
+
   @Delete(':id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Revoke an API key' })
-  async revoke(@Param('id') id: string): Promise<void> {
-    try {
-      await this.apiKeys.revoke(id);
-    } catch (error) {
-      if (error instanceof ApiKeyNotFoundError) {
-        throw new ApiProblem(404, error.code, 'API key not found', error.message, { id });
-      }
-      throw error;
-    }
+  @ApiOperation({ summary: 'Revoke an API key (again: nothing changes)' })
+  @ApiIdParam('id', 'The key’s id.')
+  @ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description:
+      'Revokes only if the key is at a listed version (its `ETag`, e.g. `"1"`): 412 ' +
+      '`precondition-failed` with `currentVersion` when it is not (revoked since, say); 400 ' +
+      '`invalid-if-match` when malformed.',
+    schema: { type: 'string', example: '"1"' },
+  })
+  @ApiResponse({
+    status: 204,
+    description: 'Revoked: the key is refused from now on.',
+    headers: KEY_VERSION,
+  })
+  @ApiProblemResponse(404, '`api-key-not-found`.')
+  @ApiProblemResponse(412, '`precondition-failed`: `If-Match` names no current version of the key.')
+  revoke(
+    @Param('id') id: string,
+    @Req() request: FastifyRequest,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<void> {
+    const ifMatch = expectedVersionOf(request);
+    return answer(async () => {
+      const { version } = await this.apiKeys.revoke(id, ifMatch);
+      reply.header('etag', `"${version}"`);
+    });
+  }
+}
+
+/** The calling key's own secret: with the Idempotency-Key, what opens a retry's answer. */
+function bearerSecretOf(request: FastifyRequest): string {
+  const secret = BEARER.exec(request.headers.authorization ?? '')?.[1];
+  // The guard let the request in with this very header.
+  if (!secret) throw new Error('POST /api/v1/api-keys reached without a bearer key');
+  return secret;
+}
+
+/** Runs a service call and answers its errors as problems. */
+async function answer<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof ApiKeyNameTakenError)
+      throw new ApiProblem(409, error.code, 'API key name taken', error.message, {
+        name: error.keyName,
+      });
+    if (error instanceof ApiKeyNotFoundError)
+      throw new ApiProblem(404, error.code, 'API key not found', error.message, { id: error.id });
+    if (error instanceof ApiKeyVersionMismatchError)
+      throw new ApiProblem(412, error.code, 'Precondition failed', error.message, {
+        currentVersion: error.currentVersion,
+      });
+    if (error instanceof ApiKeyIdempotencyKeyReusedError)
+      throw new ApiProblem(422, error.code, 'Idempotency key reused', error.message);
+    if (error instanceof ApiKeySecretUnavailableError)
+      throw new ApiProblem(409, error.code, 'API key secret unavailable', error.message, {
+        id: error.id,
+      });
+    throw error;
   }
 }

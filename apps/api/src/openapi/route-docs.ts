@@ -19,33 +19,8 @@ const json = (name: SchemaName, description: string): ResponseObject => ({
 });
 
 export const ROUTE_DOCS: Record<string, RouteDoc> = {
-  ApiKeysController_create: {
-    requestBody: 'CreateApiKeyBody',
-    responses: {
-      201: json(
-        'CreatedApiKey',
-        'Created. `key` is the secret: this is the only time it is shown.',
-      ),
-      409: problemResponse(409, '`api-key-name-taken`: another key has this name.'),
-    },
-  },
   ApiKeysController_list: {
     responses: { 200: json('ApiKeyList', 'Every key, revoked ones included; never a secret.') },
-  },
-  ApiKeysController_revoke: {
-    parameters: [
-      {
-        name: 'id',
-        in: 'path',
-        required: true,
-        description: 'The key’s id.',
-        schema: { type: 'string', format: 'uuid' },
-      },
-    ],
-    responses: {
-      204: { description: 'Revoked: the key is refused from now on.' },
-      404: problemResponse(404, '`api-key-not-found`.'),
-    },
   },
   HealthController_live: {
     responses: { 200: json('Liveness', 'The process answers.') },

@@ -18,6 +18,11 @@ export interface ApiKeyRow {
   created_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
+  version: number;
+  idempotency_key_hash: Buffer | null;
+  request_fingerprint: string | null;
+  creation_replay: Buffer | null;
+  creation_replay_until: Date | null;
 }
 
 export interface NewApiKeyRow {
@@ -28,6 +33,13 @@ export interface NewApiKeyRow {
   keyHash: Buffer;
   feedToken: string;
   createdAt: Date;
+  /** A creation sent with an `Idempotency-Key`. */
+  idempotency?: {
+    keyHash: Buffer;
+    requestFingerprint: string;
+    creationReplay: Buffer;
+    creationReplayUntil: Date;
+  };
 }
 
 const SUMMARY_COLUMNS = 'id, name, role, prefix, created_at, revoked_at, last_used_at';
@@ -54,14 +66,33 @@ export class ApiKeyRepository {
     }
   }
 
-  /** Throws `ActiveNameTaken` when an active key already has the name. */
-  async insert(row: NewApiKeyRow, db: Queryable = this.pool): Promise<void> {
+  /**
+   * Throws `ActiveNameTaken` when an active key already has the name; false (nothing inserted)
+   * when another creation took the idempotency key first (once that one has committed).
+   */
+  async insert(row: NewApiKeyRow, db: Queryable = this.pool): Promise<boolean> {
     try {
-      await db.query(
-        `INSERT INTO api_keys (id, name, role, prefix, key_hash, feed_token, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-        [row.id, row.name, row.role, row.prefix, row.keyHash, row.feedToken, row.createdAt],
+      const { rowCount } = await db.query(
+        `INSERT INTO api_keys (id, name, role, prefix, key_hash, feed_token, created_at,
+                               idempotency_key_hash, request_fingerprint, creation_replay,
+                               creation_replay_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         ON CONFLICT (idempotency_key_hash) WHERE idempotency_key_hash IS NOT NULL DO NOTHING`,
+        [
+          row.id,
+          row.name,
+          row.role,
+          row.prefix,
+          row.keyHash,
+          row.feedToken,
+          row.createdAt,
+          row.idempotency?.keyHash ?? null,
+          row.idempotency?.requestFingerprint ?? null,
+          row.idempotency?.creationReplay ?? null,
+          row.idempotency?.creationReplayUntil ?? null,
+        ],
       );
+      return (rowCount ?? 0) > 0;
     } catch (error) {
       const { code, constraint } = error as { code?: string; constraint?: string };
       if (code === UNIQUE_VIOLATION && constraint === 'api_keys_active_name_idx')
@@ -74,7 +105,7 @@ export class ApiKeyRepository {
     const { rows } = await this.pool.query<ApiKeyRow>(
       `SELECT ${SUMMARY_COLUMNS} FROM api_keys ORDER BY created_at, id`,
     );
-    return rows.map(toSummary);
+    return rows.map(toApiKeySummary);
   }
 
   async findActiveByHash(keyHash: Buffer): Promise<ApiKeyRow | undefined> {
@@ -121,24 +152,54 @@ export class ApiKeyRepository {
     return rows[0];
   }
 
-  async exists(id: string): Promise<boolean> {
-    const { rowCount } = await this.pool.query('SELECT 1 FROM api_keys WHERE id = $1', [id]);
-    return (rowCount ?? 0) > 0;
+  /** A key, active or revoked; `lock` holds it until the transaction of `db` ends. */
+  async findById(
+    id: string,
+    db: Queryable = this.pool,
+    lock = false,
+  ): Promise<ApiKeyRow | undefined> {
+    const { rows } = await db.query<ApiKeyRow>(
+      `SELECT * FROM api_keys WHERE id = $1${lock ? ' FOR UPDATE' : ''}`,
+      [id],
+    );
+    return rows[0];
+  }
+
+  /** The key a creation with this (hashed, caller-scoped) idempotency key made. */
+  async findByIdempotencyKey(keyHash: Buffer): Promise<ApiKeyRow | undefined> {
+    const { rows } = await this.pool.query<ApiKeyRow>(
+      'SELECT * FROM api_keys WHERE idempotency_key_hash = $1',
+      [keyHash],
+    );
+    return rows[0];
+  }
+
+  /** Forgets every sealed secret whose retry window has passed by `now`. */
+  async clearExpiredCreationReplays(now: Date): Promise<void> {
+    await this.pool.query(
+      `UPDATE api_keys SET creation_replay = NULL, creation_replay_until = NULL
+       WHERE creation_replay IS NOT NULL AND creation_replay_until <= $1`,
+      [now],
+    );
   }
 
   /**
    * Revokes an active key and tells every listening process (the notification goes out when the
-   * revocation commits); false when there was none with that id (unknown or revoked).
+   * revocation commits): its version moves on, and a sealed secret kept for retries goes. The
+   * key's new version; undefined when there was none with that id (unknown or revoked).
    */
-  async revoke(id: string, at: Date, db: Queryable = this.pool): Promise<boolean> {
-    const { rowCount } = await db.query(
+  async revoke(id: string, at: Date, db: Queryable = this.pool): Promise<number | undefined> {
+    const { rows } = await db.query<{ version: number }>(
       `WITH revoked AS (
-         UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING id
+         UPDATE api_keys
+         SET revoked_at = $2, version = version + 1,
+             creation_replay = NULL, creation_replay_until = NULL
+         WHERE id = $1 AND revoked_at IS NULL RETURNING id, version
        )
-       SELECT pg_notify('${API_KEY_REVOKED_CHANNEL}', id::text) FROM revoked`,
+       SELECT version, pg_notify('${API_KEY_REVOKED_CHANNEL}', id::text) FROM revoked`,
       [id, at],
     );
-    return (rowCount ?? 0) > 0;
+    return rows[0]?.version;
   }
 
   /** Records a use unless one was recorded after `notBefore` (by this or another process). */
@@ -151,7 +212,7 @@ export class ApiKeyRepository {
   }
 }
 
-function toSummary(row: ApiKeyRow): ApiKeySummary {
+export function toApiKeySummary(row: ApiKeyRow): ApiKeySummary {
   return {
     id: row.id,
     name: row.name,
