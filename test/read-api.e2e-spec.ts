@@ -1330,4 +1330,155 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       expect(bad.body.code).toBe('validation-failed');
     });
   });
+
+  describe('GET /api/v1/{measures,agreements}/{idOrCode}/events after a version', () => {
+    interface HistoryItem {
+      eventId: string;
+      version: number;
+      type: string;
+      retracted: { by: string } | null;
+    }
+    interface HistoryPage {
+      items: HistoryItem[];
+      nextCursor: number | null;
+    }
+
+    /** Every page of a stream's history, following `nextCursor` from `after=0`. */
+    async function historyPages(url: string, limit: number): Promise<HistoryPage[]> {
+      const pages: HistoryPage[] = [];
+      let after: number | null = 0;
+      while (after !== null) {
+        const response = await read(url, { after, limit });
+        expect(response.status).toBe(200);
+        const page = response.body as HistoryPage;
+        expect(page.items.length).toBeLessThanOrEqual(limit);
+        pages.push(page);
+        after = page.nextCursor;
+        expect(pages.length).toBeLessThan(100);
+      }
+      return pages;
+    }
+
+    it('pages a measure’s history by version, marking an event struck by a retraction on a later page', async () => {
+      const code = `HISTORY-${suffix()}`;
+      const { id } = await recordUsTariff(code);
+      await amend(code, 40, '2025-06-01T04:00:00Z');
+      await amend(code, 45, '2025-07-01T04:00:00Z');
+      const whole = await read(`/api/v1/measures/${code}/events`);
+      expect(whole.status).toBe(200);
+      const struck = (whole.body as HistoryPage).items[1];
+      expect(struck).toMatchObject({ version: 2, type: 'MeasureRateAmended', retracted: null });
+      const retraction = await http()
+        .post(`/api/v1/measures/${id}/retractions`)
+        .set(asEditor())
+        .send({ eventId: struck.eventId, reason: 'Misread', sources: [source] });
+      expect(retraction.status).toBe(200);
+
+      const history = (await read(`/api/v1/measures/${code}/events`)).body as HistoryPage;
+      expect(history.items.map((event) => event.version)).toEqual([1, 2, 3, 4]);
+      expect(history.nextCursor).toBeNull();
+
+      const pages = await historyPages(`/api/v1/measures/${code}/events`, 3);
+      expect(pages.map((page) => page.items.map((event) => event.version))).toEqual([
+        [1, 2, 3],
+        [4],
+      ]);
+      expect(pages.map((page) => page.nextCursor)).toEqual([3, null]);
+      // The retraction is on the second page; the event it strikes, on the first, says so.
+      expect(pages[0].items[1].retracted).toMatchObject({ by: retraction.body.eventIds[0] });
+      expect(pages.flatMap((page) => page.items)).toEqual(history.items);
+
+      // What a client holding version 2 asks for: the rest, by id as by code.
+      for (const measure of [code, id]) {
+        const rest = await read(`/api/v1/measures/${measure}/events`, { after: 2 });
+        expect({ status: rest.status, body: rest.body }).toEqual({
+          status: 200,
+          body: { items: history.items.slice(2), nextCursor: null },
+        });
+      }
+      // Nothing after the last version yet: an empty page, not a 404.
+      const current = await read(`/api/v1/measures/${code}/events`, { after: 4, limit: 10 });
+      expect({ status: current.status, body: current.body }).toEqual({
+        status: 200,
+        body: { items: [], nextCursor: null },
+      });
+    });
+
+    it('pages an agreement’s history the same way', async () => {
+      const whole = await read('/api/v1/agreements/KL-2025/events');
+      expect(whole.status).toBe(200);
+      const history = whole.body as HistoryPage;
+      expect(history.nextCursor).toBeNull();
+      expect(history.items.length).toBeGreaterThan(1);
+      const pages = await historyPages('/api/v1/agreements/KL-2025/events', 1);
+      expect(pages.map((page) => page.nextCursor)).toEqual([
+        ...history.items.slice(0, -1).map((event) => event.version),
+        null,
+      ]);
+      expect(pages.flatMap((page) => page.items)).toEqual(history.items);
+      const rest = await read('/api/v1/agreements/KL-2025/events', { after: 1 });
+      expect(rest.body).toEqual({ items: history.items.slice(1), nextCursor: null });
+    });
+
+    it('documents after and limit, and the 400, in the OpenAPI document', async () => {
+      const document = (await http().get('/api/openapi.json')).body as {
+        paths: Record<
+          string,
+          { get: { parameters: Array<Record<string, unknown>>; responses: object } }
+        >;
+      };
+      for (const path of [
+        '/api/v1/measures/{measure}/events',
+        '/api/v1/agreements/{agreement}/events',
+      ]) {
+        const operation = document.paths[path].get;
+        const query = operation.parameters.filter((parameter) => parameter.in === 'query');
+        expect(query.map((parameter) => [parameter.name, parameter.required])).toEqual([
+          ['after', false],
+          ['limit', false],
+        ]);
+        expect(query[1].schema).toMatchObject({ type: 'integer', minimum: 1, maximum: 1000 });
+        expect(operation.responses).toHaveProperty('400');
+      }
+    });
+
+    it('refuses a malformed after or limit with 400 validation-failed naming it', async () => {
+      const measure = datasetMeasures[0].code;
+      for (const url of [
+        `/api/v1/measures/${measure}/events`,
+        '/api/v1/agreements/KL-2025/events',
+      ]) {
+        for (const [query, field] of [
+          [{ after: 'abc' }, 'after'],
+          [{ after: -1 }, 'after'],
+          [{ after: '1.5' }, 'after'],
+          [{ limit: 0 }, 'limit'],
+          [{ limit: 1001 }, 'limit'],
+          [{ limit: 'ten' }, 'limit'],
+          [{ cursor: 'abc' }, 'cursor'],
+        ] as const) {
+          const response = await read(url, query);
+          expect({
+            url,
+            query,
+            status: response.status,
+            type: response.headers['content-type'],
+            code: response.body.code,
+          }).toEqual({
+            url,
+            query,
+            status: 400,
+            type: expect.stringMatching(PROBLEM_JSON),
+            code: 'validation-failed',
+          });
+          expect(response.body.errors).toContainEqual(expect.objectContaining({ field }));
+        }
+      }
+      const missing = await read('/api/v1/measures/NO-SUCH-MEASURE/events', { after: 1 });
+      expect({ status: missing.status, code: missing.body.code }).toEqual({
+        status: 404,
+        code: 'measure-not-found',
+      });
+    });
+  });
 });

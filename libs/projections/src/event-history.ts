@@ -34,3 +34,26 @@ export function markRetractions(events: RecordedEvent[]) {
     };
   });
 }
+
+/** Which part of a stream's history to read: the events after version `after`, `limit` at most. */
+export interface HistoryRange {
+  after?: number;
+  /** Absent: every event after `after`. */
+  limit?: number;
+}
+
+/**
+ * The events of a stream's history in `range`, in version order, and the version to read on
+ * after (`nextCursor`) while more follow. Marked on the whole stream: a retraction strikes an
+ * event recorded before it, so a page's events may be struck by one on a later page.
+ */
+export function historyPage(events: RecordedEvent[], range: HistoryRange = {}) {
+  const after = range.after ?? 0;
+  const following = markRetractions(events).filter((event) => event.version > after);
+  const items = range.limit === undefined ? following : following.slice(0, range.limit);
+  const last = items.at(-1);
+  return {
+    items,
+    nextCursor: last && items.length < following.length ? last.version : null,
+  };
+}

@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
 import { ApiConditionalRead, notModified } from '../read-models/conditional-get';
+import { historyQuerySchema, type HistoryQuery } from '../read-models/history-query';
 import { partyCodeQuery } from '../read-models/read-filters';
 import {
   listQuerySchema,
@@ -61,11 +62,17 @@ export class AgreementsReadController {
 
   @Get(':agreement/events')
   @ApiOperation({ summary: 'The full, immutable history of an agreement, retractions marked' })
-  @ApiJsonResponse('EventHistory', 'Every event of the agreement’s stream, in version order.')
-  async events(@Param('agreement') agreement: string) {
-    const events = await this.agreements.events(agreement);
-    if (!events) throw notFound(agreement);
-    return { items: events, nextCursor: null };
+  @ApiJsonResponse(
+    'EventHistory',
+    'The events of the agreement’s stream after version `after`, in version order.',
+  )
+  async events(
+    @Param('agreement') agreement: string,
+    @Query(new ZodPipe(historyQuerySchema)) query: HistoryQuery,
+  ) {
+    const page = await this.agreements.events(agreement, query);
+    if (!page) throw notFound(agreement);
+    return page;
   }
 
   private async caughtUp(minPosition: number | undefined): Promise<void> {

@@ -13,6 +13,7 @@ import { z } from 'zod';
 import { ApiProblem, Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
 import { ApiConditionalRead, notModified } from '../read-models/conditional-get';
+import { historyQuerySchema, type HistoryQuery } from '../read-models/history-query';
 import { measureKindQuery, measureStatusQuery, partyCodeQuery } from '../read-models/read-filters';
 import {
   listQuerySchema,
@@ -82,11 +83,17 @@ export class MeasuresReadController {
 
   @Get(':measure/events')
   @ApiOperation({ summary: 'The full, immutable history of a measure, retractions marked' })
-  @ApiJsonResponse('EventHistory', 'Every event of the measure’s stream, in version order.')
-  async events(@Param('measure') measure: string) {
-    const events = await this.measures.events(measure);
-    if (!events) throw notFound(measure);
-    return { items: events, nextCursor: null };
+  @ApiJsonResponse(
+    'EventHistory',
+    'The events of the measure’s stream after version `after`, in version order.',
+  )
+  async events(
+    @Param('measure') measure: string,
+    @Query(new ZodPipe(historyQuerySchema)) query: HistoryQuery,
+  ) {
+    const page = await this.measures.events(measure, query);
+    if (!page) throw notFound(measure);
+    return page;
   }
 
   private async caughtUp(minPosition: number | undefined): Promise<void> {

@@ -229,7 +229,14 @@ const historyEvent = z.strictObject({
 
 const eventHistory = z.strictObject({
   items: z.array(historyEvent),
-  nextCursor: z.null().describe('The whole history is one page.'),
+  nextCursor: z
+    .int()
+    .min(1)
+    .nullable()
+    .describe(
+      'Pass as `after` for the next page: the version of the last item, while more events ' +
+        'follow it; null once the page reaches the end of the history (always, without `limit`).',
+    ),
 });
 
 const commitmentStatus = z.enum(COMMITMENT_STATUSES);
@@ -590,8 +597,10 @@ describes<Describes<Out<typeof suspensionExtension>, SuspensionExtension>>();
 describes<Describes<Out<typeof exclusion>, Exclusion>>();
 describes<Describes<Out<typeof partyClaim>, PartyClaim>>();
 describes<Describes<Out<typeof measureSummary>, MeasureSummary>>();
-describes<Describes<Out<typeof historyEvent>, Returned<MeasureQueries['events']>[number]>>();
-describes<Describes<Out<typeof historyEvent>, Returned<AgreementQueries['events']>[number]>>();
+describes<Describes<Out<typeof eventHistory>, Returned<MeasureQueries['events']>>>();
+describes<Describes<Out<typeof eventHistory>, Returned<AgreementQueries['events']>>>();
+describes<Describes<Out<typeof historyEvent>, Item<Returned<MeasureQueries['events']>>>>();
+describes<Describes<Out<typeof historyEvent>, Item<Returned<AgreementQueries['events']>>>>();
 describes<Describes<Out<typeof agreementView>, Returned<AgreementQueries['get']>>>();
 describes<
   Describes<Out<typeof commitment>, Returned<AgreementQueries['get']>['commitments'][number]>

@@ -11,7 +11,7 @@ import { EventStore } from '@app/event-store';
 import { agreementStreamId, loadAggregate, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
 import { readEntityTag, type TaggedStatusQuery, type TaggedView } from '../entity-tag';
-import { markRetractions } from '../event-history';
+import { historyPage, type HistoryRange } from '../event-history';
 import type { StatusQuery } from '../measure-status/measure-queries';
 
 /** Agreements with their commitments' statuses on any date, as known at any time. */
@@ -133,11 +133,15 @@ export class AgreementQueries {
     };
   }
 
-  async events(idOrCode: string) {
+  /**
+   * The stream's history in `range` (all of it by default), each event marked if (and when) it
+   * was retracted; null when there is no such agreement.
+   */
+  async events(idOrCode: string, range: HistoryRange = {}) {
     const id = await this.codes.resolve('agreement', idOrCode);
     if (!id) return null;
     const events = await this.store.readStream(agreementStreamId(id));
-    return events.length ? markRetractions(events) : null;
+    return events.length ? historyPage(events, range) : null;
   }
 
   /**

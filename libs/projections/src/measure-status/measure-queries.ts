@@ -13,7 +13,7 @@ import { EventStore } from '@app/event-store';
 import { loadAggregate, measureStreamId, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
 import { readEntityTag, type TaggedStatusQuery, type TaggedView } from '../entity-tag';
-import { markRetractions } from '../event-history';
+import { historyPage, type HistoryRange } from '../event-history';
 import {
   agreementsOf,
   searchTextOf,
@@ -473,13 +473,16 @@ export class MeasureQueries {
     );
   }
 
-  /** The stream's full history, each event marked if (and when) it was retracted. */
-  async events(idOrCode: string) {
+  /**
+   * The stream's history in `range` (all of it by default), each event marked if (and when) it
+   * was retracted; null when there is no such measure.
+   */
+  async events(idOrCode: string, range: HistoryRange = {}) {
     const id = await this.codes.resolve('measure', idOrCode);
     if (!id) return null;
     const events = await this.store.readStream(measureStreamId(id));
     if (!events.length) return null;
-    return markRetractions(events);
+    return historyPage(events, range);
   }
 
   /** Links for a measure folded as known at a past time, in one round trip. */
