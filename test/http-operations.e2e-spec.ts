@@ -29,6 +29,18 @@ describe('HTTP operations, end to end', () => {
     await api?.close();
   });
 
+  /** The request counts `/metrics` shows, by their labels, and the whole text. */
+  async function requestCounts(): Promise<{ counts: Map<string, number>; text: string }> {
+    const metrics = await api.http().get('/metrics');
+    expect(metrics.status).toBe(200);
+    const counts = new Map(
+      [
+        ...metrics.text.matchAll(/^accord_http_request_duration_seconds_count\{(.*)\} (\d+)$/gm),
+      ].map(([, labels, count]) => [labels, Number(count)]),
+    );
+    return { counts, text: metrics.text };
+  }
+
   /** A new measure, at version 2 (recorded and put into force). */
   async function recordMeasure(): Promise<{ id: string; code: string }> {
     const code = `US-OPS-${suffix()}`;
@@ -142,6 +154,54 @@ describe('HTTP operations, end to end', () => {
       }
     });
 
+    it('is dropped on the server’s own routes outside /api/v1 too: /metrics/, /health/ready/', async () => {
+      const metrics = await api.http().get('/metrics/');
+      expect(metrics.status).toBe(200);
+      expect(metrics.headers['content-type']).toMatch(/^text\/plain/);
+      expect(metrics.text).toContain('accord_http_request_duration_seconds');
+      const ready = await api.http().get('/health/ready/');
+      expect({ status: ready.status, body: ready.body }).toEqual({
+        status: 200,
+        body: expect.objectContaining({ status: 'ok' }),
+      });
+      expect((await api.http().get('/health/live/')).body).toEqual({ status: 'ok' });
+      expect((await api.http().get('/api/openapi.json/')).body).toMatchObject({
+        openapi: expect.stringMatching(/^3\./),
+      });
+      // Still a 405 with Allow, as on the path without the slash.
+      const put = await api.http().put('/metrics/');
+      expect({ status: put.status, allow: put.headers.allow }).toEqual({
+        status: 405,
+        allow: 'GET, HEAD',
+      });
+    });
+
+    it('leaves the queue dashboard working: its page with and without it, its scripts, its API', async () => {
+      const asAdmin = bearer(api.adminKey);
+      for (const path of ['/admin/queues', '/admin/queues/']) {
+        const page = await api.http().get(path).set(asAdmin);
+        expect({ path, status: page.status, type: page.headers['content-type'] }).toEqual({
+          path,
+          status: 200,
+          type: expect.stringMatching(/^text\/html/),
+        });
+        // Admins only, with the slash too.
+        expect((await api.http().get(path)).status).toBe(401);
+      }
+      // The page's scripts, relative to its base, load.
+      const page = await api.http().get('/admin/queues/').set(asAdmin);
+      const script = /<script[^>]* src="(static\/[^"]+\.js)"/.exec(page.text)?.[1];
+      expect(script).toEqual(expect.any(String));
+      const asset = await api.http().get(`/admin/queues/${script}`).set(asAdmin);
+      expect({ status: asset.status, type: asset.headers['content-type'] }).toEqual({
+        status: 200,
+        type: expect.stringMatching(/javascript/),
+      });
+      const queues = await api.http().get('/admin/queues/api/queues').set(asAdmin);
+      expect(queues.status).toBe(200);
+      expect(queues.body).toMatchObject({ queues: expect.any(Array) });
+    });
+
     it('changes nothing outside /api/v1: Swagger UI still redirects to where its links resolve', async () => {
       expect((await api.http().get('/api/openapi.json')).body).toMatchObject({
         openapi: expect.stringMatching(/^3\./),
@@ -183,6 +243,23 @@ describe('HTTP operations, end to end', () => {
       expect(count('GET', 'unmatched', 404)).toBeGreaterThanOrEqual(1);
       expect(metrics.text).toMatch(/accord_http_request_duration_seconds_bucket\{le="0\.005",/);
       for (const secret of [id, code, token, unknown]) expect(metrics.text).not.toContain(secret);
+    });
+
+    it('counts what the router refuses before routing, as unmatched: a malformed URL, a segment too long', async () => {
+      const before = await requestCounts();
+      const malformed = '/api/v1/measures/%E0%A4%A';
+      expect((await get(malformed)).status).toBe(400);
+      const tooLong = `/api/v1/measures/TOKEN-${'x'.repeat(200)}`;
+      expect((await get(tooLong)).status).toBe(414);
+      expect((await get(`${tooLong}/events`)).status).toBe(414);
+
+      const after = await requestCounts();
+      const added = (labels: string) =>
+        (after.counts.get(labels) ?? 0) - (before.counts.get(labels) ?? 0);
+      expect(added('method="GET",route="unmatched",status_code="400"')).toBe(1);
+      expect(added('method="GET",route="unmatched",status_code="414"')).toBe(2);
+      for (const url of [malformed, tooLong]) expect(after.text).not.toContain(url);
+      expect(after.text).not.toContain('TOKEN-');
     });
   });
 });

@@ -7,8 +7,11 @@ import type { Registry } from 'prom-client';
 import { ApiModule } from './api.module';
 import { createFastifyAdapter } from './http';
 import { installRequestMetrics } from './metrics/request-metrics';
-import { installOpenApi } from './openapi';
-import { installQueueDashboard } from './queues-dashboard/install-queue-dashboard';
+import { DOCS_PATH, installOpenApi } from './openapi';
+import {
+  installQueueDashboard,
+  QUEUE_DASHBOARD_PATH,
+} from './queues-dashboard/install-queue-dashboard';
 
 /**
  * Builds the HTTP app; main.ts listens and stops it on signals, tests use it directly. A test
@@ -18,9 +21,14 @@ export async function createApi(
   rootModule: Type<unknown> = ApiModule,
 ): Promise<NestFastifyApplication> {
   const config = loadConfig();
+  const adapter = createFastifyAdapter({
+    bodyLimit: 256 * 1024,
+    // A trailing slash is dropped on the server's own routes; these plugins own their URLs.
+    trailingSlashKeptUnder: [DOCS_PATH, QUEUE_DASHBOARD_PATH],
+  });
   const app = await NestFactory.create<NestFastifyApplication>(
     rootModule,
-    createFastifyAdapter({ bodyLimit: 256 * 1024 }),
+    adapter,
     // The adapter's JSON parser is the only body parser (every other media type is a 415):
     // Nest's would add urlencoded ones.
     {
@@ -32,7 +40,7 @@ export async function createApi(
     },
   );
   // Before any other route or plugin is added, so that every request is timed.
-  installRequestMetrics(app.getHttpAdapter().getInstance(), app.get<Registry>(METRICS_REGISTRY));
+  installRequestMetrics(adapter, app.get<Registry>(METRICS_REGISTRY));
   installOpenApi(app);
   await installQueueDashboard(app);
   return app;

@@ -58,6 +58,16 @@ function allowedMethods(fastify: RouterLookup, url: string): string[] {
 }
 
 /**
+ * A request Fastify's router refused before routing it (a URL it cannot decode, a path segment
+ * over its limit), once answered. No route took it, so no hook (`onResponse`) sees it.
+ */
+export interface RouterRefusal {
+  readonly method: string;
+  readonly statusCode: number;
+  readonly durationSeconds: number;
+}
+
+/**
  * Fastify parses the body before Nest's pipeline runs, so its errors reach Nest through the
  * error handler Nest installs here; this adapter hands them on as FastifyRequestError, and the
  * global ProblemDetailsFilter answers them like every other error.
@@ -66,7 +76,33 @@ function allowedMethods(fastify: RouterLookup, url: string): string[] {
  * runs. Before Nest's 404, it asks the router which methods the path has and, if any, answers
  * 405 with `Allow` through the same error handler. Found routes never pay for the lookups.
  */
-class ProblemFastifyAdapter extends FastifyAdapter {
+export class ProblemFastifyAdapter extends FastifyAdapter {
+  private readonly refusalListeners: Array<(refusal: RouterRefusal) => void> = [];
+
+  /** Tells `listener` of each request the router refuses, once its answer is sent. */
+  onRouterRefusal(listener: (refusal: RouterRefusal) => void): void {
+    this.refusalListeners.push(listener);
+  }
+
+  /** Fastify's `frameworkErrors`: answers what the router refused, as problem+json. */
+  answerRouterError(error: FastifyError, request: UnroutedRequest, reply: RouterReply): void {
+    // The router refuses a request as soon as it arrives: this is its whole time.
+    const started = performance.now();
+    const problem = routerProblem(error);
+    reply.raw.once('finish', () => {
+      const refusal: RouterRefusal = {
+        method: request.method,
+        statusCode: problem.getStatus(),
+        durationSeconds: (performance.now() - started) / 1000,
+      };
+      for (const listener of this.refusalListeners) listener(refusal);
+    });
+    reply
+      .code(problem.getStatus())
+      .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
+      .send({ ...problem.toDocument(), instance: request.url.split('?')[0] });
+  }
+
   override setErrorHandler(handler: ErrorHandler) {
     return super.setErrorHandler(function (this: unknown, error, request, reply) {
       const passed = isFastifyError(error) ? new FastifyRequestError(error) : error;
@@ -108,6 +144,7 @@ function methodNotAllowed(method: string, allowed: string[]): ApiProblem {
  * whose types are not the ones `fastify` resolves to here).
  */
 interface RouterReply {
+  readonly raw: { once(event: 'finish', listener: () => void): unknown };
   code(status: number): { type(contentType: string): { send(body: unknown): unknown } };
 }
 
@@ -181,42 +218,47 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter): void {
   });
 }
 
-const REST_PREFIX = '/api/v1/';
-
 /**
- * `/api/v1/measures/` is `/api/v1/measures`, on every route under `/api/v1`, before the router
- * sees it: left as it is, the slash made an empty `:measure`, so `POST /api/v1/measures/`
- * matched only the GET of one measure and answered 405. Only there: elsewhere a slash means
- * something (`/api/docs/` redirects to the page its relative links need, `/api/docs`).
+ * `/metrics/` is `/metrics` and `/api/v1/measures/` is `/api/v1/measures`, before the router
+ * sees them: left as it is, the slash made an empty `:measure`, so `POST /api/v1/measures/`
+ * matched only the GET of one measure and answered 405, and `/metrics/` or `/health/ready/`
+ * matched nothing. Not under `keptUnder` (a path and what lies below it): there a plugin owns
+ * the URLs and a slash may mean something (`/api/docs/` redirects to the page its relative
+ * links need, `/api/docs`).
  */
-export function withoutTrailingSlash(url: string): string {
+export function withoutTrailingSlash(url: string, keptUnder: readonly string[] = []): string {
   const queryAt = url.indexOf('?');
   const path = queryAt === -1 ? url : url.slice(0, queryAt);
-  if (!path.startsWith(REST_PREFIX) || !path.endsWith('/')) return url;
+  if (!path.endsWith('/')) return url;
   const trimmed = path.replace(/\/+$/, '');
-  if (trimmed.length < REST_PREFIX.length) return url;
+  // `/` itself (or `//`) names the root, which has no other spelling.
+  if (trimmed === '') return url;
+  if (keptUnder.some((prefix) => trimmed === prefix || trimmed.startsWith(`${prefix}/`)))
+    return url;
   return trimmed + url.slice(path.length);
+}
+
+export interface FastifyAdapterOptions {
+  bodyLimit: number;
+  /** Paths under which a trailing slash is left as it is (see withoutTrailingSlash). */
+  trailingSlashKeptUnder?: readonly string[];
 }
 
 /**
  * The Fastify adapter of the API: JSON bodies only (anything else is a 415), at most
- * `bodyLimit` bytes (413 beyond), a trailing slash ignored under `/api/v1`, and problem+json
- * also for what is refused before Nest sees the request: by Fastify's router (frameworkErrors)
- * or by Node's HTTP parser (clientErrorHandler: a malformed request line, headers over Node's
- * limit, a timeout).
+ * `bodyLimit` bytes (413 beyond), a trailing slash ignored but under `trailingSlashKeptUnder`,
+ * and problem+json also for what is refused before Nest sees the request: by Fastify's router
+ * (frameworkErrors, told to onRouterRefusal's listeners) or by Node's HTTP parser
+ * (clientErrorHandler: a malformed request line, headers over Node's limit, a timeout).
  */
-export function createFastifyAdapter(options: { bodyLimit: number }): FastifyAdapter {
-  const adapter = new ProblemFastifyAdapter({
+export function createFastifyAdapter(options: FastifyAdapterOptions): ProblemFastifyAdapter {
+  const keptUnder = options.trailingSlashKeptUnder ?? [];
+  const adapter: ProblemFastifyAdapter = new ProblemFastifyAdapter({
     bodyLimit: options.bodyLimit,
-    rewriteUrl: (request: { url?: string }) => withoutTrailingSlash(request.url ?? '/'),
+    rewriteUrl: (request: { url?: string }) => withoutTrailingSlash(request.url ?? '/', keptUnder),
     clientErrorHandler: answerClientError,
-    frameworkErrors: (error: FastifyError, request: { url: string }, reply: unknown) => {
-      const problem = routerProblem(error);
-      (reply as RouterReply)
-        .code(problem.getStatus())
-        .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
-        .send({ ...problem.toDocument(), instance: request.url.split('?')[0] });
-    },
+    frameworkErrors: (error: FastifyError, request: UnroutedRequest, reply: unknown) =>
+      adapter.answerRouterError(error, request, reply as RouterReply),
   });
   acceptJsonBodiesOnly(adapter);
   return adapter;

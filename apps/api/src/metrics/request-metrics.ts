@@ -25,13 +25,31 @@ interface HookHost {
 }
 
 /**
+ * The server's adapter: its Fastify instance, and the requests its router refuses before any
+ * route (and so any hook) runs, which it reports itself (see ProblemFastifyAdapter).
+ */
+interface MeteredAdapter {
+  getInstance(): HookHost;
+  onRouterRefusal(
+    listener: (refusal: { method: string; statusCode: number; durationSeconds: number }) => void,
+  ): void;
+}
+
+/**
  * Times every request the server answers, labelled by the route's pattern
  * (`/api/v1/measures/:measure`), never its URL: an id or a code would make a series per
- * resource, and a query can carry a credential (the calendar feed's token).
+ * resource, and a query can carry a credential (the calendar feed's token). What the router
+ * refuses (a malformed URL's 400, a 414) counts as unmatched, like an unknown path's 404.
  */
-export function installRequestMetrics(fastify: HookHost, registry: Registry): void {
+export function installRequestMetrics(adapter: MeteredAdapter, registry: Registry): void {
   const duration = requestDuration(registry);
-  fastify.addHook('onResponse', (request, reply, done) => {
+  adapter.onRouterRefusal((refusal) => {
+    duration.observe(
+      { method: refusal.method, route: UNMATCHED_ROUTE, status_code: String(refusal.statusCode) },
+      refusal.durationSeconds,
+    );
+  });
+  adapter.getInstance().addHook('onResponse', (request, reply, done) => {
     duration.observe(
       {
         method: request.method,
