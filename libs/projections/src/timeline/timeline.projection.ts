@@ -111,6 +111,10 @@ export class TimelineProjection implements RebuildableProjection {
       : undefined;
     const rows = timelineRowsOf(streamId, entries, live, standing);
     if (version === 0) return { ...state, rows, replace: false };
+    // Rows written before the spans were kept exact may hold spans the stream's events do not
+    // give, which comparing rows computed from those events cannot see: they are all replaced,
+    // even when the new events change none of them.
+    if (!spansExact) return { ...state, rows, replace: true };
 
     const added = new Set(fresh.map((event) => event.eventId));
     const kept = rows.filter((row) => !added.has(row.event_id));

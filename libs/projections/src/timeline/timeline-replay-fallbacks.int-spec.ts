@@ -1,0 +1,679 @@
+import { randomUUID } from 'node:crypto';
+import { poolOf } from '@app/database';
+import type { Source } from '@app/domain';
+import type { RecordedEvent } from '@app/event-store';
+import { createTestDatabase, type TestDatabase } from '@app/testing';
+import {
+  ConditionalSuspensionStarter,
+  concludeAgreementBody,
+  recordMeasureBody,
+  type RecordMeasureBody,
+} from '@app/trade';
+import { Client } from 'pg';
+import { MeasureStatusProjection } from '../measure-status/measure-status.projection';
+import { ProjectionRebuilder } from '../rebuild/projection-rebuilder';
+import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
+import { SuspensionEndsProjection } from '../suspension-ends/suspension-ends.projection';
+import {
+  startProjectionTestApp,
+  uniqueSuffix,
+  type ProjectionTestApp,
+} from '../testing/projection-test-app';
+import { TimelineQueries } from './timeline-queries';
+import { TimelineProjection } from './timeline.projection';
+
+/**
+ * The timeline resumes a stream from its stored rows: from their spans of transaction time when
+ * everything new was recorded after the stream's latest recording instant, and by inserting only
+ * the new facts' rows when the earlier rows come out as stored. Every other case falls back to
+ * asking the whole stream again and replacing its rows. Each test here drives one way into that
+ * fall-back through the worker's path (batches of the log, in a transaction each) and then
+ * rebuilds from position zero with `ProjectionRebuilder`: the rows and what `/api/v1/timeline`
+ * answers (now and as known at every instant of the test's streams, with and without a party)
+ * must not tell the two apart.
+ *
+ * `suspension_ends` and `measure_status` follow the same batches: a retraction makes their
+ * measure fold read the stream back and replay it (MeasureFold), the same fall-back on their
+ * side, and their rows must match the rebuild too.
+ */
+
+const notice: Source = {
+  issuer: 'Executive Office of the President',
+  title: 'Executive order adjusting the duty',
+  documentNumber: 'EO 99996',
+  official: true,
+  confidence: 'H',
+};
+
+const TABLES = [
+  ['timeline_facts', 'event_id'],
+  ['timeline_streams', 'stream_id'],
+  ['suspension_ends', 'measure_id, suspension_id'],
+  ['suspension_end_measures', 'measure_id'],
+  ['measure_status', 'measure_id'],
+] as const;
+
+/** The test's facts take effect in 2024, away from the bundled dataset's. */
+const WINDOW = { from: new Date('2024-01-01T00:00:00Z'), to: new Date('2025-01-01T00:00:00Z') };
+const PARTIES = [undefined, 'CN', 'HK', 'US'];
+
+function tariff(prefix: string, overrides: Partial<RecordMeasureBody> = {}): RecordMeasureBody {
+  const code = `${prefix}-${uniqueSuffix()}`;
+  return recordMeasureBody.parse({
+    code,
+    title: `Test duty (${code})`,
+    kind: 'tariff',
+    imposingParty: 'US',
+    targetParties: ['CN'],
+    rate: { type: 'ad-valorem', percent: 10 },
+    timeZone: 'America/New_York',
+    effectiveAt: '2024-03-01T05:00:00Z',
+    sources: [notice],
+    ...overrides,
+  });
+}
+
+/** Recording instants are milliseconds: a pause makes the next write's instant a later one. */
+const pause = () => new Promise((resolve) => setTimeout(resolve, 4));
+
+describe('Timeline falling back to a full replay of a stream, against a rebuild from zero', () => {
+  let db: TestDatabase;
+  let t: ProjectionTestApp;
+  let rebuilder: ProjectionRebuilder;
+  let starter: ConditionalSuspensionStarter;
+  let queries: TimelineQueries;
+  let projections: RebuildableProjection[];
+  /** The log position up to which the live tables hold every event. */
+  let projectedUpTo = 0;
+  let startedUpTo = 0;
+
+  const eventsAfter = async (position: number) =>
+    (await t.allEvents()).filter((event) => event.position > position);
+
+  /**
+   * Applies the events written since the last call, as the worker does: a transaction per batch,
+   * in the batches `batchesOf` makes of them (all in one by default; they may repeat events).
+   */
+  async function follow(
+    batchesOf: (events: RecordedEvent[]) => RecordedEvent[][] = (events) => [events],
+  ): Promise<void> {
+    const events = await eventsAfter(projectedUpTo);
+    if (!events.length) return;
+    for (const batch of batchesOf(events)) {
+      // Each projection reads the log on its own, as the worker's runners do: no fold of a
+      // measure event by one serves another (MeasureFold remembers them by event object).
+      for (const projection of projections) {
+        await t.projectBatch(
+          projection,
+          batch.map((event) => ({ ...event })),
+        );
+      }
+    }
+    projectedUpTo = events[events.length - 1].position;
+  }
+
+  /** Lets the conditional-suspension starter act on what was written, and on what it wrote. */
+  async function startConditionalSuspensions(): Promise<void> {
+    for (;;) {
+      const events = await eventsAfter(startedUpTo);
+      if (!events.length) return;
+      await t.projectBatch(starter, events);
+      startedUpTo = events[events.length - 1].position;
+    }
+  }
+
+  /** Batches that begin at each of the given events. */
+  const cutBefore =
+    (...eventIds: string[]) =>
+    (events: RecordedEvent[]): RecordedEvent[][] => {
+      const batches: RecordedEvent[][] = [[]];
+      for (const event of events) {
+        if (eventIds.includes(event.eventId) && batches[batches.length - 1].length) {
+          batches.push([]);
+        }
+        batches[batches.length - 1].push(event);
+      }
+      return batches;
+    };
+  const oneByOne = (events: RecordedEvent[]) => events.map((event) => [event]);
+
+  const streamOf = (measureId: string) => `measure-${measureId}`;
+  const eventsOf = (streamId: string) => t.store.readStream(streamId);
+
+  /** Every page of the timeline for the window, as the controller asks for it. */
+  async function timeline(party: string | undefined, knownAt: Date | undefined) {
+    const items: unknown[] = [];
+    let after: string | undefined;
+    do {
+      const page = await queries.list({ ...WINDOW, party, knownAt, after, limit: 50 });
+      items.push(...page.items);
+      after = page.nextCursor ?? undefined;
+    } while (after);
+    return items;
+  }
+
+  /**
+   * What a reader sees: every row of the tables, and the timeline now and as known just before
+   * and at each instant something was recorded on `streamIds`, for each party.
+   */
+  async function observe(streamIds: string[]) {
+    const rows: Record<string, unknown[]> = {};
+    for (const [table, key] of TABLES) rows[table] = await t.rows(table, key);
+    const instants = new Set<number>();
+    for (const streamId of streamIds) {
+      for (const event of await eventsOf(streamId)) {
+        instants.add(event.recordedAt.getTime() - 1);
+        instants.add(event.recordedAt.getTime());
+      }
+    }
+    const answers: Record<string, unknown[]> = {};
+    for (const knownAt of [undefined, ...[...instants].sort((a, b) => a - b)]) {
+      for (const party of PARTIES) {
+        const asked = knownAt === undefined ? undefined : new Date(knownAt);
+        answers[`${party ?? '*'}@${asked?.toISOString() ?? 'now'}`] = await timeline(party, asked);
+      }
+    }
+    return { rows, answers };
+  }
+
+  /**
+   * The live tables, as the batches left them, equal the tables rebuilt from position zero, and
+   * the timeline answers alike. The rebuilt tables stay: the next test starts from them.
+   */
+  async function expectSameAsRebuild(streamIds: string[]) {
+    const incremental = await observe(streamIds);
+    await rebuilder.rebuild(projections);
+    const rebuilt = await observe(streamIds);
+    for (const table of Object.keys(rebuilt.rows)) {
+      expect({ table, rows: incremental.rows[table] }).toEqual({
+        table,
+        rows: rebuilt.rows[table],
+      });
+    }
+    expect(incremental.answers).toEqual(rebuilt.answers);
+    return incremental;
+  }
+
+  async function retract(measureId: string, eventId: string, reason = 'Reconsidered') {
+    await pause();
+    const result = await t.measure(measureId, {
+      action: 'retract-event',
+      body: { eventId, reason, sources: [notice] },
+    });
+    return result.eventIds[0];
+  }
+
+  async function claim(measureId: string, statement: string) {
+    await pause();
+    const result = await t.measure(measureId, {
+      action: 'record-claim',
+      body: { party: 'CN', statement, effectiveAt: '2024-08-01T04:00:00Z', sources: [notice] },
+    });
+    return result.eventIds[0];
+  }
+
+  /** A copy of an event of the stream, with its payload changed. */
+  interface Copy {
+    of: RecordedEvent;
+    eventId?: string;
+    change: (payload: Record<string, unknown>) => Record<string, unknown>;
+  }
+
+  /**
+   * Appends copies of events to their stream, one append each, in one transaction: all are
+   * recorded at the instant it began, as appends that land in the same millisecond are. With
+   * `meanwhile`, that transaction begins before `meanwhile` writes: the copies come at later
+   * versions but were recorded at an earlier instant, as when a write that began first commits
+   * last.
+   */
+  async function appendInOneTransaction(
+    copies: Copy[],
+    meanwhile?: () => Promise<unknown>,
+  ): Promise<RecordedEvent[]> {
+    const client = new Client({ connectionString: db.url });
+    await client.connect();
+    const eventIds = copies.map((copy) => copy.eventId ?? randomUUID());
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT now()');
+      if (meanwhile) {
+        await pause();
+        await meanwhile();
+        await pause();
+      }
+      for (const [index, { of, change }] of copies.entries()) {
+        await client.query('SELECT accord_append($1, NULL, NULL, $2)', [
+          of.streamId,
+          JSON.stringify([
+            {
+              eventId: eventIds[index],
+              type: of.type,
+              schemaVersion: of.schemaVersion,
+              payload: change(of.payload),
+              metadata: of.metadata,
+            },
+          ]),
+        ]);
+      }
+      await client.query('COMMIT');
+    } finally {
+      await client.end();
+    }
+    const stream = await eventsOf(copies[0].of.streamId);
+    return eventIds.map((eventId) => {
+      const appended = stream.find((event) => event.eventId === eventId);
+      if (!appended) throw new Error(`${eventId} was not appended`);
+      return appended;
+    });
+  }
+
+  beforeAll(async () => {
+    db = await createTestDatabase('proj_timeline_fallback');
+    process.env.DATABASE_URL = db.url;
+    process.env.LOG_LEVEL = 'error';
+    t = await startProjectionTestApp(db);
+    rebuilder = new ProjectionRebuilder(t.dataSource, t.store, poolOf(t.dataSource));
+    starter = t.app.get(ConditionalSuspensionStarter);
+    queries = t.app.get(TimelineQueries);
+    projections = [
+      t.app.get(TimelineProjection),
+      t.app.get(SuspensionEndsProjection),
+      t.app.get(MeasureStatusProjection),
+    ];
+    await t.seed();
+    startedUpTo = await t.store.headPosition();
+    await follow();
+  }, 120_000);
+
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
+
+  it('resumes without a fall-back through a batch cut inside an append and batches delivered twice', async () => {
+    const measure = (await t.measure(null, { action: 'record-measure', body: tariff('TFCUT') })).id;
+    const suspension = await t.measure(measure, {
+      action: 'schedule-suspension',
+      body: {
+        startsAt: '2024-06-01T04:00:00Z',
+        duration: 'P1Y',
+        part: { percentPoints: 4 },
+        sources: [notice],
+      },
+    });
+    await pause();
+    await t.measure(measure, {
+      action: 'extend-suspension',
+      suspensionId: suspension.suspensionId ?? '',
+      body: {
+        endsAt: '2025-09-01T04:00:00Z',
+        effectiveAt: '2024-09-01T04:00:00Z',
+        sources: [notice],
+      },
+    });
+    await claim(measure, 'The duty is unlawful');
+    const [scheduled, started] = suspension.eventIds;
+
+    // Scheduling and start were appended together; a batch ends between them. Then a crash
+    // before the checkpoint: the batch comes again, cut elsewhere, and with every event twice.
+    await follow((events) => {
+      const [first, second] = cutBefore(started)(events);
+      const at = second.findIndex((event) => event.eventId === started);
+      return [
+        first,
+        second.slice(0, at + 2),
+        [...first.slice(-1), ...second.slice(0, at + 1)],
+        second.flatMap((event) => [event, event]),
+        [...first, ...second],
+      ];
+    });
+    const recorded = await eventsOf(streamOf(measure));
+    const instantOf = (eventId: string) =>
+      recorded.find((event) => event.eventId === eventId)?.recordedAt.getTime();
+    expect(instantOf(started)).toBe(instantOf(scheduled));
+
+    await expectSameAsRebuild([streamOf(measure)]);
+  });
+
+  it('matches a rebuild after the first retraction of a stream and after chains of them', async () => {
+    const measure = (await t.measure(null, { action: 'record-measure', body: tariff('TFRET') })).id;
+    const amendment = (
+      await t.measure(measure, {
+        action: 'amend-measure',
+        body: {
+          rate: { type: 'ad-valorem', percent: 25 },
+          effectiveAt: '2024-05-01T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    const suspension = await t.measure(measure, {
+      action: 'schedule-suspension',
+      body: {
+        startsAt: '2024-06-01T04:00:00Z',
+        duration: 'P1Y',
+        part: { percentPoints: 5 },
+        sources: [notice],
+      },
+    });
+    await follow();
+
+    // The first retraction of the stream: its earlier rows hold no spans to resume from.
+    const struck = await retract(measure, amendment);
+    await follow();
+    // A retraction of that retraction, and of that one: each resumes from the stored spans but
+    // changes earlier rows, which are replaced.
+    const revived = await retract(measure, struck);
+    await follow();
+    await retract(measure, revived);
+    await follow();
+    // The suspension's scheduling retracted: its start's summary loses the part it named.
+    const unscheduled = await retract(measure, suspension.eventIds[0]);
+    await claim(measure, 'Withdrawn after all');
+    await retract(measure, unscheduled);
+    // All three in one batch, and a measure whose creation is retracted and put back, one event
+    // per batch.
+    await follow();
+    const creation = (await eventsOf(streamOf(measure)))[0].eventId;
+    await retract(measure, await retract(measure, creation));
+    await follow(oneByOne);
+
+    // An agreement whose commitment is retracted after its status changed, and put back.
+    const agreement = (
+      await t.agreement(null, {
+        action: 'conclude-agreement',
+        body: concludeAgreementBody.parse({
+          code: `TF-AGR-${uniqueSuffix()}`,
+          title: 'Test arrangement',
+          parties: ['US', 'CN'],
+          concludedAt: '2024-02-01T08:00:00Z',
+          sources: [notice],
+        }),
+      })
+    ).id;
+    const commitment = await t.agreement(agreement, {
+      action: 'record-commitment',
+      body: { obligor: 'CN', kind: 'purchase', text: 'Buy soybeans', sources: [notice] },
+    });
+    await t.agreement(agreement, {
+      action: 'change-commitment-status',
+      commitmentId: commitment.commitmentId ?? '',
+      body: { status: 'fulfilled', effectiveAt: '2024-04-01T00:00:00Z', sources: [notice] },
+    });
+    await follow();
+    await pause();
+    const retraction = await t.agreement(agreement, {
+      action: 'retract-event',
+      body: { eventId: commitment.eventIds[0], reason: 'Not agreed', sources: [notice] },
+    });
+    await follow();
+    await pause();
+    await t.agreement(agreement, {
+      action: 'retract-event',
+      body: { eventId: retraction.eventIds[0], reason: 'Agreed after all', sources: [notice] },
+    });
+    await follow();
+
+    await expectSameAsRebuild([streamOf(measure), `agreement-${agreement}`]);
+  });
+
+  it('matches a rebuild when a batch resumes a stream with an event recorded at its latest instant', async () => {
+    const measure = (await t.measure(null, { action: 'record-measure', body: tariff('TFSAME') }))
+      .id;
+    const amendment = (
+      await t.measure(measure, {
+        action: 'amend-measure',
+        body: {
+          rate: { type: 'ad-valorem', percent: 35 },
+          effectiveAt: '2024-05-01T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    await retract(measure, amendment);
+    await claim(measure, 'A claim');
+    await follow();
+    await pause();
+    const suspension = await t.measure(measure, {
+      action: 'schedule-suspension',
+      body: {
+        startsAt: '2024-07-01T04:00:00Z',
+        duration: 'P6M',
+        part: { percentPoints: 3 },
+        sources: [notice],
+      },
+    });
+    const [scheduled, started] = suspension.eventIds;
+    const events = await eventsOf(streamOf(measure));
+    const recordedAt = (eventId: string) =>
+      events.find((event) => event.eventId === eventId)?.recordedAt.getTime();
+    expect(recordedAt(started)).toBe(recordedAt(scheduled));
+
+    // The start comes in a batch of its own, recorded at the instant the stored rows end at.
+    await follow(cutBefore(started));
+
+    // A claim, and its retraction appended in the same millisecond: the retraction comes in a
+    // batch of its own, and strikes the claim from the instant the stored rows end at.
+    const template = (type: string) => events.find((event) => event.type === type) as RecordedEvent;
+    const sameInstantClaim = randomUUID();
+    const [claimCopy, retraction] = await appendInOneTransaction([
+      {
+        of: template('PartyClaimRecorded'),
+        eventId: sameInstantClaim,
+        change: (payload) => ({ ...payload, claimId: randomUUID(), statement: 'Struck at once' }),
+      },
+      {
+        of: template('EventRetracted'),
+        change: (payload) => ({ ...payload, eventId: sameInstantClaim }),
+      },
+    ]);
+    expect(retraction.recordedAt).toEqual(claimCopy.recordedAt);
+    await follow(cutBefore(retraction.eventId));
+
+    await expectSameAsRebuild([streamOf(measure)]);
+  });
+
+  it('matches a rebuild when a batch brings events recorded before the stream’s latest instant', async () => {
+    const measure = (await t.measure(null, { action: 'record-measure', body: tariff('TFLATE') }))
+      .id;
+    const amend = async (percent: number, effectiveAt: string) =>
+      (
+        await t.measure(measure, {
+          action: 'amend-measure',
+          body: { rate: { type: 'ad-valorem', percent }, effectiveAt, sources: [notice] },
+        })
+      ).eventIds[0];
+    const first = await amend(40, '2024-04-01T04:00:00Z');
+    const second = await amend(50, '2024-05-01T04:00:00Z');
+    await claim(measure, 'First claim');
+    await retract(measure, first);
+    await follow();
+    const stored = await eventsOf(streamOf(measure));
+    const template = {
+      claim: stored.find((event) => event.type === 'PartyClaimRecorded') as RecordedEvent,
+      retraction: stored.find((event) => event.type === 'EventRetracted') as RecordedEvent,
+    };
+
+    // A retraction of the second amendment whose write began before a claim was recorded and
+    // committed after it (and after the claim was projected).
+    let meanwhile = '';
+    const claimMeanwhile = (statement: string) => async () => {
+      meanwhile = await claim(measure, statement);
+      await follow();
+    };
+    const recordedAt = async (eventId: string) =>
+      (await eventsOf(streamOf(measure))).find((event) => event.eventId === eventId)?.recordedAt;
+    const [lateRetraction] = await appendInOneTransaction(
+      [
+        {
+          of: template.retraction,
+          change: (payload) => ({ ...payload, eventId: second, reason: 'Recorded late' }),
+        },
+      ],
+      claimMeanwhile('Second claim'),
+    );
+    expect(lateRetraction.recordedAt.getTime()).toBeLessThan(
+      (await recordedAt(meanwhile))?.getTime() ?? 0,
+    );
+    await follow();
+
+    // A claim recorded late in the same way, which changes no earlier row.
+    const [lateClaim] = await appendInOneTransaction(
+      [
+        {
+          of: template.claim,
+          change: (payload) => ({ ...payload, claimId: randomUUID(), statement: 'Recorded late' }),
+        },
+      ],
+      claimMeanwhile('Third claim'),
+    );
+    expect(lateClaim.recordedAt.getTime()).toBeLessThan(
+      (await recordedAt(meanwhile))?.getTime() ?? 0,
+    );
+    await follow();
+    // And, recorded after everything, a retraction of the late retraction: resumed from the
+    // spans the fall-back stored.
+    await retract(measure, lateRetraction.eventId);
+    await follow();
+
+    await expectSameAsRebuild([streamOf(measure)]);
+  });
+
+  it('matches a rebuild after the next append to a stream whose spans were written before they were kept exact', async () => {
+    const measure = (await t.measure(null, { action: 'record-measure', body: tariff('TFOLD') })).id;
+    const amendment = (
+      await t.measure(measure, {
+        action: 'amend-measure',
+        body: {
+          rate: { type: 'ad-valorem', percent: 60 },
+          effectiveAt: '2024-05-01T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    const struck = await retract(measure, amendment);
+    await retract(measure, struck);
+    await follow();
+    const [struckAt] = (await eventsOf(streamOf(measure)))
+      .filter((event) => event.eventId === struck)
+      .map((event) => event.recordedAt);
+    // What an upgraded database holds: spans filled from the single retraction mark
+    // (TimelineRetractedDuring1764910000000), wrong for a fact whose retraction was retracted,
+    // and the stream not to be resumed from (TimelineExactSpans1764960003000).
+    await t.dataSource.query(
+      `UPDATE timeline_facts SET retracted_during = CASE WHEN retracted_at IS NULL THEN '{}'
+              ELSE tstzmultirange(tstzrange(retracted_at, NULL)) END
+        WHERE stream_id = $1`,
+      [streamOf(measure)],
+    );
+    await t.dataSource.query(
+      'UPDATE timeline_streams SET spans_exact = false WHERE stream_id = $1',
+      [streamOf(measure)],
+    );
+
+    // An append that changes none of the earlier facts.
+    await claim(measure, 'Nothing to do with the amendment');
+    await follow();
+
+    const { answers } = await expectSameAsRebuild([streamOf(measure)]);
+    // As known between the retraction and its retraction, the amendment did not count.
+    expect(answers[`*@${struckAt.toISOString()}`]).not.toContainEqual(
+      expect.objectContaining({ eventId: amendment }),
+    );
+  });
+
+  it('matches a rebuild along a conditional start, its trigger retracted and put back', async () => {
+    const trigger = (await t.measure(null, { action: 'record-measure', body: tariff('TFTRG') })).id;
+    const triggerSuspension = await t.measure(trigger, {
+      action: 'schedule-suspension',
+      body: { startsAt: '2024-06-01T04:00:00Z', duration: 'P1Y', sources: [notice] },
+    });
+    const waiting = (
+      await t.measure(null, {
+        action: 'record-measure',
+        body: tariff('TFWAIT', { imposingParty: 'CN', targetParties: ['US'] }),
+      })
+    ).id;
+    await pause();
+    // The trigger has started: the scheduling comes with its start, in one append.
+    const conditional = await t.measure(waiting, {
+      action: 'schedule-suspension',
+      body: {
+        startsWhen: { measure: trigger, suspension: triggerSuspension.suspensionId ?? '' },
+        duration: 'P1Y',
+        part: { percentPoints: 2 },
+        sources: [notice],
+      },
+    });
+    expect(conditional.eventIds).toHaveLength(2);
+    await startConditionalSuspensions();
+    await follow(cutBefore(conditional.eventIds[1]));
+
+    // The trigger's scheduling retracted: the starter retracts the start it caused…
+    const unscheduled = await retract(trigger, triggerSuspension.eventIds[0]);
+    await startConditionalSuspensions();
+    await follow(oneByOne);
+    // …and starts it again when that retraction is retracted.
+    await retract(trigger, unscheduled);
+    await startConditionalSuspensions();
+    await follow();
+    const starts = (await eventsOf(streamOf(waiting))).filter(
+      (event) => event.type === 'SuspensionStarted',
+    );
+    expect(starts).toHaveLength(2);
+
+    await expectSameAsRebuild([streamOf(trigger), streamOf(waiting)]);
+  });
+
+  it('matches a rebuild when amendments change the parties and summaries of earlier facts', async () => {
+    // No rate when recorded: the fact of taking effect names the rate in force now.
+    const measure = (
+      await t.measure(null, {
+        action: 'record-measure',
+        body: tariff('TFSCOPE', { rate: undefined }),
+      })
+    ).id;
+    await t.measure(measure, {
+      action: 'schedule-suspension',
+      body: { startsAt: '2024-06-01T04:00:00Z', duration: 'P1Y', sources: [notice] },
+    });
+    await claim(measure, 'Before Hong Kong was in');
+    await follow();
+    await pause();
+    const rate = (
+      await t.measure(measure, {
+        action: 'amend-measure',
+        body: {
+          rate: { type: 'ad-valorem', percent: 15 },
+          effectiveAt: '2024-03-01T05:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    await follow();
+    await pause();
+    // Back-dated before the suspension and the claim: they now concern Hong Kong too.
+    const scope = (
+      await t.measure(measure, {
+        action: 'amend-measure',
+        body: {
+          scope: { inclusions: ['HK'] },
+          effectiveAt: '2024-05-01T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    await follow();
+    expect(
+      (await timeline('HK', undefined)).some(
+        (item) => (item as { measure?: { id: string } }).measure?.id === measure,
+      ),
+    ).toBe(true);
+    await retract(measure, scope);
+    await follow();
+    await retract(measure, rate);
+    await follow();
+
+    await expectSameAsRebuild([streamOf(measure)]);
+  });
+});
