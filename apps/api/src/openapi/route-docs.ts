@@ -1,10 +1,9 @@
 import type { OperationObject, ParameterObject, ResponseObject } from '@nestjs/swagger';
-import { problemResponse } from './problem-responses';
 import { schemaRef, type RequestBodyName, type SchemaName } from './openapi-schemas';
 
 /**
  * What the document says about routes whose controllers carry no OpenAPI decorators of their
- * own (API keys, health), by operation id (`<Controller>_<method>`). A name that matches no
+ * own (health), by operation id (`<Controller>_<method>`). A name that matches no
  * operation fails the document, so a renamed handler cannot silently lose its description.
  */
 export interface RouteDoc {
