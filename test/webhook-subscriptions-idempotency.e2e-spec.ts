@@ -347,6 +347,49 @@ describe('Webhook subscription writes with Idempotency-Key, end to end', () => {
     });
   });
 
+  it('takes a retry that spells the same request differently: an id in capitals, a query reordered', async () => {
+    const subscription = await subscribe();
+    const key = newKey('spelling');
+    const first = await rotate(subscription.id.toUpperCase(), key);
+    expect(first.status).toBe(200);
+    const retry = await rotate(subscription.id.toUpperCase(), key);
+    expect({ status: retry.status, secret: retry.body.secret }).toEqual({
+      status: 200,
+      secret: first.body.secret,
+    });
+    expect((await read(subscription.id)).version).toBe(2);
+
+    const replayKey = newKey('replay-spelling');
+    const since = '2020-01-01T00:00:00.000Z';
+    const until = new Date(Date.now() + 60_000).toISOString();
+    const replay = (path: string) =>
+      http().post(`${BASE}/${path}`).set(asAdmin).set('idempotency-key', replayKey);
+    const replayed = await replay(`${subscription.id}/replay?since=${since}&until=${until}`);
+    expect(replayed.status).toBe(202);
+    const reordered = await replay(
+      `${subscription.id.toUpperCase()}/replay?until=${encodeURIComponent(until)}&since=${since}`,
+    );
+    expect({ status: reordered.status, body: reordered.body }).toEqual({
+      status: 202,
+      body: replayed.body,
+    });
+  });
+
+  it('refuses a body nested thousands deep with a 400 when it carries a key too', async () => {
+    const subscription = await subscribe();
+    const response = await http()
+      .patch(`${BASE}/${subscription.id}`)
+      .set(asAdmin)
+      .set('idempotency-key', newKey('deep'))
+      .set('content-type', 'application/json')
+      .send(`{"description": ${'['.repeat(5000)}${']'.repeat(5000)}}`);
+    expect({ status: response.status, code: response.body.code }).toEqual({
+      status: 400,
+      code: 'validation-failed',
+    });
+    expect((await read(subscription.id)).version).toBe(1);
+  });
+
   it('documents Idempotency-Key on every write to a subscription', async () => {
     const document = (await http().get('/api/openapi.json').expect(200)).body as {
       paths: Record<string, Record<string, { parameters?: Array<{ name: string; in: string }> }>>;

@@ -488,10 +488,12 @@ export class WebhookSubscriptionsService {
    */
   private async claimKey(
     client: PoolClient,
-    subscriptionId: string,
+    id: string,
     idempotency: IdempotencyKey,
     now: Date,
   ): Promise<IdempotencyKeyRow | undefined> {
+    // Compared with the row's uuid, which PostgreSQL gives back in lower case.
+    const subscriptionId = id.toLowerCase();
     const reused = (firstSubscriptionId: string) =>
       new CommandIdReusedError(
         idempotency.key,
@@ -588,9 +590,10 @@ export class WebhookSubscriptionsService {
     return byDelivery;
   }
 
+  /** A subscription id as PostgreSQL spells it back (lower case), or not found. */
   private checkId(id: string): string {
     if (!UUID.test(id)) throw new WebhookSubscriptionNotFoundError(id);
-    return id;
+    return id.toLowerCase();
   }
 }
 

@@ -9,6 +9,7 @@ export { CurrentPrincipal, Public, Roles } from './auth.decorators';
 export { principalOf } from './principal';
 export {
   ZodPipe,
+  ensureStorable,
   parseBody,
   parseInput,
   parseQuery,

@@ -38,6 +38,22 @@ export function parseInput<T extends z.ZodType>(
   location: InputLocation,
   prefix: PropertyKey[] = [],
 ): z.output<T> {
+  ensureStorable(value, location, prefix);
+  const result = schema.safeParse(value);
+  if (result.success) return result.data;
+  throw validationProblem(result.error, location, prefix);
+}
+
+/**
+ * Throws the 400 problem for an input nested deeper than any request Accord takes, or holding
+ * strings PostgreSQL cannot store. `parseInput` runs it first; so must anything else that walks
+ * a raw body before its schema does (the idempotency fingerprint serializes it).
+ */
+export function ensureStorable(
+  value: unknown,
+  location: InputLocation,
+  prefix: PropertyKey[] = [],
+): void {
   const { found: refused, tooDeep } = unstorableStrings(value, prefix);
   if (tooDeep)
     throw new ApiProblem(
@@ -67,9 +83,6 @@ export function parseInput<T extends z.ZodType>(
         })),
       },
     );
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw validationProblem(result.error, location, prefix);
 }
 
 /** `parseBody(schema, body)` in a controller; use `z.strictObject` so unknown fields fail. */

@@ -347,10 +347,20 @@ function idempotencyOf(
   request: FastifyRequest,
 ): { key: string; fingerprint: string } | undefined {
   if (!write.commandId || !write.requestFingerprint) return undefined;
+  // What the request names, not how its URL spells it: a retry may write an id in capitals or
+  // its query in another order or encoding, and is still the same request.
+  const params = Object.entries(request.params as Record<string, string>)
+    .map(([name, value]): [string, string] => [name, value.toLowerCase()])
+    .sort(byName);
+  const query = Object.entries(request.query as Record<string, unknown>).sort(byName);
   const fingerprint = createHash('sha256')
-    .update(`${write.requestFingerprint}\n${request.url}`)
+    .update(`${write.requestFingerprint}\n${JSON.stringify({ params, query })}`)
     .digest('base64url');
   return { key: write.commandId, fingerprint };
+}
+
+function byName(a: [string, unknown], b: [string, unknown]): number {
+  return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 }
 
 /** `Idempotency-Key` on a write to a subscription: what a retry with it answers. */

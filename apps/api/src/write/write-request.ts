@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { WriteOptions, WriteResult } from '@app/trade';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiProblem, expectedVersionOf, principalOf } from '../http';
+import { ApiProblem, ensureStorable, expectedVersionOf, principalOf } from '../http';
 
 /**
  * `If-Match`, `Idempotency-Key`, `X-Correlation-Id` and the caller, as the write side wants
@@ -23,6 +23,9 @@ export const WriteContext = createParamDecorator(
       );
     }
     const correlationId = header(request, 'x-correlation-id');
+    // Before the fingerprint serializes the body: a body nested thousands deep is a 400 here as
+    // it is without a key, not a stack overflow in JSON.stringify.
+    if (idempotencyKey !== undefined) ensureStorable(request.body, 'body');
     return {
       actor: principal.name,
       expectedVersion: expectedVersionOf(request),
