@@ -108,7 +108,7 @@ describe('HTTP operations, end to end', () => {
     it('refuses a malformed list with 400 invalid-if-match, and appends nothing', async () => {
       const { id } = await recordMeasure();
       const before = await api.eventCount();
-      for (const ifMatch of ['"2", version-3', '*, "2"', '"2,3"']) {
+      for (const ifMatch of ['"2", version-3', '*, "2"', '"2']) {
         const response = await post(`/api/v1/measures/${id}/amendments`)
           .set('if-match', ifMatch)
           .send(amendment(41));

@@ -20,6 +20,9 @@ describe('parseIfMatch', () => {
     expect(parseIfMatch('"abc"')).toEqual([]);
     expect(parseIfMatch('"-1"')).toEqual([]);
     expect(parseIfMatch('W/"", "3"')).toEqual([3]);
+    // A quoted tag may hold commas, and be longer than the ones Accord issues.
+    expect(parseIfMatch('"3,4", "5"')).toEqual([5]);
+    expect(parseIfMatch(`"${'x'.repeat(200)}"`)).toEqual([]);
   });
 
   it('reads * as any version', () => {
@@ -36,7 +39,7 @@ describe('parseIfMatch', () => {
       '"3", nope',
       '*, "3"',
       '"3',
-      '"3,4"',
+      '"3"x',
       'W/ "3"',
       Array.from({ length: 33 }, (_, i) => `"${i}"`).join(', '),
     ]) {

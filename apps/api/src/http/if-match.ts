@@ -16,7 +16,12 @@ const ENTITY_TAG = /^(?:W\/)?(?:"(\d{1,15})(?:\.[\w-]{1,64})?"|(\d{1,15})(?:\.[\
  * one Accord hands out, so it names no version, and a precondition made of such tags fails (412)
  * rather than being refused as malformed (400).
  */
-const FOREIGN_ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]{0,64}"$/;
+const FOREIGN_ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]{0,256}"$/;
+/**
+ * One list element and what follows it up to the next comma: a quoted tag (which may hold
+ * commas, RFC 9110 §8.8.3), or a bare token (`*`, an older client's `3`) up to the comma.
+ */
+const LIST_ELEMENT = /[ \t]*((?:W\/)?"[^"]*"|[^",]*?)[ \t]*(?:,|$)/y;
 
 /**
  * `If-Match` (RFC 9110 §13.1.1): `*` or a list of entity tags, the precondition holding when
@@ -24,14 +29,11 @@ const FOREIGN_ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]{0,64}"$/;
  */
 export function parseIfMatch(value: string | undefined): IfMatch | undefined {
   if (value === undefined) return undefined;
-  const elements = value
-    .split(',')
-    .map((element) => element.trim())
-    .filter((element) => element !== '');
+  const elements = listElements(value);
   if (elements.length === 1 && elements[0] === '*') return '*';
-  const versions = elements.map((element) => ENTITY_TAG.exec(element));
-  const wellFormed = (element: string, index: number) =>
-    versions[index] !== null || FOREIGN_ENTITY_TAG.test(element);
+  const versions = elements.map((element) => (element === null ? null : ENTITY_TAG.exec(element)));
+  const wellFormed = (element: string | null, index: number) =>
+    element !== null && (versions[index] !== null || FOREIGN_ENTITY_TAG.test(element));
   if (elements.length === 0 || elements.length > MAX_TAGS || !elements.every(wellFormed)) {
     throw new ApiProblem(
       400,
@@ -42,6 +44,21 @@ export function parseIfMatch(value: string | undefined): IfMatch | undefined {
   }
   // Foreign tags match nothing: a list of only those is a precondition no version meets.
   return [...new Set(versions.flatMap((m) => (m === null ? [] : [Number(m[1] ?? m[2])])))];
+}
+
+/**
+ * The elements of a comma-separated list, empty ones dropped (§5.6.1); null for one that is not
+ * a quoted tag or a token followed by a comma or the end (`"3"x`, an unclosed quote).
+ */
+function listElements(value: string): Array<string | null> {
+  const elements: Array<string | null> = [];
+  LIST_ELEMENT.lastIndex = 0;
+  while (LIST_ELEMENT.lastIndex < value.length) {
+    const match = LIST_ELEMENT.exec(value);
+    if (!match) return [...elements, null];
+    if (match[1] !== '') elements.push(match[1]);
+  }
+  return elements;
 }
 
 /**
