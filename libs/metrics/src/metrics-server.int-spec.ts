@@ -15,6 +15,8 @@ describe('startMetricsServer', () => {
       expect(response.status).toBe(200);
       expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
       expect(await response.text()).toContain('accord_test_total 3');
+      // A trailing slash names the same page, as on the api.
+      expect(await (await fetch(`${base}/metrics/`)).text()).toContain('accord_test_total 3');
       expect((await fetch(`${base}/other`)).status).toBe(404);
     } finally {
       await new Promise((resolve) => server.close(resolve));

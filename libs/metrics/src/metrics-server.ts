@@ -1,10 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { Registry } from 'prom-client';
 
-/** A bare HTTP server answering `GET /metrics` for processes without an HTTP app (the worker). */
+/**
+ * A bare HTTP server answering `GET /metrics` (`/metrics/` too, as the api does) for processes
+ * without an HTTP app (the worker).
+ */
 export async function startMetricsServer(registry: Registry, port: number): Promise<Server> {
   const server = createServer((request, response) => {
-    if (request.method !== 'GET' || request.url?.split('?')[0] !== '/metrics') {
+    const path = request.url?.split('?')[0].replace(/\/+$/, '');
+    if ((request.method !== 'GET' && request.method !== 'HEAD') || path !== '/metrics') {
       response.writeHead(404).end();
       return;
     }
