@@ -1399,7 +1399,15 @@ interface BadReadQuery {
   url: string;
   query: Record<string, string>;
   fields: string[];
+  /** The role the route needs; viewer by default. */
+  as?: 'admin';
 }
+
+const SOME_UUID = '7d0b3c8e-53f4-4f1c-9b4e-0d8b6b1f2a33';
+/** Year 0000, and an instant an offset carries back into it: no record can be that old. */
+const BEFORE_YEAR_ONE = ['0000-12-31T00:00:00Z', '0001-01-01T00:00:00+01:00'];
+/** Integers that Number() reads, but that are not written in decimal digits. */
+const NOT_DECIMAL = ['0x10', '1e2', '5.0', ' 5', ''];
 
 const badReadQueries: BadReadQuery[] = [
   { url: '/api/v1/measures', query: { imposingParty: 'us' }, fields: ['imposingParty'] },
@@ -1423,6 +1431,60 @@ const badReadQueries: BadReadQuery[] = [
     query: { imposingParty: 'QQ', targetParty: 'CN' },
     fields: ['imposingParty'],
   },
+  // Instants outside 0001–9999 (UTC) are refused alike on every read, before any read model.
+  ...BEFORE_YEAR_ONE.flatMap((instant): BadReadQuery[] => [
+    { url: '/api/v1/measures', query: { asOf: instant }, fields: ['asOf'] },
+    { url: '/api/v1/measures', query: { knownAt: instant }, fields: ['knownAt'] },
+    { url: '/api/v1/measures/US-RECIPROCAL-CN', query: { asOf: instant }, fields: ['asOf'] },
+    { url: '/api/v1/measures/US-RECIPROCAL-CN', query: { knownAt: instant }, fields: ['knownAt'] },
+    { url: '/api/v1/measures.csv', query: { asOf: instant }, fields: ['asOf'] },
+    { url: '/api/v1/measures', query: { endsBefore: instant }, fields: ['endsBefore'] },
+    { url: '/api/v1/measures.csv', query: { endsBefore: instant }, fields: ['endsBefore'] },
+    { url: '/api/v1/agreements', query: { knownAt: instant }, fields: ['knownAt'] },
+    { url: '/api/v1/agreements/GENEVA-2025', query: { asOf: instant }, fields: ['asOf'] },
+    {
+      url: '/api/v1/tariffs/summary',
+      query: { imposingParty: 'US', targetParty: 'CN', asOf: instant },
+      fields: ['asOf'],
+    },
+    { url: '/api/v1/expiries', query: { from: instant }, fields: ['from'] },
+    { url: '/api/v1/expiries', query: { knownAt: instant }, fields: ['knownAt'] },
+    { url: '/api/v1/expiries.ics', query: { to: instant }, fields: ['to'] },
+    { url: '/api/v1/timeline', query: { to: instant }, fields: ['to'] },
+    { url: '/api/v1/timeline', query: { knownAt: instant }, fields: ['knownAt'] },
+    { url: '/api/v1/alerts', query: { from: instant }, fields: ['from'] },
+  ]),
+  { url: '/api/v1/alerts', query: { to: '0000-06-01' }, fields: ['to'] },
+  { url: '/api/v1/timeline', query: { from: '0000-06-01' }, fields: ['from'] },
+  // Integers in decimal digits only, wherever a query takes one.
+  ...NOT_DECIMAL.map((after) => ({ url: '/api/v1/events', query: { after }, fields: ['after'] })),
+  { url: '/api/v1/events', query: { limit: '1e1' }, fields: ['limit'] },
+  { url: '/api/v1/measures', query: { limit: '0x10' }, fields: ['limit'] },
+  { url: '/api/v1/measures', query: { minPosition: '1.0' }, fields: ['minPosition'] },
+  { url: '/api/v1/expiries', query: { limit: '2e1' }, fields: ['limit'] },
+  { url: '/api/v1/measures/US-RECIPROCAL-CN/events', query: { after: '0x1' }, fields: ['after'] },
+  {
+    url: `/api/v1/webhook-subscriptions/${SOME_UUID}/deliveries`,
+    query: { limit: '10.0' },
+    fields: ['limit'],
+    as: 'admin',
+  },
+  // Routes that take no query parameter refuse one, like every other route.
+  {
+    url: `/api/v1/webhook-subscriptions/${SOME_UUID}`,
+    query: { cursor: 'x' },
+    fields: ['cursor'],
+    as: 'admin',
+  },
+  {
+    url: `/api/v1/webhook-subscriptions/${SOME_UUID}/deliveries/${SOME_UUID}`,
+    query: { expand: 'attempts' },
+    fields: ['expand'],
+    as: 'admin',
+  },
+  { url: '/api/v1/api-keys', query: { limit: '1' }, fields: ['limit'], as: 'admin' },
+  { url: `/api/v1/api-keys/${SOME_UUID}`, query: { x: '1' }, fields: ['x'], as: 'admin' },
+  { url: '/api/v1/api-keys/me/feed-token', query: { format: 'ics' }, fields: ['format'] },
 ];
 
 describe('bad read queries, end to end: 400 validation-failed naming the parameter', () => {
@@ -1440,7 +1502,11 @@ describe('bad read queries, end to end: 400 validation-failed naming the paramet
   it.each(
     badReadQueries.map((c) => [`${c.url} ${new URLSearchParams(c.query).toString()}`, c] as const),
   )('%s', async (_name, c) => {
-    const response = await api.http().get(c.url).query(c.query).set(bearer(viewer.key));
+    const response = await api
+      .http()
+      .get(c.url)
+      .query(c.query)
+      .set(bearer(c.as === 'admin' ? api.adminKey : viewer.key));
     expect({ status: response.status, body: response.body as unknown }).toMatchObject({
       status: 400,
       body: { status: 400, code: 'validation-failed' },
@@ -1457,9 +1523,34 @@ describe('bad read queries, end to end: 400 validation-failed naming the paramet
       ['/api/v1/agreements', { party: 'CN' }],
       ['/api/v1/timeline', { party: 'MX' }],
       ['/api/v1/expiries', { imposingParty: 'CN', targetParty: 'US', kind: 'export-control' }],
+      ['/api/v1/measures', { asOf: '0001-01-01T00:00:00Z', knownAt: '9999-12-31T23:59:59Z' }],
+      ['/api/v1/expiries', { from: '0001-01-01', to: '9999-12-31' }],
+      ['/api/v1/timeline', { from: '0001-01-01T01:00:00+01:00', to: '9999-12-31T23:59:59Z' }],
+      ['/api/v1/events', { after: '007', limit: '1000' }],
+      ['/api/v1/measures', { limit: '200', minPosition: '0' }],
+      ['/api/v1/api-keys/me/feed-token', {}],
     ] as const) {
       const response = await api.http().get(url).query(query).set(bearer(viewer.key));
       expect({ url, query, status: response.status }).toEqual({ url, query, status: 200 });
     }
+  });
+
+  it('refuses a webhook replay window outside 0001–9999 like the reads', async () => {
+    // The query is checked before the subscription is looked up: an unknown one is then a 404.
+    const replay = (since: string) =>
+      api
+        .http()
+        .post(`/api/v1/webhook-subscriptions/${SOME_UUID}/replay`)
+        .query({ since })
+        .set(bearer(api.adminKey));
+    for (const since of BEFORE_YEAR_ONE) {
+      const response = await replay(since);
+      expect({ since, status: response.status, errors: response.body.errors }).toEqual({
+        since,
+        status: 400,
+        errors: [expect.objectContaining({ field: 'since' })],
+      });
+    }
+    expect((await replay('0001-01-01T00:00:00Z')).status).toBe(404);
   });
 });

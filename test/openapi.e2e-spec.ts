@@ -110,15 +110,18 @@ function violations(
       errors.push(...check(schema.items as Json, item, `${path}/${index}`)),
     );
   }
+  if (typeOf(value) === 'object') {
+    // Also alone: `oneOf: [{ required: [a] }, { required: [b] }]` asks for exactly one of two.
+    for (const name of (schema.required ?? []) as string[]) {
+      if (!(name in (value as Json))) errors.push(`${path}/${name}: missing`);
+    }
+  }
   if (
     typeOf(value) === 'object' &&
     (schema.properties || schema.additionalProperties !== undefined)
   ) {
     const object = value as Json;
     const properties = (schema.properties ?? {}) as Json;
-    for (const name of (schema.required ?? []) as string[]) {
-      if (!(name in object)) errors.push(`${path}/${name}: missing`);
-    }
     for (const [name, item] of Object.entries(object)) {
       if (properties[name])
         errors.push(...check(properties[name] as Json, item, `${path}/${name}`));
@@ -170,6 +173,8 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
       LOG_LEVEL: 'error',
       ADMIN_API_KEY: adminKey,
       SUBSCRIPTION_POLL_MS: '50',
+      // A subscription to a loopback URL, to check that the server takes what the document does.
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
     });
     app = await createApi();
     // Nest adds its routes on init: record them, to compare with the document.
@@ -455,10 +460,13 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
   });
 
   it('documents the 422 and 409 problems the webhook routes answer', () => {
+    // 404s name `webhook-subscription-not-found` (checked below, with the subscriptions' codes).
     const problems = (route: string) =>
       Object.entries(operation(route)?.responses ?? {})
-        .filter(([, response]) =>
-          /webhook-/.test(String((response as { description?: string }).description)),
+        .filter(
+          ([status, response]) =>
+            status !== '404' &&
+            /webhook-/.test(String((response as { description?: string }).description)),
         )
         .map(([status]) => status);
     expect(problems('POST /api/v1/webhook-subscriptions')).toEqual(['422']);
@@ -514,6 +522,223 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
     expect(
       resolve('#/components/schemas/WriteResult')!.properties.eventIds.description,
     ).not.toMatch(/empty when replayed/);
+  });
+
+  it('documents the webhook subscriptions’ 204, ETag and Location, and their own 404 codes', () => {
+    const responses = (route: string) => (operation(route)?.responses ?? {}) as Json;
+    const base = '/api/v1/webhook-subscriptions';
+    expect(Object.keys(responses(`DELETE ${base}/{id}`))).toContain('204');
+    expect(responses(`DELETE ${base}/{id}`)['204'].content).toBeUndefined();
+    expect(Object.keys(responses(`POST ${base}`)['201'].headers ?? {}).sort()).toEqual([
+      'ETag',
+      'Location',
+    ]);
+    for (const route of [
+      `GET ${base}/{id}`,
+      `PATCH ${base}/{id}`,
+      `POST ${base}/{id}/rotate-secret`,
+    ]) {
+      expect({ route, headers: Object.keys(responses(route)['200'].headers ?? {}) }).toEqual({
+        route,
+        headers: ['ETag'],
+      });
+    }
+    // Every operation on a subscription names the codes it answers 404 with, and only those.
+    const onSubscriptions = operations().filter(({ route }) => route.includes(`${base}/{id}`));
+    expect(onSubscriptions.length).toBeGreaterThanOrEqual(8);
+    for (const { route, operation } of onSubscriptions) {
+      const description = String(operation.responses['404']?.description);
+      expect({ route, description }).toEqual({
+        route,
+        description: expect.stringContaining('`webhook-subscription-not-found`'),
+      });
+      expect({ route, names: /measure-not-found/.test(description) }).toEqual({
+        route,
+        names: false,
+      });
+      if (route.includes('{deliveryId}')) {
+        expect({ route, description }).toEqual({
+          route,
+          description: expect.stringContaining('`webhook-delivery-not-found`'),
+        });
+      }
+    }
+    expect(responses(`POST ${base}`)['422'].description).toMatch(/`idempotency-key-reused`/);
+  });
+
+  it('documents what the body and URL handling answer, on every operation it applies to', () => {
+    for (const { route, operation } of operations()) {
+      const statuses = Object.keys(operation.responses as Json);
+      // A malformed URL (`/%FF`) is a 400 `bad-request` on any route.
+      expect({ route, has400: statuses.includes('400') }).toEqual({ route, has400: true });
+      // Fastify parses the body of these methods whether or not the route reads one.
+      if (/^(POST|PUT|PATCH|DELETE) /.test(route)) {
+        expect({ route, statuses }).toEqual({
+          route,
+          statuses: expect.arrayContaining(['400', '413', '415']),
+        });
+      }
+      // Wherever If-Match is taken, a malformed one is a 400 and a stale one a 412.
+      const ifMatch = ((operation.parameters ?? []) as Json[]).find((p) => p.name === 'If-Match');
+      if (ifMatch) {
+        expect({ route, statuses }).toEqual({
+          route,
+          statuses: expect.arrayContaining(['400', '412']),
+        });
+        expect({ route, pattern: typeof ifMatch.schema?.pattern }).toEqual({
+          route,
+          pattern: 'string',
+        });
+      }
+      for (const [status, response] of Object.entries(operation.responses as Json)) {
+        if (!(response as Json).content?.['application/problem+json']) continue;
+        const named = { '401': '`unauthenticated`', '403': '`forbidden`' }[status];
+        if (named) {
+          expect({ route, status, description: (response as Json).description }).toEqual({
+            route,
+            status,
+            description: expect.stringContaining(named),
+          });
+        }
+        // Both 503s (database-unavailable, not-caught-up) say when to ask again.
+        if (status === '503') {
+          expect({ route, headers: (response as Json).headers }).toEqual({
+            route,
+            headers: { 'Retry-After': expect.objectContaining({ schema: expect.any(Object) }) },
+          });
+        }
+      }
+    }
+    expect(operation('GET /api/v1/events')!.responses['400'].description).toMatch(/`bad-request`/);
+  });
+
+  it('gives instants in query parameters the years the server takes, 0001–9999', () => {
+    let checked = 0;
+    for (const { route, operation } of operations()) {
+      for (const parameter of (operation.parameters ?? []) as Json[]) {
+        if (parameter.in !== 'query') continue;
+        if (!['asOf', 'knownAt', 'from', 'to', 'since', 'until'].includes(parameter.name)) continue;
+        const at = `${route} ?${parameter.name}`;
+        const check = (value: string) => violations(parameter.schema as Json, value, resolve);
+        expect({ at, errors: check('0001-01-01T00:00:00Z') }).toEqual({ at, errors: [] });
+        expect({ at, errors: check('9999-12-31T23:59:59.999Z') }).toEqual({ at, errors: [] });
+        expect({ at, refused: check('0000-12-31T00:00:00Z').length > 0 }).toEqual({
+          at,
+          refused: true,
+        });
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(15);
+    // No read answers 422 for them any more: none documents one.
+    for (const { route, operation } of operations()) {
+      if (route.startsWith('GET '))
+        expect({ route, has422: '422' in operation.responses }).toEqual({ route, has422: false });
+    }
+  });
+
+  it('describes the query parameters, their defaults and what integers they take', () => {
+    const undescribed = operations().flatMap(({ route, operation }) =>
+      ((operation.parameters ?? []) as Json[])
+        .filter((p) => p.in === 'query' && !p.description)
+        .map((p) => `${route} ?${p.name as string}`),
+    );
+    expect(undescribed).toEqual([]);
+    const parameter = (route: string, name: string) =>
+      ((operation(route)?.parameters ?? []) as Json[]).find(
+        (p) => p.name === name && p.in === 'query',
+      );
+    expect(parameter('GET /api/v1/measures', 'knownAt')?.description).toMatch(/Default: now/);
+    expect(parameter('GET /api/v1/measures', 'knownAt')?.description).toMatch(
+      /later instant answers as now/,
+    );
+    expect(parameter('GET /api/v1/measures', 'minPosition')?.description).toMatch(
+      /503 `not-caught-up`/,
+    );
+    expect(parameter('GET /api/v1/alerts', 'measure')?.description).toMatch(/id or code/);
+    expect(parameter('GET /api/v1/expiries', 'from')?.description).toMatch(/2026-11-30/);
+    expect(parameter('GET /api/v1/events', 'limit')?.schema).toMatchObject({
+      type: 'integer',
+      default: 100,
+    });
+    expect(parameter('GET /api/v1/measures', 'limit')?.schema).toMatchObject({
+      type: 'integer',
+      default: 50,
+    });
+    expect(resolve('#/components/schemas/Alert')!.properties.deliveredAt.description).toMatch(
+      /null for that long/,
+    );
+  });
+
+  it('gives the webhook and suspension bodies the rules the server enforces', async () => {
+    const create = operation('POST /api/v1/webhook-subscriptions')!.requestBody.content[
+      'application/json'
+    ].schema as Json;
+    const body = (extra: Json) => ({ url: 'http://127.0.0.1:9/hook', eventTypes: ['*'], ...extra });
+    const refusedByDocument = [
+      body({ eventTypes: ['nope.event'] }),
+      body({ eventTypes: ['ping.*'] }),
+      body({ leadTimes: ['soon'] }),
+      body({ filters: { parties: ['c'] } }),
+      body({ filters: { measureKinds: ['bogus'] } }),
+    ];
+    for (const refused of refusedByDocument) {
+      expect({ refused, errors: violations(create, refused, resolve).length > 0 }).toEqual({
+        refused,
+        errors: true,
+      });
+      const answer = await http()
+        .post('/api/v1/webhook-subscriptions')
+        .set('authorization', `Bearer ${adminKey}`)
+        .send(refused);
+      expect({ refused, status: answer.status }).toEqual({ refused, status: 400 });
+    }
+    // What the document takes, the server takes: every event type and group it lists.
+    const taken = body({
+      eventTypes: create.properties.eventTypes.items.enum,
+      leadTimes: ['PT0S', 'P30D', 'PT12H', 'P10Y'],
+      filters: {
+        parties: ['cn', 'US'],
+        measureKinds: create.properties.filters.properties.measureKinds.items.enum,
+      },
+    });
+    expect(violations(create, taken, resolve)).toEqual([]);
+    const created = await http()
+      .post('/api/v1/webhook-subscriptions')
+      .set('authorization', `Bearer ${adminKey}`)
+      .send(taken);
+    expect({ status: created.status, body: created.body as unknown }).toMatchObject({
+      status: 201,
+    });
+    expect(created.headers.etag).toBe('"1"');
+
+    const schedule = resolve('#/components/schemas/ScheduleSuspensionBody')!;
+    const sources = [{ issuer: 'USTR', title: 'Notice', official: true }];
+    for (const refused of [
+      { sources },
+      { startsAt: '2025-05-14T04:01:00Z', sources },
+      {
+        startsAt: '2025-05-14T04:01:00Z',
+        endsAt: '2025-08-12T04:01:00Z',
+        duration: 'P90D',
+        sources,
+      },
+    ]) {
+      expect({ refused, errors: violations(schedule, refused, resolve).length > 0 }).toEqual({
+        refused,
+        errors: true,
+      });
+    }
+    expect(
+      violations(
+        schedule,
+        { startsAt: '2025-05-14T04:01:00Z', duration: 'P90D', sources },
+        resolve,
+      ),
+    ).toEqual([]);
+    const extend = resolve('#/components/schemas/ExtendSuspensionBody')!;
+    expect(violations(extend, { sources }, resolve).length).toBeGreaterThan(0);
+    expect(violations(extend, { duration: 'P90D', sources }, resolve)).toEqual([]);
   });
 
   describe('real answers validate against the schemas the document gives them', () => {

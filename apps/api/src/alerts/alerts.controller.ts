@@ -7,15 +7,24 @@ import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
 import { notCaughtUp } from '../measures/read-query';
 import { ApiJsonResponse } from '../openapi';
-import { pageQuery, windowBound, windowOf, withCursor } from '../read-models/window-query';
+import { pageQuery, windowOf, windowQuery, withCursor } from '../read-models/window-query';
 
 const alertsQuery = z.strictObject({
-  /** Id or code. */
-  measure: z.string().max(200).optional(),
-  suspension: z.string().max(200).optional(),
-  state: z.enum(['pending', 'fired', 'cancelled', 'skipped']).optional(),
-  from: windowBound.optional(),
-  to: windowBound.optional(),
+  measure: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('The alerts of this measure, by id or code (an unknown one: an empty page).'),
+  suspension: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('The alerts of this suspension, by the `suspensionId` its write answered.'),
+  state: z
+    .enum(['pending', 'fired', 'cancelled', 'skipped'])
+    .optional()
+    .describe('Only the alerts in this state.'),
+  ...windowQuery('the intended fire time'),
   ...pageQuery,
 });
 

@@ -7,6 +7,7 @@ import {
   Inject,
   Param,
   Post,
+  Query,
   Req,
   Res,
 } from '@nestjs/common';
@@ -31,7 +32,8 @@ import {
 import type { WriteOptions } from '@app/trade';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiProblem, expectedVersionOf, Roles, ZodPipe } from '../http';
-import { ApiIdParam, ApiProblemResponse, schemaRef } from '../openapi';
+import { ApiIdParam, ApiIfMatch, ApiProblemResponse, schemaRef } from '../openapi';
+import { noQuery, type NoQuery } from '../read-models/query-values';
 import { WriteContext } from '../write/write-request';
 import {
   toApiKeyDto,
@@ -126,7 +128,9 @@ export class ApiKeysController {
 
   @Get()
   @ApiOperation({ summary: 'List API keys (never their secrets)' })
-  async list(): Promise<{ items: ApiKeyDto[]; nextCursor: null }> {
+  async list(
+    @Query(new ZodPipe(noQuery)) _query: NoQuery,
+  ): Promise<{ items: ApiKeyDto[]; nextCursor: null }> {
     const keys = await this.apiKeys.list();
     return { items: keys.map(toApiKeyDto), nextCursor: null };
   }
@@ -143,6 +147,7 @@ export class ApiKeysController {
   @ApiProblemResponse(404, '`api-key-not-found`.')
   get(
     @Param('id') id: string,
+    @Query(new ZodPipe(noQuery)) _query: NoQuery,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ApiKeyDto> {
     return answer(async () => {
@@ -156,22 +161,17 @@ export class ApiKeysController {
   @HttpCode(204)
   @ApiOperation({ summary: 'Revoke an API key (again: nothing changes)' })
   @ApiIdParam('id', 'The key’s id.')
-  @ApiHeader({
-    name: 'If-Match',
-    required: false,
-    description:
-      'Revokes only if the key is at a listed version (its `ETag`, e.g. `"1"`): 412 ' +
-      '`precondition-failed` with `currentVersion` when it is not (revoked since, say); 400 ' +
-      '`invalid-if-match` when malformed.',
-    schema: { type: 'string', example: '"1"' },
-  })
+  @ApiIfMatch(
+    'Revokes only if the key is at a listed version (its `ETag`, e.g. `"1"`), so not if it ' +
+      'was revoked since.',
+    '`precondition-failed`: `If-Match` names no current version of the key.',
+  )
   @ApiResponse({
     status: 204,
     description: 'Revoked: the key is refused from now on.',
     headers: KEY_VERSION,
   })
   @ApiProblemResponse(404, '`api-key-not-found`.')
-  @ApiProblemResponse(412, '`precondition-failed`: `If-Match` names no current version of the key.')
   revoke(
     @Param('id') id: string,
     @Req() request: FastifyRequest,

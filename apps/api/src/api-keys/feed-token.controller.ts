@@ -1,9 +1,10 @@
-import { Controller, Get, Inject, Req } from '@nestjs/common';
+import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeysService } from '@app/api-keys';
 import type { FastifyRequest } from 'fastify';
-import { ApiProblem, CurrentPrincipal, Roles, type Principal } from '../http';
+import { ApiProblem, CurrentPrincipal, Roles, ZodPipe, type Principal } from '../http';
 import { ApiJsonResponse } from '../openapi';
+import { noQuery, type NoQuery } from '../read-models/query-values';
 
 /**
  * A key learns its calendar feed token here (any role): calendar clients cannot send
@@ -19,7 +20,11 @@ export class FeedTokenController {
   @Get('feed-token')
   @ApiOperation({ summary: 'The calling key’s iCalendar feed token and feed URL' })
   @ApiJsonResponse('FeedToken', 'The token to put in the calendar feed URL as `?token=`.')
-  async feedToken(@CurrentPrincipal() principal: Principal, @Req() request: FastifyRequest) {
+  async feedToken(
+    @CurrentPrincipal() principal: Principal,
+    @Req() request: FastifyRequest,
+    @Query(new ZodPipe(noQuery)) _query: NoQuery,
+  ) {
     const feedToken = await this.apiKeys.feedTokenOf(principal.keyId);
     // The key authenticated a moment ago; it can only be missing if revoked since.
     if (!feedToken) {

@@ -4,10 +4,13 @@ import { EventStore } from '@app/event-store';
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
+import { wholeNumberQuery } from '../read-models/query-values';
 
 const feedQuery = z.strictObject({
-  after: z.coerce.number().int().min(0).default(0),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
+  after: wholeNumberQuery(0, undefined, 0).describe(
+    'A global position: only the events after it (0, the default: from the first).',
+  ),
+  limit: wholeNumberQuery(1, 1000, 100).describe('At most this many events, 1–1000 (default 100).'),
 });
 
 /**

@@ -6,13 +6,19 @@ import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { ApiProblem, Public, ZodPipe } from '../http';
 import { ApiProblemResponse, ApiReadText } from '../openapi';
-import { windowBound, windowOf } from '../read-models/window-query';
+import { windowOf, windowQuery } from '../read-models/window-query';
 import { suspensionEndsCalendar } from './suspension-ends-calendar';
 
 const calendarQuery = z.strictObject({
-  token: z.string().max(512).optional(),
-  from: windowBound.optional(),
-  to: windowBound.optional(),
+  token: z
+    .string()
+    .max(512)
+    .optional()
+    .describe(
+      'The feed token of an active API key (`GET /api/v1/api-keys/me/feed-token`): calendar ' +
+        'clients cannot send `Authorization`. Required; missing or unknown, a 401.',
+    ),
+  ...windowQuery('each suspension’s current end', 'a year ago'),
 });
 
 /** More would make a calendar client choke long before it helps anyone. */

@@ -6,15 +6,15 @@ import { Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
 import { notCaughtUp } from '../measures/read-query';
 import { measureKindQuery, partyCodeQuery } from '../read-models/read-filters';
-import { pageQuery, windowBound, windowOf, withCursor } from '../read-models/window-query';
+import { knownAtQuery } from '../read-models/query-values';
+import { pageQuery, windowOf, windowQuery, withCursor } from '../read-models/window-query';
 
 const expiriesQuery = z.strictObject({
-  from: windowBound.optional(),
-  to: windowBound.optional(),
+  ...windowQuery('each suspension’s current end', 'now'),
   imposingParty: partyCodeQuery.optional(),
   targetParty: partyCodeQuery.optional(),
   kind: measureKindQuery.optional(),
-  knownAt: z.iso.datetime({ offset: true }).optional(),
+  knownAt: knownAtQuery,
   ...pageQuery,
 });
 

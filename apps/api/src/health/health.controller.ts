@@ -7,7 +7,11 @@ import { Public } from '../http';
 
 type Check = { status: 'up' } | { status: 'down'; error: string };
 
-/** Liveness says the process answers; readiness says it can serve (SPEC §4). */
+/**
+ * Liveness says the process answers; readiness says it can serve (SPEC §4). Unlike the API
+ * routes, they ignore query parameters rather than refuse them: a monitor or load balancer that
+ * adds one (a cache buster) must not take a healthy instance for a broken one.
+ */
 @Public()
 @Controller('health')
 export class HealthController {

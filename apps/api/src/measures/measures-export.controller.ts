@@ -9,7 +9,14 @@ import {
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
 import { ApiReadText } from '../openapi';
-import { measureKindQuery, measureStatusQuery, partyCodeQuery } from '../read-models/read-filters';
+import {
+  agreementQuery,
+  endsBeforeQuery,
+  measureKindQuery,
+  measureStatusQuery,
+  partyCodeQuery,
+  textSearchQuery,
+} from '../read-models/read-filters';
 import { MEASURE_CSV_HEADER, measureCsvRow, toCsv } from './measures-csv';
 import { notCaughtUp, statusQuerySchema, toDates } from './read-query';
 
@@ -19,9 +26,9 @@ const exportQuery = statusQuerySchema.extend({
   targetParty: partyCodeQuery.optional(),
   kind: measureKindQuery.optional(),
   status: measureStatusQuery.optional(),
-  agreement: z.string().optional(),
-  endsBefore: z.iso.datetime({ offset: true }).optional(),
-  q: z.string().max(200).optional(),
+  agreement: agreementQuery.optional(),
+  endsBefore: endsBeforeQuery.optional(),
+  q: textSearchQuery.optional(),
 });
 
 const PAGE = 200;

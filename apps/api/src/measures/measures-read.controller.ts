@@ -14,7 +14,14 @@ import { ApiProblem, Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
 import { ApiConditionalRead, notModified } from '../read-models/conditional-get';
 import { historyQuerySchema, type HistoryQuery } from '../read-models/history-query';
-import { measureKindQuery, measureStatusQuery, partyCodeQuery } from '../read-models/read-filters';
+import {
+  agreementQuery,
+  endsBeforeQuery,
+  measureKindQuery,
+  measureStatusQuery,
+  partyCodeQuery,
+  textSearchQuery,
+} from '../read-models/read-filters';
 import {
   listQuerySchema,
   notCaughtUp,
@@ -28,9 +35,9 @@ const measureListQuery = listQuerySchema.extend({
   targetParty: partyCodeQuery.optional(),
   kind: measureKindQuery.optional(),
   status: measureStatusQuery.optional(),
-  agreement: z.string().optional(),
-  endsBefore: z.iso.datetime({ offset: true }).optional(),
-  q: z.string().max(200).optional(),
+  agreement: agreementQuery.optional(),
+  endsBefore: endsBeforeQuery.optional(),
+  q: textSearchQuery.optional(),
 });
 
 /** Measure status on any date, as known at any time (viewer role). */

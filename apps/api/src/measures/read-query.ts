@@ -1,21 +1,35 @@
 import { z } from 'zod';
 import { ApiProblem } from '../http';
+import {
+  instantQuery,
+  knownAtQuery,
+  minPositionQuery,
+  wholeNumberQuery,
+} from '../read-models/query-values';
 
-const instant = z.iso.datetime({
-  offset: true,
-  message: 'must be an ISO 8601 instant with an offset',
-});
-
-/** `asOf` (valid time) and `knownAt` (transaction time), both defaulting to now; `minPosition`. */
+/**
+ * `asOf` (valid time) and `knownAt` (transaction time), both defaulting to now; `minPosition`.
+ * The instants are the shared query instant: out of 0001–9999 they are a 400 naming the
+ * parameter on every read, before any read model is asked.
+ */
 export const statusQuerySchema = z.strictObject({
-  asOf: instant.optional(),
-  knownAt: instant.optional(),
-  minPosition: z.coerce.number().int().min(0).optional(),
+  asOf: instantQuery
+    .optional()
+    .describe(
+      'Valid time: the date the answer is for, an ISO 8601 instant with an offset in years ' +
+        '0001–9999 (UTC). Default: now.',
+    ),
+  knownAt: knownAtQuery,
+  minPosition: minPositionQuery,
 });
 
 export const listQuerySchema = statusQuerySchema.extend({
-  cursor: z.string().uuid().optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z
+    .string()
+    .uuid()
+    .optional()
+    .describe('The `nextCursor` of the previous page; absent: the first page.'),
+  limit: wholeNumberQuery(1, 200, 50).describe('Items per page, 1–200 (default 50).'),
 });
 
 export function toDates(query: { asOf?: string; knownAt?: string }): {

@@ -2,6 +2,7 @@ export { DOCS_PATH, installOpenApi, OPENAPI_JSON_PATH } from './install-openapi'
 export { buildOpenApiDocument, BEARER_SCHEME } from './openapi-document';
 export {
   ApiIdOrCodeParam,
+  ApiIfMatch,
   ApiIdParam,
   ApiProblemResponse,
   ApiJsonResponse,
@@ -11,3 +12,4 @@ export {
   type ApiWriteOptions,
 } from './openapi.decorators';
 export { REQUEST_BODY_SCHEMAS, RESPONSE_SCHEMAS, schemaRef } from './openapi-schemas';
+export { webhookSubscriptionBody } from './webhook-schemas';

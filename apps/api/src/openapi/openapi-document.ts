@@ -51,8 +51,10 @@ interface Handler {
  * the zod schemas as `components.schemas`, then what applies across routes:
  *  - security from the same `@Roles` / `@Public` metadata the ApiKeyGuard enforces (so the
  *    document cannot claim a route is open when the guard refuses it), with 401 and 403;
- *  - 400, 413 and 415 on every route that takes a body (Fastify answers those before any
- *    handler runs);
+ *  - what Fastify answers before any handler runs, on every operation it can reach: 400
+ *    `bad-request` for a malformed URL everywhere, and 400 `malformed-json`, 413 and 415 on
+ *    every method that may carry a body, whether or not the route reads one (GET and HEAD
+ *    bodies are ignored);
  *  - `{measure}` and `{agreement}` as a UUID or a code on every route, decorated or not;
  *  - the query parameters of every route that validates its query with a ZodPipe, from that
  *    schema (so the document lists what the route accepts, and a 400 when it does not; a 503
@@ -80,7 +82,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const handlers = handlersOf(app);
   const documented = new Set<string>();
   for (const [path, item] of Object.entries(document.paths)) {
-    for (const operation of operationsOf(item)) {
+    for (const [method, operation] of operationsOf(item)) {
       const handler = operation.operationId ? handlers.get(operation.operationId) : undefined;
       if (!handler) {
         throw new Error(`OpenAPI: no handler found for operation ${operation.operationId}`);
@@ -91,7 +93,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
         documented.add(operation.operationId!);
       }
       applyAccess(operation, handler.access);
-      if (operation.requestBody) addMissing(operation, [400, 413, 415]);
+      addMissing(operation, BODY_METHODS.has(method) ? [400, 413, 415] : [400]);
       if (handler.query) describeQueryParameters(operation, handler.query);
       // A route that names a resource in its path answers 404 when there is none, and 414 when
       // the name is longer than the router takes (see createFastifyAdapter's frameworkErrors).
@@ -109,9 +111,15 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 const METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const;
+type Method = (typeof METHODS)[number];
+/** The methods whose body Fastify parses, before any handler, wherever the route is. */
+const BODY_METHODS = new Set<Method>(['post', 'put', 'patch', 'delete', 'options']);
 
-function operationsOf(item: OpenAPIObject['paths'][string]): OperationObject[] {
-  return METHODS.flatMap((method) => (item[method] ? [item[method]] : []));
+function operationsOf(item: OpenAPIObject['paths'][string]): [Method, OperationObject][] {
+  return METHODS.flatMap((method) => {
+    const operation = item[method];
+    return operation ? [[method, operation] as [Method, OperationObject]] : [];
+  });
 }
 
 function applyAccess(operation: OperationObject, access: Access): void {

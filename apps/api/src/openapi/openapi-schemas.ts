@@ -187,9 +187,29 @@ export function componentSchemas(): Record<string, SchemaObject> {
     Object.entries(schemas).map(([id, schema]) => {
       // `$id` is JSON Schema; an OpenAPI 3.0 Schema Object does not have it.
       const { $id: _id, ...rest } = schema;
-      return [id, rest as SchemaObject];
+      const base = rest as SchemaObject;
+      const alternatives = EXACTLY_ONE_OF[id as RequestBodyName];
+      return [id, alternatives ? withExactlyOneOf(base, alternatives) : base];
     }),
   );
+}
+
+/**
+ * The pairs of fields a body needs exactly one of: the bodies' zod schemas say so by
+ * refinement (see trade-write.schemas.ts), which JSON Schema cannot see, so they are written
+ * out here as `oneOf`s, and the e2e suite checks that the server refuses what they refuse.
+ */
+const EXACTLY_ONE_OF: Partial<Record<RequestBodyName, [string, string][]>> = {
+  ScheduleSuspensionBody: [
+    ['startsAt', 'startsWhen'],
+    ['endsAt', 'duration'],
+  ],
+  ExtendSuspensionBody: [['endsAt', 'duration']],
+};
+
+function withExactlyOneOf(schema: SchemaObject, pairs: [string, string][]): SchemaObject {
+  const oneOfs = pairs.map((pair) => ({ oneOf: pair.map((name) => ({ required: [name] })) }));
+  return oneOfs.length === 1 ? { ...schema, ...oneOfs[0] } : { ...schema, allOf: oneOfs };
 }
 
 // The response schemas describe these types: the build fails when either side changes.

@@ -18,18 +18,45 @@ import { schemaRef, type RequestBodyName, type SchemaName } from './openapi-sche
  * `@Roles` / `@Public` metadata the guard enforces (see openapi-document.ts).
  */
 
-const ETAG: HeadersObject = {
+/** The `ETag` of a write's answer: the version `what` is at now, which `If-Match` names. */
+const versionTag = (what: string): HeadersObject => ({
   ETag: {
-    description: 'The stream’s new version, e.g. `"4"`: send it back as `If-Match`.',
+    description: `${what}’s new version, e.g. \`"4"\`: send it back as \`If-Match\`.`,
     schema: { type: 'string' },
   },
-};
+});
+const ETAG = versionTag('The stream');
 const LOCATION: HeadersObject = {
   Location: { description: 'Where the new resource lives.', schema: { type: 'string' } },
 };
 
+const IF_MATCH_LIST =
+  '^\\s*(?:\\*|(?:W/)?"?\\d{1,15}(?:\\.[\\w-]{1,64})?"?' +
+  '(?:\\s*,\\s*(?:W/)?"?\\d{1,15}(?:\\.[\\w-]{1,64})?"?)*)\\s*$';
+
+/**
+ * `If-Match` on a write, with what it answers: 412 `precondition-failed` when the version has
+ * moved on, 400 `invalid-if-match` when the header is not a list of versions. One decorator for
+ * every route that reads the header (through `expectedVersionOf`), so none can leave a status
+ * out. `description` says what the version is of and how it is compared.
+ */
+export function ApiIfMatch(description: string, preconditionFailed?: string): MethodDecorator {
+  return applyDecorators(
+    ApiHeader({
+      name: 'If-Match',
+      required: false,
+      description:
+        `${description} 412 \`precondition-failed\` with \`currentVersion\` when it has moved ` +
+        'on; 400 `invalid-if-match` when malformed.',
+      schema: { type: 'string', pattern: IF_MATCH_LIST, example: '"3"' },
+    }),
+    ApiResponse({ status: 400, ...problemResponse(400) }),
+    ApiResponse({ status: 412, ...problemResponse(412, preconditionFailed) }),
+  );
+}
+
 /** The error statuses every write can answer with (401 and 403 come with its role). */
-const WRITE_PROBLEMS: ProblemStatus[] = [400, 404, 409, 412, 413, 415, 422];
+const WRITE_PROBLEMS: ProblemStatus[] = [404, 409, 413, 415, 422];
 
 export interface ApiWriteOptions {
   /**
@@ -59,22 +86,11 @@ export function ApiWrite(body: RequestBodyName, options: ApiWriteOptions = {}): 
       });
   return applyDecorators(
     ApiBody({ required: true, schema: schemaRef(body) }),
-    ApiHeader({
-      name: 'If-Match',
-      required: false,
-      description:
-        'Makes the write conditional on the stream’s current version (its `ETag`, e.g. ' +
+    ApiIfMatch(
+      'Makes the write conditional on the stream’s current version (its `ETag`, e.g. ' +
         '`"3"`, or the `W/"3.…"` of a read, whose version is compared), or on any of a ' +
-        'list of them (`"3", "4"`, at most 32); `*` asks only that it exist. 412 with ' +
-        '`currentVersion` when it has moved on; 400 `invalid-if-match` when malformed.',
-      schema: {
-        type: 'string',
-        pattern:
-          '^\\s*(?:\\*|(?:W/)?"?\\d{1,15}(?:\\.[\\w-]{1,64})?"?' +
-          '(?:\\s*,\\s*(?:W/)?"?\\d{1,15}(?:\\.[\\w-]{1,64})?"?)*)\\s*$',
-        example: '"3"',
-      },
-    }),
+        'list of them (`"3", "4"`, at most 32); `*` asks only that it exist.',
+    ),
     ApiHeader({
       name: 'Idempotency-Key',
       required: false,
@@ -150,8 +166,13 @@ const STREAM_VERSION: HeadersObject = {
 export interface ApiJsonResponseOptions {
   /** Default 200. */
   status?: 200 | 201 | 202;
-  /** The route sends the stream's version as `ETag`. */
-  etag?: boolean;
+  /**
+   * The route sends a version as `ETag`: `true`, the stream's; a name (`'The subscription'`),
+   * the version of that resource, as a write's answer (which `If-Match` then names).
+   */
+  etag?: boolean | string;
+  /** The route answers where the resource it created lives, as `Location`. */
+  location?: boolean;
 }
 
 /** A route's success answer: its JSON body, by component name. */
@@ -160,10 +181,17 @@ export function ApiJsonResponse(
   description: string,
   options: ApiJsonResponseOptions = {},
 ): MethodDecorator {
+  const etag =
+    typeof options.etag === 'string'
+      ? versionTag(options.etag)
+      : options.etag
+        ? STREAM_VERSION
+        : undefined;
+  const headers = { ...etag, ...(options.location ? LOCATION : undefined) };
   return ApiResponse({
     status: options.status ?? 200,
     description,
-    ...(options.etag ? { headers: STREAM_VERSION } : {}),
+    ...(Object.keys(headers).length > 0 ? { headers } : {}),
     content: { 'application/json': { schema: schemaRef(schema) } },
   });
 }

@@ -17,9 +17,13 @@ const list = (codes: string[]) => codes.map((code) => `\`${code}\``).join(', ');
 const DESCRIPTIONS: Record<ProblemStatus, string> = {
   400:
     'Bad request. `validation-failed` (with `errors[]`, one per offending field, unknown fields ' +
-    'included), `malformed-json`, `invalid-if-match`, `invalid-idempotency-key`.',
-  401: 'Unauthenticated: no `Authorization: Bearer <key>`, or an unknown or revoked key.',
-  403: 'Forbidden: the key’s role may not do this (`requiredRole` names the role needed).',
+    'and query parameters included), `malformed-json`, `invalid-if-match`, ' +
+    '`invalid-idempotency-key`, or `bad-request` (the URL is malformed, e.g. a broken ' +
+    'percent-encoding).',
+  401:
+    '`unauthenticated`: no `Authorization: Bearer <key>`, or an unknown or revoked key ' +
+    '(with a `WWW-Authenticate` challenge).',
+  403: '`forbidden`: the key’s role may not do this (`requiredRole` names the role needed).',
   404: `Not found. One of ${list(codesOf('not-found'))}.`,
   409:
     'Conflict with the current state. `wrong-expected-version` (a concurrent write, without ' +
@@ -42,18 +46,28 @@ const DESCRIPTIONS: Record<ProblemStatus, string> = {
     '`Retry-After` says when to ask again.',
 };
 
-const WWW_AUTHENTICATE: HeadersObject = {
-  'WWW-Authenticate': {
-    description: 'The Bearer challenge (RFC 6750).',
-    schema: { type: 'string' },
+/** The headers that come with a status whatever its code. */
+const HEADERS: Partial<Record<ProblemStatus, HeadersObject>> = {
+  401: {
+    'WWW-Authenticate': {
+      description: 'The Bearer challenge (RFC 6750).',
+      schema: { type: 'string' },
+    },
+  },
+  503: {
+    'Retry-After': {
+      description: 'How many seconds to wait before asking again.',
+      schema: { type: 'integer', minimum: 0 },
+    },
   },
 };
 
 /** The response object of an error status, its body a `Problem`. */
 export function problemResponse(status: ProblemStatus, description?: string): ResponseObject {
+  const headers = HEADERS[status];
   return {
     description: description ?? DESCRIPTIONS[status],
-    ...(status === 401 ? { headers: WWW_AUTHENTICATE } : {}),
+    ...(headers ? { headers } : {}),
     content: { [PROBLEM_CONTENT_TYPE]: { schema: schemaRef('Problem') } },
   };
 }

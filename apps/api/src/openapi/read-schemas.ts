@@ -439,7 +439,14 @@ const alert = z.strictObject({
   endVersion: z.int().min(0),
   enqueuedAt: instant.nullable(),
   firedAt: instant.nullable(),
-  deliveredAt: instant.nullable().describe('The first successful delivery to any subscription.'),
+  deliveredAt: instant
+    .nullable()
+    .describe(
+      'The first successful delivery to any subscription, of alerts fired in the last 30 days. ' +
+        'Copied in by the schedule’s periodic reconciliation (`ALERT_RECONCILE_EVERY_MS`, ' +
+        'every minute by default), so it may stay null for that long after the delivery ' +
+        'succeeded: the subscription’s delivery log has the moment.',
+    ),
   cancelledAt: instant.nullable(),
   createdAt: instant,
 });

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { wholeNumberQuery } from './query-values';
 
 /**
  * `after` and `limit` of a stream's history (`GET …/{idOrCode}/events`), cursor pagination as
@@ -6,17 +7,10 @@ import { z } from 'zod';
  * whole rest of the history is one page, as it was before these parameters existed.
  */
 export const historyQuerySchema = z.strictObject({
-  after: z.coerce
-    .number()
-    .int()
-    .min(0)
-    .default(0)
-    .describe('A stream version: only the events after it (0, the default: from the first).'),
-  limit: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(1000)
+  after: wholeNumberQuery(0, undefined, 0).describe(
+    'A stream version: only the events after it (0, the default: from the first).',
+  ),
+  limit: wholeNumberQuery(1, 1000)
     .optional()
     .describe('At most this many events; absent, every event after `after`.'),
 });

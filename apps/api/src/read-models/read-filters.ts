@@ -1,5 +1,6 @@
 import { isPartyCode, MEASURE_KINDS, type MeasureStatus } from '@app/domain';
 import { z } from 'zod';
+import { instantQuery } from './query-values';
 
 /**
  * The filters the read routes share, validated alike everywhere: a value no record can carry
@@ -35,3 +36,27 @@ const _everyStatus: Exclude<MeasureStatus, (typeof MEASURE_STATUS_VALUES)[number
 export const measureStatusQuery = z
   .enum(MEASURE_STATUS_VALUES)
   .describe('The measure’s status on `asOf`.');
+
+/** The measures an agreement covers, by the agreement's id or code. */
+export const agreementQuery = z
+  .string()
+  .max(200)
+  .describe(
+    'Only the measures this agreement covers, by its id (a UUID) or its code, e.g. ' +
+      '`GENEVA-2025` (an unknown one: an empty page).',
+  );
+
+/** Measures whose suspension in force on `asOf` ends before an instant. */
+export const endsBeforeQuery = instantQuery.describe(
+  'Only the measures whose active suspension on `asOf` ends before this instant (an ISO 8601 ' +
+    'instant with an offset in years 0001–9999, UTC).',
+);
+
+/** Free text, matched as typed. */
+export const textSearchQuery = z
+  .string()
+  .max(200)
+  .describe(
+    'Text the measure’s code, title, summary, instrument or legal basis contains, in any case ' +
+      '(`%` and `_` match themselves).',
+  );

@@ -4,14 +4,42 @@ import { InvalidWebhookCursorError } from '@app/webhooks';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { ApiProblem } from '../http';
+import {
+  calendarDateQuery,
+  instantQuery,
+  minPositionQuery,
+  wholeNumberQuery,
+} from './query-values';
 
 /**
  * A window bound: an ISO 8601 instant with an offset, or a calendar date (`2026-11-30`), read
  * as a UTC day. `from` is inclusive and `to` exclusive, except that a date `to` includes its day.
  */
-export const windowBound = z.union([z.iso.datetime({ offset: true }), z.iso.date()], {
-  message: 'must be an ISO 8601 instant with an offset, or a date such as 2026-11-30',
+export const windowBound = z.union([instantQuery, calendarDateQuery], {
+  message:
+    'must be an ISO 8601 instant with an offset, or a date such as 2026-11-30, in years 0001–9999',
 });
+
+/**
+ * `from` and `to` of a windowed read, described alike everywhere: `bounds` names what they
+ * bound, `fromDefault` what an absent `from` means (an absent `to` leaves the window open).
+ */
+export function windowQuery(bounds: string, fromDefault = 'no lower bound') {
+  return {
+    from: windowBound
+      .optional()
+      .describe(
+        `Start of the window on ${bounds}, inclusive: an ISO 8601 instant with an offset, or a ` +
+          `date such as \`2026-11-30\` (its start, UTC). Default: ${fromDefault}.`,
+      ),
+    to: windowBound
+      .optional()
+      .describe(
+        `End of the window on ${bounds}, exclusive: an ISO 8601 instant with an offset, or a ` +
+          'date (that whole day included, UTC); later than `from`. Default: no upper bound.',
+      ),
+  };
+}
 
 const isDate = (value: string) => /^\d{4}-\d{2}-\d{2}$/.test(value);
 
@@ -54,9 +82,13 @@ export async function withCursor<T>(list: () => Promise<T>): Promise<T> {
   }
 }
 
-/** `cursor` and `limit` of a keyset-paginated list. */
+/** `cursor`, `limit` and `minPosition` of a keyset-paginated list. */
 export const pageQuery = {
-  cursor: z.string().max(500).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
-  minPosition: z.coerce.number().int().min(0).optional(),
+  cursor: z
+    .string()
+    .max(500)
+    .optional()
+    .describe('The `nextCursor` of the previous page; absent: the first page.'),
+  limit: wholeNumberQuery(1, 200, 50).describe('Items per page, 1–200 (default 50).'),
+  minPosition: minPositionQuery,
 };

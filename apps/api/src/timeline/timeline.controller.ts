@@ -6,13 +6,13 @@ import { Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
 import { notCaughtUp } from '../measures/read-query';
 import { partyCodeQuery } from '../read-models/read-filters';
-import { pageQuery, windowBound, windowOf, withCursor } from '../read-models/window-query';
+import { knownAtQuery } from '../read-models/query-values';
+import { pageQuery, windowOf, windowQuery, withCursor } from '../read-models/window-query';
 
 const timelineQuery = z.strictObject({
-  from: windowBound.optional(),
-  to: windowBound.optional(),
+  ...windowQuery('`effectiveAt`'),
   party: partyCodeQuery.optional(),
-  knownAt: z.iso.datetime({ offset: true }).optional(),
+  knownAt: knownAtQuery,
   ...pageQuery,
 });
 

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import {
-  applyDecorators,
   Body,
   Controller,
   Delete,
@@ -14,7 +13,14 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiBody,
+  ApiHeader,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import {
   DELIVERY_STATUSES,
   WebhookDeliveryNotFoundError,
@@ -32,9 +38,15 @@ import type { WriteOptions } from '@app/trade';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ApiProblem, expectedVersionOf, Roles, ZodPipe } from '../http';
+import { instantQuery, noQuery, wholeNumberQuery, type NoQuery } from '../read-models/query-values';
 import { withCursor } from '../read-models/window-query';
 import { WriteContext } from '../write/write-request';
-import { ApiJsonResponse, ApiProblemResponse } from '../openapi';
+import {
+  ApiIfMatch,
+  ApiJsonResponse,
+  ApiProblemResponse,
+  webhookSubscriptionBody,
+} from '../openapi';
 import {
   toDeliveryDto,
   toSubscriptionDto,
@@ -44,17 +56,26 @@ import {
   type WebhookSubscriptionWithSecretDto,
 } from './webhooks.dto';
 
-const instant = z.iso.datetime({
-  offset: true,
-  message: 'must be an ISO 8601 instant with an offset',
-});
 const pageQuery = z.strictObject({
-  cursor: z.string().max(200).optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .describe('The `nextCursor` of the previous page; absent: the first page.'),
+  limit: wholeNumberQuery(1, 200, 50).describe('Items per page, 1–200 (default 50).'),
 });
-const deliveriesQuery = pageQuery.extend({ status: z.enum(DELIVERY_STATUSES).optional() });
+const deliveriesQuery = pageQuery.extend({
+  status: z.enum(DELIVERY_STATUSES).optional().describe('Only the deliveries in this status.'),
+});
 const replayQuery = z
-  .strictObject({ since: instant, until: instant.optional() })
+  .strictObject({
+    since: instantQuery.describe(
+      'Re-send the finished deliveries created from this instant on (inclusive); before now.',
+    ),
+    until: instantQuery
+      .optional()
+      .describe('… and before this one (exclusive), later than `since`. Default: now.'),
+  })
   // `until` defaults to now: a `since` after it would be an empty window answered as `replayed: 0`.
   .refine((query) => new Date(query.since) < new Date(), {
     message: 'must be before now',
@@ -75,8 +96,9 @@ const KEY_IN_USE =
 const SUBSCRIPTION_DISABLED =
   '`webhook-subscription-disabled`: the subscription is disabled; enable it first.';
 
-const jsonSchema = (schema: z.ZodType) =>
-  z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as object;
+const SUBSCRIPTION_NOT_FOUND = '`webhook-subscription-not-found`: no subscription has this id.';
+const DELIVERY_NOT_FOUND =
+  '`webhook-delivery-not-found`: the subscription has no delivery with this id.';
 
 /**
  * Webhook subscriptions and their delivery log (SPEC §3, §4), admins only. The signing secret
@@ -106,9 +128,11 @@ export class WebhookSubscriptionsController {
       'the same key on another request is a 422 `idempotency-key-reused`.',
     schema: { type: 'string', maxLength: 200 },
   })
-  @ApiBody({ schema: jsonSchema(createWebhookSubscriptionSchema) })
+  @ApiBody({ schema: webhookSubscriptionBody(createWebhookSubscriptionSchema) })
   @ApiJsonResponse('WebhookSubscriptionWithSecret', 'Subscribed; `secret` is shown this once.', {
     status: 201,
+    etag: 'The subscription',
+    location: true,
   })
   create(
     @Body(new ZodPipe(createWebhookSubscriptionSchema)) body: CreateWebhookSubscriptionInput,
@@ -142,9 +166,11 @@ export class WebhookSubscriptionsController {
 
   @Get(':id')
   @ApiOperation({ summary: 'One subscription, with why it was disabled if it was' })
-  @ApiJsonResponse('WebhookSubscription', 'The subscription.')
+  @ApiJsonResponse('WebhookSubscription', 'The subscription.', { etag: 'The subscription' })
+  @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
   get(
     @Param('id') id: string,
+    @Query(new ZodPipe(noQuery)) _query: NoQuery,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookSubscriptionDto> {
     return answer(async () =>
@@ -159,14 +185,17 @@ export class WebhookSubscriptionsController {
     summary:
       'Change a subscription; re-enabling resets its failures and replays what it missed while failing or disabled',
   })
-  @ApiBody({ schema: jsonSchema(updateWebhookSubscriptionSchema) })
+  @ApiBody({ schema: webhookSubscriptionBody(updateWebhookSubscriptionSchema) })
   @ApiIfMatchVersion()
+  @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
   @ApiIdempotencyKey(
     'Makes the change safe to retry: a retry with the same key and the same request answers as ' +
       'the first did (the subscription as that change left it, its version and `ETag`) and ' +
       'changes nothing, even if the subscription changed since.',
   )
-  @ApiJsonResponse('WebhookSubscription', 'The subscription as changed.')
+  @ApiJsonResponse('WebhookSubscription', 'The subscription as changed.', {
+    etag: 'The subscription',
+  })
   update(
     @Param('id') id: string,
     @Body(new ZodPipe(updateWebhookSubscriptionSchema)) body: UpdateWebhookSubscriptionInput,
@@ -189,6 +218,8 @@ export class WebhookSubscriptionsController {
   @HttpCode(204)
   @ApiIfMatchVersion()
   @ApiOperation({ summary: 'Delete a subscription and its delivery log' })
+  @ApiResponse({ status: 204, description: 'Deleted, with its delivery log. No body.' })
+  @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
   delete(@Param('id') id: string, @Req() request: FastifyRequest): Promise<void> {
     const ifMatch = expectedVersionOf(request);
     return answer(() => this.subscriptions.delete(id, ifMatch));
@@ -214,7 +245,14 @@ export class WebhookSubscriptionsController {
       `another rotation has replaced since; nothing is rotated. ${KEY_IN_USE}`,
   )
   @ApiProblemResponse(422, KEY_REUSED)
-  @ApiJsonResponse('WebhookSubscriptionWithSecret', 'Rotated; the new `secret` is shown this once.')
+  @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
+  @ApiJsonResponse(
+    'WebhookSubscriptionWithSecret',
+    'Rotated; the new `secret` is shown this once.',
+    {
+      etag: 'The subscription',
+    },
+  )
   rotateSecret(
     @Param('id') id: string,
     @WriteContext() write: WriteOptions,
@@ -243,6 +281,7 @@ export class WebhookSubscriptionsController {
       'request’s ping (`deliveryId`, `webhookId`) and sends nothing.',
   )
   @ApiJsonResponse('WebhookTestResult', 'The ping is queued.', { status: 202 })
+  @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
   test(
     @Param('id') id: string,
     @WriteContext() write: WriteOptions,
@@ -254,6 +293,7 @@ export class WebhookSubscriptionsController {
   @Get(':id/deliveries')
   @ApiOperation({ summary: 'The delivery log, newest first, each delivery with its attempts' })
   @ApiJsonResponse('WebhookDeliveryList', 'A page of deliveries, newest first.')
+  @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
   deliveries(
     @Param('id') id: string,
     @Query(new ZodPipe(deliveriesQuery)) query: z.output<typeof deliveriesQuery>,
@@ -269,9 +309,11 @@ export class WebhookSubscriptionsController {
   @Get(':id/deliveries/:deliveryId')
   @ApiOperation({ summary: 'One delivery with its attempts' })
   @ApiJsonResponse('WebhookDelivery', 'The delivery with its attempts.')
+  @ApiProblemResponse(404, `${SUBSCRIPTION_NOT_FOUND} ${DELIVERY_NOT_FOUND}`)
   delivery(
     @Param('id') id: string,
     @Param('deliveryId') deliveryId: string,
+    @Query(new ZodPipe(noQuery)) _query: NoQuery,
   ): Promise<WebhookDeliveryDto> {
     return answer(async () => toDeliveryDto(await this.subscriptions.delivery(id, deliveryId)));
   }
@@ -293,6 +335,7 @@ export class WebhookSubscriptionsController {
   @ApiJsonResponse('WebhookDelivery', 'The delivery, queued to be sent again now.', {
     status: 202,
   })
+  @ApiProblemResponse(404, `${SUBSCRIPTION_NOT_FOUND} ${DELIVERY_NOT_FOUND}`)
   retry(
     @Param('id') id: string,
     @Param('deliveryId') deliveryId: string,
@@ -318,6 +361,7 @@ export class WebhookSubscriptionsController {
       'as the first did and re-sends nothing.',
   )
   @ApiJsonResponse('WebhookReplayResult', 'The deliveries are queued again.', { status: 202 })
+  @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
   replay(
     @Param('id') id: string,
     @Query(new ZodPipe(replayQuery)) query: z.output<typeof replayQuery>,
@@ -381,22 +425,12 @@ function versioned<T extends { version: number }>(reply: FastifyReply, subscript
   return subscription;
 }
 
-/** `If-Match` on a change of a subscription, and its 412. */
+/** `If-Match` on a change of a subscription, with its 400 and 412. */
 function ApiIfMatchVersion(): MethodDecorator {
-  return applyDecorators(
-    ApiHeader({
-      name: 'If-Match',
-      required: false,
-      description:
-        'Makes the change conditional on the subscription’s version (its `ETag`, e.g. `"3"`), ' +
-        'or on any of a list of them: 412 `precondition-failed` with `currentVersion` when it ' +
-        'has moved on; 400 `invalid-if-match` when malformed.',
-      schema: { type: 'string', example: '"3"' },
-    }),
-    ApiProblemResponse(
-      412,
-      '`precondition-failed`: `If-Match` names no current version of the subscription.',
-    ),
+  return ApiIfMatch(
+    'Makes the change conditional on the subscription’s version (its `ETag`, e.g. `"3"`), ' +
+      'or on any of a list of them.',
+    '`precondition-failed`: `If-Match` names no current version of the subscription.',
   );
 }
 
