@@ -1,3 +1,4 @@
+import { ApiProblem } from './api-problem';
 import { parseIfMatch } from './if-match';
 
 describe('parseIfMatch', () => {
@@ -23,6 +24,18 @@ describe('parseIfMatch', () => {
     // A quoted tag may hold commas, and be longer than the ones Accord issues.
     expect(parseIfMatch('"3,4", "5"')).toEqual([5]);
     expect(parseIfMatch(`"${'x'.repeat(200)}"`)).toEqual([]);
+  });
+
+  it('parses a crafted header in linear time, and refuses one longer than 4 KiB', () => {
+    // Blanks that a backtracking pattern could split every way between a tag and its comma.
+    const started = performance.now();
+    for (const crafted of [`x,${' '.repeat(4000)}"`, `"3",${' \t'.repeat(2000)}x"`]) {
+      expect(() => parseIfMatch(crafted)).toThrow(ApiProblem);
+    }
+    expect(parseIfMatch(`"3",${' '.repeat(4000)}"4"`)).toEqual([3, 4]);
+    expect(performance.now() - started).toBeLessThan(50);
+    // Valid, but longer than any list a client holds.
+    expect(() => parseIfMatch(`"3"${' '.repeat(5000)}`)).toThrow(ApiProblem);
   });
 
   it('reads * as any version', () => {

@@ -21,7 +21,12 @@ const FOREIGN_ENTITY_TAG = /^(?:W\/)?"[\x21\x23-\x7e\x80-\xff]{0,256}"$/;
  * One list element and what follows it up to the next comma: a quoted tag (which may hold
  * commas, RFC 9110 §8.8.3), or a bare token (`*`, an older client's `3`) up to the comma.
  */
-const LIST_ELEMENT = /[ \t]*((?:W\/)?"[^"]*"|[^",]*?)[ \t]*(?:,|$)/y;
+const LIST_ELEMENT = /[ \t]*(?:((?:W\/)?"[^"]*"|[^",\s]+)[ \t]*)?(?:,|$)/y;
+/**
+ * Longer than any list of `MAX_TAGS` tags a client holds. Refused before parsing, so that no
+ * header, however crafted, costs more than a glance.
+ */
+const MAX_LENGTH = 4096;
 
 /**
  * `If-Match` (RFC 9110 §13.1.1): `*` or a list of entity tags, the precondition holding when
@@ -29,7 +34,7 @@ const LIST_ELEMENT = /[ \t]*((?:W\/)?"[^"]*"|[^",]*?)[ \t]*(?:,|$)/y;
  */
 export function parseIfMatch(value: string | undefined): IfMatch | undefined {
   if (value === undefined) return undefined;
-  const elements = listElements(value);
+  const elements = value.length > MAX_LENGTH ? [null] : listElements(value);
   if (elements.length === 1 && elements[0] === '*') return '*';
   const versions = elements.map((element) => (element === null ? null : ENTITY_TAG.exec(element)));
   const wellFormed = (element: string | null, index: number) =>
@@ -56,7 +61,7 @@ function listElements(value: string): Array<string | null> {
   while (LIST_ELEMENT.lastIndex < value.length) {
     const match = LIST_ELEMENT.exec(value);
     if (!match) return [...elements, null];
-    if (match[1] !== '') elements.push(match[1]);
+    if (match[1] !== undefined) elements.push(match[1]);
   }
   return elements;
 }
