@@ -30,9 +30,12 @@ const LOCATION: HeadersObject = {
   Location: { description: 'Where the new resource lives.', schema: { type: 'string' } },
 };
 
-const IF_MATCH_LIST =
-  '^\\s*(?:\\*|(?:W/)?"?\\d{1,15}(?:\\.[\\w-]{1,64})?"?' +
-  '(?:\\s*,\\s*(?:W/)?"?\\d{1,15}(?:\\.[\\w-]{1,64})?"?)*)\\s*$';
+/**
+ * One element as the server reads it (if-match.ts): any quoted entity tag (one Accord did not
+ * issue names no version: 412, not 400), or an older client's bare version.
+ */
+const IF_MATCH_ELEMENT = '(?:W/)?(?:"[\\x21\\x23-\\x7e]{0,256}"|\\d{1,15}(?:\\.[\\w-]{1,64})?)';
+const IF_MATCH_LIST = `^\\s*(?:\\*|${IF_MATCH_ELEMENT}(?:\\s*,\\s*${IF_MATCH_ELEMENT})*)\\s*$`;
 
 /**
  * `If-Match` on a write, with what it answers: 412 `precondition-failed` when the version has
