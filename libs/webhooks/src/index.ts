@@ -83,7 +83,7 @@ export {
 export {
   WebhookDeliveryNotFoundError,
   WebhookStateConflictError,
-  RotationSupersededError,
+  SecretSupersededError,
   WebhookSubscriptionNotFoundError,
 } from './webhooks.errors';
 export type { PgQueryable, SqlRunner } from './infrastructure/queryable';

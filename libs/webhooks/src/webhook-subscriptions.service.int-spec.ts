@@ -72,3 +72,77 @@ describe('WebhookSubscriptionsService lists', () => {
     });
   });
 });
+
+/**
+ * A secret is shown when it is made: a retried creation or rotation (same Idempotency-Key) is
+ * answered with it only while it is still the current secret, and for a day at most.
+ */
+describe('WebhookSubscriptionsService secrets shown to retries', () => {
+  const HOUR = 3_600_000;
+  let db: TestDatabase;
+  let subscriptions: WebhookSubscriptionsService;
+  let now = Date.UTC(2026, 0, 1);
+  const body = {
+    url: 'http://127.0.0.1:9/hook',
+    description: '',
+    eventTypes: ['ping'],
+    filters: {},
+    leadTimes: [],
+    format: 'standard' as const,
+    enabled: true,
+  };
+  const keyed = (name: string) => ({ key: `${name}-${randomUUID()}`, fingerprint: 'same' });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('webhook_secret_replay');
+    subscriptions = new WebhookSubscriptionsService(
+      db.pool,
+      new WebhookDispatcher({ defaultLeadTimes: ['PT0S'] }),
+      new WebhookUrlGuard({ allowPrivateNetworks: true }),
+      { secretGraceMs: HOUR, clock: () => new Date((now += 1)) },
+    );
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('answers a retried creation with its secret until a rotation replaces it', async () => {
+    const key = keyed('create');
+    const created = await subscriptions.create(body, key);
+    now += 23 * HOUR;
+    expect(await subscriptions.create(body, key)).toEqual(created);
+    await subscriptions.rotateSecret(created.id);
+    await expect(subscriptions.create(body, key)).rejects.toMatchObject({
+      name: 'SecretSupersededError',
+      code: 'idempotency-key-superseded',
+      answeredVersion: 1,
+      currentVersion: 2,
+    });
+  });
+
+  it('does not show a secret to a retry more than a day after its request', async () => {
+    const createKey = keyed('create-late');
+    const created = await subscriptions.create(body, createKey);
+    const rotateKey = keyed('rotate-late');
+    const rotated = await subscriptions.rotateSecret(created.id, undefined, rotateKey);
+    now += 23 * HOUR;
+    expect(await subscriptions.rotateSecret(created.id, undefined, rotateKey)).toEqual(rotated);
+    now += 2 * HOUR;
+    await expect(subscriptions.rotateSecret(created.id, undefined, rotateKey)).rejects.toThrow(
+      expect.objectContaining({
+        name: 'WebhookStateConflictError',
+        code: 'idempotency-key-expired',
+      }),
+    );
+    const other = await subscriptions.create({ ...body, description: 'other' }, keyed('x'));
+    const otherKey = keyed('create-later');
+    await subscriptions.create({ ...body, description: 'third' }, otherKey);
+    now += 25 * HOUR;
+    await expect(
+      subscriptions.create({ ...body, description: 'third' }, otherKey),
+    ).rejects.toMatchObject({ code: 'idempotency-key-expired' });
+    // Nothing was rotated by the refused retries.
+    expect((await subscriptions.get(created.id)).version).toBe(2);
+    expect((await subscriptions.get(other.id)).version).toBe(1);
+  });
+});

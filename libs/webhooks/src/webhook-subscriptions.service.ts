@@ -34,15 +34,23 @@ import type { WebhookUrlGuard } from './webhook-url-guard';
 import {
   WebhookDeliveryNotFoundError,
   WebhookStateConflictError,
-  RotationSupersededError,
+  SecretSupersededError,
   WebhookSubscriptionNotFoundError,
 } from './webhooks.errors';
 
 export interface WebhookSubscriptionsServiceOptions {
   /** How long the previous secret keeps signing after a rotation. */
   secretGraceMs: number;
+  /**
+   * How long a retried creation or rotation (same `Idempotency-Key`) is answered with the secret
+   * it made; later a retry is a 409 `idempotency-key-expired` (a secret is shown when it is made,
+   * not on demand). Default 24 hours.
+   */
+  secretReplayMs?: number;
   clock?: () => Date;
 }
+
+const DEFAULT_SECRET_REPLAY_MS = 24 * 60 * 60 * 1000;
 
 /** A `cursor` that the list it was given to did not hand out (400 `validation-failed`). */
 export class InvalidWebhookCursorError extends Error {
@@ -134,7 +142,7 @@ export class WebhookSubscriptionsService {
     );
     if (rows[0]) return { ...toSubscription(rows[0]), secret };
     // The key is taken: answer with what it made, or, deleted since, make it now (once more).
-    const first = await this.createdBefore(idempotency!);
+    const first = await this.createdBefore(idempotency!, now);
     if (first) return first;
     if (!retried) return this.create(input, idempotency, true);
     throw new WebhookStateConflictError(
@@ -143,11 +151,14 @@ export class WebhookSubscriptionsService {
     );
   }
 
-  /** The subscription an earlier request with this idempotency key made. */
-  private async createdBefore(idempotency: {
-    key: string;
-    fingerprint: string;
-  }): Promise<WebhookSubscriptionWithSecret | undefined> {
+  /**
+   * The subscription an earlier request with this idempotency key made, with the secret it was
+   * made with: not once a rotation has replaced that secret, nor past the replay window.
+   */
+  private async createdBefore(
+    idempotency: { key: string; fingerprint: string },
+    now: Date,
+  ): Promise<WebhookSubscriptionWithSecret | undefined> {
     const { rows } = await this.pool.query<
       SubscriptionRow & { request_fingerprint: string | null }
     >(
@@ -160,7 +171,12 @@ export class WebhookSubscriptionsService {
     if (first.request_fingerprint !== idempotency.fingerprint) {
       throw new CommandIdReusedError(idempotency.key, `webhook-subscription-${first.id}`, '');
     }
-    return { ...toSubscription(first), secret: first.secret };
+    const created = toSubscription(first);
+    this.ensureReplayable(first.created_at, now);
+    // Only a rotation sets it: the secret is no longer the one the creation answered with.
+    if (created.previousSecretExpiresAt !== null)
+      throw new SecretSupersededError(1, created.version);
+    return { ...created, secret: first.secret };
   }
 
   /** A key spent on a change, rotation, test, retry or replay cannot create a subscription. */
@@ -302,7 +318,7 @@ export class WebhookSubscriptionsService {
    *
    * With an idempotency key, a retry rotates nothing: it answers with the first rotation's
    * result (its secret, its version) while that secret is still the current one, and with a
-   * RotationSupersededError once another rotation has replaced it.
+   * SecretSupersededError once another rotation has replaced it.
    */
   async rotateSecret(
     id: string,
@@ -320,8 +336,9 @@ export class WebhookSubscriptionsService {
       const first = idempotency && (await this.claimKey(client, id, idempotency, now));
       if (first) {
         const rotatedBefore = subscriptionFromJson(first.answer as SubscriptionJson);
+        this.ensureReplayable(first.created_at, now);
         if (first.secret_digest !== secretDigest(current.secret))
-          throw new RotationSupersededError(rotatedBefore.version, current.version);
+          throw new SecretSupersededError(rotatedBefore.version, current.version);
         return { ...rotatedBefore, secret: current.secret };
       }
       ensureVersion(id, current.version, ifMatch);
@@ -588,6 +605,17 @@ export class WebhookSubscriptionsService {
       byDelivery.set(row.delivery_id, list);
     }
     return byDelivery;
+  }
+
+  /** A secret is shown again to a retry only within the replay window of its request. */
+  private ensureReplayable(answeredAt: Date, now: Date): void {
+    const windowMs = this.options.secretReplayMs ?? DEFAULT_SECRET_REPLAY_MS;
+    if (now.getTime() - answeredAt.getTime() <= windowMs) return;
+    throw new WebhookStateConflictError(
+      'idempotency-key-expired',
+      'The request with this Idempotency-Key was answered too long ago for its secret to be ' +
+        'shown again; nothing was changed. Rotate with a new key to get a secret.',
+    );
   }
 
   /** A subscription id as PostgreSQL spells it back (lower case), or not found. */

@@ -18,7 +18,10 @@ export class WebhookDeliveryNotFoundError extends Error {
 export class WebhookStateConflictError extends Error {
   constructor(
     readonly code:
-      'webhook-subscription-disabled' | 'webhook-delivery-not-retryable' | 'idempotency-key-in-use',
+      | 'webhook-subscription-disabled'
+      | 'webhook-delivery-not-retryable'
+      | 'idempotency-key-in-use'
+      | 'idempotency-key-expired',
     message: string,
   ) {
     super(message);
@@ -27,22 +30,22 @@ export class WebhookStateConflictError extends Error {
 }
 
 /**
- * A retried rotation (same `Idempotency-Key`) whose secret another rotation has replaced since:
- * its answer, that secret, cannot be given again, and rotating again under a key already spent
- * would not be a retry. The client rotates with a new key if it still needs a secret (409).
+ * A retried creation or rotation (same `Idempotency-Key`) whose secret a rotation has replaced
+ * since: its answer, that secret, cannot be given again, and rotating again under a key already
+ * spent would not be a retry. The client rotates with a new key if it still needs a secret (409).
  */
-export class RotationSupersededError extends Error {
+export class SecretSupersededError extends Error {
   readonly code = 'idempotency-key-superseded';
   constructor(
-    /** The version the key's rotation left the subscription at. */
-    readonly rotatedVersion: number,
+    /** The version the key's request left the subscription at. */
+    readonly answeredVersion: number,
     readonly currentVersion: number,
   ) {
     super(
-      `The rotation made with this Idempotency-Key (version ${rotatedVersion}) has been ` +
-        'replaced by another rotation since; nothing was rotated. Rotate with a new key to get ' +
+      `The secret the request with this Idempotency-Key made (version ${answeredVersion}) has ` +
+        'been replaced by a rotation since; nothing was changed. Rotate with a new key to get ' +
         'a secret.',
     );
-    this.name = 'RotationSupersededError';
+    this.name = 'SecretSupersededError';
   }
 }

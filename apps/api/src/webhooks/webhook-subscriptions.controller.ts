@@ -25,7 +25,7 @@ import {
   DELIVERY_STATUSES,
   WebhookDeliveryNotFoundError,
   WebhookStateConflictError,
-  RotationSupersededError,
+  SecretSupersededError,
   WebhookSubscriptionNotFoundError,
   WebhookSubscriptionsService,
   WebhookUrlRefusedError,
@@ -93,6 +93,10 @@ const KEY_REUSED =
 const KEY_IN_USE =
   '`idempotency-key-in-use`: a request with this `Idempotency-Key` changed its subscription ' +
   'meanwhile; retry.';
+const SECRET_NOT_SHOWN_AGAIN =
+  '`idempotency-key-superseded`: a retry (same `Idempotency-Key`) whose secret a rotation has ' +
+  'replaced since; `idempotency-key-expired`: a retry more than a day after its request. ' +
+  'Nothing is changed; rotate with a new key to get a secret.';
 const SUBSCRIPTION_DISABLED =
   '`webhook-subscription-disabled`: the subscription is disabled; enable it first.';
 
@@ -116,7 +120,7 @@ export class WebhookSubscriptionsController {
 
   @Post()
   @ApiProblemResponse(422, `${URL_REFUSED} ${KEY_REUSED}`)
-  @ApiProblemResponse(409, KEY_IN_USE)
+  @ApiProblemResponse(409, `${SECRET_NOT_SHOWN_AGAIN} ${KEY_IN_USE}`)
   @HttpCode(201)
   @ApiOperation({ summary: 'Subscribe a URL; the response is the only time its secret is shown' })
   @ApiHeader({
@@ -124,8 +128,9 @@ export class WebhookSubscriptionsController {
     required: false,
     description:
       'Makes the creation safe to retry: a retry with the same key and the same request answers ' +
-      'with the subscription the first one made (its secret included), and creates nothing; ' +
-      'the same key on another request is a 422 `idempotency-key-reused`.',
+      'with the subscription the first one made (its secret included, for a day and while no ' +
+      'rotation has replaced it), and creates nothing; the same key on another request is a ' +
+      '422 `idempotency-key-reused`.',
     schema: { type: 'string', maxLength: 200 },
   })
   @ApiBody({ schema: webhookSubscriptionBody(createWebhookSubscriptionSchema) })
@@ -180,7 +185,7 @@ export class WebhookSubscriptionsController {
 
   @Patch(':id')
   @ApiProblemResponse(422, `${URL_REFUSED} ${KEY_REUSED}`)
-  @ApiProblemResponse(409, KEY_IN_USE)
+  @ApiProblemResponse(409, `${SECRET_NOT_SHOWN_AGAIN} ${KEY_IN_USE}`)
   @ApiOperation({
     summary:
       'Change a subscription; re-enabling resets its failures and replays what it missed while failing or disabled',
@@ -236,14 +241,10 @@ export class WebhookSubscriptionsController {
       'and the same request rotates nothing and answers with the first rotation’s result, the ' +
       'same new `secret` and version, as long as that secret is still the current one. Once ' +
       'another rotation has replaced it, the retry is a 409 `idempotency-key-superseded` ' +
-      '(with `rotatedVersion` and `currentVersion`), never a second rotation: rotate with a ' +
-      'new key to get a secret.',
+      '(with `rotatedVersion` and `currentVersion`), and after a day a 409 ' +
+      '`idempotency-key-expired`; never a second rotation: rotate with a new key to get a secret.',
   )
-  @ApiProblemResponse(
-    409,
-    '`idempotency-key-superseded`: a retry (same `Idempotency-Key`) of a rotation whose secret ' +
-      `another rotation has replaced since; nothing is rotated. ${KEY_IN_USE}`,
-  )
+  @ApiProblemResponse(409, `${SECRET_NOT_SHOWN_AGAIN} ${KEY_IN_USE}`)
   @ApiProblemResponse(422, KEY_REUSED)
   @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
   @ApiJsonResponse(
@@ -453,9 +454,9 @@ async function answer<T>(work: () => Promise<T>): Promise<T> {
       });
     if (error instanceof WebhookStateConflictError)
       throw new ApiProblem(409, error.code, 'Conflict', error.message);
-    if (error instanceof RotationSupersededError)
+    if (error instanceof SecretSupersededError)
       throw new ApiProblem(409, error.code, 'Idempotency key superseded', error.message, {
-        rotatedVersion: error.rotatedVersion,
+        rotatedVersion: error.answeredVersion,
         currentVersion: error.currentVersion,
       });
     throw error;
