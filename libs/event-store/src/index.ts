@@ -1,5 +1,6 @@
 import { CreateEventStore1764300000000 } from './migrations/1764300000000-create-event-store';
 import { EventsRecordedAtIndexes1764700100000 } from './migrations/1764700100000-events-recorded-at-indexes';
+import { AppendRecordsInStreamOrder1764990100000 } from './migrations/1764990100000-append-records-in-stream-order';
 
 export { EventStore, EVENTS_CHANNEL } from './event-store';
 export { EventStoreModule } from './event-store.module';
@@ -29,4 +30,5 @@ export {
 export const eventStoreMigrations = [
   CreateEventStore1764300000000,
   EventsRecordedAtIndexes1764700100000,
+  AppendRecordsInStreamOrder1764990100000,
 ];
