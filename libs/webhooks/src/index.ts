@@ -6,6 +6,7 @@ import { StagedWebhookMessages1764950000000 } from './migrations/1764950000000-s
 import { WebhookSubscriptionVersion1764970000000 } from './migrations/1764970000000-webhook-subscription-version';
 import { WebhookSubscriptionIdempotency1764970001000 } from './migrations/1764970001000-webhook-subscription-idempotency';
 import { WebhookIdempotencyKeys1764970002000 } from './migrations/1764970002000-webhook-idempotency-keys';
+import { WebhookCreationIdempotencyKeys1764990200000 } from './migrations/1764990200000-webhook-creation-idempotency-keys';
 
 export {
   WEBHOOK_EVENT_TYPES,
@@ -99,4 +100,5 @@ export const webhooksMigrations = [
   WebhookSubscriptionVersion1764970000000,
   WebhookSubscriptionIdempotency1764970001000,
   WebhookIdempotencyKeys1764970002000,
+  WebhookCreationIdempotencyKeys1764990200000,
 ];

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
+import type { SqlRunner } from './infrastructure/queryable';
 import { WebhookDispatcher } from './webhook-dispatcher';
+import type { WebhookMessage } from './webhook-message';
 import {
   InvalidWebhookCursorError,
   WebhookSubscriptionsService,
@@ -144,5 +146,194 @@ describe('WebhookSubscriptionsService secrets shown to retries', () => {
     // Nothing was rotated by the refused retries.
     expect((await subscriptions.get(created.id)).version).toBe(2);
     expect((await subscriptions.get(other.id)).version).toBe(1);
+  });
+});
+
+/**
+ * A dispatcher that, once armed, stops the next dispatch (inside the transaction of the write
+ * that dispatches, after that write claimed its idempotency key) until the test lets it go.
+ */
+class HeldDispatcher extends WebhookDispatcher {
+  private held?: { reached: () => void; released: Promise<void> };
+
+  /** Resolves when a dispatch is held; call the returned function to let it go on. */
+  holdNext(): { reached: Promise<void>; release: () => void } {
+    let reached!: () => void;
+    let release!: () => void;
+    const atDispatch = new Promise<void>((resolve) => (reached = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.held = { reached, released };
+    return { reached: atDispatch, release };
+  }
+
+  override async dispatch(runner: SqlRunner, message: WebhookMessage): Promise<number> {
+    const held = this.held;
+    this.held = undefined;
+    if (held) {
+      held.reached();
+      await held.released;
+    }
+    return super.dispatch(runner, message);
+  }
+}
+
+/**
+ * One Idempotency-Key serves one request, whichever write to a subscription it comes with: a
+ * creation included, even racing another write; and a retry is recognised before its URL is
+ * checked again.
+ */
+describe('WebhookSubscriptionsService idempotency keys across creation and writes', () => {
+  let db: TestDatabase;
+  let dispatcher: HeldDispatcher;
+  let subscriptions: WebhookSubscriptionsService;
+  /** Where the guard's resolver sends each host name, as the test changes it. */
+  const dnsTable: Record<string, string> = { 'hooks.test': '93.184.215.14' };
+  const body = {
+    url: 'http://hooks.test/hook',
+    description: '',
+    eventTypes: ['ping'],
+    filters: {},
+    leadTimes: [],
+    format: 'standard' as const,
+    enabled: true,
+  };
+  const keyed = (name: string, fingerprint = 'same') => ({
+    key: `${name}-${randomUUID()}`,
+    fingerprint,
+  });
+  const settle = <T>(promise: Promise<T>) =>
+    promise.then(
+      (value) => ({ value }),
+      (error: unknown) => ({ error }),
+    );
+  const subscriptionCount = async (description: string) =>
+    Number(
+      (
+        await db.pool.query<{ n: string }>(
+          'SELECT count(*) AS n FROM webhook_subscriptions WHERE description = $1',
+          [description],
+        )
+      ).rows[0].n,
+    );
+
+  beforeAll(async () => {
+    db = await createTestDatabase('webhook_key_claims');
+    dispatcher = new HeldDispatcher({ defaultLeadTimes: ['PT0S'] });
+    subscriptions = new WebhookSubscriptionsService(
+      db.pool,
+      dispatcher,
+      new WebhookUrlGuard({
+        allowPrivateNetworks: false,
+        resolver: (hostname) =>
+          dnsTable[hostname]
+            ? Promise.resolve([{ address: dnsTable[hostname], family: 4 }])
+            : Promise.reject(Object.assign(new Error('not found'), { code: 'ENOTFOUND' })),
+      }),
+      { secretGraceMs: 3_600_000 },
+    );
+  });
+  afterAll(async () => {
+    await db?.drop();
+  });
+
+  it('lets one of a creation and a test racing with the same key succeed, and refuses the other', async () => {
+    dnsTable['race.test'] = '93.184.215.14';
+    const target = await subscriptions.create({ ...body, url: 'http://race.test/target' });
+    const key = keyed('race');
+    const racing = { ...body, url: 'http://race.test/racing', description: 'racing creation' };
+
+    // The test claims the key, then stays in its transaction (at its dispatch) while the
+    // creation runs: the creation either completes meanwhile, or waits for that claim.
+    const held = dispatcher.holdNext();
+    const ping = settle(subscriptions.test(target.id, key));
+    await held.reached;
+    let creationSettled = false;
+    const creation = settle(subscriptions.create(racing, key)).finally(
+      () => (creationSettled = true),
+    );
+    await eventually(
+      async () => {
+        const { rows } = await db.pool.query<{ n: string }>(
+          `SELECT count(*) AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+        );
+        expect(creationSettled || Number(rows[0].n) > 0).toBe(true);
+      },
+      { timeoutMs: 10_000, intervalMs: 5 },
+    );
+    held.release();
+
+    const [pinged, created] = await Promise.all([ping, creation]);
+    expect(pinged).toEqual({ value: expect.objectContaining({ deliveryId: expect.any(String) }) });
+    expect(created).toEqual({
+      error: expect.objectContaining({ name: 'CommandIdReusedError' }),
+    });
+    expect(await subscriptionCount('racing creation')).toBe(0);
+    // The key stays the test's: its retry answers as it did, a creation's is still refused.
+    expect(await subscriptions.test(target.id, key)).toEqual((pinged as { value: unknown }).value);
+    await expect(subscriptions.create(racing, key)).rejects.toMatchObject({
+      name: 'CommandIdReusedError',
+    });
+  });
+
+  it('answers a retried change of URL as the first did after its host stopped resolving publicly', async () => {
+    dnsTable['moving.test'] = '93.184.215.14';
+    const created = await subscriptions.create(body);
+    const key = keyed('patch-url');
+    const changed = await subscriptions.update(
+      created.id,
+      { url: 'http://moving.test/hook' },
+      undefined,
+      key,
+    );
+    expect(changed).toMatchObject({ url: 'http://moving.test/hook', version: 2 });
+
+    dnsTable['moving.test'] = '10.0.0.1';
+    expect(
+      await subscriptions.update(created.id, { url: 'http://moving.test/hook' }, [1], key),
+    ).toEqual(changed);
+    delete dnsTable['moving.test'];
+    expect(
+      await subscriptions.update(created.id, { url: 'http://moving.test/hook' }, undefined, key),
+    ).toEqual(changed);
+    // A new request is checked: the host no longer resolves.
+    await expect(
+      subscriptions.update(created.id, { url: 'http://moving.test/hook' }, undefined, keyed('new')),
+    ).rejects.toMatchObject({ code: 'webhook-url-refused' });
+    // Another request with the key is refused as reused, not checked.
+    await expect(
+      subscriptions.update(created.id, { url: 'http://moving.test/other' }, undefined, {
+        key: key.key,
+        fingerprint: 'another',
+      }),
+    ).rejects.toMatchObject({ name: 'CommandIdReusedError' });
+    expect((await subscriptions.get(created.id)).version).toBe(2);
+  });
+
+  it('answers a retried creation as the first did after its host stopped resolving publicly', async () => {
+    dnsTable['created-moving.test'] = '93.184.215.14';
+    const moving = { ...body, url: 'http://created-moving.test/hook', description: 'moving' };
+    const key = keyed('create-url');
+    const created = await subscriptions.create(moving, key);
+    dnsTable['created-moving.test'] = '192.168.1.10';
+    expect(await subscriptions.create(moving, key)).toEqual(created);
+    await expect(subscriptions.create(moving, keyed('other'))).rejects.toMatchObject({
+      code: 'webhook-url-refused',
+    });
+    expect(await subscriptionCount('moving')).toBe(1);
+  });
+
+  it('creates again for a retry whose subscription was deleted since, and keeps the key apart from writes', async () => {
+    const again = { ...body, description: 'made again' };
+    const key = keyed('deleted');
+    const first = await subscriptions.create(again, key);
+    await expect(subscriptions.rotateSecret(first.id, undefined, key)).rejects.toMatchObject({
+      name: 'CommandIdReusedError',
+    });
+    await subscriptions.delete(first.id);
+    const second = await subscriptions.create(again, key);
+    expect(second.id).not.toBe(first.id);
+    expect(await subscriptions.create(again, key)).toEqual(second);
+    expect(await subscriptionCount('made again')).toBe(1);
   });
 });

@@ -104,44 +104,25 @@ export class WebhookSubscriptionsService {
    * Throws WebhookUrlRefusedError for a URL that is not http(s) or not public. With an
    * idempotency key (scoped to the caller), a retry answers with the subscription the first
    * request made, its secret included (the retry is for a lost answer); the same key with
-   * another request throws CommandIdReusedError.
+   * another request throws CommandIdReusedError. A key whose subscription was deleted since is
+   * free again: the retry creates it anew.
    */
   async create(
     input: CreateWebhookSubscriptionInput,
-    idempotency?: { key: string; fingerprint: string },
+    idempotency?: IdempotencyKey,
     retried = false,
   ): Promise<WebhookSubscriptionWithSecret> {
+    if (idempotency) {
+      // A retry is answered before the URL is checked again: the first request checked it, and
+      // its host may resolve elsewhere (or nowhere) by now.
+      const first = await this.createdBefore(idempotency, this.clock());
+      if (first) return first;
+    }
     await this.guard.check(input.url);
-    if (idempotency) await this.ensureNotSpentOnAWrite(idempotency.key);
     const now = this.clock();
-    const secret = generateWebhookSecret();
-    const { rows } = await this.pool.query<SubscriptionRow>(
-      `INSERT INTO webhook_subscriptions
-         (id, url, description, event_types, filters, lead_times, format, enabled, disabled_at,
-          disabled_reason, secret, created_at, updated_at, idempotency_key, request_fingerprint)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
-               CASE WHEN $8 THEN NULL ELSE 'Created disabled through the API' END, $10, $11, $11,
-               $12, $13)
-       ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
-       RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
-      [
-        randomUUID(),
-        input.url,
-        input.description,
-        input.eventTypes,
-        JSON.stringify(input.filters),
-        input.leadTimes,
-        input.format,
-        input.enabled,
-        input.enabled ? null : now,
-        secret,
-        now,
-        idempotency?.key ?? null,
-        idempotency?.fingerprint ?? null,
-      ],
-    );
-    if (rows[0]) return { ...toSubscription(rows[0]), secret };
-    // The key is taken: answer with what it made, or, deleted since, make it now (once more).
+    const made = await this.insertSubscription(input, now, idempotency);
+    if (made) return made;
+    // The key was claimed meanwhile: answer as its request did, or, deleted since, make it now.
     const first = await this.createdBefore(idempotency!, now);
     if (first) return first;
     if (!retried) return this.create(input, idempotency, true);
@@ -152,41 +133,87 @@ export class WebhookSubscriptionsService {
   }
 
   /**
-   * The subscription an earlier request with this idempotency key made, with the secret it was
-   * made with: not once a rotation has replaced that secret, nor past the replay window.
+   * Inserts the subscription and claims its idempotency key in one transaction: undefined, and
+   * nothing written, when another request holds the key (a racing one is waited for).
    */
-  private async createdBefore(
-    idempotency: { key: string; fingerprint: string },
+  private async insertSubscription(
+    input: CreateWebhookSubscriptionInput,
     now: Date,
+    idempotency: IdempotencyKey | undefined,
   ): Promise<WebhookSubscriptionWithSecret | undefined> {
-    const { rows } = await this.pool.query<
-      SubscriptionRow & { request_fingerprint: string | null }
-    >(
-      `SELECT ${PUBLIC_SUBSCRIPTION_COLUMNS}, secret, request_fingerprint
-         FROM webhook_subscriptions WHERE idempotency_key = $1`,
-      [idempotency.key],
-    );
-    const first = rows[0];
-    if (!first) return undefined;
-    if (first.request_fingerprint !== idempotency.fingerprint) {
-      throw new CommandIdReusedError(idempotency.key, `webhook-subscription-${first.id}`, '');
+    const secret = generateWebhookSecret();
+    try {
+      return await inTransaction(this.pool, async (client) => {
+        const { rows } = await client.query<SubscriptionRow>(
+          `INSERT INTO webhook_subscriptions
+             (id, url, description, event_types, filters, lead_times, format, enabled, disabled_at,
+              disabled_reason, secret, created_at, updated_at)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9,
+                   CASE WHEN $8 THEN NULL ELSE 'Created disabled through the API' END, $10, $11, $11)
+           RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
+          [
+            randomUUID(),
+            input.url,
+            input.description,
+            input.eventTypes,
+            JSON.stringify(input.filters),
+            input.leadTimes,
+            input.format,
+            input.enabled,
+            input.enabled ? null : now,
+            secret,
+            now,
+          ],
+        );
+        const created = toSubscription(rows[0]);
+        if (
+          idempotency &&
+          !(await insertKey(client, idempotency, created.id, now, {
+            creation: true,
+            secretDigest: secretDigest(secret),
+          }))
+        )
+          throw new KeyClaimedElsewhere();
+        return { ...created, secret };
+      });
+    } catch (error) {
+      if (error instanceof KeyClaimedElsewhere) return undefined;
+      throw error;
     }
-    const created = toSubscription(first);
-    this.ensureReplayable(first.created_at, now);
-    // Only a rotation sets it: the secret is no longer the one the creation answered with.
-    if (created.previousSecretExpiresAt !== null)
-      throw new SecretSupersededError(1, created.version);
-    return { ...created, secret: first.secret };
   }
 
-  /** A key spent on a change, rotation, test, retry or replay cannot create a subscription. */
-  private async ensureNotSpentOnAWrite(key: string): Promise<void> {
-    const { rows } = await this.pool.query<Pick<IdempotencyKeyRow, 'subscription_id'>>(
-      'SELECT subscription_id FROM webhook_idempotency_keys WHERE idempotency_key = $1',
-      [key],
+  /**
+   * The subscription an earlier request with this idempotency key made, with the secret it was
+   * made with: not once a rotation has replaced that secret, nor past the replay window. It is
+   * answered as it is now (as a creation's retry always was). Undefined: the key is free, or
+   * its subscription was deleted.
+   */
+  private async createdBefore(
+    idempotency: IdempotencyKey,
+    now: Date,
+  ): Promise<WebhookSubscriptionWithSecret | undefined> {
+    const first = await this.recordOf(idempotency);
+    if (!first) return undefined;
+    ensureSameRequest(first, idempotency, { creation: true });
+    this.ensureReplayable(first.created_at, now);
+    const { rows } = await this.pool.query<SubscriptionRow>(
+      `SELECT ${PUBLIC_SUBSCRIPTION_COLUMNS}, secret FROM webhook_subscriptions WHERE id = $1`,
+      [first.subscription_id],
     );
-    if (rows[0])
-      throw new CommandIdReusedError(key, `webhook-subscription-${rows[0].subscription_id}`, '');
+    const current = rows[0];
+    if (!current) return undefined;
+    if (first.secret_digest !== secretDigest(current.secret))
+      throw new SecretSupersededError(1, current.version);
+    return { ...toSubscription(current), secret: current.secret };
+  }
+
+  /** The committed record of a key, read without waiting for a request that holds it. */
+  private async recordOf(idempotency: IdempotencyKey): Promise<IdempotencyKeyRow | undefined> {
+    const { rows } = await this.pool.query<IdempotencyKeyRow>(
+      'SELECT * FROM webhook_idempotency_keys WHERE idempotency_key = $1',
+      [idempotency.key],
+    );
+    return rows[0];
   }
 
   async list(query: { cursor?: string; limit: number }): Promise<Page<WebhookSubscription>> {
@@ -224,6 +251,14 @@ export class WebhookSubscriptionsService {
     if (patch.url !== undefined) {
       // An unknown subscription is not found, whatever its new URL would have been.
       await this.row(id);
+      // A retry is answered before the URL is checked again: the first request checked it, and
+      // its host may resolve elsewhere (or nowhere) by now. The key is only read here, so that
+      // no row stays locked during DNS; the claim below settles a request racing this one.
+      const first = idempotency && (await this.recordOf(idempotency));
+      if (idempotency && first) {
+        ensureSameRequest(first, idempotency, { subscriptionId: id.toLowerCase() });
+        return subscriptionFromJson(first.answer as SubscriptionJson);
+      }
       await this.guard.check(patch.url);
     }
     const now = this.clock();
@@ -498,10 +533,11 @@ export class WebhookSubscriptionsService {
   /**
    * Claims an idempotency key for a write on this subscription, in the write's transaction
    * (after the subscription's row, which it needs). The claim holds the key until the write
-   * commits: a retry racing the first request waits here, then finds the key taken. A key
-   * taken answers with the record of the request that took it, which the caller answers from
-   * instead of writing; one taken by another request (another route, subscription, body or
-   * query: the fingerprint), or by a creation, is refused.
+   * commits: a request racing the first with the same key (a retry, another write, a creation)
+   * waits here or at its own claim, then finds the key taken. A key taken answers with the
+   * record of the request that took it, which the caller answers from instead of writing; one
+   * taken by another request (another route, subscription, body or query: the fingerprint), or
+   * by a creation, is refused.
    */
   private async claimKey(
     client: PoolClient,
@@ -511,28 +547,7 @@ export class WebhookSubscriptionsService {
   ): Promise<IdempotencyKeyRow | undefined> {
     // Compared with the row's uuid, which PostgreSQL gives back in lower case.
     const subscriptionId = id.toLowerCase();
-    const reused = (firstSubscriptionId: string) =>
-      new CommandIdReusedError(
-        idempotency.key,
-        `webhook-subscription-${firstSubscriptionId}`,
-        `webhook-subscription-${subscriptionId}`,
-      );
-    const claimed = await client.query(
-      `INSERT INTO webhook_idempotency_keys
-         (idempotency_key, subscription_id, request_fingerprint, created_at)
-       VALUES ($1, $2, $3, $4)
-       ON CONFLICT (idempotency_key) DO NOTHING`,
-      [idempotency.key, subscriptionId, idempotency.fingerprint, now],
-    );
-    if (claimed.rowCount === 1) {
-      // A creation keeps its key on the subscription it made.
-      const created = await client.query<{ id: string }>(
-        'SELECT id FROM webhook_subscriptions WHERE idempotency_key = $1',
-        [idempotency.key],
-      );
-      if (created.rows[0]) throw reused(created.rows[0].id);
-      return undefined;
-    }
+    if (await insertKey(client, idempotency, subscriptionId, now)) return undefined;
     const { rows } = await client.query<IdempotencyKeyRow>(
       'SELECT * FROM webhook_idempotency_keys WHERE idempotency_key = $1',
       [idempotency.key],
@@ -544,11 +559,7 @@ export class WebhookSubscriptionsService {
         'idempotency-key-in-use',
         'Another request with this Idempotency-Key changed its subscription meanwhile; retry.',
       );
-    if (
-      first.subscription_id !== subscriptionId ||
-      first.request_fingerprint !== idempotency.fingerprint
-    )
-      throw reused(first.subscription_id);
+    ensureSameRequest(first, idempotency, { subscriptionId });
     return first;
   }
 
@@ -636,6 +647,60 @@ function ensureEnabled(subscription: Pick<SubscriptionRow, 'enabled'>, doing: st
       'webhook-subscription-disabled',
       `The subscription is disabled; enable it before ${doing}.`,
     );
+}
+
+/** Thrown inside a creation's transaction to undo it: another request holds its key. */
+class KeyClaimedElsewhere extends Error {}
+
+/**
+ * Claims a key for a request on a subscription: the one place every subscription key is
+ * claimed, creation included, so that a key serves one request only. Waits for a request
+ * holding the key uncommitted; false when the key is (then) taken.
+ */
+async function insertKey(
+  client: PoolClient,
+  idempotency: IdempotencyKey,
+  subscriptionId: string,
+  now: Date,
+  creation?: { creation: true; secretDigest: string },
+): Promise<boolean> {
+  const claimed = await client.query(
+    `INSERT INTO webhook_idempotency_keys
+       (idempotency_key, subscription_id, request_fingerprint, created_at, creation, secret_digest)
+     VALUES ($1, $2, $3, $4, $5, $6)
+     ON CONFLICT (idempotency_key) DO NOTHING`,
+    [
+      idempotency.key,
+      subscriptionId,
+      idempotency.fingerprint,
+      now,
+      creation !== undefined,
+      creation?.secretDigest ?? null,
+    ],
+  );
+  return claimed.rowCount === 1;
+}
+
+/**
+ * A key's record is for this very request: a creation's for a creation with the same body, a
+ * write's for a write on the same subscription with the same fingerprint. Otherwise the key
+ * was spent on another request (CommandIdReusedError, 422 `idempotency-key-reused`).
+ */
+function ensureSameRequest(
+  first: IdempotencyKeyRow,
+  idempotency: IdempotencyKey,
+  request: { creation: true } | { subscriptionId: string },
+): void {
+  const same =
+    'creation' in request
+      ? first.creation
+      : !first.creation && first.subscription_id === request.subscriptionId;
+  if (same && first.request_fingerprint === idempotency.fingerprint) return;
+  throw new CommandIdReusedError(
+    idempotency.key,
+    `webhook-subscription-${first.subscription_id}`,
+    'creation' in request ? '' : `webhook-subscription-${request.subscriptionId}`,
+  );
 }
 
 /**

@@ -58,16 +58,22 @@ export interface DeliveryRow {
 }
 
 /**
- * A row of `webhook_idempotency_keys`: a key (scoped to the API key that sent it) claimed by a
- * write on a subscription, and what that write answered, never a secret.
+ * A row of `webhook_idempotency_keys`: a key (scoped to the API key that sent it) claimed by the
+ * creation of a subscription or a write on one, and what that request answered, never a secret.
  */
 export interface IdempotencyKeyRow {
   idempotency_key: string;
+  /** The subscription the request made (a creation) or wrote to. */
   subscription_id: string;
   request_fingerprint: string;
+  /** Whether the request created its subscription (answered from the subscription as it is). */
+  creation: boolean;
   /** The first request's answer as JSON; null for one answered from the current state. */
   answer: unknown;
-  /** A rotation's: the digest of the secret it made (see secretDigest). */
+  /**
+   * A creation's or rotation's: the digest of the secret it made (see secretDigest); null for a
+   * creation made before the keys moved here whose secret had already been rotated.
+   */
   secret_digest: string | null;
   created_at: Date;
 }
