@@ -46,6 +46,12 @@ export interface HistoryRange {
  * The events of a stream's history in `range`, in version order, and the version to read on
  * after (`nextCursor`) while more follow. Marked on the whole stream: a retraction strikes an
  * event recorded before it, so a page's events may be struck by one on a later page.
+ *
+ * `events` is the whole stream, read again for every page, so following a stream page by page
+ * costs O(n²) in its length. That is acceptable while streams are short (tens of events). Once
+ * one grows long, read only the page (`version > after`, `limit + 1` rows) plus the stream's
+ * `EventRetracted` events, which are all that decide which retractions stand; the event store
+ * has no such reads yet.
  */
 export function historyPage(events: RecordedEvent[], range: HistoryRange = {}) {
   const after = range.after ?? 0;

@@ -1,24 +1,24 @@
 import { randomUUID } from 'node:crypto';
 import { poolOf } from '@app/database';
-import type { Source } from '@app/domain';
-import type { RecordedEvent } from '@app/event-store';
+import { eventStoreMigrations, type RecordedEvent } from '@app/event-store';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import {
-  ConditionalSuspensionStarter,
-  concludeAgreementBody,
-  recordMeasureBody,
-  type RecordMeasureBody,
-} from '@app/trade';
+import { ConditionalSuspensionStarter } from '@app/trade';
 import { Client } from 'pg';
 import { MeasureStatusProjection } from '../measure-status/measure-status.projection';
 import { ProjectionRebuilder } from '../rebuild/projection-rebuilder';
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
 import { SuspensionEndsProjection } from '../suspension-ends/suspension-ends.projection';
+import { startProjectionTestApp, type ProjectionTestApp } from '../testing/projection-test-app';
 import {
-  startProjectionTestApp,
-  uniqueSuffix,
-  type ProjectionTestApp,
-} from '../testing/projection-test-app';
+  amendRate,
+  fulfilledCommitment,
+  notice,
+  pause,
+  recordTariff,
+  recordedAtOf,
+  retract,
+  scheduleSuspension,
+} from '../testing/test-writes';
 import { TimelineQueries } from './timeline-queries';
 import { TimelineProjection } from './timeline.projection';
 
@@ -32,18 +32,15 @@ import { TimelineProjection } from './timeline.projection';
  * answers (now and as known at every instant of the test's streams, with and without a party)
  * must not tell the two apart.
  *
+ * One test guards a fix: "…a stream whose spans were written before they were kept exact" fails
+ * if the first append to a stream with `spans_exact = false` inserts only its new rows instead of
+ * replacing them all (`rowsOf` in timeline.projection.ts). The others characterise paths that
+ * were already correct, so that a change to the resume rules that breaks one of them shows here.
+ *
  * `suspension_ends` and `measure_status` follow the same batches: a retraction makes their
  * measure fold read the stream back and replay it (MeasureFold), the same fall-back on their
  * side, and their rows must match the rebuild too.
  */
-
-const notice: Source = {
-  issuer: 'Executive Office of the President',
-  title: 'Executive order adjusting the duty',
-  documentNumber: 'EO 99996',
-  official: true,
-  confidence: 'H',
-};
 
 const TABLES = [
   ['timeline_facts', 'event_id'],
@@ -56,25 +53,6 @@ const TABLES = [
 /** The test's facts take effect in 2024, away from the bundled dataset's. */
 const WINDOW = { from: new Date('2024-01-01T00:00:00Z'), to: new Date('2025-01-01T00:00:00Z') };
 const PARTIES = [undefined, 'CN', 'HK', 'US'];
-
-function tariff(prefix: string, overrides: Partial<RecordMeasureBody> = {}): RecordMeasureBody {
-  const code = `${prefix}-${uniqueSuffix()}`;
-  return recordMeasureBody.parse({
-    code,
-    title: `Test duty (${code})`,
-    kind: 'tariff',
-    imposingParty: 'US',
-    targetParties: ['CN'],
-    rate: { type: 'ad-valorem', percent: 10 },
-    timeZone: 'America/New_York',
-    effectiveAt: '2024-03-01T05:00:00Z',
-    sources: [notice],
-    ...overrides,
-  });
-}
-
-/** Recording instants are milliseconds: a pause makes the next write's instant a later one. */
-const pause = () => new Promise((resolve) => setTimeout(resolve, 4));
 
 describe('Timeline falling back to a full replay of a stream, against a rebuild from zero', () => {
   let db: TestDatabase;
@@ -139,6 +117,14 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
 
   const streamOf = (measureId: string) => `measure-${measureId}`;
   const eventsOf = (streamId: string) => t.store.readStream(streamId);
+  const instantOf = async (measure: string, eventId: string) =>
+    (await recordedAtOf(t, streamOf(measure), eventId)).getTime();
+  /** An event of the measure's stream of the given type, to append copies of. */
+  const templateOf = async (measure: string, type: string) => {
+    const template = (await eventsOf(streamOf(measure))).find((event) => event.type === type);
+    if (!template) throw new Error(`no ${type} in ${streamOf(measure)}`);
+    return template;
+  };
 
   /** Every page of the timeline for the window, as the controller asks for it. */
   async function timeline(party: string | undefined, knownAt: Date | undefined) {
@@ -194,13 +180,10 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
     return incremental;
   }
 
-  async function retract(measureId: string, eventId: string, reason = 'Reconsidered') {
+  /** Retracts an event of the measure, recorded at a later instant than what came before. */
+  async function retractLater(measure: string, eventId: string) {
     await pause();
-    const result = await t.measure(measureId, {
-      action: 'retract-event',
-      body: { eventId, reason, sources: [notice] },
-    });
-    return result.eventIds[0];
+    return retract(t, { measure }, eventId);
   }
 
   async function claim(measureId: string, statement: string) {
@@ -267,6 +250,27 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
     });
   }
 
+  /**
+   * Runs `work` with appends stamped as before AppendRecordsInStreamOrder1764990100000: with the
+   * start of their transaction, even when that is before the stream's head. Appends no longer
+   * record events out of order, but logs written before that migration hold such events, and the
+   * projections (and a rebuild) still read them.
+   */
+  async function stampingAsBeforeRecordingOrder<T>(work: () => Promise<T>): Promise<T> {
+    const recordingOrder = eventStoreMigrations
+      .map((Migration) => new Migration())
+      .find((migration) => migration.name === 'AppendRecordsInStreamOrder1764990100000');
+    if (!recordingOrder) throw new Error('AppendRecordsInStreamOrder1764990100000 not found');
+    const runner = t.dataSource.createQueryRunner();
+    try {
+      await recordingOrder.down(runner);
+      return await work();
+    } finally {
+      await recordingOrder.up(runner);
+      await runner.release();
+    }
+  }
+
   beforeAll(async () => {
     db = await createTestDatabase('proj_timeline_fallback');
     process.env.DATABASE_URL = db.url;
@@ -291,15 +295,11 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
   });
 
   it('resumes without a fall-back through a batch cut inside an append and batches delivered twice', async () => {
-    const measure = (await t.measure(null, { action: 'record-measure', body: tariff('TFCUT') })).id;
-    const suspension = await t.measure(measure, {
-      action: 'schedule-suspension',
-      body: {
-        startsAt: '2024-06-01T04:00:00Z',
-        duration: 'P1Y',
-        part: { percentPoints: 4 },
-        sources: [notice],
-      },
+    const measure = await recordTariff(t, 'TFCUT');
+    const suspension = await scheduleSuspension(t, measure, {
+      startsAt: '2024-06-01T04:00:00Z',
+      duration: 'P1Y',
+      part: { percentPoints: 4 },
     });
     await pause();
     await t.measure(measure, {
@@ -327,143 +327,87 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
         [...first, ...second],
       ];
     });
-    const recorded = await eventsOf(streamOf(measure));
-    const instantOf = (eventId: string) =>
-      recorded.find((event) => event.eventId === eventId)?.recordedAt.getTime();
-    expect(instantOf(started)).toBe(instantOf(scheduled));
+    expect(await instantOf(measure, started)).toBe(await instantOf(measure, scheduled));
 
     await expectSameAsRebuild([streamOf(measure)]);
   });
 
   it('matches a rebuild after the first retraction of a stream and after chains of them', async () => {
-    const measure = (await t.measure(null, { action: 'record-measure', body: tariff('TFRET') })).id;
-    const amendment = (
-      await t.measure(measure, {
-        action: 'amend-measure',
-        body: {
-          rate: { type: 'ad-valorem', percent: 25 },
-          effectiveAt: '2024-05-01T04:00:00Z',
-          sources: [notice],
-        },
-      })
-    ).eventIds[0];
-    const suspension = await t.measure(measure, {
-      action: 'schedule-suspension',
-      body: {
-        startsAt: '2024-06-01T04:00:00Z',
-        duration: 'P1Y',
-        part: { percentPoints: 5 },
-        sources: [notice],
-      },
+    const measure = await recordTariff(t, 'TFRET');
+    const amendment = await amendRate(t, measure, 25, '2024-05-01T04:00:00Z');
+    const suspension = await scheduleSuspension(t, measure, {
+      startsAt: '2024-06-01T04:00:00Z',
+      duration: 'P1Y',
+      part: { percentPoints: 5 },
     });
     await follow();
 
     // The first retraction of the stream: its earlier rows hold no spans to resume from.
-    const struck = await retract(measure, amendment);
+    const struck = await retractLater(measure, amendment);
     await follow();
     // A retraction of that retraction, and of that one: each resumes from the stored spans but
     // changes earlier rows, which are replaced.
-    const revived = await retract(measure, struck);
+    const revived = await retractLater(measure, struck);
     await follow();
-    await retract(measure, revived);
+    await retractLater(measure, revived);
     await follow();
     // The suspension's scheduling retracted: its start's summary loses the part it named.
-    const unscheduled = await retract(measure, suspension.eventIds[0]);
+    const unscheduled = await retractLater(measure, suspension.eventIds[0]);
     await claim(measure, 'Withdrawn after all');
-    await retract(measure, unscheduled);
+    await retractLater(measure, unscheduled);
     // All three in one batch, and a measure whose creation is retracted and put back, one event
     // per batch.
     await follow();
     const creation = (await eventsOf(streamOf(measure)))[0].eventId;
-    await retract(measure, await retract(measure, creation));
+    await retractLater(measure, await retractLater(measure, creation));
     await follow(oneByOne);
 
     // An agreement whose commitment is retracted after its status changed, and put back.
-    const agreement = (
-      await t.agreement(null, {
-        action: 'conclude-agreement',
-        body: concludeAgreementBody.parse({
-          code: `TF-AGR-${uniqueSuffix()}`,
-          title: 'Test arrangement',
-          parties: ['US', 'CN'],
-          concludedAt: '2024-02-01T08:00:00Z',
-          sources: [notice],
-        }),
-      })
-    ).id;
-    const commitment = await t.agreement(agreement, {
-      action: 'record-commitment',
-      body: { obligor: 'CN', kind: 'purchase', text: 'Buy soybeans', sources: [notice] },
-    });
-    await t.agreement(agreement, {
-      action: 'change-commitment-status',
-      commitmentId: commitment.commitmentId ?? '',
-      body: { status: 'fulfilled', effectiveAt: '2024-04-01T00:00:00Z', sources: [notice] },
-    });
+    const { agreement, commitment } = await fulfilledCommitment(
+      t,
+      'TF-AGR',
+      '2024-04-01T00:00:00Z',
+    );
     await follow();
     await pause();
-    const retraction = await t.agreement(agreement, {
-      action: 'retract-event',
-      body: { eventId: commitment.eventIds[0], reason: 'Not agreed', sources: [notice] },
-    });
+    const retraction = await retract(t, { agreement }, commitment, 'Not agreed');
     await follow();
     await pause();
-    await t.agreement(agreement, {
-      action: 'retract-event',
-      body: { eventId: retraction.eventIds[0], reason: 'Agreed after all', sources: [notice] },
-    });
+    await retract(t, { agreement }, retraction, 'Agreed after all');
     await follow();
 
     await expectSameAsRebuild([streamOf(measure), `agreement-${agreement}`]);
   });
 
   it('matches a rebuild when a batch resumes a stream with an event recorded at its latest instant', async () => {
-    const measure = (await t.measure(null, { action: 'record-measure', body: tariff('TFSAME') }))
-      .id;
-    const amendment = (
-      await t.measure(measure, {
-        action: 'amend-measure',
-        body: {
-          rate: { type: 'ad-valorem', percent: 35 },
-          effectiveAt: '2024-05-01T04:00:00Z',
-          sources: [notice],
-        },
-      })
-    ).eventIds[0];
-    await retract(measure, amendment);
+    const measure = await recordTariff(t, 'TFSAME');
+    const amendment = await amendRate(t, measure, 35, '2024-05-01T04:00:00Z');
+    await retractLater(measure, amendment);
     await claim(measure, 'A claim');
     await follow();
     await pause();
-    const suspension = await t.measure(measure, {
-      action: 'schedule-suspension',
-      body: {
-        startsAt: '2024-07-01T04:00:00Z',
-        duration: 'P6M',
-        part: { percentPoints: 3 },
-        sources: [notice],
-      },
+    const suspension = await scheduleSuspension(t, measure, {
+      startsAt: '2024-07-01T04:00:00Z',
+      duration: 'P6M',
+      part: { percentPoints: 3 },
     });
     const [scheduled, started] = suspension.eventIds;
-    const events = await eventsOf(streamOf(measure));
-    const recordedAt = (eventId: string) =>
-      events.find((event) => event.eventId === eventId)?.recordedAt.getTime();
-    expect(recordedAt(started)).toBe(recordedAt(scheduled));
+    expect(await instantOf(measure, started)).toBe(await instantOf(measure, scheduled));
 
     // The start comes in a batch of its own, recorded at the instant the stored rows end at.
     await follow(cutBefore(started));
 
     // A claim, and its retraction appended in the same millisecond: the retraction comes in a
     // batch of its own, and strikes the claim from the instant the stored rows end at.
-    const template = (type: string) => events.find((event) => event.type === type) as RecordedEvent;
     const sameInstantClaim = randomUUID();
     const [claimCopy, retraction] = await appendInOneTransaction([
       {
-        of: template('PartyClaimRecorded'),
+        of: await templateOf(measure, 'PartyClaimRecorded'),
         eventId: sameInstantClaim,
         change: (payload) => ({ ...payload, claimId: randomUUID(), statement: 'Struck at once' }),
       },
       {
-        of: template('EventRetracted'),
+        of: await templateOf(measure, 'EventRetracted'),
         change: (payload) => ({ ...payload, eventId: sameInstantClaim }),
       },
     ]);
@@ -474,89 +418,67 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
   });
 
   it('matches a rebuild when a batch brings events recorded before the stream’s latest instant', async () => {
-    const measure = (await t.measure(null, { action: 'record-measure', body: tariff('TFLATE') }))
-      .id;
-    const amend = async (percent: number, effectiveAt: string) =>
-      (
-        await t.measure(measure, {
-          action: 'amend-measure',
-          body: { rate: { type: 'ad-valorem', percent }, effectiveAt, sources: [notice] },
-        })
-      ).eventIds[0];
-    const first = await amend(40, '2024-04-01T04:00:00Z');
-    const second = await amend(50, '2024-05-01T04:00:00Z');
+    const measure = await recordTariff(t, 'TFLATE');
+    const first = await amendRate(t, measure, 40, '2024-04-01T04:00:00Z');
+    const second = await amendRate(t, measure, 50, '2024-05-01T04:00:00Z');
     await claim(measure, 'First claim');
-    await retract(measure, first);
+    await retractLater(measure, first);
     await follow();
-    const stored = await eventsOf(streamOf(measure));
-    const template = {
-      claim: stored.find((event) => event.type === 'PartyClaimRecorded') as RecordedEvent,
-      retraction: stored.find((event) => event.type === 'EventRetracted') as RecordedEvent,
-    };
 
-    // A retraction of the second amendment whose write began before a claim was recorded and
-    // committed after it (and after the claim was projected).
-    let meanwhile = '';
-    const claimMeanwhile = (statement: string) => async () => {
-      meanwhile = await claim(measure, statement);
+    /**
+     * Appends a copy of the stream's first event of type `type` in a transaction that begins
+     * before a claim is recorded (and projected) and commits after it: recorded earlier, at a
+     * later version, as `accord_append` stamped it before AppendRecordsInStreamOrder (see
+     * `stampingAsBeforeRecordingOrder`).
+     */
+    const appendLate = async (
+      type: string,
+      change: Copy['change'],
+      meanwhileStatement: string,
+    ): Promise<RecordedEvent> => {
+      let meanwhile = '';
+      const [late] = await appendInOneTransaction(
+        [{ of: await templateOf(measure, type), change }],
+        async () => {
+          meanwhile = await claim(measure, meanwhileStatement);
+          await follow();
+        },
+      );
+      expect(late.recordedAt.getTime()).toBeLessThan(await instantOf(measure, meanwhile));
       await follow();
+      return late;
     };
-    const recordedAt = async (eventId: string) =>
-      (await eventsOf(streamOf(measure))).find((event) => event.eventId === eventId)?.recordedAt;
-    const [lateRetraction] = await appendInOneTransaction(
-      [
-        {
-          of: template.retraction,
-          change: (payload) => ({ ...payload, eventId: second, reason: 'Recorded late' }),
-        },
-      ],
-      claimMeanwhile('Second claim'),
-    );
-    expect(lateRetraction.recordedAt.getTime()).toBeLessThan(
-      (await recordedAt(meanwhile))?.getTime() ?? 0,
-    );
-    await follow();
 
-    // A claim recorded late in the same way, which changes no earlier row.
-    const [lateClaim] = await appendInOneTransaction(
-      [
-        {
-          of: template.claim,
-          change: (payload) => ({ ...payload, claimId: randomUUID(), statement: 'Recorded late' }),
-        },
-      ],
-      claimMeanwhile('Third claim'),
-    );
-    expect(lateClaim.recordedAt.getTime()).toBeLessThan(
-      (await recordedAt(meanwhile))?.getTime() ?? 0,
-    );
-    await follow();
+    const lateRetraction = await stampingAsBeforeRecordingOrder(async () => {
+      // A retraction of the second amendment recorded late.
+      const retraction = await appendLate(
+        'EventRetracted',
+        (payload) => ({ ...payload, eventId: second, reason: 'Recorded late' }),
+        'Second claim',
+      );
+      // A claim recorded late in the same way, which changes no earlier row.
+      await appendLate(
+        'PartyClaimRecorded',
+        (payload) => ({ ...payload, claimId: randomUUID(), statement: 'Recorded late' }),
+        'Third claim',
+      );
+      return retraction;
+    });
     // And, recorded after everything, a retraction of the late retraction: resumed from the
     // spans the fall-back stored.
-    await retract(measure, lateRetraction.eventId);
+    await retractLater(measure, lateRetraction.eventId);
     await follow();
 
     await expectSameAsRebuild([streamOf(measure)]);
   });
 
   it('matches a rebuild after the next append to a stream whose spans were written before they were kept exact', async () => {
-    const measure = (await t.measure(null, { action: 'record-measure', body: tariff('TFOLD') })).id;
-    const amendment = (
-      await t.measure(measure, {
-        action: 'amend-measure',
-        body: {
-          rate: { type: 'ad-valorem', percent: 60 },
-          effectiveAt: '2024-05-01T04:00:00Z',
-          sources: [notice],
-        },
-      })
-    ).eventIds[0];
-    const struck = await retract(measure, amendment);
-    await retract(measure, struck);
+    const measure = await recordTariff(t, 'TFOLD');
+    const amendment = await amendRate(t, measure, 60, '2024-05-01T04:00:00Z');
+    const struck = await retractLater(measure, amendment);
+    await retractLater(measure, struck);
     await follow();
-    const [struckAt] = (await eventsOf(streamOf(measure)))
-      .filter((event) => event.eventId === struck)
-      .map((event) => event.recordedAt);
+    const struckAt = await recordedAtOf(t, streamOf(measure), struck);
     // What an upgraded database holds: spans filled from the single retraction mark
     // (TimelineRetractedDuring1764910000000), wrong for a fact whose retraction was retracted,
     // and the stream not to be resumed from (TimelineExactSpans1764960003000).
@@ -583,38 +505,29 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
   });
 
   it('matches a rebuild along a conditional start, its trigger retracted and put back', async () => {
-    const trigger = (await t.measure(null, { action: 'record-measure', body: tariff('TFTRG') })).id;
-    const triggerSuspension = await t.measure(trigger, {
-      action: 'schedule-suspension',
-      body: { startsAt: '2024-06-01T04:00:00Z', duration: 'P1Y', sources: [notice] },
+    const trigger = await recordTariff(t, 'TFTRG');
+    const triggerSuspension = await scheduleSuspension(t, trigger, {
+      startsAt: '2024-06-01T04:00:00Z',
+      duration: 'P1Y',
     });
-    const waiting = (
-      await t.measure(null, {
-        action: 'record-measure',
-        body: tariff('TFWAIT', { imposingParty: 'CN', targetParties: ['US'] }),
-      })
-    ).id;
+    const waiting = await recordTariff(t, 'TFWAIT', { imposingParty: 'CN', targetParties: ['US'] });
     await pause();
     // The trigger has started: the scheduling comes with its start, in one append.
-    const conditional = await t.measure(waiting, {
-      action: 'schedule-suspension',
-      body: {
-        startsWhen: { measure: trigger, suspension: triggerSuspension.suspensionId ?? '' },
-        duration: 'P1Y',
-        part: { percentPoints: 2 },
-        sources: [notice],
-      },
+    const conditional = await scheduleSuspension(t, waiting, {
+      startsWhen: { measure: trigger, suspension: triggerSuspension.suspensionId ?? '' },
+      duration: 'P1Y',
+      part: { percentPoints: 2 },
     });
     expect(conditional.eventIds).toHaveLength(2);
     await startConditionalSuspensions();
     await follow(cutBefore(conditional.eventIds[1]));
 
     // The trigger's scheduling retracted: the starter retracts the start it caused…
-    const unscheduled = await retract(trigger, triggerSuspension.eventIds[0]);
+    const unscheduled = await retractLater(trigger, triggerSuspension.eventIds[0]);
     await startConditionalSuspensions();
     await follow(oneByOne);
     // …and starts it again when that retraction is retracted.
-    await retract(trigger, unscheduled);
+    await retractLater(trigger, unscheduled);
     await startConditionalSuspensions();
     await follow();
     const starts = (await eventsOf(streamOf(waiting))).filter(
@@ -627,29 +540,12 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
 
   it('matches a rebuild when amendments change the parties and summaries of earlier facts', async () => {
     // No rate when recorded: the fact of taking effect names the rate in force now.
-    const measure = (
-      await t.measure(null, {
-        action: 'record-measure',
-        body: tariff('TFSCOPE', { rate: undefined }),
-      })
-    ).id;
-    await t.measure(measure, {
-      action: 'schedule-suspension',
-      body: { startsAt: '2024-06-01T04:00:00Z', duration: 'P1Y', sources: [notice] },
-    });
+    const measure = await recordTariff(t, 'TFSCOPE', { rate: undefined });
+    await scheduleSuspension(t, measure, { startsAt: '2024-06-01T04:00:00Z', duration: 'P1Y' });
     await claim(measure, 'Before Hong Kong was in');
     await follow();
     await pause();
-    const rate = (
-      await t.measure(measure, {
-        action: 'amend-measure',
-        body: {
-          rate: { type: 'ad-valorem', percent: 15 },
-          effectiveAt: '2024-03-01T05:00:00Z',
-          sources: [notice],
-        },
-      })
-    ).eventIds[0];
+    const rate = await amendRate(t, measure, 15, '2024-03-01T05:00:00Z');
     await follow();
     await pause();
     // Back-dated before the suspension and the claim: they now concern Hong Kong too.
@@ -669,9 +565,9 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
         (item) => (item as { measure?: { id: string } }).measure?.id === measure,
       ),
     ).toBe(true);
-    await retract(measure, scope);
+    await retractLater(measure, scope);
     await follow();
-    await retract(measure, rate);
+    await retractLater(measure, rate);
     await follow();
 
     await expectSameAsRebuild([streamOf(measure)]);

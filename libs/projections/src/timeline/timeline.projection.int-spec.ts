@@ -1,13 +1,20 @@
-import type { Source } from '@app/domain';
 import type { RecordedEvent } from '@app/event-store';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { concludeAgreementBody, recordMeasureBody, type RecordMeasureBody } from '@app/trade';
 import {
   renamed,
   startProjectionTestApp,
-  uniqueSuffix,
   type ProjectionTestApp,
 } from '../testing/projection-test-app';
+import {
+  amendRate,
+  fulfilledCommitment,
+  notice,
+  pause,
+  recordTariff,
+  recordedAtOf as recordedAtIn,
+  retract,
+  scheduleSuspension,
+} from '../testing/test-writes';
 import { TimelineQueries } from './timeline-queries';
 import { TIMELINE_PROJECTION, TimelineProjection } from './timeline.projection';
 
@@ -15,29 +22,6 @@ const TABLES = [
   ['timeline_facts', 'event_id'],
   ['timeline_streams', 'stream_id'],
 ] as const;
-
-const notice: Source = {
-  issuer: 'Executive Office of the President',
-  title: 'Executive order adjusting the duty',
-  documentNumber: 'EO 99997',
-  official: true,
-  confidence: 'H',
-};
-
-function tariff(code: string, overrides: Partial<RecordMeasureBody> = {}): RecordMeasureBody {
-  return recordMeasureBody.parse({
-    code,
-    title: `Test duty (${code})`,
-    kind: 'tariff',
-    imposingParty: 'US',
-    targetParties: ['CN'],
-    rate: { type: 'ad-valorem', percent: 10 },
-    timeZone: 'America/New_York',
-    effectiveAt: '2024-03-01T05:00:00Z',
-    sources: [notice],
-    ...overrides,
-  });
-}
 
 interface FactRow {
   event_id: string;
@@ -91,12 +75,7 @@ describe('TimelineProjection on PostgreSQL', () => {
     t.dataSource.query('SELECT * FROM timeline_facts WHERE stream_id = $1 ORDER BY version', [
       streamId,
     ]);
-  const recordedAtOf = async (streamId: string, eventId: string) => {
-    const events = await t.store.readStream(streamId);
-    const event = events.find((candidate) => candidate.eventId === eventId);
-    if (!event) throw new Error(`no event ${eventId} in ${streamId}`);
-    return event.recordedAt;
-  };
+  const recordedAtOf = (streamId: string, eventId: string) => recordedAtIn(t, streamId, eventId);
 
   beforeAll(async () => {
     db = await createTestDatabase('proj_timeline');
@@ -108,182 +87,88 @@ describe('TimelineProjection on PostgreSQL', () => {
     await t.seed();
 
     // An amendment found wrong: struck from its retraction on.
-    own.amended = (
-      await t.measure(null, { action: 'record-measure', body: tariff(`TLAM-${uniqueSuffix()}`) })
-    ).id;
-    own.wrongAmendment = (
-      await t.measure(own.amended, {
-        action: 'amend-measure',
-        body: {
-          rate: { type: 'ad-valorem', percent: 50 },
-          effectiveAt: '2024-05-01T04:00:00Z',
-          sources: [notice],
-        },
-      })
-    ).eventIds[0];
-    // Recording times are kept to the millisecond: the retraction must fall in a later one, or
-    // there is no moment at which the amendment was known and not yet retracted.
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    own.amendmentRetraction = (
-      await t.measure(own.amended, {
-        action: 'retract-event',
-        body: { eventId: own.wrongAmendment, reason: 'Misread', sources: [notice] },
-      })
-    ).eventIds[0];
+    own.amended = await recordTariff(t, 'TLAM');
+    own.wrongAmendment = await amendRate(t, own.amended, 50, '2024-05-01T04:00:00Z');
+    // The retraction must fall in a later millisecond, or there is no moment at which the
+    // amendment was known and not yet retracted.
+    await pause();
+    own.amendmentRetraction = await retract(
+      t,
+      { measure: own.amended },
+      own.wrongAmendment,
+      'Misread',
+    );
 
     // A suspension whose scheduling was retracted: its start goes with it.
-    own.unscheduled = (
-      await t.measure(null, { action: 'record-measure', body: tariff(`TLUS-${uniqueSuffix()}`) })
-    ).id;
-    const scheduled = await t.measure(own.unscheduled, {
-      action: 'schedule-suspension',
-      body: { startsAt: '2024-06-01T04:00:00Z', duration: 'P1Y', sources: [notice] },
+    own.unscheduled = await recordTariff(t, 'TLUS');
+    const scheduled = await scheduleSuspension(t, own.unscheduled, {
+      startsAt: '2024-06-01T04:00:00Z',
+      duration: 'P1Y',
     });
-    own.unscheduling = (
-      await t.measure(own.unscheduled, {
-        action: 'retract-event',
-        body: { eventId: scheduled.eventIds[0], reason: 'Never signed', sources: [notice] },
-      })
-    ).eventIds[0];
+    own.unscheduling = await retract(
+      t,
+      { measure: own.unscheduled },
+      scheduled.eventIds[0],
+      'Never signed',
+    );
 
     // A retraction itself retracted: the amendment counts again.
-    own.revived = (
-      await t.measure(null, { action: 'record-measure', body: tariff(`TLRV-${uniqueSuffix()}`) })
-    ).id;
-    own.revivedAmendment = (
-      await t.measure(own.revived, {
-        action: 'amend-measure',
-        body: {
-          rate: { type: 'ad-valorem', percent: 25 },
-          effectiveAt: '2024-05-01T04:00:00Z',
-          sources: [notice],
-        },
-      })
-    ).eventIds[0];
-    const retraction = await t.measure(own.revived, {
-      action: 'retract-event',
-      body: { eventId: own.revivedAmendment, reason: 'Thought wrong', sources: [notice] },
-    });
-    await t.measure(own.revived, {
-      action: 'retract-event',
-      body: { eventId: retraction.eventIds[0], reason: 'It was right', sources: [notice] },
-    });
+    own.revived = await recordTariff(t, 'TLRV');
+    own.revivedAmendment = await amendRate(t, own.revived, 25, '2024-05-01T04:00:00Z');
+    await retract(
+      t,
+      { measure: own.revived },
+      await retract(t, { measure: own.revived }, own.revivedAmendment, 'Thought wrong'),
+      'It was right',
+    );
 
     // A measure on another party, and one whose creation was retracted.
-    own.japan = (
-      await t.measure(null, {
-        action: 'record-measure',
-        body: tariff(`TLJP-${uniqueSuffix()}`, { targetParties: ['JP'] }),
-      })
-    ).id;
-    own.unmade = (
-      await t.measure(null, { action: 'record-measure', body: tariff(`TLUM-${uniqueSuffix()}`) })
-    ).id;
-    await t.measure(own.unmade, {
-      action: 'amend-measure',
-      body: {
-        rate: { type: 'ad-valorem', percent: 15 },
-        effectiveAt: '2024-04-01T04:00:00Z',
-        sources: [notice],
-      },
-    });
+    own.japan = await recordTariff(t, 'TLJP', { targetParties: ['JP'] });
+    own.unmade = await recordTariff(t, 'TLUM');
+    await amendRate(t, own.unmade, 15, '2024-04-01T04:00:00Z');
     const creation = (await t.store.readStream(`measure-${own.unmade}`))[0];
-    own.unmaking = (
-      await t.measure(own.unmade, {
-        action: 'retract-event',
-        body: { eventId: creation.eventId, reason: 'Never existed', sources: [notice] },
-      })
-    ).eventIds[0];
+    own.unmaking = await retract(t, { measure: own.unmade }, creation.eventId, 'Never existed');
 
     // An amendment retracted, that retraction retracted, and that one retracted in turn; a
     // suspension whose scheduling was retracted, then put back; a measure whose creation was
     // retracted, then put back.
-    const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
-    const chained = (
-      await t.measure(null, { action: 'record-measure', body: tariff(`TLCH-${uniqueSuffix()}`) })
-    ).id;
-    chains.amendment = (
-      await t.measure(chained, {
-        action: 'amend-measure',
-        body: {
-          rate: { type: 'ad-valorem', percent: 40 },
-          effectiveAt: '2024-07-01T04:00:00Z',
-          sources: [notice],
-        },
-      })
-    ).eventIds[0];
-    const rescheduled = (
-      await t.measure(null, { action: 'record-measure', body: tariff(`TLRS-${uniqueSuffix()}`) })
-    ).id;
-    const suspension = await t.measure(rescheduled, {
-      action: 'schedule-suspension',
-      body: { startsAt: '2024-08-01T04:00:00Z', duration: 'P1Y', sources: [notice] },
+    const chained = await recordTariff(t, 'TLCH');
+    chains.amendment = await amendRate(t, chained, 40, '2024-07-01T04:00:00Z');
+    const rescheduled = await recordTariff(t, 'TLRS');
+    const suspension = await scheduleSuspension(t, rescheduled, {
+      startsAt: '2024-08-01T04:00:00Z',
+      duration: 'P1Y',
     });
     chains.suspensionStart = suspension.eventIds[1];
-    const remade = await t.measure(null, {
-      action: 'record-measure',
-      body: tariff(`TLRM-${uniqueSuffix()}`, { effectiveAt: '2024-09-01T04:00:00Z' }),
-    });
-    chains.remadeFact = (
-      await t.measure(remade.id, {
-        action: 'amend-measure',
-        body: {
-          rate: { type: 'ad-valorem', percent: 20 },
-          effectiveAt: '2024-10-01T04:00:00Z',
-          sources: [notice],
-        },
-      })
-    ).eventIds[0];
-    const retract = async (measure: string, eventId: string) => {
+    const remade = await recordTariff(t, 'TLRM', { effectiveAt: '2024-09-01T04:00:00Z' });
+    chains.remadeFact = await amendRate(t, remade, 20, '2024-10-01T04:00:00Z');
+    const retractNoted = async (measure: string, eventId: string) => {
       await pause();
-      const result = await t.measure(measure, {
-        action: 'retract-event',
-        body: { eventId, reason: 'Reconsidered', sources: [notice] },
-      });
+      const retraction = await retract(t, { measure }, eventId);
       await pause();
       chains.after.push(new Date());
-      return result.eventIds[0];
+      return retraction;
     };
     await pause();
     chains.before = new Date();
     const amendmentRetractions = [chains.amendment];
     for (let depth = 0; depth < 3; depth += 1) {
-      amendmentRetractions.push(await retract(chained, amendmentRetractions[depth]));
+      amendmentRetractions.push(await retractNoted(chained, amendmentRetractions[depth]));
     }
-    await retract(rescheduled, await retract(rescheduled, suspension.eventIds[0]));
-    await retract(remade.id, await retract(remade.id, remade.eventIds[0]));
+    await retractNoted(rescheduled, await retractNoted(rescheduled, suspension.eventIds[0]));
+    const remadeCreation = (await t.store.readStream(`measure-${remade}`))[0].eventId;
+    await retractNoted(remade, await retractNoted(remade, remadeCreation));
 
     // An agreement whose commitment was retracted after its status changed.
-    own.agreement = (
-      await t.agreement(null, {
-        action: 'conclude-agreement',
-        body: concludeAgreementBody.parse({
-          code: `TL-AGR-${uniqueSuffix()}`,
-          title: 'Test arrangement',
-          parties: ['US', 'CN'],
-          venue: 'Oslo',
-          concludedAt: '2024-02-01T08:00:00Z',
-          sources: [notice],
-        }),
-      })
-    ).id;
-    const commitment = await t.agreement(own.agreement, {
-      action: 'record-commitment',
-      body: { obligor: 'CN', kind: 'purchase', text: 'Buy soybeans', sources: [notice] },
-    });
-    own.statusChange = (
-      await t.agreement(own.agreement, {
-        action: 'change-commitment-status',
-        commitmentId: commitment.commitmentId ?? '',
-        body: { status: 'fulfilled', effectiveAt: '2024-03-01T00:00:00Z', sources: [notice] },
-      })
-    ).eventIds[0];
-    own.commitmentRetraction = (
-      await t.agreement(own.agreement, {
-        action: 'retract-event',
-        body: { eventId: commitment.eventIds[0], reason: 'Not agreed', sources: [notice] },
-      })
-    ).eventIds[0];
+    const commitment = await fulfilledCommitment(t, 'TL-AGR', '2024-03-01T00:00:00Z');
+    own.agreement = commitment.agreement;
+    own.statusChange = commitment.statusChange;
+    own.commitmentRetraction = await retract(
+      t,
+      { agreement: own.agreement },
+      commitment.commitment,
+      'Not agreed',
+    );
   }, 180_000);
 
   afterAll(async () => {
@@ -533,26 +418,9 @@ describe('TimelineProjection on PostgreSQL', () => {
 
   /** A measure whose rate amendment was retracted, projected from scratch. */
   async function struckAmendment(prefix: string) {
-    const measure = (
-      await t.measure(null, {
-        action: 'record-measure',
-        body: tariff(`${prefix}-${uniqueSuffix()}`),
-      })
-    ).id;
-    const amendment = (
-      await t.measure(measure, {
-        action: 'amend-measure',
-        body: {
-          rate: { type: 'ad-valorem', percent: 30 },
-          effectiveAt: '2024-06-01T04:00:00Z',
-          sources: [notice],
-        },
-      })
-    ).eventIds[0];
-    const retraction = await t.measure(measure, {
-      action: 'retract-event',
-      body: { eventId: amendment, reason: 'Reconsidered', sources: [notice] },
-    });
+    const measure = await recordTariff(t, prefix);
+    const amendment = await amendRate(t, measure, 30, '2024-06-01T04:00:00Z');
+    const retraction = await retract(t, { measure }, amendment);
     await truncateAll();
     await t.projectPages(projection, 1000);
     return { measure, amendment, retraction, streamId: `measure-${measure}` };
@@ -569,7 +437,7 @@ describe('TimelineProjection on PostgreSQL', () => {
           [amendment],
         )
       )[0].spans;
-    const struckAt = await recordedAtOf(streamId, retraction.eventIds[0]);
+    const struckAt = await recordedAtOf(streamId, retraction);
     expect(JSON.parse(await spansOf())).toEqual([[expect.any(String), null]]);
     // What the rows say of the instants already asked about is taken as it is: marked here by
     // an earlier start than the retraction's, which no instant of the stream could give.
@@ -580,13 +448,10 @@ describe('TimelineProjection on PostgreSQL', () => {
       [amendment, marked],
     );
 
-    const revival = await t.measure(measure, {
-      action: 'retract-event',
-      body: { eventId: retraction.eventIds[0], reason: 'It was right', sources: [notice] },
-    });
+    const revival = await retract(t, { measure }, retraction, 'It was right');
     const events = await t.store.readStream(streamId);
     await t.projectBatch(projection, events.slice(-1));
-    const revivedAt = await recordedAtOf(streamId, revival.eventIds[0]);
+    const revivedAt = await recordedAtOf(streamId, revival);
     const spans = JSON.parse(await spansOf()) as Array<[string, string]>;
     expect(spans.map(([from, until]) => [Date.parse(from), Date.parse(until)])).toEqual([
       [Date.parse(marked), revivedAt.getTime()],
@@ -595,7 +460,7 @@ describe('TimelineProjection on PostgreSQL', () => {
 
   it('asks a stream written before the spans were kept exact again in full, once', async () => {
     const { measure, amendment, retraction, streamId } = await struckAmendment('TLEX');
-    const struckAt = await recordedAtOf(streamId, retraction.eventIds[0]);
+    const struckAt = await recordedAtOf(streamId, retraction);
     // A span as an upgraded database may hold it (approximate), on a stream not yet marked exact.
     const wrong = new Date(struckAt.getTime() - 3_600_000).toISOString();
     await t.dataSource.query(
@@ -608,13 +473,10 @@ describe('TimelineProjection on PostgreSQL', () => {
       [streamId],
     );
 
-    const revival = await t.measure(measure, {
-      action: 'retract-event',
-      body: { eventId: retraction.eventIds[0], reason: 'It was right', sources: [notice] },
-    });
+    const revival = await retract(t, { measure }, retraction, 'It was right');
     await t.projectBatch(projection, (await t.store.readStream(streamId)).slice(-1));
 
-    const revivedAt = await recordedAtOf(streamId, revival.eventIds[0]);
+    const revivedAt = await recordedAtOf(streamId, revival);
     const [row] = await t.dataSource.query<Array<{ spans: string; exact: boolean }>>(
       `SELECT (SELECT json_agg(json_build_array(lower(r), upper(r)) ORDER BY lower(r))
                  FROM unnest(f.retracted_during) r)::text AS spans, s.spans_exact AS exact
