@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -457,6 +457,44 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
         'knownAt',
       ]),
     );
+  });
+
+  it('gives every Idempotency-Key the rule the server enforces', async () => {
+    const keyed = operations().flatMap(({ route, operation }) =>
+      ((operation.parameters ?? []) as Json[])
+        .filter((parameter) => parameter.in === 'header' && parameter.name === 'Idempotency-Key')
+        .map((parameter) => ({ route, schema: parameter.schema as Json })),
+    );
+    // The trade writes, the API key creation and the subscription writes.
+    expect(keyed.length).toBeGreaterThanOrEqual(23);
+    for (const { route, schema } of keyed) {
+      expect({ route, schema }).toEqual({
+        route,
+        schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$', maxLength: 200 },
+      });
+    }
+    // A subscription write refuses what the pattern refuses, as a trade write does.
+    const pattern = new RegExp(keyed[0].schema.pattern as string);
+    const ping = () =>
+      http()
+        .post(`/api/v1/webhook-subscriptions/${randomUUID()}/test`)
+        .set('authorization', `Bearer ${adminKey}`);
+    for (const refused of ['two words', 'x'.repeat(201)]) {
+      expect(pattern.test(refused)).toBe(false);
+      const answer = await ping().set('idempotency-key', refused);
+      expect({ refused, status: answer.status, code: answer.body.code }).toEqual({
+        refused,
+        status: 400,
+        code: 'invalid-idempotency-key',
+      });
+    }
+    const taken = 'x'.repeat(200);
+    expect(pattern.test(taken)).toBe(true);
+    const answer = await ping().set('idempotency-key', taken);
+    expect({ status: answer.status, code: answer.body.code }).toEqual({
+      status: 404,
+      code: 'webhook-subscription-not-found',
+    });
   });
 
   it('documents the 422 and 409 problems the webhook routes answer', () => {

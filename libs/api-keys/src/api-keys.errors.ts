@@ -44,20 +44,29 @@ export class ApiKeyIdempotencyKeyReusedError extends Error {
 }
 
 /**
- * A retried creation whose key exists, but whose secret cannot be shown again: the window in
- * which a retry may see it has passed, or the key was revoked since.
+ * Why a retried creation's secret is not shown: the window in which a retry may see it has
+ * passed (`expired`), the key was revoked since (`revoked`), or the sealed copy does not open
+ * with what this retry presents (`unreadable`: other credentials, or a damaged copy).
  */
+export type ApiKeySecretUnavailableReason = 'expired' | 'revoked' | 'unreadable';
+
+const SECRET_UNAVAILABLE: Record<ApiKeySecretUnavailableReason, (id: string) => string> = {
+  expired: (id) =>
+    `This Idempotency-Key created key ${id}; its secret is shown to a retry for a limited time only, which has passed. Revoke that key and create another if its secret was lost.`,
+  revoked: (id) =>
+    `This Idempotency-Key created key ${id}, which has been revoked since; its secret is not shown again. Create another key.`,
+  unreadable: (id) =>
+    `This Idempotency-Key created key ${id}; its secret cannot be shown to this request. Revoke that key and create another if its secret was lost.`,
+};
+
+/** A retried creation whose key exists, but whose secret cannot be shown again. */
 export class ApiKeySecretUnavailableError extends Error {
   readonly code = 'api-key-secret-unavailable';
   constructor(
     readonly id: string,
-    readonly reason: 'expired' | 'revoked',
+    readonly reason: ApiKeySecretUnavailableReason,
   ) {
-    super(
-      reason === 'revoked'
-        ? `This Idempotency-Key created key ${id}, which has been revoked since; its secret is not shown again. Create another key.`
-        : `This Idempotency-Key created key ${id}; its secret is shown to a retry for a limited time only, which has passed. Revoke that key and create another if its secret was lost.`,
-    );
+    super(SECRET_UNAVAILABLE[reason](id));
     this.name = 'ApiKeySecretUnavailableError';
   }
 }

@@ -86,10 +86,15 @@ describe('ApiKeysService on PostgreSQL', () => {
 
       at('2026-03-02T11:59:59Z');
       await expect(keys.create(input, retry)).resolves.toEqual(created);
-      // Another caller's secret does not open what this one's sealed.
+      // Another caller's secret does not open what this one's sealed; its window has not passed.
       await expect(
         keys.create(input, { ...retry, callerSecret: 'acc_someone-else' }),
-      ).rejects.toBeInstanceOf(ApiKeySecretUnavailableError);
+      ).rejects.toMatchObject({
+        code: 'api-key-secret-unavailable',
+        id: created.id,
+        reason: 'unreadable',
+        message: expect.not.stringContaining('has passed'),
+      });
 
       at('2026-03-02T12:00:00Z');
       await expect(keys.create(input, retry)).rejects.toMatchObject({
@@ -209,6 +214,36 @@ describe('ApiKeysService on PostgreSQL', () => {
           expect(rows).toHaveLength(1);
         });
         expect(await keys.authenticate(created.key)).toBeNull();
+      });
+
+      it('started twice, leaves neither a listener nor a sweep running once stopped', async () => {
+        const listeners = async () =>
+          (
+            await db.pool.query(
+              `SELECT 1 FROM pg_stat_activity
+                WHERE application_name = 'accord-api-key-revocations'
+                  AND datname = current_database()`,
+            )
+          ).rows.length;
+        // A sweep, while one runs, every 50 ms.
+        const keys = service({ databaseUrl: db.url, creationReplayMs: 50 });
+        await keys.start();
+        await keys.start();
+        const created = await keys.create(
+          { name: uniqueName('twice-started'), role: 'viewer' },
+          {
+            commandId: `idempotency:${uniqueName('twice')}`,
+            requestFingerprint: 'fingerprint',
+            callerSecret: 'acc_caller-secret',
+          },
+        );
+        await keys.stop();
+
+        await eventually(async () => expect(await listeners()).toBe(0), { timeoutMs: 2000 });
+        // Past the window: only a sweep still running would drop the sealed copy now.
+        at('2026-03-01T13:00:00Z');
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect((await row(created.id)).creation_replay).not.toBeNull();
       });
     });
 

@@ -89,6 +89,8 @@ export class ApiKeysService {
   private readonly touchedAt = new Map<string, number>();
   private readonly listener: RevocationListener | undefined;
   private sweep: NodeJS.Timeout | undefined;
+  /** Between start() and stop(). */
+  private started = false;
   /** Whether revocations reach this process now (always, without a listener: TTL only). */
   private hearsRevocations: boolean;
   /** Moves on every revocation heard: a lookup that began before one is not cached. */
@@ -129,8 +131,14 @@ export class ApiKeysService {
    * more than an hour.
    */
   async start(): Promise<void> {
+    // Started already: a second listener and sweep would outlive stop(), which ends only one.
+    if (this.started) return;
+    this.started = true;
     await this.listener?.start();
     await this.clearExpiredCreationReplays();
+    // One sweep at most, however a stop and another start overlapped the awaits above.
+    clearInterval(this.sweep);
+    if (!this.started) return;
     this.sweep = setInterval(
       () => void this.clearExpiredCreationReplays(),
       Math.min(this.creationReplayMs, 60 * 60 * 1000),
@@ -139,7 +147,9 @@ export class ApiKeysService {
   }
 
   async stop(): Promise<void> {
+    this.started = false;
     clearInterval(this.sweep);
+    this.sweep = undefined;
     await this.listener?.stop();
   }
 
@@ -215,11 +225,14 @@ export class ApiKeysService {
       throw new ApiKeyIdempotencyKeyReusedError();
     if (first.revoked_at) throw new ApiKeySecretUnavailableError(first.id, 'revoked');
     const until = first.creation_replay_until;
-    const sealed = until && until > this.clock() ? first.creation_replay : null;
-    const key = sealed && openCreatedSecret(sealed, first.id, idempotency);
-    // The tag and the hash both check it: a copy that does not open is as good as none.
-    if (!key || !hashesEqual(hashApiKeySecret(key), first.key_hash))
+    // Past its window, the copy a sweep has not dropped yet is not opened either.
+    if (!first.creation_replay || !until || until <= this.clock())
       throw new ApiKeySecretUnavailableError(first.id, 'expired');
+    const key = openCreatedSecret(first.creation_replay, first.id, idempotency);
+    // The tag and the hash both check it: a copy that does not open is as good as none, but its
+    // window has not passed, so that is not the reason given.
+    if (!key || !hashesEqual(hashApiKeySecret(key), first.key_hash))
+      throw new ApiKeySecretUnavailableError(first.id, 'unreadable');
     return {
       id: first.id,
       name: first.name,

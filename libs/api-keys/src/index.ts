@@ -24,6 +24,7 @@ export {
   ApiKeyNotFoundError,
   ApiKeySecretUnavailableError,
   ApiKeyVersionMismatchError,
+  type ApiKeySecretUnavailableReason,
 } from './api-keys.errors';
 export {
   ApiKeysService,

@@ -11,14 +11,7 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiBody,
-  ApiHeader,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import {
   ApiKeyIdempotencyKeyReusedError,
   ApiKeyNameTakenError,
@@ -31,8 +24,16 @@ import {
 } from '@app/api-keys';
 import type { WriteOptions } from '@app/trade';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiProblem, expectedVersionOf, Roles, ZodPipe } from '../http';
-import { ApiIdParam, ApiIfMatch, ApiProblemResponse, schemaRef } from '../openapi';
+import { ApiProblem, bearerSecretOf, expectedVersionOf, Roles, ZodPipe } from '../http';
+import {
+  ApiIdempotencyKey,
+  ApiIdParam,
+  ApiIfMatch,
+  ApiJsonResponse,
+  ApiNoBodyResponse,
+  ApiProblemResponse,
+  schemaRef,
+} from '../openapi';
 import { noQuery, type NoQuery } from '../read-models/query-values';
 import { WriteContext } from '../write/write-request';
 import {
@@ -42,17 +43,8 @@ import {
   type CreatedApiKeyDto,
 } from './api-keys.dto';
 
-/** As the guard reads `Authorization`; it has let the request in with that key. */
-const BEARER = /^Bearer +(\S+) *$/i;
-
-const KEY_VERSION = {
-  ETag: {
-    description:
-      'The key’s version: `"1"` while active, `"2"` once revoked. Send it as `If-Match` to revoke ' +
-      'only the key as you last saw it.',
-    schema: { type: 'string' },
-  },
-};
+/** What a key's `ETag` can be, said where a route sends it. */
+const KEY_VERSIONS = 'Its `ETag` is its version: `"1"` while active, `"2"` once revoked.';
 
 /**
  * Admins manage keys (SPEC §4). A key's secret appears in the creation response, and again only
@@ -72,29 +64,20 @@ export class ApiKeysController {
       'Create an API key; its secret is shown in this response only (and to a retry with the same Idempotency-Key)',
   })
   @ApiBody({ required: true, schema: schemaRef('CreateApiKeyBody') })
-  @ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description:
-      'Makes the creation safe to retry: a retry by the same API key with the same ' +
+  @ApiIdempotencyKey(
+    'Makes the creation safe to retry: a retry by the same API key with the same ' +
       'Idempotency-Key and the same request answers with the key the first one made, its ' +
       'secret `key` included, and creates nothing, for 24 hours; later, or once that key is ' +
       'revoked, a 409 `api-key-secret-unavailable` (with its `id`). The same Idempotency-Key ' +
       'on another request is a 422 `idempotency-key-reused`. The secret is kept for this only ' +
       'sealed under the Idempotency-Key and the calling key’s own secret.',
-    schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$', maxLength: 200 },
-  })
-  @ApiResponse({
-    status: 201,
-    description:
-      'Created. `key` is the secret: shown in this response, and again only to a retry with ' +
-      'the same `Idempotency-Key` within 24 hours.',
-    headers: {
-      ...KEY_VERSION,
-      Location: { description: 'The key’s URL.', schema: { type: 'string' } },
-    },
-    content: { 'application/json': { schema: schemaRef('CreatedApiKey') } },
-  })
+  )
+  @ApiJsonResponse(
+    'CreatedApiKey',
+    'Created. `key` is the secret: shown in this response, and again only to a retry with ' +
+      `the same \`Idempotency-Key\` within 24 hours. ${KEY_VERSIONS}`,
+    { status: 201, etag: 'The key', location: true },
+  )
   @ApiProblemResponse(
     409,
     '`api-key-name-taken`: another active key has this name; `api-key-secret-unavailable`: a ' +
@@ -115,7 +98,7 @@ export class ApiKeysController {
         ? {
             commandId: write.commandId,
             requestFingerprint: write.requestFingerprint,
-            callerSecret: bearerSecretOf(request),
+            callerSecret: callerSecretOf(request),
           }
         : undefined;
     return answer(async () => {
@@ -128,6 +111,7 @@ export class ApiKeysController {
 
   @Get()
   @ApiOperation({ summary: 'List API keys (never their secrets)' })
+  @ApiJsonResponse('ApiKeyList', 'Every key, revoked ones included; never a secret.')
   async list(
     @Query(new ZodPipe(noQuery)) _query: NoQuery,
   ): Promise<{ items: ApiKeyDto[]; nextCursor: null }> {
@@ -138,12 +122,7 @@ export class ApiKeysController {
   @Get(':id')
   @ApiOperation({ summary: 'One API key, active or revoked (never its secret)' })
   @ApiIdParam('id', 'The key’s id.')
-  @ApiResponse({
-    status: 200,
-    description: 'The key.',
-    headers: KEY_VERSION,
-    content: { 'application/json': { schema: schemaRef('ApiKey') } },
-  })
+  @ApiJsonResponse('ApiKey', `The key. ${KEY_VERSIONS}`, { etag: 'The key' })
   @ApiProblemResponse(404, '`api-key-not-found`.')
   get(
     @Param('id') id: string,
@@ -166,10 +145,8 @@ export class ApiKeysController {
       'was revoked since.',
     '`precondition-failed`: `If-Match` names no current version of the key.',
   )
-  @ApiResponse({
-    status: 204,
-    description: 'Revoked: the key is refused from now on.',
-    headers: KEY_VERSION,
+  @ApiNoBodyResponse(`Revoked: the key is refused from now on. ${KEY_VERSIONS}`, {
+    etag: 'The key',
   })
   @ApiProblemResponse(404, '`api-key-not-found`.')
   revoke(
@@ -186,8 +163,8 @@ export class ApiKeysController {
 }
 
 /** The calling key's own secret: with the Idempotency-Key, what opens a retry's answer. */
-function bearerSecretOf(request: FastifyRequest): string {
-  const secret = BEARER.exec(request.headers.authorization ?? '')?.[1];
+function callerSecretOf(request: FastifyRequest): string {
+  const secret = bearerSecretOf(request);
   // The guard let the request in with this very header.
   if (!secret) throw new Error('POST /api/v1/api-keys reached without a bearer key');
   return secret;

@@ -10,11 +10,10 @@ import { ApiKeysService, roleGrants, type ApiKeyRole, type Principal } from '@ap
 import type { FastifyRequest } from 'fastify';
 import { ApiProblem } from './api-problem';
 import { PUBLIC_METADATA, ROLES_METADATA } from './auth.decorators';
+import { bearerSecretOf } from './bearer';
 import { setPrincipal } from './principal';
 
 type Access = { kind: 'public' } | { kind: 'role'; role: ApiKeyRole } | { kind: 'undeclared' };
-
-const BEARER = /^Bearer +(\S+) *$/i;
 
 /**
  * The global guard (SPEC §4): `Authorization: Bearer <key>`, then the route's `@Roles`.
@@ -61,8 +60,7 @@ export class ApiKeyGuard implements CanActivate {
   }
 
   private async authenticate(request: FastifyRequest): Promise<Principal> {
-    const header = request.headers.authorization;
-    const secret = header ? BEARER.exec(header)?.[1] : undefined;
+    const secret = bearerSecretOf(request);
     if (!secret) {
       throw unauthenticated('Send an API key as "Authorization: Bearer <key>".', 'Bearer');
     }

@@ -60,6 +60,7 @@ function allowedMethods(fastify: RouterLookup, url: string): string[] {
 /**
  * A request Fastify's router refused before routing it (a URL it cannot decode, a path segment
  * over its limit), once answered. No route took it, so no hook (`onResponse`) sees it.
+ * `durationSeconds` runs from the refusal, not from the request's arrival.
  */
 export interface RouterRefusal {
   readonly method: string;
@@ -86,7 +87,9 @@ export class ProblemFastifyAdapter extends FastifyAdapter {
 
   /** Fastify's `frameworkErrors`: answers what the router refused, as problem+json. */
   answerRouterError(error: FastifyError, request: UnroutedRequest, reply: RouterReply): void {
-    // The router refuses a request as soon as it arrives: this is its whole time.
+    // From the router's refusal to the last byte sent. Fastify starts no clock for a request no
+    // route took; for a routed one (`reply.elapsedTime`) it starts once it has the request,
+    // after Node parsed its head, as here, and the lookup that refused this one came just before.
     const started = performance.now();
     const problem = routerProblem(error);
     reply.raw.once('finish', () => {

@@ -6,6 +6,7 @@ export {
   type ProblemDocument,
 } from './api-problem';
 export { CurrentPrincipal, Public, Roles } from './auth.decorators';
+export { bearerSecretOf } from './bearer';
 export { principalOf } from './principal';
 export {
   ZodPipe,

@@ -9,27 +9,12 @@ import {
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
 import { ApiReadText } from '../openapi';
-import {
-  agreementQuery,
-  endsBeforeQuery,
-  measureKindQuery,
-  measureStatusQuery,
-  partyCodeQuery,
-  textSearchQuery,
-} from '../read-models/read-filters';
+import { measureFilters } from '../read-models/read-filters';
 import { MEASURE_CSV_HEADER, measureCsvRow, toCsv } from './measures-csv';
 import { notCaughtUp, statusQuerySchema, toDates } from './read-query';
 
 // The filters of GET /api/v1/measures, without its paging: the export holds every page.
-const exportQuery = statusQuerySchema.extend({
-  imposingParty: partyCodeQuery.optional(),
-  targetParty: partyCodeQuery.optional(),
-  kind: measureKindQuery.optional(),
-  status: measureStatusQuery.optional(),
-  agreement: agreementQuery.optional(),
-  endsBefore: endsBeforeQuery.optional(),
-  q: textSearchQuery.optional(),
-});
+const exportQuery = statusQuerySchema.extend(measureFilters);
 
 const PAGE = 200;
 

@@ -14,14 +14,7 @@ import { ApiProblem, Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
 import { ApiConditionalRead, notModified } from '../read-models/conditional-get';
 import { historyQuerySchema, type HistoryQuery } from '../read-models/history-query';
-import {
-  agreementQuery,
-  endsBeforeQuery,
-  measureKindQuery,
-  measureStatusQuery,
-  partyCodeQuery,
-  textSearchQuery,
-} from '../read-models/read-filters';
+import { measureFilters } from '../read-models/read-filters';
 import {
   listQuerySchema,
   notCaughtUp,
@@ -30,15 +23,7 @@ import {
   toDates,
 } from './read-query';
 
-const measureListQuery = listQuerySchema.extend({
-  imposingParty: partyCodeQuery.optional(),
-  targetParty: partyCodeQuery.optional(),
-  kind: measureKindQuery.optional(),
-  status: measureStatusQuery.optional(),
-  agreement: agreementQuery.optional(),
-  endsBefore: endsBeforeQuery.optional(),
-  q: textSearchQuery.optional(),
-});
+const measureListQuery = listQuerySchema.extend(measureFilters);
 
 /** Measure status on any date, as known at any time (viewer role). */
 @ApiTags('measures')

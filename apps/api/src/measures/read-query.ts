@@ -1,10 +1,11 @@
 import { z } from 'zod';
 import { ApiProblem } from '../http';
 import {
+  cursorQuery,
   instantQuery,
   knownAtQuery,
   minPositionQuery,
-  wholeNumberQuery,
+  pageLimitQuery,
 } from '../read-models/query-values';
 
 /**
@@ -24,12 +25,8 @@ export const statusQuerySchema = z.strictObject({
 });
 
 export const listQuerySchema = statusQuerySchema.extend({
-  cursor: z
-    .string()
-    .uuid()
-    .optional()
-    .describe('The `nextCursor` of the previous page; absent: the first page.'),
-  limit: wholeNumberQuery(1, 200, 50).describe('Items per page, 1–200 (default 50).'),
+  cursor: cursorQuery('uuid'),
+  limit: pageLimitQuery,
 });
 
 export function toDates(query: { asOf?: string; knownAt?: string }): {

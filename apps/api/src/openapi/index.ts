@@ -1,11 +1,13 @@
 export { DOCS_PATH, installOpenApi, OPENAPI_JSON_PATH } from './install-openapi';
 export { buildOpenApiDocument, BEARER_SCHEME } from './openapi-document';
 export {
+  ApiIdempotencyKey,
   ApiIdOrCodeParam,
   ApiIfMatch,
   ApiIdParam,
   ApiProblemResponse,
   ApiJsonResponse,
+  ApiNoBodyResponse,
   ApiReadText,
   ApiWrite,
   type ApiJsonResponseOptions,

@@ -58,6 +58,20 @@ export function ApiIfMatch(description: string, preconditionFailed?: string): Me
   );
 }
 
+/**
+ * `Idempotency-Key` on a write, as WriteContext reads it: 1 to 200 visible ASCII characters (400
+ * `invalid-idempotency-key` otherwise), scoped to the calling API key. `description` says what a
+ * retry with it answers.
+ */
+export function ApiIdempotencyKey(description: string): MethodDecorator {
+  return ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description,
+    schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$', maxLength: 200 },
+  });
+}
+
 /** The error statuses every write can answer with (401 and 403 come with its role). */
 const WRITE_PROBLEMS: ProblemStatus[] = [404, 409, 413, 415, 422];
 
@@ -94,14 +108,10 @@ export function ApiWrite(body: RequestBodyName, options: ApiWriteOptions = {}): 
         '`"3"`, or the `W/"3.…"` of a read, whose version is compared), or on any of a ' +
         'list of them (`"3", "4"`, at most 32); `*` asks only that it exist.',
     ),
-    ApiHeader({
-      name: 'Idempotency-Key',
-      required: false,
-      description:
-        'Makes a retried POST safe: the same key (per API key) returns the first response and ' +
+    ApiIdempotencyKey(
+      'Makes a retried POST safe: the same key (per API key) returns the first response and ' +
         'appends nothing; reused for a different request, it is a 422.',
-      schema: { type: 'string', pattern: '^[\\x21-\\x7e]{1,200}$', maxLength: 200 },
-    }),
+    ),
     ApiHeader({
       name: 'X-Correlation-Id',
       required: false,
@@ -178,12 +188,8 @@ export interface ApiJsonResponseOptions {
   location?: boolean;
 }
 
-/** A route's success answer: its JSON body, by component name. */
-export function ApiJsonResponse(
-  schema: SchemaName,
-  description: string,
-  options: ApiJsonResponseOptions = {},
-): MethodDecorator {
+/** The headers `options` says a success answer carries, if any. */
+function successHeaders(options: ApiJsonResponseOptions): { headers?: HeadersObject } {
   const etag =
     typeof options.etag === 'string'
       ? versionTag(options.etag)
@@ -191,12 +197,29 @@ export function ApiJsonResponse(
         ? STREAM_VERSION
         : undefined;
   const headers = { ...etag, ...(options.location ? LOCATION : undefined) };
+  return Object.keys(headers).length > 0 ? { headers } : {};
+}
+
+/** A route's success answer: its JSON body, by component name. */
+export function ApiJsonResponse(
+  schema: SchemaName,
+  description: string,
+  options: ApiJsonResponseOptions = {},
+): MethodDecorator {
   return ApiResponse({
     status: options.status ?? 200,
     description,
-    ...(Object.keys(headers).length > 0 ? { headers } : {}),
+    ...successHeaders(options),
     content: { 'application/json': { schema: schemaRef(schema) } },
   });
+}
+
+/** A route's 204 answer: no body; `etag` as for ApiJsonResponse. */
+export function ApiNoBodyResponse(
+  description: string,
+  options: Pick<ApiJsonResponseOptions, 'etag'> = {},
+): MethodDecorator {
+  return ApiResponse({ status: 204, description, ...successHeaders(options) });
 }
 
 /** The 200 answer of a route that sends a document other than JSON (CSV, iCalendar). */

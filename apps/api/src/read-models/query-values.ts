@@ -58,6 +58,23 @@ export function wholeNumberQuery(min: number, max = Number.MAX_SAFE_INTEGER, fal
 }
 
 /**
+ * `cursor` of a keyset-paginated list: the `nextCursor` it handed out, which its lib reads. What
+ * the lib writes there is opaque to clients, but not to the parser: a UUID (`'uuid'`), or a
+ * string of at most `maxLength` characters, longer than any the lib hands out.
+ */
+export function cursorQuery(spelling: number | 'uuid') {
+  const value = spelling === 'uuid' ? z.string().uuid() : z.string().max(spelling);
+  return value
+    .optional()
+    .describe('The `nextCursor` of the previous page; absent: the first page.');
+}
+
+/** `limit` of a paginated list. */
+export const pageLimitQuery = wholeNumberQuery(1, 200, 50).describe(
+  'Items per page, 1–200 (default 50).',
+);
+
+/**
  * The query of a route that takes no parameter: any is refused (400 naming it), so that a
  * client that thinks it is paging or filtering learns it is not.
  */

@@ -60,3 +60,14 @@ export const textSearchQuery = z
     'Text the measure’s code, title, summary, instrument or legal basis contains, in any case ' +
       '(`%` and `_` match themselves).',
   );
+
+/** The filters of the measure list, which its CSV export takes too: one shape, spread into both. */
+export const measureFilters = {
+  imposingParty: partyCodeQuery.optional(),
+  targetParty: partyCodeQuery.optional(),
+  kind: measureKindQuery.optional(),
+  status: measureStatusQuery.optional(),
+  agreement: agreementQuery.optional(),
+  endsBefore: endsBeforeQuery.optional(),
+  q: textSearchQuery.optional(),
+};

@@ -6,9 +6,10 @@ import { z } from 'zod';
 import { ApiProblem } from '../http';
 import {
   calendarDateQuery,
+  cursorQuery,
   instantQuery,
   minPositionQuery,
-  wholeNumberQuery,
+  pageLimitQuery,
 } from './query-values';
 
 /**
@@ -84,11 +85,7 @@ export async function withCursor<T>(list: () => Promise<T>): Promise<T> {
 
 /** `cursor`, `limit` and `minPosition` of a keyset-paginated list. */
 export const pageQuery = {
-  cursor: z
-    .string()
-    .max(500)
-    .optional()
-    .describe('The `nextCursor` of the previous page; absent: the first page.'),
-  limit: wholeNumberQuery(1, 200, 50).describe('Items per page, 1–200 (default 50).'),
+  cursor: cursorQuery(500),
+  limit: pageLimitQuery,
   minPosition: minPositionQuery,
 };

@@ -13,14 +13,7 @@ import {
   Req,
   Res,
 } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiBody,
-  ApiHeader,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   DELIVERY_STATUSES,
   WebhookDeliveryNotFoundError,
@@ -38,10 +31,17 @@ import type { WriteOptions } from '@app/trade';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ApiProblem, expectedVersionOf, Roles, ZodPipe } from '../http';
-import { instantQuery, noQuery, wholeNumberQuery, type NoQuery } from '../read-models/query-values';
+import {
+  cursorQuery,
+  instantQuery,
+  noQuery,
+  pageLimitQuery,
+  type NoQuery,
+} from '../read-models/query-values';
 import { withCursor } from '../read-models/window-query';
 import { WriteContext } from '../write/write-request';
 import {
+  ApiIdempotencyKey,
   ApiIfMatch,
   ApiJsonResponse,
   ApiProblemResponse,
@@ -56,14 +56,7 @@ import {
   type WebhookSubscriptionWithSecretDto,
 } from './webhooks.dto';
 
-const pageQuery = z.strictObject({
-  cursor: z
-    .string()
-    .max(200)
-    .optional()
-    .describe('The `nextCursor` of the previous page; absent: the first page.'),
-  limit: wholeNumberQuery(1, 200, 50).describe('Items per page, 1–200 (default 50).'),
-});
+const pageQuery = z.strictObject({ cursor: cursorQuery(200), limit: pageLimitQuery });
 const deliveriesQuery = pageQuery.extend({
   status: z.enum(DELIVERY_STATUSES).optional().describe('Only the deliveries in this status.'),
 });
@@ -88,6 +81,10 @@ const replayQuery = z
 
 const URL_REFUSED =
   '`webhook-url-refused`: the URL is not http(s), or resolves to a non-public address.';
+/** What every later write's `Idempotency-Key` adds to what a retry with it answers. */
+const KEY_SCOPE =
+  'Keys are per API key; the same key on another request (another route, subscription, ' +
+  'delivery, body or query) is a 422 `idempotency-key-reused`.';
 const KEY_REUSED =
   '`idempotency-key-reused`: the `Idempotency-Key` was used for a different request.';
 const KEY_IN_USE =
@@ -123,16 +120,12 @@ export class WebhookSubscriptionsController {
   @ApiProblemResponse(409, `${SECRET_NOT_SHOWN_AGAIN} ${KEY_IN_USE}`)
   @HttpCode(201)
   @ApiOperation({ summary: 'Subscribe a URL; the response is the only time its secret is shown' })
-  @ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description:
-      'Makes the creation safe to retry: a retry with the same key and the same request answers ' +
+  @ApiIdempotencyKey(
+    'Makes the creation safe to retry: a retry with the same key and the same request answers ' +
       'with the subscription the first one made (its secret included, for a day and while no ' +
       'rotation has replaced it), and creates nothing; the same key on another request is a ' +
       '422 `idempotency-key-reused`.',
-    schema: { type: 'string', maxLength: 200 },
-  })
+  )
   @ApiBody({ schema: webhookSubscriptionBody(createWebhookSubscriptionSchema) })
   @ApiJsonResponse('WebhookSubscriptionWithSecret', 'Subscribed; `secret` is shown this once.', {
     status: 201,
@@ -196,7 +189,8 @@ export class WebhookSubscriptionsController {
   @ApiIdempotencyKey(
     'Makes the change safe to retry: a retry with the same key and the same request answers as ' +
       'the first did (the subscription as that change left it, its version and `ETag`) and ' +
-      'changes nothing, even if the subscription changed since.',
+      'changes nothing, even if the subscription changed since. ' +
+      KEY_SCOPE,
   )
   @ApiJsonResponse('WebhookSubscription', 'The subscription as changed.', {
     etag: 'The subscription',
@@ -242,7 +236,8 @@ export class WebhookSubscriptionsController {
       'same new `secret` and version, as long as that secret is still the current one. Once ' +
       'another rotation has replaced it, the retry is a 409 `idempotency-key-superseded` ' +
       '(with `rotatedVersion` and `currentVersion`), and after a day a 409 ' +
-      '`idempotency-key-expired`; never a second rotation: rotate with a new key to get a secret.',
+      '`idempotency-key-expired`; never a second rotation: rotate with a new key to get a secret. ' +
+      KEY_SCOPE,
   )
   @ApiProblemResponse(409, `${SECRET_NOT_SHOWN_AGAIN} ${KEY_IN_USE}`)
   @ApiProblemResponse(422, KEY_REUSED)
@@ -279,7 +274,8 @@ export class WebhookSubscriptionsController {
   @ApiIdempotencyKey(
     'Makes the test safe to retry: each test is a new ping, so a retry without a key sends ' +
       'another. A retry with the same key and the same request answers with the first ' +
-      'request’s ping (`deliveryId`, `webhookId`) and sends nothing.',
+      'request’s ping (`deliveryId`, `webhookId`) and sends nothing. ' +
+      KEY_SCOPE,
   )
   @ApiJsonResponse('WebhookTestResult', 'The ping is queued.', { status: 202 })
   @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
@@ -331,7 +327,8 @@ export class WebhookSubscriptionsController {
   @ApiIdempotencyKey(
     'Makes the retry safe to retry: without a key, a retried request that arrives after the ' +
       'delivery succeeded sends it once more. A retry with the same key and the same request ' +
-      'sends nothing and answers with the delivery as it is now.',
+      'sends nothing and answers with the delivery as it is now. ' +
+      KEY_SCOPE,
   )
   @ApiJsonResponse('WebhookDelivery', 'The delivery, queued to be sent again now.', {
     status: 202,
@@ -359,7 +356,8 @@ export class WebhookSubscriptionsController {
   @ApiIdempotencyKey(
     'Makes the replay safe to retry: without a key, a retried replay sends the window again. ' +
       'A retry with the same key and the same request (the same `since` and `until`) answers ' +
-      'as the first did and re-sends nothing.',
+      'as the first did and re-sends nothing. ' +
+      KEY_SCOPE,
   )
   @ApiJsonResponse('WebhookReplayResult', 'The deliveries are queued again.', { status: 202 })
   @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
@@ -406,18 +404,6 @@ function idempotencyOf(
 
 function byName(a: [string, unknown], b: [string, unknown]): number {
   return a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
-}
-
-/** `Idempotency-Key` on a write to a subscription: what a retry with it answers. */
-function ApiIdempotencyKey(description: string): MethodDecorator {
-  return ApiHeader({
-    name: 'Idempotency-Key',
-    required: false,
-    description:
-      `${description} Keys are per API key; the same key on another request (another ` +
-      'route, subscription, delivery, body or query) is a 422 `idempotency-key-reused`.',
-    schema: { type: 'string', maxLength: 200 },
-  });
 }
 
 /** Sends the subscription's version as its `ETag`, the tag `If-Match` compares. */
