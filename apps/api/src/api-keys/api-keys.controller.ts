@@ -12,19 +12,10 @@ import {
   Res,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import {
-  ApiKeyIdempotencyKeyReusedError,
-  ApiKeyNameTakenError,
-  ApiKeyNotFoundError,
-  ApiKeySecretUnavailableError,
-  ApiKeysService,
-  ApiKeyVersionMismatchError,
-  createApiKeyInputSchema,
-  type CreateApiKeyInput,
-} from '@app/api-keys';
+import { ApiKeysService, createApiKeyInputSchema, type CreateApiKeyInput } from '@app/api-keys';
 import type { WriteOptions } from '@app/trade';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { ApiProblem, bearerSecretOf, expectedVersionOf, Roles, ZodPipe } from '../http';
+import { bearerSecretOf, expectedVersionOf, Roles, ZodPipe } from '../http';
 import {
   ApiIdempotencyKey,
   ApiIdParam,
@@ -87,7 +78,7 @@ export class ApiKeysController {
     422,
     '`idempotency-key-reused`: the `Idempotency-Key` was used for a different request.',
   )
-  create(
+  async create(
     @Body(new ZodPipe(createApiKeyInputSchema)) body: CreateApiKeyInput,
     @WriteContext() write: WriteOptions,
     @Req() request: FastifyRequest,
@@ -101,12 +92,10 @@ export class ApiKeysController {
             callerSecret: callerSecretOf(request),
           }
         : undefined;
-    return answer(async () => {
-      const created = await this.apiKeys.create(body, idempotency);
-      reply.header('location', `/api/v1/api-keys/${created.id}`);
-      reply.header('etag', `"${created.version}"`);
-      return toCreatedApiKeyDto(created);
-    });
+    const created = await this.apiKeys.create(body, idempotency);
+    reply.header('location', `/api/v1/api-keys/${created.id}`);
+    reply.header('etag', `"${created.version}"`);
+    return toCreatedApiKeyDto(created);
   }
 
   @Get()
@@ -124,16 +113,14 @@ export class ApiKeysController {
   @ApiIdParam('id', 'The key’s id.')
   @ApiJsonResponse('ApiKey', `The key. ${KEY_VERSIONS}`, { etag: 'The key' })
   @ApiProblemResponse(404, '`api-key-not-found`.')
-  get(
+  async get(
     @Param('id') id: string,
     @Query(new ZodPipe(noQuery)) _query: NoQuery,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<ApiKeyDto> {
-    return answer(async () => {
-      const key = await this.apiKeys.get(id);
-      reply.header('etag', `"${key.version}"`);
-      return toApiKeyDto(key);
-    });
+    const key = await this.apiKeys.get(id);
+    reply.header('etag', `"${key.version}"`);
+    return toApiKeyDto(key);
   }
 
   @Delete(':id')
@@ -149,16 +136,14 @@ export class ApiKeysController {
     etag: 'The key',
   })
   @ApiProblemResponse(404, '`api-key-not-found`.')
-  revoke(
+  async revoke(
     @Param('id') id: string,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<void> {
     const ifMatch = expectedVersionOf(request);
-    return answer(async () => {
-      const { version } = await this.apiKeys.revoke(id, ifMatch);
-      reply.header('etag', `"${version}"`);
-    });
+    const { version } = await this.apiKeys.revoke(id, ifMatch);
+    reply.header('etag', `"${version}"`);
   }
 }
 
@@ -168,29 +153,4 @@ function callerSecretOf(request: FastifyRequest): string {
   // The guard let the request in with this very header.
   if (!secret) throw new Error('POST /api/v1/api-keys reached without a bearer key');
   return secret;
-}
-
-/** Runs a service call and answers its errors as problems. */
-async function answer<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof ApiKeyNameTakenError)
-      throw new ApiProblem(409, error.code, 'API key name taken', error.message, {
-        name: error.keyName,
-      });
-    if (error instanceof ApiKeyNotFoundError)
-      throw new ApiProblem(404, error.code, 'API key not found', error.message, { id: error.id });
-    if (error instanceof ApiKeyVersionMismatchError)
-      throw new ApiProblem(412, error.code, 'Precondition failed', error.message, {
-        currentVersion: error.currentVersion,
-      });
-    if (error instanceof ApiKeyIdempotencyKeyReusedError)
-      throw new ApiProblem(422, error.code, 'Idempotency key reused', error.message);
-    if (error instanceof ApiKeySecretUnavailableError)
-      throw new ApiProblem(409, error.code, 'API key secret unavailable', error.message, {
-        id: error.id,
-      });
-    throw error;
-  }
 }

@@ -1,6 +1,20 @@
 import { HttpException } from '@nestjs/common';
 import { isDomainError, type DomainError } from '@app/domain';
+import {
+  ApiKeyIdempotencyKeyReusedError,
+  ApiKeyNameTakenError,
+  ApiKeyNotFoundError,
+  ApiKeySecretUnavailableError,
+  ApiKeyVersionMismatchError,
+} from '@app/api-keys';
 import { CommandIdReusedError, WrongExpectedVersionError } from '@app/event-store';
+import {
+  SecretSupersededError,
+  WebhookDeliveryNotFoundError,
+  WebhookStateConflictError,
+  WebhookSubscriptionNotFoundError,
+  WebhookUrlRefusedError,
+} from '@app/webhooks';
 import type { FastifyError } from 'fastify';
 import { DatabaseError } from 'pg';
 import { QueryFailedError } from 'typeorm';
@@ -59,6 +73,8 @@ export function toProblem(
       'This Idempotency-Key was already used for a different request.',
     );
   }
+  const fromLib = fromApiKeysError(exception) ?? fromWebhooksError(exception);
+  if (fromLib) return fromLib;
   if (exception instanceof FastifyRequestError)
     return fromFastifyError(exception.original, request);
   if (isFastifyError(exception)) return fromFastifyError(exception, request);
@@ -220,4 +236,49 @@ function messageOf(response: string | object): string | undefined {
 export function sentenceFromCode(code: string): string {
   const words = code.split('-').join(' ');
   return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/** What the API-key service refuses. */
+function fromApiKeysError(error: unknown): ApiProblem | undefined {
+  if (error instanceof ApiKeyNameTakenError)
+    return new ApiProblem(409, error.code, 'API key name taken', error.message, {
+      name: error.keyName,
+    });
+  if (error instanceof ApiKeyNotFoundError)
+    return new ApiProblem(404, error.code, 'API key not found', error.message, { id: error.id });
+  if (error instanceof ApiKeyVersionMismatchError)
+    return new ApiProblem(412, error.code, 'Precondition failed', error.message, {
+      currentVersion: error.currentVersion,
+    });
+  if (error instanceof ApiKeyIdempotencyKeyReusedError)
+    return new ApiProblem(422, error.code, 'Idempotency key reused', error.message);
+  if (error instanceof ApiKeySecretUnavailableError)
+    return new ApiProblem(409, error.code, 'API key secret unavailable', error.message, {
+      id: error.id,
+    });
+  return undefined;
+}
+
+/** What the webhook-subscriptions service refuses. */
+function fromWebhooksError(error: unknown): ApiProblem | undefined {
+  if (error instanceof WebhookUrlRefusedError)
+    return new ApiProblem(422, error.code, 'Webhook URL refused', error.message, {
+      errors: [{ field: 'url', message: error.message }],
+    });
+  if (error instanceof WebhookSubscriptionNotFoundError)
+    return new ApiProblem(404, error.code, 'Webhook subscription not found', error.message, {
+      id: error.id,
+    });
+  if (error instanceof WebhookDeliveryNotFoundError)
+    return new ApiProblem(404, error.code, 'Webhook delivery not found', error.message, {
+      id: error.id,
+    });
+  if (error instanceof WebhookStateConflictError)
+    return new ApiProblem(409, error.code, 'Conflict', error.message);
+  if (error instanceof SecretSupersededError)
+    return new ApiProblem(409, error.code, 'Idempotency key superseded', error.message, {
+      rotatedVersion: error.answeredVersion,
+      currentVersion: error.currentVersion,
+    });
+  return undefined;
 }

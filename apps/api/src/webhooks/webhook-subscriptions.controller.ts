@@ -16,12 +16,7 @@ import {
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import {
   DELIVERY_STATUSES,
-  WebhookDeliveryNotFoundError,
-  WebhookStateConflictError,
-  SecretSupersededError,
-  WebhookSubscriptionNotFoundError,
   WebhookSubscriptionsService,
-  WebhookUrlRefusedError,
   createWebhookSubscriptionSchema,
   updateWebhookSubscriptionSchema,
   type CreateWebhookSubscriptionInput,
@@ -30,7 +25,7 @@ import {
 import type { WriteOptions } from '@app/trade';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ApiProblem, expectedVersionOf, Roles, ZodPipe } from '../http';
+import { expectedVersionOf, Roles, ZodPipe } from '../http';
 import {
   cursorQuery,
   instantQuery,
@@ -132,7 +127,7 @@ export class WebhookSubscriptionsController {
     etag: 'The subscription',
     location: true,
   })
-  create(
+  async create(
     @Body(new ZodPipe(createWebhookSubscriptionSchema)) body: CreateWebhookSubscriptionInput,
     @WriteContext() write: WriteOptions,
     @Res({ passthrough: true }) reply: FastifyReply,
@@ -141,13 +136,9 @@ export class WebhookSubscriptionsController {
       write.commandId && write.requestFingerprint
         ? { key: write.commandId, fingerprint: write.requestFingerprint }
         : undefined;
-    return answer(async () => {
-      const created = toSubscriptionWithSecretDto(
-        await this.subscriptions.create(body, idempotency),
-      );
-      reply.header('location', `/api/v1/webhook-subscriptions/${created.id}`);
-      return versioned(reply, created);
-    });
+    const created = toSubscriptionWithSecretDto(await this.subscriptions.create(body, idempotency));
+    reply.header('location', `/api/v1/webhook-subscriptions/${created.id}`);
+    return versioned(reply, created);
   }
 
   @Get()
@@ -166,14 +157,12 @@ export class WebhookSubscriptionsController {
   @ApiOperation({ summary: 'One subscription, with why it was disabled if it was' })
   @ApiJsonResponse('WebhookSubscription', 'The subscription.', { etag: 'The subscription' })
   @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
-  get(
+  async get(
     @Param('id') id: string,
     @Query(new ZodPipe(noQuery)) _query: NoQuery,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookSubscriptionDto> {
-    return answer(async () =>
-      versioned(reply, toSubscriptionDto(await this.subscriptions.get(id))),
-    );
+    return versioned(reply, toSubscriptionDto(await this.subscriptions.get(id)));
   }
 
   @Patch(':id')
@@ -195,7 +184,7 @@ export class WebhookSubscriptionsController {
   @ApiJsonResponse('WebhookSubscription', 'The subscription as changed.', {
     etag: 'The subscription',
   })
-  update(
+  async update(
     @Param('id') id: string,
     @Body(new ZodPipe(updateWebhookSubscriptionSchema)) body: UpdateWebhookSubscriptionInput,
     @WriteContext() write: WriteOptions,
@@ -203,12 +192,10 @@ export class WebhookSubscriptionsController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookSubscriptionDto> {
     const ifMatch = expectedVersionOf(request);
-    return answer(async () =>
-      versioned(
-        reply,
-        toSubscriptionDto(
-          await this.subscriptions.update(id, body, ifMatch, idempotencyOf(write, request)),
-        ),
+    return versioned(
+      reply,
+      toSubscriptionDto(
+        await this.subscriptions.update(id, body, ifMatch, idempotencyOf(write, request)),
       ),
     );
   }
@@ -221,7 +208,7 @@ export class WebhookSubscriptionsController {
   @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
   delete(@Param('id') id: string, @Req() request: FastifyRequest): Promise<void> {
     const ifMatch = expectedVersionOf(request);
-    return answer(() => this.subscriptions.delete(id, ifMatch));
+    return this.subscriptions.delete(id, ifMatch);
   }
 
   @Post(':id/rotate-secret')
@@ -249,21 +236,19 @@ export class WebhookSubscriptionsController {
       etag: 'The subscription',
     },
   )
-  rotateSecret(
+  async rotateSecret(
     @Param('id') id: string,
     @WriteContext() write: WriteOptions,
     @Req() request: FastifyRequest,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<WebhookSubscriptionWithSecretDto> {
     const ifMatch = expectedVersionOf(request);
-    return answer(async () => {
-      const rotated = await this.subscriptions.rotateSecret(
-        id,
-        ifMatch,
-        idempotencyOf(write, request),
-      );
-      return versioned(reply, toSubscriptionWithSecretDto(rotated));
-    });
+    const rotated = await this.subscriptions.rotateSecret(
+      id,
+      ifMatch,
+      idempotencyOf(write, request),
+    );
+    return versioned(reply, toSubscriptionWithSecretDto(rotated));
   }
 
   @Post(':id/test')
@@ -284,35 +269,33 @@ export class WebhookSubscriptionsController {
     @WriteContext() write: WriteOptions,
     @Req() request: FastifyRequest,
   ): Promise<{ deliveryId: string; webhookId: string }> {
-    return answer(() => this.subscriptions.test(id, idempotencyOf(write, request)));
+    return this.subscriptions.test(id, idempotencyOf(write, request));
   }
 
   @Get(':id/deliveries')
   @ApiOperation({ summary: 'The delivery log, newest first, each delivery with its attempts' })
   @ApiJsonResponse('WebhookDeliveryList', 'A page of deliveries, newest first.')
   @ApiProblemResponse(404, SUBSCRIPTION_NOT_FOUND)
-  deliveries(
+  async deliveries(
     @Param('id') id: string,
     @Query(new ZodPipe(deliveriesQuery)) query: z.output<typeof deliveriesQuery>,
   ): Promise<{ items: WebhookDeliveryDto[]; nextCursor: string | null }> {
-    return answer(() =>
-      withCursor(async () => {
-        const page = await this.subscriptions.deliveries(id, query);
-        return { items: page.items.map(toDeliveryDto), nextCursor: page.nextCursor };
-      }),
-    );
+    return withCursor(async () => {
+      const page = await this.subscriptions.deliveries(id, query);
+      return { items: page.items.map(toDeliveryDto), nextCursor: page.nextCursor };
+    });
   }
 
   @Get(':id/deliveries/:deliveryId')
   @ApiOperation({ summary: 'One delivery with its attempts' })
   @ApiJsonResponse('WebhookDelivery', 'The delivery with its attempts.')
   @ApiProblemResponse(404, `${SUBSCRIPTION_NOT_FOUND} ${DELIVERY_NOT_FOUND}`)
-  delivery(
+  async delivery(
     @Param('id') id: string,
     @Param('deliveryId') deliveryId: string,
     @Query(new ZodPipe(noQuery)) _query: NoQuery,
   ): Promise<WebhookDeliveryDto> {
-    return answer(async () => toDeliveryDto(await this.subscriptions.delivery(id, deliveryId)));
+    return toDeliveryDto(await this.subscriptions.delivery(id, deliveryId));
   }
 
   @Post(':id/deliveries/:deliveryId/retry')
@@ -334,14 +317,14 @@ export class WebhookSubscriptionsController {
     status: 202,
   })
   @ApiProblemResponse(404, `${SUBSCRIPTION_NOT_FOUND} ${DELIVERY_NOT_FOUND}`)
-  retry(
+  async retry(
     @Param('id') id: string,
     @Param('deliveryId') deliveryId: string,
     @WriteContext() write: WriteOptions,
     @Req() request: FastifyRequest,
   ): Promise<WebhookDeliveryDto> {
-    return answer(async () =>
-      toDeliveryDto(await this.subscriptions.retry(id, deliveryId, idempotencyOf(write, request))),
+    return toDeliveryDto(
+      await this.subscriptions.retry(id, deliveryId, idempotencyOf(write, request)),
     );
   }
 
@@ -367,15 +350,13 @@ export class WebhookSubscriptionsController {
     @WriteContext() write: WriteOptions,
     @Req() request: FastifyRequest,
   ): Promise<{ replayed: number }> {
-    return answer(() =>
-      this.subscriptions.replay(
-        id,
-        {
-          since: new Date(query.since),
-          until: query.until ? new Date(query.until) : new Date(),
-        },
-        idempotencyOf(write, request),
-      ),
+    return this.subscriptions.replay(
+      id,
+      {
+        since: new Date(query.since),
+        until: query.until ? new Date(query.until) : new Date(),
+      },
+      idempotencyOf(write, request),
     );
   }
 }
@@ -419,32 +400,4 @@ function ApiIfMatchVersion(): MethodDecorator {
       'or on any of a list of them.',
     '`precondition-failed`: `If-Match` names no current version of the subscription.',
   );
-}
-
-/** Runs a service call and answers its domain errors as problems. */
-async function answer<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (error) {
-    if (error instanceof WebhookUrlRefusedError)
-      throw new ApiProblem(422, error.code, 'Webhook URL refused', error.message, {
-        errors: [{ field: 'url', message: error.message }],
-      });
-    if (error instanceof WebhookSubscriptionNotFoundError)
-      throw new ApiProblem(404, error.code, 'Webhook subscription not found', error.message, {
-        id: error.id,
-      });
-    if (error instanceof WebhookDeliveryNotFoundError)
-      throw new ApiProblem(404, error.code, 'Webhook delivery not found', error.message, {
-        id: error.id,
-      });
-    if (error instanceof WebhookStateConflictError)
-      throw new ApiProblem(409, error.code, 'Conflict', error.message);
-    if (error instanceof SecretSupersededError)
-      throw new ApiProblem(409, error.code, 'Idempotency key superseded', error.message, {
-        rotatedVersion: error.answeredVersion,
-        currentVersion: error.currentVersion,
-      });
-    throw error;
-  }
 }
