@@ -962,6 +962,37 @@ describe('read API over the bundled dataset, api and worker in one process', () 
     });
   });
 
+  it('reports a knownAt in the future as now on every read, as it answers', async () => {
+    const future = '2999-01-01T00:00:00.000Z';
+    const before = Date.now();
+    const answers = await Promise.all(
+      [
+        ['/api/v1/measures/US-RECIPROCAL-CN', {}],
+        ['/api/v1/measures', {}],
+        ['/api/v1/agreements/KL-2025', {}],
+        ['/api/v1/agreements', {}],
+        ['/api/v1/tariffs/summary', { imposingParty: 'US', targetParty: 'CN' }],
+      ].map(async ([url, query]) => {
+        const response = await read(url as string, { ...(query as object), knownAt: future });
+        const knownAts = [
+          response.body.knownAt,
+          ...(response.body.items ?? []).map((item: { knownAt?: string }) => item.knownAt),
+        ].filter((at): at is string => at !== undefined);
+        return { url, status: response.status, knownAts };
+      }),
+    );
+    for (const { url, status, knownAts } of answers) {
+      expect({ url, status }).toEqual({ url, status: 200 });
+      expect(knownAts.length).toBeGreaterThan(0);
+      for (const at of knownAts) {
+        expect({ url, at: Date.parse(at) >= before && Date.parse(at) <= Date.now() }).toEqual({
+          url,
+          at: true,
+        });
+      }
+    }
+  });
+
   it('refuses a cursor forged with an instant no list hands out (400, not a 500 from SQL)', async () => {
     const forged = (parts: string[]) => Buffer.from(JSON.stringify(parts)).toString('base64url');
     const id = '92a93601-27f2-41fb-9ab1-d8bb8766ec37';

@@ -87,8 +87,8 @@ export const knownAtQuery = instantQuery
   .describe(
     'Transaction time: answer with only what had been recorded by then (and not yet ' +
       'retracted), an ISO 8601 instant with an offset in years 0001–9999 (UTC). Default: now. ' +
-      'Nothing is recorded in the future, so a later instant answers as now does (measure ' +
-      'reads report it as now).',
+      'Nothing is recorded in the future, so a later instant answers as now does, and is ' +
+      'reported as now.',
   );
 
 /** `minPosition`, the read-your-writes wait of every read route that has one. */

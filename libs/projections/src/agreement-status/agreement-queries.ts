@@ -72,7 +72,7 @@ export class AgreementQueries {
     }
     const { agreement } = state;
     if (!agreement) return null;
-    const view = await this.view(agreement, asOf, knownAtQuery ?? now, version);
+    const view = await this.view(agreement, asOf, knownAt ?? now, version);
     return { view, agreement };
   }
 
@@ -124,7 +124,7 @@ export class AgreementQueries {
             (!query.party || entry.agreement.parties.includes(query.party)),
         )
         .map(({ agreement, version }) =>
-          this.view(agreement, query.asOf, query.knownAt ?? now, version),
+          this.view(agreement, query.asOf, past ?? now, version),
         ),
     );
     return {

@@ -79,7 +79,7 @@ export class TariffSummaryQueries {
       imposingParty: query.imposingParty,
       targetParty: query.targetParty,
       asOf: query.asOf.toISOString(),
-      knownAt: (query.knownAt ?? now).toISOString(),
+      knownAt: (knownAt ?? now).toISOString(),
       economyWide: { measures: economyWide, total: totalOf(economyWide) },
       productSpecific: { measures: productSpecific, total: totalOf(productSpecific) },
     };
