@@ -962,6 +962,22 @@ describe('read API over the bundled dataset, api and worker in one process', () 
     });
   });
 
+  it('lists each source of a measure once, though several of its stages cite it', async () => {
+    const page = await read('/api/v1/measures', { limit: 200 });
+    expect(page.status).toBe(200);
+    let cited = 0;
+    for (const item of page.body.items as Array<{ id: string }>) {
+      const detail = await read(`/api/v1/measures/${item.id}`);
+      const sources = (detail.body.sources as object[]).map((source) => JSON.stringify(source));
+      expect({ id: item.id, duplicates: sources.length - new Set(sources).size }).toEqual({
+        id: item.id,
+        duplicates: 0,
+      });
+      cited += sources.length;
+    }
+    expect(cited).toBeGreaterThan(0);
+  });
+
   it('reports a knownAt in the future as now on every read, as it answers', async () => {
     const future = '2999-01-01T00:00:00.000Z';
     const before = Date.now();

@@ -48,7 +48,7 @@ export function toMeasureView(
     respondsTo: links.respondsTo,
     countermeasures: links.countermeasures,
     claims: measure.claims,
-    sources: measure.sources,
+    sources: distinctSources(measure.sources),
     threatenedAt: measure.threatenedAt ?? null,
     announcedAt: measure.announcedAt ?? null,
     effectiveAt: measure.effectiveAt ?? null,
@@ -231,4 +231,18 @@ export function searchTextOf(measure: Measure | null): string {
     .filter(Boolean)
     .join(' ')
     .toLowerCase();
+}
+
+/**
+ * Each source once: a measure gathers the sources of every stage, and its announcement and its
+ * implementation often cite the same notice.
+ */
+function distinctSources<T extends object>(sources: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return sources.filter((source) => {
+    const key = JSON.stringify(Object.entries(source).sort(([a], [b]) => (a < b ? -1 : 1)));
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
