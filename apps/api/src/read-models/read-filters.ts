@@ -42,14 +42,16 @@ export const agreementQuery = z
   .string()
   .max(200)
   .describe(
-    'Only the measures this agreement covers, by its id (a UUID) or its code, e.g. ' +
-      '`GENEVA-2025` (an unknown one: an empty page).',
+    'Only the measures with a suspension made or extended under this agreement, by its id (a ' +
+      'UUID) or its code, e.g. `GENEVA-2025` (an unknown one: an empty page). The measures ' +
+      'its commitments name are listed in the agreement itself (`GET /agreements/{id}`).',
   );
 
 /** Measures whose suspension in force on `asOf` ends before an instant. */
 export const endsBeforeQuery = instantQuery.describe(
-  'Only the measures whose active suspension on `asOf` ends before this instant (an ISO 8601 ' +
-    'instant with an offset in years 0001–9999, UTC).',
+  'Only the measures whose active suspension on `asOf` (the one an item shows: a whole ' +
+    'suspension, else the earliest started) ends before this instant (an ISO 8601 instant with ' +
+    'an offset in years 0001–9999, UTC). `GET /expiries` lists every suspension end.',
 );
 
 /** Free text, matched as typed. */
