@@ -370,6 +370,26 @@ describe('ExecuteMeasureAction on PostgreSQL', () => {
       expect(await t.codeRows(measureId)).toHaveLength(1);
     });
 
+    // Two imports of one file at once: the second checked the command id before the first
+    // committed, then loaded the stream after it, and its decide refused what the first did.
+    it('returns the first result when the same command committed while this one was deciding', async () => {
+      const measureId = randomUUID();
+      const code = uniqueCode('US-RACE');
+      const commandId = `test:${randomUUID()}`;
+      const action = { action: 'record-measure' as const, measureId, body: usTariff({ code }) };
+      const first = await t.measure(null, action, { commandId });
+
+      // As the second saw the log when it looked: the first not committed yet.
+      const findCommand = jest.spyOn(t.store, 'findCommand').mockResolvedValueOnce(null);
+      try {
+        const second = await t.measure(null, action, { commandId });
+        expect(second).toEqual({ ...first, replayed: true });
+      } finally {
+        findCommand.mockRestore();
+      }
+      expect(await t.measureEvents(measureId)).toHaveLength(2);
+    });
+
     // POST /api/v1/measures with an Idempotency-Key sends no measure id: the handler makes up a
     // new one on each try, so the retry must still be found by its command id alone.
     it('returns a retried record-measure whose id the server generated', async () => {

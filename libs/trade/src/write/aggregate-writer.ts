@@ -55,18 +55,33 @@ export class AggregateWriter {
       try {
         return await this.attempt(request);
       } catch (error) {
-        // A concurrent try of the same creation won with its own generated id: it is the answer.
-        if (error instanceof CommandIdReusedError && request.createsWithGeneratedId) {
-          const first = await this.store.findCommand(error.commandId);
-          if (first) return this.replayedResult(first.streamId, first.eventIds, options);
-        }
         const retry =
           error instanceof WrongExpectedVersionError &&
           accepts(options.expectedVersion, error.actual) &&
           attempt < MAX_ATTEMPTS;
-        if (!retry) throw error;
+        if (retry) continue;
+        const meanwhile = await this.committedMeanwhile(request);
+        if (meanwhile) return meanwhile;
+        throw error;
       }
     }
+  }
+
+  /**
+   * The same command may have committed after this one looked for it: before it loaded the
+   * stream (two imports of one file at once: this decide refused what the other did), or with
+   * an id it generated for itself (a creation: this append found the command id taken). The
+   * other's result, not this failure, is the answer.
+   */
+  private async committedMeanwhile<Command, Event extends DomainEvent, State>(
+    request: WriteRequest<Command, Event, State>,
+  ): Promise<WriteResult | undefined> {
+    const { options } = request;
+    if (!options.commandId) return undefined;
+    const first = await this.store.findCommand(options.commandId);
+    if (!first || (first.streamId !== request.streamId && !request.createsWithGeneratedId))
+      return undefined;
+    return this.replayedResult(first.streamId, first.eventIds, options);
   }
 
   /** Folds a stream into its aggregate state, as the decider sees it. */
