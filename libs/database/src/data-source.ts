@@ -19,7 +19,10 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     migrationsTableName: 'migrations',
     synchronize: false,
     migrationsRun: false,
-    logging: ['error'],
+    // Off: TypeORM would print every failed query with all its parameters (thousands of ids on
+    // a CLI's stdout, and whatever secret a statement carried). Errors still reach the caller,
+    // which logs what it means.
+    logging: false,
     applicationName: options.applicationName ?? 'accord',
     extra: { max: options.poolSize ?? 10 },
   });

@@ -213,11 +213,35 @@ export class AlertReconciler {
     }
     if (toEnqueue.length === 0) return;
     await this.queue.addBulk(toEnqueue.map((row) => fireJob(row, now)));
-    await this.dataSource.query(
-      'UPDATE alert_schedule SET enqueued_at = $2 WHERE id = ANY($1::uuid[])',
-      [toEnqueue.map((row) => row.id), now],
+    // Another reconciler (the worker's, a CLI run) or the relay may be marking the same rows:
+    // in id order, so that two such statements take their locks in one order; and once more if
+    // PostgreSQL still picks this one as a deadlock's victim (setting the mark twice is harmless).
+    await retryOnDeadlock(() =>
+      this.dataSource.query(
+        `UPDATE alert_schedule SET enqueued_at = $2
+          WHERE id IN (SELECT id FROM alert_schedule WHERE id = ANY($1::uuid[])
+                        ORDER BY id FOR UPDATE)`,
+        [toEnqueue.map((row) => row.id), now],
+      ),
     );
     report.recreated += toEnqueue.length;
     this.metrics.jobsRecreated.inc(toEnqueue.length);
+  }
+}
+
+/** SQLSTATE 40P01: PostgreSQL ended this statement to break a deadlock. */
+const DEADLOCK_DETECTED = '40P01';
+
+/** Runs an idempotent statement again when it is a deadlock's victim, up to three tries. */
+export async function retryOnDeadlock<T>(statement: () => Promise<T>, tries = 3): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await statement();
+    } catch (error) {
+      const code = (error as { code?: unknown; driverError?: { code?: unknown } }).code;
+      const driverCode = (error as { driverError?: { code?: unknown } }).driverError?.code;
+      const deadlock = code === DEADLOCK_DETECTED || driverCode === DEADLOCK_DETECTED;
+      if (!deadlock || attempt >= tries) throw error;
+    }
   }
 }
