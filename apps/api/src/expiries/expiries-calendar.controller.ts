@@ -1,13 +1,13 @@
 import { Controller, Get, Header, Inject, Query } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ApiKeysService } from '@app/api-keys';
-import { SuspensionEndQueries, type SuspensionEndView } from '@app/projections';
+import { SuspensionEndQueries } from '@app/projections';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
 import { ApiProblem, Public, ZodPipe } from '../http';
 import { ApiProblemResponse, ApiReadText } from '../openapi';
 import { windowOf, windowQuery } from '../read-models/window-query';
-import { suspensionEndsCalendar } from './suspension-ends-calendar';
+import { suspensionEndsCalendar, type CalendarEnd } from './suspension-ends-calendar';
 
 const calendarQuery = z.strictObject({
   token: z
@@ -47,7 +47,10 @@ export class ExpiriesCalendarController {
     summary: 'iCalendar (RFC 5545) feed of suspension ends, authenticated by ?token=',
     description:
       'One VEVENT per suspension end, UID `<suspensionId>@accord`, from a year ago (or `from`) ' +
-      'on; lifted suspensions are CANCELLED.',
+      'on. An end that will not come stays, CANCELLED with a higher SEQUENCE and a line ' +
+      'saying why: its suspension was lifted or retracted (its scheduling, or its measure, ' +
+      'withdrawn from the record), or its measure is revoked before it. A retraction of that ' +
+      'retraction makes it CONFIRMED again.',
   })
   @ApiReadText('text/calendar', 'An RFC 5545 calendar, one VEVENT per suspension end.')
   @ApiProblemResponse(
@@ -68,12 +71,11 @@ export class ExpiriesCalendarController {
     }
     const window = windowOf(query);
     const from = window.from ?? DateTime.now().minus({ years: 1 }).toJSDate();
-    const ends: SuspensionEndView[] = [];
+    const ends: CalendarEnd[] = [];
     for (let after: string | undefined; ends.length < MAX_EVENTS;) {
-      const page = await this.ends.list({
+      const page = await this.ends.listWithCancelled({
         from,
         to: window.to,
-        includeLifted: true,
         after,
         limit: Math.min(PAGE, MAX_EVENTS - ends.length),
       });

@@ -34,8 +34,8 @@ export class ExpiriesController {
     summary: 'Suspension ends in a window, soonest first',
     description:
       '`from` (inclusive, default now) and `to` (exclusive; a date includes its day) bound the ' +
-      'current end of each suspension, after extensions. Lifted suspensions and those of ' +
-      'measures revoked before their end are left out. `targetParty` finds the ends of ' +
+      'current end of each suspension, after extensions. Lifted or retracted suspensions and ' +
+      'those of measures revoked before their end are left out. `targetParty` finds the ends of ' +
       'measures that target it, or whose scope in force at the end includes its territory ' +
       '(HK under a duty on CN). `knownAt` (an ISO 8601 instant, default ' +
       'now) answers as the tracker knew it then: only suspensions, extensions, liftings, ' +

@@ -1,12 +1,25 @@
-import type { SuspensionEndView } from '@app/projections';
+import type { SuspensionEndQueries } from '@app/projections';
 import ical, { ICalEventStatus } from 'ical-generator';
+
+/** A suspension end the feed shows, cancelled ones too. */
+export type CalendarEnd = Awaited<
+  ReturnType<SuspensionEndQueries['listWithCancelled']>
+>['items'][number];
+
+const CANCELLED_PREFIX: Record<NonNullable<CalendarEnd['cancelled']>['reason'], string> = {
+  lifted: 'Lifted: ',
+  retracted: 'Retracted: ',
+  'measure-revoked': 'Measure revoked: ',
+};
 
 /**
  * An RFC 5545 calendar with one VEVENT per suspension end. The UID is the suspension's id, so a
  * subscribed client updates the event when the end moves (SEQUENCE grows with every change of
- * the suspension) instead of adding another; a lifted suspension stays, CANCELLED.
+ * the suspension) instead of adding another. An end that will not come (lifted, retracted, or
+ * its measure revoked before it) stays, CANCELLED: a client that merged the event by UID then
+ * removes it, where an event that merely left the feed would stay in its calendar forever.
  */
-export function suspensionEndsCalendar(ends: SuspensionEndView[]): string {
+export function suspensionEndsCalendar(ends: CalendarEnd[]): string {
   const calendar = ical({
     name: 'Accord: suspension ends',
     description: 'When suspended trade measures are due to come back, unless extended.',
@@ -14,16 +27,16 @@ export function suspensionEndsCalendar(ends: SuspensionEndView[]): string {
     ttl: 60 * 60,
   });
   for (const end of ends) {
-    const lifted = end.state === 'lifted';
+    const { cancelled } = end;
     calendar.createEvent({
       id: `${end.suspensionId}@accord`,
       // DTSTART in UTC: the instant the suspension ends. No DTEND: the event is that instant.
       start: new Date(end.endsAt),
       stamp: new Date(end.changedAt),
       sequence: end.revision,
-      summary: `${lifted ? 'Lifted: ' : ''}Suspension ends: ${measureName(end)}${partOf(end)}`,
+      summary: `${cancelled ? CANCELLED_PREFIX[cancelled.reason] : ''}Suspension ends: ${measureName(end)}${partOf(end)}`,
       description: descriptionOf(end),
-      status: lifted ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
+      status: cancelled ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
       categories: [{ name: end.measure.kind }],
     });
   }
@@ -31,17 +44,17 @@ export function suspensionEndsCalendar(ends: SuspensionEndView[]): string {
   return `${calendar.toString()}\r\n`;
 }
 
-function measureName(end: SuspensionEndView): string {
+function measureName(end: CalendarEnd): string {
   const { code, title } = end.measure;
   return code ? `${code} — ${title}` : title;
 }
 
-function partOf(end: SuspensionEndView): string {
+function partOf(end: CalendarEnd): string {
   return end.part ? ` (${end.part.percentPoints} points)` : '';
 }
 
-function descriptionOf(end: SuspensionEndView): string {
-  const { measure } = end;
+function descriptionOf(end: CalendarEnd): string {
+  const { measure, cancelled } = end;
   const lines = [
     `${measure.imposingParty} ${measure.kind} on ${measure.targetParties.join(', ')}: ${measure.title}.`,
     end.part
@@ -49,8 +62,8 @@ function descriptionOf(end: SuspensionEndView): string {
       : 'The whole measure is suspended.',
     end.startsAt ? `Suspended since ${end.startsAt}.` : 'The suspension has not started yet.',
     `Ends at ${end.endsAt}${end.extensions ? ` after ${end.extensions} extension(s)` : ''}.`,
-    end.state === 'lifted'
-      ? `Lifted at ${end.liftedAt}: it will not end here.`
+    cancelled
+      ? cancellationLine(cancelled)
       : end.state === 'lapsed'
         ? `Lapsed at ${end.lapsedAt}.`
         : end.reinstatesAutomatically
@@ -60,4 +73,19 @@ function descriptionOf(end: SuspensionEndView): string {
   if (end.agreement) lines.push(`Agreed in ${end.agreement.code ?? end.agreement.id}.`);
   lines.push(`Measure: /api/v1/measures/${measure.code ?? measure.id}`);
   return lines.join('\n');
+}
+
+function cancellationLine({ reason, at }: NonNullable<CalendarEnd['cancelled']>): string {
+  switch (reason) {
+    case 'lifted':
+      return `Lifted at ${at}: it will not end here.`;
+    case 'retracted':
+      return `Retracted at ${at}: the suspension (or its measure) was withdrawn from the record, so it will not end here.`;
+    case 'measure-revoked':
+      return `Measure revoked at ${at}, before this end: it will not end here.`;
+    default: {
+      const unreachable: never = reason;
+      return unreachable;
+    }
+  }
 }

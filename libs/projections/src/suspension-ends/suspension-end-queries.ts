@@ -11,7 +11,7 @@ import { measureStreamId, StreamCodeIndex, toDomainEvent } from '@app/trade';
 import type { Pool } from 'pg';
 import { chunks } from '../chunks';
 import { type Cursor, CURSOR_KEYS, encodeCursor, readCursor } from '../cursor';
-import { reviseSuspensionEnds, suspensionEndRows } from './suspension-end-rows';
+import { RETRACTED, reviseSuspensionEnds, suspensionEndRows } from './suspension-end-rows';
 
 export interface SuspensionEndQuery {
   /** Inclusive. */
@@ -22,8 +22,6 @@ export interface SuspensionEndQuery {
   /** A party the measure targets, or a territory its scope in force at the end includes. */
   targetParty?: string;
   kind?: string;
-  /** Lifted suspensions never reach their end; a calendar still wants them, to cancel them. */
-  includeLifted?: boolean;
   /**
    * Transaction time: only events recorded by then, and retractions recorded by then, count.
    * Absent (or not in the past): what the tracker knows now.
@@ -86,6 +84,21 @@ export interface SuspensionEndView {
   agreement: { id: string; code: string | null } | null;
 }
 
+/**
+ * Why an end will not come: its suspension was lifted, or retracted (its scheduling, or the
+ * measure itself, was withdrawn from the record), or its measure is revoked before it.
+ */
+export type SuspensionEndCancellation = 'lifted' | 'retracted' | 'measure-revoked';
+
+/** A suspension end as the calendar feed shows it: also those that will not come, and why. */
+export interface SuspensionEndEntry extends SuspensionEndView {
+  /**
+   * Null while the end stands. `at`: when the lifting or the revocation takes effect, or when
+   * the retraction was recorded.
+   */
+  cancelled: { reason: SuspensionEndCancellation; at: string } | null;
+}
+
 /** The filters of a list, as SQL parameters $1–$7 (the cursor's three keys last). */
 const FILTERS_SQL = `ends_at IS NOT NULL
           AND ($1::timestamptz IS NULL OR ends_at >= $1)
@@ -93,8 +106,8 @@ const FILTERS_SQL = `ends_at IS NOT NULL
           AND ($3::text IS NULL OR imposing_party = $3)
           AND ($4::text IS NULL OR covered_at_end @> ARRAY[$4])
           AND ($5::text IS NULL OR measure_kind = $5)
-          AND ($6::boolean OR state <> 'lifted')
-          AND (measure_revoked_at IS NULL OR measure_revoked_at > ends_at)
+          AND ($6::boolean OR (state NOT IN ('lifted', '${RETRACTED}')
+                               AND (measure_revoked_at IS NULL OR measure_revoked_at > ends_at)))
           AND ($7::timestamptz IS NULL OR (ends_at, suspension_id, measure_id) > ($7, $8::uuid, $9::uuid))`;
 
 const PAGE_SQL = `
@@ -132,7 +145,7 @@ const FOLD_CONCURRENCY = 4;
 /**
  * Suspension ends in a window, soonest first (keyset-paginated on end and suspension id). A
  * suspension counts while it has a known end and its measure is not revoked before that end;
- * lifted ones are left out unless asked for.
+ * lifted and retracted ones are left out. The calendar's list keeps all those, marked cancelled.
  *
  * A past `knownAt` reads the rows of the measures nothing was recorded for since (they are the
  * rows as known then), and folds the others from the events recorded by then, retractions
@@ -149,6 +162,25 @@ export class SuspensionEndQueries {
   async list(
     query: SuspensionEndQuery,
   ): Promise<{ items: SuspensionEndView[]; nextCursor: string | null }> {
+    const { rows, codes, nextCursor } = await this.page(query, false);
+    return { items: rows.map((row) => toView(row, codes)), nextCursor };
+  }
+
+  /**
+   * The same with the ends that will not come (lifted, retracted, measure revoked before them),
+   * each saying why: a calendar client that has their event must be told to cancel it.
+   */
+  async listWithCancelled(
+    query: SuspensionEndQuery,
+  ): Promise<{ items: SuspensionEndEntry[]; nextCursor: string | null }> {
+    const { rows, codes, nextCursor } = await this.page(query, true);
+    return {
+      items: rows.map((row) => ({ ...toView(row, codes), cancelled: cancellationOf(row) })),
+      nextCursor,
+    };
+  }
+
+  private async page(query: SuspensionEndQuery, includeCancelled: boolean) {
     const cursor = readCursor(query.after, CURSOR_KEYS.suspensionEnds);
     const knownAt = query.knownAt && query.knownAt < new Date() ? query.knownAt : undefined;
     const values = [
@@ -157,7 +189,7 @@ export class SuspensionEndQueries {
       query.imposingParty ?? null,
       query.targetParty ?? null,
       query.kind ?? null,
-      query.includeLifted ?? false,
+      includeCancelled,
       cursor?.at ?? null,
       cursor?.keys[0] ?? null,
       cursor?.keys[1] ?? null,
@@ -173,7 +205,7 @@ export class SuspensionEndQueries {
         changed.all,
       ]);
       const folded = (await this.rowsKnownAt(changed.withSuspensions, knownAt)).filter((row) =>
-        matches(row, query, cursor),
+        matches(row, query, includeCancelled, cursor),
       );
       rows = [...stored.rows, ...folded].sort(byEnd).slice(0, query.limit + 1);
     }
@@ -184,7 +216,8 @@ export class SuspensionEndQueries {
       : new Map<string, string>();
     const last = page.at(-1);
     return {
-      items: page.map((row) => toView(row, codes)),
+      rows: page,
+      codes,
       nextCursor:
         rows.length > query.limit && last
           ? encodeCursor(last.ends_at, [last.suspension_id, last.measure_id])
@@ -246,7 +279,12 @@ function asRead(row: ReturnType<typeof suspensionEndRows>[number]): SuspensionEn
 }
 
 /** Whether a folded row passes the filters the SQL applies to stored ones. */
-function matches(row: SuspensionEndRow, query: SuspensionEndQuery, cursor: Cursor | null): boolean {
+function matches(
+  row: SuspensionEndRow,
+  query: SuspensionEndQuery,
+  includeCancelled: boolean,
+  cursor: Cursor | null,
+): boolean {
   const end = row.ends_at;
   if (!end) return false;
   if (query.from && end < query.from) return false;
@@ -256,8 +294,7 @@ function matches(row: SuspensionEndRow, query: SuspensionEndQuery, cursor: Curso
     return false;
   }
   if (query.kind !== undefined && row.measure_kind !== query.kind) return false;
-  if (!query.includeLifted && row.state === 'lifted') return false;
-  if (row.measure_revoked_at && row.measure_revoked_at <= end) return false;
+  if (!includeCancelled && cancellationOf(row)) return false;
   return (
     !cursor ||
     byEnd(row, {
@@ -278,6 +315,18 @@ function byEnd(
     compare(a.suspension_id, b.suspension_id) ||
     compare(a.measure_id, b.measure_id)
   );
+}
+
+/** The SQL's rule for the ends a list leaves out, and why (a retraction outranks the rest). */
+function cancellationOf(row: SuspensionEndRow): SuspensionEndEntry['cancelled'] {
+  if (row.state === RETRACTED) return { reason: 'retracted', at: row.changed_at.toISOString() };
+  if (row.state === 'lifted') {
+    return { reason: 'lifted', at: (row.lifted_at ?? row.changed_at).toISOString() };
+  }
+  if (row.measure_revoked_at && row.measure_revoked_at <= row.ends_at) {
+    return { reason: 'measure-revoked', at: row.measure_revoked_at.toISOString() };
+  }
+  return null;
 }
 
 const compare = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);

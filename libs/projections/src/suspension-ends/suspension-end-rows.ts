@@ -18,9 +18,24 @@ export interface StreamRow {
 
 export interface Folded extends StreamRow {
   measure: Measure | null;
+  /**
+   * Suspensions these events made disappear (a retracted scheduling, or a retraction that
+   * unmade the measure) and that are still gone after them, as they last stood: their rows
+   * stay, `retracted`, so that the calendar can cancel an event a client already has.
+   */
+  withdrawn: Map<string, Withdrawn>;
   /** Whether the measure had rows already, which its new rows replace. */
   resumed: boolean;
 }
+
+/** A suspension as it last stood before it disappeared, with its measure then. */
+export interface Withdrawn {
+  measure: Measure;
+  suspension: Suspension;
+}
+
+/** The state of a row whose suspension no longer exists: it is kept only to be cancelled. */
+export const RETRACTED = 'retracted' as const;
 
 /**
  * The stream's revisions after its new events. They are counted event by event, so that however
@@ -33,16 +48,25 @@ export function reviseSuspensionEnds(
   steps: FoldStep[],
 ): Folded {
   const revisions: Revisions = { ...stored?.revisions };
+  const withdrawn = new Map<string, Withdrawn>();
   let previous = contentsOf(before, undefined);
   for (const { event, measure } of steps) {
     const current = contentsOf(measure, previous);
     const changedAt = event.recordedAt.toISOString();
     for (const [suspensionId, { content }] of current.suspensions) {
       const revision = revisions[suspensionId];
+      withdrawn.delete(suspensionId);
       if (!revision) revisions[suspensionId] = { sequence: 0, changedAt };
       else if (previous.suspensions.get(suspensionId)?.content !== content) {
         revisions[suspensionId] = { sequence: revision.sequence + 1, changedAt };
       }
+    }
+    // Disappearing is a change too: the calendar cancels the event, with a higher SEQUENCE.
+    for (const [suspensionId, { suspension }] of previous.suspensions) {
+      if (current.suspensions.has(suspensionId) || !previous.measure) continue;
+      const revision = revisions[suspensionId];
+      revisions[suspensionId] = { sequence: revision ? revision.sequence + 1 : 0, changedAt };
+      withdrawn.set(suspensionId, { measure: previous.measure, suspension });
     }
     previous = current;
   }
@@ -50,6 +74,7 @@ export function reviseSuspensionEnds(
   return {
     measure: steps[steps.length - 1].measure,
     revisions,
+    withdrawn,
     version: last.version,
     lastPosition: last.position,
     resumed: stored !== undefined,
@@ -58,6 +83,7 @@ export function reviseSuspensionEnds(
 
 /** Each suspension's row content, serialized for comparison. */
 interface Contents {
+  measure: Measure | null;
   header: string;
   suspensions: Map<string, { suspension: Suspension; content: string }>;
 }
@@ -68,7 +94,7 @@ interface Contents {
  * from `previous` instead of being serialized again at every event.
  */
 function contentsOf(measure: Measure | null, previous: Contents | undefined): Contents {
-  if (!measure) return { header: '', suspensions: new Map() };
+  if (!measure) return { measure, header: '', suspensions: new Map() };
   const header = JSON.stringify(headerOf(measure));
   const reuse = previous?.header === header ? previous.suspensions : undefined;
   const suspensions = new Map<string, { suspension: Suspension; content: string }>();
@@ -81,7 +107,7 @@ function contentsOf(measure: Measure | null, previous: Contents | undefined): Co
         : { suspension, content: header + JSON.stringify(suspensionOf(suspension)) },
     );
   }
-  return { header, suspensions };
+  return { measure, header, suspensions };
 }
 
 /** The columns a row takes from its measure. */
@@ -115,26 +141,36 @@ function suspensionOf(s: Suspension) {
   };
 }
 
+/**
+ * The rows of a stream after its new events: one per suspension of the measure, and one per
+ * suspension they withdrew (those withdrawn by earlier events keep the rows they have).
+ */
 export function suspensionEndRows(measureId: string, stream: Folded) {
-  const { measure } = stream;
-  if (!measure) return [];
-  const header = headerOf(measure);
-  return measure.suspensions.map((s) => {
-    const revision = stream.revisions[s.id];
-    return {
-      measure_id: measureId,
-      suspension_id: s.id,
-      ...header,
-      ...suspensionOf(s),
-      // Whose goods the end reaches: a target party, or a territory the scope in force at the end
-      // includes. That is when the suspended duty comes back, and on whose goods; a territory the
-      // scope took in after the end, or dropped before it, has nothing expiring. Not part of a
-      // row's content for its revision: it follows from the scope and the end, which are.
-      covered_at_end: partiesCoveredOn(measure, s.endsAt ?? null),
-      sequence: revision.sequence,
-      changed_at: revision.changedAt,
-      version: stream.version,
-      last_position: stream.lastPosition,
-    };
-  });
+  const standing = (stream.measure?.suspensions ?? []).map((suspension) =>
+    rowOf(measureId, stream, stream.measure as Measure, suspension),
+  );
+  const withdrawn = [...stream.withdrawn.values()].map(({ measure, suspension }) => ({
+    ...rowOf(measureId, stream, measure, suspension),
+    state: RETRACTED,
+  }));
+  return [...standing, ...withdrawn];
+}
+
+function rowOf(measureId: string, stream: Folded, measure: Measure, s: Suspension) {
+  const revision = stream.revisions[s.id];
+  return {
+    measure_id: measureId,
+    suspension_id: s.id,
+    ...headerOf(measure),
+    ...suspensionOf(s),
+    // Whose goods the end reaches: a target party, or a territory the scope in force at the end
+    // includes. That is when the suspended duty comes back, and on whose goods; a territory the
+    // scope took in after the end, or dropped before it, has nothing expiring. Not part of a
+    // row's content for its revision: it follows from the scope and the end, which are.
+    covered_at_end: partiesCoveredOn(measure, s.endsAt ?? null),
+    sequence: revision.sequence,
+    changed_at: revision.changedAt,
+    version: stream.version,
+    last_position: stream.lastPosition,
+  };
 }

@@ -61,7 +61,11 @@ describe('SuspensionEndsProjection on PostgreSQL', () => {
     lifted: '',
     liftedSuspension: '',
     unscheduled: '',
+    unscheduledSuspension: '',
     unmade: '',
+    unmadeSuspension: '',
+    revived: '',
+    revivedSuspension: '',
   };
 
   const allRows = async () => {
@@ -149,6 +153,7 @@ describe('SuspensionEndsProjection on PostgreSQL', () => {
       action: 'schedule-suspension',
       body: { startsAt: '2025-06-01T04:00:00Z', duration: 'P5Y', sources: [notice] },
     });
+    own.unscheduledSuspension = unscheduled.suspensionId ?? '';
     await t.measure(own.unscheduled, {
       action: 'retract-event',
       body: { eventId: unscheduled.eventIds[0], reason: 'Never signed', sources: [notice] },
@@ -158,13 +163,34 @@ describe('SuspensionEndsProjection on PostgreSQL', () => {
       body: usTariff(`UNMADE-${uniqueSuffix()}`),
     });
     own.unmade = unmade.id;
-    await t.measure(own.unmade, {
-      action: 'schedule-suspension',
-      body: { startsAt: '2025-06-01T04:00:00Z', duration: 'P5Y', sources: [notice] },
-    });
+    own.unmadeSuspension =
+      (
+        await t.measure(own.unmade, {
+          action: 'schedule-suspension',
+          body: { startsAt: '2025-06-01T04:00:00Z', duration: 'P5Y', sources: [notice] },
+        })
+      ).suspensionId ?? '';
     await t.measure(own.unmade, {
       action: 'retract-event',
       body: { eventId: unmade.eventIds[0], reason: 'Never existed', sources: [notice] },
+    });
+
+    // A scheduling retracted, then that retraction found wrong: the suspension is back.
+    own.revived = (
+      await t.measure(null, { action: 'record-measure', body: usTariff(`REV-${uniqueSuffix()}`) })
+    ).id;
+    const revived = await t.measure(own.revived, {
+      action: 'schedule-suspension',
+      body: { startsAt: '2025-06-01T04:00:00Z', endsAt: '2031-03-01T05:00:00Z', sources: [notice] },
+    });
+    own.revivedSuspension = revived.suspensionId ?? '';
+    const withdrawal = await t.measure(own.revived, {
+      action: 'retract-event',
+      body: { eventId: revived.eventIds[0], reason: 'Thought unsigned', sources: [notice] },
+    });
+    await t.measure(own.revived, {
+      action: 'retract-event',
+      body: { eventId: withdrawal.eventIds[0], reason: 'It was signed', sources: [notice] },
     });
   }, 180_000);
 
@@ -211,8 +237,33 @@ describe('SuspensionEndsProjection on PostgreSQL', () => {
     expect(lifted[0]).toMatchObject({ state: 'lifted' });
     expect(lifted[0].lifted_at).toEqual(new Date('2025-09-01T04:00:00Z'));
 
-    expect(await endsOf(own.unscheduled)).toEqual([]);
-    expect(await endsOf(own.unmade)).toEqual([]);
+    // A suspension that disappeared keeps its last row, marked, one revision on: the calendar
+    // cancels its event. Also when the retraction unmade the whole measure.
+    const unscheduled = await endsOf(own.unscheduled);
+    expect(unscheduled).toHaveLength(1);
+    expect(unscheduled[0]).toMatchObject({
+      suspension_id: own.unscheduledSuspension,
+      state: 'retracted',
+      sequence: 1,
+    });
+    expect(unscheduled[0].ends_at?.toISOString()).toBe('2030-06-01T04:00:00.000Z');
+    const unmade = await endsOf(own.unmade);
+    expect(unmade).toHaveLength(1);
+    expect(unmade[0]).toMatchObject({
+      suspension_id: own.unmadeSuspension,
+      state: 'retracted',
+      sequence: 1,
+      measure_code: expect.stringMatching(/^UNMADE-/),
+    });
+
+    // Back again after the retraction of its retraction, one revision further.
+    const revived = await endsOf(own.revived);
+    expect(revived).toHaveLength(1);
+    expect(revived[0]).toMatchObject({
+      suspension_id: own.revivedSuspension,
+      state: 'active',
+      sequence: 2,
+    });
   });
 
   it('answers suspension ends in a window, soonest first, page by page', async () => {
@@ -259,14 +310,29 @@ describe('SuspensionEndsProjection on PostgreSQL', () => {
     const ids = later.items.map((item) => item.suspensionId);
     expect(ids).toContain(own.extendedSuspension);
     expect(ids).not.toContain(own.liftedSuspension);
-    const withLifted = await queries.list({
+    expect(ids).toContain(own.revivedSuspension);
+    expect(ids).not.toContain(own.unscheduledSuspension);
+    expect(ids).not.toContain(own.unmadeSuspension);
+    const withCancelled = await queries.listWithCancelled({
       from: new Date('2030-01-01T00:00:00Z'),
-      includeLifted: true,
       limit: 50,
     });
-    expect(withLifted.items.find((item) => item.suspensionId === own.liftedSuspension)).toEqual(
-      expect.objectContaining({ state: 'lifted', liftedAt: '2025-09-01T04:00:00.000Z' }),
+    const entryOf = (suspensionId: string) =>
+      withCancelled.items.find((item) => item.suspensionId === suspensionId);
+    expect(entryOf(own.liftedSuspension)).toEqual(
+      expect.objectContaining({
+        state: 'lifted',
+        liftedAt: '2025-09-01T04:00:00.000Z',
+        cancelled: { reason: 'lifted', at: '2025-09-01T04:00:00.000Z' },
+      }),
     );
+    expect(entryOf(own.unscheduledSuspension)?.cancelled).toEqual({
+      reason: 'retracted',
+      at: expect.any(String),
+    });
+    expect(entryOf(own.unmadeSuspension)?.cancelled?.reason).toBe('retracted');
+    expect(entryOf(own.extendedSuspension)?.cancelled).toBeNull();
+    expect(entryOf(own.revivedSuspension)?.cancelled).toBeNull();
   });
 
   it('changes nothing when batches it has applied are delivered again', async () => {

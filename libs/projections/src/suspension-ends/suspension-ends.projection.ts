@@ -21,14 +21,16 @@ const ROW_CHUNK = 5000;
 /**
  * One row per (measure, suspension) with the suspension's current end after extensions, its
  * state (lifted ones stay, marked) and the measure it belongs to. Each measure's rows are
- * recomputed from the folded measure, so a retraction (which replays the history) simply makes
- * a suspension disappear. Idempotent: events at or below a stream's stored version are skipped.
+ * recomputed from the folded measure; a suspension that a retraction (which replays the history)
+ * makes disappear keeps its last row, `retracted`, so that the calendar feed can cancel its
+ * event, and a retraction of that retraction brings it back. Rows are never deleted.
+ * Idempotent: events at or below a stream's stored version are skipped.
  *
  * Beside the rows each measure keeps only its version and its suspensions' revisions, not the
  * measure: a batch that resumes a stream has `MeasureFold` read it back from the event store.
  * A rebuild feeds whole streams, so it reads back only the stream a batch boundary cut, and
- * writes no copy of the measure. A batch costs one read, one delete and an insert per chunk of
- * rows, however many streams.
+ * writes no copy of the measure. A batch costs one read, an upsert per chunk of rows and, when
+ * it resumes streams, one update, however many streams.
  */
 @Injectable()
 export class SuspensionEndsProjection implements RebuildableProjection {
@@ -88,7 +90,7 @@ export class SuspensionEndsProjection implements RebuildableProjection {
   /**
    * `json_to_recordset`: rows are mostly plain columns, so their parameter is only taken apart,
    * and PostgreSQL need not build a jsonb tree of it first. A measure seen for the first time
-   * has no rows to delete (a rebuild's usual case).
+   * has no rows to replace nor to bring to its version (a rebuild's usual case).
    */
   private async save(changed: Map<string, Folded>, manager: EntityManager): Promise<void> {
     const ids = [...changed.keys()];
@@ -114,12 +116,6 @@ export class SuspensionEndsProjection implements RebuildableProjection {
         ],
       );
     }
-    const resumed = ids.filter((id) => changed.get(id)?.resumed);
-    if (resumed.length) {
-      await manager.query('DELETE FROM suspension_ends WHERE measure_id = ANY($1::uuid[])', [
-        resumed,
-      ]);
-    }
     const rows = ids.flatMap((id) => suspensionEndRows(id, changed.get(id) as Folded));
     for (const part of chunks(rows, ROW_CHUNK)) {
       await manager.query(
@@ -136,8 +132,34 @@ export class SuspensionEndsProjection implements RebuildableProjection {
            starts_at timestamptz, starts_when jsonb, ends_at timestamptz, duration text,
            part_points numeric, agreement_id uuid, reinstates_automatically boolean,
            lifted_at timestamptz, lapsed_at timestamptz, extensions integer, sequence integer,
-           changed_at timestamptz, version bigint, last_position bigint)`,
+           changed_at timestamptz, version bigint, last_position bigint)
+         ON CONFLICT (measure_id, suspension_id) DO UPDATE SET
+           measure_code = EXCLUDED.measure_code, measure_title = EXCLUDED.measure_title,
+           measure_kind = EXCLUDED.measure_kind, imposing_party = EXCLUDED.imposing_party,
+           target_parties = EXCLUDED.target_parties, covered_parties = EXCLUDED.covered_parties,
+           covered_at_end = EXCLUDED.covered_at_end, time_zone = EXCLUDED.time_zone,
+           measure_revoked_at = EXCLUDED.measure_revoked_at, state = EXCLUDED.state,
+           starts_at = EXCLUDED.starts_at, starts_when = EXCLUDED.starts_when,
+           ends_at = EXCLUDED.ends_at, duration = EXCLUDED.duration,
+           part_points = EXCLUDED.part_points, agreement_id = EXCLUDED.agreement_id,
+           reinstates_automatically = EXCLUDED.reinstates_automatically,
+           lifted_at = EXCLUDED.lifted_at, lapsed_at = EXCLUDED.lapsed_at,
+           extensions = EXCLUDED.extensions, sequence = EXCLUDED.sequence,
+           changed_at = EXCLUDED.changed_at, version = EXCLUDED.version,
+           last_position = EXCLUDED.last_position`,
         [JSON.stringify(part)],
+      );
+    }
+    // Rows of suspensions withdrawn by earlier batches were not written again; they follow the
+    // stream's version like the others, so that batches and a rebuild leave the same rows.
+    const resumed = ids.filter((id) => changed.get(id)?.resumed);
+    if (resumed.length) {
+      await manager.query(
+        `UPDATE suspension_ends e SET version = m.version, last_position = m.last_position
+           FROM suspension_end_measures m
+          WHERE e.measure_id = ANY($1::uuid[]) AND m.measure_id = e.measure_id
+            AND e.version <> m.version`,
+        [resumed],
       );
     }
   }
