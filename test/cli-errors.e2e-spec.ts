@@ -1,7 +1,9 @@
+import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Client } from 'pg';
 import { dropDatabase, ensureDatabase } from '@app/database';
 import { testRedisUrl, testServerUrl } from '@app/testing';
-import { runEntry } from './support/run-process';
+import { repoRoot, runEntry } from './support/run-process';
 
 const CLI = 'apps/cli/src/main.ts';
 /** Nothing listens on port 1 of the loopback: every connection there is refused at once. */
@@ -10,6 +12,27 @@ const NOWHERE_REDIS = 'redis://127.0.0.1:1';
 
 /** A stack trace's frame line, which a user mistake or an outage should never print. */
 const STACK_FRAME = /^\s+at /m;
+
+/** A database name on the test server that no test has created. */
+function unusedDatabaseUrl(label: string): string {
+  const url = new URL(testServerUrl());
+  url.pathname = `/accord_e2e_cli_${label}_${randomBytes(5).toString('hex')}`;
+  return url.toString();
+}
+
+async function databaseExists(url: string): Promise<boolean> {
+  const maintenance = new URL(url);
+  maintenance.pathname = '/postgres';
+  const client = new Client({ connectionString: maintenance.toString() });
+  await client.connect();
+  try {
+    const name = new URL(url).pathname.slice(1);
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    return rowCount === 1;
+  } finally {
+    await client.end();
+  }
+}
 
 describe('the CLI when something is wrong: one clear line and an exit code', () => {
   it('alerts:reconcile without Redis fails at once instead of retrying for ever', async () => {
@@ -48,6 +71,74 @@ describe('the CLI when something is wrong: one clear line and an exit code', () 
     } finally {
       await dropDatabase(url.toString());
     }
+  });
+
+  it.each([['projections:rebuild'], ['alerts:reconcile'], ['verify']])(
+    '%s on a database that does not exist (a mistyped DATABASE_URL) fails, creating none',
+    async (command) => {
+      const url = unusedDatabaseUrl('typo');
+      try {
+        const result = await runEntry(
+          CLI,
+          [command],
+          { DATABASE_URL: url, REDIS_URL: testRedisUrl() },
+          60_000,
+        );
+        expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 1, stdout: '' });
+        expect(result.stderr.trim()).toBe(
+          `Database "${new URL(url).pathname.slice(1)}" does not exist (DATABASE_URL is ${url}): ` +
+            'this command works on an Accord database and creates none. Check DATABASE_URL ' +
+            '(seed, import, the api and the worker create the database).',
+        );
+        expect(await databaseExists(url)).toBe(false);
+      } finally {
+        await dropDatabase(url);
+      }
+    },
+  );
+
+  it.each([['projections:rebuild'], ['alerts:reconcile']])(
+    '%s on a database without the event log says so, and leaves it as it was',
+    async (command) => {
+      const url = unusedDatabaseUrl('empty');
+      await ensureDatabase(url);
+      try {
+        const result = await runEntry(
+          CLI,
+          [command],
+          { DATABASE_URL: url, REDIS_URL: testRedisUrl() },
+          60_000,
+        );
+        expect({ code: result.code, stdout: result.stdout }).toEqual({ code: 1, stdout: '' });
+        expect(result.stderr.trim()).toBe(
+          `${url} has no Accord event log: nothing was ever recorded there (the api, the worker and seed create it).`,
+        );
+        const client = new Client({ connectionString: url });
+        await client.connect();
+        const { rows } = await client
+          .query<{ tables: string }>(
+            "SELECT count(*)::text AS tables FROM pg_tables WHERE schemaname = 'public'",
+          )
+          .finally(() => client.end());
+        expect(rows[0].tables).toBe('0');
+      } finally {
+        await dropDatabase(url);
+      }
+    },
+  );
+
+  it('help into a reader that stops early (| head) exits quietly, without a stack trace', async () => {
+    const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['-r', '@swc-node/register', CLI, 'help'], {
+        cwd: repoRoot,
+      });
+      // The reader is gone before the CLI writes its first line: every write meets EPIPE.
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.on('exit', (code) => resolve({ code, stderr }));
+    });
+    expect(result).toEqual({ code: 0, stderr: '' });
   });
 
   it('refuses a DATABASE_URL that names no database before connecting anywhere', async () => {

@@ -1,8 +1,9 @@
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createTestDatabase, type TestDatabase } from '@app/testing';
-import { runEntry } from './support/run-process';
+import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
+import { repoRoot, runEntry } from './support/run-process';
 import { eventCount } from './support/write-api';
 
 const CLI = 'apps/cli/src/main.ts';
@@ -52,23 +53,134 @@ describe('npm run cli -- import, with mistakes in the file', () => {
   }
 
   it('stops at an operation the domain refuses, says what stays, and resumes once corrected', async () => {
-    const broken = await importOperations('broken', [
-      measure('QA-ONE'),
-      measure('QA-TWO', { rate: { type: 'ad-valorem', percent: -5 } }),
-    ]);
+    // A part larger than the measure's rate: only the measure's state can tell.
+    const suspension = (points: number) => ({
+      key: 'suspend-qa-one',
+      action: 'schedule-suspension',
+      measure: 'QA-ONE',
+      ref: 'qa-one-pause',
+      body: {
+        startsAt: '2025-05-14T04:01:00Z',
+        duration: 'P90D',
+        part: { percentPoints: points },
+        sources: [source],
+      },
+    });
+    const broken = await importOperations('broken', [measure('QA-ONE'), suspension(15)]);
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toContain('Operation 2 (record-qa-two) failed');
+    expect(broken.stderr).toContain('Operation 2 (suspend-qa-one) failed');
     expect(broken.stderr).toContain(
       'The 1 operation(s) before it are recorded; correct this one and import the file again',
     );
     const afterBroken = await eventCount(db.pool);
 
-    const fixed = await importOperations('fixed', [measure('QA-ONE'), measure('QA-TWO')]);
+    const fixed = await importOperations('fixed', [measure('QA-ONE'), suspension(5)]);
     expect(fixed.code).toBe(0);
     expect(fixed.stdout).toContain('1 of 2 operations added');
     expect(fixed.stdout).toContain('1 already present');
-    expect(await eventCount(db.pool)).toBe(afterBroken + 1);
+    expect(await eventCount(db.pool)).toBeGreaterThan(afterBroken);
   });
+
+  it('refuses a value the domain would refuse (a time zone) in the last operation before writing anything', async () => {
+    const before = await eventCount(db.pool);
+    const result = await importOperations('bad-zone', [
+      measure('QA-ZONE-ONE'),
+      measure('QA-ZONE-TWO'),
+      measure('QA-ZONE-THREE', {
+        timeZone: 'Mars/Olympus',
+        rate: { type: 'ad-valorem', percent: -5 },
+      }),
+    ]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'The dataset is not valid:\n' +
+        '  - operations[2] (record-qa-zone-three).body.rate.percent: rate.percent must not be negative\n' +
+        '  - operations[2] (record-qa-zone-three).body.timeZone: timeZone must be an IANA time zone name, got "Mars/Olympus"\n' +
+        'Nothing was imported.\n',
+    );
+    expect(await eventCount(db.pool)).toBe(before);
+  });
+
+  it('lists every problem of a file at once: its shape, duplicate keys and unknown refs', async () => {
+    const result = await importOperations('many-problems', [
+      measure('QA-MANY'),
+      { ...measure('QA-MANY-TWO'), colour: 'blue' },
+      { key: 'e3', action: 'no-such-action' },
+      { ...measure('QA-MANY-THREE'), key: 'e3' },
+      {
+        key: 'lift-nothing',
+        action: 'lift-suspension',
+        measure: 'QA-MANY',
+        suspension: 'nope',
+        body: { effectiveAt: '2025-06-01T00:00:00Z', sources: [source] },
+      },
+    ]);
+    expect(result.code).toBe(1);
+    const lines = result.stderr.trim().split('\n');
+    expect(lines[0]).toBe('The dataset is not valid:');
+    expect(lines.slice(1, -1)).toEqual([
+      '  - operations[1] (record-qa-many-two): Unrecognized key: "colour"',
+      expect.stringMatching(/^ {2}- operations\[2\] \(e3\)\.action: /),
+      '  - operations[3] (e3).key: duplicate key e3',
+      '  - operations[4] (lift-nothing).suspension: no suspension nope is created earlier in the file (refs name what an earlier operation created)',
+    ]);
+    expect(lines.at(-1)).toBe('Nothing was imported.');
+  });
+
+  it('refuses a file over 10 MB before reading it, in one line', async () => {
+    const file = path.join(dir, 'huge.yaml');
+    await writeFile(file, `# ${'x'.repeat(11 * 1024 * 1024)}\n`);
+    const result = await runEntry(
+      CLI,
+      ['import', file],
+      { DATABASE_URL: db.url, LOG_LEVEL: 'error' },
+      TIMEOUT_MS,
+    );
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'The dataset file is 11.0 MB; files over 10.0 MB are refused: reading one takes about 70 ' +
+        'times its size in memory. Split it into smaller files, each with the operations that ' +
+        'use its refs, and import them in order. Nothing was imported.\n',
+    );
+  });
+
+  it('interrupted (Ctrl-C), says how far it got; the next run adds the rest', async () => {
+    const total = 1500;
+    const operations = Array.from({ length: total }, (_, i) => measure(`QA-INT-${i}`));
+    const file = path.join(dir, 'interrupted.yaml');
+    await writeFile(file, JSON.stringify({ dataset: 'qa-interrupted', operations }));
+    const before = await eventCount(db.pool);
+    const child = spawn(process.execPath, ['-r', '@swc-node/register', CLI, 'import', file], {
+      cwd: repoRoot,
+      env: { ...process.env, DATABASE_URL: db.url, LOG_LEVEL: 'error' },
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    await eventually(async () => expect(await eventCount(db.pool)).toBeGreaterThan(before + 10), {
+      timeoutMs: TIMEOUT_MS,
+    });
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    const done = Number(/^Interrupted: (\d+) of 1500 operations were done/m.exec(stderr)?.[1]);
+    expect(done).toBeGreaterThan(0);
+    expect(done).toBeLessThan(total);
+    expect(stderr).toContain('Import the file again to add the rest');
+
+    const again = await runEntry(
+      CLI,
+      ['import', file],
+      { DATABASE_URL: db.url, LOG_LEVEL: 'error' },
+      TIMEOUT_MS * 2,
+    );
+    expect(again.code).toBe(0);
+    const [, added, present] = /: (\d+) of 1500 operations added .*, (\d+) already present/.exec(
+      again.stdout,
+    )!;
+    expect(Number(added) + Number(present)).toBe(total);
+    expect(Number(present)).toBeGreaterThanOrEqual(done);
+    expect(await eventCount(db.pool)).toBe(before + total);
+  }, 240_000);
 
   it('reads a relative path from the directory npm was run in (INIT_CWD)', async () => {
     await writeFile(

@@ -2,6 +2,7 @@ import type { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { redactUrl } from '@app/database';
 import { probeRedis } from '@app/redis';
+import { Client } from 'pg';
 
 /**
  * A command's Nest context. Nest would log a failed start (PostgreSQL unreachable, say) as a
@@ -24,6 +25,40 @@ export async function openCliContext(module: Type<unknown>): Promise<INestApplic
 export async function ensureRedisReachable(url: string): Promise<void> {
   const probe = await probeRedis(url, 3000);
   if (!probe.reachable) throw new Error(`Cannot reach Redis at ${redactUrl(url)}: ${probe.reason}`);
+}
+
+/**
+ * Why a maintenance command (verify, projections:rebuild, alerts:reconcile) cannot run on the
+ * database DATABASE_URL names, or null when it holds Accord's event log. These commands look
+ * after a log that exists: on a missing database they would create an empty one (which is what
+ * opening Accord's database does, for seed, import and the servers), run on nothing and report
+ * success, when the likely cause is a mistyped or unset DATABASE_URL.
+ */
+export async function missingEventLog(url: string): Promise<string | null> {
+  const client = new Client({ connectionString: url, application_name: 'accord-cli' });
+  try {
+    await client.connect();
+  } catch (error) {
+    // 3D000, invalid_catalog_name: the server is there, the database is not.
+    if ((error as { code?: string }).code !== '3D000') throw error;
+    const name = decodeURIComponent(new URL(url).pathname.slice(1));
+    return (
+      `Database "${name}" does not exist (DATABASE_URL is ${redactUrl(url)}): this command ` +
+      'works on an Accord database and creates none. Check DATABASE_URL (seed, import, the api ' +
+      'and the worker create the database).'
+    );
+  }
+  try {
+    const { rows } = await client.query<{ log: string | null }>(
+      "SELECT to_regclass('events')::text AS log",
+    );
+    return rows[0].log
+      ? null
+      : `${redactUrl(url)} has no Accord event log: nothing was ever recorded there ` +
+          '(the api, the worker and seed create it).';
+  } finally {
+    await client.end();
+  }
 }
 
 /** What `main` prints for an error no command handled: one line, the cause named. */

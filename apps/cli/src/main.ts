@@ -52,6 +52,12 @@ async function main(argv: string[]): Promise<number> {
   return command.run(loadConfig(), out, args);
 }
 
+// A reader that stops early (`| head`) closes the pipe. The rest of the results has no reader,
+// which is no failure of the command: its exit code still says how the command went.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+});
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {

@@ -14,9 +14,9 @@ import {
   type WriteResult,
 } from '@app/trade';
 import { parse } from 'yaml';
-import { z } from 'zod';
 import { checkReferences, type CodedKind } from './dataset-references';
-import { datasetSchema, type Dataset, type DatasetOperation } from './dataset.schema';
+import { validateDataset, type DatasetIssue } from './dataset-checks';
+import type { Dataset, DatasetOperation } from './dataset.schema';
 import { deterministicUuid } from './deterministic-id';
 
 export interface ImportReport {
@@ -43,6 +43,28 @@ export class DatasetFormatError extends Error {
         'Nothing was imported.',
     );
   }
+}
+
+/**
+ * The largest dataset file imported, in bytes. A YAML parse holds about 70 times the file in
+ * memory (a 47 MB file took 3.4 GB), so a larger file would exhaust the heap before any message
+ * could be given. The bundled dataset is about 0.14 MB; a larger collection is split into files.
+ */
+export const MAX_DATASET_BYTES = 10 * 1024 * 1024;
+
+export class DatasetTooLargeError extends Error {
+  constructor(readonly bytes: number) {
+    super(
+      `The dataset file is ${megabytes(bytes)}; files over ${megabytes(MAX_DATASET_BYTES)} are ` +
+        'refused: reading one takes about 70 times its size in memory. Split it into smaller ' +
+        'files, each with the operations that use its refs, and import them in order. Nothing ' +
+        'was imported.',
+    );
+  }
+}
+
+function megabytes(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
 }
 
 /**
@@ -90,20 +112,23 @@ export class DatasetImporter {
     @Inject(EventStore) private readonly store: EventStore,
   ) {}
 
+  /** Checks the whole file, without the database; throws every problem found at once. */
   parse(text: string): Dataset {
+    const bytes = Buffer.byteLength(text, 'utf8');
+    if (bytes > MAX_DATASET_BYTES) throw new DatasetTooLargeError(bytes);
     let raw: unknown;
     try {
       raw = parse(text);
     } catch (error) {
       throw new DatasetFormatError([`not valid YAML: ${(error as Error).message}`]);
     }
-    const parsed = datasetSchema.safeParse(raw);
-    if (!parsed.success) {
+    const checked = validateDataset(raw);
+    if (checked.issues) {
       throw new DatasetFormatError(
-        parsed.error.issues.map((issue) => `${describePath(raw, issue)}: ${issue.message}`),
+        checked.issues.map((issue) => `${describePath(raw, issue)}: ${issue.message}`),
       );
     }
-    return parsed.data;
+    return checked.dataset;
   }
 
   async import(
@@ -268,7 +293,7 @@ export class DatasetImporter {
 }
 
 /** `operations[12] (us-reciprocal-cn-record).body.rate` rather than a bare index path. */
-function describePath(raw: unknown, issue: z.core.$ZodIssue): string {
+function describePath(raw: unknown, issue: DatasetIssue): string {
   const [first, index, ...rest] = issue.path;
   if (first === 'operations' && typeof index === 'number') {
     const operations = (raw as { operations?: { key?: unknown }[] }).operations;

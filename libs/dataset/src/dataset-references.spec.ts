@@ -1,5 +1,6 @@
 import { checkReferences } from './dataset-references';
-import { datasetSchema, type DatasetOperation } from './dataset.schema';
+import { datasetSchema } from './dataset-checks';
+import type { DatasetOperation } from './dataset.schema';
 import { deterministicUuid } from './deterministic-id';
 
 const sources = [{ issuer: 'QA', title: 'A test source', official: false }];

@@ -9,6 +9,8 @@ export interface ReferenceProblem {
   index: number;
   path: (string | number)[];
   message: string;
+  /** The ref the problem is that nothing created (an operation the file got wrong may). */
+  undefinedName?: string;
 }
 
 /** A measure or agreement an operation names that the file does not record: the database must. */
@@ -95,6 +97,7 @@ export function checkReferences(
         index,
         path,
         message: `no ${kind} ${ref} is created earlier in the file (refs name what an earlier operation created)`,
+        undefinedName: ref,
       });
     } else if (created.kind !== kind) {
       problems.push({

@@ -14,8 +14,6 @@ import {
   scheduleSuspensionBody,
 } from '@app/trade';
 import { z } from 'zod';
-import { checkReferences } from './dataset-references';
-import { deterministicUuid } from './deterministic-id';
 
 /**
  * A dataset file (data/README.md): operations run in order through the write side's command
@@ -52,45 +50,17 @@ export const datasetOperationSchema = z.discriminatedUnion('action', [
   op('reaffirm-agreement', reaffirmAgreementBody, { agreement: code }),
 ]);
 
-export const datasetSchema = z
-  .strictObject({
-    dataset: key,
-    title: z.string().optional(),
-    operations: z.array(datasetOperationSchema).min(1),
-  })
-  .superRefine((file, context) => {
-    const seen = new Set<string>();
-    file.operations.forEach((operation, index) => {
-      if (seen.has(operation.key)) {
-        context.addIssue({
-          code: 'custom',
-          path: ['operations', index, 'key'],
-          message: `duplicate key ${operation.key}`,
-        });
-      }
-      seen.add(operation.key);
-      if (
-        (operation.action === 'record-claim' || operation.action === 'retract-event') &&
-        !operation.measure === !operation.agreement
-      ) {
-        context.addIssue({
-          code: 'custom',
-          path: ['operations', index],
-          message: 'name exactly one of measure and agreement',
-        });
-      }
-    });
-    const { problems } = checkReferences(file, (name) =>
-      deterministicUuid(`${file.dataset}:${name}`),
-    );
-    for (const problem of problems) {
-      context.addIssue({
-        code: 'custom',
-        path: ['operations', problem.index, ...problem.path],
-        message: problem.message,
-      });
-    }
-  });
+/** The file around its operations, which are checked one by one (see `validateDataset`). */
+export const datasetEnvelopeSchema = z.strictObject({
+  dataset: key,
+  title: z.string().optional(),
+  operations: z.array(z.unknown()).min(1),
+});
 
-export type Dataset = z.infer<typeof datasetSchema>;
+/** A file of the right shape; `datasetSchema` (dataset-checks.ts) adds the checks between operations. */
+export const datasetShapeSchema = datasetEnvelopeSchema.extend({
+  operations: z.array(datasetOperationSchema).min(1),
+});
+
+export type Dataset = z.infer<typeof datasetShapeSchema>;
 export type DatasetOperation = z.infer<typeof datasetOperationSchema>;

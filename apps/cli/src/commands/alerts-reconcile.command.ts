@@ -4,7 +4,7 @@ import { AlertReconciler, AlertsModule } from '@app/alerts';
 import { ConfigModule, type AccordConfig } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { allMigrations } from '@app/migrations';
-import { ensureRedisReachable, openCliContext } from '../cli-context';
+import { ensureRedisReachable, missingEventLog, openCliContext } from '../cli-context';
 import type { CliOutput } from '../cli-output';
 
 @Module({
@@ -40,6 +40,11 @@ export async function alertsReconcileCommand(
   }
   // BullMQ's connections retry for ever: without Redis the command would hang, not fail.
   await ensureRedisReachable(config.REDIS_URL);
+  const missing = await missingEventLog(config.DATABASE_URL);
+  if (missing) {
+    out.error(missing);
+    return 1;
+  }
   const app = await openCliContext(ReconcileModule);
   try {
     const report = await app

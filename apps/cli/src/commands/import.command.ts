@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Module } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
@@ -10,6 +10,8 @@ import {
   DatasetImporter,
   DatasetModule,
   DatasetOperationError,
+  DatasetTooLargeError,
+  MAX_DATASET_BYTES,
 } from '@app/dataset';
 import { allMigrations } from '@app/migrations';
 import { openCliContext } from '../cli-context';
@@ -61,19 +63,41 @@ export async function seedCommand(
 async function importFile(file: string, out: CliOutput): Promise<number> {
   let text: string;
   try {
+    // Refused before it is read: parsing a file takes many times its size in memory.
+    const { size } = await stat(file);
+    if (size > MAX_DATASET_BYTES) {
+      out.error(new DatasetTooLargeError(size).message);
+      return 1;
+    }
     text = await readFile(file, 'utf8');
   } catch (error) {
     out.error(`Cannot read ${file}: ${(error as Error).message}`);
     return 1;
   }
   const app = await openCliContext(ImportModule);
+  const progress = { done: 0, total: 0 };
+  // Each operation is recorded whole or not at all, and those done stay: say how far it got.
+  const onInterrupt = () => {
+    out.progressDone();
+    out.error(
+      `Interrupted: ${progress.done} of ${progress.total} operations were done (the one under ` +
+        'way may be too), and what is recorded stays. Import the file again to add the rest: ' +
+        'what is recorded is skipped.',
+    );
+    process.exit(130);
+  };
   try {
     const importer = app.get(DatasetImporter);
     const dataset = importer.parse(text);
+    progress.total = dataset.operations.length;
     const started = Date.now();
+    process.once('SIGINT', onInterrupt);
     const report = await importer.import(dataset, {
       actor: 'import',
-      onProgress: (done, total) => out.progress(progressBar(done, total)),
+      onProgress: (done, total) => {
+        Object.assign(progress, { done, total });
+        out.progress(progressBar(done, total));
+      },
     });
     out.progressDone();
     out.info(
@@ -84,12 +108,17 @@ async function importFile(file: string, out: CliOutput): Promise<number> {
     return 0;
   } catch (error) {
     out.progressDone();
-    if (error instanceof DatasetFormatError || error instanceof DatasetOperationError) {
+    if (
+      error instanceof DatasetFormatError ||
+      error instanceof DatasetOperationError ||
+      error instanceof DatasetTooLargeError
+    ) {
       out.error(error.message);
       return 1;
     }
     throw error;
   } finally {
+    process.removeListener('SIGINT', onInterrupt);
     await app.close();
   }
 }

@@ -10,7 +10,7 @@ import {
   RebuildInProgressError,
   type RebuildProgress,
 } from '@app/projections';
-import { openCliContext } from '../cli-context';
+import { missingEventLog, openCliContext } from '../cli-context';
 import type { CliOutput } from '../cli-output';
 
 /** What the command boots; `npm run bench:rebuild` boots the same. */
@@ -38,7 +38,7 @@ const USAGE = 'Usage: npm run cli -- projections:rebuild [name]';
  * in; the worker keeps serving and projecting meanwhile.
  */
 export async function projectionsRebuildCommand(
-  _config: AccordConfig,
+  config: AccordConfig,
   out: CliOutput,
   args: string[],
 ): Promise<number> {
@@ -47,6 +47,11 @@ export async function projectionsRebuildCommand(
     return 2;
   }
   const wanted = args[0];
+  const missing = await missingEventLog(config.DATABASE_URL);
+  if (missing) {
+    out.error(missing);
+    return 1;
+  }
   const app = await openCliContext(RebuildCliModule);
   try {
     const available = app.get(RebuildableProjections);

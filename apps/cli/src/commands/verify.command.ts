@@ -1,7 +1,8 @@
 import type { AccordConfig } from '@app/config';
-import { createDataSource, poolOf, redactUrl } from '@app/database';
+import { createDataSource, poolOf } from '@app/database';
 import { verifyHashChains } from '@app/event-store';
 import { allMigrations } from '@app/migrations';
+import { missingEventLog } from '../cli-context';
 import type { CliOutput } from '../cli-output';
 
 /** `verify`: recomputes every stream's hash chain; exit code 1 names the first broken link. */
@@ -14,6 +15,11 @@ export async function verifyCommand(
     out.error('Usage: npm run cli -- verify');
     return 2;
   }
+  const missing = await missingEventLog(config.DATABASE_URL);
+  if (missing) {
+    out.error(missing);
+    return 1;
+  }
   const dataSource = createDataSource({
     url: config.DATABASE_URL,
     migrations: allMigrations,
@@ -22,21 +28,9 @@ export async function verifyCommand(
   });
   await dataSource.initialize();
   try {
-    let report: Awaited<ReturnType<typeof verifyHashChains>>;
-    try {
-      report = await verifyHashChains(poolOf(dataSource), (checked) =>
-        out.progress(`verified ${checked} events`),
-      );
-    } catch (error) {
-      // 42P01, undefined_table: the database was never migrated, so it holds no Accord log.
-      if ((error as { code?: string }).code !== '42P01') throw error;
-      out.progressDone();
-      out.error(
-        `${redactUrl(config.DATABASE_URL)} has no Accord event log: nothing was ever recorded ` +
-          'there (the api, the worker and seed create it).',
-      );
-      return 1;
-    }
+    const report = await verifyHashChains(poolOf(dataSource), (checked) =>
+      out.progress(`verified ${checked} events`),
+    );
     out.progressDone();
     if (report.firstBroken) {
       const link = report.firstBroken;
