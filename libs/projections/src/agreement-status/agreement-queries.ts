@@ -123,9 +123,7 @@ export class AgreementQueries {
             entry.agreement !== undefined &&
             (!query.party || entry.agreement.parties.includes(query.party)),
         )
-        .map(({ agreement, version }) =>
-          this.view(agreement, query.asOf, past ?? now, version),
-        ),
+        .map(({ agreement, version }) => this.view(agreement, query.asOf, past ?? now, version)),
     );
     return {
       items,
