@@ -34,6 +34,9 @@ const MAX_ANY_VERSION_ATTEMPTS = 10;
 const EVENT_COLUMNS =
   'position, event_id, stream_id, version, type, schema_version, payload, metadata, recorded_at';
 
+/** How long `settledHead` waits before it tells its caller it is waiting. */
+const SETTLE_NOTICE_MS = 1000;
+
 /**
  * The PostgreSQL event store. All guarantees (immutability, expected versions, idempotent command
  * ids, a global order without skips, hash chains) are enforced by the schema and by the
@@ -273,18 +276,27 @@ export class EventStore {
    * hold a smaller number (the gap rule of `readAll`, applied to every gap below the head at
    * once), so it lasts as long as the longest append in flight.
    */
-  async settledHead(pollMs = 20): Promise<number> {
+  async settledHead(pollMs = 20, onWaiting?: (waitedMs: number) => void): Promise<number> {
     // The snapshot of this statement precedes the id it takes, so the witness is younger than
     // every transaction that drew a number up to the head.
     const { rows } = await this.pool.query<{ position: string | null; witness: string }>(
       'SELECT max(position) AS position, pg_current_xact_id()::text AS witness FROM events',
     );
+    const started = Date.now();
+    let told = false;
     for (;;) {
       const settled = await this.pool.query<{ settled: boolean }>(
         'SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS settled',
         [rows[0].witness],
       );
       if (settled.rows[0].settled) return Number(rows[0].position ?? 0);
+      // Any older transaction holds the head back, even one that will never append: a caller
+      // that waits long is told, once, so that its operator can look for it.
+      const waited = Date.now() - started;
+      if (!told && waited >= SETTLE_NOTICE_MS) {
+        told = true;
+        onWaiting?.(waited);
+      }
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
   }

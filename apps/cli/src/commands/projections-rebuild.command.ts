@@ -106,6 +106,7 @@ export async function projectionsRebuildCommand(
 }
 
 const PHASES: Record<RebuildProgress['phase'], string> = {
+  waiting: 'waiting    ',
   copying: 'copying    ',
   indexing: 'indexing   ',
   'catching-up': 'catching up',
@@ -113,6 +114,11 @@ const PHASES: Record<RebuildProgress['phase'], string> = {
 };
 
 function progressLine(progress: RebuildProgress, width = 30): string {
+  if (progress.phase === 'waiting')
+    return (
+      `${PHASES.waiting} for transactions begun before the rebuild to end ` +
+      '(an open one holds it back: see pg_stat_activity)'
+    );
   const done = progress.total ? Math.min(1, progress.done / progress.total) : 1;
   const filled = Math.round(done * width);
   const perSecond = progress.events / Math.max(progress.elapsedMs / 1000, 0.001);

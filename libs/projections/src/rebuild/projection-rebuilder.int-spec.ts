@@ -465,6 +465,27 @@ describe('ProjectionRebuilder on PostgreSQL', () => {
     expect(await rows('measure_status', 'measure_id')).toEqual(before);
   });
 
+  it('says it is waiting while a transaction begun before it holds the head back', async () => {
+    const open = new Client({ connectionString: db.url });
+    await open.connect();
+    const phases: string[] = [];
+    try {
+      // An unrelated transaction that took an id: it could still commit an event below the head.
+      await open.query('BEGIN');
+      await open.query('SELECT pg_current_xact_id()');
+      const rebuilt = rebuilder.rebuild([measureStatus], {
+        onProgress: (progress) => phases.push(progress.phase),
+      });
+      await eventually(() => expect(phases).toEqual(['waiting']), { timeoutMs: 5000 });
+      await open.query('COMMIT');
+      await rebuilt;
+      expect(phases[0]).toBe('waiting');
+      expect(phases).toContain('swapping');
+    } finally {
+      await open.end();
+    }
+  });
+
   it('refuses to run two rebuilds of a projection at once', async () => {
     const other = new Client({ connectionString: db.url });
     await other.connect();

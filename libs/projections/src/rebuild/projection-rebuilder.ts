@@ -15,7 +15,8 @@ import {
   type ShadowTable,
 } from './shadow-tables';
 
-export type RebuildPhase = 'copying' | 'indexing' | 'catching-up' | 'swapping';
+/** `waiting`: for transactions begun before the rebuild to end (see EventStore.settledHead). */
+export type RebuildPhase = 'waiting' | 'copying' | 'indexing' | 'catching-up' | 'swapping';
 
 export interface RebuildProgress {
   phase: RebuildPhase;
@@ -161,7 +162,7 @@ export class ProjectionRebuilder {
 
       const byStream = builds.filter((build) => build.projection.perStream);
       if (byStream.length) {
-        const upTo = await this.store.settledHead();
+        const upTo = await this.store.settledHead(undefined, () => report('waiting', 0, 1));
         report('copying', 0, upTo);
         await copy(
           byStream,
