@@ -11,6 +11,7 @@ import {
   toTimeZone,
   type DecisionContext,
 } from '@app/domain';
+import { recordMeasureErrorInBodyTerms } from '@app/trade';
 import type { DatasetOperation } from './dataset.schema';
 
 /** A value the domain would refuse, at `path` inside its operation. */
@@ -180,7 +181,7 @@ function decideRecordMeasure(
       checkOnly,
     );
   } catch (error) {
-    throw inBodyTerms(error);
+    throw recordMeasureErrorInBodyTerms(error);
   }
 }
 
@@ -201,16 +202,4 @@ function decideConcludeAgreement(
     agreementDecider.initialState(),
     checkOnly,
   );
-}
-
-/** RecordMeasure nests the definition under `measure`; the file's body does not. */
-function inBodyTerms(error: unknown): unknown {
-  if (!(error instanceof DomainError)) return error;
-  const field = error.details.field;
-  if (typeof field !== 'string' || !field.startsWith('measure.')) return error;
-  const bodyField = field.slice('measure.'.length);
-  return new DomainError(error.code, error.message.replace(field, bodyField), {
-    ...error.details,
-    field: bodyField,
-  });
 }

@@ -12,6 +12,7 @@ import {
 import { StreamCodeIndex } from '../codes/stream-code-index';
 import { measureStreamId } from '../trade.streams';
 import { AggregateWriter } from '../write/aggregate-writer';
+import { recordMeasureErrorInBodyTerms } from '../write/trade-write.schemas';
 import type { WriteResult } from '../write/write-options';
 import { ExecuteMeasureAction, type MeasureAction } from './execute-measure-action.command';
 
@@ -44,7 +45,7 @@ export class ExecuteMeasureActionHandler implements ICommandHandler<
         beforeCommit: code ? () => this.codes.claim('measure', code, measureId) : undefined,
       })
       .catch((error: unknown) => {
-        throw action.action === 'record-measure' ? inBodyTerms(error) : error;
+        throw action.action === 'record-measure' ? recordMeasureErrorInBodyTerms(error) : error;
       });
   }
 
@@ -172,19 +173,4 @@ export class ExecuteMeasureActionHandler implements ICommandHandler<
     }
     return measure;
   }
-}
-
-/**
- * RecordMeasure nests the definition under `measure`; the request body does not. Name the
- * offending field as the client wrote it.
- */
-function inBodyTerms(error: unknown): unknown {
-  if (!(error instanceof DomainError)) return error;
-  const field = error.details.field;
-  if (typeof field !== 'string' || !field.startsWith('measure.')) return error;
-  const bodyField = field.slice('measure.'.length);
-  return new DomainError(error.code, error.message.replace(field, bodyField), {
-    ...error.details,
-    field: bodyField,
-  });
 }

@@ -1,3 +1,4 @@
+import { DomainError } from '@app/domain';
 import { z } from 'zod';
 
 /**
@@ -229,3 +230,18 @@ export type ConcludeAgreementBody = z.infer<typeof concludeAgreementBody>;
 export type RecordCommitmentBody = z.infer<typeof recordCommitmentBody>;
 export type ChangeCommitmentStatusBody = z.infer<typeof changeCommitmentStatusBody>;
 export type ReaffirmAgreementBody = z.infer<typeof reaffirmAgreementBody>;
+
+/**
+ * RecordMeasure nests the definition under `measure`; the request body (and a dataset
+ * file's) does not. Names the offending field as the client wrote it.
+ */
+export function recordMeasureErrorInBodyTerms(error: unknown): unknown {
+  if (!(error instanceof DomainError)) return error;
+  const field = error.details.field;
+  if (typeof field !== 'string' || !field.startsWith('measure.')) return error;
+  const bodyField = field.slice('measure.'.length);
+  return new DomainError(error.code, error.message.replace(field, bodyField), {
+    ...error.details,
+    field: bodyField,
+  });
+}
