@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import ICAL from 'ical.js';
 import { type ApiAndWorker, startApiAndWorker } from './support/api-and-worker';
-import { bearer, suffix } from './support/write-api';
+import { keyHeader, postWrite, suffix, tick } from './support/write-api';
 
 const source = {
   issuer: 'Executive Office of the President',
@@ -10,19 +10,6 @@ const source = {
   official: true,
   language: 'en',
 };
-
-/**
- * Lets the database's transaction clock pass the instant a test notes: `recorded_at` has
- * microseconds, a JavaScript Date only milliseconds.
- */
-const tick = () => new Promise((resolve) => setTimeout(resolve, 15));
-
-interface Write {
-  id: string;
-  position: number;
-  eventIds: string[];
-  suspensionId?: string;
-}
 
 interface CalendarEvent {
   uid: string;
@@ -69,21 +56,9 @@ describe('the iCalendar feed of suspension ends when an end stops existing', () 
   let editor: Record<string, string>;
   let feedPath: string;
 
-  async function write(url: string, body: Record<string, unknown>, status = 200): Promise<Write> {
-    const response = await app.http().post(url).set(editor).send(body);
-    expect({ status: response.status, body: response.body }).toMatchObject({ status });
-    return response.body as Write;
-  }
-
-  async function createKey(role: 'viewer' | 'editor') {
-    const response = await app
-      .http()
-      .post('/api/v1/api-keys')
-      .set(bearer(adminKey))
-      .send({ name: `${role}-${suffix()}`, role });
-    expect(response.status).toBe(201);
-    return bearer(response.body.key as string);
-  }
+  const write = (url: string, body: Record<string, unknown>, status = 200) =>
+    postWrite(() => app.http(), editor, url, body, status);
+  const createKey = (role: 'viewer' | 'editor') => keyHeader(() => app.http(), adminKey, role);
 
   /** A US duty in force from 2025, recorded by one event (its implementation). */
   const usDuty = (code: string) =>

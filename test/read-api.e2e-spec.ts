@@ -10,7 +10,7 @@ import { parse } from 'yaml';
 import { createApi } from '../apps/api/src/create-api';
 import { WorkerModule } from '../apps/worker/src/worker.module';
 import { repoRoot, runEntry } from './support/run-process';
-import { cnCountermeasureBody } from './support/write-api';
+import { cnCountermeasureBody, tick } from './support/write-api';
 
 const PROBLEM_JSON = /^application\/problem\+json(;|$)/;
 
@@ -29,12 +29,6 @@ function versionTagged(etag: string | undefined): number | undefined {
   const match = /^W\/"(\d+)\.[\w-]+"$/.exec(etag ?? '');
   return match ? Number(match[1]) : undefined;
 }
-
-/**
- * Lets the database's transaction clock pass the instant a test notes: `recorded_at` has
- * microseconds, a JavaScript Date only milliseconds.
- */
-const tick = () => new Promise((resolve) => setTimeout(resolve, 15));
 
 interface ListPage {
   items: Array<{ id: string; code: string | null; [field: string]: unknown }>;

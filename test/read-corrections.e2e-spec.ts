@@ -1,6 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { type ApiAndWorker, startApiAndWorker } from './support/api-and-worker';
-import { agreementBody, bearer, cnCountermeasureBody, suffix } from './support/write-api';
+import {
+  agreementBody,
+  cnCountermeasureBody,
+  keyHeader,
+  postWrite,
+  suffix,
+  tick,
+} from './support/write-api';
 
 const source = {
   issuer: 'Executive Office of the President',
@@ -9,19 +16,6 @@ const source = {
   official: true,
   language: 'en',
 };
-
-/**
- * Lets the database's transaction clock pass the instant a test notes: `recorded_at` has
- * microseconds, a JavaScript Date only milliseconds.
- */
-const tick = () => new Promise((resolve) => setTimeout(resolve, 15));
-
-interface Write {
-  id: string;
-  position: number;
-  eventIds: string[];
-  suspensionId?: string;
-}
 
 /**
  * Read-side answers that an earlier review found wrong: a party matched through a scope not in
@@ -37,21 +31,9 @@ describe('read API corrections, api and worker in one process', () => {
   const read = (url: string, query: Record<string, string | number> = {}) =>
     app.http().get(url).query(query).set(viewer);
 
-  async function write(url: string, body: Record<string, unknown>, status = 200): Promise<Write> {
-    const response = await app.http().post(url).set(editor).send(body);
-    expect({ status: response.status, body: response.body }).toMatchObject({ status });
-    return response.body as Write;
-  }
-
-  async function createKey(role: 'viewer' | 'editor') {
-    const response = await app
-      .http()
-      .post('/api/v1/api-keys')
-      .set(bearer(adminKey))
-      .send({ name: `${role}-${suffix()}`, role });
-    expect(response.status).toBe(201);
-    return bearer(response.body.key as string);
-  }
+  const write = (url: string, body: Record<string, unknown>, status = 200) =>
+    postWrite(() => app.http(), editor, url, body, status);
+  const createKey = (role: 'viewer' | 'editor') => keyHeader(() => app.http(), adminKey, role);
 
   /** A US duty on Chinese goods, in force from 2025, with the scope given. */
   const usDuty = (code: string, scope: Record<string, unknown>) =>

@@ -74,6 +74,47 @@ export async function eventCount(pool: Pool): Promise<number> {
 
 export const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
 
+/**
+ * Lets the database's transaction clock pass the instant a test notes: `recorded_at` has
+ * microseconds, a JavaScript Date only milliseconds.
+ */
+export const tick = () => new Promise((resolve) => setTimeout(resolve, 15));
+
+/** What a write answers (SPEC §4), as the read tests use it. */
+export interface WriteAnswer {
+  id: string;
+  position: number;
+  eventIds: string[];
+  suspensionId?: string;
+}
+
+/** POSTs `body` with `headers`, checks the status and answers the write's body. */
+export async function postWrite(
+  http: () => ReturnType<typeof request>,
+  headers: Record<string, string>,
+  url: string,
+  body: Record<string, unknown>,
+  status = 200,
+): Promise<WriteAnswer> {
+  const response = await http().post(url).set(headers).send(body);
+  expect({ status: response.status, body: response.body }).toMatchObject({ status });
+  return response.body as WriteAnswer;
+}
+
+/** A new key of `role`, made with the admin key, as the header that sends it. */
+export async function keyHeader(
+  http: () => ReturnType<typeof request>,
+  adminKey: string,
+  role: 'viewer' | 'editor' | 'admin',
+): Promise<Record<string, string>> {
+  const response = await http()
+    .post('/api/v1/api-keys')
+    .set(bearer(adminKey))
+    .send({ name: `${role}-${suffix()}`, role });
+  expect(response.status).toBe(201);
+  return bearer(response.body.key as string);
+}
+
 /** A source as SPEC §4 shapes it. */
 export function source(title = 'Federal Register notice') {
   return {
