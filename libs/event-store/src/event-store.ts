@@ -12,6 +12,7 @@ import type {
   StreamCursor,
   StreamPage,
 } from './event-store.types';
+import { APPENDS_IN_FLIGHT } from './appends-in-flight';
 import { UpcasterRegistry } from './upcaster-registry';
 
 /** The channel appends are announced on; a hint only, readers also poll. */
@@ -215,11 +216,11 @@ export class EventStore {
    * transaction still in flight may yet fill.
    *
    * Positions come from a sequence, so a later number can commit first and leave a gap. A gap is
-   * either a transaction still in flight or a rolled-back one. To tell them apart the reader
-   * takes a fresh transaction id W (the gap's witness) once it has seen the gap: the holder of the
-   * missing number took its own id before drawing the number, hence before W. Once the oldest
-   * running transaction is not older than W, the holder has ended; if the number is still
-   * missing then, it was rolled back and is passed. Until then the reader stops at the gap.
+   * either an append still in flight or a rolled-back one. To tell them apart the reader notes,
+   * once it has seen the gap, which appends are in flight (their witnesses, see
+   * appends-in-flight.ts): the holder of the missing number drew it before the later number that
+   * is already visible, so it is among them unless it has ended. Once none of them is in flight,
+   * a number still missing was rolled back and is passed. Until then the reader stops at the gap.
    */
   async readAll(after: number, limit = 500): Promise<GlobalPage> {
     const { rows } = await this.pool.query<EventRow>(
@@ -238,22 +239,40 @@ export class EventStore {
     return { events, nextAfter: last };
   }
 
-  private readonly gapWitnesses = new Map<number, string>();
+  /** The appends in flight when each gap (by its first number) was seen. */
+  private readonly gapWitnesses = new Map<number, string[]>();
 
-  /** Whether positions from..to are missing for good (their transactions have ended). */
+  /** Whether positions from..to are missing for good (their appends have ended). */
   private async gapSettled(from: number, to: number): Promise<boolean> {
-    let witness = this.gapWitnesses.get(from);
-    if (witness === undefined) {
-      const { rows } = await this.pool.query<{ xid: string }>('SELECT pg_current_xact_id() AS xid');
-      witness = rows[0].xid;
-      this.gapWitnesses.set(from, witness);
+    let witnesses = this.gapWitnesses.get(from);
+    if (witnesses === undefined) {
+      witnesses = await this.appendsInFlight();
+      this.gapWitnesses.set(from, witnesses);
     }
-    const { rows } = await this.pool.query<{ settled: boolean }>(
-      `SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8
-          AND NOT EXISTS (SELECT 1 FROM events WHERE position BETWEEN $2 AND $3) AS settled`,
-      [witness, from, to],
+    if (!(await this.appendsEnded(witnesses))) return false;
+    // A later statement, hence a later snapshot: a holder that committed before the check above
+    // is visible here.
+    const { rows } = await this.pool.query<{ missing: boolean }>(
+      'SELECT NOT EXISTS (SELECT 1 FROM events WHERE position BETWEEN $1 AND $2) AS missing',
+      [from, to],
     );
-    return rows[0].settled;
+    return rows[0].missing;
+  }
+
+  private async appendsInFlight(): Promise<string[]> {
+    const { rows } = await this.pool.query<{ appends: string[] }>(
+      `SELECT coalesce(array_agg(virtualtransaction), '{}') AS appends FROM (${APPENDS_IN_FLIGHT}) a`,
+    );
+    return rows[0].appends;
+  }
+
+  private async appendsEnded(witnesses: string[]): Promise<boolean> {
+    if (!witnesses.length) return true;
+    const { rows } = await this.pool.query<{ ended: boolean }>(
+      `SELECT NOT EXISTS (${APPENDS_IN_FLIGHT} AND virtualtransaction = ANY($1::text[])) AS ended`,
+      [witnesses],
+    );
+    return rows[0].ended;
   }
 
   private forgetWitnessesUpTo(position: number): void {
@@ -272,26 +291,23 @@ export class EventStore {
 
   /**
    * A position at or below which the log is final: every number up to it is committed or rolled
-   * back for good. It is the head when called; the wait is for the transactions that may still
-   * hold a smaller number (the gap rule of `readAll`, applied to every gap below the head at
-   * once), so it lasts as long as the longest append in flight.
+   * back for good. It is the head when called; the wait is for the appends in flight then, which
+   * may still hold a smaller number (the gap rule of `readAll`, applied to every gap below the
+   * head at once), so it lasts as long as the longest of them.
    */
   async settledHead(pollMs = 20, onWaiting?: (waitedMs: number) => void): Promise<number> {
-    // The snapshot of this statement precedes the id it takes, so the witness is younger than
-    // every transaction that drew a number up to the head.
-    const { rows } = await this.pool.query<{ position: string | null; witness: string }>(
-      'SELECT max(position) AS position, pg_current_xact_id()::text AS witness FROM events',
+    // pg_locks is read after the statement's snapshot is taken: an append that drew a number
+    // below the head and has not committed by then is among the witnesses.
+    const { rows } = await this.pool.query<{ position: string | null; appends: string[] }>(
+      `SELECT (SELECT max(position) FROM events) AS position,
+              (SELECT coalesce(array_agg(virtualtransaction), '{}') FROM (${APPENDS_IN_FLIGHT}) a)
+                AS appends`,
     );
     const started = Date.now();
     let told = false;
-    for (;;) {
-      const settled = await this.pool.query<{ settled: boolean }>(
-        'SELECT pg_snapshot_xmin(pg_current_snapshot()) >= $1::xid8 AS settled',
-        [rows[0].witness],
-      );
-      if (settled.rows[0].settled) return Number(rows[0].position ?? 0);
-      // Any older transaction holds the head back, even one that will never append: a caller
-      // that waits long is told, once, so that its operator can look for it.
+    while (!(await this.appendsEnded(rows[0].appends))) {
+      // An append held open by its caller holds the head back: a caller that waits long is
+      // told, once, so that its operator can look for it.
       const waited = Date.now() - started;
       if (!told && waited >= SETTLE_NOTICE_MS) {
         told = true;
@@ -299,6 +315,7 @@ export class EventStore {
       }
       await new Promise((resolve) => setTimeout(resolve, pollMs));
     }
+    return Number(rows[0].position ?? 0);
   }
 
   /**

@@ -116,6 +116,20 @@ describe('the global log', () => {
     await unrelated.query('ROLLBACK');
   });
 
+  it('passes a rolled-back number at once, however old an unrelated open transaction is', async () => {
+    // Older than the gap and holding a transaction id (it wrote something, elsewhere): an idle
+    // session, a long batch job, a migration in another database. It cannot hold a position.
+    const unrelated = await openTransaction();
+    await unrelated.query('SELECT pg_current_xact_id()');
+    const doomed = await openTransaction();
+    await appendInside(doomed, 's-doomed', 'doomed');
+    await store.append('s-1', [{ type: 'after-gap', payload: {} }]);
+    await doomed.query('ROLLBACK');
+
+    expect((await readEverything()).types).toEqual(['after-gap']);
+    await unrelated.query('ROLLBACK');
+  });
+
   it('gives every reader the same order, with nothing skipped or doubled, under concurrent commits and rollbacks', async () => {
     const committed = new Set<string>();
     const writers = Array.from({ length: 6 }, async (_, writer) => {

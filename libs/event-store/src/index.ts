@@ -1,6 +1,7 @@
 import { CreateEventStore1764300000000 } from './migrations/1764300000000-create-event-store';
 import { EventsRecordedAtIndexes1764700100000 } from './migrations/1764700100000-events-recorded-at-indexes';
 import { AppendRecordsInStreamOrder1764990100000 } from './migrations/1764990100000-append-records-in-stream-order';
+import { AppendHoldsLock1765000000000 } from './migrations/1765000000000-append-holds-lock';
 
 export { EventStore, EVENTS_CHANNEL } from './event-store';
 export { EventStoreModule } from './event-store.module';
@@ -31,4 +32,5 @@ export const eventStoreMigrations = [
   CreateEventStore1764300000000,
   EventsRecordedAtIndexes1764700100000,
   AppendRecordsInStreamOrder1764990100000,
+  AppendHoldsLock1765000000000,
 ];

@@ -76,4 +76,19 @@ describe('reading the log stream by stream', () => {
     const page = await store.readByStream(3, null, 10);
     expect(page.events.map((event) => event.type)).toEqual(['first', 'fast', 'slow']);
   });
+
+  it('settles the head at once when the open transactions older than it hold no number', async () => {
+    await store.append('s-0', [{ type: 'first', payload: {} }]);
+    const unrelated = new Client({ connectionString: db.url });
+    await unrelated.connect();
+    clients.push(unrelated);
+    await unrelated.query('BEGIN');
+    await unrelated.query('SELECT pg_current_xact_id()');
+    await store.append('s-1', [{ type: 'second', payload: {} }]);
+
+    const started = Date.now();
+    expect(await store.settledHead(5)).toBe(2);
+    expect(Date.now() - started).toBeLessThan(1000);
+    await unrelated.query('ROLLBACK');
+  });
 });

@@ -116,8 +116,8 @@ const PHASES: Record<RebuildProgress['phase'], string> = {
 function progressLine(progress: RebuildProgress, width = 30): string {
   if (progress.phase === 'waiting')
     return (
-      `${PHASES.waiting} for transactions begun before the rebuild to end ` +
-      '(an open one holds it back: see pg_stat_activity)'
+      `${PHASES.waiting} for appends in flight when the rebuild began to end ` +
+      '(a transaction that appended and stays open holds it back: see pg_stat_activity)'
     );
   const done = progress.total ? Math.min(1, progress.done / progress.total) : 1;
   const filled = Math.round(done * width);

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { poolOf } from '@app/database';
 import type { RecordedEvent, SubscriptionHandler } from '@app/event-store';
 import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
@@ -465,14 +466,19 @@ describe('ProjectionRebuilder on PostgreSQL', () => {
     expect(await rows('measure_status', 'measure_id')).toEqual(before);
   });
 
-  it('says it is waiting while a transaction begun before it holds the head back', async () => {
+  it('says it is waiting while an append begun before it holds the head back', async () => {
     const open = new Client({ connectionString: db.url });
     await open.connect();
     const phases: string[] = [];
     try {
-      // An unrelated transaction that took an id: it could still commit an event below the head.
+      // An append left open: it could still commit an event below the head.
       await open.query('BEGIN');
-      await open.query('SELECT pg_current_xact_id()');
+      await open.query('SELECT accord_append($1, NULL, NULL, $2)', [
+        'held-open',
+        JSON.stringify([
+          { eventId: randomUUID(), type: 'Held', schemaVersion: 1, payload: {}, metadata: {} },
+        ]),
+      ]);
       const rebuilt = rebuilder.rebuild([measureStatus], {
         onProgress: (progress) => phases.push(progress.phase),
       });

@@ -15,7 +15,7 @@ import {
   type ShadowTable,
 } from './shadow-tables';
 
-/** `waiting`: for transactions begun before the rebuild to end (see EventStore.settledHead). */
+/** `waiting`: for appends in flight when the rebuild began to end (see EventStore.settledHead). */
 export type RebuildPhase = 'waiting' | 'copying' | 'indexing' | 'catching-up' | 'swapping';
 
 export interface RebuildProgress {
