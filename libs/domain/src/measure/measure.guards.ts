@@ -8,10 +8,15 @@ export function existingMeasure(state: MeasureState): Measure {
 }
 
 export function ensureNotRevoked(measure: Measure): void {
-  ensure(measure.revokedAt === undefined, 'measure-revoked', `Measure ${measure.id} is revoked`, {
-    measureId: measure.id,
-    revokedAt: measure.revokedAt,
-  });
+  ensure(
+    measure.revokedAt === undefined,
+    'measure-revoked',
+    `Measure ${measure.id} is revoked (from ${measure.revokedAt})`,
+    {
+      measureId: measure.id,
+      revokedAt: measure.revokedAt,
+    },
+  );
 }
 
 /**

@@ -252,8 +252,12 @@ describe('ScheduleSuspension', () => {
       .thenThrows('suspended-part-not-applicable');
   });
 
-  it('rejects suspending a revoked measure', () => {
-    spec.given([implemented(), revoked]).when(schedule({})).thenThrows('measure-revoked');
+  it('rejects suspending a revoked measure, saying from when it is revoked', () => {
+    const error = spec
+      .given([implemented(), revoked])
+      .when(schedule({}))
+      .thenThrows('measure-revoked');
+    expect(error.message).toMatch(/ is revoked \(from \d{4}-\d\d-\d\dT/);
   });
 
   it('rejects an unknown measure', () => {
@@ -756,6 +760,80 @@ describe('ExtendSuspension', () => {
         today,
       )
       .thenThrows('lifted-before-start');
+  });
+
+  it('takes an extension or lifting dated moments before now, as a client clock gives it, as decided now', () => {
+    // A client that sends its own "now" sends an instant the server has already passed (its
+    // clock runs a little behind, or the request took a while): it means now, as an omitted
+    // effectiveAt does.
+    const ahead = suspended({
+      startsAt: '2025-11-10T05:01:00.000Z',
+      endsAt: '2026-11-10T05:01:00.000Z',
+      duration: undefined,
+      effectiveAt: '2025-11-10T05:01:00.000Z',
+    });
+    const today = { now: '2025-11-01T00:00:00.250Z' };
+    for (const effectiveAt of ['2025-11-01T00:00:00Z', '2025-10-31T23:58:30Z']) {
+      spec
+        .given([implemented(), ...ahead])
+        .when(
+          {
+            type: 'ExtendSuspension',
+            data: {
+              suspensionId: 's-geneva',
+              endsAt: '2027-11-10T05:01:00Z',
+              effectiveAt,
+              sources,
+            },
+          },
+          today,
+        )
+        .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
+      spec
+        .given([implemented(), ...ahead])
+        .when(
+          { type: 'LiftSuspension', data: { suspensionId: 's-geneva', effectiveAt, sources } },
+          today,
+        )
+        .then([expect.objectContaining({ type: 'SuspensionLifted' })]);
+    }
+    // An hour back is a date set back, checked as before.
+    spec
+      .given([implemented(), ...ahead])
+      .when(
+        {
+          type: 'LiftSuspension',
+          data: { suspensionId: 's-geneva', effectiveAt: '2025-10-31T23:00:00Z', sources },
+        },
+        today,
+      )
+      .thenThrows('lifted-before-start');
+  });
+
+  it('still refuses a date just before a decision recorded as made in the past', () => {
+    // Decided (explicitly) a minute ago, to start next week: an extension dated before that
+    // decision contradicts it, however recent.
+    const decided = suspended({
+      startsAt: '2025-11-10T05:01:00.000Z',
+      endsAt: '2026-11-10T05:01:00.000Z',
+      duration: undefined,
+      effectiveAt: '2025-10-31T23:59:00.000Z',
+    });
+    spec
+      .given([implemented(), ...decided])
+      .when(
+        {
+          type: 'ExtendSuspension',
+          data: {
+            suspensionId: 's-geneva',
+            endsAt: '2027-11-10T05:01:00Z',
+            effectiveAt: '2025-10-31T23:58:30Z',
+            sources,
+          },
+        },
+        { now: '2025-11-01T00:00:00Z' },
+      )
+      .thenThrows('extended-before-start');
   });
 
   it('rejects a fixed new end while the start (and so the end) is unknown', () => {

@@ -9,6 +9,7 @@ import {
   plusDuration,
   toInstant,
   toIsoDuration,
+  toMillis,
 } from '../shared/instant';
 import { type EventRetracted, liveEvents } from '../shared/retraction';
 import { type Source, toSources } from '../shared/source';
@@ -402,6 +403,9 @@ function ensureStartsOnceMeasureExists(measure: Measure, startsAt: Instant, fiel
  * suspension not started yet is not checked: its decision date defaults to when it was
  * recorded, not to a legal date.
  */
+/** How far before now an extension or a lifting may be dated and still count as decided now. */
+const DECIDED_NOW_MS = 5 * 60_000;
+
 function ensureNotBeforeSuspension(
   suspension: Suspension,
   effectiveAt: Instant,
@@ -411,13 +415,15 @@ function ensureNotBeforeSuspension(
 ): void {
   const { startsAt, scheduledAt } = suspension;
   if (startsAt === undefined) return;
+  const since = isBefore(scheduledAt, startsAt) ? scheduledAt : startsAt;
   // Decided now (or later): a suspension recorded with only its start, whose decision date then
   // defaults to that start, may still be extended or called off before it starts. Only a date
-  // set back before the suspension existed contradicts it.
-  if (!isBefore(effectiveAt, toInstant(nowOf(context), 'now'))) return;
-  const since = isBefore(scheduledAt, startsAt) ? scheduledAt : startsAt;
+  // set back before the suspension existed contradicts it. "Now" as a client sends it is
+  // already past when it arrives, so a date moments before now counts as now.
+  const now = toMillis(toInstant(nowOf(context), 'now'));
+  const bound = now < toMillis(since) ? now - DECIDED_NOW_MS : toMillis(since);
   ensure(
-    !isBefore(effectiveAt, since),
+    toMillis(effectiveAt) >= bound,
     code,
     `Suspension ${suspension.id} cannot be ${verb} (${effectiveAt}) before it was decided or started (${since})`,
     { field: 'effectiveAt', effectiveAt, suspensionId: suspension.id, startsAt, scheduledAt },
