@@ -52,7 +52,7 @@ describe('npm run cli -- import, with mistakes in the file', () => {
     );
   }
 
-  it('stops at an operation the domain refuses, says what stays, and resumes once corrected', async () => {
+  it('refuses a part larger than the rate of a measure recorded earlier in the file, writing nothing; the corrected file imports whole', async () => {
     // A part larger than the measure's rate: only the measure's state can tell.
     const suspension = (points: number) => ({
       key: 'suspend-qa-one',
@@ -66,19 +66,21 @@ describe('npm run cli -- import, with mistakes in the file', () => {
         sources: [source],
       },
     });
+    const before = await eventCount(db.pool);
     const broken = await importOperations('broken', [measure('QA-ONE'), suspension(15)]);
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toContain('Operation 2 (suspend-qa-one) failed');
-    expect(broken.stderr).toContain(
-      'The 1 operation(s) before it are recorded; correct this one and import the file again',
+    expect(broken.stderr).toBe(
+      'The dataset is not valid:\n' +
+        '  - operations[1] (suspend-qa-one).body.part.percentPoints: Cannot suspend 15 points of a rate of which 10% is in force\n' +
+        'Nothing was imported.\n',
     );
-    const afterBroken = await eventCount(db.pool);
+    expect(await eventCount(db.pool)).toBe(before);
 
     const fixed = await importOperations('fixed', [measure('QA-ONE'), suspension(5)]);
     expect(fixed.code).toBe(0);
-    expect(fixed.stdout).toContain('1 of 2 operations added');
-    expect(fixed.stdout).toContain('1 already present');
-    expect(await eventCount(db.pool)).toBeGreaterThan(afterBroken);
+    expect(fixed.stdout).toContain('2 of 2 operations added');
+    expect(fixed.stdout).toContain('0 already present');
+    expect(await eventCount(db.pool)).toBeGreaterThan(before);
   });
 
   it('refuses a value the domain would refuse (a time zone) in the last operation before writing anything', async () => {
@@ -203,8 +205,9 @@ describe('npm run cli -- import, with mistakes in the file', () => {
       measure('QA-ONE', { title: 'A corrected title' }),
     ]);
     expect(edited.code).toBe(1);
-    expect(edited.stderr).toContain('Operation 1 (record-qa-one) failed');
-    expect(edited.stderr).toContain('imported before with other content');
+    expect(edited.stderr).toContain(
+      'operations[0] (record-qa-one): it was imported before with other content',
+    );
     expect(edited.stderr).toContain('Nothing was imported.');
     expect(await eventCount(db.pool)).toBe(before);
   });
@@ -227,8 +230,9 @@ describe('npm run cli -- import, with mistakes in the file', () => {
       suspension('lift-ref-again', 'lift-suspension', { suspension: 'qa-ref-pause' }),
     ]);
     expect(result.code).toBe(1);
-    expect(result.stderr).toContain('Operation 4 (lift-ref-again) failed');
+    expect(result.stderr).toContain('operations[3] (lift-ref-again)');
     expect(result.stderr).toContain('qa-ref-pause');
+    expect(result.stderr).toContain('Nothing was imported.');
     expect(result.stderr).not.toMatch(
       /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/,
     );

@@ -1,29 +1,5 @@
 import { validateDataset } from './dataset-checks';
-
-const sources = [{ issuer: 'QA', title: 'A test source', official: false }];
-const recordMeasure = (code: string, body: Record<string, unknown> = {}) => ({
-  key: `record-${code.toLowerCase()}`,
-  action: 'record-measure',
-  body: {
-    code,
-    title: code,
-    kind: 'tariff',
-    imposingParty: 'US',
-    targetParties: ['CN'],
-    rate: { type: 'ad-valorem', percent: 10 },
-    timeZone: 'America/New_York',
-    effectiveAt: '2025-04-09T04:01:00Z',
-    sources,
-    ...body,
-  },
-});
-const schedule = (key: string, measure: string, ref: string, body: object = {}) => ({
-  key,
-  action: 'schedule-suspension',
-  measure,
-  ref,
-  body: { startsAt: '2025-05-01T00:00:00Z', duration: 'P90D', sources, ...body },
-});
+import { recordMeasure, schedule, sources } from './testing/dataset-operations';
 
 /** What the whole-file check says of a file, one line per problem, as `path: message`. */
 function problemsOf(operations: unknown[], file: object = {}): string[] {

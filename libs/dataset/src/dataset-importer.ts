@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { isUuid } from '@app/domain';
@@ -9,13 +8,18 @@ import {
   ExecuteMeasureAction,
   measureStreamId,
   StreamCodeIndex,
-  type AgreementAction,
-  type MeasureAction,
   type WriteResult,
 } from '@app/trade';
 import { parse } from 'yaml';
-import { checkReferences, type CodedKind } from './dataset-references';
+import { actionOf, commandIdOf, derivedNames, fingerprintOf } from './dataset-actions';
 import { validateDataset, type DatasetIssue } from './dataset-checks';
+import {
+  dryRunImport,
+  nameKey,
+  REIMPORTED_WITH_OTHER_CONTENT,
+  type DryRunProblem,
+} from './dataset-dry-run';
+import { checkReferences, type CodedKind } from './dataset-references';
 import type { Dataset, DatasetOperation } from './dataset.schema';
 import { deterministicUuid } from './deterministic-id';
 
@@ -34,6 +38,8 @@ export interface ImportOptions {
   /** Stored as every event's actor. */
   actor?: string;
   onProgress?: (done: number, total: number) => void;
+  /** The decision clock, for the dry run and every write alike; the import's start by default. */
+  now?: Date;
 }
 
 export class DatasetFormatError extends Error {
@@ -70,7 +76,10 @@ function megabytes(bytes: number): string {
 /**
  * Wraps a failing operation so the report can say which one, and what became of the ones
  * before it: they were recorded and stay (the log is append-only), and an import of the
- * corrected file skips them.
+ * corrected file skips them. The dry run (`check`) refuses a file before its first write for
+ * anything the domain would refuse; this is left for what changed in the database between the
+ * check and the write (another writer, the worker starting a conditional suspension) and for
+ * failures that are not refusals.
  */
 export class DatasetOperationError extends Error {
   constructor(
@@ -82,8 +91,7 @@ export class DatasetOperationError extends Error {
   ) {
     let why =
       cause instanceof CommandIdReusedError
-        ? 'it was imported before with other content. A key names one fact for good: to ' +
-          'correct it, add an operation with a new key (or a retraction)'
+        ? REIMPORTED_WITH_OTHER_CONTENT
         : cause instanceof Error
           ? cause.message
           : String(cause);
@@ -133,9 +141,9 @@ export class DatasetImporter {
 
   async import(
     dataset: Dataset,
-    { actor = 'import', onProgress }: ImportOptions = {},
+    { actor = 'import', onProgress, now = new Date() }: ImportOptions = {},
   ): Promise<ImportReport> {
-    await this.check(dataset);
+    await this.check(dataset, { actor, now });
     const report: ImportReport = {
       dataset: dataset.dataset,
       total: dataset.operations.length,
@@ -146,7 +154,7 @@ export class DatasetImporter {
     for (const [index, operation] of dataset.operations.entries()) {
       let result: WriteResult;
       try {
-        result = await this.execute(dataset.dataset, operation, actor);
+        result = await this.execute(dataset.dataset, operation, actor, now);
       } catch (error) {
         throw new DatasetOperationError(
           index,
@@ -166,35 +174,63 @@ export class DatasetImporter {
   }
 
   /**
-   * What the file names and does not record itself must be in the database, and the codes it
-   * records must not name something else there: checked before the first write, so that a file
-   * refused for what it names leaves nothing behind. (Refs, local to the file, are checked when
-   * it is parsed.)
+   * Everything the import would refuse, found before the first write and reported at once. What
+   * the file names and does not record itself must be in the database, and the codes it records
+   * must not name something else there. Then a dry run decides every operation in memory, on
+   * the stored state of what it touches and on what the operations before it decided: what only
+   * an earlier operation of the file can tell is found too. (Refs, local to the file, and what
+   * needs no state are checked when it is parsed.)
    */
-  async check(dataset: Dataset): Promise<void> {
+  async check(
+    dataset: Dataset,
+    { actor = 'import', now = new Date() }: Pick<ImportOptions, 'actor' | 'now'> = {},
+  ): Promise<void> {
     const derive = (name: string) => deterministicUuid(`${dataset.dataset}:${name}`);
     const { lookUp, recorded } = checkReferences(dataset, derive);
     const resolved = new Map<string, Promise<string | null>>();
     const resolve = (kind: CodedKind, name: string) => {
-      const key = `${kind}:${name.trim().toUpperCase()}`;
+      const key = nameKey(kind, name);
       if (!resolved.has(key)) resolved.set(key, this.resolve(kind, name));
       return resolved.get(key)!;
     };
-    const problems: string[] = [];
-    const at = (index: number, path: (string | number)[]) =>
-      `operations[${index}] (${dataset.operations[index].key}).${path.join('.')}`;
+    const problems: DryRunProblem[] = [];
+    // Reported here: the dry run leaves out the operations that use these names.
+    const refused: string[] = [];
     for (const { kind, name, index, path } of lookUp) {
-      if (!(await resolve(kind, name)))
-        problems.push(
-          `${at(index, path)}: no ${kind} is named ${name}, in the database or earlier in the file`,
-        );
+      if (await resolve(kind, name)) continue;
+      problems.push({
+        index,
+        path,
+        message: `no ${kind} is named ${name}, in the database or earlier in the file`,
+      });
+      refused.push(nameKey(kind, name));
     }
     for (const { kind, code, id, index, path } of recorded) {
       const holder = await resolve(kind, code);
-      if (holder && holder !== id)
-        problems.push(`${at(index, path)}: the code ${code} already names another ${kind}`);
+      if (!holder || holder === id) continue;
+      problems.push({ index, path, message: `the code ${code} already names another ${kind}` });
+      refused.push(nameKey(kind, code));
     }
-    if (problems.length) throw new DatasetFormatError(problems);
+    problems.push(
+      ...(await dryRunImport(
+        dataset,
+        {
+          resolve,
+          readStream: (streamId) => this.store.readStream(streamId),
+          findCommand: (commandId) => this.store.findCommand(commandId),
+        },
+        { actor, now, refused },
+      )),
+    );
+    if (problems.length === 0) return;
+    const at = ({ index, path }: DryRunProblem) =>
+      [`operations[${index}] (${dataset.operations[index].key})`, ...path.map(String)].join('.');
+    throw new DatasetFormatError(
+      problems
+        .map((problem, order) => ({ problem, order }))
+        .sort((a, b) => a.problem.index - b.problem.index || a.order - b.order)
+        .map(({ problem }) => `${at(problem)}: ${problem.message}`),
+    );
   }
 
   private async resolve(kind: CodedKind, name: string): Promise<string | null> {
@@ -203,92 +239,27 @@ export class DatasetImporter {
     return (await this.store.streamVersion(streamId)) > 0 ? name.toLowerCase() : null;
   }
 
-  private execute(dataset: string, op: DatasetOperation, actor: string): Promise<WriteResult> {
-    const id = (name: string) => deterministicUuid(`${dataset}:${name}`);
+  private execute(
+    dataset: string,
+    op: DatasetOperation,
+    actor: string,
+    now: Date,
+  ): Promise<WriteResult> {
     const options = {
       actor,
-      commandId: `import:${dataset}:${op.key}`,
+      now,
+      commandId: commandIdOf(dataset, op),
       // Re-importing the key with other content is refused, not reported as "already present".
       requestFingerprint: fingerprintOf(op),
     };
-    const measure = (action: MeasureAction, target: string | null) =>
-      this.commandBus.execute<ExecuteMeasureAction, WriteResult>(
-        new ExecuteMeasureAction(target, action, options),
-      );
-    const agreement = (action: AgreementAction, target: string | null) =>
-      this.commandBus.execute<ExecuteAgreementAction, WriteResult>(
-        new ExecuteAgreementAction(target, action, options),
-      );
-    switch (op.action) {
-      case 'record-measure':
-        return measure(
-          { action: op.action, measureId: id(`measure:${op.body.code ?? op.key}`), body: op.body },
-          null,
+    const planned = actionOf(dataset, op);
+    return planned.aggregate === 'measure'
+      ? this.commandBus.execute<ExecuteMeasureAction, WriteResult>(
+          new ExecuteMeasureAction(planned.target, planned.action, options),
+        )
+      : this.commandBus.execute<ExecuteAgreementAction, WriteResult>(
+          new ExecuteAgreementAction(planned.target, planned.action, options),
         );
-      case 'amend-measure':
-      case 'revoke-measure':
-        return measure({ action: op.action, body: op.body }, op.measure);
-      case 'schedule-suspension': {
-        const { startsWhen } = op.body;
-        const body = startsWhen
-          ? { ...op.body, startsWhen: { ...startsWhen, suspension: id(startsWhen.suspension) } }
-          : op.body;
-        return measure({ action: op.action, suspensionId: id(op.ref), body }, op.measure);
-      }
-      case 'extend-suspension':
-        return measure(
-          { action: op.action, suspensionId: id(op.suspension), body: op.body },
-          op.measure,
-        );
-      case 'lift-suspension':
-        return measure(
-          { action: op.action, suspensionId: id(op.suspension), body: op.body },
-          op.measure,
-        );
-      case 'grant-exclusion':
-        return measure({ action: op.action, exclusionId: id(op.ref), body: op.body }, op.measure);
-      case 'extend-exclusion':
-        return measure(
-          { action: op.action, exclusionId: id(op.exclusion), body: op.body },
-          op.measure,
-        );
-      case 'record-claim':
-        return op.measure
-          ? measure({ action: op.action, claimId: id(op.key), body: op.body }, op.measure)
-          : agreement(
-              { action: op.action, claimId: id(op.key), body: op.body },
-              op.agreement ?? '',
-            );
-      case 'retract-event':
-        return op.measure
-          ? measure({ action: op.action, body: op.body }, op.measure)
-          : agreement({ action: op.action, body: op.body }, op.agreement ?? '');
-      case 'conclude-agreement':
-        return agreement(
-          {
-            action: op.action,
-            agreementId: id(`agreement:${op.body.code ?? op.key}`),
-            body: op.body,
-          },
-          null,
-        );
-      case 'record-commitment':
-        return agreement(
-          { action: op.action, commitmentId: id(op.ref), body: op.body },
-          op.agreement,
-        );
-      case 'change-commitment-status':
-        return agreement(
-          { action: op.action, commitmentId: id(op.commitment), body: op.body },
-          op.agreement,
-        );
-      case 'reaffirm-agreement':
-        return agreement({ action: op.action, body: op.body }, op.agreement);
-      default: {
-        const unknown: never = op;
-        throw new Error(`Unknown operation ${JSON.stringify(unknown)}`);
-      }
-    }
   }
 }
 
@@ -302,40 +273,4 @@ function describePath(raw: unknown, issue: DatasetIssue): string {
     return [label, ...rest.map(String)].join('.');
   }
   return issue.path.map(String).join('.') || '(file)';
-}
-
-/**
- * The ids `execute` derives for what an operation names (refs, and the codes of measures and
- * agreements the file records), each with that name: an error about the id can then say it
- * the way the file does.
- */
-function derivedNames(dataset: string, operation: DatasetOperation): Map<string, string> {
-  const names = new Map<string, string>();
-  const fields = operation as unknown as Record<string, unknown>;
-  const startsWhen = (fields.body as { startsWhen?: { suspension?: unknown } } | undefined)
-    ?.startsWhen;
-  const refs = [fields.ref, fields.suspension, fields.exclusion, fields.commitment];
-  for (const ref of [...refs, startsWhen?.suspension])
-    if (typeof ref === 'string') names.set(deterministicUuid(`${dataset}:${ref}`), ref);
-  for (const kind of ['measure', 'agreement'] as const) {
-    const code = fields[kind];
-    if (typeof code === 'string') names.set(deterministicUuid(`${dataset}:${kind}:${code}`), code);
-  }
-  return names;
-}
-
-/** The operation's content, whatever the order of its keys in the file. */
-function fingerprintOf(operation: DatasetOperation): string {
-  return createHash('sha256').update(canonicalJson(operation)).digest('base64url');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

@@ -2,21 +2,8 @@ import { checkReferences } from './dataset-references';
 import { datasetSchema } from './dataset-checks';
 import type { DatasetOperation } from './dataset.schema';
 import { deterministicUuid } from './deterministic-id';
+import { recordMeasure, sources } from './testing/dataset-operations';
 
-const sources = [{ issuer: 'QA', title: 'A test source', official: false }];
-const recordMeasure = (code: string) => ({
-  key: `record-${code.toLowerCase()}`,
-  action: 'record-measure',
-  body: {
-    code,
-    title: code,
-    kind: 'tariff',
-    imposingParty: 'US',
-    targetParties: ['CN'],
-    effectiveAt: '2025-04-09T04:01:00Z',
-    sources,
-  },
-});
 const schedule = (key: string, measure: string, ref: string, startsWhen?: object) => ({
   key,
   action: 'schedule-suspension',

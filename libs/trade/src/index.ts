@@ -15,6 +15,9 @@ export {
   ExecuteAgreementAction,
   type AgreementAction,
 } from './agreements/execute-agreement-action.command';
+export { requireId, type ActionResolver } from './write/action-resolver';
+export { toMeasureCommand } from './measures/to-measure-command';
+export { toAgreementCommand } from './agreements/to-agreement-command';
 export { measureStreamId, agreementStreamId, aggregateIdOf } from './trade.streams';
 
 export { ConditionalSuspensionStarter } from './process-managers/conditional-suspension-starter';

@@ -1,0 +1,75 @@
+import { DomainError } from '@app/domain';
+import {
+  inMemoryActionResolver,
+  recordedAgreement,
+  recordedMeasure,
+} from '../testing/in-memory-action-resolver';
+import { toAgreementCommand } from './to-agreement-command';
+
+const sources = [{ issuer: 'QA', title: 'A test source', official: false }];
+const GENEVA = '33333333-3333-4333-8333-333333333333';
+const MADRID = '44444444-4444-4444-8444-444444444444';
+const LONDON = '55555555-5555-4555-8555-555555555555';
+
+describe('toAgreementCommand: an agreement action as the decider takes it', () => {
+  it('hands a reaffirmation the agreement it reaffirms and the graph beyond it, a recorded cycle read once', async () => {
+    // Geneva and Madrid reaffirm each other: on record from before cycles were refused.
+    const geneva = recordedAgreement(GENEVA, 'QA-GENEVA', [MADRID]);
+    const madrid = recordedAgreement(MADRID, 'QA-MADRID', [GENEVA]);
+    const resolver = inMemoryActionResolver({
+      agreements: [geneva, madrid, recordedAgreement(LONDON, 'QA-LONDON')],
+    });
+
+    const command = await toAgreementCommand(
+      LONDON,
+      { action: 'reaffirm-agreement', body: { reaffirms: 'qa-geneva', sources } },
+      resolver,
+    );
+
+    expect(command).toEqual({
+      type: 'ReaffirmAgreement',
+      data: {
+        reaffirmed: geneva,
+        reaffirmations: { [GENEVA]: [MADRID], [MADRID]: [GENEVA] },
+        sources,
+      },
+    });
+    expect(resolver.loads.filter((id) => id === MADRID)).toHaveLength(1);
+  });
+
+  it('leaves an unknown reaffirmed agreement to the decider, which names the field', async () => {
+    const command = await toAgreementCommand(
+      LONDON,
+      { action: 'reaffirm-agreement', body: { reaffirms: 'QA-NONE', sources } },
+      inMemoryActionResolver({}),
+    );
+
+    expect(command).toEqual({
+      type: 'ReaffirmAgreement',
+      data: { reaffirmed: null, reaffirmations: undefined, sources },
+    });
+  });
+
+  it('names by id the measures a commitment concerns, and refuses a name that is none', async () => {
+    const resolver = inMemoryActionResolver({
+      measures: [recordedMeasure('11111111-1111-4111-8111-111111111111', 'QA-US')],
+    });
+    const commit = (measures: string[]) =>
+      toAgreementCommand(
+        GENEVA,
+        {
+          action: 'record-commitment',
+          commitmentId: 'lower-tariffs',
+          body: { obligor: 'US', kind: 'adjust', text: 'Lower it', measures, sources },
+        },
+        resolver,
+      );
+
+    await expect(commit(['qa-us'])).resolves.toMatchObject({
+      data: { commitmentId: 'lower-tariffs', measures: ['11111111-1111-4111-8111-111111111111'] },
+    });
+    const refused = await commit(['QA-NONE']).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(DomainError);
+    expect(refused).toMatchObject({ code: 'measure-not-found', details: { measure: 'QA-NONE' } });
+  });
+});
