@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { EventStore } from '@app/event-store';
 import { bearer, PROBLEM_JSON, startWriteApi, type WriteApiHarness } from './support/write-api';
 
 /** `GET /api/v1/alerts`: per alert, the intended, fired and delivered times (issue 5, scope 7). */
@@ -84,6 +85,15 @@ describe('alert schedule over HTTP', () => {
   });
 
   it('waits for the schedule projection to pass minPosition, or answers 503', async () => {
+    // A log that reaches past the checkpoint below (no worker runs here to project it).
+    const store = new EventStore(api.db.pool);
+    const written = await store
+      .append(
+        `alerts-api-${randomUUID()}`,
+        Array.from({ length: 21 }, () => ({ type: 'Padding', payload: {} })),
+      )
+      .finally(() => store.close());
+    const head = written.positions.at(-1)!;
     await api.db.pool.query(
       `INSERT INTO subscription_checkpoints (name, position) VALUES ('projection:alert-schedule', 20)
        ON CONFLICT (name) DO UPDATE SET position = EXCLUDED.position`,
@@ -96,6 +106,15 @@ describe('alert schedule over HTTP', () => {
     expect(ahead.status).toBe(503);
     expect(ahead.headers['content-type']).toMatch(PROBLEM_JSON);
     expect(ahead.body).toMatchObject({ code: 'not-caught-up', minPosition: 21 });
+
+    // A position no event has: refused at once, no wait and no retry can reach it.
+    const beyond = await list({ measure: measureId, minPosition: head + 1 });
+    expect(beyond.status).toBe(400);
+    expect(beyond.body).toMatchObject({
+      code: 'min-position-beyond-head',
+      minPosition: head + 1,
+      head,
+    });
   }, 15_000);
 
   it('needs a key', async () => {

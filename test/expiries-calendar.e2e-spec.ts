@@ -127,6 +127,27 @@ describe('the iCalendar feed of suspension ends when an end stops existing', () 
     await app?.close();
   });
 
+  it('links each event to its measure by an absolute URL on the host the feed was read from', async () => {
+    const code = `ICS-LINK-${suffix()}`;
+    await usDuty(code);
+    const scheduled = await suspend(code, '2043-01-01T05:00:00Z');
+    expect(await expiryIds(scheduled.position)).toContain(scheduled.suspensionId);
+    const host = 'accord.example.test:8443';
+    const token = await app
+      .http()
+      .get('/api/v1/api-keys/me/feed-token')
+      .set(viewer)
+      .set('host', host)
+      .expect(200);
+    const response = await app.http().get(feedPath).set('host', host).expect(200);
+    // The UID stays the suspension's: a client merges the event it already has.
+    const event = eventsOf(response.text).get(`${scheduled.suspensionId}@accord`);
+    const link = `http://${host}/api/v1/measures/${code}`;
+    expect(event?.description.split('\n').at(-1)).toBe(`Measure: ${link}`);
+    // The same origin as the feed URL the token answer gives.
+    expect(token.body.url).toBe(`http://${host}${token.body.path as string}`);
+  });
+
   it('cancels the event of a retracted scheduling, and confirms it again when that retraction is retracted', async () => {
     const code = `ICS-RETRACT-${suffix()}`;
     await usDuty(code);

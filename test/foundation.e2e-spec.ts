@@ -68,7 +68,9 @@ describe('foundation, end to end', () => {
       expect(result.code).toBe(1);
       expect(result.stderr).toContain('Invalid configuration');
       expect(result.stderr).toContain('DATABASE_URL: must be a URL starting with postgres://');
-      expect(result.stderr).toContain('PORT:');
+      expect(result.stderr).toContain(
+        '  - PORT: must be a port number, an integer from 1 to 65535\n',
+      );
     });
 
     it('refuses alert lead times no alert could be scheduled at', async () => {
@@ -170,12 +172,10 @@ describe('foundation, end to end', () => {
           60_000,
         );
         expect(result.code).toBe(1);
-        // Nest logs the failed listen on its own line first; then ours, and no stack.
-        const lines = result.stderr.trim().split('\n');
-        expect(lines.at(-1)).toBe(
+        // Ours only: Nest does not log the failed listen first, and there is no stack.
+        expect(result.stderr.trim().split('\n')).toEqual([
           `Cannot listen: address already in use 0.0.0.0:${port} (another process holds the port)`,
-        );
-        expect(lines.filter((line) => /^\s+at /.test(line))).toEqual([]);
+        ]);
       } finally {
         await new Promise((resolve) => holder.close(resolve));
       }

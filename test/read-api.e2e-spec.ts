@@ -287,6 +287,35 @@ describe('read API over the bundled dataset, api and worker in one process', () 
       expect(unknownYesterday.body.code).toBe('measure-not-found');
     });
 
+    it('says in a 404 with knownAt that nothing by that name was recorded by then', async () => {
+      // The seed recorded every fact when it ran: on 1 June 2025 this Accord knew of none.
+      const measure = await read('/api/v1/measures/US-RECIPROCAL-CN', {
+        knownAt: '2025-06-01T00:00:00Z',
+      });
+      expect(measure.status).toBe(404);
+      expect(measure.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(measure.body).toMatchObject({
+        code: 'measure-not-found',
+        detail: 'No measure is named US-RECIPROCAL-CN as known at 2025-06-01T00:00:00.000Z.',
+        measure: 'US-RECIPROCAL-CN',
+        knownAt: '2025-06-01T00:00:00.000Z',
+      });
+      const agreements = await read('/api/v1/agreements', { limit: 1 });
+      const code = agreements.body.items[0].code as string;
+      const agreement = await read(`/api/v1/agreements/${code}`, {
+        knownAt: '2025-06-01T00:00:00Z',
+      });
+      expect(agreement.status).toBe(404);
+      expect(agreement.body).toMatchObject({
+        code: 'agreement-not-found',
+        detail: `No agreement is named ${code} as known at 2025-06-01T00:00:00.000Z.`,
+        knownAt: '2025-06-01T00:00:00.000Z',
+      });
+      // Without knownAt the detail says no more than before.
+      const unknown = await read('/api/v1/measures/NO-SUCH-MEASURE');
+      expect(unknown.body.detail).toBe('No measure is named NO-SUCH-MEASURE.');
+    });
+
     it('ignores a retracted fact from its retraction on, but not as known before it', async () => {
       const code = `RETRACT-${suffix()}`;
       const { id } = await recordUsTariff(code);
@@ -533,15 +562,58 @@ describe('read API over the bundled dataset, api and worker in one process', () 
     });
 
     it('answers 503 not-caught-up when minPosition is not reached within the wait', async () => {
-      const started = Date.now();
-      const response = await read('/api/v1/measures/US-RECIPROCAL-CN', {
-        minPosition: seeded + 1_000_000,
-      });
-      expect(response.status).toBe(503);
-      expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
-      expect(response.headers['retry-after']).toBe('1');
-      expect(response.body).toMatchObject({ code: 'not-caught-up' });
-      expect(Date.now() - started).toBeLessThan(15_000);
+      // The measure-status projection cannot record its checkpoint while this lock is held:
+      // the write is in the log, its read model stays behind it.
+      const holder = await db.pool.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(
+          `SELECT 1 FROM subscription_checkpoints WHERE name = 'projection:measure-status' FOR UPDATE`,
+        );
+        const recorded = await recordUsTariff(`LAG-${suffix()}`);
+        const started = Date.now();
+        const response = await read('/api/v1/measures/US-RECIPROCAL-CN', {
+          minPosition: recorded.position,
+        });
+        expect(response.status).toBe(503);
+        expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+        expect(response.headers['retry-after']).toBe('1');
+        expect(response.body).toMatchObject({
+          code: 'not-caught-up',
+          minPosition: recorded.position,
+        });
+        expect(Date.now() - started).toBeLessThan(15_000);
+      } finally {
+        await holder.query('ROLLBACK');
+        holder.release();
+      }
+    }, 30_000);
+
+    it('refuses at once a minPosition beyond the head of the log, on every read that waits', async () => {
+      const head = await feedHead();
+      const beyond = head + 1_000_000;
+      for (const [url, query] of [
+        ['/api/v1/measures/US-RECIPROCAL-CN', {}],
+        ['/api/v1/measures', {}],
+        ['/api/v1/measures.csv', {}],
+        ['/api/v1/agreements', {}],
+        ['/api/v1/expiries', {}],
+        ['/api/v1/timeline', {}],
+        ['/api/v1/tariffs/summary', { imposingParty: 'US', targetParty: 'CN' }],
+        ['/api/v1/alerts', {}],
+      ] as const) {
+        const response = await read(url, { ...query, minPosition: beyond });
+        expect({ url, status: response.status }).toEqual({ url, status: 400 });
+        expect(response.headers['content-type']).toMatch(PROBLEM_JSON);
+        expect({ url, body: response.body }).toMatchObject({
+          url,
+          body: { code: 'min-position-beyond-head', minPosition: beyond, head },
+        });
+        expect(response.body.detail).toContain(`head is at ${head}`);
+      }
+      // The head itself is no refusal: the read models have reached it (or are waited for).
+      const atHead = await read('/api/v1/measures/US-RECIPROCAL-CN', { minPosition: head });
+      expect(atHead.status).toBe(200);
     }, 30_000);
   });
 

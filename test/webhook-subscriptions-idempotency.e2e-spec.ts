@@ -143,11 +143,35 @@ describe('Webhook subscription writes with Idempotency-Key, end to end', () => {
       expect(superseded.headers['content-type']).toMatch(PROBLEM_JSON);
       expect(superseded.body).toMatchObject({
         code: 'idempotency-key-superseded',
+        subscriptionId: subscription.id,
         rotatedVersion: 2,
         currentVersion: 4,
       });
       expect(superseded.text).not.toContain(first.body.secret.slice(6));
       expect((await read(subscription.id)).version).toBe(4);
+    });
+
+    it('names the subscription a retried creation made once a rotation has replaced its secret', async () => {
+      const key = newKey('create-superseded');
+      const body = { url: receiver.url(`/idempotency-${(counter += 1)}`), eventTypes: ['ping'] };
+      const create = () => http().post(BASE).set(asAdmin).set('idempotency-key', key).send(body);
+      const first = await create().expect(201);
+      await rotate(first.body.id, newKey('rotate-after-create')).expect(200);
+
+      // The client lost the creation's answer: the retry cannot show the secret, but says
+      // which subscription the key made, so that the client can rotate it for a new one.
+      const superseded = await create();
+      expect(superseded.status).toBe(409);
+      expect(superseded.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(superseded.body).toMatchObject({
+        code: 'idempotency-key-superseded',
+        title: 'Idempotency key superseded',
+        subscriptionId: first.body.id,
+        currentVersion: 2,
+      });
+      expect(superseded.body).not.toHaveProperty('rotatedVersion');
+      expect(superseded.body.detail).toContain(first.body.id);
+      expect(superseded.text).not.toContain(first.body.secret.slice(6));
     });
 
     it('keeps a key to the API key that sent it', async () => {

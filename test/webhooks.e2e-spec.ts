@@ -148,6 +148,60 @@ describe('Webhook subscriptions, end to end', () => {
     await http().get(path).set(asAdmin).expect(404);
   });
 
+  it('answers a PATCH that changes nothing as the subscription is, its version and ETag kept', async () => {
+    const created = await subscribe({
+      description: 'kept',
+      filters: { parties: ['CN'], measureKinds: ['tariff'] },
+      leadTimes: ['P7D', 'PT0S'],
+    });
+    const path = `${BASE}/${created.id}`;
+    const before = await http().get(path).set(asAdmin).expect(200);
+    const { url, description, eventTypes, format, enabled } = before.body;
+    const unchanged = [
+      {},
+      { description },
+      // Every value as it is, filters in another key order and a lead time spelled otherwise.
+      {
+        url,
+        description,
+        eventTypes,
+        filters: { measureKinds: ['Tariff'], parties: ['cn'] },
+        leadTimes: ['P1W', 'PT0S'],
+        format,
+        enabled,
+      },
+    ];
+    for (const body of unchanged) {
+      const answer = await http().patch(path).set(asAdmin).set('if-match', '"1"').send(body);
+      expect({ status: answer.status, etag: answer.headers.etag, body: answer.body }).toEqual({
+        status: 200,
+        etag: '"1"',
+        body: before.body,
+      });
+    }
+    // If-Match is still a precondition, and a retry with a key answers as the first did.
+    const stale = await http().patch(path).set(asAdmin).set('if-match', '"7"').send({});
+    expect(stale.status).toBe(412);
+    const key = `noop-${randomBytes(8).toString('hex')}`;
+    for (let i = 0; i < 2; i += 1) {
+      const keyed = await http().patch(path).set(asAdmin).set('idempotency-key', key).send({});
+      expect({ status: keyed.status, etag: keyed.headers.etag }).toEqual({
+        status: 200,
+        etag: '"1"',
+      });
+    }
+    const after = await http().get(path).set(asAdmin).expect(200);
+    expect(after.body).toEqual(before.body);
+    expect(after.headers.etag).toBe('"1"');
+
+    // A real change still counts.
+    const renamed = await http().patch(path).set(asAdmin).send({ description: 'renamed' });
+    expect({ status: renamed.status, etag: renamed.headers.etag }).toEqual({
+      status: 200,
+      etag: '"2"',
+    });
+  });
+
   it('creates once per Idempotency-Key: a retry answers with the first subscription', async () => {
     const key = `create-${randomBytes(8).toString('hex')}`;
     const body = { url: receiver.url('/idempotent'), eventTypes: ['ping'] };
@@ -433,19 +487,28 @@ describe('Webhook subscriptions, end to end', () => {
     // Nothing can be sent while disabled: a test, a retry and a replay are refused alike.
     const refused = await http().post(`${BASE}/${subscription.id}/test`).set(asAdmin);
     expect(refused.status).toBe(409);
-    expect(refused.body.code).toBe('webhook-subscription-disabled');
+    expect(refused.body).toMatchObject({
+      code: 'webhook-subscription-disabled',
+      title: 'Webhook subscription disabled',
+    });
     const [sent] = (await deliveryLog(subscription.id)).items as Array<{ id: string }>;
     const retry = await http()
       .post(`${BASE}/${subscription.id}/deliveries/${sent.id}/retry`)
       .set(asAdmin);
     expect(retry.status).toBe(409);
-    expect(retry.body.code).toBe('webhook-subscription-disabled');
+    expect(retry.body).toMatchObject({
+      code: 'webhook-subscription-disabled',
+      title: 'Webhook subscription disabled',
+    });
     const replay = await http()
       .post(`${BASE}/${subscription.id}/replay`)
       .query({ since: '2020-01-01T00:00:00Z' })
       .set(asAdmin);
     expect(replay.status).toBe(409);
-    expect(replay.body.code).toBe('webhook-subscription-disabled');
+    expect(replay.body).toMatchObject({
+      code: 'webhook-subscription-disabled',
+      title: 'Webhook subscription disabled',
+    });
 
     const enabled = await http()
       .patch(`${BASE}/${subscription.id}`)

@@ -42,6 +42,35 @@ describe('loadConfig', () => {
     expect(message).toContain('ADMIN_API_KEY: must be at least 24 characters');
   });
 
+  it('says what a numeric setting takes, whatever is wrong with it', () => {
+    for (const value of ['abc', '80.5', '0', '65536', 'Infinity']) {
+      expect(() => loadConfig({ PORT: value })).toThrow(
+        new ConfigError(['PORT: must be a port number, an integer from 1 to 65535']),
+      );
+    }
+    expect(() =>
+      loadConfig({
+        WORKER_METRICS_PORT: 'none',
+        SUBSCRIPTION_POLL_MS: '1s',
+        WEBHOOK_TIMEOUT_MS: '5',
+        WEBHOOK_MAX_RESPONSE_BYTES: '4k',
+        ALERT_WORKER_CONCURRENCY: 'many',
+      }),
+    ).toThrow(
+      new ConfigError([
+        'SUBSCRIPTION_POLL_MS: must be a number of milliseconds, an integer from 10 to 60000',
+        'ALERT_WORKER_CONCURRENCY: must be an integer from 1 to 1000',
+        'WEBHOOK_TIMEOUT_MS: must be a number of milliseconds, an integer from 100 to 120000',
+        'WEBHOOK_MAX_RESPONSE_BYTES: must be a number of bytes, an integer from 0 to 1048576',
+        'WORKER_METRICS_PORT: must be a port number, an integer from 1 to 65535',
+      ]),
+    );
+    expect(loadConfig({ PORT: '8080', WORKER_METRICS_PORT: '9464' })).toMatchObject({
+      PORT: 8080,
+      WORKER_METRICS_PORT: 9464,
+    });
+  });
+
   it('names lead times no alert can be scheduled at beside the other bad variables', () => {
     expect(() =>
       loadConfig({ ALERT_LEAD_TIMES: 'P30D,P20Y,-P1D,PT0S,P10Y', LOG_LEVEL: 'info' }),

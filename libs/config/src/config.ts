@@ -31,8 +31,18 @@ const urlWithProtocol = (protocols: string[], path?: { rule: RegExp; message: st
     }
   });
 
+/**
+ * A whole number from `min` to `max`, read as `Number` reads the variable. Whatever is wrong
+ * (not a number, a fraction, out of range) gets the one message that says what is expected,
+ * `kind` naming what the number counts: "must be a port number, an integer from 1 to 65535".
+ */
+const wholeNumber = (min: number, max: number, kind?: string) => {
+  const error = `must be ${kind ? `${kind}, ` : ''}an integer from ${min} to ${max}`;
+  return z.coerce.number({ error }).int({ error }).min(min, { error }).max(max, { error });
+};
+const port = () => wholeNumber(1, 65535, 'a port number');
 const milliseconds = (min: number, max: number, fallback: number) =>
-  z.coerce.number().int().min(min).max(max).default(fallback);
+  wholeNumber(min, max, 'a number of milliseconds').default(fallback);
 const HOUR = 3_600_000;
 
 /**
@@ -41,24 +51,24 @@ const HOUR = 3_600_000;
  */
 const webhookSettings = {
   /** Delivery attempts at once per worker process (a slow endpoint holds one slot per attempt). */
-  WEBHOOK_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(50),
+  WEBHOOK_CONCURRENCY: wholeNumber(1, 1000).default(50),
   WEBHOOK_CONNECT_TIMEOUT_MS: milliseconds(100, 60_000, 5_000),
   /** The whole request, connection to last byte read. */
   WEBHOOK_TIMEOUT_MS: milliseconds(100, 120_000, 15_000),
   /** How much of a response body is read (and kept in the attempt log). */
-  WEBHOOK_MAX_RESPONSE_BYTES: z.coerce.number().int().min(0).max(1_048_576).default(4096),
+  WEBHOOK_MAX_RESPONSE_BYTES: wholeNumber(0, 1_048_576, 'a number of bytes').default(4096),
   WEBHOOK_RETRY_BASE_MS: milliseconds(1, HOUR, 10_000),
   WEBHOOK_RETRY_MAX_DELAY_MS: milliseconds(1, 24 * HOUR, 6 * HOUR),
   /** A delivery is retried until this long after its first attempt, then marked failed. */
   WEBHOOK_RETRY_WINDOW_MS: milliseconds(1, 30 * 24 * HOUR, 26 * HOUR),
   /** Consecutive failed attempts (across deliveries) after which a subscription is disabled. */
-  WEBHOOK_DISABLE_AFTER_FAILURES: z.coerce.number().int().min(1).max(100_000).default(100),
+  WEBHOOK_DISABLE_AFTER_FAILURES: wholeNumber(1, 100_000).default(100),
   /** How long the previous secret still signs after a rotation. */
   WEBHOOK_SECRET_GRACE_MS: milliseconds(0, 30 * 24 * HOUR, 24 * HOUR),
   /** The delivery pump's poll when no notification arrives (also finds expired leases). */
   WEBHOOK_RELAY_POLL_MS: milliseconds(10, 60_000, 1_000),
   /** The worker serves Prometheus metrics on this port when set (the api serves `/metrics`). */
-  WORKER_METRICS_PORT: z.coerce.number().int().min(1).max(65535).optional(),
+  WORKER_METRICS_PORT: port().optional(),
 };
 
 /** Every environment variable Accord reads, validated once at boot (SPEC §5). */
@@ -84,7 +94,7 @@ export const configSchema = z.object({
     )
     .min(1)
     .default('accord'),
-  PORT: z.coerce.number().int().min(1).max(65535).default(3000),
+  PORT: port().default(3000),
   ADMIN_API_KEY: z
     .string()
     .min(24, 'must be at least 24 characters so that it cannot be guessed')
@@ -121,17 +131,17 @@ export const configSchema = z.object({
    */
   INIT_CWD: z.string().optional(),
   /** How often a subscription runner polls when no notification arrives (milliseconds). */
-  SUBSCRIPTION_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  SUBSCRIPTION_POLL_MS: milliseconds(10, 60_000, 1000),
   /** How often the alert relay looks for new pending alerts to enqueue (milliseconds). */
-  ALERT_RELAY_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  ALERT_RELAY_POLL_MS: milliseconds(10, 60_000, 1000),
   /** Period of the alert reconciler's BullMQ job scheduler (milliseconds). */
-  ALERT_RECONCILE_EVERY_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
+  ALERT_RECONCILE_EVERY_MS: milliseconds(1000, 86_400_000, 60_000),
   /** How often the worker checks that Redis still holds its alert scheduler (flush detection). */
-  ALERT_WATCHDOG_MS: z.coerce.number().int().min(100).max(600_000).default(1000),
+  ALERT_WATCHDOG_MS: milliseconds(100, 600_000, 1000),
   /** Alert jobs one worker runs at once. */
-  ALERT_WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(20),
+  ALERT_WORKER_CONCURRENCY: wholeNumber(1, 1000).default(20),
   /** BullMQ lock of an active alert job: a dead worker's job is taken over after this long. */
-  ALERT_JOB_LOCK_MS: z.coerce.number().int().min(1000).max(600_000).default(30_000),
+  ALERT_JOB_LOCK_MS: milliseconds(1000, 600_000, 30_000),
   /**
    * How long a stopping worker or api may take after SIGTERM or SIGINT before it exits anyway:
    * above a webhook attempt's timeout, so that attempts in flight can finish; below the 30 s most

@@ -42,17 +42,30 @@ export function describeStartupFailure(error: unknown): string {
 }
 
 /**
- * Nest's console logger at the configured level, minus Nest's own report of a failed start:
- * it logs the error with its stack before the entry point's catch gets it, and that catch says
- * it already (`describeStartupFailure`), in one line when the operator can fix it.
+ * Nest's console logger at the configured level, minus Nest's own reports of a failed start:
+ * it logs the error before the entry point's catch gets it, and that catch says it already
+ * (`describeStartupFailure`), in one line when the operator can fix it. Nest reports a failed
+ * start in two places: a module that fails to initialise (context `ExceptionHandler`, with its
+ * stack), and a server that fails to listen, a port in use (`NestApplication`: `listen()`
+ * logs the server's error event, then rejects with the same error).
  */
 export function nestLogger(level: AccordConfig['LOG_LEVEL']): LoggerService {
   return new StartupLogger({ logLevels: nestLogLevels(level) });
 }
 
+/** What `NestApplication.listen` logs of the server's error (`error.toString()`). */
+const LISTEN_FAILURE = /^\w*Error: listen /;
+
 class StartupLogger extends ConsoleLogger {
   override error(message: unknown, ...optionalParams: unknown[]): void {
-    if (optionalParams.at(-1) === 'ExceptionHandler') return;
+    const context = optionalParams.at(-1);
+    if (context === 'ExceptionHandler') return;
+    if (
+      context === 'NestApplication' &&
+      typeof message === 'string' &&
+      LISTEN_FAILURE.test(message)
+    )
+      return;
     super.error(message, ...optionalParams);
   }
 }

@@ -53,7 +53,7 @@ export { InvalidCursorError } from './cursor';
 export { type TaggedStatusQuery, type TaggedView } from './entity-tag';
 export { markRetractions } from './event-history';
 export { MeasureFold, type FoldedMeasure, type StoredMeasure } from './measure-fold';
-export { ReadYourWrites } from './read-your-writes';
+export { ReadYourWrites, type PositionWait } from './read-your-writes';
 export { ProjectionRebuildModule } from './rebuild/projection-rebuild.module';
 export {
   ProjectionRebuilder,

@@ -203,7 +203,7 @@ export class WebhookSubscriptionsService {
     const current = rows[0];
     if (!current) return undefined;
     if (first.secret_digest !== secretDigest(current.secret))
-      throw new SecretSupersededError(1, current.version);
+      throw new SecretSupersededError('creation', current.id, 1, current.version);
     return { ...toSubscription(current), secret: current.secret };
   }
 
@@ -237,10 +237,12 @@ export class WebhookSubscriptionsService {
   }
 
   /**
-   * Changes what is given. Re-enabling clears the failure count and the reason, and replays
-   * what the subscription missed: every delivery that failed (or was not sent) since it began
-   * failing or was disabled, with its own webhook-id. With an idempotency key, a retry answers
-   * as the first request did (the subscription as that change left it) and changes nothing.
+   * Changes what is given; a patch that changes nothing leaves the version and `updatedAt` as
+   * they are (If-Match is still checked). Re-enabling clears the failure count and the reason,
+   * and replays what the subscription missed: every delivery that failed (or was not sent)
+   * since it began failing or was disabled, with its own webhook-id. With an idempotency key, a
+   * retry answers as the first request did (the subscription as that change left it) and
+   * changes nothing.
    */
   async update(
     id: string,
@@ -274,6 +276,8 @@ export class WebhookSubscriptionsService {
       ensureVersion(id, current.version, ifMatch);
       const enabling = patch.enabled === true && !current.enabled;
       const disabling = patch.enabled === false && current.enabled;
+      // A patch that changes nothing (`{}`, or the values the subscription has) writes nothing:
+      // the version counts changes, and other clients' If-Match must keep holding.
       const result = await client.query<SubscriptionRow>(
         `UPDATE webhook_subscriptions SET
            url = coalesce($2, url), description = coalesce($3, description),
@@ -286,6 +290,10 @@ export class WebhookSubscriptionsService {
            failing_since = CASE WHEN $9 THEN NULL ELSE failing_since END,
            updated_at = $11, version = version + 1
          WHERE id = $1
+           AND (url, description, event_types, filters, lead_times, format, enabled)
+               IS DISTINCT FROM (coalesce($2, url), coalesce($3, description),
+                 coalesce($4, event_types), coalesce($5::jsonb, filters),
+                 coalesce($6, lead_times), coalesce($7, format), coalesce($8, enabled))
          RETURNING ${PUBLIC_SUBSCRIPTION_COLUMNS}`,
         [
           id,
@@ -313,7 +321,8 @@ export class WebhookSubscriptionsService {
         );
         if (reopened.length) await notifyDeliveries(client);
       }
-      const changed = toSubscription(result.rows[0]);
+      // No row: the patch changed nothing, and the subscription is answered as it is.
+      const changed = toSubscription(result.rows[0] ?? current);
       if (idempotency) await recordAnswer(client, idempotency, changed);
       return changed;
     });
@@ -373,7 +382,12 @@ export class WebhookSubscriptionsService {
         const rotatedBefore = subscriptionFromJson(first.answer as SubscriptionJson);
         this.ensureReplayable(first.created_at, now);
         if (first.secret_digest !== secretDigest(current.secret))
-          throw new SecretSupersededError(rotatedBefore.version, current.version);
+          throw new SecretSupersededError(
+            'rotation',
+            rotatedBefore.id,
+            rotatedBefore.version,
+            current.version,
+          );
         return { ...rotatedBefore, secret: current.secret };
       }
       ensureVersion(id, current.version, ifMatch);

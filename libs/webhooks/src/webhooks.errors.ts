@@ -33,18 +33,26 @@ export class WebhookStateConflictError extends Error {
  * A retried creation or rotation (same `Idempotency-Key`) whose secret a rotation has replaced
  * since: its answer, that secret, cannot be given again, and rotating again under a key already
  * spent would not be a retry. The client rotates with a new key if it still needs a secret (409).
+ * It names the subscription: a client retrying a creation lost the answer that told it the id.
  */
 export class SecretSupersededError extends Error {
   readonly code = 'idempotency-key-superseded';
   constructor(
+    /** What the key's request did: made the subscription, or rotated its secret. */
+    readonly request: 'creation' | 'rotation',
+    readonly subscriptionId: string,
     /** The version the key's request left the subscription at. */
     readonly answeredVersion: number,
     readonly currentVersion: number,
   ) {
     super(
-      `The secret the request with this Idempotency-Key made (version ${answeredVersion}) has ` +
-        'been replaced by a rotation since; nothing was changed. Rotate with a new key to get ' +
-        'a secret.',
+      request === 'creation'
+        ? `The subscription the request with this Idempotency-Key created (${subscriptionId}) ` +
+            'has had its secret replaced by a rotation since; nothing was changed. Rotate with ' +
+            'a new key to get a secret.'
+        : `The secret the request with this Idempotency-Key made (version ${answeredVersion}) ` +
+            `of subscription ${subscriptionId} has been replaced by a rotation since; nothing ` +
+            'was changed. Rotate with a new key to get a secret.',
     );
     this.name = 'SecretSupersededError';
   }

@@ -7,10 +7,11 @@ import { ApiProblem, Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
 import { ApiConditionalRead, notModified } from '../read-models/conditional-get';
 import { historyQuerySchema, type HistoryQuery } from '../read-models/history-query';
+import { awaitMinPosition } from '../read-models/min-position';
 import { partyCodeQuery } from '../read-models/read-filters';
 import {
+  asKnownAt,
   listQuerySchema,
-  notCaughtUp,
   requestedDates,
   statusQuerySchema,
   toDates,
@@ -54,8 +55,9 @@ export class AgreementsReadController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ) {
     await this.caughtUp(query.minPosition);
-    const read = await this.agreements.getTagged(agreement, requestedDates(query));
-    if (!read) throw notFound(agreement);
+    const dates = requestedDates(query);
+    const read = await this.agreements.getTagged(agreement, dates);
+    if (!read) throw notFound(agreement, dates.knownAt);
     if (notModified(request, reply, read.etag)) return undefined;
     return read.view;
   }
@@ -75,20 +77,18 @@ export class AgreementsReadController {
     return page;
   }
 
-  private async caughtUp(minPosition: number | undefined): Promise<void> {
-    if (minPosition === undefined) return;
-    if (!(await this.readYourWrites.waitFor(minPosition, [AGREEMENT_STATUS_PROJECTION]))) {
-      throw notCaughtUp(minPosition);
-    }
+  private caughtUp(minPosition: number | undefined): Promise<void> {
+    return awaitMinPosition(this.readYourWrites, minPosition, [AGREEMENT_STATUS_PROJECTION]);
   }
 }
 
-function notFound(agreement: string): ApiProblem {
+/** No such agreement, or none recorded by `knownAt` when the read asked for one. */
+function notFound(agreement: string, knownAt?: Date): ApiProblem {
   return new ApiProblem(
     404,
     'agreement-not-found',
     'Agreement not found',
-    `No agreement is named ${agreement}.`,
-    { agreement },
+    `No agreement is named ${agreement}${asKnownAt(knownAt)}.`,
+    { agreement, ...(knownAt && { knownAt: knownAt.toISOString() }) },
   );
 }

@@ -5,9 +5,9 @@ import { ReadYourWrites } from '@app/projections';
 import { StreamCodeIndex } from '@app/trade';
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
-import { notCaughtUp } from '../measures/read-query';
 import { ApiJsonResponse } from '../openapi';
 import { pageQuery, windowOf, windowQuery, withCursor } from '../read-models/window-query';
+import { awaitMinPosition } from '../read-models/min-position';
 
 const alertsQuery = z.strictObject({
   measure: z
@@ -55,12 +55,7 @@ export class AlertsController {
   @ApiJsonResponse('AlertPage', 'Alerts in order of their intended fire time.')
   async list(@Query(new ZodPipe(alertsQuery)) query: z.infer<typeof alertsQuery>) {
     // A suspension just recorded has its alerts once the schedule projection has passed it.
-    if (
-      query.minPosition !== undefined &&
-      !(await this.readYourWrites.waitFor(query.minPosition, [ALERT_SCHEDULE_PROJECTION]))
-    ) {
-      throw notCaughtUp(query.minPosition);
-    }
+    await awaitMinPosition(this.readYourWrites, query.minPosition, [ALERT_SCHEDULE_PROJECTION]);
     const window = windowOf(query);
     const measureId = query.measure ? await this.codes.resolve('measure', query.measure) : null;
     if (query.measure && !measureId) return { items: [], nextCursor: null };

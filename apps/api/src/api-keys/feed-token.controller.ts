@@ -2,7 +2,14 @@ import { Controller, Get, Inject, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeysService } from '@app/api-keys';
 import type { FastifyRequest } from 'fastify';
-import { ApiProblem, CurrentPrincipal, Roles, ZodPipe, type Principal } from '../http';
+import {
+  ApiProblem,
+  CurrentPrincipal,
+  requestOrigin,
+  Roles,
+  ZodPipe,
+  type Principal,
+} from '../http';
 import { ApiJsonResponse } from '../openapi';
 import { noQuery, type NoQuery } from '../read-models/query-values';
 
@@ -35,7 +42,7 @@ export class FeedTokenController {
       keyId: principal.keyId,
       feedToken,
       path,
-      url: `${request.protocol}://${request.host}${path}`,
+      url: `${requestOrigin(request)}${path}`,
     };
   }
 }

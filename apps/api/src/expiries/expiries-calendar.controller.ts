@@ -1,10 +1,11 @@
-import { Controller, Get, Header, Inject, Query } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ApiKeysService } from '@app/api-keys';
 import { SuspensionEndQueries } from '@app/projections';
+import type { FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { ApiProblem, Public, ZodPipe } from '../http';
+import { ApiProblem, Public, requestOrigin, ZodPipe } from '../http';
 import { ApiProblemResponse, ApiReadText } from '../openapi';
 import { windowOf, windowQuery } from '../read-models/window-query';
 import { suspensionEndsCalendar, type CalendarEnd } from './suspension-ends-calendar';
@@ -57,7 +58,10 @@ export class ExpiriesCalendarController {
     401,
     '`unauthenticated`: `token` is missing, or is not the feed token of an active API key.',
   )
-  async calendar(@Query(new ZodPipe(calendarQuery)) query: z.infer<typeof calendarQuery>) {
+  async calendar(
+    @Query(new ZodPipe(calendarQuery)) query: z.infer<typeof calendarQuery>,
+    @Req() request: FastifyRequest,
+  ) {
     const principal = query.token ? await this.apiKeys.authenticateFeedToken(query.token) : null;
     if (!principal) {
       throw new ApiProblem(
@@ -83,6 +87,7 @@ export class ExpiriesCalendarController {
       if (!page.nextCursor) break;
       after = page.nextCursor;
     }
-    return suspensionEndsCalendar(ends);
+    // Calendar clients open links only as absolute URLs: on the host the feed was read from.
+    return suspensionEndsCalendar(ends, requestOrigin(request));
   }
 }

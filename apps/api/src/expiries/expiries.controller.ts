@@ -4,10 +4,10 @@ import { ReadYourWrites, SUSPENSION_ENDS_PROJECTION, SuspensionEndQueries } from
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
-import { notCaughtUp } from '../measures/read-query';
 import { measureKindQuery, partyCodeQuery } from '../read-models/read-filters';
 import { knownAtQuery } from '../read-models/query-values';
 import { pageQuery, windowOf, windowQuery, withCursor } from '../read-models/window-query';
+import { awaitMinPosition } from '../read-models/min-position';
 
 const expiriesQuery = z.strictObject({
   ...windowQuery('each suspension’s current end', 'now'),
@@ -45,12 +45,7 @@ export class ExpiriesController {
   })
   @ApiJsonResponse('SuspensionEndPage', 'Suspension ends in the window, soonest first.')
   async list(@Query(new ZodPipe(expiriesQuery)) query: z.infer<typeof expiriesQuery>) {
-    if (
-      query.minPosition !== undefined &&
-      !(await this.readYourWrites.waitFor(query.minPosition, [SUSPENSION_ENDS_PROJECTION]))
-    ) {
-      throw notCaughtUp(query.minPosition);
-    }
+    await awaitMinPosition(this.readYourWrites, query.minPosition, [SUSPENSION_ENDS_PROJECTION]);
     const window = windowOf(query);
     const knownAt = query.knownAt ? new Date(query.knownAt) : undefined;
     return withCursor(() =>

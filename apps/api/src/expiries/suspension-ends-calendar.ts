@@ -18,8 +18,10 @@ const CANCELLED_PREFIX: Record<NonNullable<CalendarEnd['cancelled']>['reason'], 
  * the suspension) instead of adding another. An end that will not come (lifted, retracted, or
  * its measure revoked before it) stays, CANCELLED: a client that merged the event by UID then
  * removes it, where an event that merely left the feed would stay in its calendar forever.
+ * Each event links to its measure under `origin` (as `https://host`): a calendar client has no
+ * base URL to resolve a relative link against.
  */
-export function suspensionEndsCalendar(ends: CalendarEnd[]): string {
+export function suspensionEndsCalendar(ends: CalendarEnd[], origin: string): string {
   const calendar = ical({
     name: 'Accord: suspension ends',
     description: 'When suspended trade measures are due to come back, unless extended.',
@@ -35,7 +37,7 @@ export function suspensionEndsCalendar(ends: CalendarEnd[]): string {
       stamp: new Date(end.changedAt),
       sequence: end.revision,
       summary: `${cancelled ? CANCELLED_PREFIX[cancelled.reason] : ''}Suspension ends: ${measureName(end)}${partOf(end)}`,
-      description: descriptionOf(end),
+      description: descriptionOf(end, origin),
       status: cancelled ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
       categories: [{ name: end.measure.kind }],
     });
@@ -53,7 +55,7 @@ function partOf(end: CalendarEnd): string {
   return end.part ? ` (${end.part.percentPoints} points)` : '';
 }
 
-function descriptionOf(end: CalendarEnd): string {
+function descriptionOf(end: CalendarEnd, origin: string): string {
   const { measure, cancelled } = end;
   const lines = [
     `${measure.imposingParty} ${measure.kind} on ${measure.targetParties.join(', ')}: ${measure.title}.`,
@@ -71,7 +73,9 @@ function descriptionOf(end: CalendarEnd): string {
           : 'The measure does not apply again by itself at the end.',
   ];
   if (end.agreement) lines.push(`Agreed in ${end.agreement.code ?? end.agreement.id}.`);
-  lines.push(`Measure: /api/v1/measures/${measure.code ?? measure.id}`);
+  lines.push(
+    `Measure: ${origin}/api/v1/measures/${encodeURIComponent(measure.code ?? measure.id)}`,
+  );
   return lines.join('\n');
 }
 

@@ -274,10 +274,12 @@ function fromWebhooksError(error: unknown): ApiProblem | undefined {
       id: error.id,
     });
   if (error instanceof WebhookStateConflictError)
-    return new ApiProblem(409, error.code, 'Conflict', error.message);
+    return new ApiProblem(409, error.code, sentenceFromCode(error.code), error.message);
   if (error instanceof SecretSupersededError)
     return new ApiProblem(409, error.code, 'Idempotency key superseded', error.message, {
-      rotatedVersion: error.answeredVersion,
+      subscriptionId: error.subscriptionId,
+      // A creation always made version 1: its retry names the subscription instead.
+      ...(error.request === 'rotation' && { rotatedVersion: error.answeredVersion }),
       currentVersion: error.currentVersion,
     });
   return undefined;

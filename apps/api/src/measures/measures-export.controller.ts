@@ -11,7 +11,8 @@ import { Roles, ZodPipe } from '../http';
 import { ApiReadText } from '../openapi';
 import { measureFilters } from '../read-models/read-filters';
 import { MEASURE_CSV_HEADER, measureCsvRow, toCsv } from './measures-csv';
-import { notCaughtUp, statusQuerySchema, toDates } from './read-query';
+import { statusQuerySchema, toDates } from './read-query';
+import { awaitMinPosition } from '../read-models/min-position';
 
 // The filters of GET /api/v1/measures, without its paging: the export holds every page.
 const exportQuery = statusQuerySchema.extend(measureFilters);
@@ -41,12 +42,7 @@ export class MeasuresExportController {
     'RFC 4180 CSV with a header row, one row per measure (`content-disposition: attachment`).',
   )
   async export(@Query(new ZodPipe(exportQuery)) query: z.infer<typeof exportQuery>) {
-    if (
-      query.minPosition !== undefined &&
-      !(await this.readYourWrites.waitFor(query.minPosition, [MEASURE_STATUS_PROJECTION]))
-    ) {
-      throw notCaughtUp(query.minPosition);
-    }
+    await awaitMinPosition(this.readYourWrites, query.minPosition, [MEASURE_STATUS_PROJECTION]);
     const views: MeasureSummary[] = [];
     const dates = toDates(query);
     for (let after: string | undefined; ;) {

@@ -14,10 +14,11 @@ import { ApiProblem, Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
 import { ApiConditionalRead, notModified } from '../read-models/conditional-get';
 import { historyQuerySchema, type HistoryQuery } from '../read-models/history-query';
+import { awaitMinPosition } from '../read-models/min-position';
 import { measureFilters } from '../read-models/read-filters';
 import {
+  asKnownAt,
   listQuerySchema,
-  notCaughtUp,
   requestedDates,
   statusQuerySchema,
   toDates,
@@ -67,8 +68,9 @@ export class MeasuresReadController {
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<MeasureView | undefined> {
     await this.caughtUp(query.minPosition);
-    const read = await this.measures.getTagged(measure, requestedDates(query));
-    if (!read) throw notFound(measure);
+    const dates = requestedDates(query);
+    const read = await this.measures.getTagged(measure, dates);
+    if (!read) throw notFound(measure, dates.knownAt);
     if (notModified(request, reply, read.etag)) return undefined;
     return read.view;
   }
@@ -88,23 +90,24 @@ export class MeasuresReadController {
     return page;
   }
 
-  private async caughtUp(minPosition: number | undefined): Promise<void> {
-    if (minPosition === undefined) return;
-    const projections = [MEASURE_STATUS_PROJECTION, AGREEMENT_STATUS_PROJECTION];
-    if (!(await this.readYourWrites.waitFor(minPosition, projections))) {
-      throw notCaughtUp(minPosition);
-    }
+  private caughtUp(minPosition: number | undefined): Promise<void> {
+    return awaitMinPosition(this.readYourWrites, minPosition, [
+      MEASURE_STATUS_PROJECTION,
+      AGREEMENT_STATUS_PROJECTION,
+    ]);
   }
 }
 
-function notFound(measure: string): ApiProblem {
+/**
+ * No such measure, or none recorded by `knownAt` when the read asked for one: the detail says
+ * which, since transaction time is when this Accord recorded a fact, not when it happened.
+ */
+function notFound(measure: string, knownAt?: Date): ApiProblem {
   return new ApiProblem(
     404,
     'measure-not-found',
     'Measure not found',
-    `No measure is named ${measure}.`,
-    {
-      measure,
-    },
+    `No measure is named ${measure}${asKnownAt(knownAt)}.`,
+    { measure, ...(knownAt && { knownAt: knownAt.toISOString() }) },
   );
 }

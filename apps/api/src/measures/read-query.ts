@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { ApiProblem } from '../http';
 import {
   cursorQuery,
   instantQuery,
@@ -50,13 +49,10 @@ export function requestedDates(query: { asOf?: string; knownAt?: string }): {
   };
 }
 
-export function notCaughtUp(minPosition: number): ApiProblem {
-  return new ApiProblem(
-    503,
-    'not-caught-up',
-    'Read model not caught up',
-    `The read model has not reached position ${minPosition} yet; retry shortly.`,
-    { minPosition },
-    { 'retry-after': '1' },
-  );
+/**
+ * What a not-found detail adds for a read as known at an earlier time: the thing may well exist
+ * and only have been recorded later (`knownAt` is when this Accord recorded a fact).
+ */
+export function asKnownAt(knownAt: Date | undefined): string {
+  return knownAt === undefined ? '' : ` as known at ${knownAt.toISOString()}`;
 }

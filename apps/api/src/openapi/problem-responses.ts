@@ -18,8 +18,9 @@ const DESCRIPTIONS: Record<ProblemStatus, string> = {
   400:
     'Bad request. `validation-failed` (with `errors[]`, one per offending field, unknown fields ' +
     'and query parameters included), `malformed-json`, `invalid-if-match`, ' +
-    '`invalid-idempotency-key`, or `bad-request` (the URL is malformed, e.g. a broken ' +
-    'percent-encoding).',
+    '`invalid-idempotency-key`, `min-position-beyond-head` (reads with `minPosition`: no ' +
+    'event has that position yet; `head` is the log’s last), or `bad-request` (the URL is ' +
+    'malformed, e.g. a broken percent-encoding).',
   401:
     '`unauthenticated`: no `Authorization: Bearer <key>`, or an unknown or revoked key ' +
     '(with a `WWW-Authenticate` challenge).',

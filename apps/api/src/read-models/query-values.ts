@@ -97,5 +97,7 @@ export const minPositionQuery = wholeNumberQuery(0)
   .describe(
     'Read your writes: the `position` a write answered with. The read waits (about 5 s at ' +
       'most) until its read model has reached it, then answers 503 `not-caught-up` with ' +
-      '`Retry-After`. Absent: answers at once, from wherever the read model is.',
+      '`Retry-After`. A position beyond the head of the log (no event has it yet) is a 400 ' +
+      '`min-position-beyond-head` at once, with the `head`. Absent: answers at once, from ' +
+      'wherever the read model is.',
   );

@@ -5,7 +5,8 @@ import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
 import { partyCodeQuery } from '../read-models/read-filters';
-import { notCaughtUp, statusQuerySchema, toDates } from '../measures/read-query';
+import { statusQuerySchema, toDates } from '../measures/read-query';
+import { awaitMinPosition } from '../read-models/min-position';
 
 const summaryQuery = statusQuerySchema.extend({
   imposingParty: partyCodeQuery,
@@ -33,12 +34,7 @@ export class TariffSummaryController {
   })
   @ApiJsonResponse('TariffSummary', 'The tariffs in force on `asOf`, economy-wide and by product.')
   async summary(@Query(new ZodPipe(summaryQuery)) query: z.infer<typeof summaryQuery>) {
-    if (
-      query.minPosition !== undefined &&
-      !(await this.readYourWrites.waitFor(query.minPosition, [MEASURE_STATUS_PROJECTION]))
-    ) {
-      throw notCaughtUp(query.minPosition);
-    }
+    await awaitMinPosition(this.readYourWrites, query.minPosition, [MEASURE_STATUS_PROJECTION]);
     return this.tariffs.summary({
       imposingParty: query.imposingParty,
       targetParty: query.targetParty,

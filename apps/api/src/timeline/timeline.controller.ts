@@ -4,10 +4,10 @@ import { ReadYourWrites, TIMELINE_PROJECTION, TimelineQueries } from '@app/proje
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
 import { ApiJsonResponse } from '../openapi';
-import { notCaughtUp } from '../measures/read-query';
 import { partyCodeQuery } from '../read-models/read-filters';
 import { knownAtQuery } from '../read-models/query-values';
 import { pageQuery, windowOf, windowQuery, withCursor } from '../read-models/window-query';
+import { awaitMinPosition } from '../read-models/min-position';
 
 const timelineQuery = z.strictObject({
   ...windowQuery('`effectiveAt`'),
@@ -41,12 +41,7 @@ export class TimelineController {
   })
   @ApiJsonResponse('TimelinePage', 'Facts in the window, in order of `effectiveAt`.')
   async list(@Query(new ZodPipe(timelineQuery)) query: z.infer<typeof timelineQuery>) {
-    if (
-      query.minPosition !== undefined &&
-      !(await this.readYourWrites.waitFor(query.minPosition, [TIMELINE_PROJECTION]))
-    ) {
-      throw notCaughtUp(query.minPosition);
-    }
+    await awaitMinPosition(this.readYourWrites, query.minPosition, [TIMELINE_PROJECTION]);
     const knownAt = query.knownAt ? new Date(query.knownAt) : undefined;
     return withCursor(() =>
       this.timeline.list({

@@ -87,7 +87,8 @@ const KEY_IN_USE =
   'meanwhile; retry.';
 const SECRET_NOT_SHOWN_AGAIN =
   '`idempotency-key-superseded`: a retry (same `Idempotency-Key`) whose secret a rotation has ' +
-  'replaced since; `idempotency-key-expired`: a retry more than a day after its request. ' +
+  'replaced since, with `subscriptionId` (the subscription the key made or rotated), ' +
+  '`currentVersion` and, for a rotation, `rotatedVersion`; `idempotency-key-expired`: a retry more than a day after its request. ' +
   'Nothing is changed; rotate with a new key to get a secret.';
 const SUBSCRIPTION_DISABLED =
   '`webhook-subscription-disabled`: the subscription is disabled; enable it first.';
@@ -222,7 +223,7 @@ export class WebhookSubscriptionsController {
       'and the same request rotates nothing and answers with the first rotation’s result, the ' +
       'same new `secret` and version, as long as that secret is still the current one. Once ' +
       'another rotation has replaced it, the retry is a 409 `idempotency-key-superseded` ' +
-      '(with `rotatedVersion` and `currentVersion`), and after a day a 409 ' +
+      '(with `subscriptionId`, `rotatedVersion` and `currentVersion`), and after a day a 409 ' +
       '`idempotency-key-expired`; never a second rotation: rotate with a new key to get a secret. ' +
       KEY_SCOPE,
   )
