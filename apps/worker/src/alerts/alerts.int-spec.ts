@@ -3,6 +3,7 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { Test } from '@nestjs/testing';
 import { AlertFirer, ALERT_QUEUE, fireJob, type AlertQueue } from '@app/alerts';
+import { liveEvents, type MeasureEvent } from '@app/domain';
 import { EventStore } from '@app/event-store';
 import {
   createTestDatabase,
@@ -15,6 +16,7 @@ import {
   ExecuteMeasureAction,
   measureStreamId,
   recordMeasureBody,
+  toDomainEvent,
   type MeasureAction,
   type WriteResult,
 } from '@app/trade';
@@ -134,6 +136,14 @@ describe('Expiry alerts in the worker', () => {
     return events.filter((event) => event.type === 'SuspensionLapsed');
   }
 
+  /** When each lapse that stands (not retracted) took effect. */
+  async function liveLapses(measureId: string): Promise<string[]> {
+    const events = await app.get(EventStore).readStream(measureStreamId(measureId));
+    return liveEvents(events.map((event) => toDomainEvent<MeasureEvent>(event)))
+      .filter((event) => event.type === 'SuspensionLapsed')
+      .map((event) => event.data.effectiveAt);
+  }
+
   it('fires each alert at its time, records the lapse as the system and dispatches once per subscription', async () => {
     const { measureId, suspensionId } = await suspensionEndingIn(6000);
 
@@ -234,6 +244,76 @@ describe('Expiry alerts in the worker', () => {
     );
     expect(await lapses(measureId)).toHaveLength(1);
   });
+
+  it('gives an end extended after its lapse its alerts on the queue and a lapse of its own', async () => {
+    // Both ended a minute ago and lapse at once. One is extended by an agreement in force by
+    // the end, recorded late (its lapse is retracted with it); the other is continued from now.
+    const late = await suspensionEndingIn(-60_000);
+    const continued = await suspensionEndingIn(-60_000);
+    for (const { measureId, suspensionId } of [late, continued]) {
+      await eventually(
+        async () => {
+          const ends = (await alerts(suspensionId)).filter((row) => row.lead_time === 'PT0S');
+          expect(ends.map((row) => row.state)).toEqual(['fired']);
+          expect(await liveLapses(measureId)).toHaveLength(1);
+        },
+        { timeoutMs: 10_000, intervalMs: 100 },
+      );
+    }
+    // Far enough ahead that its first lead time (PT4S) is still ahead once the extension is in.
+    const newEnd = new Date(Date.now() + 8000).toISOString();
+    const extensions = await Promise.all([
+      act(late.measureId, {
+        action: 'extend-suspension',
+        suspensionId: late.suspensionId,
+        body: {
+          endsAt: newEnd,
+          effectiveAt: new Date(Date.now() - 3_600_000).toISOString(),
+          sources: [source],
+        },
+      }),
+      act(continued.measureId, {
+        action: 'extend-suspension',
+        suspensionId: continued.suspensionId,
+        body: { endsAt: newEnd, sources: [source] },
+      }),
+    ]);
+    expect(await liveLapses(late.measureId)).toEqual([]);
+
+    for (const [index, { measureId, suspensionId }] of [late, continued].entries()) {
+      const fired = await eventually(
+        async () => {
+          const rows = await alerts(suspensionId);
+          const renewed = rows.filter(
+            (row) => Number(row.end_version) === extensions[index].version,
+          );
+          expect(renewed.map((row) => [row.lead_time, row.state])).toEqual([
+            ['PT4S', 'fired'],
+            ['PT2S', 'fired'],
+            ['PT0S', 'fired'],
+          ]);
+          return rows;
+        },
+        { timeoutMs: 20_000, intervalMs: 200 },
+      );
+      // The old end fired once, before the extension; the new one records its own lapse.
+      expect(fired.filter((row) => row.lead_time === 'PT0S').map((row) => row.outcome)).toEqual([
+        'lapse recorded',
+        'lapse recorded',
+      ]);
+      const lapsed = await liveLapses(measureId);
+      expect(lapsed.at(-1)).toEqual(newEnd);
+      expect(lapsed).toHaveLength(index === 0 ? 1 : 2);
+      // Written just after the firing commits.
+      const sent = await eventually(async () => {
+        const written = await deliveries(keysOf(fired));
+        expect(written).toHaveLength(6);
+        return written;
+      });
+      expect(sent.filter((d) => d.event_type === 'suspension.lapsed')).toHaveLength(2);
+      expect(new Set(sent.map((d) => d.webhook_id)).size).toBe(6);
+    }
+  }, 30_000);
 
   it('loses nothing when the Redis keys are flushed: the watchdog reconciles at once', async () => {
     const { measureId, suspensionId } = await suspensionEndingIn(6000);

@@ -2,19 +2,19 @@ import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
 import type { CommandBus } from '@nestjs/cqrs';
 import type { EventStore } from '@app/event-store';
-import {
-  ExecuteMeasureAction,
-  measureStreamId,
-  recordMeasureBody,
-  type MeasureAction,
-} from '@app/trade';
+import { ExecuteMeasureAction, measureStreamId, type MeasureAction } from '@app/trade';
 import { WebhookDispatcher } from '@app/webhooks';
 import type { DataSource } from 'typeorm';
 import { AlertMetrics } from '../alert-metrics';
-import { startAlertsTestApp, type AlertsTestApp, type TestClock } from '../testing/alerts-test-app';
+import {
+  recordSuspendedMeasure,
+  startAlertsTestApp,
+  type AlertsTestApp,
+  type TestClock,
+  testSource as source,
+} from '../testing/alerts-test-app';
 import { AlertFirer, LapseNotDueError } from './alert-firer';
 
-const source = { issuer: 'The White House', title: 'Executive Order 14358', official: true };
 const HOUR = 3_600_000;
 
 interface EndRow {
@@ -68,28 +68,8 @@ describe('AlertFirer: batches', () => {
   async function endingAt(endAt: number, count: number): Promise<Due[]> {
     const created: Array<{ measureId: string; suspensionId: string }> = [];
     for (let i = 0; i < count; i += 1) {
-      const { id: measureId } = await act(null, {
-        action: 'record-measure',
-        body: recordMeasureBody.parse({
-          title: `Reciprocal tariff ${randomUUID()}`,
-          kind: 'tariff',
-          imposingParty: 'US',
-          targetParties: ['CN'],
-          rate: { type: 'ad-valorem', percent: 34 },
-          timeZone: 'America/New_York',
-          effectiveAt: '2025-04-09T04:01:00Z',
-          sources: [source],
-        }),
-      });
-      const { suspensionId } = await act(measureId, {
-        action: 'schedule-suspension',
-        body: {
-          startsAt: '2025-11-10T05:01:00Z',
-          endsAt: new Date(endAt).toISOString(),
-          sources: [source],
-        },
-      });
-      created.push({ measureId, suspensionId: suspensionId as string });
+      const { measureId, suspensionId } = await recordSuspendedMeasure(act, endAt);
+      created.push({ measureId, suspensionId });
     }
     await project();
     const rows = await ends(created.map((c) => c.suspensionId));

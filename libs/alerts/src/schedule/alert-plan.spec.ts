@@ -143,6 +143,34 @@ describe('planAlerts', () => {
     expect(plan).toEqual({ cancel: [], ends: [], alerts: [] });
   });
 
+  it('cancels the alerts of a continuation retracted after the lapse: the lapsed end is back, with nothing to fire', () => {
+    const continued: ScheduledEnd = {
+      ...liveEnd,
+      endAt: '2027-11-10T05:01:00.000Z',
+      endVersion: 12,
+    };
+    const lapsed = suspension({ state: 'lapsed', lapsedAt: '2026-11-10T05:01:00.000Z' });
+    const plan = given([continued]).when({ measure: measure([lapsed]), version: 14, recordedAt });
+
+    expect(plan.cancel).toEqual([{ ...continued, reason: 'end-moved' }]);
+    expect(plan.ends).toEqual([{ ...liveEnd, endVersion: 14 }]);
+    expect(plan.alerts).toEqual([]);
+  });
+
+  it('keeps the recorded lapse of an end that a continuation moved, and only then', () => {
+    const revived = suspension({ state: 'active', endsAt: '2027-11-10T05:01:00.000Z' });
+    const lapsed = suspension({ state: 'lapsed', lapsedAt: '2026-11-10T05:01:00.000Z' });
+    const after = { measure: measure([revived]), version: 12, recordedAt };
+
+    expect(given([liveEnd]).when({ ...after, previous: measure([lapsed]) }).cancel).toEqual([
+      { ...liveEnd, reason: 'end-moved', keepRecordedLapse: true },
+    ]);
+    // Not lapsed before (an extension in force by the end retracted the lapse first).
+    expect(given([liveEnd]).when({ ...after, previous: measure([suspension()]) }).cancel).toEqual([
+      { ...liveEnd, reason: 'end-moved' },
+    ]);
+  });
+
   it('schedules the new end of a lapsed suspension that a late-recorded extension revived', () => {
     const revived = suspension({ state: 'active', endsAt: '2027-11-10T05:01:00.000Z' });
     const plan = given([liveEnd]).when({

@@ -30,9 +30,20 @@ export interface PlannedAlert {
 
 export type CancelReason = 'end-moved' | 'lifted' | 'revoked' | 'retracted' | 'end-unknown';
 
+export interface CancelledEnd extends ScheduledEnd {
+  reason: CancelReason;
+  /**
+   * The end had lapsed before the event that moved it (a continuation from a later date), and
+   * that lapse stands: its end alert stays pending if the lapse is on the log under the alert's
+   * own command id (a run that recorded it and died before marking the alert), so that the
+   * alert's job finds it recorded and announces it.
+   */
+  keepRecordedLapse?: true;
+}
+
 export interface AlertPlan {
   /** Ends whose pending alerts are cancelled (state `cancelled`), and why. */
-  cancel: Array<ScheduledEnd & { reason: CancelReason }>;
+  cancel: CancelledEnd[];
   /** The new current end of each suspension that changed. */
   ends: ScheduledEnd[];
   alerts: PlannedAlert[];
@@ -42,6 +53,8 @@ export interface PlanInput {
   measureId: string;
   /** The measure after the event (null: its creation was retracted). */
   measure: Measure | null;
+  /** The measure before the event, when known: whether an end that moves had lapsed. */
+  previous?: Measure | null;
   /** Every suspension of this measure the projection has seen, by id. */
   current: ReadonlyMap<string, ScheduledEnd>;
   /** The event's stream version. */
@@ -57,7 +70,9 @@ export interface PlanInput {
  * after the event (so a retraction, which re-folds the history, needs no special case):
  * a suspension whose end moved gets alerts for the new end and its old pending ones are
  * cancelled; one that was lifted, revoked or retracted has its pending alerts cancelled; a lapsed
- * one is left alone (its alerts were all due by the lapse).
+ * one is left alone (its alerts were all due by the lapse) unless the schedule counts down to
+ * another end: a continuation recorded after the lapse, since retracted, whose alerts are then
+ * cancelled (the suspension lapsed, nothing is left to fire).
  */
 export function planAlerts(input: PlanInput): AlertPlan {
   const plan: AlertPlan = { cancel: [], ends: [], alerts: [] };
@@ -67,14 +82,35 @@ export function planAlerts(input: PlanInput): AlertPlan {
   ]);
   for (const suspensionId of ids) {
     const suspension = input.measure?.suspensions.find((s) => s.id === suspensionId);
-    if (suspension?.state === 'lapsed') continue;
-    const target = input.measure && suspension ? alertableEnd(input.measure, suspension) : null;
     const current = input.current.get(suspensionId);
     const live = current?.live ? current : undefined;
+    if (suspension?.state === 'lapsed') {
+      // The end it lapsed at is the schedule's end again, with nothing left to fire there: a
+      // new row set would announce the same lapse twice, and a retraction of the lapse later
+      // finds the end unmoved (see README, "After a lapse").
+      if (live && suspension.endsAt && !sameInstant(live.endAt, suspension.endsAt)) {
+        plan.cancel.push({ ...live, reason: 'end-moved' });
+        plan.ends.push({
+          suspensionId,
+          endAt: suspension.endsAt,
+          endVersion: input.version,
+          live: true,
+        });
+      }
+      continue;
+    }
+    const target = input.measure && suspension ? alertableEnd(input.measure, suspension) : null;
     if (live && target !== null && sameInstant(live.endAt, target)) continue;
     if (!live && target === null) continue;
     if (live) {
-      plan.cancel.push({ ...live, reason: cancelReason(input.measure, suspension, target) });
+      const reason = cancelReason(input.measure, suspension, target);
+      const before = input.previous?.suspensions.find((s) => s.id === suspensionId);
+      const lapsedThere =
+        target !== null &&
+        before?.state === 'lapsed' &&
+        before.endsAt !== undefined &&
+        sameInstant(before.endsAt, live.endAt);
+      plan.cancel.push({ ...live, reason, ...(lapsedThere && { keepRecordedLapse: true }) });
       if (target === null) plan.ends.push({ ...live, live: false });
     }
     if (target === null || !input.measure) continue;

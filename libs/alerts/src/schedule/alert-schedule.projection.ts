@@ -13,7 +13,13 @@ import { WebhookDispatcher } from '@app/webhooks';
 import type { EntityManager } from 'typeorm';
 import { extendedMessage } from '../dispatch/alert-messages';
 import { findAgreements } from '../dispatch/agreement-ref';
-import { planAlerts, type AlertPlan, type PlannedAlert, type ScheduledEnd } from './alert-plan';
+import {
+  AT_END,
+  planAlerts,
+  type AlertPlan,
+  type PlannedAlert,
+  type ScheduledEnd,
+} from './alert-plan';
 import { LEAD_TIMES_LOCK } from './alert-lead-time-top-up';
 import { alertLeadTimes } from './lead-times';
 
@@ -23,7 +29,13 @@ interface Writes {
   measures: Map<string, { state: MeasureState; version: number; position: number }>;
   ends: Map<string, ScheduledEnd & { measureId: string }>;
   alerts: Array<PlannedAlert & { position: number }>;
-  cancels: Array<{ measureId: string; suspensionId: string; endVersion: number; reason: string }>;
+  cancels: Array<{
+    measureId: string;
+    suspensionId: string;
+    endVersion: number;
+    reason: string;
+    keepRecordedLapse: boolean;
+  }>;
 }
 
 /**
@@ -71,12 +83,14 @@ export class AlertScheduleProjection implements SubscriptionHandler {
       const current = ends.get(measureId) ?? new Map<string, ScheduledEnd>();
       for (const event of measureEvents) {
         if (event.version <= version) continue;
+        const previous = state.measure;
         state = evolveMeasure(state, toDomainEvent<MeasureEvent>(event));
         version = event.version;
         position = event.position;
         const plan = planAlerts({
           measureId,
           measure: state.measure,
+          previous,
           current,
           version,
           recordedAt: event.recordedAt,
@@ -226,18 +240,25 @@ export class AlertScheduleProjection implements SubscriptionHandler {
     }
     const { cancels } = writes;
     if (cancels.length) {
+      // An end alert kept for its recorded lapse: the command id is the one AlertFirer gives.
       await manager.query(
         `UPDATE alert_schedule AS a SET state = 'cancelled', cancelled_at = now(),
                 outcome = 'cancelled: ' || t.reason
-           FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[])
-             AS t (measure_id, suspension_id, end_version, reason)
+           FROM unnest($1::uuid[], $2::text[], $3::bigint[], $4::text[], $5::boolean[])
+             AS t (measure_id, suspension_id, end_version, reason, keep_recorded_lapse)
           WHERE a.measure_id = t.measure_id AND a.suspension_id = t.suspension_id
-            AND a.end_version = t.end_version AND a.state = 'pending'`,
+            AND a.end_version = t.end_version AND a.state = 'pending'
+            AND NOT (t.keep_recorded_lapse AND a.lead_time = $6
+                     AND EXISTS (SELECT 1 FROM event_commands c
+                                  WHERE c.command_id = 'lapse:' || a.measure_id || ':'
+                                          || a.suspension_id || ':' || a.end_version))`,
         [
           cancels.map((c) => c.measureId),
           cancels.map((c) => c.suspensionId),
           cancels.map((c) => c.endVersion),
           cancels.map((c) => c.reason),
+          cancels.map((c) => c.keepRecordedLapse),
+          AT_END,
         ],
       );
     }
@@ -258,6 +279,7 @@ function record(
       suspensionId: cancel.suspensionId,
       endVersion: cancel.endVersion,
       reason: cancel.reason,
+      keepRecordedLapse: cancel.keepRecordedLapse === true,
     });
   }
   for (const end of plan.ends) {

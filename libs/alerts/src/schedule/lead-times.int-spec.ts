@@ -1,13 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { INestApplicationContext } from '@nestjs/common';
-import { recordMeasureBody, type MeasureAction } from '@app/trade';
+import type { MeasureAction } from '@app/trade';
 import { WebhookSubscriptionsService } from '@app/webhooks';
 import type { DataSource } from 'typeorm';
 import { AlertFirer } from '../fire/alert-firer';
-import { startAlertsTestApp, type AlertsTestApp, type TestClock } from '../testing/alerts-test-app';
+import {
+  recordSuspendedMeasure,
+  startAlertsTestApp,
+  type AlertsTestApp,
+  type TestClock,
+} from '../testing/alerts-test-app';
 import { AlertLeadTimeTopUp } from './alert-lead-time-top-up';
-
-const source = { issuer: 'The White House', title: 'Executive Order 14358', official: true };
 
 interface AlertRow {
   id: string;
@@ -46,29 +49,9 @@ describe('Alert lead times of disabled and deleted subscriptions', () => {
   }
 
   async function suspensionEndingAt(endAt: number): Promise<string> {
-    const { id: measureId } = await act(null, {
-      action: 'record-measure',
-      body: recordMeasureBody.parse({
-        title: `Reciprocal tariff ${randomUUID()}`,
-        kind: 'tariff',
-        imposingParty: 'US',
-        targetParties: ['CN'],
-        rate: { type: 'ad-valorem', percent: 34 },
-        timeZone: 'America/New_York',
-        effectiveAt: '2025-04-09T04:01:00Z',
-        sources: [source],
-      }),
-    });
-    const { suspensionId } = await act(measureId, {
-      action: 'schedule-suspension',
-      body: {
-        startsAt: '2025-11-10T05:01:00Z',
-        endsAt: new Date(endAt).toISOString(),
-        sources: [source],
-      },
-    });
+    const { suspensionId } = await recordSuspendedMeasure(act, endAt);
     await schedule();
-    return suspensionId as string;
+    return suspensionId;
   }
 
   const alerts = (suspensionId: string): Promise<AlertRow[]> =>

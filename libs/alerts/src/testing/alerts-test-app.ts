@@ -11,7 +11,13 @@ import {
   testRedisPrefix,
   type TestDatabase,
 } from '@app/testing';
-import { ExecuteMeasureAction, type MeasureAction, type WriteResult } from '@app/trade';
+import {
+  ExecuteMeasureAction,
+  recordMeasureBody,
+  type MeasureAction,
+  type WriteResult,
+} from '@app/trade';
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
 import { AlertsModule } from '../alerts.module';
@@ -110,4 +116,43 @@ export async function startAlertsTestApp(
       await db.drop();
     },
   };
+}
+
+/** The source the alerts tests cite. */
+export const testSource = {
+  issuer: 'The White House',
+  title: 'Executive Order 14358',
+  official: true,
+};
+
+/**
+ * A measure (a 34% US duty on China, in force since April 2025) and one suspension of it from
+ * November 2025 to `endAt`, recorded through `act`; not projected.
+ */
+export async function recordSuspendedMeasure(
+  act: (measure: string | null, action: MeasureAction) => Promise<WriteResult>,
+  endAt: number,
+): Promise<{ measureId: string; suspensionId: string }> {
+  const { id: measureId } = await act(null, {
+    action: 'record-measure',
+    body: recordMeasureBody.parse({
+      title: `Reciprocal tariff ${randomUUID()}`,
+      kind: 'tariff',
+      imposingParty: 'US',
+      targetParties: ['CN'],
+      rate: { type: 'ad-valorem', percent: 34 },
+      timeZone: 'America/New_York',
+      effectiveAt: '2025-04-09T04:01:00Z',
+      sources: [testSource],
+    }),
+  });
+  const { suspensionId } = await act(measureId, {
+    action: 'schedule-suspension',
+    body: {
+      startsAt: '2025-11-10T05:01:00Z',
+      endsAt: new Date(endAt).toISOString(),
+      sources: [testSource],
+    },
+  });
+  return { measureId, suspensionId: suspensionId as string };
 }
