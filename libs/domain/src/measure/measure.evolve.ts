@@ -135,9 +135,10 @@ function applyToMeasure(measure: Measure, event: FactEvent): Measure {
       return updateSuspension(measure, event.data.suspensionId, (s) =>
         pickDefined({
           ...s,
-          // An extension recorded after a lapse that it pre-dates revives the suspension. The
-          // decider now retracts such a lapse in the same append; this keeps streams recorded
-          // before it coherent.
+          // Any extension recorded after a lapse revives the suspension: one that pre-dates the
+          // lapse (the decider now retracts such a lapse in the same append; this keeps streams
+          // recorded before it coherent), and a continuation from a later date, whose new end
+          // the alert schedule then counts down to (libs/alerts, "After a lapse").
           ...(s.state === 'lapsed' && { state: 'active' as const, lapsedAt: undefined }),
           endsAt: event.data.endsAt ?? s.endsAt,
           duration: event.data.duration ?? s.duration,
