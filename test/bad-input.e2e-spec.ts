@@ -515,6 +515,17 @@ const cases: BadInput[] = [
     extras: () => ({ field: 'endsAt' }),
   },
   {
+    name: 'an extension by a duration, sent now, of a suspension whose end passed long ago',
+    send: (f, api) =>
+      api.post(m(f, `/suspensions/${f.us.suspensionId}/extensions`), {
+        duration: 'P1M',
+        sources: src,
+      }),
+    status: 422,
+    code: 'extension-ends-before-effective',
+    extras: () => ({ field: 'effectiveAt' }),
+  },
+  {
     name: 'an exclusion extension that moves the end earlier',
     send: (f, api) =>
       api.post(m(f, `/exclusions/${f.us.exclusionId}/extensions`), {

@@ -910,6 +910,48 @@ describe('ExtendSuspension', () => {
       .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
   });
 
+  it('refuses an extension whose new end is not after it takes effect: it extends nothing', () => {
+    // Lapsed on 12 August; "one more month" sent in November with no effectiveAt (now) would end
+    // on 12 September, already past when it takes effect: a second lapse of a period never
+    // in force.
+    const late = { now: '2025-11-30T00:00:00Z' };
+    const error = spec
+      .given([implemented(), ...suspended(), lapsedByTheSystem])
+      .when(
+        { type: 'ExtendSuspension', data: { suspensionId: 's-geneva', duration: 'P1M', sources } },
+        late,
+      )
+      .thenThrows('extension-ends-before-effective');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toMatchObject({
+      field: 'effectiveAt',
+      suspensionId: 's-geneva',
+      endsAt: '2025-09-12T04:01:00.000Z',
+      effectiveAt: '2025-11-30T00:00:00.000Z',
+    });
+    // The same by an explicit end; and an extension taking effect exactly at its new end.
+    spec
+      .given([implemented(), ...suspended(), lapsedByTheSystem])
+      .when(extension('2025-11-10T05:01:00Z'))
+      .thenThrows('extension-ends-before-effective');
+    // Dated when it was decided, the same month is a continuation and is taken.
+    spec
+      .given([implemented(), ...suspended(), lapsedByTheSystem])
+      .when(
+        {
+          type: 'ExtendSuspension',
+          data: {
+            suspensionId: 's-geneva',
+            duration: 'P1M',
+            effectiveAt: '2025-08-20T00:00:00Z',
+            sources,
+          },
+        },
+        late,
+      )
+      .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
+  });
+
   it('takes an extension in force at the very end: ends are exclusive, so there is no gap', () => {
     const events = spec
       .given([implemented(), ...suspended()])

@@ -193,11 +193,13 @@ function extend(
   const extendedBy =
     data.duration === undefined ? undefined : toIsoDuration(data.duration, 'duration');
   const sources = toSources(data.sources);
+  const end = newEnd(suspension, data.endsAt, extendedBy, measure);
+  ensureEndsAfterTakingEffect(suspension, end.endsAt, effectiveAt);
   const extended = newEvent<SuspensionExtended>(
     'SuspensionExtended',
     {
       suspensionId: suspension.id,
-      ...newEnd(suspension, data.endsAt, extendedBy, measure),
+      ...end,
       extendedBy,
       previousEndsAt: suspension.endsAt,
       agreement: data.agreement === undefined ? undefined : toId(data.agreement, 'agreement'),
@@ -367,6 +369,25 @@ function ensureNotEndedBy(suspension: Suspension, effectiveAt: Instant): void {
       state: suspension.state,
       endedAt,
     },
+  );
+}
+
+/**
+ * An extension whose new end is not after the moment it takes effect extends nothing: a
+ * suspension that lapsed, extended with no `effectiveAt` (now) by a duration counted from its
+ * old end, would end before the extension was made, and lapse a second time, for a period never
+ * in force. Dated when it was decided, the same extension is a continuation.
+ */
+function ensureEndsAfterTakingEffect(
+  suspension: Suspension,
+  endsAt: Instant | undefined,
+  effectiveAt: Instant,
+): void {
+  ensure(
+    endsAt === undefined || isBefore(effectiveAt, endsAt),
+    'extension-ends-before-effective',
+    `The new end of suspension ${suspension.id} (${endsAt}) is not after the extension takes effect (${effectiveAt}): it would extend nothing. Give the date the extension was decided as effectiveAt, or a later end`,
+    { field: 'effectiveAt', effectiveAt, endsAt, suspensionId: suspension.id },
   );
 }
 

@@ -48,6 +48,7 @@ export const DOMAIN_ERROR_KINDS = {
   'reaffirmed-before-concluded': 'invalid',
   'amended-before-measure': 'invalid',
   'suspension-already-ended': 'invalid',
+  'extension-ends-before-effective': 'invalid',
   // requests that would leave the record incoherent however often they are retried: a start
   // that is part of its scheduling, an agreement that (through others) reaffirms itself
   'fixed-start-not-retractable': 'invalid',
