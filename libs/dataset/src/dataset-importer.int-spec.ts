@@ -17,7 +17,9 @@ const extend = (measure: string, suspension: string, key: string, endsAt: string
   action: 'extend-suspension',
   measure,
   suspension,
-  body: { endsAt, sources },
+  // Decided before the suspension's first end (2025-08-12): an extension dated now could no
+  // longer move an end that has passed.
+  body: { endsAt, effectiveAt: '2025-08-01T04:00:00Z', sources },
 });
 const amendRate = (measure: string, key: string, percent: number) => ({
   key,
