@@ -33,6 +33,7 @@ import { WebhooksHttpModule } from './webhooks/webhooks-http.module';
     DatabaseModule.forRoot({
       migrations: allMigrations,
       migrate: true,
+      queryTimeout: true,
       applicationName: 'accord-api',
     }),
     RedisModule,

@@ -1,6 +1,6 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { redactUrl } from '@app/database';
+import { connectionSettings, redactUrl } from '@app/database';
 import { probeRedis } from '@app/redis';
 import { Client } from 'pg';
 
@@ -35,7 +35,11 @@ export async function ensureRedisReachable(url: string): Promise<void> {
  * success, when the likely cause is a mistyped or unset DATABASE_URL.
  */
 export async function missingEventLog(url: string): Promise<string | null> {
-  const client = new Client({ connectionString: url, application_name: 'accord-cli' });
+  const client = new Client({
+    connectionString: url,
+    application_name: 'accord-cli',
+    ...connectionSettings(),
+  });
   try {
     await client.connect();
   } catch (error) {

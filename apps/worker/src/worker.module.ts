@@ -27,6 +27,7 @@ import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module';
     DatabaseModule.forRoot({
       migrations: allMigrations,
       migrate: true,
+      queryTimeout: true,
       applicationName: 'accord-worker',
     }),
     EventStoreModule,

@@ -78,6 +78,12 @@ export const configSchema = z.object({
     rule: /^\/[^/]+$/,
     message: 'must name the database, as in postgres://user@host:5432/accord',
   }).default('postgres://root@127.0.0.1:5432/accord'),
+  /**
+   * The api and the worker: a query unanswered this long fails (the api answers 503
+   * database-unavailable, the worker retries) instead of waiting for ever on a database that is
+   * frozen or cut off. The CLI sets none.
+   */
+  DATABASE_QUERY_TIMEOUT_MS: milliseconds(1000, 3_600_000, 30_000),
   REDIS_URL: urlWithProtocol(['redis:', 'rediss:'], {
     rule: /^(\/\d{0,5})?$/,
     message: 'may name a database by its index only, as in redis://host:6379/0',

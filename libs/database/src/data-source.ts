@@ -1,5 +1,6 @@
 import type { Pool } from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
+import { connectionSettings } from './connection-settings';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -8,6 +9,8 @@ export interface DataSourceOptions {
   migrations: MigrationClass[];
   poolSize?: number;
   applicationName?: string;
+  /** A query unanswered this long fails (see `connectionSettings`); none if absent. */
+  queryTimeoutMs?: number;
 }
 
 /** TypeORM owns connections and migrations; never `synchronize` (STYLE.md). */
@@ -24,7 +27,10 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     // which logs what it means.
     logging: false,
     applicationName: options.applicationName ?? 'accord',
-    extra: { max: options.poolSize ?? 10 },
+    extra: {
+      max: options.poolSize ?? 10,
+      ...connectionSettings({ queryTimeoutMs: options.queryTimeoutMs }),
+    },
   });
 }
 

@@ -18,6 +18,11 @@ export interface DatabaseModuleOptions {
   migrate: boolean;
   applicationName: string;
   poolSize?: number;
+  /**
+   * Long-running processes (api, worker): queries fail after `DATABASE_QUERY_TIMEOUT_MS`
+   * instead of waiting for ever on a frozen or unreachable server. Migrations are exempt.
+   */
+  queryTimeout?: boolean;
 }
 
 @Global()
@@ -35,17 +40,32 @@ export class DatabaseModule implements OnApplicationShutdown {
           useFactory: async (config: AccordConfig) => {
             const logger = new Logger('Database');
             await ensureDatabase(config.DATABASE_URL);
+            if (options.migrate) {
+              // A data source of their own, without the query timeout: a migration may build
+              // an index over the whole log for minutes.
+              const migrating = createDataSource({
+                url: config.DATABASE_URL,
+                migrations: options.migrations,
+                // One connection holds the migration lock, one runs the migrations.
+                poolSize: 2,
+                applicationName: options.applicationName,
+              });
+              await migrating.initialize();
+              try {
+                const applied = await runMigrations(migrating);
+                if (applied.length) logger.log(`Applied migrations: ${applied.join(', ')}`);
+              } finally {
+                await migrating.destroy();
+              }
+            }
             const dataSource = createDataSource({
               url: config.DATABASE_URL,
               migrations: options.migrations,
               poolSize: options.poolSize,
               applicationName: options.applicationName,
+              queryTimeoutMs: options.queryTimeout ? config.DATABASE_QUERY_TIMEOUT_MS : undefined,
             });
             await dataSource.initialize();
-            if (options.migrate) {
-              const applied = await runMigrations(dataSource);
-              if (applied.length) logger.log(`Applied migrations: ${applied.join(', ')}`);
-            }
             logger.log(`Connected to ${redactUrl(config.DATABASE_URL)}`);
             return dataSource;
           },

@@ -1,4 +1,5 @@
 import { Client } from 'pg';
+import { connectionSettings } from './connection-settings';
 
 /** Creates the database named in `url` when it does not exist yet (SPEC §5). */
 export async function ensureDatabase(url: string): Promise<void> {
@@ -7,7 +8,7 @@ export async function ensureDatabase(url: string): Promise<void> {
   if (!name) throw new Error(`DATABASE_URL names no database: ${redactUrl(url)}`);
   const maintenance = new URL(url);
   maintenance.pathname = '/postgres';
-  const client = new Client({ connectionString: maintenance.toString() });
+  const client = new Client({ connectionString: maintenance.toString(), ...connectionSettings() });
   await client.connect();
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
@@ -31,7 +32,7 @@ export async function dropDatabase(url: string): Promise<void> {
   const name = decodeURIComponent(target.pathname.replace(/^\//, ''));
   const maintenance = new URL(url);
   maintenance.pathname = '/postgres';
-  const client = new Client({ connectionString: maintenance.toString() });
+  const client = new Client({ connectionString: maintenance.toString(), ...connectionSettings() });
   await client.connect();
   try {
     await client.query(`DROP DATABASE IF EXISTS ${quoteIdentifier(name)} WITH (FORCE)`);

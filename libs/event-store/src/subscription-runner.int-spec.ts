@@ -1,4 +1,4 @@
-import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
+import { createTestDatabase, eventually, StallingProxy, type TestDatabase } from '@app/testing';
 import type { EntityManager } from 'typeorm';
 import { EventStore } from './event-store';
 import type { RecordedEvent } from './event-store.types';
@@ -156,5 +156,40 @@ describe('SubscriptionRunner', () => {
     await eventually(async () => expect(await handled('resume')).toContain('R2'));
     const all = await handled('resume');
     expect(all.filter((type) => type === 'R1')).toHaveLength(1);
+  });
+
+  it('steps down when its lock connection stops answering, shows why, and leads again once the path heals', async () => {
+    // Its lock's connection goes through a proxy that cuts it without a word (a partition).
+    const proxy = await StallingProxy.start(db.url);
+    const handler = new RecordingHandler('partitioned');
+    const cut = new SubscriptionRunner(handler, store, db.dataSource, {
+      databaseUrl: proxy.through(db.url),
+      pollIntervalMs: 50,
+      standbyRetryMs: 50,
+      errorBackoffMs: 50,
+      leaderCheckMs: 100,
+      leaderCheckTimeoutMs: 300,
+    });
+    runners.push(cut);
+    try {
+      cut.start();
+      await eventually(() => expect(cut.status().active).toBe(true));
+
+      proxy.stall();
+      await eventually(() => {
+        expect(cut.status().active).toBe(false);
+        expect(cut.status().lastError).toMatch(/^Leadership connection not answering/);
+      });
+
+      proxy.heal();
+      await store.append('after-partition', [{ type: 'AfterPartition', payload: {} }]);
+      await eventually(async () => {
+        expect(await handled('partitioned')).toContain('AfterPartition');
+      });
+      expect(cut.status()).toMatchObject({ active: true, lastError: null });
+    } finally {
+      await cut.stop();
+      await proxy.close();
+    }
   });
 });

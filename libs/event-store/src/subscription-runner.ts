@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
-import { Client } from 'pg';
+import { connectionSettings } from '@app/database';
+import { Client, type QueryConfig } from 'pg';
 import type { DataSource, EntityManager } from 'typeorm';
 import { EVENTS_CHANNEL, type EventStore } from './event-store';
 import type { RecordedEvent } from './event-store.types';
@@ -22,6 +23,15 @@ export interface SubscriptionRunnerOptions {
   standbyRetryMs?: number;
   /** Pause after a failed batch before it is tried again. */
   errorBackoffMs?: number;
+  /**
+   * How often the leader asks its lock's connection whether it still answers, and how long it
+   * waits for the answer, or for a new connection to open (defaults 10 s and 5 s). A connection that died without a word (a partition, a
+   * failover) would otherwise hold this runner, silent, for as long as the operating system
+   * takes to notice; the server drops the lock's session by its keepalives (connectionSettings)
+   * and a standby takes over.
+   */
+  leaderCheckMs?: number;
+  leaderCheckTimeoutMs?: number;
 }
 
 export interface SubscriptionStatus {
@@ -45,6 +55,8 @@ export class SubscriptionRunner {
   private wake: (() => void) | undefined;
   private checkpoint = 0;
   private lastError: string | null = null;
+  private leaderCheckedAt = 0;
+  private readonly leaderCheckTimeoutMs: number;
 
   constructor(
     private readonly handler: SubscriptionHandler,
@@ -53,6 +65,7 @@ export class SubscriptionRunner {
     private readonly options: SubscriptionRunnerOptions,
   ) {
     this.logger = new Logger(`Subscription:${handler.name}`);
+    this.leaderCheckTimeoutMs = options.leaderCheckTimeoutMs ?? 5_000;
   }
 
   start(): void {
@@ -84,6 +97,7 @@ export class SubscriptionRunner {
           await this.sleep(this.options.standbyRetryMs ?? 2000);
           continue;
         }
+        if (!(await this.stillLeading())) continue;
         const progressed = await this.processBatch();
         this.lastError = null;
         if (!progressed) await this.sleep(this.options.pollIntervalMs);
@@ -98,7 +112,12 @@ export class SubscriptionRunner {
   }
 
   private async tryLead(): Promise<boolean> {
-    const client = new Client({ connectionString: this.options.databaseUrl });
+    const client = new Client({
+      connectionString: this.options.databaseUrl,
+      ...connectionSettings(),
+      // As long as it waits for an answer (below): a standby tries again soon after.
+      connectionTimeoutMillis: this.leaderCheckTimeoutMs,
+    });
     client.on('error', (error) => {
       this.logger.warn(`Leadership connection lost: ${error.message}`);
       this.leaderConnection = undefined;
@@ -121,8 +140,35 @@ export class SubscriptionRunner {
     );
     this.checkpoint = await this.readCheckpoint();
     this.leaderConnection = client;
+    this.leaderCheckedAt = Date.now();
     this.logger.log(`Active from position ${this.checkpoint}`);
     return true;
+  }
+
+  /**
+   * Whether the lock's connection still answers, asked at most every `leaderCheckMs`. One that
+   * does not is given up (and with it the lead, once the server drops the session): the failure
+   * shows as this runner's last error, and it tries to lead again like a standby.
+   */
+  private async stillLeading(): Promise<boolean> {
+    const client = this.leaderConnection;
+    if (!client) return false;
+    if (Date.now() - this.leaderCheckedAt < (this.options.leaderCheckMs ?? 10_000)) return true;
+    try {
+      // node-postgres takes a timeout per query; its types do not say so.
+      const check: QueryConfig & { query_timeout: number } = {
+        text: 'SELECT 1',
+        query_timeout: this.leaderCheckTimeoutMs,
+      };
+      await client.query(check);
+      this.leaderCheckedAt = Date.now();
+      return true;
+    } catch (error) {
+      this.lastError = `Leadership connection not answering: ${(error as Error).message}`;
+      this.logger.warn(`${this.lastError}; stepping down until it can lead again`);
+      await this.releaseLeadership();
+      return false;
+    }
   }
 
   private async releaseLeadership(): Promise<void> {

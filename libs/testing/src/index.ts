@@ -7,3 +7,4 @@ export {
   type ReceiverAnswer,
   type ReceiverHandler,
 } from './webhook-receiver';
+export { StallingProxy } from './stalling-proxy';

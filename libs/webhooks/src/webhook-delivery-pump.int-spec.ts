@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createTestDatabase, eventually, WebhookReceiver, type TestDatabase } from '@app/testing';
+import {
+  createTestDatabase,
+  eventually,
+  StallingProxy,
+  WebhookReceiver,
+  type TestDatabase,
+} from '@app/testing';
 import { Registry } from 'prom-client';
 import { inTransaction } from './infrastructure/webhook.repository';
 import { NO_OUTCOME_RECORDED, WebhookDeliverer } from './webhook-deliverer';
@@ -162,5 +168,50 @@ describe('WebhookDeliveryPump', () => {
       [messageKey],
     );
     expect(rows).toEqual([{ status: 'succeeded' }]);
+  });
+
+  it('replaces a claim connection that stopped answering, and delivers once the path heals', async () => {
+    // The claims' connection goes through a proxy that cuts it without a word (a partition);
+    // the pool, which records outcomes, does not.
+    const proxy = await StallingProxy.start(db.url);
+    const deliverer = new WebhookDeliverer(db.pool, http, new WebhookMetrics(new Registry()), {
+      retry: { baseDelayMs: 60_000, maxDelayMs: 60_000, windowMs: 3_600_000 },
+      disableAfterFailures: 10,
+    });
+    const target = await subscribe(0);
+    const pump = new WebhookDeliveryPump(deliverer, {
+      databaseUrl: proxy.through(db.url),
+      concurrency: 2,
+      claimLanes: 1,
+      pollIntervalMs: 100,
+      queryTimeoutMs: 300,
+    });
+    const ping = () =>
+      inTransaction(db.pool, (client) =>
+        dispatcher.dispatch(client, {
+          type: 'ping',
+          messageKey: `ping-${randomUUID()}`,
+          data: {},
+          match: { parties: [] },
+          subscriptionIds: [target.id],
+        }),
+      );
+    pump.start();
+    try {
+      await ping();
+      await eventually(() => expect(receiver.on(target.path)).toHaveLength(1));
+
+      proxy.stall();
+      // Claims time out on the cut connection for a while (each poll).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      proxy.heal();
+      await ping();
+      await eventually(() => expect(receiver.on(target.path)).toHaveLength(2), {
+        timeoutMs: 10_000,
+      });
+    } finally {
+      await pump.stop();
+      await proxy.close();
+    }
   });
 });

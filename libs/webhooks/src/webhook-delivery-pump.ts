@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { connectionSettings } from '@app/database';
 import { Client } from 'pg';
 import type {
   AttemptResult,
@@ -35,6 +36,8 @@ export interface WebhookDeliveryPumpOptions {
   claimLanes?: number;
   /** How often to look when no notification arrives (also finds leases a dead worker left). */
   pollIntervalMs: number;
+  /** A claim unanswered this long fails, and its connection is replaced (see `claimLane`). */
+  queryTimeoutMs?: number;
   /** Outcomes are written together once this many wait, or after `flushIntervalMs`. */
   flushSize?: number;
   flushIntervalMs?: number;
@@ -481,7 +484,16 @@ export class WebhookDeliveryPump {
     } catch (error) {
       this.failed(error as Error);
       this.pausedUntil = Date.now() + this.options.pollIntervalMs;
+      // A claim that failed may have left its connection waiting on a server that will not
+      // answer (its query still counted as running): the next claim opens a new one.
+      this.dropClaimConnection(lane);
     }
+  }
+
+  private dropClaimConnection(lane: Lane): void {
+    const client = lane.claimer;
+    lane.claimer = undefined;
+    client?.end().catch(() => undefined);
   }
 
   private failed(error: Error): void {
@@ -501,6 +513,7 @@ export class WebhookDeliveryPump {
     const client = new Client({
       connectionString: this.options.databaseUrl,
       application_name: 'accord-webhook-pump',
+      ...connectionSettings(),
     });
     client.on('error', (error) => {
       this.logger.warn(`The pump's LISTEN connection was lost: ${error.message}`);
@@ -521,6 +534,7 @@ export class WebhookDeliveryPump {
     const client = new Client({
       connectionString: this.options.databaseUrl,
       application_name: 'accord-webhook-claims',
+      ...connectionSettings({ queryTimeoutMs: this.options.queryTimeoutMs }),
     });
     client.on('error', (error) => {
       this.logger.warn(`The pump's claim connection was lost: ${error.message}`);

@@ -100,7 +100,8 @@ const UNREACHABLE_ERRNOS = new Set([
  */
 const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3])$/;
 /** What node-postgres and its pool say when a connection ends or cannot be had in time. */
-const CONNECTION_LOST = /^(Connection terminated|timeout exceeded when trying to connect)/;
+const CONNECTION_LOST =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout)/;
 
 /**
  * PostgreSQL could not be reached, or dropped the connection: the request may succeed later,

@@ -77,6 +77,7 @@ import { WebhookDeliveryHost } from './webhook-delivery.host';
             databaseUrl: config.DATABASE_URL,
             concurrency: config.WEBHOOK_CONCURRENCY,
             pollIntervalMs: config.WEBHOOK_RELAY_POLL_MS,
+            queryTimeoutMs: config.DATABASE_QUERY_TIMEOUT_MS,
           },
           // Messages a firing process staged and died before writing their deliveries.
           { dispatcher, runner: pool },

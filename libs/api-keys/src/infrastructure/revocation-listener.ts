@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { Client } from 'pg';
+import { connectionSettings } from '@app/database';
 
 /** Carries the id of each key revoked, once the revocation has committed. */
 export const API_KEY_REVOKED_CHANNEL = 'accord_api_key_revoked';
@@ -50,6 +51,7 @@ export class RevocationListener {
     const client = new Client({
       connectionString: this.databaseUrl,
       application_name: 'accord-api-key-revocations',
+      ...connectionSettings(),
     });
     this.current = client;
     client.on('notification', ({ payload }) => {

@@ -1,0 +1,60 @@
+import { randomBytes } from 'node:crypto';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createTestDatabase, StallingProxy, type TestDatabase } from '@app/testing';
+import request from 'supertest';
+import { createApi } from '../apps/api/src/create-api';
+
+/**
+ * The api's database cut off without a word (a partition, a failover behind one address, a
+ * server frozen): requests answer 503 database-unavailable once a query has gone unanswered
+ * for DATABASE_QUERY_TIMEOUT_MS, instead of hanging for as long as the operating system takes
+ * to notice, and the api serves again once the path heals, without a restart.
+ */
+describe('the api when its database stops answering', () => {
+  const adminKey = `admin-${randomBytes(24).toString('base64url')}`;
+  let db: TestDatabase;
+  let proxy: StallingProxy;
+  let app: NestFastifyApplication;
+  const list = () =>
+    request(app.getHttpServer())
+      .get('/api/v1/measures')
+      .set({ authorization: `Bearer ${adminKey}` });
+
+  beforeAll(async () => {
+    db = await createTestDatabase('e2e_database_partition');
+    proxy = await StallingProxy.start(db.url);
+    Object.assign(process.env, {
+      DATABASE_URL: proxy.through(db.url),
+      DATABASE_QUERY_TIMEOUT_MS: '1000',
+      LOG_LEVEL: 'fatal',
+      ADMIN_API_KEY: adminKey,
+    });
+    app = await createApi();
+    await app.init();
+    await app.getHttpAdapter().getInstance().ready();
+  });
+  afterAll(async () => {
+    delete process.env.DATABASE_QUERY_TIMEOUT_MS;
+    await app?.close();
+    await proxy?.close();
+    await db?.drop();
+  });
+
+  it('answers 503 database-unavailable within the query timeout, then serves again once healed', async () => {
+    expect((await list()).status).toBe(200);
+
+    proxy.stall();
+    const started = Date.now();
+    const cut = await list();
+    expect(cut.status).toBe(503);
+    expect(cut.headers['content-type']).toMatch(/^application\/problem\+json/);
+    expect(cut.body).toMatchObject({ code: 'database-unavailable' });
+    expect(Date.now() - started).toBeLessThan(5000);
+
+    proxy.heal();
+    // The stalled connections were dropped with their failed queries; new ones get through.
+    let healed = await list();
+    for (let tries = 0; healed.status !== 200 && tries < 10; tries += 1) healed = await list();
+    expect(healed.status).toBe(200);
+  });
+});
