@@ -20,6 +20,8 @@ describe('the api when its database stops answering', () => {
       .get('/api/v1/measures')
       .set({ authorization: `Bearer ${adminKey}` });
 
+  const saved = { ...process.env };
+
   beforeAll(async () => {
     db = await createTestDatabase('e2e_database_partition');
     proxy = await StallingProxy.start(db.url);
@@ -34,8 +36,9 @@ describe('the api when its database stops answering', () => {
     await app.getHttpAdapter().getInstance().ready();
   });
   afterAll(async () => {
-    delete process.env.DATABASE_QUERY_TIMEOUT_MS;
     await app?.close();
+    for (const name of Object.keys(process.env)) if (!(name in saved)) delete process.env[name];
+    Object.assign(process.env, saved);
     await proxy?.close();
     await db?.drop();
   });
@@ -52,7 +55,7 @@ describe('the api when its database stops answering', () => {
     expect(Date.now() - started).toBeLessThan(5000);
 
     proxy.heal();
-    // The stalled connections were dropped with their failed queries; new ones get through.
+    // The connections whose queries timed out were closed; new ones get through.
     let healed = await list();
     for (let tries = 0; healed.status !== 200 && tries < 10; tries += 1) healed = await list();
     expect(healed.status).toBe(200);

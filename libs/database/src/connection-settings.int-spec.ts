@@ -1,6 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { Client } from 'pg';
 import { connectionSettings } from './connection-settings';
+import { createDataSource } from './data-source';
 
 /**
  * The server is asked to drop a client that vanished within seconds (keepalives, an
@@ -38,6 +39,33 @@ describe('connectionSettings on PostgreSQL', () => {
       expect(await settingsOf((text) => client.query(text))).toEqual(expected);
     } finally {
       await client.end();
+    }
+  });
+
+  it('rolls a transaction back whose statement outlasts the query timeout, leaving nothing for the next one to commit', async () => {
+    const timed = createDataSource({
+      url: db.url,
+      migrations: [],
+      poolSize: 1,
+      queryTimeoutMs: 500,
+    });
+    await timed.initialize();
+    try {
+      await timed.query('CREATE TABLE timed_out (label text)');
+      await expect(
+        timed.transaction(async (manager) => {
+          await manager.query(`INSERT INTO timed_out VALUES ('half-done')`);
+          await manager.query('SELECT pg_sleep(1.5)');
+        }),
+      ).rejects.toThrow();
+      // The same pool, one connection: the next transaction must not inherit the first.
+      await timed.transaction((manager) => manager.query(`INSERT INTO timed_out VALUES ('next')`));
+      const rows: { label: string }[] = await db.pool
+        .query('SELECT label FROM timed_out')
+        .then((r) => r.rows);
+      expect(rows).toEqual([{ label: 'next' }]);
+    } finally {
+      await timed.destroy();
     }
   });
 });

@@ -1,6 +1,6 @@
 import type { Pool } from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
-import { connectionSettings } from './connection-settings';
+import { connectionSettings, QueryTimeoutClient } from './connection-settings';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -30,6 +30,7 @@ export function createDataSource(options: DataSourceOptions): DataSource {
     extra: {
       max: options.poolSize ?? 10,
       ...connectionSettings({ queryTimeoutMs: options.queryTimeoutMs }),
+      Client: QueryTimeoutClient,
     },
   });
 }

@@ -2,4 +2,4 @@ export { createDataSource, poolOf, runMigrations, type DataSourceOptions } from 
 export { DatabaseModule, type DatabaseModuleOptions } from './database.module';
 export { PG_POOL } from './database.tokens';
 export { ensureDatabase, dropDatabase, quoteIdentifier, redactUrl } from './ensure-database';
-export { CONNECT_TIMEOUT_MS, connectionSettings } from './connection-settings';
+export { CONNECT_TIMEOUT_MS, connectionSettings, QueryTimeoutClient } from './connection-settings';

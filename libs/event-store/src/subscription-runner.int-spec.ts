@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import { createTestDatabase, eventually, StallingProxy, type TestDatabase } from '@app/testing';
 import type { EntityManager } from 'typeorm';
 import { EventStore } from './event-store';
@@ -119,6 +120,35 @@ describe('SubscriptionRunner', () => {
     expect(running.status().lastError).toBeNull();
     const after = await db.pool.query<{ n: string }>('SELECT count(*) AS n FROM handled');
     expect(Number(after.rows[0].n)).toBeGreaterThan(Number(before.rows[0].n));
+  });
+
+  it('says once that its batches fail, backs off while they do, and says when they succeed again', async () => {
+    const errors = jest.spyOn(Logger.prototype, 'error');
+    const logs = jest.spyOn(Logger.prototype, 'log');
+    try {
+      const handler = new RecordingHandler('quiet', 10);
+      handler.failOn = 'Stuck';
+      await store.append('quiet-1', [{ type: 'Stuck', payload: {} }]);
+      const running = runner(handler, 50);
+      await eventually(() => expect(running.status().lastError).toContain('cannot handle Stuck'));
+      // At 50 ms between tries this would be about 20 tries; backing off, a handful.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const failures = () =>
+        errors.mock.calls.filter(([message]) => String(message).includes('cannot handle Stuck'));
+      expect(failures()).toHaveLength(1);
+
+      handler.failOn = undefined;
+      await eventually(async () => expect(await handled('quiet')).toContain('Stuck'), {
+        timeoutMs: 3000,
+      });
+      expect(failures()).toHaveLength(1);
+      expect(logs.mock.calls.map(([message]) => String(message))).toContainEqual(
+        expect.stringMatching(/^Batches succeed again after \d+ failed tries/),
+      );
+    } finally {
+      errors.mockRestore();
+      logs.mockRestore();
+    }
   });
 
   it('keeps one active runner per name across replicas; a standby takes over when it stops', async () => {

@@ -55,6 +55,8 @@ export class SubscriptionRunner {
   private wake: (() => void) | undefined;
   private checkpoint = 0;
   private lastError: string | null = null;
+  /** Failed tries in a row. */
+  private failures = 0;
   private leaderCheckedAt = 0;
   private readonly leaderCheckTimeoutMs: number;
 
@@ -99,16 +101,34 @@ export class SubscriptionRunner {
         }
         if (!(await this.stillLeading())) continue;
         const progressed = await this.processBatch();
-        this.lastError = null;
+        this.recovered();
         if (!progressed) await this.sleep(this.options.pollIntervalMs);
       } catch (error) {
         // Another runner took over (our lock connection must have dropped): step down.
         if (error instanceof CheckpointMovedError) await this.releaseLeadership();
-        this.lastError = error instanceof Error ? error.message : String(error);
-        this.logger.error(`Batch failed, will retry: ${this.lastError}`);
-        await this.sleep(this.options.errorBackoffMs ?? 1000);
+        await this.sleep(this.failed(error));
       }
     }
+  }
+
+  /**
+   * Notes a failed try and says how long to wait before the next: said once per distinct error
+   * (a database away fails every try, for as long as it is away), waiting twice as long after
+   * each failure in a row, up to 16 times `errorBackoffMs`.
+   */
+  private failed(error: unknown): number {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message !== this.lastError) this.logger.error(`Batch failed, will retry: ${message}`);
+    this.lastError = message;
+    this.failures += 1;
+    return (this.options.errorBackoffMs ?? 1000) * 2 ** Math.min(this.failures - 1, 4);
+  }
+
+  private recovered(): void {
+    if (this.failures > 0)
+      this.logger.log(`Batches succeed again after ${this.failures} failed tries`);
+    this.failures = 0;
+    this.lastError = null;
   }
 
   private async tryLead(): Promise<boolean> {
@@ -120,29 +140,49 @@ export class SubscriptionRunner {
     });
     client.on('error', (error) => {
       this.logger.warn(`Leadership connection lost: ${error.message}`);
-      this.leaderConnection = undefined;
+      if (this.leaderConnection === client) this.leaderConnection = undefined;
       this.wake?.();
     });
-    await client.connect();
-    const { rows } = await client.query<{ locked: boolean }>(
-      'SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked',
-      [`accord-subscription:${this.handler.name}`],
-    );
-    if (!rows[0].locked) {
-      await client.end();
-      return false;
+    try {
+      await client.connect();
+      const { rows } = await client.query<{ locked: boolean }>(
+        this.answered('SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS locked', [
+          `accord-subscription:${this.handler.name}`,
+        ]),
+      );
+      if (!rows[0].locked) {
+        await client.end();
+        return false;
+      }
+      await client.query(this.answered(`LISTEN ${EVENTS_CHANNEL}`));
+      client.on('notification', () => this.wake?.());
+      await this.dataSource.query(
+        'INSERT INTO subscription_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING',
+        [this.handler.name],
+      );
+      this.checkpoint = await this.readCheckpoint();
+    } catch (error) {
+      // Closed, so that a lock it may have taken goes with it.
+      await client.end().catch(() => undefined);
+      throw error;
     }
-    await client.query(`LISTEN ${EVENTS_CHANNEL}`);
-    client.on('notification', () => this.wake?.());
-    await this.dataSource.query(
-      'INSERT INTO subscription_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING',
-      [this.handler.name],
-    );
-    this.checkpoint = await this.readCheckpoint();
     this.leaderConnection = client;
     this.leaderCheckedAt = Date.now();
     this.logger.log(`Active from position ${this.checkpoint}`);
     return true;
+  }
+
+  /**
+   * A statement on the lock's connection, answered within `leaderCheckTimeoutMs` or failed:
+   * node-postgres takes a timeout per query, which its types do not say.
+   */
+  private answered(text: string, values: unknown[] = []): QueryConfig {
+    const config: QueryConfig & { query_timeout: number } = {
+      text,
+      values,
+      query_timeout: this.leaderCheckTimeoutMs,
+    };
+    return config;
   }
 
   /**
@@ -155,12 +195,7 @@ export class SubscriptionRunner {
     if (!client) return false;
     if (Date.now() - this.leaderCheckedAt < (this.options.leaderCheckMs ?? 10_000)) return true;
     try {
-      // node-postgres takes a timeout per query; its types do not say so.
-      const check: QueryConfig & { query_timeout: number } = {
-        text: 'SELECT 1',
-        query_timeout: this.leaderCheckTimeoutMs,
-      };
-      await client.query(check);
+      await client.query(this.answered('SELECT 1'));
       this.leaderCheckedAt = Date.now();
       return true;
     } catch (error) {

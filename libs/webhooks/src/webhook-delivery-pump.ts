@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import { connectionSettings } from '@app/database';
+import { connectionSettings, QueryTimeoutClient } from '@app/database';
 import { Client } from 'pg';
 import type {
   AttemptResult,
@@ -484,9 +484,9 @@ export class WebhookDeliveryPump {
     } catch (error) {
       this.failed(error as Error);
       this.pausedUntil = Date.now() + this.options.pollIntervalMs;
-      // A claim that failed may have left its connection waiting on a server that will not
-      // answer (its query still counted as running): the next claim opens a new one.
-      this.dropClaimConnection(lane);
+      // Not an error of PostgreSQL's own (no SQLSTATE): the connection itself may be the
+      // trouble (timed out, closed); the next claim opens a new one.
+      if ((error as { code?: unknown }).code === undefined) this.dropClaimConnection(lane);
     }
   }
 
@@ -531,7 +531,7 @@ export class WebhookDeliveryPump {
 
   private async claimConnection(lane: Lane): Promise<Client> {
     if (lane.claimer) return lane.claimer;
-    const client = new Client({
+    const client = new QueryTimeoutClient({
       connectionString: this.options.databaseUrl,
       application_name: 'accord-webhook-claims',
       ...connectionSettings({ queryTimeoutMs: this.options.queryTimeoutMs }),

@@ -9,10 +9,10 @@ import {
 import { z } from 'zod';
 import { Roles, ZodPipe } from '../http';
 import { ApiReadText } from '../openapi';
+import { awaitMinPosition } from '../read-models/min-position';
 import { measureFilters } from '../read-models/read-filters';
 import { MEASURE_CSV_HEADER, measureCsvRow, toCsv } from './measures-csv';
 import { statusQuerySchema, toDates } from './read-query';
-import { awaitMinPosition } from '../read-models/min-position';
 
 // The filters of GET /api/v1/measures, without its paging: the export holds every page.
 const exportQuery = statusQuerySchema.extend(measureFilters);

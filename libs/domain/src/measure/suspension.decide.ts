@@ -416,6 +416,12 @@ function ensureStartsOnceMeasureExists(measure: Measure, startsAt: Instant, fiel
 }
 
 /**
+ * How far before now an extension or a lifting of a suspension decided for the future may be
+ * dated and still count as decided now (a client's own "now", already past on arrival).
+ */
+const DECIDED_NOW_MS = 5 * 60_000;
+
+/**
  * An extension or a lifting acts on a suspension that exists: it cannot take effect before the
  * suspension was decided (its scheduling's effectiveAt) or, when that is later, started. One
  * decided ahead of its start may be extended or called off before it starts, and so may any
@@ -424,8 +430,6 @@ function ensureStartsOnceMeasureExists(measure: Measure, startsAt: Instant, fiel
  * suspension not started yet is not checked: its decision date defaults to when it was
  * recorded, not to a legal date.
  */
-/** How far before now an extension or a lifting may be dated and still count as decided now. */
-const DECIDED_NOW_MS = 5 * 60_000;
 
 function ensureNotBeforeSuspension(
   suspension: Suspension,

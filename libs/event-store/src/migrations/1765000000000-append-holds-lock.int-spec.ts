@@ -67,6 +67,10 @@ describe('Migration AppendHoldsLock1765000000000', () => {
 
     await migrate('up');
     expect(await locksHeldByAnAppend()).toBe(1);
+    // The transaction id is still taken first: readers of the version before wait on it.
+    expect(await definition()).toMatch(
+      /pg_advisory_xact_lock_shared\(\d+, pg_backend_pid\(\)\); PERFORM pg_current_xact_id\(\);[\s\S]*nextval/,
+    );
   });
 
   it('refuses to patch a function it does not recognise', async () => {

@@ -7,10 +7,12 @@ const BEFORE = {
   comment: '-- The transaction id is taken before any position is drawn: readAll depends on it.',
   statement: 'PERFORM pg_current_xact_id();',
 };
+// The transaction id stays: a reader of the version before this one, still running during an
+// upgrade, waits on it.
 const AFTER = {
   comment:
-    '-- Held until the transaction ends and taken before any position is drawn: a reader at a gap waits for the appends holding it (appends-in-flight.ts).',
-  statement: `PERFORM pg_advisory_xact_lock_shared(${APPEND_LOCK_CLASS}, pg_backend_pid());`,
+    '-- Held until the transaction ends and taken before any position is drawn, as the transaction id is: a reader at a gap waits for the appends holding it (appends-in-flight.ts).',
+  statement: `PERFORM pg_advisory_xact_lock_shared(${APPEND_LOCK_CLASS}, pg_backend_pid()); PERFORM pg_current_xact_id();`,
 };
 
 /**
@@ -27,10 +29,13 @@ export class AppendHoldsLock1765000000000 implements MigrationInterface {
   name = 'AppendHoldsLock1765000000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
-    // Waits for the appends in flight, which run the old body and hold no lock, and holds new
-    // ones back until this transaction commits: after it, every append in flight is visible
-    // to readers as such.
-    await queryRunner.query('LOCK TABLE events IN SHARE MODE');
+    // Waits for every transaction that has touched the log (an append running the old body
+    // reads the stream's head before it draws a number), and holds new ones back until this
+    // transaction commits: after it, every append in flight holds the lock readers look for.
+    // Not for long: a transaction left open with the log in hand fails the upgrade instead of
+    // stalling every write behind it; start again once it has ended.
+    await queryRunner.query(`SET LOCAL lock_timeout = '10s'`);
+    await queryRunner.query('LOCK TABLE events IN ACCESS EXCLUSIVE MODE');
     await patchAppend(queryRunner, BEFORE, AFTER);
   }
 

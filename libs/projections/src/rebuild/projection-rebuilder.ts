@@ -292,9 +292,8 @@ export class ProjectionRebuilder {
 
   /**
    * The swap, in one transaction. The live tables are locked first and the rest of the log is
-   * read on other connections before this transaction writes anything: until it writes it has
-   * no transaction id, so it cannot hold readAll back at a gap (see EventStore.readAll). Only
-   * then does it write, and the checkpoint row is taken last, by its update.
+   * read on other connections; only then does this transaction write, and the checkpoint row
+   * is taken last, by its update. (It appends nothing, so no reader of the log waits for it.)
    */
   private async swap(build: Build, pageSize: number, lockTimeoutMs: number): Promise<void> {
     const { projection, tables } = build;
