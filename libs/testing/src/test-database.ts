@@ -8,12 +8,14 @@ import {
 } from '@app/database';
 import { allMigrations } from '@app/migrations';
 import type { Pool } from 'pg';
-import type { DataSource } from 'typeorm';
+import type { DataSource, MigrationInterface } from 'typeorm';
 
 export interface TestDatabase {
   url: string;
   dataSource: DataSource;
   pool: Pool;
+  /** Runs one migration's `up` or `down` in a transaction of its own, as the app runs them. */
+  migrate(migration: MigrationInterface, direction: 'up' | 'down'): Promise<void>;
   /** Closes the connections and drops the database. */
   drop(): Promise<void>;
 }
@@ -39,6 +41,19 @@ export async function createTestDatabase(label = 'test'): Promise<TestDatabase> 
     url: dbUrl,
     dataSource,
     pool: poolOf(dataSource),
+    async migrate(migration, direction) {
+      const runner = dataSource.createQueryRunner();
+      try {
+        await runner.startTransaction();
+        await migration[direction](runner);
+        await runner.commitTransaction();
+      } catch (error) {
+        await runner.rollbackTransaction();
+        throw error;
+      } finally {
+        await runner.release();
+      }
+    },
     async drop() {
       if (dataSource.isInitialized) await dataSource.destroy();
       await dropDatabase(dbUrl);

@@ -719,46 +719,44 @@ describe('ExtendSuspension', () => {
       .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
   });
 
-  it('extends or calls off from now on a suspension recorded with only its future start', () => {
-    // Recorded in advance with its start alone: its decision date defaults to that start, yet
-    // an extension or a lifting decided today, before it starts, is no contradiction.
-    const ahead = suspended({
+  // Recorded in advance with its start alone: its decision date defaults to that start (what
+  // the decider makes of it), yet an extension or a lifting decided today, before it starts, is
+  // no contradiction.
+  const recordedAhead = () =>
+    suspended({
       startsAt: '2025-11-10T05:01:00.000Z',
       endsAt: '2026-11-10T05:01:00.000Z',
       duration: undefined,
-      effectiveAt: '2025-11-10T05:01:00.000Z', // what the decider defaults it to: the start
+      effectiveAt: '2025-11-10T05:01:00.000Z',
     });
+  const extendTo2027 = (effectiveAt?: string) => ({
+    type: 'ExtendSuspension' as const,
+    data: {
+      suspensionId: 's-geneva',
+      endsAt: '2027-11-10T05:01:00Z',
+      ...(effectiveAt && { effectiveAt }),
+      sources,
+    },
+  });
+  const liftAt = (effectiveAt: string) => ({
+    type: 'LiftSuspension' as const,
+    data: { suspensionId: 's-geneva', effectiveAt, sources },
+  });
+
+  it('extends or calls off from now on a suspension recorded with only its future start', () => {
     const today = { now: '2025-11-01T00:00:00Z' };
     spec
-      .given([implemented(), ...ahead])
-      .when(
-        {
-          type: 'ExtendSuspension',
-          data: { suspensionId: 's-geneva', endsAt: '2027-11-10T05:01:00Z', sources },
-        },
-        today,
-      )
+      .given([implemented(), ...recordedAhead()])
+      .when(extendTo2027(), today)
       .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
     spec
-      .given([implemented(), ...ahead])
-      .when(
-        {
-          type: 'LiftSuspension',
-          data: { suspensionId: 's-geneva', effectiveAt: '2025-11-01T00:00:00Z', sources },
-        },
-        today,
-      )
+      .given([implemented(), ...recordedAhead()])
+      .when(liftAt('2025-11-01T00:00:00Z'), today)
       .then([expect.objectContaining({ type: 'SuspensionLifted' })]);
     // Set back before it existed, it still is one.
     spec
-      .given([implemented(), ...ahead])
-      .when(
-        {
-          type: 'LiftSuspension',
-          data: { suspensionId: 's-geneva', effectiveAt: '2025-10-01T00:00:00Z', sources },
-        },
-        today,
-      )
+      .given([implemented(), ...recordedAhead()])
+      .when(liftAt('2025-10-01T00:00:00Z'), today)
       .thenThrows('lifted-before-start');
   });
 
@@ -766,47 +764,21 @@ describe('ExtendSuspension', () => {
     // A client that sends its own "now" sends an instant the server has already passed (its
     // clock runs a little behind, or the request took a while): it means now, as an omitted
     // effectiveAt does.
-    const ahead = suspended({
-      startsAt: '2025-11-10T05:01:00.000Z',
-      endsAt: '2026-11-10T05:01:00.000Z',
-      duration: undefined,
-      effectiveAt: '2025-11-10T05:01:00.000Z',
-    });
     const today = { now: '2025-11-01T00:00:00.250Z' };
     for (const effectiveAt of ['2025-11-01T00:00:00Z', '2025-10-31T23:58:30Z']) {
       spec
-        .given([implemented(), ...ahead])
-        .when(
-          {
-            type: 'ExtendSuspension',
-            data: {
-              suspensionId: 's-geneva',
-              endsAt: '2027-11-10T05:01:00Z',
-              effectiveAt,
-              sources,
-            },
-          },
-          today,
-        )
+        .given([implemented(), ...recordedAhead()])
+        .when(extendTo2027(effectiveAt), today)
         .then([expect.objectContaining({ type: 'SuspensionExtended' })]);
       spec
-        .given([implemented(), ...ahead])
-        .when(
-          { type: 'LiftSuspension', data: { suspensionId: 's-geneva', effectiveAt, sources } },
-          today,
-        )
+        .given([implemented(), ...recordedAhead()])
+        .when(liftAt(effectiveAt), today)
         .then([expect.objectContaining({ type: 'SuspensionLifted' })]);
     }
     // An hour back is a date set back, checked as before.
     spec
-      .given([implemented(), ...ahead])
-      .when(
-        {
-          type: 'LiftSuspension',
-          data: { suspensionId: 's-geneva', effectiveAt: '2025-10-31T23:00:00Z', sources },
-        },
-        today,
-      )
+      .given([implemented(), ...recordedAhead()])
+      .when(liftAt('2025-10-31T23:00:00Z'), today)
       .thenThrows('lifted-before-start');
   });
 

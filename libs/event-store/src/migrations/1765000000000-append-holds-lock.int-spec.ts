@@ -14,19 +14,7 @@ describe('Migration AppendHoldsLock1765000000000', () => {
     await db?.drop();
   });
 
-  async function migrate(direction: 'up' | 'down'): Promise<void> {
-    const runner = db.dataSource.createQueryRunner();
-    try {
-      await runner.startTransaction();
-      await migration[direction](runner);
-      await runner.commitTransaction();
-    } catch (error) {
-      await runner.rollbackTransaction();
-      throw error;
-    } finally {
-      await runner.release();
-    }
-  }
+  const migrate = (direction: 'up' | 'down') => db.migrate(migration, direction);
 
   const definition = async () => {
     const [{ body }]: { body: string }[] = await db.dataSource.query(

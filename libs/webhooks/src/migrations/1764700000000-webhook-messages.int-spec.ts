@@ -14,19 +14,7 @@ describe('Migration WebhookMessages1764700000000', () => {
     await db.drop();
   });
 
-  async function migrate(direction: 'up' | 'down'): Promise<void> {
-    const runner = db.dataSource.createQueryRunner();
-    try {
-      await runner.startTransaction();
-      await migration[direction](runner);
-      await runner.commitTransaction();
-    } catch (error) {
-      await runner.rollbackTransaction();
-      throw error;
-    } finally {
-      await runner.release();
-    }
-  }
+  const migrate = (direction: 'up' | 'down') => db.migrate(migration, direction);
 
   it('moves each message’s payload into webhook_messages once, and back down', async () => {
     await migrate('down');

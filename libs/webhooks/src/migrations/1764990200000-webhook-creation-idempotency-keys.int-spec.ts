@@ -37,19 +37,7 @@ describe('Migration WebhookCreationIdempotencyKeys1764990200000', () => {
     await db?.drop();
   });
 
-  async function migrate(direction: 'up' | 'down'): Promise<void> {
-    const runner = db.dataSource.createQueryRunner();
-    try {
-      await runner.startTransaction();
-      await migration[direction](runner);
-      await runner.commitTransaction();
-    } catch (error) {
-      await runner.rollbackTransaction();
-      throw error;
-    } finally {
-      await runner.release();
-    }
-  }
+  const migrate = (direction: 'up' | 'down') => db.migrate(migration, direction);
 
   /** A subscription as a creation with a key left it before the upgrade. */
   async function createdBeforeUpgrade(key: string, rotated: boolean) {
