@@ -378,7 +378,9 @@ export class EventStore {
   private async sendNotification(): Promise<void> {
     try {
       if (!this.notifier) {
-        const client = new Client(this.pool.options);
+        // The pool's own kind of client (a timeout of its own, see libs/database), if it has one.
+        const Kind = (this.pool.options as { Client?: typeof Client }).Client ?? Client;
+        const client = new Kind(this.pool.options);
         client.on('error', () => {
           if (this.notifier === connecting) this.notifier = undefined;
         });
