@@ -4,16 +4,20 @@ import type { CommandBus } from '@nestjs/cqrs';
 import {
   ExecuteAgreementAction,
   concludeAgreementBody,
-  recordMeasureBody,
   type MeasureAction,
   type WriteResult,
 } from '@app/trade';
 import { register, type Histogram } from 'prom-client';
 import type { DataSource } from 'typeorm';
-import { startAlertsTestApp, type AlertsTestApp, type TestClock } from '../testing/alerts-test-app';
+import {
+  recordTestMeasure,
+  startAlertsTestApp,
+  testSource as source,
+  type AlertsTestApp,
+  type TestClock,
+} from '../testing/alerts-test-app';
 import { AlertFirer } from './alert-firer';
 
-const source = { issuer: 'The White House', title: 'Executive Order 14358', official: true };
 const HOUR = 3_600_000;
 
 interface EndRow {
@@ -74,22 +78,7 @@ describe('AlertFirer: payloads and metrics', () => {
     return id;
   }
 
-  async function measure(): Promise<string> {
-    const { id } = await act(null, {
-      action: 'record-measure',
-      body: recordMeasureBody.parse({
-        title: `Reciprocal tariff ${randomUUID()}`,
-        kind: 'tariff',
-        imposingParty: 'US',
-        targetParties: ['CN'],
-        rate: { type: 'ad-valorem', percent: 34 },
-        timeZone: 'America/New_York',
-        effectiveAt: '2025-04-09T04:01:00Z',
-        sources: [source],
-      }),
-    });
-    return id;
-  }
+  const measure = () => recordTestMeasure(act);
 
   async function suspend(
     measureId: string,

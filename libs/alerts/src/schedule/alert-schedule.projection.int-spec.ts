@@ -7,18 +7,12 @@ import { DatabaseModule } from '@app/database';
 import { EventStore, type RecordedEvent } from '@app/event-store';
 import { allMigrations } from '@app/migrations';
 import { createTestDatabase, testRedisPrefix, type TestDatabase } from '@app/testing';
-import {
-  ExecuteMeasureAction,
-  recordMeasureBody,
-  type MeasureAction,
-  type WriteResult,
-} from '@app/trade';
+import { ExecuteMeasureAction, type MeasureAction, type WriteResult } from '@app/trade';
 import { DataSource } from 'typeorm';
 import { AlertsModule } from '../alerts.module';
 import { alertId } from './alert-plan';
+import { recordTestMeasure, testSource as source } from '../testing/alerts-test-app';
 import { AlertScheduleProjection } from './alert-schedule.projection';
-
-const source = { issuer: 'The White House', title: 'Executive Order 14358', official: true };
 
 interface ScheduleRow {
   id: string;
@@ -82,22 +76,7 @@ describe('AlertScheduleProjection', () => {
     }
   }
 
-  async function newMeasure(): Promise<string> {
-    const { id } = await act(null, {
-      action: 'record-measure',
-      body: recordMeasureBody.parse({
-        title: `Reciprocal tariff ${randomUUID()}`,
-        kind: 'tariff',
-        imposingParty: 'US',
-        targetParties: ['CN'],
-        rate: { type: 'ad-valorem', percent: 34 },
-        timeZone: 'America/New_York',
-        effectiveAt: '2025-04-09T04:01:00Z',
-        sources: [source],
-      }),
-    });
-    return id;
-  }
+  const newMeasure = () => recordTestMeasure(act);
 
   async function suspend(measureId: string, startsAt: string, endsAt: string): Promise<string> {
     const result = await act(measureId, {

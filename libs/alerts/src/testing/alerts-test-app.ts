@@ -125,15 +125,11 @@ export const testSource = {
   official: true,
 };
 
-/**
- * A measure (a 34% US duty on China, in force since April 2025) and one suspension of it from
- * November 2025 to `endAt`, recorded through `act`; not projected.
- */
-export async function recordSuspendedMeasure(
-  act: (measure: string | null, action: MeasureAction) => Promise<WriteResult>,
-  endAt: number,
-): Promise<{ measureId: string; suspensionId: string }> {
-  const { id: measureId } = await act(null, {
+type Act = (measure: string | null, action: MeasureAction) => Promise<WriteResult>;
+
+/** A measure, a 34% US duty on China in force since April 2025, recorded through `act`. */
+export async function recordTestMeasure(act: Act): Promise<string> {
+  const { id } = await act(null, {
     action: 'record-measure',
     body: recordMeasureBody.parse({
       title: `Reciprocal tariff ${randomUUID()}`,
@@ -146,6 +142,18 @@ export async function recordSuspendedMeasure(
       sources: [testSource],
     }),
   });
+  return id;
+}
+
+/**
+ * The measure of `recordTestMeasure` and one suspension of it from November 2025 to `endAt`,
+ * recorded through `act`; not projected.
+ */
+export async function recordSuspendedMeasure(
+  act: Act,
+  endAt: number,
+): Promise<{ measureId: string; suspensionId: string }> {
+  const measureId = await recordTestMeasure(act);
   const { suspensionId } = await act(measureId, {
     action: 'schedule-suspension',
     body: {
