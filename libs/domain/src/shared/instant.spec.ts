@@ -91,6 +91,10 @@ describe('validation', () => {
   it('canonicalises an IANA time zone and rejects anything else', () => {
     expect(toTimeZone('america/new_york')).toBe('America/New_York');
     expect(toTimeZone('UTC')).toBe('UTC');
+    // The name the user chose, not ICU's oldest alias of it.
+    expect(toTimeZone('Europe/Kyiv')).toBe('Europe/Kyiv');
+    expect(toTimeZone('Asia/Kolkata')).toBe('Asia/Kolkata');
+    expect(toTimeZone('US/Eastern')).toBe('US/Eastern');
     for (const zone of ['EST5EDT-ish', 'Mars/Olympus', '+05:00', '']) {
       expect(() => toTimeZone(zone)).toThrow(DomainError);
     }

@@ -96,7 +96,12 @@ export function isTimeZone(value: unknown): value is TimeZone {
 // Building an Intl.DateTimeFormat is costly and zones are few: remember each canonical spelling.
 const canonicalZones = new Map<string, TimeZone>();
 
-/** Validates an IANA zone and returns its canonical spelling (`america/new_york` → `America/New_York`). */
+/**
+ * Validates an IANA zone and returns it as given, in its proper case when ICU knows that same name
+ * (`america/new_york` → `America/New_York`). ICU's own canonical id is not used: it is the oldest
+ * name of a zone (`Asia/Kolkata` → `Asia/Calcutta`, `Europe/Kyiv` → `Europe/Kiev`), not the one
+ * the user chose.
+ */
 export function toTimeZone(value: unknown, field = 'timeZone'): TimeZone {
   const known = typeof value === 'string' ? canonicalZones.get(value) : undefined;
   if (known) return known;
@@ -106,10 +111,10 @@ export function toTimeZone(value: unknown, field = 'timeZone'): TimeZone {
     `${field} must be an IANA time zone name, got ${JSON.stringify(value)}`,
     { field, value },
   );
-  const canonical = new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions()
-    .timeZone;
-  canonicalZones.set(value, canonical);
-  return canonical;
+  const icuName = new Intl.DateTimeFormat('en-US', { timeZone: value }).resolvedOptions().timeZone;
+  const spelled = icuName.toLowerCase() === value.toLowerCase() ? icuName : value;
+  canonicalZones.set(value, spelled);
+  return spelled;
 }
 
 export function isIsoDuration(value: unknown, options: { allowZero?: boolean } = {}): boolean {
