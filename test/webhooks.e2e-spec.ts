@@ -583,7 +583,12 @@ describe('Webhook subscriptions, end to end', () => {
         ['in-force', 'partially-suspended'],
       ].slice(0, changes.length),
     );
-    expect(changes[0].data.measure).toMatchObject({ id: measure.body.id, code, kind: 'tariff' });
+    expect(changes[0].data.measure).toMatchObject({
+      id: measure.body.id,
+      code,
+      kind: 'tariff',
+      timeZone: 'America/New_York',
+    });
     expect(bodies.filter((body) => body.type === 'agreement.recorded')).toHaveLength(1);
     expect(receiver.on(elsewhere.path)).toEqual([]);
   });

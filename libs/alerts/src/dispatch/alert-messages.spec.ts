@@ -42,7 +42,9 @@ describe('alert messages: parties', () => {
   it('matches the territories of the scope in force at the end, not of every scope', () => {
     const before = expiringMessage(measure, alertEnding('2026-01-10T05:01:00Z'), agreements);
     expect(before.match.parties.sort()).toEqual(['CN', 'HK', 'US']);
-    expect(before.data).toMatchObject({ measure: { parties: ['US', 'CN', 'HK'] } });
+    expect(before.data).toMatchObject({
+      measure: { parties: ['US', 'CN', 'HK'], timeZone: 'America/New_York' },
+    });
 
     const after = lapsedMessage(measure, alertEnding('2026-11-10T05:01:00Z'), agreements);
     expect(after.match.parties.sort()).toEqual(['CN', 'MO', 'US']);

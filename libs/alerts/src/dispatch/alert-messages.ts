@@ -65,6 +65,8 @@ function suspensionData(
       targetParties: measure.targetParties,
       parties: partiesOf(measure, endAt),
       rate: measure.rate ?? null,
+      // The zone its dates are written in (the end instant itself is UTC).
+      timeZone: measure.timeZone,
     },
     suspension: {
       id: suspensionId,

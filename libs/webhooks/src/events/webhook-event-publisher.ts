@@ -104,6 +104,7 @@ export class WebhookEventPublisher implements SubscriptionHandler {
             kind: measure.kind,
             imposingParty: measure.imposingParty,
             targetParties: measure.targetParties,
+            timeZone: measure.timeZone,
           },
           previousStatus: previous?.status ?? null,
           status: current.status,
