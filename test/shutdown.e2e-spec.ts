@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import {
   createTestDatabase,
   eventually,
@@ -9,19 +9,12 @@ import {
 } from '@app/testing';
 import { stopChildren } from '../scripts/stop-children';
 import { CuttableRedis } from './support/cuttable-redis';
+import { freePort } from './support/free-port';
 import { repoRoot } from './support/run-process';
 import { startWorker, type WorkerProcess } from './support/worker-process';
 
 /** Nothing listens on port 1 of the loopback: every connection there is refused at once. */
 const NOWHERE_REDIS = 'redis://127.0.0.1:1';
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function isAlive(pid: number): boolean {
   try {

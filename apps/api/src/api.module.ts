@@ -5,6 +5,7 @@ import { ApiKeysModule } from '@app/api-keys';
 import { ConfigModule } from '@app/config';
 import { DatabaseModule } from '@app/database';
 import { EventStoreModule } from '@app/event-store';
+import { ReadinessModule } from '@app/metrics';
 import { allMigrations } from '@app/migrations';
 import { RedisModule } from '@app/redis';
 import { ProjectionsModule } from '@app/projections';
@@ -43,6 +44,7 @@ import { WebhooksHttpModule } from './webhooks/webhooks-http.module';
     ApiKeysHttpModule,
     WebhooksHttpModule,
     MetricsHttpModule,
+    ReadinessModule,
     TradeModule,
     ProjectionsModule,
     ApiKeysModule,

@@ -12,6 +12,7 @@ import {
   SuspensionEndsProjection,
   TimelineProjection,
 } from '@app/projections';
+import { RedisModule } from '@app/redis';
 import { ConditionalSuspensionStarter, TradeModule } from '@app/trade';
 import { WebhookEventPublisher } from '@app/webhooks';
 import { AlertsProcessor } from './alerts/alerts.processor';
@@ -30,6 +31,8 @@ import { WebhooksWorkerModule } from './webhooks/webhooks-worker.module';
       queryTimeout: true,
       applicationName: 'accord-worker',
     }),
+    // The shared connection the health checks ping (alerts and BullMQ keep their own).
+    RedisModule,
     EventStoreModule,
     CqrsModule.forRoot(),
     TradeModule,
