@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
 import {
   ApiKeyNameTakenError,
@@ -190,6 +191,8 @@ describe('ApiKeysService on PostgreSQL', () => {
       });
 
       it('asks the database while it cannot hear revocations, and listens again', async () => {
+        const warnings = jest.spyOn(Logger.prototype, 'warn');
+        const logs = jest.spyOn(Logger.prototype, 'log');
         const keys = await listeningService();
         const created = await keys.create({ name: uniqueName('unheard'), role: 'viewer' });
         expect(await keys.authenticate(created.key)).not.toBeNull();
@@ -214,6 +217,15 @@ describe('ApiKeysService on PostgreSQL', () => {
           expect(rows).toHaveLength(1);
         });
         expect(await keys.authenticate(created.key)).toBeNull();
+        // The operator reads both: the loss, and that it is over.
+        expect(warnings).toHaveBeenCalledWith(
+          expect.stringMatching(/^Lost the API key revocation listener/),
+        );
+        await eventually(() =>
+          expect(logs).toHaveBeenCalledWith('The API key revocation listener is back'),
+        );
+        warnings.mockRestore();
+        logs.mockRestore();
       });
 
       it('started twice, leaves neither a listener nor a sweep running once stopped', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Logger } from '@nestjs/common';
 import {
   createTestDatabase,
   eventually,
@@ -168,6 +169,54 @@ describe('WebhookDeliveryPump', () => {
       [messageKey],
     );
     expect(rows).toEqual([{ status: 'succeeded' }]);
+  });
+
+  it('says when its LISTEN connection is lost and when it is back, and delivers meanwhile', async () => {
+    const warnings = jest.spyOn(Logger.prototype, 'warn');
+    const logs = jest.spyOn(Logger.prototype, 'log');
+    const deliverer = new WebhookDeliverer(db.pool, http, new WebhookMetrics(new Registry()), {
+      retry: { baseDelayMs: 60_000, maxDelayMs: 60_000, windowMs: 3_600_000 },
+      disableAfterFailures: 10,
+      leaseMs: 30_000,
+    });
+    const target = await subscribe(0);
+    const listener = `SELECT pid FROM pg_stat_activity
+                       WHERE application_name = 'accord-webhook-pump' AND datname = current_database()`;
+    // A poll of a second: the connection comes back on the pass after the loss.
+    const pump = new WebhookDeliveryPump(deliverer, {
+      databaseUrl: db.url,
+      concurrency: 2,
+      pollIntervalMs: 1000,
+    });
+    pump.start();
+    try {
+      await eventually(async () => expect((await db.pool.query(listener)).rows).toHaveLength(1));
+      await db.pool.query(`SELECT pg_terminate_backend(pid) FROM (${listener}) AS l`);
+      await eventually(() =>
+        expect(warnings).toHaveBeenCalledWith(
+          expect.stringMatching(
+            /^The pump's LISTEN connection was lost: .*; polling every 1000 ms/,
+          ),
+        ),
+      );
+      await eventually(() =>
+        expect(logs).toHaveBeenCalledWith("The pump's LISTEN connection is back"),
+      );
+      await inTransaction(db.pool, (client) =>
+        dispatcher.dispatch(client, {
+          type: 'ping',
+          messageKey: `ping-${randomUUID()}`,
+          data: {},
+          match: { parties: [] },
+          subscriptionIds: [target.id],
+        }),
+      );
+      await eventually(() => expect(receiver.on(target.path)).toHaveLength(1));
+    } finally {
+      await pump.stop();
+      warnings.mockRestore();
+      logs.mockRestore();
+    }
   });
 
   it('replaces a claim connection that stopped answering, and delivers once the path heals', async () => {

@@ -119,6 +119,8 @@ export class WebhookDeliveryPump {
   private flushTimer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private lastError: string | undefined;
+  /** The LISTEN connection went away: say so when it is back. */
+  private listenerLost = false;
   private sweeping: Promise<void> | undefined;
   private nextSweep = 0;
 
@@ -516,7 +518,11 @@ export class WebhookDeliveryPump {
       ...connectionSettings(),
     });
     client.on('error', (error) => {
-      this.logger.warn(`The pump's LISTEN connection was lost: ${error.message}`);
+      this.logger.warn(
+        `The pump's LISTEN connection was lost: ${error.message}; polling every ` +
+          `${this.options.pollIntervalMs} ms until it is back`,
+      );
+      this.listenerLost = true;
       if (this.listener === client) this.listener = undefined;
       client.end().catch(() => undefined);
     });
@@ -527,6 +533,8 @@ export class WebhookDeliveryPump {
     await client.connect();
     await client.query(`LISTEN ${WEBHOOK_DELIVERIES_CHANNEL}`);
     this.listener = client;
+    if (this.listenerLost) this.logger.log("The pump's LISTEN connection is back");
+    this.listenerLost = false;
   }
 
   private async claimConnection(lane: Lane): Promise<Client> {

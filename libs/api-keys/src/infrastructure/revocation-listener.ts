@@ -24,6 +24,8 @@ export class RevocationListener {
   /** The connection made last, listening or about to. */
   private current: Client | undefined;
   private listening = false;
+  /** It was listening and lost the connection: say so when it is back. */
+  private wasLost = false;
   private retry: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -73,6 +75,8 @@ export class RevocationListener {
       return;
     }
     this.listening = true;
+    if (this.wasLost) this.logger.log('The API key revocation listener is back');
+    this.wasLost = false;
     this.events.listening();
   }
 
@@ -80,6 +84,7 @@ export class RevocationListener {
     if (client !== this.current || this.stopped) return;
     this.current = undefined;
     if (this.listening) {
+      this.wasLost = true;
       this.logger.warn(
         `Lost the API key revocation listener${error ? `: ${error.message}` : ''}; ` +
           'key lookups go to the database until it is back',
