@@ -7,8 +7,12 @@ import { EventStore, EventStoreModule, type SubscriptionHandler } from '@app/eve
 import { METRICS_REGISTRY, MetricsModule } from '@app/metrics';
 import { allMigrations } from '@app/migrations';
 import { createTestDatabase, eventually, type TestDatabase } from '@app/testing';
+import type { PoolClient } from 'pg';
 import type { Registry } from 'prom-client';
 import { SUBSCRIPTION_HANDLERS, SubscriptionHost } from './subscription-host';
+
+/** Led by another replica: its lock is held by the test's own connection from the start. */
+const elsewhere: SubscriptionHandler = { name: 'test:elsewhere', handle: () => Promise.resolve() };
 
 /** A projection that cannot apply some event: it fails the same batch again and again. */
 const stuck: SubscriptionHandler = {
@@ -20,9 +24,14 @@ const healthy: SubscriptionHandler = { name: 'test:healthy', handle: () => Promi
 describe('SubscriptionHost metrics', () => {
   let db: TestDatabase;
   let app: INestApplicationContext;
+  let otherReplica: PoolClient;
 
   beforeAll(async () => {
     db = await createTestDatabase('subscription_host');
+    otherReplica = await db.pool.connect();
+    await otherReplica.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [
+      `accord-subscription:${elsewhere.name}`,
+    ]);
     Object.assign(process.env, { DATABASE_URL: db.url, SUBSCRIPTION_POLL_MS: '50' });
     const moduleRef = await Test.createTestingModule({
       imports: [
@@ -31,13 +40,17 @@ describe('SubscriptionHost metrics', () => {
         EventStoreModule,
         MetricsModule,
       ],
-      providers: [{ provide: SUBSCRIPTION_HANDLERS, useValue: [stuck, healthy] }, SubscriptionHost],
+      providers: [
+        { provide: SUBSCRIPTION_HANDLERS, useValue: [stuck, healthy, elsewhere] },
+        SubscriptionHost,
+      ],
     }).compile();
     moduleRef.useLogger(false);
     app = await moduleRef.init();
   });
   afterAll(async () => {
     await app?.close();
+    otherReplica?.release(true);
     await db?.drop();
   });
 
@@ -65,6 +78,16 @@ describe('SubscriptionHost metrics', () => {
             labels: { subscription: 'test:healthy' },
             value: position,
           }),
+        ]),
+      );
+      // Standing by: no position of its own, and it says why.
+      expect(await metric('accord_subscription_position')).not.toContainEqual(
+        expect.objectContaining({ labels: { subscription: 'test:elsewhere' } }),
+      );
+      expect(await metric('accord_subscription_leading')).toEqual(
+        expect.arrayContaining([
+          expect.objectContaining({ labels: { subscription: 'test:healthy' }, value: 1 }),
+          expect.objectContaining({ labels: { subscription: 'test:elsewhere' }, value: 0 }),
         ]),
       );
     });

@@ -80,6 +80,19 @@ function registerSubscriptionGauges(registry: Registry): void {
         if (status.active) this.set({ subscription: status.name }, status.checkpoint);
     },
   });
+  // Only the leader has a position: a replica standing by shows 0 here, so that a subscription
+  // no process leads (a sum of 0 across replicas) can be told from a scrape that failed.
+  new Gauge({
+    name: 'accord_subscription_leading',
+    help: 'Whether this process leads a subscription (1) or stands by while another replica does (0)',
+    labelNames: ['subscription'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const status of statuses())
+        this.set({ subscription: status.name }, status.active ? 1 : 0);
+    },
+  });
   new Gauge({
     name: 'accord_subscription_failing',
     help: 'Whether the last batch of a subscription failed (1) or not (0); a failed batch is retried until it succeeds',
