@@ -25,7 +25,9 @@ export async function redisAnswers(target: BullInstance): Promise<boolean> {
 
 /**
  * Closes a queue or worker within `graceMs`, and says how: `closed` gracefully (a worker lets
- * the jobs in hand finish and records their outcome), or `dropped`. BullMQ's own `close()`
+ * the jobs in hand finish and records their outcome), or dropped, because Redis did not answer
+ * (`redis-away`) or the close outlasted `graceMs` (`timed-out`: jobs in hand still waiting, on
+ * PostgreSQL or a receiver as likely as on Redis). BullMQ's own `close()`
  * waits for ever while Redis is unreachable, even once it is back (it waits for an `end` event
  * that a reconnecting connection never emits, taskforcesh/bullmq#4656), and a queue's `quit`
  * waits behind commands held for the reconnection. So when Redis does not answer, or a graceful
@@ -35,15 +37,14 @@ export async function redisAnswers(target: BullInstance): Promise<boolean> {
 export async function closeBull(
   target: BullInstance,
   graceMs: number,
-): Promise<'closed' | 'dropped'> {
-  if (await redisAnswers(target)) {
-    if (await settlesWithin(target.close(), graceMs)) return 'closed';
-  }
+): Promise<'closed' | 'redis-away' | 'timed-out'> {
+  const answers = await redisAnswers(target);
+  if (answers && (await settlesWithin(target.close(), graceMs))) return 'closed';
   // Forcing the backend first: a graceful close in progress has not reached it yet, and a
   // forced close of the instance after it only stops the worker's loop.
   await target.getBackend().close(true);
   if (target instanceof Worker) target.close(true).catch(() => undefined);
-  return 'dropped';
+  return answers ? 'timed-out' : 'redis-away';
 }
 
 /** Whether `work` settles (either way) within `ms`; it is left running if not. */

@@ -66,11 +66,13 @@ export class AlertsScheduler implements OnApplicationBootstrap, BeforeApplicatio
     clearInterval(this.watchdog);
     this.stopping.abort();
     const work = Promise.allSettled([this.checking, this.full, this.relay.stop()]);
-    const graceMs = (await redisAnswers(this.queue)) ? this.config.SHUTDOWN_TIMEOUT_MS / 2 : 0;
+    const answers = await redisAnswers(this.queue);
+    const graceMs = answers ? this.config.SHUTDOWN_TIMEOUT_MS / 2 : 0;
     if (!(await settlesWithin(work, graceMs))) {
       this.logger.warn(
-        'Stopped before the alert relay and reconciliation finished (Redis did not answer, or ' +
-          'they outlasted the grace period); the alerts they were adding stay pending in PostgreSQL',
+        'Stopped before the alert relay and reconciliation finished (' +
+          (answers ? `they outlasted ${graceMs / 1000} s` : 'Redis did not answer') +
+          '); the alerts they were adding stay pending in PostgreSQL',
       );
     }
   }

@@ -62,16 +62,19 @@ export class AlertsProcessor implements OnApplicationBootstrap, BeforeApplicatio
 
   async beforeApplicationShutdown(): Promise<void> {
     if (!this.worker) return;
-    const deadline = Date.now() + this.config.SHUTDOWN_TIMEOUT_MS / 2;
-    if ((await closeBull(this.worker, deadline - Date.now())) === 'closed') return;
+    const graceMs = this.config.SHUTDOWN_TIMEOUT_MS / 2;
+    const deadline = Date.now() + graceMs;
+    const closed = await closeBull(this.worker, graceMs);
+    if (closed === 'closed') return;
     const running = this.inHand.size;
     const finished = await settlesWithin(
       Promise.allSettled(this.inHand),
       Math.max(0, deadline - Date.now()),
     );
     this.logger.warn(
-      'Alert worker closed without waiting for Redis (it did not answer, or jobs outlasted ' +
-        'the grace period)' +
+      (closed === 'redis-away'
+        ? 'Alert worker closed without waiting for Redis (it did not answer)'
+        : `Alert worker closed before its jobs in hand finished (they outlasted ${graceMs / 1000} s)`) +
         (running
           ? `: ${running} job(s) in hand ${finished ? 'finished' : 'left unfinished'}, unrecorded; they run again once their locks expire`
           : ''),
