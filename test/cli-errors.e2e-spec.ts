@@ -73,14 +73,16 @@ describe('the CLI when something is wrong: one clear line and an exit code', () 
     }
   });
 
-  it.each([['projections:rebuild'], ['alerts:reconcile'], ['verify']])(
+  // A key made in a database no Accord uses would be refused by the api on the right one.
+  const newAdminKey = ['api-keys:create', '--role', 'admin', '--name', 'typo-admin'];
+  it.each([['projections:rebuild'], ['alerts:reconcile'], ['verify'], newAdminKey])(
     '%s on a database that does not exist (a mistyped DATABASE_URL) fails, creating none',
-    async (command) => {
+    async (...args) => {
       const url = unusedDatabaseUrl('typo');
       try {
         const result = await runEntry(
           CLI,
-          [command],
+          args,
           { DATABASE_URL: url, REDIS_URL: testRedisUrl() },
           60_000,
         );
@@ -97,15 +99,15 @@ describe('the CLI when something is wrong: one clear line and an exit code', () 
     },
   );
 
-  it.each([['projections:rebuild'], ['alerts:reconcile']])(
+  it.each([['projections:rebuild'], ['alerts:reconcile'], newAdminKey])(
     '%s on a database without the event log says so, and leaves it as it was',
-    async (command) => {
+    async (...args) => {
       const url = unusedDatabaseUrl('empty');
       await ensureDatabase(url);
       try {
         const result = await runEntry(
           CLI,
-          [command],
+          args,
           { DATABASE_URL: url, REDIS_URL: testRedisUrl() },
           60_000,
         );

@@ -28,11 +28,12 @@ export async function ensureRedisReachable(url: string): Promise<void> {
 }
 
 /**
- * Why a maintenance command (verify, projections:rebuild, alerts:reconcile) cannot run on the
- * database DATABASE_URL names, or null when it holds Accord's event log. These commands look
- * after a log that exists: on a missing database they would create an empty one (which is what
- * opening Accord's database does, for seed, import and the servers), run on nothing and report
- * success, when the likely cause is a mistyped or unset DATABASE_URL.
+ * Why a maintenance command (verify, projections:rebuild, alerts:reconcile, api-keys:create)
+ * cannot run on the database DATABASE_URL names, or null when it holds Accord's event log. These
+ * commands look after a log that exists: on a missing database they would create an empty one
+ * (which is what opening Accord's database does, for seed, import and the servers), run on
+ * nothing and report success (or make a key no Accord knows), when the likely cause is a
+ * mistyped or unset DATABASE_URL.
  */
 export async function missingEventLog(url: string): Promise<string | null> {
   const client = new Client({

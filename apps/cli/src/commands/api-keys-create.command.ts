@@ -1,8 +1,9 @@
 import { parseArgs } from 'node:util';
 import { ApiKeyNameTakenError, ApiKeysService, createApiKeyInputSchema } from '@app/api-keys';
 import type { AccordConfig } from '@app/config';
-import { createDataSource, ensureDatabase, poolOf, runMigrations } from '@app/database';
+import { createDataSource, poolOf, runMigrations } from '@app/database';
 import { allMigrations } from '@app/migrations';
+import { missingEventLog } from '../cli-context';
 import type { CliOutput } from '../cli-output';
 
 const USAGE = 'Usage: npm run cli -- api-keys:create --role <viewer|editor|admin> --name <name>';
@@ -37,7 +38,13 @@ export async function apiKeysCreateCommand(
     return 2;
   }
 
-  await ensureDatabase(config.DATABASE_URL);
+  // A key recorded in a database no Accord uses (a mistyped DATABASE_URL) would be refused by
+  // the api on the right one: refuse here instead, as the maintenance commands do.
+  const missing = await missingEventLog(config.DATABASE_URL);
+  if (missing) {
+    out.error(missing);
+    return 1;
+  }
   const dataSource = createDataSource({
     url: config.DATABASE_URL,
     migrations: allMigrations,
