@@ -50,6 +50,18 @@ describe('WebhookDeliveryPump', () => {
     return { ...created, path };
   }
 
+  /** A `ping` to one subscription, committed: its delivery row is there for the pump. */
+  const ping = (subscriptionId: string) =>
+    inTransaction(db.pool, (client) =>
+      dispatcher.dispatch(client, {
+        type: 'ping',
+        messageKey: `ping-${randomUUID()}`,
+        data: {},
+        match: { parties: [] },
+        subscriptionIds: [subscriptionId],
+      }),
+    );
+
   const attemptsOf = async (deliveryIds: string[]) =>
     (
       await db.pool.query<{ delivery_id: string; status_code: number | null; error: string }>(
@@ -82,16 +94,7 @@ describe('WebhookDeliveryPump', () => {
       leaseMs: 3000,
     });
     const targets = [await subscribe(1000), await subscribe(1000), await subscribe(1000)];
-    await inTransaction(db.pool, async (client) => {
-      for (const target of targets)
-        await dispatcher.dispatch(client, {
-          type: 'ping',
-          messageKey: `ping-${randomUUID()}`,
-          data: {},
-          match: { parties: [] },
-          subscriptionIds: [target.id],
-        });
-    });
+    for (const target of targets) await ping(target.id);
     const { rows } = await db.pool.query<{ id: string }>(
       'SELECT id FROM webhook_deliveries WHERE subscription_id = ANY($1::uuid[])',
       [targets.map((target) => target.id)],
@@ -202,15 +205,7 @@ describe('WebhookDeliveryPump', () => {
       await eventually(() =>
         expect(logs).toHaveBeenCalledWith("The pump's LISTEN connection is back"),
       );
-      await inTransaction(db.pool, (client) =>
-        dispatcher.dispatch(client, {
-          type: 'ping',
-          messageKey: `ping-${randomUUID()}`,
-          data: {},
-          match: { parties: [] },
-          subscriptionIds: [target.id],
-        }),
-      );
+      await ping(target.id);
       await eventually(() => expect(receiver.on(target.path)).toHaveLength(1));
     } finally {
       await pump.stop();
@@ -235,26 +230,16 @@ describe('WebhookDeliveryPump', () => {
       pollIntervalMs: 100,
       queryTimeoutMs: 300,
     });
-    const ping = () =>
-      inTransaction(db.pool, (client) =>
-        dispatcher.dispatch(client, {
-          type: 'ping',
-          messageKey: `ping-${randomUUID()}`,
-          data: {},
-          match: { parties: [] },
-          subscriptionIds: [target.id],
-        }),
-      );
     pump.start();
     try {
-      await ping();
+      await ping(target.id);
       await eventually(() => expect(receiver.on(target.path)).toHaveLength(1));
 
       proxy.stall();
       // Claims time out on the cut connection for a while (each poll).
       await new Promise((resolve) => setTimeout(resolve, 1000));
       proxy.heal();
-      await ping();
+      await ping(target.id);
       await eventually(() => expect(receiver.on(target.path)).toHaveLength(2), {
         timeoutMs: 10_000,
       });
