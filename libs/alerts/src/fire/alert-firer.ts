@@ -519,7 +519,13 @@ export class AlertFirer {
     const messages: WebhookMessage[] = [];
     const owners: string[] = [];
     for (const [index, { row, lapse }] of fired.entries()) {
-      for (const message of alertMessages(row.measure, factsOf(row), agreements[index], lapse)) {
+      for (const message of alertMessages(
+        row.measure,
+        factsOf(row),
+        agreements[index],
+        lapse,
+        row.overdue,
+      )) {
         messages.push(message);
         owners.push(row.id);
       }
@@ -631,7 +637,7 @@ export class AlertFirer {
     const [agreements] = await findAlertAgreements(manager, [suspension]);
     const counts = await this.dispatcher.dispatchMany(
       manager,
-      alertMessages(measure, factsOf(row), agreements, lapse),
+      alertMessages(measure, factsOf(row), agreements, lapse, row.overdue),
     );
     return counts.reduce((sum, count) => sum + count, 0);
   }
@@ -692,13 +698,20 @@ function factsOf(row: AlertRow): AlertFacts {
  * What an alert sends: `suspension.expiring`, and at the end `suspension.lapsed` too once the
  * lapse stands on the stream (recorded now or by an earlier attempt).
  */
+/**
+ * What a fired alert sends: its warning (`suspension.expiring` at its lead time, `PT0S` at the
+ * end itself), and the lapse it recorded. An end already past when its suspension was recorded
+ * (`overdue`) warns of nothing: lead times before then are not sent late, and neither is this
+ * one; its lapse is the news.
+ */
 function alertMessages(
   measure: Measure,
   facts: AlertFacts,
   agreements: AlertAgreements,
   lapse: LapseOutcome | undefined,
+  overdue: boolean,
 ): WebhookMessage[] {
-  const messages = [expiringMessage(measure, facts, agreements)];
+  const messages = overdue ? [] : [expiringMessage(measure, facts, agreements)];
   if (lapse === 'recorded' || lapse === 'already-lapsed') {
     messages.push(lapsedMessage(measure, facts, agreements));
   }
