@@ -507,7 +507,7 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
             /webhook-/.test(String((response as { description?: string }).description)),
         )
         .map(([status]) => status);
-    expect(problems('POST /api/v1/webhook-subscriptions')).toEqual(['422']);
+    expect(problems('POST /api/v1/webhook-subscriptions')).toEqual(['409', '422']);
     expect(problems('PATCH /api/v1/webhook-subscriptions/{id}')).toEqual(['422']);
     for (const route of [
       'POST /api/v1/webhook-subscriptions/{id}/test',

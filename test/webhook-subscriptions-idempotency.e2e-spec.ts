@@ -151,6 +151,24 @@ describe('Webhook subscription writes with Idempotency-Key, end to end', () => {
       expect((await read(subscription.id)).version).toBe(4);
     });
 
+    it('does not make again a subscription deleted since its creation, when the creation is retried', async () => {
+      const key = newKey('create-deleted');
+      const body = { url: receiver.url(`/idempotency-${(counter += 1)}`), eventTypes: ['ping'] };
+      const create = () => http().post(BASE).set(asAdmin).set('idempotency-key', key).send(body);
+      const first = await create().expect(201);
+      await http().delete(`${BASE}/${first.body.id}`).set(asAdmin).expect(204);
+
+      const retried = await create();
+      expect(retried.status).toBe(409);
+      expect(retried.headers['content-type']).toMatch(PROBLEM_JSON);
+      expect(retried.body).toMatchObject({
+        code: 'webhook-subscription-deleted',
+        title: 'Webhook subscription deleted',
+        subscriptionId: first.body.id,
+      });
+      await http().get(`${BASE}/${first.body.id}`).set(asAdmin).expect(404);
+    });
+
     it('names the subscription a retried creation made once a rotation has replaced its secret', async () => {
       const key = newKey('create-superseded');
       const body = { url: receiver.url(`/idempotency-${(counter += 1)}`), eventTypes: ['ping'] };

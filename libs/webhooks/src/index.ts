@@ -7,6 +7,7 @@ import { WebhookSubscriptionVersion1764970000000 } from './migrations/1764970000
 import { WebhookSubscriptionIdempotency1764970001000 } from './migrations/1764970001000-webhook-subscription-idempotency';
 import { WebhookIdempotencyKeys1764970002000 } from './migrations/1764970002000-webhook-idempotency-keys';
 import { WebhookCreationIdempotencyKeys1764990200000 } from './migrations/1764990200000-webhook-creation-idempotency-keys';
+import { WebhookKeysOutliveSubscriptions1765100000000 } from './migrations/1765100000000-webhook-keys-outlive-subscriptions';
 
 export {
   WEBHOOK_EVENT_TYPES,
@@ -85,6 +86,7 @@ export {
   WebhookDeliveryNotFoundError,
   WebhookStateConflictError,
   SecretSupersededError,
+  SubscriptionDeletedSinceError,
   WebhookSubscriptionNotFoundError,
 } from './webhooks.errors';
 export type { PgQueryable, SqlRunner } from './infrastructure/queryable';
@@ -101,4 +103,5 @@ export const webhooksMigrations = [
   WebhookSubscriptionIdempotency1764970001000,
   WebhookIdempotencyKeys1764970002000,
   WebhookCreationIdempotencyKeys1764990200000,
+  WebhookKeysOutliveSubscriptions1765100000000,
 ];

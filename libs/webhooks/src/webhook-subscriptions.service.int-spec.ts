@@ -323,7 +323,7 @@ describe('WebhookSubscriptionsService idempotency keys across creation and write
     expect(await subscriptionCount('moving')).toBe(1);
   });
 
-  it('creates again for a retry whose subscription was deleted since, and keeps the key apart from writes', async () => {
+  it('does not bring back a subscription deleted since for a retried creation, and keeps the key apart from writes', async () => {
     const again = { ...body, description: 'made again' };
     const key = keyed('deleted');
     const first = await subscriptions.create(again, key);
@@ -331,9 +331,14 @@ describe('WebhookSubscriptionsService idempotency keys across creation and write
       name: 'CommandIdReusedError',
     });
     await subscriptions.delete(first.id);
-    const second = await subscriptions.create(again, key);
-    expect(second.id).not.toBe(first.id);
-    expect(await subscriptions.create(again, key)).toEqual(second);
+    // A client still retrying a lost answer: its subscription stays deleted.
+    await expect(subscriptions.create(again, key)).rejects.toMatchObject({
+      code: 'webhook-subscription-deleted',
+      subscriptionId: first.id,
+    });
+    expect(await subscriptionCount('made again')).toBe(0);
+    // A new key creates as any new request does.
+    await subscriptions.create(again, keyed('deleted-then-new'));
     expect(await subscriptionCount('made again')).toBe(1);
   });
 });

@@ -35,6 +35,7 @@ import {
   WebhookDeliveryNotFoundError,
   WebhookStateConflictError,
   SecretSupersededError,
+  SubscriptionDeletedSinceError,
   WebhookSubscriptionNotFoundError,
 } from './webhooks.errors';
 
@@ -104,8 +105,8 @@ export class WebhookSubscriptionsService {
    * Throws WebhookUrlRefusedError for a URL that is not http(s) or not public. With an
    * idempotency key (scoped to the caller), a retry answers with the subscription the first
    * request made, its secret included (the retry is for a lost answer); the same key with
-   * another request throws CommandIdReusedError. A key whose subscription was deleted since is
-   * free again: the retry creates it anew.
+   * another request throws CommandIdReusedError. A key whose subscription was deleted since
+   * throws SubscriptionDeletedSinceError: the retry does not bring it back.
    */
   async create(
     input: CreateWebhookSubscriptionInput,
@@ -122,7 +123,7 @@ export class WebhookSubscriptionsService {
     const now = this.clock();
     const made = await this.insertSubscription(input, now, idempotency);
     if (made) return made;
-    // The key was claimed meanwhile: answer as its request did, or, deleted since, make it now.
+    // The key was claimed meanwhile: answer as its request did (once it has committed).
     const first = await this.createdBefore(idempotency!, now);
     if (first) return first;
     if (!retried) return this.create(input, idempotency, true);
@@ -185,8 +186,7 @@ export class WebhookSubscriptionsService {
   /**
    * The subscription an earlier request with this idempotency key made, with the secret it was
    * made with: not once a rotation has replaced that secret, nor past the replay window. It is
-   * answered as it is now (as a creation's retry always was). Undefined: the key is free, or
-   * its subscription was deleted.
+   * answered as it is now (as a creation's retry always was). Undefined: the key is free.
    */
   private async createdBefore(
     idempotency: IdempotencyKey,
@@ -201,7 +201,7 @@ export class WebhookSubscriptionsService {
       [first.subscription_id],
     );
     const current = rows[0];
-    if (!current) return undefined;
+    if (!current) throw new SubscriptionDeletedSinceError(first.subscription_id);
     if (first.secret_digest !== secretDigest(current.secret))
       throw new SecretSupersededError('creation', current.id, 1, current.version);
     return { ...toSubscription(current), secret: current.secret };

@@ -57,3 +57,20 @@ export class SecretSupersededError extends Error {
     this.name = 'SecretSupersededError';
   }
 }
+
+/**
+ * A retried creation (same `Idempotency-Key`) whose subscription was deleted since: making it
+ * again would bring back what an admin removed, and its answer, the secret, is gone with it
+ * (409). It names the subscription the key made.
+ */
+export class SubscriptionDeletedSinceError extends Error {
+  readonly code = 'webhook-subscription-deleted';
+  constructor(readonly subscriptionId: string) {
+    super(
+      `The subscription the request with this Idempotency-Key created (${subscriptionId}) has ` +
+        'been deleted since; nothing was created. Create it again with a new key if you still ' +
+        'want it.',
+    );
+    this.name = 'SubscriptionDeletedSinceError';
+  }
+}

@@ -10,6 +10,7 @@ import {
 import { CommandIdReusedError, WrongExpectedVersionError } from '@app/event-store';
 import {
   SecretSupersededError,
+  SubscriptionDeletedSinceError,
   WebhookDeliveryNotFoundError,
   WebhookStateConflictError,
   WebhookSubscriptionNotFoundError,
@@ -276,6 +277,10 @@ function fromWebhooksError(error: unknown): ApiProblem | undefined {
     });
   if (error instanceof WebhookStateConflictError)
     return new ApiProblem(409, error.code, sentenceFromCode(error.code), error.message);
+  if (error instanceof SubscriptionDeletedSinceError)
+    return new ApiProblem(409, error.code, 'Webhook subscription deleted', error.message, {
+      subscriptionId: error.subscriptionId,
+    });
   if (error instanceof SecretSupersededError)
     return new ApiProblem(409, error.code, 'Idempotency key superseded', error.message, {
       subscriptionId: error.subscriptionId,

@@ -90,6 +90,9 @@ const SECRET_NOT_SHOWN_AGAIN =
   'replaced since, with `subscriptionId` (the subscription the key made or rotated), ' +
   '`currentVersion` and, for a rotation, `rotatedVersion`; `idempotency-key-expired`: a retry more than a day after its request. ' +
   'Nothing is changed; rotate with a new key to get a secret.';
+const CREATED_THEN_DELETED =
+  '`webhook-subscription-deleted`: a retried creation (same `Idempotency-Key`) whose ' +
+  'subscription, named in `subscriptionId`, was deleted since; nothing is created again.';
 const SUBSCRIPTION_DISABLED =
   '`webhook-subscription-disabled`: the subscription is disabled; enable it first.';
 
@@ -113,7 +116,7 @@ export class WebhookSubscriptionsController {
 
   @Post()
   @ApiProblemResponse(422, `${URL_REFUSED} ${KEY_REUSED}`)
-  @ApiProblemResponse(409, `${SECRET_NOT_SHOWN_AGAIN} ${KEY_IN_USE}`)
+  @ApiProblemResponse(409, `${SECRET_NOT_SHOWN_AGAIN} ${CREATED_THEN_DELETED} ${KEY_IN_USE}`)
   @HttpCode(201)
   @ApiOperation({ summary: 'Subscribe a URL; the response is the only time its secret is shown' })
   @ApiIdempotencyKey(
