@@ -332,7 +332,13 @@ const suspensionEnd = z.strictObject({
   liftedAt: instant.nullable(),
   lapsedAt: instant.nullable(),
   extensions: z.int().min(0).describe('How many times the end was extended.'),
-  revision: z.int().min(0).describe('Grows each time the suspension changes (its SEQUENCE).'),
+  revision: z
+    .int()
+    .min(0)
+    .describe(
+      "The calendar's SEQUENCE: the measure's stream version (a withdrawn suspension's, the " +
+        'version that withdrew it), so it grows with every change and never goes back.',
+    ),
   changedAt: instant,
   measure: z.strictObject({
     id: uuid,

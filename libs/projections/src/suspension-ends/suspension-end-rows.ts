@@ -7,7 +7,12 @@ import type { FoldStep } from '../measure-fold';
  * by then.
  */
 
-/** How often a suspension's row changed, and when last: the calendar's SEQUENCE and DTSTAMP. */
+/**
+ * When a suspension's row last changed: the stream version of that event (`sequence`, the
+ * calendar's SEQUENCE once the suspension is withdrawn) and its recording time (DTSTAMP).
+ * Rows written before versions were kept here hold a count of changes instead, which is never
+ * above the stream version of the change it counted.
+ */
 export type Revisions = Record<string, { sequence: number; changedAt: string }>;
 
 export interface StreamRow {
@@ -38,9 +43,9 @@ export interface Withdrawn {
 export const RETRACTED = 'retracted' as const;
 
 /**
- * The stream's revisions after its new events. They are counted event by event, so that however
- * the log is cut into batches (a rebuild in one pass or the worker's small batches) every
- * suspension ends with the same.
+ * The stream's revisions after its new events. They are followed event by event, so that
+ * however the log is cut into batches (a rebuild in one pass or the worker's small batches)
+ * every suspension ends with the same.
  */
 export function reviseSuspensionEnds(
   stored: StreamRow | undefined,
@@ -56,16 +61,14 @@ export function reviseSuspensionEnds(
     for (const [suspensionId, { content }] of current.suspensions) {
       const revision = revisions[suspensionId];
       withdrawn.delete(suspensionId);
-      if (!revision) revisions[suspensionId] = { sequence: 0, changedAt };
-      else if (previous.suspensions.get(suspensionId)?.content !== content) {
-        revisions[suspensionId] = { sequence: revision.sequence + 1, changedAt };
+      if (!revision || previous.suspensions.get(suspensionId)?.content !== content) {
+        revisions[suspensionId] = { sequence: event.version, changedAt };
       }
     }
     // Disappearing is a change too: the calendar cancels the event, with a higher SEQUENCE.
     for (const [suspensionId, { suspension }] of previous.suspensions) {
       if (current.suspensions.has(suspensionId) || !previous.measure) continue;
-      const revision = revisions[suspensionId];
-      revisions[suspensionId] = { sequence: revision ? revision.sequence + 1 : 0, changedAt };
+      revisions[suspensionId] = { sequence: event.version, changedAt };
       withdrawn.set(suspensionId, { measure: previous.measure, suspension });
     }
     previous = current;
@@ -146,17 +149,28 @@ function suspensionOf(s: Suspension) {
  * suspension they withdrew (those withdrawn by earlier events keep the rows they have).
  */
 export function suspensionEndRows(measureId: string, stream: Folded) {
+  // The calendar's SEQUENCE of a standing suspension is the measure's stream version: it grows
+  // with each event of the measure (more often than the suspension changes, which calendars
+  // take in their stride) and never goes back, however the row's changes were once counted (a
+  // rebuild after an upgrade that counts them otherwise would lower a count). A withdrawn one
+  // keeps the version that withdrew it.
   const standing = (stream.measure?.suspensions ?? []).map((suspension) =>
-    rowOf(measureId, stream, stream.measure as Measure, suspension),
+    rowOf(measureId, stream, stream.measure as Measure, suspension, stream.version),
   );
   const withdrawn = [...stream.withdrawn.values()].map(({ measure, suspension }) => ({
-    ...rowOf(measureId, stream, measure, suspension),
+    ...rowOf(measureId, stream, measure, suspension, stream.revisions[suspension.id].sequence),
     state: RETRACTED,
   }));
   return [...standing, ...withdrawn];
 }
 
-function rowOf(measureId: string, stream: Folded, measure: Measure, s: Suspension) {
+function rowOf(
+  measureId: string,
+  stream: Folded,
+  measure: Measure,
+  s: Suspension,
+  sequence: number,
+) {
   const revision = stream.revisions[s.id];
   return {
     measure_id: measureId,
@@ -168,7 +182,7 @@ function rowOf(measureId: string, stream: Folded, measure: Measure, s: Suspensio
     // scope took in after the end, or dropped before it, has nothing expiring. Not part of a
     // row's content for its revision: it follows from the scope and the end, which are.
     covered_at_end: partiesCoveredOn(measure, s.endsAt ?? null),
-    sequence: revision.sequence,
+    sequence,
     changed_at: revision.changedAt,
     version: stream.version,
     last_position: stream.lastPosition,
