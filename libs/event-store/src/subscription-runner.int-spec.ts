@@ -188,6 +188,42 @@ describe('SubscriptionRunner', () => {
     expect(all.filter((type) => type === 'R1')).toHaveLength(1);
   });
 
+  it('a standby cut off from the database shows it failing, and not once it answers again', async () => {
+    // Another replica leads: the test's own connection holds the lock.
+    const leader = await db.pool.connect();
+    await leader.query('SELECT pg_advisory_lock(hashtextextended($1, 0))', [
+      'accord-subscription:standing-by',
+    ]);
+    const proxy = await StallingProxy.start(db.url);
+    const standby = new SubscriptionRunner(
+      new RecordingHandler('standing-by'),
+      store,
+      db.dataSource,
+      {
+        databaseUrl: proxy.through(db.url),
+        pollIntervalMs: 50,
+        standbyRetryMs: 50,
+        errorBackoffMs: 50,
+        leaderCheckTimeoutMs: 300,
+      },
+    );
+    runners.push(standby);
+    try {
+      proxy.stall();
+      standby.start();
+      await eventually(() => expect(standby.status().lastError).not.toBeNull());
+      proxy.heal();
+      await eventually(() => expect(standby.status()).toMatchObject({ lastError: null }), {
+        timeoutMs: 5000,
+      });
+      expect(standby.status().active).toBe(false);
+    } finally {
+      await standby.stop();
+      await proxy.close();
+      leader.release(true);
+    }
+  });
+
   it('steps down when its lock connection stops answering, shows why, and leads again once the path heals', async () => {
     // Its lock's connection goes through a proxy that cuts it without a word (a partition).
     const proxy = await StallingProxy.start(db.url);

@@ -96,6 +96,8 @@ export class SubscriptionRunner {
     while (this.running) {
       try {
         if (!this.leaderConnection && !(await this.tryLead())) {
+          // The database answered: another replica leads, and nothing is failing here.
+          this.recovered('standing by while another replica leads');
           await this.sleep(this.options.standbyRetryMs ?? 2000);
           continue;
         }
@@ -124,9 +126,13 @@ export class SubscriptionRunner {
     return (this.options.errorBackoffMs ?? 1000) * 2 ** Math.min(this.failures - 1, 4);
   }
 
-  private recovered(): void {
+  private recovered(standingBy?: string): void {
     if (this.failures > 0)
-      this.logger.log(`Batches succeed again after ${this.failures} failed tries`);
+      this.logger.log(
+        standingBy
+          ? `The database answers again after ${this.failures} failed tries; ${standingBy}`
+          : `Batches succeed again after ${this.failures} failed tries`,
+      );
     this.failures = 0;
     this.lastError = null;
   }
