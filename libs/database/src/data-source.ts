@@ -1,6 +1,8 @@
-import type { Pool } from 'pg';
+import { ConfigError } from '@app/config';
+import type { Pool, PoolClient } from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { connectionSettings, QueryTimeoutClient } from './connection-settings';
+import { redactUrl } from './ensure-database';
 
 type MigrationClass = new () => MigrationInterface;
 
@@ -45,12 +47,14 @@ const MIGRATION_LOCK_KEY = 0x0acc0d;
 
 /**
  * Runs pending migrations under a PostgreSQL advisory lock, so that the api and the worker
- * starting together do not both apply the same migration.
+ * starting together do not both apply the same migration. Refuses a database a newer version
+ * has migrated (see `ensureNotNewer`).
  */
 export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   const client = await poolOf(dataSource).connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
+    await ensureNotNewer(dataSource, client);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((migration) => migration.name);
   } finally {
@@ -59,4 +63,28 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
       .catch(() => undefined);
     client.release();
   }
+}
+
+/**
+ * Throws when the database holds migrations this code does not know: a newer Accord migrated it.
+ * An older process left running through an upgrade (or started again by mistake) would carry
+ * on without complaint, writing read-model rows without the columns the newer code fills and
+ * answering reads from them: wrong answers that stay until a rebuild. Stopping it here is what
+ * makes an upgrade safe to get wrong.
+ */
+async function ensureNotNewer(dataSource: DataSource, client: PoolClient): Promise<void> {
+  const { rows: table } = await client.query<{ exists: boolean }>(
+    "SELECT to_regclass('migrations') IS NOT NULL AS exists",
+  );
+  if (!table[0].exists) return;
+  const { rows } = await client.query<{ name: string }>('SELECT name FROM migrations ORDER BY id');
+  const known = new Set(dataSource.migrations.map((m) => m.name ?? m.constructor.name));
+  const unknown = rows.map((row) => row.name).filter((name) => !known.has(name));
+  if (!unknown.length) return;
+  const url = (dataSource.options as { url?: string }).url;
+  throw new ConfigError([
+    `The database${url ? ` at ${redactUrl(url)}` : ''} was migrated by a newer version of ` +
+      `Accord (migrations this version does not know: ${unknown.join(', ')}). Run that ` +
+      'version or a later one: this one would write rows without what the newer code expects.',
+  ]);
 }
