@@ -128,6 +128,12 @@ describe('Webhook subscription input, end to end', () => {
       ]);
     });
 
+    it('keeps each event type pattern once', async () => {
+      const created = await create({ eventTypes: ['ping', 'suspension.*', 'ping'] });
+      expect(created.status).toBe(201);
+      expect(created.body.eventTypes).toEqual(['ping', 'suspension.*']);
+    });
+
     it('takes kinds in any case and stores them lower-case, once, as parties are upper-cased', async () => {
       const created = await create({
         filters: { parties: ['cn'], measureKinds: ['Tariff', 'TARIFF', 'Export-Control'] },

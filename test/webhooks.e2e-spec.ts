@@ -587,6 +587,7 @@ describe('Webhook subscriptions, end to end', () => {
       id: measure.body.id,
       code,
       kind: 'tariff',
+      parties: ['US', 'CN'],
       timeZone: 'America/New_York',
     });
     expect(bodies.filter((body) => body.type === 'agreement.recorded')).toHaveLength(1);

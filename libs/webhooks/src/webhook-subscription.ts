@@ -116,7 +116,12 @@ export const webhookFiltersSchema = z.strictObject({
 
 const urlSchema = z.string().trim().min(1).max(2000);
 const descriptionSchema = z.string().trim().max(500);
-const eventTypesSchema = z.array(eventTypePatternSchema).min(1).max(20);
+// Each pattern once, as lead times and kinds are kept.
+const eventTypesSchema = z
+  .array(eventTypePatternSchema)
+  .min(1)
+  .max(20)
+  .transform((patterns) => [...new Set(patterns)]);
 /**
  * Lead times are kept in their canonical form, each once: `PT60S` is stored as `PT1M`, and
  * `["PT1M","PT60S"]` or `["P7D","P1W"]` as one lead time (one alert, one delivery), not refused,

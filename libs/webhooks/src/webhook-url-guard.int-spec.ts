@@ -140,5 +140,9 @@ describe('WEBHOOK_ALLOW_PRIVATE_NETWORKS=true', () => {
     const guard = new WebhookUrlGuard({ allowPrivateNetworks: true });
     await expect(guard.check('http://127.0.0.1:9/hook')).resolves.toBeInstanceOf(URL);
     await expect(guard.check('gopher://127.0.0.1/')).rejects.toBeInstanceOf(WebhookUrlRefusedError);
+    // Nothing listens on port 0, and a fragment never reaches the receiver.
+    await expect(guard.check('http://127.0.0.1:0/hook')).rejects.toThrow('port 0');
+    await expect(guard.check('http://127.0.0.1:9/hook#part')).rejects.toThrow('fragment');
+    await expect(guard.check('HTTP://127.0.0.1:9/hook')).resolves.toBeInstanceOf(URL);
   });
 });

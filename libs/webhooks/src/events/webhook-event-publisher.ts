@@ -92,6 +92,11 @@ export class WebhookEventPublisher implements SubscriptionHandler {
       const current = measureStatusAt(state, effectiveAt);
       if (!current || previous?.status === current.status) continue;
       const measure = state.measure!;
+      // The scope in force on the change's instant (as the timeline answers a party): a
+      // territory taken out of the scope earlier is not concerned by a later change.
+      const parties = [
+        ...new Set([measure.imposingParty, ...partiesCoveredOn(measure, effectiveAt)]),
+      ];
       await this.dispatcher.dispatch(manager, {
         type: 'measure.status-changed',
         messageKey: `event:${recorded.eventId}`,
@@ -104,6 +109,7 @@ export class WebhookEventPublisher implements SubscriptionHandler {
             kind: measure.kind,
             imposingParty: measure.imposingParty,
             targetParties: measure.targetParties,
+            parties,
             timeZone: measure.timeZone,
           },
           previousStatus: previous?.status ?? null,
@@ -118,9 +124,7 @@ export class WebhookEventPublisher implements SubscriptionHandler {
           },
         },
         match: {
-          // The scope in force on the change's instant (as the timeline answers a party): a
-          // territory taken out of the scope earlier is not concerned by a later change.
-          parties: [measure.imposingParty, ...partiesCoveredOn(measure, effectiveAt)],
+          parties,
           measureKind: measure.kind,
           measureId: measure.id,
           ...(measure.code ? { measureCode: measure.code } : {}),
