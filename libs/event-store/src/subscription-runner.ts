@@ -94,6 +94,7 @@ export class SubscriptionRunner {
 
   private async run(): Promise<void> {
     while (this.running) {
+      const leading = this.leaderConnection !== undefined;
       try {
         if (!this.leaderConnection && !(await this.tryLead())) {
           // The database answered: another replica leads, and nothing is failing here.
@@ -106,9 +107,15 @@ export class SubscriptionRunner {
         this.recovered();
         if (!progressed) await this.sleep(this.options.pollIntervalMs);
       } catch (error) {
-        // Another runner took over (our lock connection must have dropped): step down.
-        if (error instanceof CheckpointMovedError) await this.releaseLeadership();
-        await this.sleep(this.failed(error));
+        if (error instanceof CheckpointMovedError) {
+          // A rebuild swapped the projection in under this runner (or another runner took over):
+          // nothing failed, and nothing was applied twice. Step down, and lead again from the
+          // checkpoint as it is now, or stand by.
+          this.logger.log(`${error.message}; taking it up again from the stored checkpoint`);
+          await this.releaseLeadership();
+          continue;
+        }
+        await this.sleep(this.failed(error, leading ? 'Batch failed' : 'Could not try to lead'));
       }
     }
   }
@@ -118,9 +125,9 @@ export class SubscriptionRunner {
    * (a database away fails every try, for as long as it is away), waiting twice as long after
    * each failure in a row, up to 16 times `errorBackoffMs`.
    */
-  private failed(error: unknown): number {
+  private failed(error: unknown, what: string): number {
     const message = error instanceof Error ? error.message : String(error);
-    if (message !== this.lastError) this.logger.error(`Batch failed, will retry: ${message}`);
+    if (message !== this.lastError) this.logger.error(`${what}, will retry: ${message}`);
     this.lastError = message;
     this.failures += 1;
     return (this.options.errorBackoffMs ?? 1000) * 2 ** Math.min(this.failures - 1, 4);
@@ -262,6 +269,9 @@ export class SubscriptionRunner {
 /** Someone else moved the checkpoint: this runner's batch was rolled back and it re-reads. */
 class CheckpointMovedError extends Error {
   constructor(name: string) {
-    super(`The checkpoint of ${name} moved under this runner; its batch was rolled back`);
+    super(
+      `The checkpoint of ${name} moved under this runner (a rebuild swapped it in, or another ` +
+        'runner leads now); its batch was rolled back',
+    );
   }
 }
