@@ -1,5 +1,6 @@
 import type { INestApplicationContext, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import { describePostgresRefusal } from '@app/config';
 import { connectionSettings, redactUrl } from '@app/database';
 import { probeRedis } from '@app/redis';
 import { Client } from 'pg';
@@ -73,5 +74,5 @@ export function describeCliError(error: unknown): string {
     const where = address ? ` ${address}${port ? `:${port}` : ''}` : '';
     return `Cannot connect to${where} (${code}): check that PostgreSQL and Redis run and that DATABASE_URL and REDIS_URL point at them.`;
   }
-  return error instanceof Error ? error.message : String(error);
+  return describePostgresRefusal(error) ?? (error instanceof Error ? error.message : String(error));
 }

@@ -1,5 +1,5 @@
 export { configSchema, loadConfig, nestLogLevels, ConfigError, type AccordConfig } from './config';
 export { ConfigModule } from './config.module';
 export { ACCORD_CONFIG } from './config.token';
-export { describeStartupFailure, nestLogger } from './startup-failure';
+export { describePostgresRefusal, describeStartupFailure, nestLogger } from './startup-failure';
 export { stopOnSignals, type StopOnSignalsOptions } from './stop-on-signals';

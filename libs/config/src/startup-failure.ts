@@ -17,13 +17,12 @@ const CONNECTION_REFUSALS = /^(08|28|3D|53|57P)|^42501$/;
  */
 export function describeStartupFailure(error: unknown): string {
   if (error instanceof ConfigError) return error.message;
-  const { code, message, address, port, hostname, severity } = error as {
+  const { code, message, address, port, hostname } = error as {
     code?: unknown;
     message?: unknown;
     address?: unknown;
     port?: unknown;
     hostname?: unknown;
-    severity?: unknown;
   };
   if (code === 'EADDRINUSE' && typeof message === 'string') {
     return `Cannot listen: ${message.replace(/^listen EADDRINUSE: /, '')} (another process holds the port)`;
@@ -35,10 +34,29 @@ export function describeStartupFailure(error: unknown): string {
     const where = typeof host === 'string' ? ` ${host}${at}` : '';
     return `Cannot connect to PostgreSQL at${where} (${code}): check that it runs and that DATABASE_URL points at it.`;
   }
-  if (typeof severity === 'string' && typeof code === 'string' && CONNECTION_REFUSALS.test(code)) {
-    return `PostgreSQL refused the connection: ${String(message)} (${code}); check the user, password and database in DATABASE_URL.`;
-  }
-  return error instanceof Error ? (error.stack ?? error.message) : String(error);
+  return (
+    describePostgresRefusal(error) ??
+    (error instanceof Error ? (error.stack ?? error.message) : String(error))
+  );
+}
+
+/**
+ * What PostgreSQL refusing a connection means, in one line (too many clients, a wrong
+ * password, no such database, shutting down), or undefined for any other error.
+ */
+export function describePostgresRefusal(error: unknown): string | undefined {
+  const { code, message, severity } = error as {
+    code?: unknown;
+    message?: unknown;
+    severity?: unknown;
+  };
+  if (typeof severity !== 'string' || typeof code !== 'string' || !CONNECTION_REFUSALS.test(code))
+    return undefined;
+  const hint =
+    code === '53300'
+      ? 'the server has no connection to spare (max_connections, or the role's limit); try again, or raise it'
+      : 'check the user, password and database in DATABASE_URL';
+  return `PostgreSQL refused the connection: ${String(message)} (${code}); ${hint}.`;
 }
 
 /**
