@@ -21,7 +21,7 @@ describe('describePostgresRefusal on PostgreSQL', () => {
       await refused.end().catch(() => undefined);
       expect(describePostgresRefusal(error)).toBe(
         `PostgreSQL refused the connection: too many connections for role "${role}" (53300); ` +
-          'the server has no connection to spare (max_connections, or the role's limit); try again, or raise it.',
+          'the server has no connection to spare (max_connections, or the role limit); try again, or raise it.',
       );
     } finally {
       await admin.query(`DROP ROLE IF EXISTS ${role}`);

@@ -54,7 +54,7 @@ export function describePostgresRefusal(error: unknown): string | undefined {
     return undefined;
   const hint =
     code === '53300'
-      ? 'the server has no connection to spare (max_connections, or the role's limit); try again, or raise it'
+      ? 'the server has no connection to spare (max_connections, or the role limit); try again, or raise it'
       : 'check the user, password and database in DATABASE_URL';
   return `PostgreSQL refused the connection: ${String(message)} (${code}); ${hint}.`;
 }
