@@ -695,12 +695,9 @@ function factsOf(row: AlertRow): AlertFacts {
 }
 
 /**
- * What an alert sends: `suspension.expiring`, and at the end `suspension.lapsed` too once the
- * lapse stands on the stream (recorded now or by an earlier attempt).
- */
-/**
  * What a fired alert sends: its warning (`suspension.expiring` at its lead time, `PT0S` at the
- * end itself), and the lapse it recorded. An end already past when its suspension was recorded
+ * end itself), and at the end `suspension.lapsed` too once the lapse stands on the stream
+ * (recorded now or by an earlier attempt). An end already past when its suspension was recorded
  * (`overdue`) warns of nothing: lead times before then are not sent late, and neither is this
  * one; its lapse is the news.
  */
