@@ -64,5 +64,23 @@ describe('the worker health checks', () => {
     await eventually(async () => expect((await get('/health/ready')).status).toBe(200), {
       timeoutMs: 15_000,
     });
+
+    // A newer version migrated the database under it: not ready (an old replica left running
+    // through an upgrade shows up here instead of answering from a schema it does not know).
+    await db.pool.query(
+      `INSERT INTO migrations (timestamp, name) VALUES (1999999999999, 'FromANewerAccord1999999999999')`,
+    );
+    const newer = await get('/health/ready');
+    expect(newer.status).toBe(503);
+    expect(JSON.parse(newer.body)).toMatchObject({
+      checks: {
+        migrations: {
+          status: 'down',
+          error: 'migrated by a newer version of Accord (FromANewerAccord1999999999999)',
+        },
+      },
+    });
+    await db.pool.query(`DELETE FROM migrations WHERE name = 'FromANewerAccord1999999999999'`);
+    expect((await get('/health/ready')).status).toBe(200);
   });
 });

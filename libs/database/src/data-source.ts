@@ -1,5 +1,5 @@
 import { ConfigError } from '@app/config';
-import type { Pool, PoolClient } from 'pg';
+import type { Pool } from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { connectionSettings, QueryTimeoutClient } from './connection-settings';
 import { redactUrl } from './ensure-database';
@@ -54,7 +54,7 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   const client = await poolOf(dataSource).connect();
   try {
     await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
-    await ensureNotNewer(dataSource, client);
+    await ensureNotNewer(dataSource);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     return applied.map((migration) => migration.name);
   } finally {
@@ -72,14 +72,8 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
  * answering reads from them: wrong answers that stay until a rebuild. Stopping it here is what
  * makes an upgrade safe to get wrong.
  */
-async function ensureNotNewer(dataSource: DataSource, client: PoolClient): Promise<void> {
-  const { rows: table } = await client.query<{ exists: boolean }>(
-    "SELECT to_regclass('migrations') IS NOT NULL AS exists",
-  );
-  if (!table[0].exists) return;
-  const { rows } = await client.query<{ name: string }>('SELECT name FROM migrations ORDER BY id');
-  const known = new Set(dataSource.migrations.map((m) => m.name ?? m.constructor.name));
-  const unknown = rows.map((row) => row.name).filter((name) => !known.has(name));
+async function ensureNotNewer(dataSource: DataSource): Promise<void> {
+  const unknown = await migrationsUnknownHere(dataSource);
   if (!unknown.length) return;
   const url = (dataSource.options as { url?: string }).url;
   throw new ConfigError([
@@ -87,4 +81,20 @@ async function ensureNotNewer(dataSource: DataSource, client: PoolClient): Promi
       `Accord (migrations this version does not know: ${unknown.join(', ')}). Run that ` +
       'version or a later one: this one would write rows without what the newer code expects.',
   ]);
+}
+
+/**
+ * The migrations applied to the database that this code does not know, oldest first: any means
+ * a newer version migrated it. (TypeORM's own `showMigrations` looks only for pending ones.)
+ */
+export async function migrationsUnknownHere(dataSource: DataSource): Promise<string[]> {
+  const [table] = await dataSource.query<{ exists: boolean }[]>(
+    "SELECT to_regclass('migrations') IS NOT NULL AS exists",
+  );
+  if (!table.exists) return [];
+  const rows = await dataSource.query<{ name: string }[]>(
+    'SELECT name FROM migrations ORDER BY id',
+  );
+  const known = new Set(dataSource.migrations.map((m) => m.name ?? m.constructor.name));
+  return rows.map((row) => row.name).filter((name) => !known.has(name));
 }

@@ -1,4 +1,10 @@
-export { createDataSource, poolOf, runMigrations, type DataSourceOptions } from './data-source';
+export {
+  createDataSource,
+  migrationsUnknownHere,
+  poolOf,
+  runMigrations,
+  type DataSourceOptions,
+} from './data-source';
 export { DatabaseModule, type DatabaseModuleOptions } from './database.module';
 export { PG_POOL } from './database.tokens';
 export { ensureDatabase, dropDatabase, quoteIdentifier, redactUrl } from './ensure-database';

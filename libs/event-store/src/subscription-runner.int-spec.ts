@@ -136,6 +136,8 @@ describe('SubscriptionRunner', () => {
       const failures = () =>
         errors.mock.calls.filter(([message]) => String(message).includes('cannot handle Stuck'));
       expect(failures()).toHaveLength(1);
+      // Said as what failed: a batch (its first, right after it took the lead).
+      expect(String(failures()[0][0])).toMatch(/^Batch failed, will retry: /);
 
       handler.failOn = undefined;
       await eventually(async () => expect(await handled('quiet')).toContain('Stuck'), {

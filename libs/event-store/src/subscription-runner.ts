@@ -94,7 +94,7 @@ export class SubscriptionRunner {
 
   private async run(): Promise<void> {
     while (this.running) {
-      const leading = this.leaderConnection !== undefined;
+      let what = 'Could not try to lead';
       try {
         if (!this.leaderConnection && !(await this.tryLead())) {
           // The database answered: another replica leads, and nothing is failing here.
@@ -102,6 +102,7 @@ export class SubscriptionRunner {
           await this.sleep(this.options.standbyRetryMs ?? 2000);
           continue;
         }
+        what = 'Batch failed';
         if (!(await this.stillLeading())) continue;
         const progressed = await this.processBatch();
         this.recovered();
@@ -115,7 +116,7 @@ export class SubscriptionRunner {
           await this.releaseLeadership();
           continue;
         }
-        await this.sleep(this.failed(error, leading ? 'Batch failed' : 'Could not try to lead'));
+        await this.sleep(this.failed(error, what));
       }
     }
   }

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Module } from '@nestjs/common';
+import { migrationsUnknownHere } from '@app/database';
 import { REDIS } from '@app/redis';
 import type { Redis } from 'ioredis';
 import { DataSource } from 'typeorm';
@@ -15,7 +16,7 @@ const CHECK_TIMEOUT_MS = 2000;
 
 /**
  * Whether this process can do its work (SPEC §4 `/health/ready`): PostgreSQL and Redis answer
- * and no migration is pending. The api serves it on its HTTP app, the worker beside its metrics.
+ * and the database's migrations are exactly this version's (none pending, none newer). The api serves it on its HTTP app, the worker beside its metrics.
  */
 @Injectable()
 export class Readiness {
@@ -30,6 +31,11 @@ export class Readiness {
       probe(() => this.redis.ping()),
       probe(async () => {
         if (await this.dataSource.showMigrations()) throw new Error('pending migrations');
+        // A newer version migrated the database under this running process: its answers and
+        // writes no longer fit the schema (README, Upgrading).
+        const unknown = await migrationsUnknownHere(this.dataSource);
+        if (unknown.length)
+          throw new Error(`migrated by a newer version of Accord (${unknown.join(', ')})`);
       }),
     ]);
     const checks = { postgres, redis, migrations };

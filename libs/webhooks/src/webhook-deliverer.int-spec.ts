@@ -376,6 +376,17 @@ describe('WebhookDeliverer', () => {
       expect(receiver.on(target.path)).toEqual([]);
     });
 
+    it('still delivers to a URL stored with a fragment before fragments were refused', async () => {
+      const subscription = await subscribe(() => ({ status: 204 }));
+      await db.pool.query('UPDATE webhook_subscriptions SET url = url || $2 WHERE id = $1', [
+        subscription.id,
+        '#team-a',
+      ]);
+      const delivery = await dispatch(subscription.id);
+      expect(await deliverer().deliver(delivery.id)).toMatchObject({ kind: 'succeeded' });
+      expect(receiver.on(subscription.path)).toHaveLength(1);
+    });
+
     it('records a network error as a failed attempt', async () => {
       const subscription = await subscribe();
       await db.pool.query('UPDATE webhook_subscriptions SET url = $2 WHERE id = $1', [

@@ -80,12 +80,6 @@ export class WebhookUrlGuard {
     if (url.username || url.password)
       throw new WebhookUrlRefusedError('The URL may not carry a user name or password.');
     if (!url.hostname) throw new WebhookUrlRefusedError('The URL names no host.');
-    // Nothing can listen on port 0, and a fragment is never sent: either is a mistake.
-    if (url.port === '0') throw new WebhookUrlRefusedError('The URL names port 0.');
-    if (raw.includes('#'))
-      throw new WebhookUrlRefusedError(
-        'The URL may not have a fragment (#…): it is never sent to the receiver.',
-      );
     return url;
   }
 
@@ -96,6 +90,13 @@ export class WebhookUrlGuard {
    */
   async check(raw: string): Promise<URL> {
     const url = this.parse(raw);
+    // Nothing can listen on port 0, and a fragment is never sent: either is a mistake to report
+    // now. (Here, not in `parse`: URLs stored before this check are still delivered to.)
+    if (url.port === '0') throw new WebhookUrlRefusedError('The URL names port 0.');
+    if (raw.includes('#'))
+      throw new WebhookUrlRefusedError(
+        'The URL may not have a fragment (#…): it is never sent to the receiver.',
+      );
     const { host, literal } = hostOf(url);
     if (literal) {
       this.checkAddress(host);
