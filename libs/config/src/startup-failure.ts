@@ -5,10 +5,11 @@ const NETWORK_ERRORS = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH'
 
 /**
  * SQLSTATE classes PostgreSQL answers a connection it will not take with: 08 (connection),
- * 28 (authorization: no such role, a wrong password), 3D (no such database), 53 (too many
- * connections), 57P (shutting down or starting up), and 42501 (no right to create the database).
+ * 28 (authorization: no such role, a wrong password), 3D (no such database), 53300 (too many
+ * connections; not the rest of class 53, a disk or memory running out mid-statement), 57P
+ * (shutting down or starting up), and 42501 (no right to create the database).
  */
-const CONNECTION_REFUSALS = /^(08|28|3D|53|57P)|^42501$/;
+const CONNECTION_REFUSALS = /^(08|28|3D|57P)|^53300$|^42501$/;
 
 /**
  * What a process that failed to start prints on stderr before exiting: what is wrong, in one

@@ -195,13 +195,14 @@ export class WebhookSubscriptionsService {
     const first = await this.recordOf(idempotency);
     if (!first) return undefined;
     ensureSameRequest(first, idempotency, { creation: true });
-    this.ensureReplayable(first.created_at, now);
     const { rows } = await this.pool.query<SubscriptionRow>(
       `SELECT ${PUBLIC_SUBSCRIPTION_COLUMNS}, secret FROM webhook_subscriptions WHERE id = $1`,
       [first.subscription_id],
     );
     const current = rows[0];
+    // Deleted since says more than expired (whose advice, rotate, has nothing left to rotate).
     if (!current) throw new SubscriptionDeletedSinceError(first.subscription_id);
+    this.ensureReplayable(first.created_at, now);
     if (first.secret_digest !== secretDigest(current.secret))
       throw new SecretSupersededError('creation', current.id, 1, current.version);
     return { ...toSubscription(current), secret: current.secret };
@@ -567,7 +568,7 @@ export class WebhookSubscriptionsService {
       [idempotency.key],
     );
     const first = rows[0];
-    // Taken a moment ago, gone now: its subscription was deleted meanwhile.
+    // Held a moment ago by a request that then rolled back: the key is free again.
     if (!first)
       throw new WebhookStateConflictError(
         'idempotency-key-in-use',

@@ -15,9 +15,10 @@ const CANCELLED_PREFIX: Record<NonNullable<CalendarEnd['cancelled']>['reason'], 
 /**
  * An RFC 5545 calendar with one VEVENT per suspension end. The UID is the suspension's id, so a
  * subscribed client updates the event when the end moves (SEQUENCE is the measure's stream
- * version, so it grows with every change and never goes back) instead of adding another. An end that will not come (lifted, retracted, or
- * its measure revoked before it) stays, CANCELLED: a client that merged the event by UID then
- * removes it, where an event that merely left the feed would stay in its calendar forever.
+ * version, so it grows with every change and never goes back) instead of adding another. An
+ * end that will not come (lifted, retracted, or its measure revoked before it) stays,
+ * CANCELLED: a client that merged the event by UID then removes it, where an event that merely
+ * left the feed would stay in its calendar forever.
  * Each event links to its measure under `origin` (as `https://host`): a calendar client has no
  * base URL to resolve a relative link against.
  */

@@ -69,7 +69,10 @@ export interface SuspensionEndView {
   lapsedAt: string | null;
   /** How many times the end was extended. */
   extensions: number;
-  /** Grows each time the suspension's row changes (an extension, a lifting, a retraction…). */
+  /**
+   * The calendar's SEQUENCE: the measure's stream version (a withdrawn suspension's, the one
+   * that withdrew it), so it grows with every event of the measure and never goes back.
+   */
   revision: number;
   changedAt: string;
   measure: {
