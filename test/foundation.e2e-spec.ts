@@ -141,6 +141,32 @@ describe('foundation, end to end', () => {
       90_000,
     );
 
+    it('neither the api nor the worker starts on a database a newer version migrated', async () => {
+      const newer = await createTestDatabase('e2e_newer_database');
+      try {
+        await newer.pool.query(
+          `INSERT INTO migrations (timestamp, name) VALUES (1999999999999, 'FromANewerAccord1999999999999')`,
+        );
+        for (const [entry] of ENTRIES) {
+          const result = await runEntry(
+            entry,
+            [],
+            { DATABASE_URL: newer.url, LOG_LEVEL: 'warn' },
+            60_000,
+          );
+          expect({ entry, code: result.code }).toEqual({ entry, code: 1 });
+          // One line, as it is: no stack, not under "Invalid configuration".
+          expect(result.stderr.trim().split('\n')).toEqual([
+            expect.stringMatching(
+              /^The database at .* was migrated by a newer version of Accord \(migrations this version does not know: FromANewerAccord1999999999999\)/,
+            ),
+          ]);
+        }
+      } finally {
+        await newer.drop();
+      }
+    }, 120_000);
+
     it.each(ENTRIES)(
       '%s does not start on a Redis database the server refuses',
       async (entry) => {

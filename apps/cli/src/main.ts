@@ -1,5 +1,5 @@
 import 'reflect-metadata';
-import { ConfigError, loadConfig, type AccordConfig } from '@app/config';
+import { loadConfig, OperatorError, type AccordConfig } from '@app/config';
 import { describeCliError } from './cli-context';
 import { consoleOutput, type CliOutput } from './cli-output';
 import { alertsReconcileCommand } from './commands/alerts-reconcile.command';
@@ -62,7 +62,7 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(
-      `${error instanceof ConfigError ? error.message : describeCliError(error)}\n`,
+      `${error instanceof OperatorError ? error.message : describeCliError(error)}\n`,
     );
     process.exit(1);
   },

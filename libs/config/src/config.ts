@@ -160,7 +160,18 @@ export const configSchema = z.object({
 
 export type AccordConfig = z.infer<typeof configSchema>;
 
-export class ConfigError extends Error {
+/**
+ * A reason not to start that the operator can act on, said in full by its message: the entry
+ * points print it as it is, without a stack.
+ */
+export class OperatorError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'OperatorError';
+  }
+}
+
+export class ConfigError extends OperatorError {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';

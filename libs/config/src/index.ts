@@ -1,4 +1,11 @@
-export { configSchema, loadConfig, nestLogLevels, ConfigError, type AccordConfig } from './config';
+export {
+  configSchema,
+  loadConfig,
+  nestLogLevels,
+  ConfigError,
+  OperatorError,
+  type AccordConfig,
+} from './config';
 export { ConfigModule } from './config.module';
 export { ACCORD_CONFIG } from './config.token';
 export { describePostgresRefusal, describeStartupFailure, nestLogger } from './startup-failure';

@@ -1,5 +1,5 @@
 import { ConsoleLogger, type LoggerService } from '@nestjs/common';
-import { ConfigError, nestLogLevels, type AccordConfig } from './config';
+import { nestLogLevels, OperatorError, type AccordConfig } from './config';
 
 const NETWORK_ERRORS = ['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET'];
 
@@ -17,7 +17,7 @@ const CONNECTION_REFUSALS = /^(08|28|3D|57P)|^53300$|^42501$/;
  * out of reach or refusing the connection); the whole error, stack included, for anything else.
  */
 export function describeStartupFailure(error: unknown): string {
-  if (error instanceof ConfigError) return error.message;
+  if (error instanceof OperatorError) return error.message;
   const { code, message, address, port, hostname } = error as {
     code?: unknown;
     message?: unknown;

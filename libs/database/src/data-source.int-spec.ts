@@ -1,4 +1,4 @@
-import { ConfigError } from '@app/config';
+import { OperatorError } from '@app/config';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { runMigrations } from './data-source';
 
@@ -20,7 +20,7 @@ describe('runMigrations', () => {
       `INSERT INTO migrations (timestamp, name) VALUES (1999999999999, 'FromANewerAccord1999999999999')`,
     );
     const refused = runMigrations(db.dataSource);
-    await expect(refused).rejects.toBeInstanceOf(ConfigError);
+    await expect(refused).rejects.toBeInstanceOf(OperatorError);
     await expect(refused).rejects.toThrow(
       /was migrated by a newer version of Accord \(migrations this version does not know: FromANewerAccord1999999999999\)/,
     );

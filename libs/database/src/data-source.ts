@@ -1,4 +1,4 @@
-import { ConfigError } from '@app/config';
+import { OperatorError } from '@app/config';
 import type { Pool } from 'pg';
 import { DataSource, type MigrationInterface } from 'typeorm';
 import { connectionSettings, QueryTimeoutClient } from './connection-settings';
@@ -76,11 +76,11 @@ async function ensureNotNewer(dataSource: DataSource): Promise<void> {
   const unknown = await migrationsUnknownHere(dataSource);
   if (!unknown.length) return;
   const url = (dataSource.options as { url?: string }).url;
-  throw new ConfigError([
+  throw new OperatorError(
     `The database${url ? ` at ${redactUrl(url)}` : ''} was migrated by a newer version of ` +
       `Accord (migrations this version does not know: ${unknown.join(', ')}). Run that ` +
       'version or a later one: this one would write rows without what the newer code expects.',
-  ]);
+  );
 }
 
 /**
