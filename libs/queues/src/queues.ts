@@ -10,7 +10,7 @@ import type { ConnectionOptions, KeyPrefixOptions, QueueBaseOptions } from 'bull
 /**
  * Connection and key prefix for every BullMQ queue and worker. `maxRetriesPerRequest: null` is
  * what BullMQ requires of a worker's connection; a fresh connection per queue or worker (BullMQ
- * duplicates blocking connections itself).
+ * duplicates blocking connections itself), retried as often as the shared one after an outage.
  */
 export function bullOptions(config: Pick<AccordConfig, 'REDIS_URL' | 'REDIS_PREFIX'>): {
   connection: ConnectionOptions;
@@ -26,6 +26,10 @@ export function bullOptions(config: Pick<AccordConfig, 'REDIS_URL' | 'REDIS_PREF
     ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
     ...(url.protocol === 'rediss:' ? { tls: {} } : {}),
     maxRetriesPerRequest: null,
+    // ioredis's own default, as the shared connection (@app/redis) has: a try at most every 2 s.
+    // BullMQ's default backs off to one every 20 s, so that after an outage of more than a few
+    // seconds the alert queue and worker came back up to 20 s after Redis did.
+    retryStrategy: (times: number) => Math.min(times * 50, 2000),
   };
   return { connection, prefix: config.REDIS_PREFIX } satisfies QueueBaseOptions & KeyPrefixOptions;
 }

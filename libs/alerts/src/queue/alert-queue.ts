@@ -36,7 +36,14 @@ export const FIRE_JOB_OPTIONS: JobsOptions = {
   removeOnFail: { count: 1000 },
 };
 
-/** A row of `alert_schedule` as a job to add: deterministic id, delayed until its fire time. */
+/**
+ * A row of `alert_schedule` as a job to add: deterministic id, delayed until its fire time.
+ * BullMQ runs a delayed job at `timestamp + delay`, and takes `timestamp` (by default) when the
+ * job is added, which can be long after `now`: a reconciler started while Redis is away waits
+ * for it between reading `now` and adding (every job re-created at a worker's start then
+ * fired as late as the outage was long). Both are given from `now`, so that a job runs at its
+ * fire time (or at once if due) however long its commands waited for Redis.
+ */
 export interface SchedulableAlert {
   id: string;
   end_version: string | number;
@@ -56,6 +63,7 @@ export function fireJob(alert: SchedulableAlert, now: Date) {
     opts: {
       ...FIRE_JOB_OPTIONS,
       jobId: alertJobId(alert.id, data.endVersion),
+      timestamp: now.getTime(),
       delay: Math.max(0, alert.fire_at.getTime() - now.getTime()),
     },
   } as const;
