@@ -171,7 +171,12 @@ describe('Expiry alerts in the worker', () => {
     expect(lapsed[0].metadata.actor).toBe('system');
     expect(lapsed[0].payload).toMatchObject({ suspensionId });
 
-    const sent = await deliveries(keysOf(fired));
+    // Written just after the firing commits (the messages are staged with it).
+    const sent = await eventually(async () => {
+      const written = await deliveries(keysOf(fired));
+      expect(written).toHaveLength(4);
+      return written;
+    });
     expect(sent.map((d) => [d.message_key, d.event_type])).toEqual(
       expect.arrayContaining([
         [`alert:${fired[0].id}`, 'suspension.expiring'],
@@ -180,7 +185,6 @@ describe('Expiry alerts in the worker', () => {
         [`alert:${fired[2].id}:lapsed`, 'suspension.lapsed'],
       ]),
     );
-    expect(sent).toHaveLength(4);
     expect(new Set(sent.map((d) => d.webhook_id)).size).toBe(4);
   });
 
@@ -341,8 +345,12 @@ describe('Expiry alerts in the worker', () => {
       { timeoutMs: 20_000, intervalMs: 200 },
     );
     expect(await lapses(measureId)).toHaveLength(1);
-    const sent = await deliveries(keysOf(fired));
-    expect(sent).toHaveLength(4);
+    // Written just after the firing commits (the messages are staged with it).
+    const sent = await eventually(async () => {
+      const written = await deliveries(keysOf(fired));
+      expect(written).toHaveLength(4);
+      return written;
+    });
     expect(new Set(sent.map((d) => d.webhook_id)).size).toBe(4);
   });
 
@@ -367,8 +375,11 @@ describe('Expiry alerts in the worker', () => {
       expect(row.fired_at!.getTime()).toBeGreaterThanOrEqual(row.fire_at.getTime() - 1000);
       expect(row.fired_at!.getTime() - row.fire_at.getTime()).toBeLessThan(5000);
     }
-    const sent = await deliveries(fired.map((row) => `alert:${row.id}`));
-    expect(sent).toHaveLength(30);
+    const sent = await eventually(async () => {
+      const written = await deliveries(fired.map((row) => `alert:${row.id}`));
+      expect(written).toHaveLength(30);
+      return written;
+    });
     expect(new Set(sent.map((d) => d.webhook_id)).size).toBe(30);
     // Their jobs ran and found them fired: nothing left to fire them again.
     const queue = app.get<AlertQueue>(ALERT_QUEUE);
