@@ -21,6 +21,7 @@ import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
 import { AlertsModule } from '../alerts.module';
+import { ALERT_QUEUE, type AlertQueue } from '../queue/alert-queue';
 import { AlertScheduleProjection } from '../schedule/alert-schedule.projection';
 
 /** A clock a test moves by hand: `at` is the instant `now()` answers. */
@@ -111,6 +112,10 @@ export async function startAlertsTestApp(
       }
     },
     async close() {
+      // The queue writes its meta key once connected, on its own: a command after it on the same
+      // connection lets that write land before the prefix is deleted (under load it came after,
+      // and stayed).
+      await app.get<AlertQueue>(ALERT_QUEUE).count();
       await app.close();
       await deleteRedisPrefix(prefix);
       await db.drop();
