@@ -41,8 +41,13 @@ describe('Alert jobs re-created while Redis is away', () => {
   beforeAll(async () => {
     db = await createTestDatabase('alerts_redis_late');
     redis = await CuttableRedis.start();
-    Object.assign(process.env, { DATABASE_URL: db.url, REDIS_PREFIX: prefix });
-    config = { ...loadConfig(), REDIS_URL: redis.url };
+    // As the process would load it from these variables, without touching the environment.
+    config = loadConfig({
+      DATABASE_URL: db.url,
+      REDIS_URL: redis.url,
+      REDIS_PREFIX: prefix,
+      LOG_LEVEL: 'error',
+    });
     const moduleRef = await Test.createTestingModule({
       imports: [
         ConfigModule,
