@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTestDatabase, StallingProxy, type TestDatabase } from '@app/testing';
+import { Client } from 'pg';
 import request from 'supertest';
 import { createApi } from '../apps/api/src/create-api';
 
@@ -59,5 +60,24 @@ describe('the api when its database stops answering', () => {
     let healed = await list();
     for (let tries = 0; healed.status !== 200 && tries < 10; tries += 1) healed = await list();
     expect(healed.status).toBe(200);
+  });
+
+  it('answers 503 when PostgreSQL itself cuts a statement at the query timeout', async () => {
+    // A migration or a rebuild's swap holding the read model: the server cancels the read
+    // (57014) after DATABASE_QUERY_TIMEOUT_MS; the same request succeeds once the lock is gone.
+    const locker = new Client({ connectionString: db.url });
+    await locker.connect();
+    try {
+      await locker.query('BEGIN');
+      await locker.query('LOCK TABLE measure_status IN ACCESS EXCLUSIVE MODE');
+      const cut = await list();
+      expect(cut.status).toBe(503);
+      expect(cut.headers['retry-after']).toBe('5');
+      expect(cut.body).toMatchObject({ code: 'database-unavailable' });
+      await locker.query('ROLLBACK');
+      expect((await list()).status).toBe(200);
+    } finally {
+      await locker.end();
+    }
   });
 });

@@ -139,6 +139,9 @@ describe('toProblem', () => {
       notFound('db.internal'),
       shutDown,
       sqlState('08006', 'connection failure'),
+      // Every connection slot taken; a statement cut by DATABASE_QUERY_TIMEOUT_MS.
+      sqlState('53300', 'sorry, too many clients already'),
+      sqlState('57014', 'canceling statement due to statement timeout'),
       new Error('Connection terminated unexpectedly'),
       new Error('timeout exceeded when trying to connect'),
       new QueryFailedError('SELECT 1', [], shutDown),

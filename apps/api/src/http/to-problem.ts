@@ -96,10 +96,13 @@ const UNREACHABLE_ERRNOS = new Set([
   'EPIPE',
 ]);
 /**
- * SQLSTATEs of a server going away or not taking connections: class 08 (connection exception),
- * 57P01–57P03 (shut down by an administrator, crashed, starting up or shutting down).
+ * SQLSTATEs of a server going away, not taking connections or too busy to answer in time:
+ * class 08 (connection exception), class 53 (insufficient resources: 53300, every connection
+ * slot taken, among them), 57014 (a statement cancelled, which is what `statement_timeout`
+ * does) and 57P01–57P03 (shut down by an administrator, crashed, starting up or shutting down).
+ * Each passes: the same request may well succeed in a moment.
  */
-const UNAVAILABLE_SQLSTATE = /^(08...|57P0[1-3])$/;
+const UNAVAILABLE_SQLSTATE = /^(08...|53...|57014|57P0[1-3])$/;
 /** What node-postgres and its pool say when a connection ends or cannot be had in time. */
 const CONNECTION_LOST =
   /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout)/;
@@ -149,7 +152,7 @@ function databaseUnavailable(): ApiProblem {
     503,
     'database-unavailable',
     'Database unavailable',
-    'The database cannot be reached at the moment; try again shortly.',
+    'The database cannot be reached or is too busy at the moment; try again shortly.',
     {},
     { 'retry-after': '5' },
   );

@@ -42,7 +42,7 @@ const DESCRIPTIONS: Record<ProblemStatus, string> = {
     `there is one): ${list(codesOf('invalid'))}; or \`idempotency-key-reused\` (the ` +
     '`Idempotency-Key` was used for a different request).',
   503:
-    '`database-unavailable`: PostgreSQL cannot be reached at the moment; or `not-caught-up` ' +
+    '`database-unavailable`: PostgreSQL cannot be reached or is too busy at the moment; or `not-caught-up` ' +
     '(reads with `minPosition`): the read model had not reached it within the wait. ' +
     '`Retry-After` says when to ask again.',
 };

@@ -147,7 +147,11 @@ function applyToMeasure(measure: Measure, event: FactEvent): Measure {
             pickDefined({
               eventId: event.metadata.eventId,
               effectiveAt: data.effectiveAt,
-              previousEndsAt: event.data.previousEndsAt,
+              // The end this extension moved, as the facts that still stand say: the event's
+              // own `previousEndsAt` was right when it was recorded, but names the end of an
+              // earlier extension that may since have been retracted (the status on dates before
+              // this extension took effect would take that retracted end back).
+              previousEndsAt: s.endsAt ?? event.data.previousEndsAt,
               endsAt: event.data.endsAt,
               duration: event.data.duration,
               extendedBy: event.data.extendedBy,

@@ -1,7 +1,8 @@
-import { foldEvents } from '../shared/event';
-import { type GivenEvent, withMetadata } from '../testing/decider-spec';
+import { decideAll, foldEvents } from '../shared/event';
+import { type GivenEvent, testContext, withMetadata } from '../testing/decider-spec';
 import { implemented, sources, suspended, usReciprocal } from '../testing/fixtures';
 import { measureDecider } from './measure.decide';
+import type { MeasureCommand } from './measure.commands';
 import type { MeasureEvent } from './measure.events';
 import { measureStatusAt } from './measure.status';
 
@@ -170,5 +171,69 @@ describe('measureStatusAt', () => {
 
   it('returns null for an empty stream', () => {
     expect(measureStatusAt(fold([]), '2025-05-01T00:00:00Z')).toBeNull();
+  });
+});
+
+describe('an extension retracted after a later one was recorded', () => {
+  const context = testContext({ now: '2026-12-01T00:00:00Z' });
+  const extension = (endsAt: string, effectiveAt: string): MeasureCommand => ({
+    type: 'ExtendSuspension',
+    data: { suspensionId: 's', endsAt, effectiveAt, sources },
+  });
+  const recorded = decideAll(
+    measureDecider,
+    [
+      {
+        type: 'RecordMeasure',
+        data: {
+          measureId: 'm',
+          measure: { ...usReciprocal, rate: { type: 'ad-valorem', percent: 40 } },
+          effectiveAt: '2026-01-01T00:00:00Z',
+          sources,
+        },
+      },
+      {
+        type: 'ScheduleSuspension',
+        data: {
+          suspensionId: 's',
+          startsAt: '2026-02-01T00:00:00Z',
+          endsAt: '2027-02-01T00:00:00Z',
+          sources,
+        },
+      },
+      extension('2027-05-01T00:00:00Z', '2026-11-01T00:00:00Z'),
+      extension('2027-06-01T00:00:00Z', '2027-03-01T00:00:00Z'),
+    ],
+    measureDecider.initialState(),
+    context,
+  );
+  const first = recorded.events.find(
+    (event) => event.type === 'SuspensionExtended' && event.data.endsAt?.startsWith('2027-05'),
+  );
+  const { state } = decideAll(
+    measureDecider,
+    [
+      {
+        type: 'RetractEvent',
+        data: { eventId: first!.metadata.eventId, reason: 'Never decided', sources },
+      },
+    ],
+    recorded.state,
+    context,
+  );
+
+  it('no longer carries the suspension to the retracted end', () => {
+    // The first end stands until the later extension takes effect: in force in between.
+    const between = measureStatusAt(state, '2027-02-15T00:00:00Z');
+    expect(between).toMatchObject({ status: 'in-force', activeSuspension: null });
+    expect(between?.rateInForce).toEqual({ type: 'ad-valorem', percent: 40 });
+    expect(measureStatusAt(state, '2027-01-15T00:00:00Z')).toMatchObject({
+      status: 'suspended',
+      activeSuspension: { id: 's', endsAt: '2027-02-01T00:00:00.000Z' },
+    });
+    expect(measureStatusAt(state, '2027-03-15T00:00:00Z')).toMatchObject({
+      status: 'suspended',
+      activeSuspension: { id: 's', endsAt: '2027-06-01T00:00:00.000Z' },
+    });
   });
 });
