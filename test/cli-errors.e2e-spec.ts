@@ -161,6 +161,17 @@ describe('the CLI when something is wrong: one clear line and an exit code', () 
     },
   );
 
+  it('help lists every command with the arguments and options it takes', async () => {
+    const result = await runEntry(CLI, ['help'], { DATABASE_URL: NOWHERE_PG }, 60_000);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('  import <dataset.yaml>\n');
+    expect(result.stdout).toContain(
+      '  api-keys:create --role <viewer|editor|admin> --name <name>\n',
+    );
+    expect(result.stdout).toContain('  alerts:reconcile [--enqueue-overdue]\n');
+    expect(result.stdout).toContain('  projections:rebuild [name]\n');
+  });
+
   it('answers an unknown command on stderr alone, usage included, with exit code 2', async () => {
     const result = await runEntry(CLI, ['bogus'], { DATABASE_URL: NOWHERE_PG }, 60_000);
     expect(result.code).toBe(2);

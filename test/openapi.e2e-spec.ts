@@ -3,6 +3,8 @@ import type { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { createTestDatabase, type TestDatabase } from '@app/testing';
+import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import request from 'supertest';
 import { createApi } from '../apps/api/src/create-api';
 import { WorkerModule } from '../apps/worker/src/worker.module';
@@ -39,100 +41,46 @@ const WRITE_ROUTE = /^POST \/api\/v1\/(measures|agreements)\b/;
 const WRITE_PROBLEMS = ['400', '401', '403', '404', '409', '412', '413', '415', '422'];
 const METHODS = ['get', 'put', 'post', 'delete', 'patch'];
 
-const FORMATS: Record<string, RegExp> = {
-  'date-time': /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/,
-  uuid: /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
-};
+/**
+ * Checks values against schemas of the document with Ajv, as JSON Schema 2020-12 (what an
+ * OpenAPI 3.1 Schema Object is): the document's components are one schema, and a schema taken
+ * from anywhere in the document has its `#/components/…` references pointed at it.
+ */
+class SchemaChecker {
+  private readonly ajv = new Ajv2020({ strict: false, allErrors: true });
+  private readonly compiled = new WeakMap<Json, ValidateFunction>();
 
-/** JSON's type of a value, as a schema's `type` names it. */
-function typeOf(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  return typeof value;
+  constructor(document: Json) {
+    addFormats(this.ajv);
+    this.ajv.addSchema(pointedAtDocument({ components: document.components }), DOCUMENT_ID);
+  }
+
+  /** The ways `value` breaks `schema`, as `<path>: <what>`; none when it holds. */
+  violations(schema: Json, value: unknown): string[] {
+    let validate = this.compiled.get(schema);
+    if (!validate) {
+      validate = this.ajv.compile(pointedAtDocument(schema));
+      this.compiled.set(schema, validate);
+    }
+    if (validate(value)) return [];
+    return (validate.errors ?? []).map((error) => {
+      const at = error.instancePath || '/';
+      const params = error.params as Record<string, string>;
+      if (error.keyword === 'additionalProperties')
+        return `${error.instancePath}/${params.additionalProperty}: not in the schema`;
+      if (error.keyword === 'required')
+        return `${error.instancePath}/${params.missingProperty}: missing`;
+      return `${at}: ${error.message ?? error.keyword}`;
+    });
+  }
 }
 
-/**
- * The ways `value` breaks an OpenAPI 3.0 schema, with `$ref`s resolved by `resolve`: the
- * keywords zod's generator writes (type, nullable, enum, properties, required,
- * additionalProperties, items, allOf, anyOf, oneOf, pattern, format, bounds). A validator
- * library is not among the project's dependencies; this is enough for the schemas at hand.
- */
-function violations(
-  schema: Json,
-  value: unknown,
-  resolve: (ref: string) => Json | undefined,
-  path = '',
-): string[] {
-  const at = path || '/';
-  if (schema.$ref) {
-    const target = resolve(schema.$ref as string);
-    return target ? violations(target, value, resolve, path) : [`${at}: unresolved ${schema.$ref}`];
-  }
-  if (value === null && schema.nullable === true) return [];
-  const errors: string[] = [];
-  const check = (sub: Json, v: unknown, p: string) => violations(sub, v, resolve, p);
-  for (const sub of (schema.allOf ?? []) as Json[]) errors.push(...check(sub, value, path));
-  for (const keyword of ['anyOf', 'oneOf'] as const) {
-    const options = schema[keyword] as Json[] | undefined;
-    if (!options) continue;
-    const matching = options.filter((sub) => check(sub, value, path).length === 0).length;
-    if (keyword === 'anyOf' ? matching === 0 : matching !== 1) {
-      errors.push(`${at}: matches ${matching} of ${options.length} ${keyword} schemas`);
-    }
-  }
-  if (schema.enum && !(schema.enum as unknown[]).includes(value)) {
-    errors.push(`${at}: ${JSON.stringify(value)} is not one of ${JSON.stringify(schema.enum)}`);
-  }
-  if (schema.type) {
-    const type = typeOf(value);
-    const fits =
-      type === schema.type ||
-      (schema.type === 'integer' && Number.isInteger(value)) ||
-      (schema.type === 'number' && type === 'number');
-    if (!fits) return [...errors, `${at}: ${type} where ${schema.type as string} is expected`];
-  }
-  if (typeof value === 'string') {
-    if (schema.pattern && !new RegExp(schema.pattern as string).test(value)) {
-      errors.push(`${at}: ${JSON.stringify(value)} does not match ${schema.pattern as string}`);
-    }
-    const format = FORMATS[schema.format as string];
-    if (format && !format.test(value)) errors.push(`${at}: not a ${schema.format as string}`);
-    if (schema.minLength !== undefined && value.length < schema.minLength) {
-      errors.push(`${at}: shorter than ${schema.minLength as number}`);
-    }
-  }
-  if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${at}: too small`);
-    if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${at}: too large`);
-  }
-  if (Array.isArray(value) && schema.items) {
-    value.forEach((item, index) =>
-      errors.push(...check(schema.items as Json, item, `${path}/${index}`)),
-    );
-  }
-  if (typeOf(value) === 'object') {
-    // Also alone: `oneOf: [{ required: [a] }, { required: [b] }]` asks for exactly one of two.
-    for (const name of (schema.required ?? []) as string[]) {
-      if (!(name in (value as Json))) errors.push(`${path}/${name}: missing`);
-    }
-  }
-  if (
-    typeOf(value) === 'object' &&
-    (schema.properties || schema.additionalProperties !== undefined)
-  ) {
-    const object = value as Json;
-    const properties = (schema.properties ?? {}) as Json;
-    for (const [name, item] of Object.entries(object)) {
-      if (properties[name])
-        errors.push(...check(properties[name] as Json, item, `${path}/${name}`));
-      else if (schema.additionalProperties === false)
-        errors.push(`${path}/${name}: not in the schema`);
-      else if (typeof schema.additionalProperties === 'object') {
-        errors.push(...check(schema.additionalProperties as Json, item, `${path}/${name}`));
-      }
-    }
-  }
-  return errors;
+const DOCUMENT_ID = 'https://accord.test/openapi.json';
+
+function pointedAtDocument(schema: Json): Json {
+  return JSON.parse(
+    JSON.stringify(schema).replaceAll('"#/components/', `"${DOCUMENT_ID}#/components/`),
+  ) as Json;
 }
 
 /** Checks a body against a schema of the document: its errors, none when it holds. */
@@ -146,6 +94,7 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
   /** Every route Nest registered, as `METHOD /path/{param}`. */
   const served = new Set<string>();
   let document: Json;
+  let checker: SchemaChecker;
   const http = () => request(app.getHttpServer());
 
   function operations(): { route: string; operation: Json }[] {
@@ -191,6 +140,7 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
     const response = await http().get('/api/openapi.json').expect(200);
     expect(response.headers['content-type']).toMatch(/^application\/json/);
     document = response.body;
+    checker = new SchemaChecker(document);
     // The projections behind the read routes, so that real answers can be checked.
     worker = await NestFactory.createApplicationContext(WorkerModule, { logger: false });
   }, 60_000);
@@ -201,7 +151,10 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
   });
 
   it('is an OpenAPI 3 document, served without a key', () => {
-    expect(document.openapi).toMatch(/^3\./);
+    expect(document.openapi).toBe('3.1.0');
+    // 3.1's schemas are JSON Schema: a value that may be null says so with `type: 'null'`.
+    // 3.0's `nullable` would be ignored there (and beside a `$ref` or an enum, it never worked).
+    expect(JSON.stringify(document)).not.toContain('"nullable"');
     expect(document.info).toMatchObject({ title: 'Accord API', version: expect.any(String) });
     expect(document.components.securitySchemes.bearerAuth).toEqual(
       expect.objectContaining({ type: 'http', scheme: 'bearer' }),
@@ -405,6 +358,11 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
     expect(page.headers['content-type']).toMatch(/^text\/html/);
     expect(page.text).toContain('<div id="swagger-ui">');
     expect(page.text).toContain('"url":"openapi.json"');
+    expect(page.text).toContain('"persistAuthorization":false');
+    expect(page.headers).toMatchObject({
+      'x-frame-options': 'DENY',
+      'content-security-policy': "frame-ancestors 'none'",
+    });
     const assets = [...page.text.matchAll(/(?:href|src)="(docs\/[^"]+)"/g)].map((m) => m[1]);
     expect(assets).toEqual(expect.arrayContaining(['docs/swagger-ui.css']));
     for (const asset of assets) {
@@ -657,7 +615,7 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
         if (parameter.in !== 'query') continue;
         if (!['asOf', 'knownAt', 'from', 'to', 'since', 'until'].includes(parameter.name)) continue;
         const at = `${route} ?${parameter.name}`;
-        const check = (value: string) => violations(parameter.schema as Json, value, resolve);
+        const check = (value: string) => checker.violations(parameter.schema as Json, value);
         expect({ at, errors: check('0001-01-01T00:00:00Z') }).toEqual({ at, errors: [] });
         expect({ at, errors: check('9999-12-31T23:59:59.999Z') }).toEqual({ at, errors: [] });
         expect({ at, refused: check('0000-12-31T00:00:00Z').length > 0 }).toEqual({
@@ -721,7 +679,7 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
       body({ filters: { measureKinds: ['bogus'] } }),
     ];
     for (const refused of refusedByDocument) {
-      expect({ refused, errors: violations(create, refused, resolve).length > 0 }).toEqual({
+      expect({ refused, errors: checker.violations(create, refused).length > 0 }).toEqual({
         refused,
         errors: true,
       });
@@ -740,7 +698,7 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
         measureKinds: create.properties.filters.properties.measureKinds.items.enum,
       },
     });
-    expect(violations(create, taken, resolve)).toEqual([]);
+    expect(checker.violations(create, taken)).toEqual([]);
     const created = await http()
       .post('/api/v1/webhook-subscriptions')
       .set('authorization', `Bearer ${adminKey}`)
@@ -762,21 +720,21 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
         sources,
       },
     ]) {
-      expect({ refused, errors: violations(schedule, refused, resolve).length > 0 }).toEqual({
+      expect({ refused, errors: checker.violations(schedule, refused).length > 0 }).toEqual({
         refused,
         errors: true,
       });
     }
     expect(
-      violations(
-        schedule,
-        { startsAt: '2025-05-14T04:01:00Z', duration: 'P90D', sources },
-        resolve,
-      ),
+      checker.violations(schedule, {
+        startsAt: '2025-05-14T04:01:00Z',
+        duration: 'P90D',
+        sources,
+      }),
     ).toEqual([]);
     const extend = resolve('#/components/schemas/ExtendSuspensionBody')!;
-    expect(violations(extend, { sources }, resolve).length).toBeGreaterThan(0);
-    expect(violations(extend, { duration: 'P90D', sources }, resolve)).toEqual([]);
+    expect(checker.violations(extend, { sources }).length).toBeGreaterThan(0);
+    expect(checker.violations(extend, { duration: 'P90D', sources })).toEqual([]);
   });
 
   describe('real answers validate against the schemas the document gives them', () => {
@@ -823,7 +781,7 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
     }
 
     beforeAll(async () => {
-      validate = (schema, body) => violations(schema, body, resolve);
+      validate = (schema, body) => checker.violations(schema, body);
 
       const measure = await write('/api/v1/measures', {
         code,
@@ -892,12 +850,23 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
       expect(validate(schema, { ...detail.body, extra: 1 })).toEqual(['/extra: not in the schema']);
       expect(validate(schema, untitled)).toEqual(['/title: missing']);
       expect(validate(schema, { ...detail.body, version: '1' })).toEqual([
-        '/version: string where integer is expected',
+        '/version: must be integer',
+      ]);
+      // Before it took effect: no status, no rate, no suspension, all null, as documented.
+      const before = await expectValid(
+        'GET /api/v1/measures/{measure}',
+        `/api/v1/measures/${code}?asOf=2025-01-01T00:00:00Z`,
+      );
+      expect(before.body).toMatchObject({ status: null, rate: null, activeSuspension: null });
+      expect(validate(schema, { ...before.body, status: 'dormant' })).toEqual([
+        expect.stringMatching(/^\/status: /),
+        expect.stringMatching(/^\/status: /),
+        expect.stringMatching(/^\/status: must match a schema in anyOf/),
       ]);
       const [first, ...rest] = detail.body.suspensions as Json[];
       expect(
         validate(schema, { ...detail.body, suspensions: [{ ...first, onAsOf: null }, ...rest] }),
-      ).toEqual(['/suspensions/0/onAsOf: null where object is expected']);
+      ).toEqual(['/suspensions/0/onAsOf: must be object']);
       const list = await expectValid(
         'GET /api/v1/measures',
         `/api/v1/measures?imposingParty=US&asOf=2025-07-01T00:00:00Z&minPosition=${position}`,
@@ -909,6 +878,11 @@ describe('OpenAPI document and Swagger UI, end to end', () => {
         `/api/v1/agreements/${agreementCode}?minPosition=${position}`,
       );
       expect(agreement.body.commitments).toHaveLength(1);
+      const beforeConcluded = await expectValid(
+        'GET /api/v1/agreements/{agreement}',
+        `/api/v1/agreements/${agreementCode}?asOf=2025-01-01T00:00:00Z`,
+      );
+      expect(beforeConcluded.body).toMatchObject({ status: null, commitments: [{ status: null }] });
       expect(agreement.headers.etag).toMatch(
         new RegExp(`^W/"${agreement.body.version}\\.[\\w-]+"$`),
       );

@@ -10,16 +10,27 @@ import { verifyCommand } from './commands/verify.command';
 
 type Command = (config: AccordConfig, out: CliOutput, args: string[]) => Promise<number>;
 
-const COMMANDS: Record<string, { summary: string; run: Command }> = {
+/** Each command with what it takes after its name (as its own usage line spells it). */
+const COMMANDS: Record<string, { takes?: string; summary: string; run: Command }> = {
   verify: { summary: 'verify every stream’s hash chain', run: verifyCommand },
-  import: { summary: 'import a dataset file (idempotent)', run: importCommand },
+  import: {
+    takes: '<dataset.yaml>',
+    summary: 'import a dataset file (idempotent)',
+    run: importCommand,
+  },
   seed: { summary: 'import the bundled 2025 US–China dataset', run: seedCommand },
-  'api-keys:create': { summary: 'create an API key and print it once', run: apiKeysCreateCommand },
+  'api-keys:create': {
+    takes: '--role <viewer|editor|admin> --name <name>',
+    summary: 'create an API key and print it once',
+    run: apiKeysCreateCommand,
+  },
   'alerts:reconcile': {
+    takes: '[--enqueue-overdue]',
     summary: 're-create missing alert jobs from PostgreSQL and fire overdue alerts',
     run: alertsReconcileCommand,
   },
   'projections:rebuild': {
+    takes: '[name]',
     summary: 'rebuild one projection [name] or all from position 0, then swap (no downtime)',
     run: projectionsRebuildCommand,
   },
@@ -28,8 +39,10 @@ const COMMANDS: Record<string, { summary: string; run: Command }> = {
 /** The usage: a result when asked for (stdout), part of the error otherwise (stderr). */
 function usage(print: (line: string) => void): void {
   print('Usage: npm run cli -- <command> [options]\n\nCommands:');
-  for (const [name, { summary }] of Object.entries(COMMANDS))
-    print(`  ${name.padEnd(24)}${summary}`);
+  for (const [name, { takes, summary }] of Object.entries(COMMANDS)) {
+    print(`  ${[name, takes].filter(Boolean).join(' ')}`);
+    print(`      ${summary}`);
+  }
 }
 
 async function main(argv: string[]): Promise<number> {

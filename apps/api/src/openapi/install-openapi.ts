@@ -25,7 +25,13 @@ export function installOpenApi(app: NestFastifyApplication): void {
       .send(document);
   });
   fastify.get(DOCS_PATH, (_request, reply) =>
-    reply.header('cache-control', 'no-cache').type('text/html; charset=utf-8').send(html),
+    reply
+      .header('cache-control', 'no-cache')
+      // Where keys are typed in: never inside another site's frame (clickjacking).
+      .header('x-frame-options', 'DENY')
+      .header('content-security-policy', "frame-ancestors 'none'")
+      .type('text/html; charset=utf-8')
+      .send(html),
   );
   fastify.get<{ Params: { asset: string } }>(`${DOCS_PATH}/:asset`, async (request, reply) => {
     // `/api/docs/` is the page, whose relative links only resolve without the slash.

@@ -64,6 +64,9 @@ interface Handler {
  */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const config = new DocumentBuilder()
+    // 3.1: its schemas are JSON Schema, so a field that may be null says so (`anyOf` with
+    // `{ type: 'null' }`), which 3.0's `nullable` cannot say of a `$ref` or an enum.
+    .setOpenAPIVersion('3.1.0')
     .setTitle('Accord API')
     .setDescription(DESCRIPTION)
     .setVersion('v1')
@@ -158,7 +161,7 @@ function describeIdOrCodeParameters(operation: OperationObject): void {
 /** The properties of the route's query schema as query parameters, those not described yet. */
 function describeQueryParameters(operation: OperationObject, schema: z.ZodType): void {
   const json = z.toJSONSchema(schema, {
-    target: 'openapi-3.0',
+    target: 'draft-2020-12',
     io: 'input',
     unrepresentable: 'any',
   }) as { properties?: Record<string, { description?: string }>; required?: string[] };

@@ -164,7 +164,7 @@ export function schemaRef(name: SchemaName): { $ref: string } {
   return { $ref: `#/components/schemas/${name}` };
 }
 
-/** `components.schemas` of the document: `z.toJSONSchema(…, { target: 'openapi-3.0' })`. */
+/** `components.schemas` of the document: JSON Schema 2020-12, as OpenAPI 3.1 takes it. */
 export function componentSchemas(): Record<string, SchemaObject> {
   const registry = z.registry<{ id: string }>();
   for (const [id, schema] of Object.entries({
@@ -176,7 +176,7 @@ export function componentSchemas(): Record<string, SchemaObject> {
     registry.add(schema, { id });
   }
   const { schemas } = z.toJSONSchema(registry, {
-    target: 'openapi-3.0',
+    target: 'draft-2020-12',
     io: 'input',
     uri: (id) => `#/components/schemas/${id}`,
   });
@@ -185,8 +185,9 @@ export function componentSchemas(): Record<string, SchemaObject> {
   }
   return Object.fromEntries(
     Object.entries(schemas).map(([id, schema]) => {
-      // `$id` is JSON Schema; an OpenAPI 3.0 Schema Object does not have it.
-      const { $id: _id, ...rest } = schema;
+      // Their `$id`s would make each a resource of its own, against which the `$ref`s (made
+      // relative to the document by `uri`) no longer resolve.
+      const { $id: _id, $schema: _schema, ...rest } = schema;
       const base = rest as SchemaObject;
       const alternatives = EXACTLY_ONE_OF[id as RequestBodyName];
       return [id, alternatives ? withExactlyOneOf(base, alternatives) : base];

@@ -21,7 +21,7 @@ import { schemaRef, type RequestBodyName, type SchemaName } from './openapi-sche
 /** The `ETag` of a write's answer: the version `what` is at now, which `If-Match` names. */
 const versionTag = (what: string): HeadersObject => ({
   ETag: {
-    description: `${what}’s new version, e.g. \`"4"\`: send it back as \`If-Match\`.`,
+    description: `${what}’s new version, e.g. \`"2"\`: send it back as \`If-Match\`.`,
     schema: { type: 'string' },
   },
 });

@@ -57,7 +57,9 @@ export function swaggerUiHtml(options: {
     url: options.document,
     dom_id: '#swagger-ui',
     deepLinking: true,
-    persistAuthorization: true,
+    // The key typed into "Authorize" (often an admin's) lives as long as the tab, not in the
+    // browser's localStorage for anyone at that workstation or any script of this origin.
+    persistAuthorization: false,
     displayRequestDuration: true,
   };
   return `<!doctype html>
