@@ -6,7 +6,7 @@ import { toScope } from '../shared/scope';
 import { isText, toSources } from '../shared/source';
 import type { ExpireExclusion, ExtendExclusion, GrantExclusion } from './measure.commands';
 import type { ExclusionExpired, ExclusionExtended, ExclusionGranted } from './measure.events';
-import { ensureNotRevoked } from './measure.guards';
+import { ensureNotRevokedBy } from './measure.guards';
 import { type Exclusion, findExclusion, type Measure } from './measure.state';
 
 export type ExclusionCommand = GrantExclusion | ExtendExclusion | ExpireExclusion;
@@ -37,7 +37,6 @@ function grant(
   context: DecisionContext,
 ): ExclusionGranted {
   const { data } = command;
-  ensureNotRevoked(measure);
   const exclusionId = toId(data.exclusionId ?? context.newId(), 'exclusionId');
   ensure(
     !findExclusion(measure, exclusionId),
@@ -51,6 +50,7 @@ function grant(
     field: 'description',
   });
   const effectiveAt = toInstant(data.effectiveAt, 'effectiveAt');
+  ensureNotRevokedBy(measure, effectiveAt, 'effectiveAt');
   const endsAt = data.endsAt === undefined ? undefined : toInstant(data.endsAt, 'endsAt');
   ensure(
     endsAt === undefined || isBefore(effectiveAt, endsAt),

@@ -43,7 +43,7 @@ import { evolveMeasure } from './measure.evolve';
 import {
   ensureAnnouncedAfterThreat,
   ensureEffectiveAfterEarlierStages,
-  ensureNotRevoked,
+  ensureNotRevokedBy,
   existingMeasure,
   measureExistsFrom,
 } from './measure.guards';
@@ -134,15 +134,15 @@ function announce(
   context: DecisionContext,
 ): MeasureAnnounced {
   const measure = state.measure;
+  const data = stageData(command, measure);
   if (measure) {
-    ensureNotRevoked(measure);
+    ensureNotRevokedBy(measure, data.effectiveAt, 'effectiveAt');
     ensure(
       measure.announcedAt === undefined && measure.effectiveAt === undefined,
       'measure-already-announced',
       `Measure ${measure.id} is already announced`,
     );
   }
-  const data = stageData(command, measure);
   ensureAnnouncedAfterThreat(data.effectiveAt, measure?.threatenedAt, 'effectiveAt');
   return newEvent<MeasureAnnounced>('MeasureAnnounced', data, context);
 }
@@ -153,15 +153,16 @@ function implement(
   context: DecisionContext,
 ): MeasureImplemented {
   const measure = state.measure;
+  const data = stageData(command, measure);
   if (measure) {
-    ensureNotRevoked(measure);
+    // A measure withdrawn before it took effect (US duties on Mexico, 2019) never takes effect.
+    ensureNotRevokedBy(measure, data.effectiveAt, 'effectiveAt');
     ensure(
       measure.effectiveAt === undefined,
       'measure-already-implemented',
       `Measure ${measure.id} is already in force`,
     );
   }
-  const data = stageData(command, measure);
   if (measure) ensureEffectiveAfterEarlierStages(data.effectiveAt, measure, 'effectiveAt');
   return newEvent<MeasureImplemented>('MeasureImplemented', data, context);
 }
@@ -247,7 +248,6 @@ function record(
 }
 
 function amend(command: AmendMeasure, measure: Measure, context: DecisionContext): MeasureEvent[] {
-  ensureNotRevoked(measure);
   const { rate, scope } = command.data;
   ensure(
     rate !== undefined || scope !== undefined,
@@ -255,6 +255,7 @@ function amend(command: AmendMeasure, measure: Measure, context: DecisionContext
     'An amendment changes the rate, the scope or both',
   );
   const effectiveAt = toInstant(command.data.effectiveAt, 'effectiveAt');
+  ensureNotRevokedBy(measure, effectiveAt, 'effectiveAt');
   ensureAmendedOnceMeasureExists(measure, effectiveAt);
   const sources = toSources(command.data.sources);
   const events: MeasureEvent[] = [];
@@ -330,8 +331,11 @@ function revoke(
   measure: Measure,
   context: DecisionContext,
 ): MeasureRevoked {
-  ensureNotRevoked(measure);
   const effectiveAt = toInstant(command.data.effectiveAt, 'effectiveAt');
+  // Revoked by then already: nothing to revoke. A revocation brought forward (dated before the
+  // one on record) is taken, and the measure is revoked from the earlier date (see evolve); to
+  // put a revocation off, retract it and record the later one.
+  ensureNotRevokedBy(measure, effectiveAt, 'effectiveAt');
   ensureRevokedOnceMeasureExists(measure, effectiveAt);
   return newEvent<MeasureRevoked>(
     'MeasureRevoked',

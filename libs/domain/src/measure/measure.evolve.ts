@@ -1,4 +1,5 @@
 import { type Change, insertChange, latestValue } from '../shared/change';
+import { isBefore } from '../shared/instant';
 import { claimFrom } from '../shared/party-claim';
 import { liveEvents } from '../shared/retraction';
 import { pickDefined } from '../shared/source';
@@ -115,7 +116,15 @@ function applyToMeasure(measure: Measure, event: FactEvent): Measure {
       return { ...measure, scopeHistory, scope: latestValue(scopeHistory) };
     }
     case 'MeasureRevoked':
-      return { ...measure, revokedAt: data.effectiveAt };
+      // The earliest revocation that stands: the decider takes a second one only when it
+      // brings the revocation forward (one at or after the first is refused).
+      return {
+        ...measure,
+        revokedAt:
+          measure.revokedAt !== undefined && isBefore(measure.revokedAt, data.effectiveAt)
+            ? measure.revokedAt
+            : data.effectiveAt,
+      };
     case 'CountermeasureLinked':
       return measure.respondsTo.includes(event.data.respondsTo)
         ? measure

@@ -7,15 +7,22 @@ export function existingMeasure(state: MeasureState): Measure {
   return state.measure;
 }
 
-export function ensureNotRevoked(measure: Measure): void {
+/**
+ * A revocation ends the measure from its date: a fact that would take effect then or later
+ * finds nothing to act on and is refused (`measure-revoked`, with the revocation's date). A
+ * fact that takes effect before it belongs to the measure's life and is taken, whether the
+ * revocation lies ahead (announced in advance: the measure is in force until then) or the fact
+ * is a late record of something that happened before it. `effectiveAt` is the instant the new
+ * fact takes effect (a suspension's start, a stage's or an amendment's date), `field` the
+ * request field that gave it.
+ */
+export function ensureNotRevokedBy(measure: Measure, effectiveAt: Instant, field: string): void {
+  const { revokedAt } = measure;
   ensure(
-    measure.revokedAt === undefined,
+    revokedAt === undefined || isBefore(effectiveAt, revokedAt),
     'measure-revoked',
-    `Measure ${measure.id} is revoked (from ${measure.revokedAt})`,
-    {
-      measureId: measure.id,
-      revokedAt: measure.revokedAt,
-    },
+    `Measure ${measure.id} is revoked (from ${revokedAt}): nothing can take effect then or later (${field} ${effectiveAt})`,
+    { measureId: measure.id, revokedAt, field, effectiveAt },
   );
 }
 

@@ -29,7 +29,7 @@ import type {
   SuspensionStarted,
   SuspensionTrigger,
 } from './measure.events';
-import { ensureNotRevoked, measureExistsFrom } from './measure.guards';
+import { ensureNotRevokedBy, measureExistsFrom } from './measure.guards';
 import { findSuspension, type Measure, type Suspension } from './measure.state';
 import { ensurePartFits, toSuspendedPart } from './suspended-part';
 
@@ -66,7 +66,6 @@ function schedule(
   context: DecisionContext,
 ): MeasureEvent[] {
   const { data } = command;
-  ensureNotRevoked(measure);
   const suspensionId = toId(data.suspensionId ?? context.newId(), 'suspensionId');
   ensure(
     !findSuspension(measure, suspensionId),
@@ -100,6 +99,8 @@ function schedule(
   const scheduledEnd =
     endsAt ?? (startsAt && duration && plusDuration(startsAt, duration, measure.timeZone));
   const start = startsAt ?? triggeredAt;
+  const effectiveAt = toInstant(data.effectiveAt ?? startsAt ?? nowOf(context), 'effectiveAt');
+  ensureDecidedBeforeRevocation(measure, start, startsAt ? 'startsAt' : 'startsWhen', effectiveAt);
   if (startsAt) ensureStartsOnceMeasureExists(measure, startsAt, 'startsAt');
   const end = endsAt ?? (start && duration && plusDuration(start, duration, measure.timeZone));
   if (start && end) ensureEndsAfterStart(start, end);
@@ -123,7 +124,7 @@ function schedule(
       part,
       agreement: data.agreement === undefined ? undefined : toId(data.agreement, 'agreement'),
       reinstatesAutomatically: data.reinstatesAutomatically ?? true,
-      effectiveAt: toInstant(data.effectiveAt ?? startsAt ?? nowOf(context), 'effectiveAt'),
+      effectiveAt,
       sources,
     },
     context,
@@ -137,7 +138,6 @@ function start(
   measure: Measure,
   context: DecisionContext,
 ): SuspensionStarted {
-  ensureNotRevoked(measure);
   const suspension = existingSuspension(measure, command.data.suspensionId);
   ensureOpen(suspension);
   ensure(
@@ -150,6 +150,9 @@ function start(
     },
   );
   const startsAt = startOnTrigger(measure, toInstant(command.data.startsAt, 'startsAt'));
+  // A trigger that starts once this measure is revoked starts nothing here: the suspension
+  // keeps waiting (ConditionalSuspensionStarter logs the refusal and moves on).
+  ensureNotRevokedBy(measure, startsAt, 'startsAt');
   const endsAt =
     suspension.endsAt ??
     (suspension.duration && plusDuration(startsAt, suspension.duration, measure.timeZone));
@@ -179,9 +182,11 @@ function extend(
   context: DecisionContext,
 ): MeasureEvent[] {
   const { data } = command;
-  ensureNotRevoked(measure);
   const suspension = existingSuspension(measure, data.suspensionId);
   const effectiveAt = toInstant(data.effectiveAt ?? nowOf(context), 'effectiveAt');
+  // In force before the revocation: taken, even with an end past it (the revocation ends the
+  // measure, and the suspension with it, when it comes).
+  ensureNotRevokedBy(measure, effectiveAt, 'effectiveAt');
   ensureNotBeforeSuspension(suspension, effectiveAt, context, 'extended-before-start', 'extended');
   ensureNotEndedBy(suspension, effectiveAt);
   ensure(
@@ -329,6 +334,30 @@ function lapse(
     { suspensionId: suspension.id, effectiveAt: endsAt, sources: toSources(sources) },
     context,
   );
+}
+
+/**
+ * A suspension is judged by its start, when that is known: a fixed `startsAt`, or the start of
+ * a trigger that has already taken effect (`startsWhen`). One that starts before the revocation
+ * is taken, even if it would end after it: the revocation ends it with the measure, and the
+ * status reads `revoked` from then on.
+ *
+ * A conditional suspension whose trigger has not started has no start yet. It is judged by its
+ * decision (`effectiveAt`, now when omitted): decided before the revocation, it is a fact of the
+ * measure's life (a late record, or a revocation still ahead) and is taken, its start checked
+ * when the trigger gives one (`StartSuspension` refuses a start from the revocation on, and the
+ * suspension waits for good); decided once the measure is revoked, it suspends nothing.
+ * Refusing it whenever a revocation is on record would bring back the freeze this rule lifts;
+ * taking it always would record, after the measure was gone, a suspension that can only wait.
+ */
+function ensureDecidedBeforeRevocation(
+  measure: Measure,
+  start: Instant | undefined,
+  startField: 'startsAt' | 'startsWhen',
+  decidedAt: Instant,
+): void {
+  if (start !== undefined) ensureNotRevokedBy(measure, start, startField);
+  else ensureNotRevokedBy(measure, decidedAt, 'effectiveAt');
 }
 
 function existingSuspension(measure: Measure, suspensionId: string): Suspension {

@@ -115,15 +115,19 @@ export class AgreementQueries {
         return { agreement: then.state.agreement, version: then.version };
       }),
     );
-    const items = await Promise.all(
-      known
-        .filter(
-          (entry): entry is { agreement: Agreement; version: number } =>
-            entry.agreement !== null &&
-            entry.agreement !== undefined &&
-            (!query.party || entry.agreement.parties.includes(query.party)),
-        )
-        .map(({ agreement, version }) => this.view(agreement, query.asOf, past ?? now, version)),
+    const shown = known.filter(
+      (entry): entry is { agreement: Agreement; version: number } =>
+        entry.agreement !== null &&
+        entry.agreement !== undefined &&
+        (!query.party || entry.agreement.parties.includes(query.party)),
+    );
+    // The codes the whole page names, in one query (not one per agreement, each on a connection
+    // of the pool's at once).
+    const codes = await this.codes.codesOf([
+      ...new Set(shown.flatMap(({ agreement }) => namedStreams(agreement, query.asOf))),
+    ]);
+    const items = shown.map(({ agreement, version }) =>
+      viewOf(agreement, query.asOf, past ?? now, version, codes),
     );
     return {
       items,
@@ -149,41 +153,60 @@ export class AgreementQueries {
    * or not).
    */
   private async view(agreement: Agreement, asOf: Date, knownAt: Date, version: number) {
-    const reached = (instant: string) => Date.parse(instant) <= asOf.getTime();
-    const concluded = reached(agreement.concludedAt);
-    // An agreement not concluded yet confirms nothing: it reaffirms what it does once concluded.
-    const reaffirms = concluded ? agreement.reaffirms : [];
-    const measureIds = [...new Set(agreement.commitments.flatMap((c) => c.measures))];
-    const codes = await this.codes.codesOf([...measureIds, ...reaffirms]);
-    return {
-      id: agreement.id,
-      code: agreement.code ?? null,
-      title: agreement.title,
-      status: concluded ? ('concluded' as const) : null,
-      parties: agreement.parties,
-      venue: agreement.venue ?? null,
-      summary: agreement.summary ?? null,
-      concludedAt: agreement.concludedAt,
-      reaffirms: reaffirms.map((id) => ({ id, code: codes.get(id) ?? null })),
-      commitments: agreement.commitments.map((commitment) => ({
-        id: commitment.id,
-        obligor: commitment.obligor,
-        kind: commitment.kind,
-        text: commitment.text,
-        measures: commitment.measures.map((id) => ({ id, code: codes.get(id) ?? null })),
-        dueAt: commitment.dueAt ?? null,
-        condition: commitment.condition ?? null,
-        status: reached(commitment.recordedAt)
-          ? commitmentStatusAt(commitment, asOf.toISOString())
-          : null,
-        statusHistory: commitment.statusHistory,
-        sources: commitment.sources,
-      })),
-      claims: agreement.claims,
-      sources: agreement.sources,
-      asOf: asOf.toISOString(),
-      knownAt: knownAt.toISOString(),
-      version,
-    };
+    const codes = await this.codes.codesOf(namedStreams(agreement, asOf));
+    return viewOf(agreement, asOf, knownAt, version, codes);
   }
+}
+
+/** An agreement not concluded yet confirms nothing: it reaffirms what it does once concluded. */
+function concludedBy(agreement: Agreement, asOf: Date): boolean {
+  return Date.parse(agreement.concludedAt) <= asOf.getTime();
+}
+
+/** The measures and agreements the view of `agreement` on `asOf` names (to show their codes). */
+function namedStreams(agreement: Agreement, asOf: Date): string[] {
+  const reaffirms = concludedBy(agreement, asOf) ? agreement.reaffirms : [];
+  return [...new Set([...agreement.commitments.flatMap((c) => c.measures), ...reaffirms])];
+}
+
+function viewOf(
+  agreement: Agreement,
+  asOf: Date,
+  knownAt: Date,
+  version: number,
+  codes: Map<string, string>,
+) {
+  const reached = (instant: string) => Date.parse(instant) <= asOf.getTime();
+  const concluded = concludedBy(agreement, asOf);
+  const reaffirms = concluded ? agreement.reaffirms : [];
+  return {
+    id: agreement.id,
+    code: agreement.code ?? null,
+    title: agreement.title,
+    status: concluded ? ('concluded' as const) : null,
+    parties: agreement.parties,
+    venue: agreement.venue ?? null,
+    summary: agreement.summary ?? null,
+    concludedAt: agreement.concludedAt,
+    reaffirms: reaffirms.map((id) => ({ id, code: codes.get(id) ?? null })),
+    commitments: agreement.commitments.map((commitment) => ({
+      id: commitment.id,
+      obligor: commitment.obligor,
+      kind: commitment.kind,
+      text: commitment.text,
+      measures: commitment.measures.map((id) => ({ id, code: codes.get(id) ?? null })),
+      dueAt: commitment.dueAt ?? null,
+      condition: commitment.condition ?? null,
+      status: reached(commitment.recordedAt)
+        ? commitmentStatusAt(commitment, asOf.toISOString())
+        : null,
+      statusHistory: commitment.statusHistory,
+      sources: commitment.sources,
+    })),
+    claims: agreement.claims,
+    sources: agreement.sources,
+    asOf: asOf.toISOString(),
+    knownAt: knownAt.toISOString(),
+    version,
+  };
 }
