@@ -270,6 +270,19 @@ describe('EventStore on PostgreSQL', () => {
       expect((await store.readStream(id)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
     });
 
+    it('reads part of a stream: after a version, at most so many, of some types only', async () => {
+      const id = stream();
+      await store.append(id, [event('A'), event('B'), event('C'), event('B'), event('D')]);
+      const part = async (options: Parameters<EventStore['readStreamPart']>[1]) =>
+        (await store.readStreamPart(id, options)).map((e) => `${e.type}${e.version}`);
+      expect(await part({})).toEqual(['A1', 'B2', 'C3', 'B4', 'D5']);
+      expect(await part({ after: 2, limit: 2 })).toEqual(['C3', 'B4']);
+      expect(await part({ types: ['B'] })).toEqual(['B2', 'B4']);
+      expect(await part({ after: 2, types: ['B', 'D'], limit: 1 })).toEqual(['B4']);
+      expect(await part({ after: 5 })).toEqual([]);
+      expect(await store.readStreamPart(stream())).toEqual([]);
+    });
+
     it('upcasts an old schema version on read through the registered functions', async () => {
       const upcasters = new UpcasterRegistry()
         .register('RateSet', 1, (p) => ({ rate: { type: 'ad-valorem', percent: p.percent } }))

@@ -8,6 +8,7 @@ import type {
   GlobalPage,
   NewEvent,
   ReadStreamOptions,
+  StreamPart,
   RecordedEvent,
   StreamCursor,
   StreamPage,
@@ -207,6 +208,22 @@ export class EventStore {
                 AND ($3::timestamptz IS NULL OR recorded_at <= $3)
               ORDER BY version`,
       values: [streamId, options.toVersion ?? null, options.recordedUntil ?? null],
+    });
+    return rows.map((row) => this.toRecorded(row));
+  }
+
+  /**
+   * Part of a stream, in version order: the events after version `after`, of `types` only if
+   * given, `limit` at most. For paging through a long history without reading all of it.
+   */
+  async readStreamPart(streamId: string, part: StreamPart = {}): Promise<RecordedEvent[]> {
+    const { rows } = await this.pool.query<EventRow>({
+      name: 'event-store-read-stream-part',
+      text: `SELECT ${EVENT_COLUMNS} FROM events
+              WHERE stream_id = $1 AND version > $2 AND ($3::text[] IS NULL OR type = ANY($3))
+              ORDER BY version
+              LIMIT $4`,
+      values: [streamId, part.after ?? 0, part.types ?? null, part.limit ?? null],
     });
     return rows.map((row) => this.toRecorded(row));
   }

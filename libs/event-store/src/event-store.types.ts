@@ -74,6 +74,16 @@ export interface ReadStreamOptions {
   recordedUntil?: Date;
 }
 
+/** Which events of a stream `EventStore.readStreamPart` reads. */
+export interface StreamPart {
+  /** Only events after this version (0: from the first). */
+  after?: number;
+  /** At most this many. */
+  limit?: number;
+  /** Only events of these types. */
+  types?: string[];
+}
+
 export interface GlobalPage {
   events: RecordedEvent[];
   /** Where the next read continues from: the last position returned or passed. */

@@ -14,6 +14,7 @@ export type {
   GlobalPage,
   NewEvent,
   ReadStreamOptions,
+  StreamPart,
   RecordedEvent,
   SqlClient,
   StreamCursor,

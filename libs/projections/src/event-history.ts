@@ -1,18 +1,25 @@
 import { retractedEventIds, type DomainEvent } from '@app/domain';
-import type { RecordedEvent } from '@app/event-store';
+import type { EventStore, RecordedEvent } from '@app/event-store';
 import { toDomainEvent } from '@app/trade';
 
-/** Marks each retracted event with the retraction that struck it (the history keeps both). */
-export function markRetractions(events: RecordedEvent[]) {
+/**
+ * Marks each retracted event with the retraction that struck it (the history keeps both).
+ * `retractions`: the stream's `EventRetracted` events, all of them (which stand is decided by
+ * all of them); by default those among `events`, when `events` is the whole stream.
+ */
+export function markRetractions(
+  events: RecordedEvent[],
+  retractions: RecordedEvent[] = events.filter((event) => event.type === 'EventRetracted'),
+) {
   // Which retractions still stand (a retraction may itself be retracted) is the domain's rule.
-  const standing = retractedEventIds(events.map((event) => toDomainEvent<DomainEvent>(event)));
-  const retractions = new Map<string, RecordedEvent>();
-  for (const event of events) {
-    const target = String(event.payload.eventId);
-    if (event.type === 'EventRetracted' && standing.has(target)) retractions.set(target, event);
+  const standing = retractedEventIds(retractions.map((event) => toDomainEvent<DomainEvent>(event)));
+  const struckBy = new Map<string, RecordedEvent>();
+  for (const retraction of retractions) {
+    const target = String(retraction.payload.eventId);
+    if (standing.has(target)) struckBy.set(target, retraction);
   }
   return events.map((event) => {
-    const by = retractions.get(event.eventId);
+    const by = struckBy.get(event.eventId);
     return {
       eventId: event.eventId,
       position: event.position,
@@ -43,23 +50,31 @@ export interface HistoryRange {
 }
 
 /**
- * The events of a stream's history in `range`, in version order, and the version to read on
- * after (`nextCursor`) while more follow. Marked on the whole stream: a retraction strikes an
- * event recorded before it, so a page's events may be struck by one on a later page.
- *
- * `events` is the whole stream, read again for every page, so following a stream page by page
- * costs O(n²) in its length. That is acceptable while streams are short (tens of events). Once
- * one grows long, read only the page (`version > after`, `limit + 1` rows) plus the stream's
- * `EventRetracted` events, which are all that decide which retractions stand; the event store
- * has no such reads yet.
+ * The events of a stream's history in `range`, in version order, each marked if (and when) it
+ * was retracted, and the version to read on after (`nextCursor`) while more follow; null when
+ * the stream does not exist. Reads the page (one event more, to know whether more follow) and
+ * the stream's retractions, which a page needs whole: a retraction strikes an event recorded
+ * before it, so a page's events may be struck by one on a later page.
  */
-export function historyPage(events: RecordedEvent[], range: HistoryRange = {}) {
+export async function readHistoryPage(
+  store: EventStore,
+  streamId: string,
+  range: HistoryRange = {},
+) {
   const after = range.after ?? 0;
-  const following = markRetractions(events).filter((event) => event.version > after);
-  const items = range.limit === undefined ? following : following.slice(0, range.limit);
-  const last = items.at(-1);
+  const limit = range.limit === undefined ? undefined : range.limit + 1;
+  const [page, retractions] = await Promise.all([
+    store.readStreamPart(streamId, { after, limit }),
+    store.readStreamPart(streamId, { types: ['EventRetracted'] }),
+  ]);
+  // Nothing after `after`: the end of a stream, or no stream at all.
+  if (page.length === 0 && (after === 0 || (await store.streamVersion(streamId)) === 0)) {
+    return null;
+  }
+  const items = markRetractions(page.slice(0, range.limit), retractions);
   return {
     items,
-    nextCursor: last && items.length < following.length ? last.version : null,
+    nextCursor:
+      range.limit !== undefined && page.length > range.limit ? items.at(-1)!.version : null,
   };
 }

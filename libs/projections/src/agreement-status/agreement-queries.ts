@@ -11,7 +11,7 @@ import { EventStore } from '@app/event-store';
 import { agreementStreamId, loadAggregate, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
 import { readEntityTag, type TaggedStatusQuery, type TaggedView } from '../entity-tag';
-import { historyPage, type HistoryRange } from '../event-history';
+import { readHistoryPage, type HistoryRange } from '../event-history';
 import type { StatusQuery } from '../measure-status/measure-queries';
 
 /** Agreements with their commitments' statuses on any date, as known at any time. */
@@ -142,8 +142,7 @@ export class AgreementQueries {
   async events(idOrCode: string, range: HistoryRange = {}) {
     const id = await this.codes.resolve('agreement', idOrCode);
     if (!id) return null;
-    const events = await this.store.readStream(agreementStreamId(id));
-    return events.length ? historyPage(events, range) : null;
+    return readHistoryPage(this.store, agreementStreamId(id), range);
   }
 
   /**

@@ -13,7 +13,7 @@ import { EventStore } from '@app/event-store';
 import { loadAggregate, measureStreamId, StreamCodeIndex } from '@app/trade';
 import type { Pool } from 'pg';
 import { readEntityTag, type TaggedStatusQuery, type TaggedView } from '../entity-tag';
-import { historyPage, type HistoryRange } from '../event-history';
+import { readHistoryPage, type HistoryRange } from '../event-history';
 import {
   agreementsOf,
   searchTextOf,
@@ -480,9 +480,7 @@ export class MeasureQueries {
   async events(idOrCode: string, range: HistoryRange = {}) {
     const id = await this.codes.resolve('measure', idOrCode);
     if (!id) return null;
-    const events = await this.store.readStream(measureStreamId(id));
-    if (!events.length) return null;
-    return historyPage(events, range);
+    return readHistoryPage(this.store, measureStreamId(id), range);
   }
 
   /** Links for a measure folded as known at a past time, in one round trip. */
