@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
 const KEY_PREFIX = 'acc_';
 
@@ -7,9 +7,27 @@ export function generateApiKeySecret(): string {
   return `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
 }
 
-/** A random token for the per-key calendar feed URL; a different secret from the key. */
-export function generateFeedToken(): string {
-  return randomBytes(24).toString('base64url');
+/**
+ * A key's calendar feed token, a different secret from the key: an HMAC of the key's id and a
+ * random salt under the key's own secret. The table keeps the salt and the token's SHA-256 only,
+ * so the token can be shown again to whoever presents the key (and to no one else), and a new
+ * salt (a rotation) makes a new token and ends the old one.
+ */
+export function deriveFeedToken(secret: string, keyId: string, salt: Buffer): string {
+  return createHmac('sha256', secret)
+    .update(`accord-feed-token\0${keyId}\0`, 'utf8')
+    .update(salt)
+    .digest('base64url');
+}
+
+/** A new salt for `deriveFeedToken`: each one makes a different token. */
+export function newFeedTokenSalt(): Buffer {
+  return randomBytes(16);
+}
+
+/** What the table keeps of a feed token, and looks it up by: its SHA-256, as for key secrets. */
+export function hashFeedToken(token: string): Buffer {
+  return createHash('sha256').update(token, 'utf8').digest();
 }
 
 export function hashApiKeySecret(secret: string): Buffer {

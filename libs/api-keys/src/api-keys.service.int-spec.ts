@@ -39,7 +39,8 @@ describe('ApiKeysService on PostgreSQL', () => {
       const stored = await row(created.id);
       expect(stored.key_hash).toEqual(createHash('sha256').update(created.key).digest());
       expect(JSON.stringify(stored)).not.toContain(created.key.slice(4));
-      expect(stored.feed_token).toEqual(expect.any(String));
+      expect(stored.feed_token_hash).toEqual(expect.any(Buffer));
+      expect(stored.feed_token_salt).toEqual(expect.any(Buffer));
     });
 
     it('lists keys without their secret, hash or feed token', async () => {
@@ -298,17 +299,50 @@ describe('ApiKeysService on PostgreSQL', () => {
     it('belong to one active key and are refused once it is revoked', async () => {
       const keys = service();
       const created = await keys.create({ name: uniqueName('feed'), role: 'viewer' });
-      const token = await keys.feedTokenOf(created.id);
-      expect(token).toEqual(expect.any(String));
+      const answer = await keys.feedTokenOf(created.id, created.key);
+      if (answer.status !== 'shown') throw new Error(`feed token ${answer.status}`);
+      const token = answer.token;
       expect(token).not.toBe(created.key);
-      await expect(keys.authenticateFeedToken(token!)).resolves.toMatchObject({
+      // Shown again, the same; stored only as its SHA-256.
+      await expect(keys.feedTokenOf(created.id, created.key)).resolves.toEqual(answer);
+      const stored = await row(created.id);
+      expect(stored.feed_token_hash).toEqual(createHash('sha256').update(token).digest());
+      expect(JSON.stringify(stored)).not.toContain(token);
+      await expect(keys.authenticateFeedToken(token)).resolves.toMatchObject({
         keyId: created.id,
       });
-      await expect(keys.authenticate(token!)).resolves.toBeNull();
+      await expect(keys.authenticate(token)).resolves.toBeNull();
+      // Another key's secret does not open this key's token.
+      const other = await keys.create({ name: uniqueName('other'), role: 'viewer' });
+      await expect(keys.feedTokenOf(created.id, other.key)).resolves.toEqual({
+        status: 'inactive',
+      });
+      await expect(keys.rotateFeedToken(created.id, other.key)).resolves.toBeNull();
 
       await keys.revoke(created.id);
-      await expect(keys.authenticateFeedToken(token!)).resolves.toBeNull();
-      await expect(keys.feedTokenOf(created.id)).resolves.toBeNull();
+      await expect(keys.authenticateFeedToken(token)).resolves.toBeNull();
+      await expect(keys.feedTokenOf(created.id, created.key)).resolves.toEqual({
+        status: 'inactive',
+      });
+      await expect(keys.rotateFeedToken(created.id, created.key)).resolves.toBeNull();
+    });
+
+    it('rotate: a new token at once, the old one refused', async () => {
+      const keys = service();
+      const created = await keys.create({ name: uniqueName('rotate'), role: 'viewer' });
+      const before = await keys.feedTokenOf(created.id, created.key);
+      if (before.status !== 'shown') throw new Error(`feed token ${before.status}`);
+      const after = await keys.rotateFeedToken(created.id, created.key);
+      expect(after).toEqual(expect.any(String));
+      expect(after).not.toBe(before.token);
+      await expect(keys.authenticateFeedToken(before.token)).resolves.toBeNull();
+      await expect(keys.authenticateFeedToken(after!)).resolves.toMatchObject({
+        keyId: created.id,
+      });
+      await expect(keys.feedTokenOf(created.id, created.key)).resolves.toEqual({
+        status: 'shown',
+        token: after,
+      });
     });
   });
 

@@ -12,11 +12,13 @@ import {
   type VersionedApiKey,
 } from './api-key';
 import {
+  deriveFeedToken,
   displayPrefix,
   generateApiKeySecret,
-  generateFeedToken,
   hashApiKeySecret,
   hashesEqual,
+  hashFeedToken,
+  newFeedTokenSalt,
 } from './api-key-secret';
 import {
   ApiKeyIdempotencyKeyReusedError,
@@ -53,6 +55,14 @@ export interface ApiKeysServiceOptions {
    */
   creationReplayMs?: number;
 }
+
+/**
+ * A key's calendar feed token, for the key itself: `shown`; `not-shown` when it was issued
+ * before tokens were stored hashed (its URL still works; a rotation issues one that can be
+ * shown); `inactive` when the key is revoked (or the secret is not the key's).
+ */
+export type FeedTokenAnswer =
+  { status: 'shown'; token: string } | { status: 'not-shown' } | { status: 'inactive' };
 
 /** What `bootstrapAdmin` did: kept the recorded key, or recorded a new one (revoking any old). */
 export interface BootstrapAdminResult {
@@ -182,13 +192,14 @@ export class ApiKeysService {
     if (scope && earlier) return this.replay(earlier, scope);
     const key = generateApiKeySecret();
     const now = this.clock();
+    const id = randomUUID();
     const row = {
-      id: randomUUID(),
+      id,
       name: input.name,
       role: input.role,
       prefix: displayPrefix(key),
       keyHash: hashApiKeySecret(key),
-      feedToken: generateFeedToken(),
+      ...newFeedToken(key, id),
       createdAt: now,
     };
     let inserted: boolean;
@@ -215,7 +226,7 @@ export class ApiKeysService {
       if (!first) throw new Error('An idempotent API key creation conflicted with no key');
       return this.replay(first, scope);
     }
-    const { id, name, role, prefix, createdAt } = row;
+    const { name, role, prefix, createdAt } = row;
     return { id, name, role, prefix, key, createdAt, version: 1 };
   }
 
@@ -299,15 +310,37 @@ export class ApiKeysService {
   /** The principal behind a calendar feed token (active keys only). */
   async authenticateFeedToken(feedToken: string): Promise<Principal | null> {
     if (!feedToken || feedToken.length > MAX_SECRET_LENGTH) return null;
-    const row = await this.repository.findActiveByFeedToken(feedToken);
-    return row ? toPrincipal(row) : null;
+    const hash = hashFeedToken(feedToken);
+    const row = await this.repository.findActiveByFeedTokenHash(hash);
+    return row && hashesEqual(row.feed_token_hash, hash) ? toPrincipal(row) : null;
   }
 
-  /** The feed token of an active key, for building its calendar feed URL. */
-  async feedTokenOf(keyId: string): Promise<string | null> {
-    if (!UUID.test(keyId)) return null;
-    const row = await this.repository.findActiveById(keyId);
-    return row ? row.feed_token : null;
+  /**
+   * The calendar feed token of the active key `keyId`, for the caller holding its `secret`: the
+   * table keeps only the token's hash, so it is derived again from the secret.
+   */
+  async feedTokenOf(keyId: string, secret: string): Promise<FeedTokenAnswer> {
+    const row = UUID.test(keyId) ? await this.repository.findActiveById(keyId) : undefined;
+    if (!row || !hashesEqual(row.key_hash, hashApiKeySecret(secret))) return { status: 'inactive' };
+    if (!row.feed_token_salt) return { status: 'not-shown' };
+    const token = deriveFeedToken(secret, row.id, row.feed_token_salt);
+    // A rotation racing this read may have replaced the salt: show only the token in force.
+    if (!hashesEqual(hashFeedToken(token), row.feed_token_hash)) return { status: 'not-shown' };
+    return { status: 'shown', token };
+  }
+
+  /**
+   * Gives the active key `keyId` (the caller holds its `secret`) a new calendar feed token and
+   * returns it; the old one is refused from now on, in every process (feed tokens are not
+   * cached). Null when the key is not active.
+   */
+  async rotateFeedToken(keyId: string, secret: string): Promise<string | null> {
+    const row = UUID.test(keyId) ? await this.repository.findActiveById(keyId) : undefined;
+    if (!row || !hashesEqual(row.key_hash, hashApiKeySecret(secret))) return null;
+    const salt = newFeedTokenSalt();
+    const token = deriveFeedToken(secret, row.id, salt);
+    const replaced = await this.repository.replaceFeedToken(row.id, hashFeedToken(token), salt);
+    return replaced ? token : null;
   }
 
   /**
@@ -336,7 +369,7 @@ export class ApiKeysService {
           role: 'admin',
           prefix: BOOTSTRAP_ADMIN_PREFIX,
           keyHash: hash,
-          feedToken: generateFeedToken(),
+          ...newFeedToken(secret, id),
           createdAt: now,
         },
         client,
@@ -385,6 +418,18 @@ export class ApiKeysService {
 /** The idempotency key as stored: its value is part of what opens the sealed secret. */
 function hashIdempotencyKey(commandId: string): Buffer {
   return createHash('sha256').update(commandId, 'utf8').digest();
+}
+
+/** The feed token columns of a new key: the token itself is derived again when asked for. */
+function newFeedToken(
+  secret: string,
+  keyId: string,
+): { feedTokenHash: Buffer; feedTokenSalt: Buffer } {
+  const feedTokenSalt = newFeedTokenSalt();
+  return {
+    feedTokenHash: hashFeedToken(deriveFeedToken(secret, keyId, feedTokenSalt)),
+    feedTokenSalt,
+  };
 }
 
 function toPrincipal(row: ApiKeyRow): Principal {

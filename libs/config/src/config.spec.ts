@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from './config';
+import { ConfigError, loadConfig, weakAdminApiKey } from './config';
 
 describe('loadConfig', () => {
   it('fills every default on an empty environment', () => {
@@ -114,5 +114,49 @@ describe('loadConfig', () => {
     });
     expect(config.ALERT_LEAD_TIMES).toEqual(['P14D', 'PT1H']);
     expect(config.WEBHOOK_ALLOW_PRIVATE_NETWORKS).toBe(true);
+  });
+
+  it('takes PUBLIC_BASE_URL as an http(s) origin with an optional path, without a trailing slash', () => {
+    expect(loadConfig({}).PUBLIC_BASE_URL).toBeUndefined();
+    expect(loadConfig({ PUBLIC_BASE_URL: 'https://accord.example.org/' }).PUBLIC_BASE_URL).toBe(
+      'https://accord.example.org',
+    );
+    expect(loadConfig({ PUBLIC_BASE_URL: 'http://Host:8080/accord//' }).PUBLIC_BASE_URL).toBe(
+      'http://host:8080/accord',
+    );
+    for (const value of ['accord.example.org', 'ftp://accord.example.org', 'https://']) {
+      expect(() => loadConfig({ PUBLIC_BASE_URL: value })).toThrow(
+        new ConfigError(['PUBLIC_BASE_URL: must be a URL starting with http:// or https://']),
+      );
+    }
+    for (const value of [
+      'https://a.example/?x=1',
+      'https://a.example/#top',
+      'https://u:p@a.example',
+    ]) {
+      expect(() => loadConfig({ PUBLIC_BASE_URL: value })).toThrow(
+        /PUBLIC_BASE_URL: must be a scheme, host and optional path only/,
+      );
+    }
+  });
+
+  it('refuses the README’s ADMIN_API_KEY and repeated characters in production only', () => {
+    const weak = ['change-me-to-a-long-secret', 'a'.repeat(24), 'ab'.repeat(12), '1234'.repeat(6)];
+    for (const ADMIN_API_KEY of weak) {
+      expect(weakAdminApiKey(ADMIN_API_KEY)).toEqual(expect.any(String));
+      expect(() => loadConfig({ ADMIN_API_KEY, NODE_ENV: 'production' })).toThrow(
+        /^Invalid configuration:\n {2}- ADMIN_API_KEY: (is the placeholder from the README|repeats one character)/,
+      );
+      // The README's first command runs with the placeholder: elsewhere the api warns only.
+      for (const NODE_ENV of [undefined, 'development', 'test']) {
+        expect(loadConfig({ ADMIN_API_KEY, NODE_ENV }).ADMIN_API_KEY).toBe(ADMIN_API_KEY);
+      }
+    }
+    const strong = 'q7Vd2kLx9PzR4mWc8TnY3bHs6FjE';
+    expect(weakAdminApiKey(strong)).toBeUndefined();
+    expect(weakAdminApiKey('abcde'.repeat(5))).toBeUndefined();
+    expect(loadConfig({ ADMIN_API_KEY: strong, NODE_ENV: 'production' }).ADMIN_API_KEY).toBe(
+      strong,
+    );
   });
 });

@@ -105,6 +105,51 @@ export const configSchema = z.object({
     .string()
     .min(24, 'must be at least 24 characters so that it cannot be guessed')
     .optional(),
+  /**
+   * Set by the Docker images (`production`): there, an `ADMIN_API_KEY` that `weakAdminApiKey`
+   * finds weak stops the start; elsewhere the api only warns about it.
+   */
+  NODE_ENV: z.string().optional(),
+  /**
+   * The URL clients reach the api at (`https://accord.example.org`, or with a path prefix a
+   * proxy adds), for the absolute URLs the api hands out (the calendar feed URL). Unset, they
+   * are built from each request's `Host` and scheme, which behind a TLS-terminating proxy is
+   * `http://`. Kept without a trailing slash.
+   */
+  PUBLIC_BASE_URL: z
+    .string()
+    .superRefine((value, context) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(value);
+      } catch {
+        url = undefined;
+      }
+      if (!url || !['http:', 'https:'].includes(url.protocol)) {
+        context.addIssue({
+          code: 'custom',
+          message: 'must be a URL starting with http:// or https://',
+        });
+      } else if (
+        url.username ||
+        url.password ||
+        url.search ||
+        url.hash ||
+        value.includes('?') ||
+        value.includes('#')
+      ) {
+        context.addIssue({
+          code: 'custom',
+          message:
+            'must be a scheme, host and optional path only, as in https://accord.example.org',
+        });
+      }
+    })
+    .transform((value) => {
+      const url = new URL(value);
+      return `${url.origin}${url.pathname.replace(/\/+$/, '')}`;
+    })
+    .optional(),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: booleanFlag.default(false),
   ALERT_LEAD_TIMES: z
     .string()
@@ -158,6 +203,37 @@ export const configSchema = z.object({
   ...webhookSettings,
 });
 
+/**
+ * What no variable says alone: a weak `ADMIN_API_KEY` is refused only where `NODE_ENV` is
+ * `production` (the README's first command uses the placeholder, locally).
+ */
+const checkedConfigSchema = configSchema.superRefine((config, context) => {
+  const weakness = config.ADMIN_API_KEY ? weakAdminApiKey(config.ADMIN_API_KEY) : undefined;
+  if (weakness && config.NODE_ENV === 'production') {
+    context.addIssue({
+      code: 'custom',
+      path: ['ADMIN_API_KEY'],
+      message: `${weakness}; with NODE_ENV=production it must be a secret of your own (e.g. \`openssl rand -base64 32\`)`,
+    });
+  }
+});
+
+/** The value the README's examples use for `ADMIN_API_KEY`: known to anyone who read them. */
+export const DOCUMENTED_ADMIN_API_KEY = 'change-me-to-a-long-secret';
+
+/**
+ * Why an `ADMIN_API_KEY` of the right length is still an obviously weak secret: the README's
+ * placeholder, or one character or a group of up to four repeated (`aaaa…`, `abab…`,
+ * `12341234…`). Undefined when none of these applies (which does not make it strong).
+ */
+export function weakAdminApiKey(value: string): string | undefined {
+  if (value.trim().toLowerCase() === DOCUMENTED_ADMIN_API_KEY)
+    return 'is the placeholder from the README, which anyone can read';
+  if (/^(.{1,4})\1+$/su.test(value))
+    return 'repeats one character or a group of up to four, which is easy to guess';
+  return undefined;
+}
+
 export type AccordConfig = z.infer<typeof configSchema>;
 
 /**
@@ -186,7 +262,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const present = Object.fromEntries(
     Object.entries(env).filter(([key, value]) => key in configSchema.shape && value !== ''),
   );
-  const parsed = configSchema.safeParse(present);
+  const parsed = checkedConfigSchema.safeParse(present);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),

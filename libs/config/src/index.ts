@@ -4,6 +4,8 @@ export {
   nestLogLevels,
   ConfigError,
   OperatorError,
+  DOCUMENTED_ADMIN_API_KEY,
+  weakAdminApiKey,
   type AccordConfig,
 } from './config';
 export { ConfigModule } from './config.module';

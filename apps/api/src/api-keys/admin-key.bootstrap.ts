@@ -1,10 +1,12 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { ApiKeysService } from '@app/api-keys';
-import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
+import { ACCORD_CONFIG, weakAdminApiKey, type AccordConfig } from '@app/config';
 
 /**
  * `ADMIN_API_KEY` becomes the active `bootstrap-admin` key when the api starts. Unset, nothing
- * changes: a bootstrap key recorded earlier stays until it is revoked through the API.
+ * changes: a bootstrap key recorded earlier stays until it is revoked through the API. A weak
+ * value (the README's placeholder, say) is refused by the configuration where NODE_ENV is
+ * `production`; elsewhere it is taken, with a warning.
  */
 @Injectable()
 export class AdminKeyBootstrap implements OnApplicationBootstrap {
@@ -17,6 +19,14 @@ export class AdminKeyBootstrap implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.config.ADMIN_API_KEY) return;
+    const weakness = weakAdminApiKey(this.config.ADMIN_API_KEY);
+    if (weakness) {
+      this.logger.warn(
+        `ADMIN_API_KEY ${weakness}: whoever knows or guesses it is an admin. Fine on your own ` +
+          'machine; anywhere else set a secret of your own (e.g. `openssl rand -base64 32`). ' +
+          'With NODE_ENV=production the api refuses to start with it.',
+      );
+    }
     const result = await this.apiKeys.bootstrapAdmin(this.config.ADMIN_API_KEY);
     if (result.refusedRevoked) {
       this.logger.warn(

@@ -461,9 +461,15 @@ const alertPage = z.strictObject({ items: z.array(alert), nextCursor: z.string()
 
 const feedToken = z.strictObject({
   keyId: uuid,
-  feedToken: z.string().describe('The calling key’s calendar feed token.'),
+  feedToken: z
+    .string()
+    .describe('The calling key’s calendar feed token (stored hashed; shown only to the key).'),
   path: z.string().describe('`/api/v1/expiries.ics?token=…`'),
-  url: z.string().describe('The feed URL as this request reached the server.'),
+  url: z
+    .string()
+    .describe(
+      'The feed URL: on `PUBLIC_BASE_URL` when the server has one, else as this request reached the server.',
+    ),
 });
 
 const webhookFilters = z.strictObject({

@@ -14,7 +14,10 @@ export interface ApiKeyRow {
   role: ApiKeyRole;
   prefix: string;
   key_hash: Buffer;
-  feed_token: string;
+  /** SHA-256 of the calendar feed token. */
+  feed_token_hash: Buffer;
+  /** What the token is derived from with the key's secret; null for one issued before hashing. */
+  feed_token_salt: Buffer | null;
   created_at: Date;
   revoked_at: Date | null;
   last_used_at: Date | null;
@@ -31,7 +34,8 @@ export interface NewApiKeyRow {
   role: ApiKeyRole;
   prefix: string;
   keyHash: Buffer;
-  feedToken: string;
+  feedTokenHash: Buffer;
+  feedTokenSalt: Buffer;
   createdAt: Date;
   /** A creation sent with an `Idempotency-Key`. */
   idempotency?: {
@@ -73,10 +77,10 @@ export class ApiKeyRepository {
   async insert(row: NewApiKeyRow, db: Queryable = this.pool): Promise<boolean> {
     try {
       const { rowCount } = await db.query(
-        `INSERT INTO api_keys (id, name, role, prefix, key_hash, feed_token, created_at,
-                               idempotency_key_hash, request_fingerprint, creation_replay,
-                               creation_replay_until)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+        `INSERT INTO api_keys (id, name, role, prefix, key_hash, feed_token_hash, feed_token_salt,
+                               created_at, idempotency_key_hash, request_fingerprint,
+                               creation_replay, creation_replay_until)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
          ON CONFLICT (idempotency_key_hash) WHERE idempotency_key_hash IS NOT NULL DO NOTHING`,
         [
           row.id,
@@ -84,7 +88,8 @@ export class ApiKeyRepository {
           row.role,
           row.prefix,
           row.keyHash,
-          row.feedToken,
+          row.feedTokenHash,
+          row.feedTokenSalt,
           row.createdAt,
           row.idempotency?.keyHash ?? null,
           row.idempotency?.requestFingerprint ?? null,
@@ -136,12 +141,26 @@ export class ApiKeyRepository {
     return rows[0];
   }
 
-  async findActiveByFeedToken(feedToken: string): Promise<ApiKeyRow | undefined> {
+  async findActiveByFeedTokenHash(feedTokenHash: Buffer): Promise<ApiKeyRow | undefined> {
     const { rows } = await this.pool.query<ApiKeyRow>(
-      'SELECT * FROM api_keys WHERE feed_token = $1 AND revoked_at IS NULL',
-      [feedToken],
+      'SELECT * FROM api_keys WHERE feed_token_hash = $1 AND revoked_at IS NULL',
+      [feedTokenHash],
     );
     return rows[0];
+  }
+
+  /** Gives an active key a new feed token (the old one stops at once); false if none is active. */
+  async replaceFeedToken(
+    id: string,
+    feedTokenHash: Buffer,
+    feedTokenSalt: Buffer,
+  ): Promise<boolean> {
+    const { rowCount } = await this.pool.query(
+      `UPDATE api_keys SET feed_token_hash = $2, feed_token_salt = $3
+       WHERE id = $1 AND revoked_at IS NULL`,
+      [id, feedTokenHash, feedTokenSalt],
+    );
+    return (rowCount ?? 0) > 0;
   }
 
   async findActiveById(id: string): Promise<ApiKeyRow | undefined> {
