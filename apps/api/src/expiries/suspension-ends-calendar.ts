@@ -37,14 +37,29 @@ export function suspensionEndsCalendar(ends: CalendarEnd[], origin: string): str
       start: new Date(end.endsAt),
       stamp: new Date(end.changedAt),
       sequence: end.revision,
-      summary: `${cancelled ? CANCELLED_PREFIX[cancelled.reason] : ''}Suspension ends: ${measureName(end)}${partOf(end)}`,
-      description: descriptionOf(end, origin),
+      summary: calendarText(
+        `${cancelled ? CANCELLED_PREFIX[cancelled.reason] : ''}Suspension ends: ${measureName(end)}${partOf(end)}`,
+      ),
+      description: calendarText(descriptionOf(end, origin)),
       status: cancelled ? ICalEventStatus.CANCELLED : ICalEventStatus.CONFIRMED,
       categories: [{ name: end.measure.kind }],
     });
   }
   // Every content line ends with CRLF (RFC 5545 §3.1), the last one too.
   return `${calendar.toString()}\r\n`;
+}
+
+/**
+ * Control characters RFC 5545 §3.3.11 keeps out of a TEXT value: C0 but tab and the line
+ * breaks (written escaped, as `\n`), and DEL. Input refuses them, but events recorded before it
+ * did may hold them (the log is immutable); a strict client would refuse the whole feed.
+ */
+// eslint-disable-next-line no-control-regex
+const TEXT_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
+/** `text` as a calendar TEXT value may hold it: the control characters dropped. */
+export function calendarText(text: string): string {
+  return text.replace(TEXT_CONTROL, '');
 }
 
 function measureName(end: CalendarEnd): string {

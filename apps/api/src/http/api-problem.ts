@@ -75,6 +75,7 @@ const STATUS_PROBLEMS: Record<number, [code: string, title: string]> = {
   413: ['payload-too-large', 'Payload too large'],
   414: ['uri-too-long', 'URI too long'],
   415: ['unsupported-media-type', 'Unsupported media type'],
+  417: ['expectation-failed', 'Expectation failed'],
   422: ['unprocessable-content', 'Unprocessable content'],
   428: ['precondition-required', 'Precondition required'],
   429: ['too-many-requests', 'Too many requests'],

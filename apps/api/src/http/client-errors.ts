@@ -1,4 +1,4 @@
-import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import { maxHeaderSize, STATUS_CODES, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { ApiProblem, PROBLEM_CONTENT_TYPE, statusProblem } from './api-problem';
 
@@ -59,4 +59,29 @@ export function answerClientError(error: ClientError, socket: Duplex): void {
   ].join('\r\n');
   // Destroyed once written, not at once: destroying a socket drops what it has not sent yet.
   socket.end(`${head}\r\n\r\n${body}`, () => socket.destroy());
+}
+
+/**
+ * Node's `checkExpectation` listener: a request whose `Expect` is not `100-continue` (the only
+ * expectation HTTP/1.1 defines; Node meets it itself). Node alone would answer a bare 417; this
+ * is the same 417, as problem+json. No route has seen the request, which is answered as Node
+ * would have (the unread body is discarded, the connection kept).
+ */
+export function answerExpectation(request: IncomingMessage, response: ServerResponse): void {
+  const { code, title } = statusProblem(417);
+  const problem = new ApiProblem(
+    417,
+    code,
+    title,
+    'The server meets no expectation but 100-continue: send the request without this Expect header.',
+  );
+  const body = JSON.stringify({
+    ...problem.toDocument(),
+    instance: (request.url ?? '/').split('?')[0],
+  });
+  response.writeHead(417, {
+    'content-type': `${PROBLEM_CONTENT_TYPE}; charset=utf-8`,
+    'content-length': Buffer.byteLength(body),
+  });
+  response.end(body);
 }

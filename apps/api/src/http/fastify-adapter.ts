@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyError } from 'fastify';
 import { ApiProblem, PROBLEM_CONTENT_TYPE } from './api-problem';
-import { answerClientError } from './client-errors';
+import { answerClientError, answerExpectation } from './client-errors';
 
 /**
  * A Fastify error (body parsing, content type, body size) on its way to the exception filter.
@@ -185,10 +185,28 @@ function declaredMediaTypes(rawHeaders: string[]): string[] {
 }
 
 /**
+ * The content codings of a request's body, lower-cased, `identity` left out: Accord decodes
+ * none (RFC 9110 §8.4), so a body sent compressed would reach the JSON parser as bytes.
+ */
+function contentCodings(header: string | string[] | undefined): string[] {
+  return [header ?? '']
+    .flat()
+    .flatMap((field) => field.split(','))
+    .map((coding) => coding.trim().toLowerCase())
+    .filter((coding) => coding !== '' && coding !== 'identity');
+}
+
+/** Fatal: a byte sequence that is not UTF-8 throws instead of becoming U+FFFD. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
  * JSON is the only body Fastify parses: any other media type, or none, finds no parser, which
  * Fastify answers with FST_ERR_CTP_INVALID_MEDIA_TYPE (a 415). One case gets past that: a
  * request with two Content-Type fields, `application/json` first, reaches the JSON parser with
- * the second one unseen, so the parser refuses a request whose fields disagree.
+ * the second one unseen, so the parser refuses a request whose fields disagree. The body is
+ * read as bytes (its length checked against Content-Length and the limit as they arrived) and
+ * decoded here, refusing what is not UTF-8 (RFC 8259 §8.1) rather than storing U+FFFD in its
+ * place; a body with a Content-Encoding other than identity is refused (415), not parsed.
  */
 function acceptJsonBodiesOnly(adapter: FastifyAdapter): void {
   const fastify = adapter.getInstance();
@@ -197,7 +215,7 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter): void {
     fastify.initialConfig.onConstructorPoisoning ?? 'error',
   );
   fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const declared = declaredMediaTypes(request.raw.rawHeaders);
     if (declared.length > 1) {
       done(
@@ -211,13 +229,43 @@ function acceptJsonBodiesOnly(adapter: FastifyAdapter): void {
       );
       return;
     }
+    const codings = contentCodings(request.headers['content-encoding']);
+    if (codings.length > 0) {
+      done(
+        new ApiProblem(
+          415,
+          'unsupported-content-encoding',
+          'Unsupported content encoding',
+          `The body is sent with Content-Encoding ${codings.join(', ')}: send it as it is, without one (identity).`,
+          {},
+          { 'accept-encoding': 'identity' },
+        ),
+        undefined,
+      );
+      return;
+    }
+    let text: string;
+    try {
+      text = UTF8.decode(body as Buffer); // parseAs 'buffer'; a leading BOM is dropped
+    } catch {
+      done(
+        new ApiProblem(
+          400,
+          'invalid-body-encoding',
+          'Invalid body encoding',
+          'The request body is not valid UTF-8: JSON must be sent UTF-8 encoded.',
+        ),
+        undefined,
+      );
+      return;
+    }
     // No body at all, declared as JSON (clients that always send the header): no body, as
     // without the header. A route that needs one says so (400 validation-failed).
-    if (body === '') {
+    if (text === '') {
       done(null, undefined);
       return;
     }
-    return parseJson(request, body as string, done); // parseAs 'string'
+    return parseJson(request, text, done);
   });
 }
 
@@ -251,8 +299,9 @@ export interface FastifyAdapterOptions {
  * The Fastify adapter of the API: JSON bodies only (anything else is a 415), at most
  * `bodyLimit` bytes (413 beyond), a trailing slash ignored but under `trailingSlashKeptUnder`,
  * and problem+json also for what is refused before Nest sees the request: by Fastify's router
- * (frameworkErrors, told to onRouterRefusal's listeners) or by Node's HTTP parser
- * (clientErrorHandler: a malformed request line, headers over Node's limit, a timeout).
+ * (frameworkErrors, told to onRouterRefusal's listeners), by Node's HTTP parser
+ * (clientErrorHandler: a malformed request line, headers over Node's limit, a timeout) or by
+ * Node's server (an `Expect` other than 100-continue: 417).
  */
 export function createFastifyAdapter(options: FastifyAdapterOptions): ProblemFastifyAdapter {
   const keptUnder = options.trailingSlashKeptUnder ?? [];
@@ -264,5 +313,6 @@ export function createFastifyAdapter(options: FastifyAdapterOptions): ProblemFas
       adapter.answerRouterError(error, request, reply as RouterReply),
   });
   acceptJsonBodiesOnly(adapter);
+  adapter.getInstance().server.on('checkExpectation', answerExpectation);
   return adapter;
 }

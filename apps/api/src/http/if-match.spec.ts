@@ -24,6 +24,9 @@ describe('parseIfMatch', () => {
     // A quoted tag may hold commas, and be longer than the ones Accord issues.
     expect(parseIfMatch('"3,4", "5"')).toEqual([5]);
     expect(parseIfMatch(`"${'x'.repeat(200)}"`)).toEqual([]);
+    // Accord writes versions without leading zeros: "011" is not version 11.
+    expect(parseIfMatch('"011"')).toEqual([]);
+    expect(parseIfMatch('W/"011.abc", "0"')).toEqual([0]);
   });
 
   it('parses a crafted header in linear time, and refuses one longer than 4 KiB', () => {
@@ -54,6 +57,8 @@ describe('parseIfMatch', () => {
       '"3',
       '"3"x',
       'W/ "3"',
+      // Bare, as older clients send it, but with a leading zero Accord never writes.
+      '018',
       Array.from({ length: 33 }, (_, i) => `"${i}"`).join(', '),
     ]) {
       let problem: unknown;

@@ -8,9 +8,11 @@ export type IfMatch = '*' | readonly number[];
 const MAX_TAGS = 32;
 /**
  * One entity tag, compared on the version it leads with: `"3"`, `W/"3"`, a read's
- * `W/"3.<digest>"` (see `readEntityTag`), or a bare `3` as older clients send it.
+ * `W/"3.<digest>"` (see `readEntityTag`), or a bare `3` as older clients send it. The version
+ * as Accord writes it, without leading zeros: `"011"` is a tag Accord never issued, no `"11"`.
  */
-const ENTITY_TAG = /^(?:W\/)?(?:"(\d{1,15})(?:\.[\w-]{1,64})?"|(\d{1,15})(?:\.[\w-]{1,64})?)$/;
+const ENTITY_TAG =
+  /^(?:W\/)?(?:"(0|[1-9]\d{0,14})(?:\.[\w-]{1,64})?"|(0|[1-9]\d{0,14})(?:\.[\w-]{1,64})?)$/;
 /**
  * Any other well-formed entity tag (RFC 9110 §8.8.3: printable characters but `"`, quoted): not
  * one Accord hands out, so it names no version, and a precondition made of such tags fails (412)

@@ -40,6 +40,34 @@ describe('request validation', () => {
     expect(parseQuery(z.object({ q: z.string() }), { q: 'tariff 🚢' })).toEqual({ q: 'tariff 🚢' });
   });
 
+  it('refuses control characters but tab, line feed and carriage return, keys included', () => {
+    const problem = problemOf(() =>
+      parseBody(z.unknown(), {
+        title: 'a\u001b[31m',
+        lines: ['tab\there', 'two\r\nlines', 'bell\u0007', 'del\u007f'],
+        ['k\u0001']: 'v',
+        both: '\u0000\u0001',
+      }),
+    );
+    const control =
+      'must not contain control characters other than tab, line feed and carriage return';
+    expect(problem.toDocument()).toMatchObject({
+      status: 400,
+      code: 'validation-failed',
+      errors: [
+        { field: 'title', message: control },
+        { field: 'lines.2', message: control },
+        { field: 'lines.3', message: control },
+        { field: 'k\u0001', message: control },
+        // What PostgreSQL cannot store is said first.
+        { field: 'both', message: 'must not contain NUL characters or unpaired surrogates' },
+      ],
+    });
+    expect(problem.extras.errors).toHaveLength(5);
+    const fine = { text: 'tab\there, two\r\nlines, C1 \u0085 and emoji 🚢' };
+    expect(parseBody(z.unknown(), fine)).toEqual(fine);
+  });
+
   it('refuses a body nested thousands of levels deep with a 400, not a stack overflow', () => {
     // About 8 KB of JSON: far under the body limit, deep enough to overflow a recursive walk.
     const deep = JSON.parse('['.repeat(5000) + ']'.repeat(5000)) as unknown;

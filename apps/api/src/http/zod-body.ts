@@ -29,8 +29,11 @@ export function validationProblem(
 /**
  * Parses `value` with `schema`, or throws the 400 problem that names every offending field.
  * Every string of every input is first checked for what PostgreSQL cannot store or compare
- * (U+0000, an unpaired UTF-16 surrogate): one check for bodies, queries and path parameters
- * alike, rather than a refinement each schema could forget.
+ * (U+0000, an unpaired UTF-16 surrogate) and for the other control characters no text Accord
+ * keeps has a use for (C0 but tab, line feed and carriage return; DEL), which would come out
+ * raw in the CSV export and break the iCalendar feed (RFC 5545 TEXT excludes them): one check
+ * for bodies, queries and path parameters alike, rather than a refinement each schema could
+ * forget.
  */
 export function parseInput<T extends z.ZodType>(
   schema: T,
@@ -46,7 +49,7 @@ export function parseInput<T extends z.ZodType>(
 
 /**
  * Throws the 400 problem for an input nested deeper than any request Accord takes, or holding
- * strings PostgreSQL cannot store. `parseInput` runs it first; so must anything else that walks
+ * strings PostgreSQL cannot store or control characters. `parseInput` runs it first; so must anything else that walks
  * a raw body before its schema does (the idempotency fingerprint serializes it).
  */
 export function ensureStorable(
@@ -77,9 +80,9 @@ export function ensureStorable(
       'Validation failed',
       `The request ${location === 'custom' ? 'input' : location} is invalid.`,
       {
-        errors: refused.map((path) => ({
+        errors: refused.map(({ path, message }) => ({
           field: path.map(String).join('.') || location,
-          message: 'must not contain NUL characters or unpaired surrogates',
+          message,
         })),
       },
     );
@@ -117,13 +120,30 @@ function fieldErrors(error: z.ZodError, prefix: PropertyKey[], location: string)
 }
 
 const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-const unstorable = (text: string) => text.includes('\u0000') || UNPAIRED_SURROGATE.test(text);
+/** C0 controls but tab, line feed and carriage return, and DEL (NUL is refused as unstorable). */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0001-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+
+/** Why a string is refused, or undefined when it is fine. */
+function refusalOf(text: string): string | undefined {
+  if (text.includes('\u0000') || UNPAIRED_SURROGATE.test(text))
+    return 'must not contain NUL characters or unpaired surrogates';
+  if (CONTROL.test(text))
+    return 'must not contain control characters other than tab, line feed and carriage return';
+  return undefined;
+}
 
 /**
  * Deeper than any request Accord takes (a command body is a handful of levels): refused before
  * anything walks it, so that no check recurses as deep as a client cares to nest.
  */
 const MAX_DEPTH = 32;
+
+/** A refused string (or key) and why. */
+interface Refused {
+  path: PropertyKey[];
+  message: string;
+}
 
 /** A value met while walking the input, with the way back to its parent for its path. */
 interface Visit {
@@ -140,25 +160,28 @@ function pathOf(visit: Visit, prefix: PropertyKey[]): PropertyKey[] {
 }
 
 /**
- * The paths of the strings (keys included) in `value` that PostgreSQL cannot hold, or `tooDeep`
+ * The paths of the strings (keys included) in `value` that are refused (PostgreSQL cannot hold
+ * them, or they hold control characters), each with why, or `tooDeep`
  * with the path where nesting passed `MAX_DEPTH`. Walked with a stack of its own, not by
  * recursion: a body of a few kilobytes can nest thousands of levels deep.
  */
 function unstorableStrings(
   value: unknown,
   prefix: PropertyKey[],
-): { found: PropertyKey[][]; tooDeep?: PropertyKey[] } {
-  const found: PropertyKey[][] = [];
+): { found: Refused[]; tooDeep?: PropertyKey[] } {
+  const found: Refused[] = [];
   const stack: Visit[] = [{ value, key: undefined, parent: undefined, depth: 0 }];
   for (let visit = stack.pop(); visit; visit = stack.pop()) {
     const item = visit.value;
-    // A key PostgreSQL cannot hold is reported in its place, its value left unread.
-    if (typeof visit.key === 'string' && unstorable(visit.key)) {
-      found.push(pathOf(visit, prefix));
+    // A refused key is reported in its place, its value left unread.
+    const keyRefusal = typeof visit.key === 'string' ? refusalOf(visit.key) : undefined;
+    if (keyRefusal) {
+      found.push({ path: pathOf(visit, prefix), message: keyRefusal });
       continue;
     }
     if (typeof item === 'string') {
-      if (unstorable(item)) found.push(pathOf(visit, prefix));
+      const message = refusalOf(item);
+      if (message) found.push({ path: pathOf(visit, prefix), message });
       continue;
     }
     if (item === null || typeof item !== 'object') continue;

@@ -23,4 +23,12 @@ describe('CSV (RFC 4180)', () => {
   it('keeps a cell that starts like a formula as text', () => {
     expect(toCsv([['=HYPERLINK("x")', '@SUM', '-1']])).toBe(`"'=HYPERLINK(""x"")",'@SUM,'-1\r\n`);
   });
+
+  it('drops control characters but tab and line breaks, before the formula check', () => {
+    // Recorded before input refused them (events are kept for ever): no escape sequence reaches
+    // a terminal, and a control character does not hide a formula.
+    expect(toCsv([['a\u0001b\u001b[31mc\u007f', '\u0001=cmd', 'tab\there']])).toBe(
+      "ab[31mc,'=cmd,tab\there\r\n",
+    );
+  });
 });

@@ -6,9 +6,18 @@ export function toCsv(rows: ReadonlyArray<ReadonlyArray<string | number | null>>
   return rows.map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 
+/**
+ * C0 control characters but tab and the line breaks, and DEL: dropped from an exported field.
+ * Input refuses them, but events recorded before it did may hold them (the log is immutable);
+ * raw, an escape sequence would reach the terminal of anyone who prints the export.
+ */
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
 function csvField(value: string | number | null): string {
   if (value === null) return '';
-  let text = String(value);
+  // Dropped first, so that a control character cannot hide a formula from the check below.
+  let text = String(value).replace(CONTROL, '');
   // A spreadsheet runs a text cell that starts like a formula; a leading quote keeps it text.
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

@@ -170,6 +170,19 @@ describe('ExecuteAgreementAction on PostgreSQL', () => {
       expect(await t.agreementEvents(agreement.id)).toHaveLength(1);
     });
 
+    it('answers measure-not-found for a UUID that names no measure, or names an agreement, and appends nothing', async () => {
+      const agreement = await conclude();
+      const measure = await recordMeasure();
+      for (const named of [randomUUID(), agreement.id]) {
+        const error = await rejectionOf(t.agreement(agreement.id, commitment([measure.id, named])));
+        expect(error).toMatchObject({
+          code: 'measure-not-found',
+          details: { measure: named, field: 'measures.1' },
+        });
+      }
+      expect(await t.agreementEvents(agreement.id)).toHaveLength(1);
+    });
+
     it('changes a commitment status, and refuses to set the status it already has', async () => {
       const agreement = await conclude();
       const { commitmentId } = await t.agreement(agreement.id, commitment());
@@ -400,6 +413,47 @@ describe('ExecuteAgreementAction on PostgreSQL', () => {
       );
       expect(error).toMatchObject({ code: 'agreement-not-found' });
       expect(await t.measureEvents(measure.id)).toHaveLength(2);
+    });
+
+    it('answer agreement-not-found for a UUID that names no agreement, or names a measure, scheduled or extended', async () => {
+      const agreement = await conclude();
+      const measure = await recordMeasure();
+      const scheduled = await t.measure(measure.id, {
+        action: 'schedule-suspension',
+        body: {
+          startsAt: '2025-05-14T04:01:00Z',
+          duration: 'P90D',
+          agreement: agreement.id.toUpperCase(),
+          sources: [whiteHouse],
+        },
+      });
+      for (const named of [randomUUID(), measure.id]) {
+        const schedule = rejectionOf(
+          t.measure(measure.id, {
+            action: 'schedule-suspension',
+            body: {
+              startsAt: '2025-06-14T04:01:00Z',
+              duration: 'P90D',
+              agreement: named,
+              sources: [whiteHouse],
+            },
+          }),
+        );
+        const extend = rejectionOf(
+          t.measure(measure.id, {
+            action: 'extend-suspension',
+            suspensionId: scheduled.suspensionId ?? '',
+            body: { endsAt: '2025-12-14T05:01:00Z', agreement: named, sources: [whiteHouse] },
+          }),
+        );
+        for (const error of [await schedule, await extend]) {
+          expect(error).toMatchObject({
+            code: 'agreement-not-found',
+            details: { agreement: named, field: 'agreement' },
+          });
+        }
+      }
+      expect(await t.measureEvents(measure.id)).toHaveLength(scheduled.version);
     });
   });
 });

@@ -72,4 +72,33 @@ describe('toAgreementCommand: an agreement action as the decider takes it', () =
     expect(refused).toBeInstanceOf(DomainError);
     expect(refused).toMatchObject({ code: 'measure-not-found', details: { measure: 'QA-NONE' } });
   });
+
+  it('refuses a measure named by a UUID under which no measure is recorded, an agreement’s included', async () => {
+    const US = '11111111-1111-4111-8111-111111111111';
+    const resolver = inMemoryActionResolver({
+      measures: [recordedMeasure(US, 'QA-US')],
+      agreements: [recordedAgreement(GENEVA, 'QA-GENEVA')],
+    });
+    const commit = (measures: string[]) =>
+      toAgreementCommand(
+        GENEVA,
+        {
+          action: 'record-commitment',
+          commitmentId: 'lower-tariffs',
+          body: { obligor: 'US', kind: 'adjust', text: 'Lower it', measures, sources },
+        },
+        resolver,
+      );
+
+    await expect(commit([US])).resolves.toMatchObject({ data: { measures: [US] } });
+    expect(resolver.loads).toEqual([]);
+    for (const named of ['16f2382c-3ea6-465e-ac74-7547291d0526', GENEVA]) {
+      const refused = await commit([US, named]).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(DomainError);
+      expect(refused).toMatchObject({
+        code: 'measure-not-found',
+        details: { measure: named, field: 'measures.1' },
+      });
+    }
+  });
 });

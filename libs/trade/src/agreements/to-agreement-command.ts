@@ -1,5 +1,5 @@
 import type { AgreementCommand } from '@app/domain';
-import { requireId, type ActionResolver } from '../write/action-resolver';
+import { requireRecorded, type ActionResolver } from '../write/action-resolver';
 import type { AgreementAction } from './execute-agreement-action.command';
 import { gatherReaffirmations } from './reaffirmation-cycles';
 
@@ -29,7 +29,10 @@ export async function toAgreementCommand(
           ...rest,
           commitmentId: action.commitmentId,
           measures:
-            measures && (await Promise.all(measures.map((m) => requireId(resolver, 'measure', m)))),
+            measures &&
+            (await Promise.all(
+              measures.map((m, i) => requireRecorded(resolver, 'measure', m, `measures.${i}`)),
+            )),
         },
       };
     }

@@ -98,4 +98,47 @@ describe('toMeasureCommand: a measure action as the decider takes it', () => {
     expect(refused).toBeInstanceOf(DomainError);
     expect(refused).toMatchObject({ code: 'measure-not-found', details: { measure: 'QA-NONE' } });
   });
+
+  it('refuses an agreement named by a UUID under which no agreement is recorded, a measure’s included', async () => {
+    const resolver = inMemoryActionResolver({
+      measures: [usTariff, cnTariff],
+      agreements: [geneva],
+    });
+    const suspend = (agreement: string) =>
+      toMeasureCommand(
+        cnTariff.id,
+        {
+          action: 'schedule-suspension',
+          suspensionId: 'cn-pause',
+          body: { startsAt: '2025-05-14T04:01:00Z', duration: 'P90D', agreement, sources },
+        },
+        resolver,
+      );
+    const extend = (agreement: string) =>
+      toMeasureCommand(
+        cnTariff.id,
+        {
+          action: 'extend-suspension',
+          suspensionId: 'cn-pause',
+          body: { endsAt: '2025-12-01T04:01:00Z', agreement, sources },
+        },
+        resolver,
+      );
+
+    await expect(suspend(geneva.id.toUpperCase())).resolves.toMatchObject({
+      data: { agreement: geneva.id },
+    });
+    // Found by one existence check, without loading the agreement.
+    expect(resolver.loads).toEqual([]);
+    for (const write of [suspend, extend]) {
+      for (const named of ['0a28f392-9e66-4974-a920-1246940171f0', usTariff.id, 'QA-NONE']) {
+        const refused = await write(named).catch((error: unknown) => error);
+        expect(refused).toBeInstanceOf(DomainError);
+        expect(refused).toMatchObject({
+          code: 'agreement-not-found',
+          details: { agreement: named, field: 'agreement' },
+        });
+      }
+    }
+  });
 });

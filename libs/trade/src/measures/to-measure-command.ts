@@ -1,5 +1,5 @@
 import { DomainError, type MeasureCommand, type MeasureRef } from '@app/domain';
-import { requireId, type ActionResolver } from '../write/action-resolver';
+import { requireId, requireRecorded, type ActionResolver } from '../write/action-resolver';
 import type { MeasureAction } from './execute-measure-action.command';
 
 /**
@@ -47,7 +47,8 @@ export async function toMeasureCommand(
               : undefined,
           triggerMeasure:
             triggerId && triggerId !== measureId ? await resolver.measure(triggerId) : undefined,
-          agreement: agreement && (await requireId(resolver, 'agreement', agreement)),
+          agreement:
+            agreement && (await requireRecorded(resolver, 'agreement', agreement, 'agreement')),
         },
       };
     }
@@ -58,7 +59,8 @@ export async function toMeasureCommand(
         data: {
           ...rest,
           suspensionId: action.suspensionId,
-          agreement: agreement && (await requireId(resolver, 'agreement', agreement)),
+          agreement:
+            agreement && (await requireRecorded(resolver, 'agreement', agreement, 'agreement')),
         },
       };
     }

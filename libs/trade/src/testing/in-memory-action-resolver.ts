@@ -1,4 +1,4 @@
-import type { Agreement, Measure } from '@app/domain';
+import { isUuid, type Agreement, type Measure } from '@app/domain';
 import type { CodedKind } from '../codes/stream-code-index';
 import type { ActionResolver } from '../write/action-resolver';
 
@@ -8,7 +8,10 @@ export interface Recorded {
   agreements?: Agreement[];
 }
 
-/** An `ActionResolver` over what a test records, in memory; `loads` lists every read. */
+/**
+ * An `ActionResolver` over what a test records, in memory; `loads` lists every aggregate read.
+ * Names as the stored code index does: a UUID names itself, recorded or not.
+ */
 export function inMemoryActionResolver(recorded: Recorded): ActionResolver & { loads: string[] } {
   const loads: string[] = [];
   const all = [...(recorded.measures ?? []), ...(recorded.agreements ?? [])];
@@ -18,12 +21,15 @@ export function inMemoryActionResolver(recorded: Recorded): ActionResolver & { l
     loads,
     resolve: (kind, idOrCode) =>
       Promise.resolve(
-        all.find(
-          (item) =>
-            kindOf(item) === kind &&
-            (item.id === idOrCode || item.code?.toUpperCase() === idOrCode.toUpperCase()),
-        )?.id ?? null,
+        isUuid(idOrCode)
+          ? idOrCode.toLowerCase()
+          : (all.find(
+              (item) =>
+                kindOf(item) === kind && item.code?.toUpperCase() === idOrCode.toUpperCase(),
+            )?.id ?? null),
       ),
+    recorded: (kind, id) =>
+      Promise.resolve(all.some((item) => kindOf(item) === kind && item.id === id)),
     measure: (id) => {
       loads.push(id);
       return Promise.resolve(recorded.measures?.find((measure) => measure.id === id) ?? null);

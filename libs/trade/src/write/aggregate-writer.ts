@@ -92,6 +92,11 @@ export class AggregateWriter {
     return loadAggregate(this.store, decider, streamId);
   }
 
+  /** Whether anything is recorded in the stream: an index read, no fold. */
+  async streamExists(streamId: string): Promise<boolean> {
+    return (await this.store.streamVersion(streamId)) > 0;
+  }
+
   private async attempt<Command, Event extends DomainEvent, State>(
     request: WriteRequest<Command, Event, State>,
   ): Promise<WriteResult> {

@@ -17,19 +17,28 @@ const duration = z
     message: 'must be an ISO 8601 duration such as P1Y or P90D',
   });
 // PostgreSQL's jsonb cannot hold U+0000 or an unpaired UTF-16 surrogate: refuse them here (400)
-// instead of letting the append fail (500).
+// instead of letting the append fail (500). The other C0 controls but tab, line feed and
+// carriage return, and DEL, have no use in any text Accord keeps, and would come out raw in the
+// CSV export and break the iCalendar feed (RFC 5545 TEXT excludes them): refused as well.
 const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0001-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const string = () =>
-  z.string().refine((value) => !value.includes('\u0000') && !UNPAIRED_SURROGATE.test(value), {
-    message: 'must not contain NUL characters or unpaired surrogates',
-  });
+  z
+    .string()
+    .refine((value) => !value.includes('\u0000') && !UNPAIRED_SURROGATE.test(value), {
+      message: 'must not contain NUL characters or unpaired surrogates',
+    })
+    .refine((value) => !CONTROL.test(value), {
+      message: 'must not contain control characters other than tab, line feed and carriage return',
+    });
 const text = string().trim().min(1);
 const party = string();
 const reference = text.max(200);
 
 export const sourceSchema = z.strictObject({
-  issuer: text,
-  title: text,
+  issuer: text.max(500),
+  title: text.max(1000),
   url: string().optional(),
   documentNumber: text.optional(),
   publishedAt: text.optional(),
@@ -82,8 +91,8 @@ export const recordMeasureBody = z.strictObject({
   kind: z.enum(MEASURE_KIND_VALUES),
   imposingParty: party,
   targetParties: z.array(party).min(1),
-  legalBasis: text.optional(),
-  instrument: text.optional(),
+  legalBasis: text.max(2000).optional(),
+  instrument: text.max(500).optional(),
   summary: text.max(5000).optional(),
   rate: rateSchema.optional(),
   scope: scopeSchema.optional(),
@@ -185,7 +194,7 @@ export const concludeAgreementBody = z.strictObject({
   code: text.max(64).optional(),
   title: text.max(500),
   parties: z.array(party).min(1),
-  venue: text.optional(),
+  venue: text.max(500).optional(),
   summary: text.max(5000).optional(),
   concludedAt: instant,
   sources,
