@@ -190,6 +190,29 @@ describe('HTTP errors as problem+json, end to end', () => {
   describe('what Fastify refuses before any controller runs', () => {
     const post = () => http().post('/api/v1/api-keys').set(asAdmin);
 
+    it('a client hanging up mid-body is nobody’s error: nothing logged, nothing written', async () => {
+      const before = await eventCount();
+      const logged = logger.errors.length;
+      await new Promise<void>((resolve) => {
+        const socket = connect(port, '127.0.0.1', () => {
+          socket.write(
+            'POST /api/v1/measures HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n' +
+              `Authorization: Bearer ${adminKey}\r\nContent-Length: 100\r\n\r\n{"title":`,
+          );
+          setTimeout(() => socket.destroy(), 100);
+        });
+        socket.on('close', () => resolve());
+      });
+      // The server sees the body cut off once the socket closes; give it a moment to say so.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(logger.errors.slice(logged)).toEqual([]);
+      expect(await eventCount()).toBe(before);
+    });
+
+    it('gives a client 30 s to send a whole request (not forever, as Node’s 0 would)', () => {
+      expect(app.getHttpServer().requestTimeout).toBe(30_000);
+    });
+
     it('malformed JSON → 400 malformed-json', async () => {
       const response = await post().set('content-type', 'application/json').send('{"name": ');
       expectProblem(response, 400, 'malformed-json');

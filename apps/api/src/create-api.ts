@@ -23,6 +23,8 @@ export async function createApi(
   const config = loadConfig();
   const adapter = createFastifyAdapter({
     bodyLimit: 256 * 1024,
+    // 256 KiB arrive in well under a second even on a slow link; the rest is a client stalling.
+    requestTimeoutMs: 30_000,
     // A trailing slash is dropped on the server's own routes; these plugins own their URLs.
     trailingSlashKeptUnder: [DOCS_PATH, QUEUE_DASHBOARD_PATH],
   });

@@ -97,7 +97,7 @@ export class FeedTokenController {
 
   private answer(principal: Principal, feedToken: string, request: FastifyRequest): FeedTokenDto {
     const path = `/api/v1/expiries.ics?token=${encodeURIComponent(feedToken)}`;
-    const origin = this.config.PUBLIC_BASE_URL ?? requestOrigin(request);
+    const origin = requestOrigin(request, this.config.PUBLIC_BASE_URL);
     return { keyId: principal.keyId, feedToken, path, url: `${origin}${path}` };
   }
 }

@@ -1,6 +1,7 @@
 import { Controller, Get, Header, Inject, Query, Req } from '@nestjs/common';
 import { ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import { ApiKeysService } from '@app/api-keys';
+import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
 import { SuspensionEndQueries } from '@app/projections';
 import type { FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
@@ -37,6 +38,7 @@ export class ExpiriesCalendarController {
   constructor(
     @Inject(SuspensionEndQueries) private readonly ends: SuspensionEndQueries,
     @Inject(ApiKeysService) private readonly apiKeys: ApiKeysService,
+    @Inject(ACCORD_CONFIG) private readonly config: AccordConfig,
   ) {}
 
   @Get('expiries.ics')
@@ -87,7 +89,7 @@ export class ExpiriesCalendarController {
       if (!page.nextCursor) break;
       after = page.nextCursor;
     }
-    // Calendar clients open links only as absolute URLs: on the host the feed was read from.
-    return suspensionEndsCalendar(ends, requestOrigin(request));
+    // Calendar clients open links only as absolute URLs: where clients reach the api.
+    return suspensionEndsCalendar(ends, requestOrigin(request, this.config.PUBLIC_BASE_URL));
   }
 }

@@ -291,6 +291,11 @@ export function withoutTrailingSlash(url: string, keptUnder: readonly string[] =
 
 export interface FastifyAdapterOptions {
   bodyLimit: number;
+  /**
+   * How long a client may take to send a whole request, head and body (408 after): without it a
+   * client trickling a body a byte at a time holds its connection for as long as it likes.
+   */
+  requestTimeoutMs: number;
   /** Paths under which a trailing slash is left as it is (see withoutTrailingSlash). */
   trailingSlashKeptUnder?: readonly string[];
 }
@@ -307,6 +312,7 @@ export function createFastifyAdapter(options: FastifyAdapterOptions): ProblemFas
   const keptUnder = options.trailingSlashKeptUnder ?? [];
   const adapter: ProblemFastifyAdapter = new ProblemFastifyAdapter({
     bodyLimit: options.bodyLimit,
+    requestTimeout: options.requestTimeoutMs,
     rewriteUrl: (request: { url?: string }) => withoutTrailingSlash(request.url ?? '/', keptUnder),
     clientErrorHandler: answerClientError,
     frameworkErrors: (error: FastifyError, request: UnroutedRequest, reply: unknown) =>

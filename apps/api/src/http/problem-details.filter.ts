@@ -21,6 +21,12 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     const http = host.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
+    if (clientWentAway(exception, request)) {
+      // Nobody to answer, and nothing wrong here: not an error for the logs (any client could
+      // fill them by hanging up mid-upload).
+      this.logger.debug(`${request.method} ${request.url.split('?')[0]}: the client went away`);
+      return;
+    }
     const problem = toProblem(
       exception,
       {
@@ -51,6 +57,16 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
       .send(JSON.stringify(document));
   }
+}
+
+/** Node's error for a request body cut off by the client closing its connection. */
+function clientWentAway(exception: unknown, request: FastifyRequest): boolean {
+  const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
+  return (
+    code === 'ECONNRESET' &&
+    message === 'aborted' &&
+    (request.raw.destroyed || request.raw.socket?.destroyed === true)
+  );
 }
 
 function describe(exception: unknown): string {
