@@ -92,10 +92,12 @@ describe('the queue dashboard at /admin/queues', () => {
     await db?.drop();
   });
 
-  it('refuses a request without a key with a problem and WWW-Authenticate', async () => {
+  it('refuses a request without a key with a problem and a Basic WWW-Authenticate', async () => {
     const response = await request(app.getHttpServer()).get('/admin/queues').expect(401);
     expect(response.headers['content-type']).toContain('application/problem+json');
-    expect(response.headers['www-authenticate']).toBe('Bearer');
+    expect(response.headers['www-authenticate']).toBe(
+      'Basic realm="Accord queues", charset="UTF-8"',
+    );
     expect(response.body.code).toBe('unauthenticated');
   });
 

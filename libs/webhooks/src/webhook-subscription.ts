@@ -1,11 +1,8 @@
 import { isPartyCode, MEASURE_KINDS } from '@app/domain';
 import { z } from 'zod';
-import {
-  distinctLeadTimesOf,
-  isSchedulableLeadTime,
-  MAX_LEAD_TIME,
-  type WebhookFilters,
-} from './webhook-matching';
+import { leadTimeProblem } from './webhook-lead-time';
+import { MAX_WEBHOOK_URL_LENGTH } from './webhook-url-guard';
+import { distinctLeadTimesOf, type WebhookFilters } from './webhook-matching';
 import { WEBHOOK_EVENT_TYPES } from './webhook-message';
 
 export const WEBHOOK_FORMATS = ['standard', 'cloudevents'] as const;
@@ -84,8 +81,10 @@ export const eventTypePatternSchema = z
     message: `must be one of ${WEBHOOK_EVENT_TYPES.join(', ')}, a group such as suspension.*, or *`,
   });
 
-export const leadTimeSchema = z.string().refine(isSchedulableLeadTime, {
-  message: `must be an ISO 8601 duration such as P30D or PT12H, from PT0S up to ${MAX_LEAD_TIME}`,
+/** See leadTimeProblem: the domain's rule, to the millisecond, P10Y at most as the calendar counts. */
+export const leadTimeSchema = z.string().superRefine((value, context) => {
+  const problem = leadTimeProblem(value);
+  if (problem) context.addIssue({ code: 'custom', message: problem, input: value });
 });
 
 /** A party as the write side knows it (an assigned ISO 3166-1 alpha-2 code), in any case. */
@@ -114,7 +113,17 @@ export const webhookFiltersSchema = z.strictObject({
   measures: z.array(z.string().min(1).max(200)).max(1000).optional(),
 });
 
-const urlSchema = z.string().trim().min(1).max(2000);
+const urlSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(MAX_WEBHOOK_URL_LENGTH)
+  .describe(
+    'An absolute http(s) URL whose host resolves to public addresses only. It is stored and ' +
+      'shown normalised, as deliveries call it (`HTTP://Example.com` is `http://example.com/`); ' +
+      'control characters, whitespace and backslashes inside it are refused (422 ' +
+      '`webhook-url-refused`): percent-encode them.',
+  );
 const descriptionSchema = z.string().trim().max(500);
 // Each pattern once, as lead times and kinds are kept.
 const eventTypesSchema = z

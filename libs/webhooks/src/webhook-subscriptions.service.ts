@@ -119,9 +119,10 @@ export class WebhookSubscriptionsService {
       const first = await this.createdBefore(idempotency, this.clock());
       if (first) return first;
     }
-    await this.guard.check(input.url);
+    // Stored as it will be called: the URL normalised (`HTTP://A/` is `http://a/`).
+    const url = (await this.guard.check(input.url)).href;
     const now = this.clock();
-    const made = await this.insertSubscription(input, now, idempotency);
+    const made = await this.insertSubscription({ ...input, url }, now, idempotency);
     if (made) return made;
     // The key was claimed meanwhile: answer as its request did (once it has committed).
     const first = await this.createdBefore(idempotency!, now);
@@ -262,7 +263,7 @@ export class WebhookSubscriptionsService {
         ensureSameRequest(first, idempotency, { subscriptionId: id.toLowerCase() });
         return subscriptionFromJson(first.answer as SubscriptionJson);
       }
-      await this.guard.check(patch.url);
+      patch = { ...patch, url: (await this.guard.check(patch.url)).href };
     }
     const now = this.clock();
     return inTransaction(this.pool, async (client) => {
@@ -442,7 +443,7 @@ export class WebhookSubscriptionsService {
     id: string,
     query: { cursor?: string; limit: number; status?: DeliveryStatus },
   ): Promise<Page<WebhookDeliveryWithAttempts>> {
-    await this.row(id);
+    const { format } = await this.row(id);
     const before = decodeCursor(query.cursor);
     const now = this.clock();
     // A claimed pending row shows as `delivering` (see isBeingAttempted); filter the same way.
@@ -460,7 +461,7 @@ export class WebhookSubscriptionsService {
     const last = page[page.length - 1];
     return {
       items: page.map((row) => ({
-        ...toDelivery(row, now),
+        ...toDelivery(row, format, now),
         attemptLog: attempts.get(row.id) ?? [],
       })),
       nextCursor: rows.length > query.limit && last ? encodeCursor(last.created_at, last.id) : null,
@@ -468,9 +469,13 @@ export class WebhookSubscriptionsService {
   }
 
   async delivery(id: string, deliveryId: string): Promise<WebhookDeliveryWithAttempts> {
-    const row = await this.deliveryRow(await this.row(id), deliveryId);
+    const subscription = await this.row(id);
+    const row = await this.deliveryRow(subscription, deliveryId);
     const attempts = await this.attemptsOf([row.id]);
-    return { ...toDelivery(row, this.clock()), attemptLog: attempts.get(row.id) ?? [] };
+    return {
+      ...toDelivery(row, subscription.format, this.clock()),
+      attemptLog: attempts.get(row.id) ?? [],
+    };
   }
 
   /**
@@ -512,7 +517,10 @@ export class WebhookSubscriptionsService {
       // Answered as the retry left it, read before the commit: a worker may take it at once.
       const row = await this.deliveryRow(current, deliveryId, client);
       const attempts = await this.attemptsOf([row.id], client);
-      return { ...toDelivery(row, this.clock()), attemptLog: attempts.get(row.id) ?? [] };
+      return {
+        ...toDelivery(row, current.format, this.clock()),
+        attemptLog: attempts.get(row.id) ?? [],
+      };
     });
   }
 

@@ -15,6 +15,26 @@ export class WebhookUrlRefusedError extends Error {
   }
 }
 
+/** The longest URL a subscription takes, as typed and as stored (normalised). */
+export const MAX_WEBHOOK_URL_LENGTH = 2000;
+
+/**
+ * What a new URL may not contain: C0 controls, DEL, C1 controls, any Unicode whitespace (the
+ * line and paragraph separators and the no-break spaces included) and the backslash.
+ */
+// eslint-disable-next-line no-control-regex -- control characters are what it looks for
+const UNFIT_URL_CHARACTER = /[\u0000-\u001f\u007f-\u009f\s\\]/u;
+
+function describeCharacter(character: string): string {
+  if (character === '\\') return 'a backslash';
+  const code = `U+${character.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+  if (character === ' ') return `a space (${code})`;
+  const point = character.codePointAt(0)!;
+  return point < 0x20 || (point >= 0x7f && point <= 0x9f)
+    ? `a control character (${code})`
+    : `whitespace (${code})`;
+}
+
 /** Resolves a host name to every address it has (the default asks the system, like connect would). */
 export type AddressResolver = (hostname: string) => Promise<LookupAddress[]>;
 
@@ -84,12 +104,29 @@ export class WebhookUrlGuard {
   }
 
   /**
-   * Parses, resolves and checks a URL, as a subscription is created or changed. A host that
-   * does not resolve is refused too: a URL nothing can be sent to is a mistake to report now.
+   * Parses, resolves and checks a URL, as a subscription is created or changed, and answers it
+   * parsed: the caller stores its `href`, the URL deliveries will call. A host that does not
+   * resolve is refused too: a URL nothing can be sent to is a mistake to report now.
    * (Deliveries resolve through `lookup`, where a failed resolution is an error to retry.)
+   * Stricter than `parse`, which URLs stored before these checks still pass to be delivered.
    */
   async check(raw: string): Promise<URL> {
+    // A URL is stored and shown as it will be called (`url.href`, what the WHATWG parser makes
+    // of it), and input the parser would silently rewrite into another URL is refused rather
+    // than guessed at: control characters (CR/LF/TAB are dropped, others percent-encoded),
+    // whitespace, and backslashes (read as `/` in http(s), but as a plain character by RFC 3986
+    // parsers, so that `http://a\@b/` names another host for other tools).
+    const unfit = UNFIT_URL_CHARACTER.exec(raw);
+    if (unfit)
+      throw new WebhookUrlRefusedError(
+        `The URL may not contain ${describeCharacter(unfit[0])} (at position ${unfit.index + 1}): ` +
+          'control characters, whitespace and backslashes are refused; percent-encode them.',
+      );
     const url = this.parse(raw);
+    if (url.href.length > MAX_WEBHOOK_URL_LENGTH)
+      throw new WebhookUrlRefusedError(
+        `The URL is longer than ${MAX_WEBHOOK_URL_LENGTH} characters once normalised.`,
+      );
     // Nothing can listen on port 0, and a fragment is never sent: either is a mistake to report
     // now. (Here, not in `parse`: URLs stored before this check are still delivered to.)
     if (url.port === '0') throw new WebhookUrlRefusedError('The URL names port 0.');

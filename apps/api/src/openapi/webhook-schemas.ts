@@ -10,7 +10,11 @@ import { z } from 'zod';
  * document then refuses what the server would, instead of learning it from a 400.
  */
 export function webhookSubscriptionBody(schema: z.ZodType): SchemaObject {
-  const body = z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input' }) as SchemaObject;
+  // JSON Schema 2020-12, as the OpenAPI 3.1 document takes it (without a `$schema` of its own).
+  const { $schema: _schema, ...body } = z.toJSONSchema(schema, {
+    target: 'draft-2020-12',
+    io: 'input',
+  }) as SchemaObject & { $schema?: string };
   const properties = body.properties as Record<string, SchemaObject>;
   const filters = properties.filters.properties as Record<string, SchemaObject>;
   properties.eventTypes.items = EVENT_TYPE_PATTERN;
@@ -35,11 +39,19 @@ const EVENT_TYPE_PATTERN: SchemaObject = {
   description: 'An event type, a group of them (`suspension.*`), or `*` for every type.',
 };
 
-/** The ISO 8601 durations the domain takes: integer components, seconds alone fractional. */
+/**
+ * The ISO 8601 durations the domain takes: integer components, seconds alone fractional, to the
+ * millisecond (further decimals only zeros). The cap is in the description (see
+ * isWithinMaxLeadTime): a pattern cannot say it.
+ */
 const LEAD_TIME: SchemaObject = {
   type: 'string',
-  pattern: '^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d+)?S)?)?$',
-  description: `How long before a suspension ends to be alerted: an ISO 8601 duration from \`PT0S\` (the end itself) up to \`${MAX_LEAD_TIME}\`, e.g. \`P30D\`.`,
+  pattern:
+    '^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d{1,3}0*)?S)?)?$',
+  description:
+    `How long before a suspension ends to be alerted: an ISO 8601 duration from \`PT0S\` (the end itself) up to \`${MAX_LEAD_TIME}\`, e.g. \`P30D\`, ` +
+    'to the millisecond. The cap as the calendar counts: years and months together at most 120 months (`P121M` is refused); ' +
+    'with weeks, days or hours as well, at most 3650 days counting 12 months as 366 days and a month as 31 days (`P3650D`, `P9Y11M15D`, `PT87600H` are the longest of their kind).',
 };
 
 const PARTY: SchemaObject = {

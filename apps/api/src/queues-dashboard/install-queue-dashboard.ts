@@ -19,8 +19,12 @@ const COMMAND_TIMED_OUT = 'Command timed out';
 
 /**
  * The BullMQ dashboard at `/admin/queues`, for admins only (`Authorization: Bearer <admin key>`,
- * checked on every request, the page's own assets and API calls included). It is a Fastify
- * plugin outside Nest's router, so it gets its own check instead of the global guard.
+ * or, for a browser, HTTP Basic with the admin key as the password and any user name; checked
+ * on every request, the page's own assets and API calls included). It is a Fastify plugin
+ * outside Nest's router, so it gets its own check instead of the global guard; Basic is taken
+ * here only, nowhere else in the API. A request without credentials is challenged with Basic,
+ * so that a browser asks for them; a change asked with Basic credentials from another site is
+ * refused (see isCrossSite).
  *
  * While Redis is unreachable it answers 503 `redis-unavailable` (after the key check) instead of
  * waiting: its queues have a connection of their own that queues no command while disconnected,
@@ -64,22 +68,30 @@ export async function installQueueDashboard(app: NestFastifyApplication): Promis
   await fastify.register(
     async (scope) => {
       scope.addHook('onRequest', async (request, reply) => {
-        const header = request.headers.authorization ?? '';
-        const key = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-        const principal = key ? await apiKeys.authenticate(key) : null;
+        const credentials = dashboardCredentialsOf(request.headers.authorization);
+        const principal = credentials.key ? await apiKeys.authenticate(credentials.key) : null;
         const problem = !principal
           ? new ApiProblem(
               401,
               'unauthenticated',
               'Unauthenticated',
-              'An admin API key is required.',
+              'An admin API key is required: as a Bearer token, or as the password of HTTP Basic ' +
+                'authentication (any user name) in a browser.',
             )
           : !roleGrants(principal.role, 'admin')
             ? new ApiProblem(403, 'forbidden', 'Forbidden', 'The queue dashboard is for admins.')
-            : redis.status !== 'ready'
-              ? redisUnavailable()
-              : null;
-        if (problem) return sendProblem(request, reply, problem);
+            : credentials.scheme === 'basic' && isCrossSite(request)
+              ? new ApiProblem(
+                  403,
+                  'forbidden',
+                  'Forbidden',
+                  'A change to the queues from another site is refused: a browser sends Basic ' +
+                    'credentials with any request to this address, a forged one included.',
+                )
+              : redis.status !== 'ready'
+                ? redisUnavailable()
+                : null;
+        if (problem) return sendProblem(request, reply, problem, credentials.scheme);
       });
       // Redis can go while a request is under way: the dashboard's routes answer that as above
       // rather than with bull-board's own error body (a 500 naming the ioredis error).
@@ -143,11 +155,70 @@ interface ProblemReply {
   send(body: unknown): unknown;
 }
 
-function sendProblem(request: { url: string }, reply: ProblemReply, problem: ApiProblem): unknown {
-  if (problem.getStatus() === 401) reply.headers({ 'www-authenticate': 'Bearer' });
+/**
+ * The challenge of a 401. Without credentials, or with Basic ones that failed, Basic: a browser
+ * then asks for a user name and password (the admin key), and sends them with every request
+ * under the path, its assets and API calls included. A Bearer token that failed is answered
+ * with the Bearer challenge, as the API answers it.
+ */
+const BASIC_CHALLENGE = 'Basic realm="Accord queues", charset="UTF-8"';
+
+function sendProblem(
+  request: { url: string },
+  reply: ProblemReply,
+  problem: ApiProblem,
+  scheme?: DashboardCredentials['scheme'],
+): unknown {
+  if (problem.getStatus() === 401)
+    reply.headers({ 'www-authenticate': scheme === 'bearer' ? 'Bearer' : BASIC_CHALLENGE });
   return reply
     .code(problem.getStatus())
     .headers(problem.headers)
     .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
     .send({ ...problem.toDocument(), instance: request.url.split('?')[0] });
+}
+
+interface DashboardCredentials {
+  scheme?: 'bearer' | 'basic';
+  /** The API key presented: the Bearer token, or the Basic password. */
+  key?: string;
+}
+
+/**
+ * The API key an `Authorization` header presents to the dashboard: `Bearer <key>`, as everywhere
+ * in the API, or — the dashboard only, since a browser cannot add a Bearer header to the page's
+ * own asset and API requests — `Basic base64(<any user name>:<key>)` (RFC 7617, UTF-8).
+ */
+export function dashboardCredentialsOf(header: string | undefined): DashboardCredentials {
+  const bearer = /^Bearer +(\S+) *$/i.exec(header ?? '')?.[1];
+  if (bearer) return { scheme: 'bearer', key: bearer };
+  const basic = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i.exec(header ?? '')?.[1];
+  if (basic === undefined) return {};
+  const decoded = Buffer.from(basic, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  const key = colon < 0 ? '' : decoded.slice(colon + 1);
+  return { scheme: 'basic', key: key || undefined };
+}
+
+/**
+ * Whether a request that can change the queues (any method but GET, HEAD and OPTIONS) comes from
+ * another site. A browser sends Basic credentials it holds with every request to this address,
+ * one a page elsewhere forges included (CSRF), which it never does with a Bearer token; it also
+ * says where the request comes from: `Sec-Fetch-Site` (modern browsers), else `Origin`, which must
+ * then name this host. A request with neither (curl, a script) is no browser's.
+ */
+function isCrossSite(request: {
+  method: string;
+  headers: Record<string, string | string[] | undefined>;
+}): boolean {
+  if (['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return false;
+  const site = request.headers['sec-fetch-site'];
+  if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
+  const origin = request.headers.origin;
+  if (typeof origin !== 'string') return false;
+  try {
+    return new URL(origin).host !== request.headers.host;
+  } catch {
+    return true;
+  }
 }

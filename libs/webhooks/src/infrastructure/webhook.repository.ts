@@ -9,6 +9,7 @@ import type {
   WebhookFormat,
   WebhookSubscription,
 } from '../webhook-subscription';
+import { renderBody } from '../webhook-body';
 import type { PgQueryable } from './queryable';
 
 /** A row of `webhook_subscriptions`. Its secrets stay in this layer and the signer. */
@@ -177,7 +178,18 @@ export function isBeingAttempted(
   );
 }
 
-export function toDelivery(row: DeliveryRow, now: Date = new Date()): WebhookDelivery {
+/**
+ * A delivery as the log shows it. Its `payload` is the body in the subscription's format,
+ * rendered by the deliverer's own `renderBody` (a CloudEvents subscription's carries
+ * `specversion`, `id`, `source`, the prefixed `type`…), so that the log shows what is sent. The
+ * format is the subscription's now: the one its next attempt uses (an attempt made before the
+ * format was changed sent the other form).
+ */
+export function toDelivery(
+  row: DeliveryRow,
+  format: WebhookFormat,
+  now: Date = new Date(),
+): WebhookDelivery {
   const open = row.status === 'pending' || row.status === 'delivering';
   return {
     id: row.id,
@@ -185,7 +197,7 @@ export function toDelivery(row: DeliveryRow, now: Date = new Date()): WebhookDel
     webhookId: row.webhook_id,
     messageKey: row.message_key,
     eventType: row.event_type,
-    payload: row.payload,
+    payload: JSON.parse(renderBody(format, row.payload, row.webhook_id).body) as object,
     status: isBeingAttempted(row, now) ? 'delivering' : row.status,
     attempts: row.attempts,
     nextAttemptAt: open ? row.next_attempt_at : null,
