@@ -82,7 +82,7 @@ describe('foundation, end to end', () => {
       );
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(
-        'ALERT_LEAD_TIMES: P20Y, P-1D must be durations from PT0S to P10Y',
+        'ALERT_LEAD_TIMES: P20Y, P-1D must be durations from PT0S to P10Y, to the millisecond',
       );
     }, 90_000);
 
@@ -98,7 +98,7 @@ describe('foundation, end to end', () => {
         expect(result.code).toBe(1);
         expect(result.stderr.trim().split('\n')).toEqual([
           'Invalid configuration:',
-          '  - ALERT_LEAD_TIMES: -P1D must be a duration from PT0S to P10Y',
+          '  - ALERT_LEAD_TIMES: -P1D must be a duration from PT0S to P10Y, to the millisecond',
           expect.stringMatching(/^ {2}- LOG_LEVEL: /),
         ]);
       },

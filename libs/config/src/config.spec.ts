@@ -76,8 +76,16 @@ describe('loadConfig', () => {
       loadConfig({ ALERT_LEAD_TIMES: 'P30D,P20Y,-P1D,PT0S,P10Y', LOG_LEVEL: 'info' }),
     ).toThrow(
       new ConfigError([
-        'ALERT_LEAD_TIMES: P20Y, -P1D must be durations from PT0S to P10Y',
+        'ALERT_LEAD_TIMES: P20Y, -P1D must be durations from PT0S to P10Y, to the millisecond',
         'LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"log"|"debug"|"verbose"',
+      ]),
+    );
+  });
+
+  it('counts the ten-year cap as the calendar does, and lead times to the millisecond', () => {
+    expect(() => loadConfig({ ALERT_LEAD_TIMES: 'P121M,P10Y,PT0.0001S' })).toThrow(
+      new ConfigError([
+        'ALERT_LEAD_TIMES: P121M, PT0.0001S must be durations from PT0S to P10Y, to the millisecond',
       ]),
     );
   });

@@ -169,8 +169,8 @@ export const configSchema = z.object({
               code: 'custom',
               message:
                 refused.length === 1
-                  ? `${refused[0]} must be a duration from PT0S to ${MAX_LEAD_TIME}`
-                  : `${refused.join(', ')} must be durations from PT0S to ${MAX_LEAD_TIME}`,
+                  ? `${refused[0]} must be a duration from PT0S to ${MAX_LEAD_TIME}, to the millisecond`
+                  : `${refused.join(', ')} must be durations from PT0S to ${MAX_LEAD_TIME}, to the millisecond`,
             });
           }
         }),

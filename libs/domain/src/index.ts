@@ -26,7 +26,12 @@ export {
   type IsoDuration,
   type TimeZone,
 } from './shared/instant';
-export { isSchedulableLeadTime, MAX_LEAD_TIME } from './shared/lead-time';
+export {
+  isMillisecondLeadTime,
+  isSchedulableLeadTime,
+  isWithinMaxLeadTime,
+  MAX_LEAD_TIME,
+} from './shared/lead-time';
 export {
   rateAt,
   toRate,

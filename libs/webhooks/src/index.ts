@@ -26,7 +26,7 @@ export {
   type MatchableSubscription,
   type WebhookFilters,
 } from './webhook-matching';
-export { isMillisecondLeadTime, isWithinMaxLeadTime, leadTimeProblem } from './webhook-lead-time';
+export { leadTimeProblem } from './webhook-lead-time';
 export {
   DELIVERY_STATUSES,
   WEBHOOK_FORMATS,
