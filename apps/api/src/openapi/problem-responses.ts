@@ -17,7 +17,8 @@ const list = (codes: string[]) => codes.map((code) => `\`${code}\``).join(', ');
 const DESCRIPTIONS: Record<ProblemStatus, string> = {
   400:
     'Bad request. `validation-failed` (with `errors[]`, one per offending field, unknown fields ' +
-    'and query parameters included), `malformed-json`, `invalid-if-match`, ' +
+    'and query parameters included), `malformed-json`, `invalid-body-encoding` (the body is ' +
+    'not UTF-8), `invalid-if-match`, ' +
     '`invalid-idempotency-key`, `min-position-beyond-head` (reads with `minPosition`: no ' +
     'event has that position yet; `head` is the log’s last), or `bad-request` (the URL is ' +
     'malformed, e.g. a broken percent-encoding).',
@@ -36,7 +37,9 @@ const DESCRIPTIONS: Record<ProblemStatus, string> = {
   414:
     '`uri-too-long`: a path parameter is longer than the router accepts (100 characters); ' +
     'no id or code is that long.',
-  415: '`unsupported-media-type`: send the body as `application/json`.',
+  415:
+    '`unsupported-media-type`: send the body as `application/json`; or ' +
+    '`unsupported-content-encoding`: send it without a `Content-Encoding` (identity).',
   422:
     'The input is well-formed but breaks a rule of the trade (`errors[]` names the field when ' +
     `there is one): ${list(codesOf('invalid'))}; or \`idempotency-key-reused\` (the ` +
