@@ -11,6 +11,14 @@ const issuesOf = (result: { success: boolean; error?: { issues: unknown[] } }) =
   });
 
 describe('subscription input', () => {
+  it('keeps each party of filters.parties once, in upper case', () => {
+    const parsed = createWebhookSubscriptionSchema.parse({
+      ...base,
+      filters: { parties: ['CN', 'cn', 'us'] },
+    });
+    expect(parsed.filters.parties).toEqual(['CN', 'US']);
+  });
+
   describe('filters.measureKinds', () => {
     it('takes the kinds the write API records, in any case, stored lower-case and once', () => {
       const parsed = createWebhookSubscriptionSchema.parse({

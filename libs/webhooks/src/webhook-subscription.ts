@@ -103,7 +103,12 @@ const measureKind = z
   .describe(`A measure kind (any case, stored in lower case): ${MEASURE_KINDS.join(', ')}.`);
 
 export const webhookFiltersSchema = z.strictObject({
-  parties: z.array(party).max(250).optional(),
+  // Each party once: `CN` and `cn` are one filter.
+  parties: z
+    .array(party)
+    .max(250)
+    .transform((parties) => [...new Set(parties)])
+    .optional(),
   // Each kind once: `Tariff` and `tariff` are one filter.
   measureKinds: z
     .array(measureKind)
