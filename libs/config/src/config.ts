@@ -1,4 +1,4 @@
-import { isSchedulableLeadTime, MAX_LEAD_TIME } from '@app/domain';
+import { isValidLeadTime, MAX_LEAD_TIME } from '@app/domain';
 import { Duration } from 'luxon';
 import { z } from 'zod';
 
@@ -162,7 +162,7 @@ export const configSchema = z.object({
         .superRefine((leadTimes, context) => {
           // The schedule would drop these without a word: no alert has a fire time there.
           const refused = leadTimes.filter(
-            (leadTime) => Duration.fromISO(leadTime).isValid && !isSchedulableLeadTime(leadTime),
+            (leadTime) => Duration.fromISO(leadTime).isValid && !isValidLeadTime(leadTime),
           );
           if (refused.length) {
             context.addIssue({

@@ -29,6 +29,7 @@ export {
 export {
   isMillisecondLeadTime,
   isSchedulableLeadTime,
+  isValidLeadTime,
   isWithinMaxLeadTime,
   MAX_LEAD_TIME,
 } from './shared/lead-time';
@@ -89,6 +90,7 @@ export {
 export { evolveMeasure, replayMeasure } from './measure/measure.evolve';
 export { decideMeasure, measureDecider } from './measure/measure.decide';
 export {
+  isEndRevoked,
   measureStatusAt,
   suspensionsInEffectAt,
   type MeasureStatus,

@@ -270,17 +270,22 @@ describe('EventStore on PostgreSQL', () => {
       expect((await store.readStream(id)).map((e) => e.type)).toEqual(['A', 'B', 'C']);
     });
 
-    it('reads part of a stream: after a version, at most so many, of some types only', async () => {
+    it('reads part of a stream, and every event of some types along with it', async () => {
       const id = stream();
       await store.append(id, [event('A'), event('B'), event('C'), event('B'), event('D')]);
-      const part = async (options: Parameters<EventStore['readStreamPart']>[1]) =>
-        (await store.readStreamPart(id, options)).map((e) => `${e.type}${e.version}`);
-      expect(await part({})).toEqual(['A1', 'B2', 'C3', 'B4', 'D5']);
-      expect(await part({ after: 2, limit: 2 })).toEqual(['C3', 'B4']);
-      expect(await part({ types: ['B'] })).toEqual(['B2', 'B4']);
-      expect(await part({ after: 2, types: ['B', 'D'], limit: 1 })).toEqual(['B4']);
-      expect(await part({ after: 5 })).toEqual([]);
-      expect(await store.readStreamPart(stream())).toEqual([]);
+      const part = async (options: Parameters<EventStore['readStreamPart']>[1]) => {
+        const { events, alongWith } = await store.readStreamPart(id, options);
+        const names = (list: typeof events) => list.map((e) => `${e.type}${e.version}`);
+        return { events: names(events), alongWith: names(alongWith) };
+      };
+      expect(await part({})).toEqual({ events: ['A1', 'B2', 'C3', 'B4', 'D5'], alongWith: [] });
+      expect(await part({ after: 2, limit: 2 })).toEqual({ events: ['C3', 'B4'], alongWith: [] });
+      expect(await part({ after: 3, limit: 1, alongWith: ['B', 'A'] })).toEqual({
+        events: ['B4'],
+        alongWith: ['A1', 'B2', 'B4'],
+      });
+      expect(await part({ after: 5, alongWith: ['C'] })).toEqual({ events: [], alongWith: ['C3'] });
+      expect(await store.readStreamPart(stream())).toEqual({ events: [], alongWith: [] });
     });
 
     it('upcasts an old schema version on read through the registered functions', async () => {

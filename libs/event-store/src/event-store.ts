@@ -213,19 +213,28 @@ export class EventStore {
   }
 
   /**
-   * Part of a stream, in version order: the events after version `after`, of `types` only if
-   * given, `limit` at most. For paging through a long history without reading all of it.
+   * Part of a stream, in version order: the events after version `after`, `limit` at most; and,
+   * in the same read (one snapshot), every event of the stream of the types `alongWith` names,
+   * wherever they stand. For paging through a long history without reading all of it, when a
+   * page needs some kinds of events whole (the retractions that decide what it shows).
    */
-  async readStreamPart(streamId: string, part: StreamPart = {}): Promise<RecordedEvent[]> {
-    const { rows } = await this.pool.query<EventRow>({
+  async readStreamPart(
+    streamId: string,
+    part: StreamPart = {},
+  ): Promise<{ events: RecordedEvent[]; alongWith: RecordedEvent[] }> {
+    const { rows } = await this.pool.query<EventRow & { along: boolean }>({
       name: 'event-store-read-stream-part',
-      text: `SELECT ${EVENT_COLUMNS} FROM events
-              WHERE stream_id = $1 AND version > $2 AND ($3::text[] IS NULL OR type = ANY($3))
-              ORDER BY version
-              LIMIT $4`,
-      values: [streamId, part.after ?? 0, part.types ?? null, part.limit ?? null],
+      text: `(SELECT ${EVENT_COLUMNS}, false AS along FROM events
+                WHERE stream_id = $1 AND version > $2 ORDER BY version LIMIT $3)
+             UNION ALL
+             (SELECT ${EVENT_COLUMNS}, true AS along FROM events
+                WHERE stream_id = $1 AND type = ANY($4) ORDER BY version)`,
+      values: [streamId, part.after ?? 0, part.limit ?? null, part.alongWith ?? []],
     });
-    return rows.map((row) => this.toRecorded(row));
+    const events: RecordedEvent[] = [];
+    const alongWith: RecordedEvent[] = [];
+    for (const row of rows) (row.along ? alongWith : events).push(this.toRecorded(row));
+    return { events, alongWith };
   }
 
   /**

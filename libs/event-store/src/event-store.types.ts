@@ -80,8 +80,8 @@ export interface StreamPart {
   after?: number;
   /** At most this many. */
   limit?: number;
-  /** Only events of these types. */
-  types?: string[];
+  /** Every event of these types as well, wherever it stands in the stream. */
+  alongWith?: string[];
 }
 
 export interface GlobalPage {

@@ -62,13 +62,17 @@ export async function readHistoryPage(
   range: HistoryRange = {},
 ) {
   const after = range.after ?? 0;
-  const limit = range.limit === undefined ? undefined : range.limit + 1;
-  const [page, retractions] = await Promise.all([
-    store.readStreamPart(streamId, { after, limit }),
-    store.readStreamPart(streamId, { types: ['EventRetracted'] }),
-  ]);
+  const { events: page, alongWith: retractions } = await store.readStreamPart(streamId, {
+    after,
+    limit: range.limit === undefined ? undefined : range.limit + 1,
+    alongWith: ['EventRetracted'],
+  });
   // Nothing after `after`: the end of a stream, or no stream at all.
-  if (page.length === 0 && (after === 0 || (await store.streamVersion(streamId)) === 0)) {
+  if (
+    page.length === 0 &&
+    retractions.length === 0 &&
+    (after === 0 || (await store.streamVersion(streamId)) === 0)
+  ) {
     return null;
   }
   const items = markRetractions(page.slice(0, range.limit), retractions);

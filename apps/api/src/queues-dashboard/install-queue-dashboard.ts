@@ -68,6 +68,10 @@ export async function installQueueDashboard(app: NestFastifyApplication): Promis
   await fastify.register(
     async (scope) => {
       scope.addHook('onRequest', async (request, reply) => {
+        // Never inside another site's frame: the Basic credentials a browser holds go with the
+        // frame's requests, and a click there would be a same-origin change (clickjacking).
+        reply.header('x-frame-options', 'DENY');
+        reply.header('content-security-policy', "frame-ancestors 'none'");
         const credentials = dashboardCredentialsOf(request.headers.authorization);
         const principal = credentials.key ? await apiKeys.authenticate(credentials.key) : null;
         const problem = !principal

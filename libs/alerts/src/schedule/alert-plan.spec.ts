@@ -126,6 +126,8 @@ describe('planAlerts', () => {
   it.each([
     ['lifted', measure([suspension({ state: 'lifted', liftedAt: '2026-01-01T00:00:00.000Z' })])],
     ['revoked', measure([suspension()], { revokedAt: '2026-06-01T00:00:00.000Z' })],
+    // Revoked at the end's very instant: no measure is left to lapse into force then.
+    ['revoked', measure([suspension()], { revokedAt: '2026-11-10T05:01:00.000Z' })],
     ['retracted', measure([])],
     ['retracted', null],
   ])('cancels the pending alerts of a suspension that was %s', (reason, after) => {

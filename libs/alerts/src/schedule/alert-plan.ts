@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Measure, Suspension } from '@app/domain';
+import { isEndRevoked, type Measure, type Suspension } from '@app/domain';
 import { DateTime, Duration } from 'luxon';
 
 /** The lead time of the alert at the end itself: firing it records the lapse. */
@@ -129,10 +129,8 @@ export function planAlerts(input: PlanInput): AlertPlan {
 /** The end that alerts count down to, or null when none should fire. */
 function alertableEnd(measure: Measure, suspension: Suspension): string | null {
   if (suspension.state === 'lifted' || !suspension.endsAt) return null;
-  // Revoked before the end: the measure is gone, nothing will lapse.
-  if (measure.revokedAt && Date.parse(measure.revokedAt) < Date.parse(suspension.endsAt)) {
-    return null;
-  }
+  // Revoked by the end: the measure is gone, nothing will lapse.
+  if (isEndRevoked(measure.revokedAt, suspension.endsAt)) return null;
   return suspension.endsAt;
 }
 

@@ -160,7 +160,7 @@ function applyToMeasure(measure: Measure, event: FactEvent): Measure {
               // own `previousEndsAt` was right when it was recorded, but names the end of an
               // earlier extension that may since have been retracted (the status on dates before
               // this extension took effect would take that retracted end back).
-              previousEndsAt: s.endsAt ?? event.data.previousEndsAt,
+              previousEndsAt: s.endsAt,
               endsAt: event.data.endsAt,
               duration: event.data.duration,
               extendedBy: event.data.extendedBy,
@@ -194,7 +194,8 @@ function applyToMeasure(measure: Measure, event: FactEvent): Measure {
             pickDefined({
               eventId: event.metadata.eventId,
               effectiveAt: data.effectiveAt,
-              previousEndsAt: event.data.previousEndsAt,
+              // As for a suspension's extension: the end as the facts that still stand say.
+              previousEndsAt: e.endsAt,
               endsAt: event.data.endsAt,
             }),
           ],

@@ -1,5 +1,5 @@
 import { valueAt } from '../shared/change';
-import { type Instant, isAtOrBefore, isBefore, toInstant } from '../shared/instant';
+import { type Instant, isAtOrBefore, isBefore, toInstant, toMillis } from '../shared/instant';
 import { type Rate, rateAt, roundPoints, type SuspendedPart } from '../shared/rate';
 import type { PartyCode } from '../shared/party-code';
 import type { Scope } from '../shared/scope';
@@ -149,6 +149,19 @@ export function suspensionsInEffectAt(
     .sort((a, b) =>
       isBefore(a.startsAt, b.startsAt) ? -1 : isBefore(b.startsAt, a.startsAt) ? 1 : 0,
     );
+}
+
+/**
+ * Whether a revocation takes a suspension's end away: the measure is revoked at or before the
+ * end, so on the end's instant there is no measure left to lapse back into force (the status
+ * reads `revoked` from the revocation's instant on). Alerts count down to no such end, and the
+ * calendar shows it cancelled.
+ */
+export function isEndRevoked(
+  revokedAt: Instant | Date | undefined | null,
+  endsAt: Instant | Date,
+): revokedAt is Instant | Date {
+  return revokedAt !== undefined && revokedAt !== null && toMillis(revokedAt) <= toMillis(endsAt);
 }
 
 function inEffect(s: Suspension, at: Instant): SuspensionInEffect | undefined {

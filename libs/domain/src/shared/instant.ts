@@ -13,7 +13,9 @@ export const DEFAULT_TIME_ZONE: TimeZone = 'UTC';
 const OFFSET = /(Z|[+-]\d{2}(:?\d{2})?)$/i;
 // Integer components only (seconds may be fractional): fractional months or years have no
 // single meaning in a calendar, and signed components would let an "end" precede its start.
-const DURATION = /^P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/;
+// Its groups: years, months, weeks, days, hours, minutes, whole seconds, decimals of a second.
+export const ISO_DURATION =
+  /^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d+))?S)?)?$/;
 
 // The shape `toInstant` produces. Stored instants all have it, and for it `Date.parse` is exact
 // and an order of magnitude cheaper than luxon: status reads compare thousands of instants.
@@ -118,7 +120,7 @@ export function toTimeZone(value: unknown, field = 'timeZone'): TimeZone {
 }
 
 export function isIsoDuration(value: unknown, options: { allowZero?: boolean } = {}): boolean {
-  if (typeof value !== 'string' || !DURATION.test(value)) return false;
+  if (typeof value !== 'string' || !ISO_DURATION.test(value)) return false;
   const duration = Duration.fromISO(value);
   return duration.isValid && (options.allowZero === true || duration.toMillis() > 0);
 }

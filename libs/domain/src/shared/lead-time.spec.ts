@@ -1,12 +1,17 @@
 import { DateTime, Duration } from 'luxon';
-import { isMillisecondLeadTime, isSchedulableLeadTime, isWithinMaxLeadTime } from './lead-time';
+import {
+  isMillisecondLeadTime,
+  isSchedulableLeadTime,
+  isValidLeadTime,
+  isWithinMaxLeadTime,
+} from './lead-time';
 
 describe('the lead-time cap (P10Y as the calendar counts)', () => {
   it.each(['P10Y', 'P120M', 'P9Y12M', 'P3650D', 'P521W', 'P9Y11M15D', 'PT87600H', 'PT0S', 'P1D'])(
     'takes %s',
     (leadTime) => {
       expect(isWithinMaxLeadTime(leadTime)).toBe(true);
-      expect(isSchedulableLeadTime(leadTime)).toBe(true);
+      expect(isValidLeadTime(leadTime)).toBe(true);
     },
   );
 
@@ -14,7 +19,7 @@ describe('the lead-time cap (P10Y as the calendar counts)', () => {
     'refuses %s',
     (leadTime) => {
       expect(isWithinMaxLeadTime(leadTime)).toBe(false);
-      expect(isSchedulableLeadTime(leadTime)).toBe(false);
+      expect(isValidLeadTime(leadTime)).toBe(false);
     },
   );
 
@@ -58,12 +63,22 @@ describe('lead times to the millisecond', () => {
     'takes %s',
     (value) => {
       expect(isMillisecondLeadTime(value)).toBe(true);
-      expect(isSchedulableLeadTime(value)).toBe(true);
+      expect(isValidLeadTime(value)).toBe(true);
     },
   );
 
   it.each(['PT0.0001S', 'PT1.0005S', 'P1DT0.1234S'])('refuses %s', (value) => {
     expect(isMillisecondLeadTime(value)).toBe(false);
-    expect(isSchedulableLeadTime(value)).toBe(false);
+    expect(isValidLeadTime(value)).toBe(false);
+  });
+});
+
+describe('lead times stored before the exact cap', () => {
+  it('are still scheduled, though no longer taken', () => {
+    for (const leadTime of ['P121M', 'P9Y11M16D', 'PT0.0001S']) {
+      expect(isValidLeadTime(leadTime)).toBe(false);
+      expect(isSchedulableLeadTime(leadTime)).toBe(true);
+    }
+    expect(isSchedulableLeadTime('P11Y')).toBe(false);
   });
 });

@@ -1,5 +1,5 @@
 import { Duration } from 'luxon';
-import { isIsoDuration } from './instant';
+import { ISO_DURATION, isIsoDuration } from './instant';
 
 /** The longest lead time an alert may have: ten years before a suspension's end. */
 export const MAX_LEAD_TIME = 'P10Y';
@@ -7,22 +7,29 @@ const MAX_LEAD_TIME_MS = Duration.fromISO(MAX_LEAD_TIME).toMillis();
 
 /**
  * A lead time alerts can be scheduled at: an ISO 8601 duration the domain accepts (`PT0S` for
- * the end itself) and no longer than `MAX_LEAD_TIME`, so that its fire time is an instant
- * (subtracting a million years from an end is not). The one rule for `ALERT_LEAD_TIMES`, the
- * subscriptions API and the schedule (which ignores rows written before it).
+ * the end itself) no longer than about `MAX_LEAD_TIME`, so that its fire time is an instant
+ * (subtracting a million years from an end is not). The schedule's rule: it ignores rows that
+ * fail it, and schedules every lead time stored before `isValidLeadTime` tightened what is
+ * taken (`P121M`, `PT0.0001S`).
  */
 export function isSchedulableLeadTime(leadTime: string): boolean {
   return (
     isIsoDuration(leadTime, { allowZero: true }) &&
-    Duration.fromISO(leadTime).toMillis() <= MAX_LEAD_TIME_MS &&
+    Duration.fromISO(leadTime).toMillis() <= MAX_LEAD_TIME_MS
+  );
+}
+
+/**
+ * A lead time Accord takes (`ALERT_LEAD_TIMES`, a subscription's): schedulable, at most
+ * `MAX_LEAD_TIME` as the calendar counts, and to the millisecond.
+ */
+export function isValidLeadTime(leadTime: string): boolean {
+  return (
+    isSchedulableLeadTime(leadTime) &&
     isWithinMaxLeadTime(leadTime) &&
     isMillisecondLeadTime(leadTime)
   );
 }
-
-/** The domain's duration form: integer components, the seconds alone fractional. */
-const DURATION =
-  /^P(?!$)(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)(?:\.(\d+))?S)?)?$/;
 
 const DAY_MS = 86_400_000;
 /** P10Y in months: years and months compare exactly with it. */
@@ -40,7 +47,7 @@ const MAX_DAYS = 3650;
  * (`PT1.5S`, `PT1.500000S`), not `PT0.0001S`, which would fire at the end itself.
  */
 export function isMillisecondLeadTime(leadTime: string): boolean {
-  const fraction = DURATION.exec(leadTime)?.[8];
+  const fraction = ISO_DURATION.exec(leadTime)?.[8];
   return fraction === undefined || /^\d{0,3}0*$/.test(fraction);
 }
 
@@ -56,7 +63,7 @@ export function isMillisecondLeadTime(leadTime: string): boolean {
  * are shorter at every end (`P9Y11M16D`), which nobody needs.
  */
 export function isWithinMaxLeadTime(leadTime: string): boolean {
-  const parts = DURATION.exec(leadTime);
+  const parts = ISO_DURATION.exec(leadTime);
   if (!parts) return false;
   const [years, months, weeks, days, hours, minutes, seconds] = parts
     .slice(1, 8)

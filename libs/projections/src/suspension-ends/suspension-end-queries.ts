@@ -3,6 +3,7 @@ import { PG_POOL } from '@app/database';
 import {
   evolveMeasure,
   initialMeasureState,
+  isEndRevoked,
   type MeasureEvent,
   type MeasureState,
 } from '@app/domain';
@@ -110,6 +111,7 @@ const FILTERS_SQL = `ends_at IS NOT NULL
           AND ($4::text IS NULL OR covered_at_end @> ARRAY[$4])
           AND ($5::text IS NULL OR measure_kind = $5)
           AND ($6::boolean OR (state NOT IN ('lifted', '${RETRACTED}')
+                               -- not isEndRevoked: the measure still there at its end
                                AND (measure_revoked_at IS NULL OR measure_revoked_at > ends_at)))
           AND ($7::timestamptz IS NULL OR (ends_at, suspension_id, measure_id) > ($7, $8::uuid, $9::uuid))`;
 
@@ -326,7 +328,7 @@ function cancellationOf(row: SuspensionEndRow): SuspensionEndEntry['cancelled'] 
   if (row.state === 'lifted') {
     return { reason: 'lifted', at: (row.lifted_at ?? row.changed_at).toISOString() };
   }
-  if (row.measure_revoked_at && row.measure_revoked_at <= row.ends_at) {
+  if (isEndRevoked(row.measure_revoked_at, row.ends_at)) {
     return { reason: 'measure-revoked', at: row.measure_revoked_at.toISOString() };
   }
   return null;
