@@ -7,30 +7,26 @@ import { apiKeysCreateCommand } from './commands/api-keys-create.command';
 import { importCommand, seedCommand } from './commands/import.command';
 import { projectionsRebuildCommand } from './commands/projections-rebuild.command';
 import { verifyCommand } from './commands/verify.command';
+import { commandLine, type CommandName } from './commands/usage';
 
 type Command = (config: AccordConfig, out: CliOutput, args: string[]) => Promise<number>;
 
-/** Each command with what it takes after its name (as its own usage line spells it). */
-const COMMANDS: Record<string, { takes?: string; summary: string; run: Command }> = {
+const COMMANDS: Record<CommandName, { summary: string; run: Command }> = {
   verify: { summary: 'verify every stream’s hash chain', run: verifyCommand },
   import: {
-    takes: '<dataset.yaml>',
     summary: 'import a dataset file (idempotent)',
     run: importCommand,
   },
   seed: { summary: 'import the bundled 2025 US–China dataset', run: seedCommand },
   'api-keys:create': {
-    takes: '--role <viewer|editor|admin> --name <name>',
     summary: 'create an API key and print it once',
     run: apiKeysCreateCommand,
   },
   'alerts:reconcile': {
-    takes: '[--enqueue-overdue]',
     summary: 're-create missing alert jobs from PostgreSQL and fire overdue alerts',
     run: alertsReconcileCommand,
   },
   'projections:rebuild': {
-    takes: '[name]',
     summary: 'rebuild one projection [name] or all from position 0, then swap (no downtime)',
     run: projectionsRebuildCommand,
   },
@@ -39,8 +35,8 @@ const COMMANDS: Record<string, { takes?: string; summary: string; run: Command }
 /** The usage: a result when asked for (stdout), part of the error otherwise (stderr). */
 function usage(print: (line: string) => void): void {
   print('Usage: npm run cli -- <command> [options]\n\nCommands:');
-  for (const [name, { takes, summary }] of Object.entries(COMMANDS)) {
-    print(`  ${[name, takes].filter(Boolean).join(' ')}`);
+  for (const [name, { summary }] of Object.entries(COMMANDS)) {
+    print(`  ${commandLine(name as CommandName)}`);
     print(`      ${summary}`);
   }
 }
@@ -56,7 +52,7 @@ async function main(argv: string[]): Promise<number> {
     usage((line) => out.error(line));
     return 2;
   }
-  const command = COMMANDS[name];
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name as CommandName] : undefined;
   if (!command) {
     out.error(`Unknown command: ${name}`);
     usage((line) => out.error(line));

@@ -26,6 +26,7 @@ export {
   type IsoDuration,
   type TimeZone,
 } from './shared/instant';
+export { textRefusal, withoutControlCharacters } from './shared/text';
 export {
   isMillisecondLeadTime,
   isSchedulableLeadTime,

@@ -126,8 +126,9 @@ const urlSchema = z
   .describe(
     'An absolute http(s) URL whose host resolves to public addresses only. It is stored and ' +
       'shown normalised, as deliveries call it (`HTTP://Example.com` is `http://example.com/`); ' +
-      'control characters, whitespace and backslashes inside it are refused (422 ' +
-      '`webhook-url-refused`): percent-encode them.',
+      'whitespace, backslashes and C1 controls inside it are refused (422 ' +
+      '`webhook-url-refused`; C0 controls and DEL, as in any input, 400 `validation-failed`): ' +
+      'percent-encode them.',
   );
 const descriptionSchema = z.string().trim().max(500);
 // Each pattern once, as lead times and kinds are kept.

@@ -7,7 +7,7 @@ import {
   ApiProblem,
   bearerSecretOf,
   CurrentPrincipal,
-  requestOrigin,
+  publicBaseUrl,
   Roles,
   ZodPipe,
   type Principal,
@@ -97,8 +97,8 @@ export class FeedTokenController {
 
   private answer(principal: Principal, feedToken: string, request: FastifyRequest): FeedTokenDto {
     const path = `/api/v1/expiries.ics?token=${encodeURIComponent(feedToken)}`;
-    const origin = requestOrigin(request, this.config.PUBLIC_BASE_URL);
-    return { keyId: principal.keyId, feedToken, path, url: `${origin}${path}` };
+    const base = publicBaseUrl(request, this.config.PUBLIC_BASE_URL);
+    return { keyId: principal.keyId, feedToken, path, url: `${base}${path}` };
   }
 }
 

@@ -6,7 +6,7 @@ import { SuspensionEndQueries } from '@app/projections';
 import type { FastifyRequest } from 'fastify';
 import { DateTime } from 'luxon';
 import { z } from 'zod';
-import { ApiProblem, Public, requestOrigin, ZodPipe } from '../http';
+import { ApiProblem, Public, publicBaseUrl, ZodPipe } from '../http';
 import { ApiProblemResponse, ApiReadText } from '../openapi';
 import { windowOf, windowQuery } from '../read-models/window-query';
 import { suspensionEndsCalendar, type CalendarEnd } from './suspension-ends-calendar';
@@ -90,6 +90,6 @@ export class ExpiriesCalendarController {
       after = page.nextCursor;
     }
     // Calendar clients open links only as absolute URLs: where clients reach the api.
-    return suspensionEndsCalendar(ends, requestOrigin(request, this.config.PUBLIC_BASE_URL));
+    return suspensionEndsCalendar(ends, publicBaseUrl(request, this.config.PUBLIC_BASE_URL));
   }
 }

@@ -1,3 +1,4 @@
+import { withoutControlCharacters } from '@app/domain';
 import type { SuspensionEndQueries } from '@app/projections';
 import ical, { ICalEventStatus } from 'ical-generator';
 
@@ -50,16 +51,12 @@ export function suspensionEndsCalendar(ends: CalendarEnd[], origin: string): str
 }
 
 /**
- * Control characters RFC 5545 §3.3.11 keeps out of a TEXT value: C0 but tab and the line
- * breaks (written escaped, as `\n`), and DEL. Input refuses them, but events recorded before it
- * did may hold them (the log is immutable); a strict client would refuse the whole feed.
+ * `text` as a calendar TEXT value may hold it (RFC 5545 §3.3.11): without control characters.
+ * Input refuses them, but events recorded before it did may hold them (the log is immutable);
+ * a strict client would refuse the whole feed.
  */
-// eslint-disable-next-line no-control-regex
-const TEXT_CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-
-/** `text` as a calendar TEXT value may hold it: the control characters dropped. */
 export function calendarText(text: string): string {
-  return text.replace(TEXT_CONTROL, '');
+  return withoutControlCharacters(text);
 }
 
 function measureName(end: CalendarEnd): string {

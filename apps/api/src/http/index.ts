@@ -8,7 +8,7 @@ export {
 export { CurrentPrincipal, Public, Roles } from './auth.decorators';
 export { bearerSecretOf } from './bearer';
 export { principalOf } from './principal';
-export { requestOrigin } from './request-origin';
+export { publicBaseUrl } from './public-base-url';
 export {
   ZodPipe,
   ensureStorable,

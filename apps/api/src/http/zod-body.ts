@@ -1,4 +1,5 @@
 import type { ArgumentMetadata, PipeTransform } from '@nestjs/common';
+import { textRefusal } from '@app/domain';
 import { z } from 'zod';
 import { ApiProblem } from './api-problem';
 
@@ -119,20 +120,6 @@ function fieldErrors(error: z.ZodError, prefix: PropertyKey[], location: string)
   );
 }
 
-const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-/** C0 controls but tab, line feed and carriage return, and DEL (NUL is refused as unstorable). */
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0001-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
-
-/** Why a string is refused, or undefined when it is fine. */
-function refusalOf(text: string): string | undefined {
-  if (text.includes('\u0000') || UNPAIRED_SURROGATE.test(text))
-    return 'must not contain NUL characters or unpaired surrogates';
-  if (CONTROL.test(text))
-    return 'must not contain control characters other than tab, line feed and carriage return';
-  return undefined;
-}
-
 /**
  * Deeper than any request Accord takes (a command body is a handful of levels): refused before
  * anything walks it, so that no check recurses as deep as a client cares to nest.
@@ -174,13 +161,13 @@ function unstorableStrings(
   for (let visit = stack.pop(); visit; visit = stack.pop()) {
     const item = visit.value;
     // A refused key is reported in its place, its value left unread.
-    const keyRefusal = typeof visit.key === 'string' ? refusalOf(visit.key) : undefined;
+    const keyRefusal = typeof visit.key === 'string' ? textRefusal(visit.key) : undefined;
     if (keyRefusal) {
       found.push({ path: pathOf(visit, prefix), message: keyRefusal });
       continue;
     }
     if (typeof item === 'string') {
-      const message = refusalOf(item);
+      const message = textRefusal(item);
       if (message) found.push({ path: pathOf(visit, prefix), message });
       continue;
     }

@@ -1,4 +1,4 @@
-import type { Rate } from '@app/domain';
+import { type Rate, withoutControlCharacters } from '@app/domain';
 import type { MeasureSummary } from '@app/projections';
 
 /** RFC 4180: CRLF between records; a field with a comma, quote or line break is quoted. */
@@ -6,18 +6,12 @@ export function toCsv(rows: ReadonlyArray<ReadonlyArray<string | number | null>>
   return rows.map((row) => row.map(csvField).join(',')).join('\r\n') + '\r\n';
 }
 
-/**
- * C0 control characters but tab and the line breaks, and DEL: dropped from an exported field.
- * Input refuses them, but events recorded before it did may hold them (the log is immutable);
- * raw, an escape sequence would reach the terminal of anyone who prints the export.
- */
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
-
 function csvField(value: string | number | null): string {
   if (value === null) return '';
-  // Dropped first, so that a control character cannot hide a formula from the check below.
-  let text = String(value).replace(CONTROL, '');
+  // Control characters dropped first (input refuses them, but events recorded before it did may
+  // hold them; raw, an escape sequence would reach the terminal of anyone who prints the
+  // export), so that one cannot hide a formula from the check below.
+  let text = withoutControlCharacters(String(value));
   // A spreadsheet runs a text cell that starts like a formula; a leading quote keeps it text.
   if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;

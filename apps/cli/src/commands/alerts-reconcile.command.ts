@@ -6,6 +6,7 @@ import { DatabaseModule } from '@app/database';
 import { allMigrations } from '@app/migrations';
 import { ensureRedisReachable, missingEventLog, openCliContext } from '../cli-context';
 import type { CliOutput } from '../cli-output';
+import { usageOf } from './usage';
 
 @Module({
   imports: [
@@ -22,7 +23,7 @@ import type { CliOutput } from '../cli-output';
 })
 class ReconcileModule {}
 
-const USAGE = 'Usage: npm run cli -- alerts:reconcile [--enqueue-overdue]';
+const USAGE = usageOf('alerts:reconcile');
 
 /**
  * `alerts:reconcile`: re-creates every alert job Redis is missing and fires the overdue alerts

@@ -5,8 +5,9 @@ import { createDataSource, poolOf, runMigrations } from '@app/database';
 import { allMigrations } from '@app/migrations';
 import { missingEventLog } from '../cli-context';
 import type { CliOutput } from '../cli-output';
+import { usageOf } from './usage';
 
-const USAGE = 'Usage: npm run cli -- api-keys:create --role <viewer|editor|admin> --name <name>';
+const USAGE = usageOf('api-keys:create');
 
 /** `api-keys:create`: records a key and prints it, the only time it is shown. */
 export async function apiKeysCreateCommand(

@@ -16,6 +16,7 @@ import {
 import { allMigrations } from '@app/migrations';
 import { openCliContext } from '../cli-context';
 import type { CliOutput } from '../cli-output';
+import { usageOf } from './usage';
 
 @Module({
   imports: [
@@ -39,7 +40,7 @@ export async function importCommand(
   args: string[],
 ): Promise<number> {
   if (args.length !== 1 || args[0].startsWith('-')) {
-    out.error('Usage: npm run cli -- import <dataset.yaml>');
+    out.error(usageOf('import'));
     return 2;
   }
   // `npm run` moves to the package's root: a relative path means the caller's directory, which
@@ -54,7 +55,7 @@ export async function seedCommand(
   args: string[],
 ): Promise<number> {
   if (args.length) {
-    out.error('Usage: npm run cli -- seed');
+    out.error(usageOf('seed'));
     return 2;
   }
   return importFile(BUNDLED_DATASET_PATH, out);

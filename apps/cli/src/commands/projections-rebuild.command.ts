@@ -12,6 +12,7 @@ import {
 } from '@app/projections';
 import { missingEventLog, openCliContext } from '../cli-context';
 import type { CliOutput } from '../cli-output';
+import { usageOf } from './usage';
 
 /** What the command boots; `npm run bench:rebuild` boots the same. */
 @Module({
@@ -30,7 +31,7 @@ import type { CliOutput } from '../cli-output';
 })
 export class RebuildCliModule {}
 
-const USAGE = 'Usage: npm run cli -- projections:rebuild [name]';
+const USAGE = usageOf('projections:rebuild');
 
 /**
  * `projections:rebuild [name]`: rebuilds one projection (`projection:measure-status`, or just

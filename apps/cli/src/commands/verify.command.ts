@@ -4,6 +4,7 @@ import { verifyHashChains } from '@app/event-store';
 import { allMigrations } from '@app/migrations';
 import { missingEventLog } from '../cli-context';
 import type { CliOutput } from '../cli-output';
+import { usageOf } from './usage';
 
 /** `verify`: recomputes every stream's hash chain; exit code 1 names the first broken link. */
 export async function verifyCommand(
@@ -12,7 +13,7 @@ export async function verifyCommand(
   args: string[],
 ): Promise<number> {
   if (args.length) {
-    out.error('Usage: npm run cli -- verify');
+    out.error(usageOf('verify'));
     return 2;
   }
   const missing = await missingEventLog(config.DATABASE_URL);

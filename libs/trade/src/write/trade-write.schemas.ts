@@ -1,4 +1,4 @@
-import { DomainError } from '@app/domain';
+import { DomainError, textRefusal } from '@app/domain';
 import { z } from 'zod';
 
 /**
@@ -16,22 +16,12 @@ const duration = z
   .regex(/^-?P(?!$)(\d+Y)?(\d+M)?(\d+W)?(\d+D)?(T(?=\d)(\d+H)?(\d+M)?(\d+(\.\d+)?S)?)?$/, {
     message: 'must be an ISO 8601 duration such as P1Y or P90D',
   });
-// PostgreSQL's jsonb cannot hold U+0000 or an unpaired UTF-16 surrogate: refuse them here (400)
-// instead of letting the append fail (500). The other C0 controls but tab, line feed and
-// carriage return, and DEL, have no use in any text Accord keeps, and would come out raw in the
-// CSV export and break the iCalendar feed (RFC 5545 TEXT excludes them): refused as well.
-const UNPAIRED_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
-// eslint-disable-next-line no-control-regex
-const CONTROL = /[\u0001-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+// Text Accord can keep (see textRefusal): a 400 here instead of a failed append (500).
 const string = () =>
-  z
-    .string()
-    .refine((value) => !value.includes('\u0000') && !UNPAIRED_SURROGATE.test(value), {
-      message: 'must not contain NUL characters or unpaired surrogates',
-    })
-    .refine((value) => !CONTROL.test(value), {
-      message: 'must not contain control characters other than tab, line feed and carriage return',
-    });
+  z.string().superRefine((value, context) => {
+    const refusal = textRefusal(value);
+    if (refusal) context.addIssue({ code: 'custom', message: refusal, input: value });
+  });
 const text = string().trim().min(1);
 const party = string();
 const reference = text.max(200);
