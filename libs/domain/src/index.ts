@@ -32,6 +32,7 @@ export {
   isSchedulableLeadTime,
   isValidLeadTime,
   isWithinMaxLeadTime,
+  LEAD_TIME_RULE,
   MAX_LEAD_TIME,
 } from './shared/lead-time';
 export {

@@ -1,4 +1,4 @@
-import { MAX_LEAD_TIME, MEASURE_KINDS } from '@app/domain';
+import { LEAD_TIME_RULE, MEASURE_KINDS } from '@app/domain';
 import { WEBHOOK_EVENT_TYPES } from '@app/webhooks';
 import type { SchemaObject } from '@nestjs/swagger';
 import { z } from 'zod';
@@ -49,9 +49,9 @@ const LEAD_TIME: SchemaObject = {
   pattern:
     '^P(?!$)(\\d+Y)?(\\d+M)?(\\d+W)?(\\d+D)?(T(?=\\d)(\\d+H)?(\\d+M)?(\\d+(\\.\\d{1,3}0*)?S)?)?$',
   description:
-    `How long before a suspension ends to be alerted: an ISO 8601 duration from \`PT0S\` (the end itself) up to \`${MAX_LEAD_TIME}\`, e.g. \`P30D\`, ` +
-    'to the millisecond. The cap as the calendar counts: years and months together at most 120 months (`P121M` is refused); ' +
-    'with weeks, days or hours as well, at most 3650 days counting 12 months as 366 days and a month as 31 days (`P3650D`, `P9Y11M15D`, `PT87600H` are the longest of their kind).',
+    `How long before a suspension ends to be alerted (\`PT0S\`: the end itself), e.g. \`P30D\`: ` +
+    `an ISO 8601 duration ${LEAD_TIME_RULE} (\`P3650D\`, \`P9Y11M15D\`, \`PT87600H\` are the ` +
+    'longest of their kind).',
 };
 
 const PARTY: SchemaObject = {

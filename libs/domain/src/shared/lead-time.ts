@@ -5,6 +5,12 @@ import { ISO_DURATION, isIsoDuration } from './instant';
 export const MAX_LEAD_TIME = 'P10Y';
 const MAX_LEAD_TIME_MS = Duration.fromISO(MAX_LEAD_TIME).toMillis();
 
+/** `isValidLeadTime` in words, for messages and documentation. */
+export const LEAD_TIME_RULE =
+  `from PT0S up to ${MAX_LEAD_TIME} as the calendar counts, to the millisecond: years and ` +
+  'months together at most 120 months; with weeks, days or hours as well, at most 3650 days, ' +
+  'counting 12 months as 366 days and a month as 31 days';
+
 /**
  * A lead time alerts can be scheduled at: an ISO 8601 duration the domain accepts (`PT0S` for
  * the end itself) no longer than about `MAX_LEAD_TIME`, so that its fire time is an instant
