@@ -92,9 +92,11 @@ export class AlertsProcessor implements OnApplicationBootstrap, BeforeApplicatio
       case ALERT_FIRE_JOB: {
         const { alertId, endVersion, leadTime } = job.data as AlertFireJobData;
         const result = await this.firer.fire(alertId, endVersion, leadTime);
-        if (result.outcome === 'not-due') {
-          // Taken before its time (clocks disagree): put it back until then, not as a failure.
-          await job.moveToDelayed(result.fireAt.getTime(), token);
+        if (result.outcome === 'not-due' || result.outcome === 'behind') {
+          // Taken before its time (clocks disagree), or before the schedule has seen every event
+          // of its measure (a worker just started): put it back until then, not as a failure.
+          const at = result.outcome === 'not-due' ? result.fireAt : result.retryAt;
+          await job.moveToDelayed(at.getTime(), token);
           throw new DelayedError();
         }
         return result;

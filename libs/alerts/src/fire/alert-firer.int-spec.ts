@@ -171,8 +171,9 @@ describe('AlertFirer: batches', () => {
     }
     expect(await deliveries([extended.alert.id])).toEqual([]);
 
-    // Its own job is told to come back later, and records nothing either.
-    await expect(fire(extended)).rejects.toBeInstanceOf(LapseNotDueError);
+    // Its own job is told to come back once the schedule has seen the extension, and records
+    // nothing either.
+    expect(await fire(extended)).toEqual({ outcome: 'behind', retryAt: expect.any(Date) });
     expect(await lapses(extended.measureId)).toEqual([]);
 
     // Once the schedule has seen the extension, the old end's job is fenced.
@@ -200,7 +201,9 @@ describe('AlertFirer: batches', () => {
       );
     }
 
-    // The retry (another process, as after a crash) fires them all.
+    // The retry (another process, as after a crash), once the schedule has seen those lapses,
+    // fires them all.
+    await project();
     expect(await fire(due[5], otherProcess())).toMatchObject({ outcome: 'fired' });
     const rows = await ends(due.map((d) => d.suspensionId));
     for (const d of due) {
@@ -215,7 +218,7 @@ describe('AlertFirer: batches', () => {
     expect(new Set(sent.map((s) => s.message_key)).size).toBe(12);
   });
 
-  it('cancels in the batch the end of a suspension that is no longer active', async () => {
+  it('leaves to the schedule the end of a suspension lifted since: never fired, then cancelled', async () => {
     const end = Date.now() + 4 * HOUR;
     const due = await endingAt(end, 3);
     const lifted = due[1];
@@ -228,9 +231,11 @@ describe('AlertFirer: batches', () => {
 
     expect(await fire(due[0])).toMatchObject({ outcome: 'fired' });
     const rows = await ends(due.map((d) => d.suspensionId));
-    expect(rows.get(lifted.suspensionId)).toMatchObject({
+    expect(rows.get(lifted.suspensionId)).toMatchObject({ state: 'pending', fired_at: null });
+    expect(await fire(lifted)).toEqual({ outcome: 'behind', retryAt: expect.any(Date) });
+    await project();
+    expect((await ends([lifted.suspensionId])).get(lifted.suspensionId)).toMatchObject({
       state: 'cancelled',
-      outcome: 'cancelled: suspension not active',
     });
     expect(await lapses(lifted.measureId)).toEqual([]);
     expect(await deliveries([lifted.alert.id])).toEqual([]);
@@ -248,7 +253,17 @@ describe('AlertFirer: batches', () => {
     );
     const outcomes = results.map((result) => result.outcome);
     expect(outcomes.filter((outcome) => outcome === 'fired').length).toBeGreaterThan(0);
-    expect(outcomes.every((outcome) => outcome === 'fired' || outcome === 'fenced')).toBe(true);
+    // A job whose measure another process has just lapsed waits for the schedule to see that
+    // lapse; run again then, it finds its alert fired.
+    expect(outcomes.every((o) => o === 'fired' || o === 'fenced' || o === 'behind')).toBe(true);
+    await project();
+    for (const [index, result] of results.entries()) {
+      if (result.outcome === 'behind')
+        expect(await fire(due[index], processes[index % processes.length])).toEqual({
+          outcome: 'fenced',
+          state: 'fired',
+        });
+    }
 
     const rows = await ends(due.map((d) => d.suspensionId));
     for (const d of due) {
@@ -310,6 +325,52 @@ describe('AlertFirer: batches', () => {
     // The job that fired a batch answers for its own warning: one subscription, one delivery.
     for (const result of results) if (result.outcome === 'fired') expect(result.deliveries).toBe(1);
   });
+
+  it.each([
+    ['a retraction of its extension', 'retract-extension'],
+    ['a revocation before its end', 'revoke'],
+  ])(
+    'fires nothing of a measure whose %s the schedule has not seen yet (a worker just started)',
+    async (_, change) => {
+      const end = Date.now() + 8 * HOUR;
+      const [due] = await endingAt(end, 1);
+      const extension = await act(due.measureId, {
+        action: 'extend-suspension',
+        suspensionId: due.suspensionId,
+        body: { endsAt: new Date(end + 24 * HOUR).toISOString(), sources: [source] },
+      });
+      await project();
+      const [moved] = [...(await ends([due.suspensionId])).values()];
+      const later: Due = { ...due, alert: moved };
+      // Recorded while no schedule ran: the stream says the alert's end will not come.
+      await act(
+        due.measureId,
+        change === 'revoke'
+          ? {
+              action: 'revoke-measure',
+              body: { effectiveAt: new Date(end).toISOString(), sources: [source] },
+            }
+          : {
+              action: 'retract-event',
+              body: { eventId: extension.eventIds[0], reason: 'Never decided', sources: [source] },
+            },
+      );
+      clock.at = end + 24 * HOUR + 1000;
+
+      expect(await fire(later)).toEqual({ outcome: 'behind', retryAt: expect.any(Date) });
+      expect(await fire(later, otherProcess())).toEqual({
+        outcome: 'behind',
+        retryAt: expect.any(Date),
+      });
+      expect(await lapses(due.measureId)).toEqual([]);
+      expect(await deliveries([later.alert.id])).toEqual([]);
+
+      // Once it has, the stale job is fenced and nothing was ever sent for that end.
+      await project();
+      expect(await fire(later)).toEqual({ outcome: 'fenced', state: 'cancelled' });
+      expect(await deliveries([later.alert.id])).toEqual([]);
+    },
+  );
 
   it('takes nothing for a job that comes too early or for an end that is not due', async () => {
     const end = Date.now() + 6 * HOUR;

@@ -62,6 +62,19 @@ const overdue = (row: string) =>
   `EXISTS (SELECT 1 FROM events e
             WHERE e.position = ${row}.created_position AND e.recorded_at >= ${row}.fire_at)`;
 
+/**
+ * The schedule has folded every event of the alert's measure (`alert_measures.version` is the
+ * stream's version), so the row is what those events make of it. Until then an event it has not
+ * seen yet — a retraction, an extension, a revocation recorded while the worker was down — may
+ * cancel or move the alert, and firing it would send what is no longer true.
+ */
+const caughtUp = (alert: string, measure: string) =>
+  `${measure}.version >= (SELECT coalesce(max(e.version), 0) FROM events e
+                           WHERE e.stream_id = 'measure-' || ${alert}.measure_id::text)`;
+
+/** How soon a job whose measure the schedule has not caught up with looks again. */
+const BEHIND_RETRY_MS = 1000;
+
 /** What a fired alert's result carries for the metrics, and drops before it is returned. */
 interface Observed {
   leadTime: string;
@@ -74,6 +87,11 @@ export type FireResult =
   | { outcome: 'fenced'; state: string }
   /** Taken too early (the job's delay was computed with another clock): run it again at `fireAt`. */
   | { outcome: 'not-due'; fireAt: Date }
+  /**
+   * The schedule has not yet folded every event of the alert's measure (see `caughtUp`): run it
+   * again at `retryAt`, when the schedule will have cancelled, moved or kept it.
+   */
+  | { outcome: 'behind'; retryAt: Date }
   | { outcome: 'fired'; latenessMs: number; deliveries: number; lapse?: LapseOutcome }
   /** The end the alert counted down to did not happen (lifted, retracted, never started). */
   | { outcome: 'cancelled'; reason: string };
@@ -235,6 +253,7 @@ export class AlertFirer {
                   alert_measures AS m
             WHERE a.id = due.id AND m.measure_id = a.measure_id
               AND m.state->'measure' IS NOT NULL AND m.state->'measure' <> 'null'::jsonb
+              AND ${caughtUp('a', 'm')}
           RETURNING a.id, a.measure_id, a.suspension_id, a.lead_time, a.fire_at, a.end_at,
                     a.end_version, a.state, due.overdue, m.state->'measure' AS measure`,
           [
@@ -418,6 +437,7 @@ export class AlertFirer {
             AND (a.fire_at <= $1 OR (a.id = $4 AND a.end_version = $5 AND a.fire_at <= $6))
             AND a.id <> ALL($7::uuid[])
             AND m.state->'measure' IS NOT NULL AND m.state->'measure' <> 'null'::jsonb
+            AND ${caughtUp('a', 'm')}
             AND EXISTS (SELECT 1 FROM alert_schedule o
                          WHERE o.id = $4 AND o.end_version = $5 AND o.state = 'pending'
                            AND o.lead_time = $2 AND o.fire_at <= $6)
@@ -569,6 +589,9 @@ export class AlertFirer {
     if (row.fire_at.getTime() > this.clock.now().getTime() + EARLY_TOLERANCE_MS) {
       return { outcome: 'not-due', fireAt: row.fire_at };
     }
+    if (!(await this.scheduleCaughtUp(row))) {
+      return { outcome: 'behind', retryAt: new Date(this.clock.now().getTime() + BEHIND_RETRY_MS) };
+    }
     const lapse = row.lead_time === AT_END ? await this.recordLapse(row) : undefined;
     const result = await this.dataSource.transaction(async (manager) => {
       const locked = await this.load(manager, alertId, true);
@@ -662,9 +685,21 @@ export class AlertFirer {
       if (error.code === 'suspension-not-found' || error.code === 'measure-not-found') {
         return 'not-found';
       }
+      // Revoked by the end (recorded after the schedule last looked): nothing lapses.
+      if (error.code === 'measure-revoked') return 'not-active';
       if (error.code === 'suspension-not-ended') throw new LapseNotDueError(row.id);
       throw error;
     }
+  }
+
+  /** Whether the schedule has folded every event of the alert's measure (see `caughtUp`). */
+  private async scheduleCaughtUp(row: AlertRow): Promise<boolean> {
+    const rows: unknown[] = await this.dataSource.query(
+      `SELECT 1 FROM alert_schedule a JOIN alert_measures m ON m.measure_id = a.measure_id
+        WHERE a.id = $1 AND ${caughtUp('a', 'm')}`,
+      [row.id],
+    );
+    return rows.length > 0;
   }
 
   private async load(

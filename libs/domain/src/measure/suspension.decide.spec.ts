@@ -1264,4 +1264,21 @@ describe('LapseSuspension', () => {
       .when({ type: 'LapseSuspension', data: { suspensionId: 'nope' } })
       .thenThrows('suspension-not-found');
   });
+
+  it.each([
+    ['before', '2025-08-01T00:00:00.000Z'],
+    ['at', '2025-08-12T04:01:00.000Z'],
+  ])('rejects the lapse of an end the measure was revoked %s', (_, revokedAt) => {
+    spec
+      .given([
+        implemented(),
+        ...suspended(),
+        { type: 'MeasureRevoked', data: { effectiveAt: revokedAt, sources: [mofcom] } },
+      ])
+      .when(
+        { type: 'LapseSuspension', data: { suspensionId: 's-geneva' } },
+        { now: '2025-09-01T00:00:00Z' },
+      )
+      .thenThrows('measure-revoked');
+  });
 });

@@ -31,6 +31,7 @@ import type {
 } from './measure.events';
 import { ensureNotRevokedBy, measureExistsFrom } from './measure.guards';
 import { findSuspension, type Measure, type Suspension } from './measure.state';
+import { isEndRevoked } from './measure.status';
 import { ensurePartFits, toSuspendedPart } from './suspended-part';
 
 export type SuspensionCommand =
@@ -325,6 +326,14 @@ function lapse(
     'suspension-not-ended',
     `Suspension ${suspension.id} runs until ${endsAt ?? 'an unknown end'}`,
     { suspensionId: suspension.id, endsAt },
+  );
+  // Revoked by its end: no measure is left to lapse back into force (the alerts of that end are
+  // cancelled; one fired before the schedule saw the revocation must not record a lapse).
+  ensure(
+    !isEndRevoked(measure.revokedAt, endsAt),
+    'measure-revoked',
+    `Measure ${measure.id} is revoked (from ${measure.revokedAt}) by the end of suspension ${suspension.id} (${endsAt})`,
+    { measureId: measure.id, revokedAt: measure.revokedAt, suspensionId: suspension.id, endsAt },
   );
   // The documents that set the end are the authority for the lapse.
   const sources =
