@@ -13,7 +13,7 @@ import {
   type TestClock,
   testSource as source,
 } from '../testing/alerts-test-app';
-import { AlertFirer, LapseNotDueError } from './alert-firer';
+import { AlertFirer } from './alert-firer';
 
 const HOUR = 3_600_000;
 
