@@ -716,6 +716,55 @@ describe('Webhook subscriptions, end to end', () => {
     expect(statusesFor(macao.path)).not.toContain('revoked');
   });
 
+  it('tells of a revocation dated ahead, and of its withdrawal, at the revocation’s date', async () => {
+    const code = `E2E-REVOKE-AHEAD-${suffix()}`;
+    const subscription = await subscribe({
+      eventTypes: ['measure.status-changed'],
+      filters: { measures: [code] },
+    });
+    await http().post('/api/v1/measures').set(asAdmin).send(usTariffBody(code)).expect(201);
+    const revokedAt = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    const revocation = await http()
+      .post(`/api/v1/measures/${code}/revocation`)
+      .set(asAdmin)
+      .send({ effectiveAt: revokedAt, sources: [source()] })
+      .expect(200);
+    await http()
+      .post(`/api/v1/measures/${code}/retractions`)
+      .set(asAdmin)
+      .send({ eventId: revocation.body.eventIds[0], reason: 'Withdrawn', sources: [source()] })
+      .expect(200);
+
+    const atRevocation = await eventually(
+      () => {
+        const changes = receiver
+          .on(subscription.path)
+          .map(
+            (request) =>
+              new Webhook(subscription.secret).verify(request.body, request.headers) as {
+                data: { previousStatus: string; status: string; asOf: string; cause: object };
+              },
+          )
+          .filter((change) => change.data.asOf === revokedAt);
+        expect(changes).toHaveLength(2);
+        return changes;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(
+      atRevocation.map((change) => [
+        (change.data.cause as { type: string }).type,
+        change.data.previousStatus,
+        change.data.status,
+      ]),
+    ).toEqual(
+      expect.arrayContaining([
+        ['MeasureRevoked', 'in-force', 'revoked'],
+        ['EventRetracted', 'revoked', 'in-force'],
+      ]),
+    );
+  });
+
   it('serves Prometheus metrics at /metrics without a key', async () => {
     const metrics = await http().get('/metrics').expect(200);
     expect(metrics.headers['content-type']).toMatch(/^text\/plain/);

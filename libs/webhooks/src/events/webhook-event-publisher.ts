@@ -81,8 +81,7 @@ export class WebhookEventPublisher implements SubscriptionHandler {
       const before = state;
       state = evolveMeasure(state, toDomainEvent<MeasureEvent>(recorded));
       if (!wanted.has(recorded.eventId)) continue;
-      const effectiveAt =
-        (recorded.payload.effectiveAt as string | undefined) ?? recorded.recordedAt;
+      const effectiveAt = changeInstantOf(recorded, history);
       // A lapse records what time did: the end it records was known before, so the status at
       // its instant had already changed without it. Its change is the one across that instant.
       const previous =
@@ -132,4 +131,19 @@ export class WebhookEventPublisher implements SubscriptionHandler {
       });
     }
   }
+}
+
+/**
+ * Where on the valid-time line an event changes the status: its `effectiveAt`, else when it was
+ * recorded. A retraction changes it where the fact it withdraws did (a revocation dated ahead,
+ * withdrawn before that date, changes nothing now and everything then), unless that fact had no
+ * date of its own.
+ */
+function changeInstantOf(recorded: RecordedEvent, history: RecordedEvent[]): string | Date {
+  if (recorded.type === 'EventRetracted') {
+    const withdrawn = history.find((event) => event.eventId === recorded.payload.eventId);
+    const at = withdrawn?.payload.effectiveAt as string | undefined;
+    if (at) return at;
+  }
+  return (recorded.payload.effectiveAt as string | undefined) ?? recorded.recordedAt;
 }
