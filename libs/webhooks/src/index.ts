@@ -8,6 +8,7 @@ import { WebhookSubscriptionIdempotency1764970001000 } from './migrations/176497
 import { WebhookIdempotencyKeys1764970002000 } from './migrations/1764970002000-webhook-idempotency-keys';
 import { WebhookCreationIdempotencyKeys1764990200000 } from './migrations/1764990200000-webhook-creation-idempotency-keys';
 import { WebhookKeysOutliveSubscriptions1765100000000 } from './migrations/1765100000000-webhook-keys-outlive-subscriptions';
+import { WebhookUrlsAsCalled1765400000000 } from './migrations/1765400000000-webhook-urls-as-called';
 
 export {
   WEBHOOK_EVENT_TYPES,
@@ -105,4 +106,5 @@ export const webhooksMigrations = [
   WebhookIdempotencyKeys1764970002000,
   WebhookCreationIdempotencyKeys1764990200000,
   WebhookKeysOutliveSubscriptions1765100000000,
+  WebhookUrlsAsCalled1765400000000,
 ];
