@@ -716,7 +716,7 @@ describe('Webhook subscriptions, end to end', () => {
     expect(statusesFor(macao.path)).not.toContain('revoked');
   });
 
-  it('tells of a revocation dated ahead, and of its withdrawal, at the revocation’s date', async () => {
+  it('tells of a revocation dated ahead, its withdrawal and its revival, at the revocation’s date', async () => {
     const code = `E2E-REVOKE-AHEAD-${suffix()}`;
     const subscription = await subscribe({
       eventTypes: ['measure.status-changed'],
@@ -729,11 +729,14 @@ describe('Webhook subscriptions, end to end', () => {
       .set(asAdmin)
       .send({ effectiveAt: revokedAt, sources: [source()] })
       .expect(200);
-    await http()
-      .post(`/api/v1/measures/${code}/retractions`)
-      .set(asAdmin)
-      .send({ eventId: revocation.body.eventIds[0], reason: 'Withdrawn', sources: [source()] })
-      .expect(200);
+    const retract = (eventId: string) =>
+      http()
+        .post(`/api/v1/measures/${code}/retractions`)
+        .set(asAdmin)
+        .send({ eventId, reason: 'Withdrawn', sources: [source()] })
+        .expect(200);
+    const withdrawal = await retract(revocation.body.eventIds[0]);
+    await retract(withdrawal.body.eventIds[0]);
 
     const atRevocation = await eventually(
       () => {
@@ -746,7 +749,7 @@ describe('Webhook subscriptions, end to end', () => {
               },
           )
           .filter((change) => change.data.asOf === revokedAt);
-        expect(changes).toHaveLength(2);
+        expect(changes).toHaveLength(3);
         return changes;
       },
       { timeoutMs: 15_000 },
@@ -761,8 +764,56 @@ describe('Webhook subscriptions, end to end', () => {
       expect.arrayContaining([
         ['MeasureRevoked', 'in-force', 'revoked'],
         ['EventRetracted', 'revoked', 'in-force'],
+        ['EventRetracted', 'in-force', 'revoked'],
       ]),
     );
+  });
+
+  it('tells when a suspension in effect is withdrawn, now', async () => {
+    const code = `E2E-WITHDRAWN-${suffix()}`;
+    const subscription = await subscribe({
+      eventTypes: ['measure.status-changed'],
+      filters: { measures: [code] },
+    });
+    await http().post('/api/v1/measures').set(asAdmin).send(usTariffBody(code)).expect(201);
+    // Decided in the past, in effect since: its withdrawal changes the status today.
+    const scheduled = await http()
+      .post(`/api/v1/measures/${code}/suspensions`)
+      .set(asAdmin)
+      .send({
+        startsAt: '2025-05-14T04:01:00Z',
+        duration: 'P10Y',
+        part: { percentPoints: 24 },
+        effectiveAt: '2025-05-12T00:00:00Z',
+        sources: [source('Suspension notice')],
+      })
+      .expect(201);
+    await http()
+      .post(`/api/v1/measures/${code}/retractions`)
+      .set(asAdmin)
+      .send({ eventId: scheduled.body.eventIds[0], reason: 'Never decided', sources: [source()] })
+      .expect(200);
+
+    const withdrawn = await eventually(
+      () => {
+        const found = receiver
+          .on(subscription.path)
+          .map(
+            (request) =>
+              new Webhook(subscription.secret).verify(request.body, request.headers) as {
+                data: { previousStatus: string; status: string; cause: { type: string } };
+              },
+          )
+          .find((change) => change.data.cause.type === 'EventRetracted');
+        expect(found).toBeDefined();
+        return found!;
+      },
+      { timeoutMs: 15_000 },
+    );
+    expect(withdrawn.data).toMatchObject({
+      previousStatus: 'partially-suspended',
+      status: 'in-force',
+    });
   });
 
   it('serves Prometheus metrics at /metrics without a key', async () => {

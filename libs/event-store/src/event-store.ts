@@ -228,7 +228,8 @@ export class EventStore {
                 WHERE stream_id = $1 AND version > $2 ORDER BY version LIMIT $3)
              UNION ALL
              (SELECT ${EVENT_COLUMNS}, true AS along FROM events
-                WHERE stream_id = $1 AND type = ANY($4) ORDER BY version)`,
+                WHERE stream_id = $1 AND type = ANY($4))
+             ORDER BY along, version`,
       values: [streamId, part.after ?? 0, part.limit ?? null, part.alongWith ?? []],
     });
     const events: RecordedEvent[] = [];

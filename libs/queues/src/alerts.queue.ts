@@ -21,6 +21,8 @@ export interface AlertFireJobData {
    * due warnings. Absent in jobs added before it was carried: they try the batch first.
    */
   leadTime?: string;
+  /** How many times the job found the alert schedule behind its measure (see AlertsProcessor). */
+  behind?: number;
 }
 
 export type AlertReconcileJobData = Record<string, never>;

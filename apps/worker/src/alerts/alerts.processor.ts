@@ -28,6 +28,9 @@ type AlertWorkerJob = Job<AlertJob['data'], unknown, AlertJob['name']>;
  * that a job in hand finishes (or, if Redis does not answer or the process dies, is taken over
  * once its lock expires: the fence makes a second run harmless).
  */
+/** After this many waits for the schedule (about three minutes), a job says it is waiting. */
+const BEHIND_WARN_AFTER = 9;
+
 @Injectable()
 export class AlertsProcessor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('AlertsProcessor');
@@ -81,6 +84,29 @@ export class AlertsProcessor implements OnApplicationBootstrap, BeforeApplicatio
     );
   }
 
+  /**
+   * The alert schedule has not yet seen every event of the alert's measure (a worker just
+   * started, or the schedule's runner is stuck): the job waits for it, not as a failure, a
+   * second first and twice as long each time after, up to a minute; a wait past a few minutes
+   * is said, since only a schedule that does not run explains it.
+   */
+  private async waitForSchedule(
+    job: AlertWorkerJob,
+    data: AlertFireJobData,
+    token?: string,
+  ): Promise<never> {
+    const waits = (data.behind ?? 0) + 1;
+    await job.updateData({ ...data, behind: waits });
+    if (waits === BEHIND_WARN_AFTER) {
+      this.logger.warn(
+        `Alert ${data.alertId} has waited ${waits} times for the alert schedule to catch up ` +
+          `with its measure: is projection:alert-schedule running?`,
+      );
+    }
+    await job.moveToDelayed(Date.now() + Math.min(60_000, 1000 * 2 ** (waits - 1)), token);
+    throw new DelayedError();
+  }
+
   private track<T>(work: Promise<T>): Promise<T> {
     this.inHand.add(work);
     return work.finally(() => this.inHand.delete(work));
@@ -90,15 +116,14 @@ export class AlertsProcessor implements OnApplicationBootstrap, BeforeApplicatio
     const name = job.name;
     switch (name) {
       case ALERT_FIRE_JOB: {
-        const { alertId, endVersion, leadTime } = job.data as AlertFireJobData;
-        const result = await this.firer.fire(alertId, endVersion, leadTime);
-        if (result.outcome === 'not-due' || result.outcome === 'behind') {
-          // Taken before its time (clocks disagree), or before the schedule has seen every event
-          // of its measure (a worker just started): put it back until then, not as a failure.
-          const at = result.outcome === 'not-due' ? result.fireAt : result.retryAt;
-          await job.moveToDelayed(at.getTime(), token);
+        const data = job.data as AlertFireJobData;
+        const result = await this.firer.fire(data.alertId, data.endVersion, data.leadTime);
+        if (result.outcome === 'not-due') {
+          // Taken before its time (clocks disagree): put it back until then, not as a failure.
+          await job.moveToDelayed(result.fireAt.getTime(), token);
           throw new DelayedError();
         }
+        if (result.outcome === 'behind') await this.waitForSchedule(job, data, token);
         return result;
       }
       case ALERT_RECONCILE_JOB:

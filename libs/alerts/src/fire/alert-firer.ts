@@ -72,9 +72,6 @@ const caughtUp = (alert: string, measure: string) =>
   `${measure}.version >= (SELECT coalesce(max(e.version), 0) FROM events e
                            WHERE e.stream_id = 'measure-' || ${alert}.measure_id::text)`;
 
-/** How soon a job whose measure the schedule has not caught up with looks again. */
-const BEHIND_RETRY_MS = 1000;
-
 /** What a fired alert's result carries for the metrics, and drops before it is returned. */
 interface Observed {
   leadTime: string;
@@ -89,16 +86,20 @@ export type FireResult =
   | { outcome: 'not-due'; fireAt: Date }
   /**
    * The schedule has not yet folded every event of the alert's measure (see `caughtUp`): run it
-   * again at `retryAt`, when the schedule will have cancelled, moved or kept it.
+   * again once it has, and it will have cancelled, moved or kept the alert.
    */
-  | { outcome: 'behind'; retryAt: Date }
+  | { outcome: 'behind' }
   | { outcome: 'fired'; latenessMs: number; deliveries: number; lapse?: LapseOutcome }
   /** The end the alert counted down to did not happen (lifted, retracted, never started). */
   | { outcome: 'cancelled'; reason: string };
 
 type Fired = Extract<FireResult, { outcome: 'fired' }>;
 
-type LapseOutcome = 'recorded' | 'already-lapsed' | 'not-active' | 'not-found';
+type LapseOutcome = 'recorded' | 'already-lapsed' | 'not-active' | 'not-found' | 'revoked';
+/** What a lapse outcome cancels its alert with, if it does. */
+type Cancelling = Extract<LapseOutcome, 'not-active' | 'not-found' | 'revoked'>;
+const isCancelling = (lapse: LapseOutcome | undefined): lapse is Cancelling =>
+  lapse === 'not-active' || lapse === 'not-found' || lapse === 'revoked';
 
 interface AlertRow {
   id: string;
@@ -247,13 +248,17 @@ export class AlertFirer {
                       AND EXISTS (SELECT 1 FROM alert_schedule o
                                    WHERE o.id = $4 AND o.end_version = $5 AND o.state = 'pending'
                                      AND o.lead_time <> $2 AND o.fire_at <= $6)
+                      -- Before the limit and the locks: a row the schedule has not caught up
+                      -- with takes no place in the batch, and stays free for the projection.
+                      AND EXISTS (SELECT 1 FROM alert_measures w
+                                   WHERE w.measure_id = alert_schedule.measure_id
+                                     AND ${caughtUp('alert_schedule', 'w')})
                     ORDER BY id = $4 DESC, fire_at, id
                     LIMIT $3
                     FOR UPDATE SKIP LOCKED) AS due,
                   alert_measures AS m
             WHERE a.id = due.id AND m.measure_id = a.measure_id
               AND m.state->'measure' IS NOT NULL AND m.state->'measure' <> 'null'::jsonb
-              AND ${caughtUp('a', 'm')}
           RETURNING a.id, a.measure_id, a.suspension_id, a.lead_time, a.fire_at, a.end_at,
                     a.end_version, a.state, due.overdue, m.state->'measure' AS measure`,
           [
@@ -464,9 +469,7 @@ export class AlertFirer {
   private async decideEnd(row: AlertRow): Promise<EndDecision> {
     try {
       const lapse = await this.recordLapse(row);
-      if (lapse === 'not-active' || lapse === 'not-found') {
-        return { state: 'cancelled', reason: cancelReason(lapse) };
-      }
+      if (isCancelling(lapse)) return { state: 'cancelled', reason: cancelReason(lapse) };
       return { state: 'fired', lapse };
     } catch (error) {
       return { state: 'pending', error };
@@ -589,16 +592,14 @@ export class AlertFirer {
     if (row.fire_at.getTime() > this.clock.now().getTime() + EARLY_TOLERANCE_MS) {
       return { outcome: 'not-due', fireAt: row.fire_at };
     }
-    if (!(await this.scheduleCaughtUp(row))) {
-      return { outcome: 'behind', retryAt: new Date(this.clock.now().getTime() + BEHIND_RETRY_MS) };
-    }
+    if (!(await this.scheduleCaughtUp(row))) return { outcome: 'behind' };
     const lapse = row.lead_time === AT_END ? await this.recordLapse(row) : undefined;
     const result = await this.dataSource.transaction(async (manager) => {
       const locked = await this.load(manager, alertId, true);
       if (!locked || locked.state !== 'pending' || Number(locked.end_version) !== endVersion) {
         return { outcome: 'fenced', state: locked?.state ?? 'missing' } as const;
       }
-      if (lapse === 'not-active' || lapse === 'not-found') {
+      if (isCancelling(lapse)) {
         const reason = cancelReason(lapse);
         await manager.query(
           `UPDATE alert_schedule SET state = 'cancelled', cancelled_at = $2,
@@ -672,7 +673,11 @@ export class AlertFirer {
       await this.commandBus.execute<ExecuteMeasureAction, WriteResult>(
         new ExecuteMeasureAction(
           row.measure_id,
-          { action: 'lapse-suspension', suspensionId: row.suspension_id },
+          {
+            action: 'lapse-suspension',
+            suspensionId: row.suspension_id,
+            endsAt: row.end_at.toISOString(),
+          },
           { actor: 'system', commandId, correlationId: `alert:${row.id}`, now: this.clock.now() },
         ),
       );
@@ -686,8 +691,11 @@ export class AlertFirer {
         return 'not-found';
       }
       // Revoked by the end (recorded after the schedule last looked): nothing lapses.
-      if (error.code === 'measure-revoked') return 'not-active';
-      if (error.code === 'suspension-not-ended') throw new LapseNotDueError(row.id);
+      if (error.code === 'measure-revoked') return 'revoked';
+      // Not ended yet, or not this end any more: the schedule, once it has seen why, moves or
+      // cancels the alert, and the job's retry finds that.
+      if (error.code === 'suspension-not-ended' || error.code === 'suspension-end-moved')
+        throw new LapseNotDueError(row.id);
       throw error;
     }
   }
@@ -754,7 +762,8 @@ function suspensionOf(row: MeasuredRow) {
   return row.measure.suspensions.find((s) => s.id === row.suspension_id);
 }
 
-function cancelReason(lapse: 'not-active' | 'not-found'): string {
+function cancelReason(lapse: Cancelling): string {
+  if (lapse === 'revoked') return 'measure revoked';
   return lapse === 'not-found' ? 'suspension retracted' : 'suspension not active';
 }
 

@@ -124,7 +124,15 @@ export type LiftSuspension = DomainCommand<
 /** Issued once the end is reached; the sources default to those that set the end. */
 export type LapseSuspension = DomainCommand<
   'LapseSuspension',
-  { suspensionId: string; sources?: Source[] }
+  {
+    suspensionId: string;
+    /**
+     * The end the caller saw pass (the alert's): refused as `suspension-end-moved` when the
+     * stream's end is another by now (an extension, or one retracted, recorded since).
+     */
+    endsAt?: string;
+    sources?: Source[];
+  }
 >;
 
 export type GrantExclusion = DomainCommand<

@@ -1234,6 +1234,29 @@ describe('LapseSuspension', () => {
       ]);
   });
 
+  it('lapses only the end its caller saw pass: another one by now is refused', () => {
+    spec
+      .given([implemented(), ...suspended(), extended])
+      .when(
+        {
+          type: 'LapseSuspension',
+          data: { suspensionId: 's-geneva', endsAt: '2025-08-12T04:01:00Z' },
+        },
+        { now: '2025-11-11T00:00:00Z' },
+      )
+      .thenThrows('suspension-end-moved');
+    spec
+      .given([implemented(), ...suspended(), extended])
+      .when(
+        {
+          type: 'LapseSuspension',
+          data: { suspensionId: 's-geneva', endsAt: '2025-11-10T05:01:00Z' },
+        },
+        { now: '2025-11-11T00:00:00Z' },
+      )
+      .then([expect.objectContaining({ type: 'SuspensionLapsed' })]);
+  });
+
   it('rejects a lapse before the end', () => {
     spec
       .given([implemented(), ...suspended()])

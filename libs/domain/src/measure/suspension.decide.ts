@@ -321,6 +321,13 @@ function lapse(
     },
   );
   const endsAt = suspension.endsAt;
+  const expected = command.data.endsAt;
+  ensure(
+    expected === undefined || (endsAt !== undefined && toMillis(expected) === toMillis(endsAt)),
+    'suspension-end-moved',
+    `Suspension ${suspension.id} ends at ${endsAt ?? 'an unknown end'} now, not ${expected}`,
+    { suspensionId: suspension.id, endsAt, expected },
+  );
   ensure(
     endsAt !== undefined && isAtOrBefore(endsAt, nowOf(context)),
     'suspension-not-ended',

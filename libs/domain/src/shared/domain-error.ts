@@ -79,6 +79,7 @@ export const DOMAIN_ERROR_KINDS = {
   'suspension-already-started': 'conflict',
   'suspension-not-active': 'conflict',
   'suspension-not-ended': 'conflict',
+  'suspension-end-moved': 'conflict',
   'suspension-end-unresolved': 'conflict',
   'extension-not-later': 'conflict',
   'exclusion-already-exists': 'conflict',

@@ -31,7 +31,7 @@ export type MeasureAction =
   /** Issued by the process manager when a conditional suspension's trigger takes effect. */
   | { action: 'start-suspension'; suspensionId: string; startsAt: string; sources: Source[] }
   /** Issued by the alert worker when an end is reached with no extension. */
-  | { action: 'lapse-suspension'; suspensionId: string };
+  | { action: 'lapse-suspension'; suspensionId: string; endsAt?: string };
 
 export class ExecuteMeasureAction {
   constructor(

@@ -95,7 +95,10 @@ export async function toMeasureCommand(
         },
       };
     case 'lapse-suspension':
-      return { type: 'LapseSuspension', data: { suspensionId: action.suspensionId } };
+      return {
+        type: 'LapseSuspension',
+        data: { suspensionId: action.suspensionId, endsAt: action.endsAt },
+      };
     default: {
       const unknownAction: never = action;
       throw new Error(`Unknown measure action ${JSON.stringify(unknownAction)}`);

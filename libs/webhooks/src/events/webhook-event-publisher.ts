@@ -81,15 +81,21 @@ export class WebhookEventPublisher implements SubscriptionHandler {
       const before = state;
       state = evolveMeasure(state, toDomainEvent<MeasureEvent>(recorded));
       if (!wanted.has(recorded.eventId)) continue;
-      const effectiveAt = changeInstantOf(recorded, history);
       // A lapse records what time did: the end it records was known before, so the status at
       // its instant had already changed without it. Its change is the one across that instant.
-      const previous =
-        recorded.type === 'SuspensionLapsed'
-          ? measureStatusAt(state, new Date(new Date(effectiveAt).getTime() - 1))
-          : measureStatusAt(before, effectiveAt);
-      const current = measureStatusAt(state, effectiveAt);
-      if (!current || previous?.status === current.status) continue;
+      const statusesAt = (at: string | Date) => ({
+        at,
+        previous:
+          recorded.type === 'SuspensionLapsed'
+            ? measureStatusAt(state, new Date(new Date(at).getTime() - 1))
+            : measureStatusAt(before, at),
+        current: measureStatusAt(state, at),
+      });
+      const change = changeInstantsOf(recorded, history)
+        .map(statusesAt)
+        .find(({ previous, current }) => current && previous?.status !== current.status);
+      if (!change?.current) continue;
+      const { at: effectiveAt, previous, current } = change;
       const measure = state.measure!;
       // The scope in force on the change's instant (as the timeline answers a party): a
       // territory taken out of the scope earlier is not concerned by a later change.
@@ -134,16 +140,20 @@ export class WebhookEventPublisher implements SubscriptionHandler {
 }
 
 /**
- * Where on the valid-time line an event changes the status: its `effectiveAt`, else when it was
- * recorded. A retraction changes it where the fact it withdraws did (a revocation dated ahead,
- * withdrawn before that date, changes nothing now and everything then), unless that fact had no
- * date of its own.
+ * Where on the valid-time line an event may change the status, in the order they are looked
+ * at (the first that shows a change is the one sent): its `effectiveAt`, else when it was
+ * recorded. A retraction changes it now, or else where the fact it withdraws did — a
+ * revocation dated ahead, withdrawn before that date, changes nothing now and everything then
+ * — following a retraction of a retraction back to that fact.
  */
-function changeInstantOf(recorded: RecordedEvent, history: RecordedEvent[]): string | Date {
-  if (recorded.type === 'EventRetracted') {
-    const withdrawn = history.find((event) => event.eventId === recorded.payload.eventId);
-    const at = withdrawn?.payload.effectiveAt as string | undefined;
-    if (at) return at;
+function changeInstantsOf(recorded: RecordedEvent, history: RecordedEvent[]): (string | Date)[] {
+  const own = (recorded.payload.effectiveAt as string | undefined) ?? recorded.recordedAt;
+  if (recorded.type !== 'EventRetracted') return [own];
+  let withdrawn = history.find((event) => event.eventId === recorded.payload.eventId);
+  for (let depth = 0; withdrawn?.type === 'EventRetracted' && depth < history.length; depth++) {
+    const target = withdrawn.payload.eventId;
+    withdrawn = history.find((event) => event.eventId === target);
   }
-  return (recorded.payload.effectiveAt as string | undefined) ?? recorded.recordedAt;
+  const at = withdrawn?.payload.effectiveAt as string | undefined;
+  return at ? [own, at] : [own];
 }
