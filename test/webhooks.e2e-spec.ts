@@ -641,6 +641,55 @@ describe('Webhook subscriptions, end to end', () => {
     });
   });
 
+  it('tells once of suspensions that lapse together: one change, not one per lapse', async () => {
+    const code = `E2E-LAPSE2-${suffix()}`;
+    const subscription = await subscribe({
+      eventTypes: ['measure.status-changed'],
+      filters: { measures: [code] },
+    });
+    await http().post('/api/v1/measures').set(asAdmin).send(usTariffBody(code)).expect(201);
+    const endsAt = new Date(Date.now() + 2000).toISOString();
+    for (const percentPoints of [10, 14])
+      await http()
+        .post(`/api/v1/measures/${code}/suspensions`)
+        .set(asAdmin)
+        .send({
+          startsAt: '2025-05-14T04:01:00Z',
+          endsAt,
+          part: { percentPoints },
+          sources: [source('Suspension notice')],
+        })
+        .expect(201);
+
+    await eventually(
+      async () => {
+        const history = await http().get(`/api/v1/measures/${code}/events`).set(asAdmin);
+        const lapses = (history.body.items as { type: string }[]).filter(
+          (event) => event.type === 'SuspensionLapsed',
+        );
+        expect(lapses).toHaveLength(2);
+      },
+      { timeoutMs: 20_000 },
+    );
+    const lapseChanges = () =>
+      receiver
+        .on(subscription.path)
+        .map(
+          (request) =>
+            new Webhook(subscription.secret).verify(request.body, request.headers) as {
+              data: { previousStatus: string; status: string; cause: { type: string } };
+            },
+        )
+        .filter((change) => change.data.cause.type === 'SuspensionLapsed');
+    await eventually(() => expect(lapseChanges()).toHaveLength(1), { timeoutMs: 15_000 });
+    // Both lapses have been through the publisher by the time the later one's change would be
+    // sent: give it that long, then count again.
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(
+      lapseChanges().map((change) => [change.data.previousStatus, change.data.status]),
+    ).toEqual([['partially-suspended', 'in-force']]);
+  });
+
   it('counts a territory the scope includes among the parties a filter matches', async () => {
     const macao = await subscribe({
       eventTypes: ['measure.status-changed'],

@@ -81,6 +81,9 @@ export class WebhookEventPublisher implements SubscriptionHandler {
       const before = state;
       state = evolveMeasure(state, toDomainEvent<MeasureEvent>(recorded));
       if (!wanted.has(recorded.eventId)) continue;
+      // Suspensions ending together lapse in one event each, and each lapse sees the same change
+      // across that instant: it was told with the first.
+      if (recorded.type === 'SuspensionLapsed' && lapsedEarlierAtOnce(recorded, history)) continue;
       // A lapse records what time did: the end it records was known before, so the status at
       // its instant had already changed without it. Its change is the one across that instant.
       const statusesAt = (at: string | Date) => ({
@@ -156,4 +159,14 @@ function changeInstantsOf(recorded: RecordedEvent, history: RecordedEvent[]): (s
   }
   const at = withdrawn?.payload.effectiveAt as string | undefined;
   return at ? [own, at] : [own];
+}
+
+/** Whether an earlier event of the stream recorded a lapse at the same instant as `lapse`. */
+function lapsedEarlierAtOnce(lapse: RecordedEvent, history: RecordedEvent[]): boolean {
+  return history.some(
+    (event) =>
+      event.version < lapse.version &&
+      event.type === 'SuspensionLapsed' &&
+      event.payload.effectiveAt === lapse.payload.effectiveAt,
+  );
 }
