@@ -133,12 +133,16 @@ function sum(values: number[]): number {
   return values.reduce((total, value) => total + value, 0);
 }
 
-/** Suspensions in effect at an instant: started, not yet at their end, not lifted by then. */
+/**
+ * Suspensions in effect at an instant: started, not yet at their end, not lifted by then, of a
+ * measure not revoked by then (a revocation ends what it suspended with it).
+ */
 export function suspensionsInEffectAt(
   measure: Measure,
   at: Instant,
   except?: string,
 ): SuspensionInEffect[] {
+  if (measure.revokedAt !== undefined && isAtOrBefore(measure.revokedAt, at)) return [];
   return measure.suspensions
     .filter((s) => s.id !== except)
     .map((s) => inEffect(s, at))

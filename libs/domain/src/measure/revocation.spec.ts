@@ -5,7 +5,7 @@ import { implemented, sources, suspended, US_MEASURE, usReciprocal } from '../te
 import type { MeasureCommand } from './measure.commands';
 import { measureDecider } from './measure.decide';
 import type { MeasureEvent } from './measure.events';
-import { measureStatusAt } from './measure.status';
+import { measureStatusAt, suspensionsInEffectAt } from './measure.status';
 
 // A revocation refuses the facts that would take effect at or after it, and only those: one
 // announced ahead of time (the measure ends on a date still to come) leaves the measure open
@@ -366,6 +366,8 @@ describe('a revocation dated ahead', () => {
         rateInForce: { type: 'ad-valorem', percent: 10 },
         activeSuspension: { id: 's-geneva', startsAt: BEFORE, endsAt: AFTER },
       });
+      // Nothing is in effect of a revoked measure: the suspension ended with it.
+      expect(suspensionsInEffectAt(state.measure!, REVOKED_AT)).toEqual([]);
       expect(measureStatusAt(state, REVOKED_AT)).toMatchObject({
         status: 'revoked',
         rateInForce: null,
