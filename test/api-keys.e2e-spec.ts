@@ -454,24 +454,28 @@ describe('API keys and roles, end to end', () => {
       expect(list.body.items).toContainEqual(expect.objectContaining({ id, name, role: 'admin' }));
     });
 
-    it('says that bootstrap-admin is a reserved name, not one in use', async () => {
-      const result = await runEntry(
-        'apps/cli/src/main.ts',
-        ['api-keys:create', '--role', 'admin', '--name', 'bootstrap-admin'],
-        { DATABASE_URL: db.url, LOG_LEVEL: 'error' },
-      );
-      expect(result.code).toBe(1);
-      expect(result.stderr.trim()).toBe(
-        'The name "bootstrap-admin" is reserved for the key that ADMIN_API_KEY sets; choose another',
-      );
-      expect(result.stdout).toBe('');
-    });
+    it.each(['bootstrap-admin', 'Bootstrap-Admin'])(
+      'says that %s is a reserved name, not one in use',
+      async (name) => {
+        const result = await runEntry(
+          'apps/cli/src/main.ts',
+          ['api-keys:create', '--role', 'admin', '--name', name],
+          { DATABASE_URL: db.url, LOG_LEVEL: 'error' },
+        );
+        expect(result.code).toBe(1);
+        expect(result.stderr.trim()).toBe(
+          `The name "${name}" is reserved for the key that ADMIN_API_KEY sets; choose another`,
+        );
+        expect(result.stdout).toBe('');
+      },
+    );
 
     it('exits 2 with the usage on bad arguments', async () => {
       for (const args of [
         ['api-keys:create', '--name', 'x'],
         ['api-keys:create', '--role', 'root', '--name', 'x'],
         ['api-keys:create', '--role', 'admin', '--name', 'x', '--colour', 'red'],
+        ['api-keys:create', '--role', 'admin', '--name', 'x', '--name', 'y'],
       ]) {
         const result = await runEntry('apps/cli/src/main.ts', args, { DATABASE_URL: db.url });
         expect(result.code).toBe(2);

@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client } from 'pg';
 import { dropDatabase, ensureDatabase } from '@app/database';
 import { testRedisUrl, testServerUrl } from '@app/testing';
@@ -170,6 +173,38 @@ describe('the CLI when something is wrong: one clear line and an exit code', () 
     );
     expect(result.stdout).toContain('  alerts:reconcile [--enqueue-overdue]\n');
     expect(result.stdout).toContain('  projections:rebuild [name]\n');
+  });
+
+  it('refuses a dataset file before opening any database: not UTF-8, or not a dataset', async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), 'accord-cli-'));
+    const name = `accord_cli_never_${randomBytes(4).toString('hex')}`;
+    const server = new URL(testServerUrl());
+    const at = (database: string) => Object.assign(new URL(server), { pathname: `/${database}` });
+    const url = at(name).toString();
+    try {
+      // Latin-1 "é": leniently decoded it would be recorded for good as U+FFFD.
+      const latin1 = path.join(dir, 'latin1.yaml');
+      await writeFile(latin1, Buffer.from('dataset: x\ntitle: "Mesure r\xe9ciproque"\n', 'latin1'));
+      const notUtf8 = await runEntry(CLI, ['import', latin1], { DATABASE_URL: url }, 60_000);
+      expect(notUtf8.code).toBe(1);
+      expect(notUtf8.stderr).toContain('not UTF-8 (it stops being UTF-8 near byte 28)');
+      const broken = path.join(dir, 'broken.yaml');
+      await writeFile(broken, 'not: [yaml');
+      const notYaml = await runEntry(CLI, ['import', broken], { DATABASE_URL: url }, 60_000);
+      expect(notYaml.code).toBe(1);
+      expect(notYaml.stderr).toContain('not valid YAML');
+      expect(notYaml.stderr).toContain('Nothing was imported.');
+      // Neither created the database it was pointed at.
+      const client = new Client({ connectionString: at('postgres').toString() });
+      await client.connect();
+      const { rowCount } = await client
+        .query('SELECT 1 FROM pg_database WHERE datname = $1', [name])
+        .finally(() => client.end());
+      expect(rowCount).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+      await dropDatabase(url).catch(() => undefined);
+    }
   });
 
   it('answers an unknown command on stderr alone, usage included, with exit code 2', async () => {

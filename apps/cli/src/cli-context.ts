@@ -74,5 +74,11 @@ export function describeCliError(error: unknown): string {
     const where = address ? ` ${address}${port ? `:${port}` : ''}` : '';
     return `Cannot connect to${where} (${code}): check that PostgreSQL and Redis run and that DATABASE_URL and REDIS_URL point at them.`;
   }
-  return describePostgresRefusal(error) ?? (error instanceof Error ? error.message : String(error));
+  const message = error instanceof Error ? error.message : String(error);
+  // node-postgres's own words for a server that never answered the start-up (not PostgreSQL on
+  // that port?) or dropped the connection: they name neither the server nor what to check.
+  if (/^(timeout expired|Connection terminated)/.test(message)) {
+    return `PostgreSQL did not answer (${message}): check that DATABASE_URL points at a running PostgreSQL server.`;
+  }
+  return describePostgresRefusal(error) ?? message;
 }

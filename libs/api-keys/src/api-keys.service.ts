@@ -183,7 +183,9 @@ export class ApiKeysService {
     input: CreateApiKeyInput,
     idempotency?: CreationIdempotency,
   ): Promise<CreatedApiKey> {
-    if (input.name === BOOTSTRAP_ADMIN_NAME) throw new ApiKeyNameTakenError(input.name, 'reserved');
+    // In any case: `Bootstrap-Admin` beside the bootstrap key would read as it in a list.
+    if (input.name.toLowerCase() === BOOTSTRAP_ADMIN_NAME)
+      throw new ApiKeyNameTakenError(input.name, 'reserved');
     const scope = idempotency && {
       ...idempotency,
       keyHash: hashIdempotencyKey(idempotency.commandId),

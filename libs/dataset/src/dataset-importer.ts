@@ -122,21 +122,7 @@ export class DatasetImporter {
 
   /** Checks the whole file, without the database; throws every problem found at once. */
   parse(text: string): Dataset {
-    const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > MAX_DATASET_BYTES) throw new DatasetTooLargeError(bytes);
-    let raw: unknown;
-    try {
-      raw = parse(text);
-    } catch (error) {
-      throw new DatasetFormatError([`not valid YAML: ${(error as Error).message}`]);
-    }
-    const checked = validateDataset(raw);
-    if (checked.issues) {
-      throw new DatasetFormatError(
-        checked.issues.map((issue) => `${describePath(raw, issue)}: ${issue.message}`),
-      );
-    }
-    return checked.dataset;
+    return parseDataset(text);
   }
 
   async import(
@@ -273,4 +259,26 @@ function describePath(raw: unknown, issue: DatasetIssue): string {
     return [label, ...rest.map(String)].join('.');
   }
   return issue.path.map(String).join('.') || '(file)';
+}
+
+/**
+ * A dataset file's text checked whole, without the database (so a refused file leaves nothing
+ * behind, not even a database created for it); throws every problem found at once.
+ */
+export function parseDataset(text: string): Dataset {
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > MAX_DATASET_BYTES) throw new DatasetTooLargeError(bytes);
+  let raw: unknown;
+  try {
+    raw = parse(text);
+  } catch (error) {
+    throw new DatasetFormatError([`not valid YAML: ${(error as Error).message}`]);
+  }
+  const checked = validateDataset(raw);
+  if (checked.issues) {
+    throw new DatasetFormatError(
+      checked.issues.map((issue) => `${describePath(raw, issue)}: ${issue.message}`),
+    );
+  }
+  return checked.dataset;
 }

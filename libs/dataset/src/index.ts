@@ -6,6 +6,7 @@ export {
   DatasetTooLargeError,
   MAX_DATASET_BYTES,
   DatasetOperationError,
+  parseDataset,
   type ImportReport,
 } from './dataset-importer';
 export { DatasetModule } from './dataset.module';

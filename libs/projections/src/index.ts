@@ -57,6 +57,7 @@ export { ReadYourWrites, type PositionWait } from './read-your-writes';
 export { ProjectionRebuildModule } from './rebuild/projection-rebuild.module';
 export {
   ProjectionRebuilder,
+  RebuildAbortedError,
   RebuildInProgressError,
   type RebuildOptions,
   type RebuildPhase,

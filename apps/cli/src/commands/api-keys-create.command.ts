@@ -17,12 +17,18 @@ export async function apiKeysCreateCommand(
 ): Promise<number> {
   let values: { role?: string; name?: string };
   try {
-    ({ values } = parseArgs({
+    const parsed = parseArgs({
       args,
       options: { role: { type: 'string' }, name: { type: 'string' } },
       strict: true,
       allowPositionals: false,
-    }));
+      tokens: true,
+    });
+    // parseArgs keeps the last of a repeated option: `--name a --name b` would be "b", silently.
+    const given = parsed.tokens.flatMap((token) => (token.kind === 'option' ? [token.name] : []));
+    const twice = given.find((name, index) => given.indexOf(name) !== index);
+    if (twice) throw new Error(`Option '--${twice}' is given more than once`);
+    values = parsed.values;
   } catch (error) {
     out.error(error instanceof Error ? error.message : String(error));
     out.error(USAGE);

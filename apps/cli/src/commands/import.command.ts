@@ -12,6 +12,8 @@ import {
   DatasetOperationError,
   DatasetTooLargeError,
   MAX_DATASET_BYTES,
+  parseDataset,
+  type Dataset,
 } from '@app/dataset';
 import { allMigrations } from '@app/migrations';
 import { openCliContext } from '../cli-context';
@@ -70,10 +72,21 @@ async function importFile(file: string, out: CliOutput): Promise<number> {
       out.error(new DatasetTooLargeError(size).message);
       return 1;
     }
-    text = await readFile(file, 'utf8');
+    text = utf8(await readFile(file));
   } catch (error) {
     out.error(`Cannot read ${file}: ${(error as Error).message}`);
     return 1;
+  }
+  // The whole file is checked before any database is opened (or created, or migrated for it).
+  let dataset: Dataset;
+  try {
+    dataset = parseDataset(text);
+  } catch (error) {
+    if (error instanceof DatasetFormatError || error instanceof DatasetTooLargeError) {
+      out.error(error.message);
+      return 1;
+    }
+    throw error;
   }
   const app = await openCliContext(ImportModule);
   const progress = { done: 0, total: 0 };
@@ -89,7 +102,6 @@ async function importFile(file: string, out: CliOutput): Promise<number> {
   };
   try {
     const importer = app.get(DatasetImporter);
-    const dataset = importer.parse(text);
     progress.total = dataset.operations.length;
     const started = Date.now();
     process.once('SIGINT', onInterrupt);
@@ -127,4 +139,41 @@ async function importFile(file: string, out: CliOutput): Promise<number> {
 function progressBar(done: number, total: number, width = 30): string {
   const filled = Math.round((done / total) * width);
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} operations`;
+}
+
+/**
+ * The file's bytes as text, refused when they are not UTF-8: decoded leniently, a Latin-1 "é"
+ * would be recorded for good as U+FFFD.
+ */
+function utf8(bytes: Buffer): string {
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    const at = firstInvalidUtf8(bytes);
+    throw new Error(`not UTF-8 (it stops being UTF-8 near byte ${at}): save it as UTF-8`);
+  }
+}
+
+/** The offset near which the bytes stop being UTF-8: the longest prefix that still is. */
+function firstInvalidUtf8(bytes: Buffer): number {
+  // Streaming, a prefix cut inside a sequence still decodes (the rest is awaited): a longer
+  // valid prefix means every shorter one is valid, so halving finds the longest.
+  const valid = (length: number) => {
+    try {
+      new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(0, length), {
+        stream: true,
+      });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  let low = 0;
+  let high = bytes.length;
+  while (low < high) {
+    const middle = Math.ceil((low + high) / 2);
+    if (valid(middle)) low = middle;
+    else high = middle - 1;
+  }
+  return low;
 }

@@ -7,6 +7,7 @@ import {
   ProjectionRebuilder,
   ProjectionRebuildModule,
   RebuildableProjections,
+  RebuildAbortedError,
   RebuildInProgressError,
   type RebuildProgress,
 } from '@app/projections';
@@ -74,9 +75,23 @@ export async function projectionsRebuildCommand(
       }
     }
     const started = Date.now();
-    const results = await app.get(ProjectionRebuilder).rebuild(chosen, {
-      onProgress: (progress) => out.progress(progressLine(progress)),
-    });
+    // Ctrl-C stops the copy between two batches and drops it (the live tables stay as they
+    // were); a second Ctrl-C leaves at once, the copies to the next rebuild of them.
+    const stop = new AbortController();
+    const onInterrupt = () => {
+      if (stop.signal.aborted) process.exit(130);
+      out.progressDone();
+      out.error('Interrupted: stopping and dropping the copies (Ctrl-C again to leave now)…');
+      stop.abort();
+    };
+    process.on('SIGINT', onInterrupt);
+    const results = await app
+      .get(ProjectionRebuilder)
+      .rebuild(chosen, {
+        onProgress: (progress) => out.progress(progressLine(progress)),
+        signal: stop.signal,
+      })
+      .finally(() => process.off('SIGINT', onInterrupt));
     out.progressDone();
     const seconds = (Date.now() - started) / 1000;
     for (const result of results) {
@@ -99,6 +114,10 @@ export async function projectionsRebuildCommand(
     if (error instanceof RebuildInProgressError) {
       out.error(error.message);
       return 1;
+    }
+    if (error instanceof RebuildAbortedError) {
+      out.error(error.message);
+      return 130;
     }
     throw error;
   } finally {

@@ -15,7 +15,11 @@ import {
   type ProjectionTestApp,
 } from '../testing/projection-test-app';
 import { TimelineProjection } from '../timeline/timeline.projection';
-import { ProjectionRebuilder, RebuildInProgressError } from './projection-rebuilder';
+import {
+  ProjectionRebuilder,
+  RebuildAbortedError,
+  RebuildInProgressError,
+} from './projection-rebuilder';
 import type { RebuildableProjection } from './rebuildable-projection';
 import { REBUILD_SCHEMA } from './shadow-tables';
 
@@ -455,6 +459,26 @@ describe('ProjectionRebuilder on PostgreSQL', () => {
     await expect(rebuilder.rebuild([failing], { batchEvents: 50 })).rejects.toThrow(
       'projection bug',
     );
+    expect(await rows('measure_status', 'measure_id')).toEqual(before);
+    expect(
+      await t.dataSource.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1`, [REBUILD_SCHEMA]),
+    ).toEqual([]);
+  });
+
+  it('stops between batches when asked (a Ctrl-C): no copy behind, the live tables as they were', async () => {
+    const before = await rows('measure_status', 'measure_id');
+    const stop = new AbortController();
+    const stopping: RebuildableProjection = {
+      name: 'test:stopping',
+      tables: ['measure_status'],
+      async handle(events, manager) {
+        await measureStatus.handle(events, manager);
+        stop.abort();
+      },
+    };
+    await expect(
+      rebuilder.rebuild([stopping], { batchEvents: 50, signal: stop.signal }),
+    ).rejects.toBeInstanceOf(RebuildAbortedError);
     expect(await rows('measure_status', 'measure_id')).toEqual(before);
     expect(
       await t.dataSource.query(`SELECT 1 FROM pg_tables WHERE schemaname = $1`, [REBUILD_SCHEMA]),

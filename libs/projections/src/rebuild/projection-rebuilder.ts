@@ -42,6 +42,11 @@ export interface RebuildOptions {
   lockTimeoutMs?: number;
   swapAttempts?: number;
   onProgress?: (progress: RebuildProgress) => void;
+  /**
+   * Stops the rebuild between two batches (a Ctrl-C): the copies are dropped, the live tables
+   * and their checkpoints are as they were, and the promise rejects with `RebuildAbortedError`.
+   */
+  signal?: AbortSignal;
 }
 
 export interface RebuildResult {
@@ -50,6 +55,13 @@ export interface RebuildResult {
   position: number;
   /** Rows of each rebuilt table. */
   rows: Record<string, number>;
+}
+
+export class RebuildAbortedError extends Error {
+  constructor() {
+    super('The rebuild was stopped: its copies are dropped, the live tables are as they were.');
+    this.name = 'RebuildAbortedError';
+  }
 }
 
 export class RebuildInProgressError extends Error {
@@ -136,6 +148,7 @@ export class ProjectionRebuilder {
       let next = readAhead(read(null));
       for (;;) {
         const batch = await next;
+        if (options.signal?.aborted) throw new RebuildAbortedError();
         if (batch.more) next = readAhead(read(batch));
         await Promise.all(pending.map((build) => this.apply(build, batch.events)));
         events += batch.events.length;
