@@ -159,6 +159,30 @@ describe('calendar feed tokens: hashed, rotated, on the public URL', () => {
     expect((await calendar(others)).status).toBe(200);
   });
 
+  it('lets no cache keep an answer that carries a secret', async () => {
+    const created = await http()
+      .post('/api/v1/api-keys')
+      .set({ authorization: `Bearer ${adminKey}` })
+      .send({ name: `no-store-${randomBytes(4).toString('hex')}`, role: 'viewer' })
+      .expect(201);
+    expect(created.headers['cache-control']).toBe('no-store');
+    const viewer = { authorization: `Bearer ${created.body.key as string}` };
+    expect((await tokenOf(viewer).expect(200)).headers['cache-control']).toBe('no-store');
+    expect((await rotate(viewer).expect(200)).headers['cache-control']).toBe('no-store');
+    const subscribed = await http()
+      .post('/api/v1/webhook-subscriptions')
+      .set({ authorization: `Bearer ${adminKey}` })
+      // A public address written as such: no lookup, no connection at creation.
+      .send({ url: 'https://93.184.215.14/hook', eventTypes: ['ping'] })
+      .expect(201);
+    expect(subscribed.headers['cache-control']).toBe('no-store');
+    const rotatedSecret = await http()
+      .post(`/api/v1/webhook-subscriptions/${subscribed.body.id as string}/rotate-secret`)
+      .set({ authorization: `Bearer ${adminKey}` })
+      .expect(200);
+    expect(rotatedSecret.headers['cache-control']).toBe('no-store');
+  });
+
   it('refuses a revoked key’s token, and its rotation', async () => {
     const created = await http()
       .post('/api/v1/api-keys')

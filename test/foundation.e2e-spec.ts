@@ -5,6 +5,7 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { createApi } from '../apps/api/src/create-api';
 import { runEntry } from './support/run-process';
+import { LEAD_TIME_RULE } from '@app/domain';
 
 /** Read before the health tests point REDIS_URL elsewhere. */
 const TEST_REDIS = testRedisUrl();
@@ -82,7 +83,7 @@ describe('foundation, end to end', () => {
       );
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(
-        'ALERT_LEAD_TIMES: P20Y, P-1D must be durations from PT0S to P10Y, to the millisecond',
+        `ALERT_LEAD_TIMES: P20Y, P-1D must be durations ${LEAD_TIME_RULE}`,
       );
     }, 90_000);
 
@@ -98,7 +99,7 @@ describe('foundation, end to end', () => {
         expect(result.code).toBe(1);
         expect(result.stderr.trim().split('\n')).toEqual([
           'Invalid configuration:',
-          '  - ALERT_LEAD_TIMES: -P1D must be a duration from PT0S to P10Y, to the millisecond',
+          `  - ALERT_LEAD_TIMES: -P1D must be a duration ${LEAD_TIME_RULE}`,
           expect.stringMatching(/^ {2}- LOG_LEVEL: /),
         ]);
       },

@@ -221,6 +221,7 @@ describe('HTTP errors as problem+json, end to end', () => {
       // Fastify's default 0 turns Node's own limit off too. (Node looks for overdue requests
       // every 30 s, too seldom for a test to wait on: the setting is what is checked.)
       expect(app.getHttpServer().requestTimeout).toBe(30_000);
+      expect(app.getHttpServer().headersTimeout).toBe(30_000);
     });
 
     it('malformed JSON → 400 malformed-json', async () => {

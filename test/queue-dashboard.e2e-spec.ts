@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ApiKeysService } from '@app/api-keys';
 import { createTestDatabase, testRedisUrl, type TestDatabase } from '@app/testing';
+import type { LoggerService } from '@nestjs/common';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Redis } from 'ioredis';
 import request from 'supertest';
@@ -328,6 +329,34 @@ describe('the queue dashboard at /admin/queues', () => {
         .set({ authorization: `Bearer ${adminKey}`, 'sec-fetch-site': 'cross-site' });
       expect([401, 403]).not.toContain(bearer.status);
     });
+  });
+
+  it('takes an admin hanging up mid-body for what it is: noted at debug, no error', async () => {
+    const seen = { errors: [] as string[], debugs: [] as string[] };
+    const logger: LoggerService = {
+      log: () => undefined,
+      warn: () => undefined,
+      error: (message: unknown) => void seen.errors.push(String(message)),
+      debug: (message: unknown) => void seen.debugs.push(String(message)),
+    };
+    app.useLogger(logger);
+    await app.listen(0, '127.0.0.1');
+    const { port } = app.getHttpServer().address() as { port: number };
+    await new Promise<void>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(
+          'PUT /admin/queues/api/queues/accord-alerts/pause?x=1 HTTP/1.1\r\nHost: x\r\n' +
+            `Authorization: Bearer ${adminKey}\r\nContent-Type: application/json\r\n` +
+            'Content-Length: 1000\r\n\r\n{"url":',
+        );
+        setTimeout(() => socket.destroy(), 100);
+      });
+      socket.on('close', () => resolve());
+    });
+    const noted = 'PUT /admin/queues/api/queues/accord-alerts/pause: the client went away';
+    for (let tries = 0; !seen.debugs.includes(noted) && tries < 50; tries++) await sleep(20);
+    expect(seen.debugs).toContain(noted);
+    expect(seen.errors).toEqual([]);
   });
 
   it('writes nothing to Redis: an api alone leaves no key behind', async () => {

@@ -1,4 +1,5 @@
 import { ConfigError, loadConfig, weakAdminApiKey } from './config';
+import { LEAD_TIME_RULE } from '@app/domain';
 
 describe('loadConfig', () => {
   it('fills every default on an empty environment', () => {
@@ -76,7 +77,7 @@ describe('loadConfig', () => {
       loadConfig({ ALERT_LEAD_TIMES: 'P30D,P20Y,-P1D,PT0S,P10Y', LOG_LEVEL: 'info' }),
     ).toThrow(
       new ConfigError([
-        'ALERT_LEAD_TIMES: P20Y, -P1D must be durations from PT0S to P10Y, to the millisecond',
+        `ALERT_LEAD_TIMES: P20Y, -P1D must be durations ${LEAD_TIME_RULE}`,
         'LOG_LEVEL: Invalid option: expected one of "fatal"|"error"|"warn"|"log"|"debug"|"verbose"',
       ]),
     );
@@ -84,9 +85,7 @@ describe('loadConfig', () => {
 
   it('counts the ten-year cap as the calendar does, and lead times to the millisecond', () => {
     expect(() => loadConfig({ ALERT_LEAD_TIMES: 'P121M,P10Y,PT0.0001S' })).toThrow(
-      new ConfigError([
-        'ALERT_LEAD_TIMES: P121M, PT0.0001S must be durations from PT0S to P10Y, to the millisecond',
-      ]),
+      new ConfigError([`ALERT_LEAD_TIMES: P121M, PT0.0001S must be durations ${LEAD_TIME_RULE}`]),
     );
   });
 
@@ -144,6 +143,18 @@ describe('loadConfig', () => {
     ]) {
       expect(() => loadConfig({ PUBLIC_BASE_URL: value })).toThrow(
         /PUBLIC_BASE_URL: must be a scheme, host and optional path only/,
+      );
+    }
+    // What the URL parser would drop or rewrite, or leave broken: refused, not taken as typed.
+    for (const value of [
+      'https://a.example/\tx',
+      'https://a.example\\x',
+      'https://a.example/50%',
+    ]) {
+      expect(() => loadConfig({ PUBLIC_BASE_URL: value })).toThrow(
+        new ConfigError([
+          'PUBLIC_BASE_URL: must not contain whitespace, backslashes or percent signs',
+        ]),
       );
     }
   });

@@ -1,4 +1,4 @@
-import { isValidLeadTime, MAX_LEAD_TIME } from '@app/domain';
+import { isValidLeadTime, LEAD_TIME_RULE } from '@app/domain';
 import { Duration } from 'luxon';
 import { z } from 'zod';
 
@@ -125,7 +125,14 @@ export const configSchema = z.object({
       } catch {
         url = undefined;
       }
-      if (!url || !['http:', 'https:'].includes(url.protocol)) {
+      if (/[\s\\%]/.test(value)) {
+        // The URL parser would drop or rewrite them (a tab, a backslash read as `/`), or a bare
+        // `%` would make every URL built on it invalid: the value is not what it looks like.
+        context.addIssue({
+          code: 'custom',
+          message: 'must not contain whitespace, backslashes or percent signs',
+        });
+      } else if (!url || !['http:', 'https:'].includes(url.protocol)) {
         context.addIssue({
           code: 'custom',
           message: 'must be a URL starting with http:// or https://',
@@ -169,8 +176,8 @@ export const configSchema = z.object({
               code: 'custom',
               message:
                 refused.length === 1
-                  ? `${refused[0]} must be a duration from PT0S to ${MAX_LEAD_TIME}, to the millisecond`
-                  : `${refused.join(', ')} must be durations from PT0S to ${MAX_LEAD_TIME}, to the millisecond`,
+                  ? `${refused[0]} must be a duration ${LEAD_TIME_RULE}`
+                  : `${refused.join(', ')} must be durations ${LEAD_TIME_RULE}`,
             });
           }
         }),

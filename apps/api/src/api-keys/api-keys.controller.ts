@@ -3,6 +3,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   HttpCode,
   Inject,
   Param,
@@ -49,6 +50,8 @@ export class ApiKeysController {
   constructor(@Inject(ApiKeysService) private readonly apiKeys: ApiKeysService) {}
 
   @Post()
+  // The answer carries a secret: no cache, shared or the client's, may keep it.
+  @Header('cache-control', 'no-store')
   @HttpCode(201)
   @ApiOperation({
     summary:

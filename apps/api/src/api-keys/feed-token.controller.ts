@@ -1,4 +1,4 @@
-import { Controller, Get, HttpCode, Inject, Post, Query, Req } from '@nestjs/common';
+import { Controller, Get, Header, HttpCode, Inject, Post, Query, Req } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiKeysService } from '@app/api-keys';
 import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
@@ -44,6 +44,8 @@ export class FeedTokenController {
   ) {}
 
   @Get('feed-token')
+  // The answer carries a secret: no cache, shared or the client's, may keep it.
+  @Header('cache-control', 'no-store')
   @ApiOperation({ summary: 'The calling key’s iCalendar feed token and feed URL' })
   @ApiJsonResponse(
     'FeedToken',
@@ -76,6 +78,8 @@ export class FeedTokenController {
   }
 
   @Post('feed-token/rotate')
+  // The answer carries a secret: no cache, shared or the client's, may keep it.
+  @Header('cache-control', 'no-store')
   @HttpCode(200)
   @ApiOperation({
     summary:

@@ -319,6 +319,10 @@ export function createFastifyAdapter(options: FastifyAdapterOptions): ProblemFas
       adapter.answerRouterError(error, request, reply as RouterReply),
   });
   acceptJsonBodiesOnly(adapter);
-  adapter.getInstance().server.on('checkExpectation', answerExpectation);
+  const server = adapter.getInstance().server;
+  // Fastify sets the whole request's limit but leaves the head's at Node's 60 s: the same for
+  // both. (Node looks for overdue requests every 30 s, so one is cut within a minute or so.)
+  server.headersTimeout = options.requestTimeoutMs;
+  server.on('checkExpectation', answerExpectation);
   return adapter;
 }

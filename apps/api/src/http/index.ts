@@ -7,6 +7,7 @@ export {
 } from './api-problem';
 export { CurrentPrincipal, Public, Roles } from './auth.decorators';
 export { bearerSecretOf } from './bearer';
+export { clientWentAway } from './client-went-away';
 export { principalOf } from './principal';
 export { publicBaseUrl } from './public-base-url';
 export {

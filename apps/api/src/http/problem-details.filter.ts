@@ -2,6 +2,7 @@ import { type ArgumentsHost, Catch, type ExceptionFilter, Inject, Logger } from 
 import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { PROBLEM_CONTENT_TYPE } from './api-problem';
+import { clientWentAway } from './client-went-away';
 import { type ServerFacts, toProblem } from './to-problem';
 
 /**
@@ -57,16 +58,6 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .header('content-type', `${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
       .send(JSON.stringify(document));
   }
-}
-
-/** Node's error for a request body cut off by the client closing its connection. */
-function clientWentAway(exception: unknown, request: FastifyRequest): boolean {
-  const { code, message } = (exception ?? {}) as { code?: unknown; message?: unknown };
-  return (
-    code === 'ECONNRESET' &&
-    message === 'aborted' &&
-    (request.raw.destroyed || request.raw.socket?.destroyed === true)
-  );
 }
 
 function describe(exception: unknown): string {

@@ -8,7 +8,7 @@ import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
 import { ALERTS_QUEUE, bullOptions } from '@app/queues';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ApiProblem, PROBLEM_CONTENT_TYPE, toProblem } from '../http';
+import { ApiProblem, clientWentAway, PROBLEM_CONTENT_TYPE, toProblem } from '../http';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 
@@ -101,12 +101,17 @@ export async function installQueueDashboard(app: NestFastifyApplication): Promis
       // rather than with bull-board's own error body (a 500 naming the ioredis error).
       scope.addHook('onRoute', (route) => {
         route.errorHandler = (error, request, reply) => {
+          const path = request.url.split('?')[0];
+          if (clientWentAway(error, request)) {
+            logger.debug(`${request.method} ${path}: the client went away`);
+            return;
+          }
           const unreachable = redis.status !== 'ready' || error.message === COMMAND_TIMED_OUT;
           const problem = unreachable
             ? redisUnavailable()
             : toProblem(error, { ifMatch: false, bodyLimit: request.routeOptions.bodyLimit });
           if (problem.getStatus() >= 500 && !unreachable) {
-            logger.error(`${request.method} ${request.url} failed: ${error.message}`, error.stack);
+            logger.error(`${request.method} ${path} failed: ${error.message}`, error.stack);
           }
           return sendProblem(request, reply, problem);
         };

@@ -4,6 +4,7 @@ import {
   Controller,
   Delete,
   Get,
+  Header,
   HttpCode,
   Inject,
   Param,
@@ -115,6 +116,8 @@ export class WebhookSubscriptionsController {
   ) {}
 
   @Post()
+  // The answer carries a secret: no cache, shared or the client's, may keep it.
+  @Header('cache-control', 'no-store')
   @ApiProblemResponse(422, `${URL_REFUSED} ${KEY_REUSED}`)
   @ApiProblemResponse(409, `${SECRET_NOT_SHOWN_AGAIN} ${CREATED_THEN_DELETED} ${KEY_IN_USE}`)
   @HttpCode(201)
@@ -216,6 +219,8 @@ export class WebhookSubscriptionsController {
   }
 
   @Post(':id/rotate-secret')
+  // The answer carries a secret: no cache, shared or the client's, may keep it.
+  @Header('cache-control', 'no-store')
   @HttpCode(200)
   @ApiOperation({
     summary: 'A new secret, shown once; the old one keeps signing beside it for a grace period',
