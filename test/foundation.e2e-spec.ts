@@ -234,5 +234,35 @@ describe('foundation, end to end', () => {
       expect(broken.stderr).toContain('Broken hash chain: stream measure-cli-a at version 1');
       expect(broken.stderr).toContain('hash-mismatch');
     });
+
+    it('reports the newest events of a stream deleted, which leave its chain whole', async () => {
+      const store = new EventStore(db.pool);
+      await store.append('measure-cli-tail', [{ type: 'MeasureAnnounced', payload: {} }]);
+      const tail = await store.append(
+        'measure-cli-tail',
+        [{ type: 'MeasureImplemented', payload: {} }],
+        { commandId: 'cli-tail-implemented' },
+      );
+      await store.close();
+      await db.pool.query(`
+        BEGIN;
+        ALTER TABLE events DISABLE TRIGGER ALL;
+        DELETE FROM events WHERE stream_id = 'measure-cli-tail' AND version = 2;
+        ALTER TABLE events ENABLE TRIGGER ALL;
+        COMMIT;`);
+      // The other stream's link is still broken from the test before: repair it out of the way.
+      await db.pool.query(`
+        BEGIN;
+        ALTER TABLE events DISABLE TRIGGER ALL;
+        DELETE FROM events WHERE stream_id = 'measure-cli-a';
+        ALTER TABLE events ENABLE TRIGGER ALL;
+        COMMIT;`);
+      const result = await runEntry('apps/cli/src/main.ts', ['verify'], { DATABASE_URL: db.url });
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `Events missing: command cli-tail-implemented recorded positions ${tail.positions[0]}`,
+      );
+      expect(result.stderr).toContain('in stream measure-cli-tail');
+    });
   });
 });

@@ -8,11 +8,25 @@ export interface BrokenLink {
   reason: 'hash-mismatch' | 'previous-hash-mismatch' | 'version-gap';
 }
 
+/**
+ * Events a command recorded (with its command id, for idempotency) that are not in their stream
+ * any more: the newest events of a stream, or a whole stream, deleted leave every remaining
+ * chain intact, and only these records, as immutable as the events, say they were there.
+ */
+export interface MissingCommandEvents {
+  commandId: string;
+  streamId: string;
+  firstPosition: number;
+  lastPosition: number;
+}
+
 export interface ChainReport {
   checkedEvents: number;
   checkedStreams: number;
   /** The first broken link in (stream, version) order, or null when every chain holds. */
   firstBroken: BrokenLink | null;
+  /** The first command whose events are gone, by position, or null when none is. */
+  missingCommandEvents: MissingCommandEvents | null;
 }
 
 interface ChainRow {
@@ -66,13 +80,19 @@ export async function verifyHashChains(
       }
       const link = { streamId: row.stream_id, version, position: Number(row.position) };
       if (version !== previousVersion + 1) {
-        return { checkedEvents, checkedStreams, firstBroken: { ...link, reason: 'version-gap' } };
+        return {
+          checkedEvents,
+          checkedStreams,
+          firstBroken: { ...link, reason: 'version-gap' },
+          missingCommandEvents: null,
+        };
       }
       if (!row.prev_hash.equals(previousHash)) {
         return {
           checkedEvents,
           checkedStreams,
           firstBroken: { ...link, reason: 'previous-hash-mismatch' },
+          missingCommandEvents: null,
         };
       }
       const text = [
@@ -89,7 +109,12 @@ export async function verifyHashChains(
         .update(Buffer.concat([row.prev_hash, Buffer.from(text, 'utf8')]))
         .digest();
       if (!expected.equals(row.hash)) {
-        return { checkedEvents, checkedStreams, firstBroken: { ...link, reason: 'hash-mismatch' } };
+        return {
+          checkedEvents,
+          checkedStreams,
+          firstBroken: { ...link, reason: 'hash-mismatch' },
+          missingCommandEvents: null,
+        };
       }
       previousHash = row.hash;
       previousVersion = version;
@@ -100,5 +125,35 @@ export async function verifyHashChains(
     onProgress(checkedEvents);
   }
 
-  return { checkedEvents, checkedStreams, firstBroken: null };
+  return {
+    checkedEvents,
+    checkedStreams,
+    firstBroken: null,
+    missingCommandEvents: await missingCommandEvents(pool),
+  };
+}
+
+async function missingCommandEvents(pool: Pool): Promise<MissingCommandEvents | null> {
+  const { rows } = await pool.query<{
+    command_id: string;
+    stream_id: string;
+    first_position: string;
+    last_position: string;
+  }>(
+    `SELECT command_id, stream_id, first_position, last_position FROM event_commands c
+      WHERE NOT EXISTS (SELECT 1 FROM events e
+                         WHERE e.position = c.first_position AND e.stream_id = c.stream_id)
+         OR NOT EXISTS (SELECT 1 FROM events e
+                         WHERE e.position = c.last_position AND e.stream_id = c.stream_id)
+      ORDER BY first_position LIMIT 1`,
+  );
+  const row = rows[0];
+  return row
+    ? {
+        commandId: row.command_id,
+        streamId: row.stream_id,
+        firstPosition: Number(row.first_position),
+        lastPosition: Number(row.last_position),
+      }
+    : null;
 }

@@ -21,7 +21,12 @@ export type {
   StreamPage,
 } from './event-store.types';
 export { UpcasterRegistry, type Upcaster } from './upcaster-registry';
-export { verifyHashChains, type BrokenLink, type ChainReport } from './hash-chain-verifier';
+export {
+  verifyHashChains,
+  type BrokenLink,
+  type ChainReport,
+  type MissingCommandEvents,
+} from './hash-chain-verifier';
 export {
   SubscriptionRunner,
   type SubscriptionHandler,

@@ -42,6 +42,15 @@ export async function verifyCommand(
       );
       return 1;
     }
+    const missing = report.missingCommandEvents;
+    if (missing) {
+      out.error(
+        `Events missing: command ${missing.commandId} recorded positions ${missing.firstPosition}` +
+          `–${missing.lastPosition} in stream ${missing.streamId}, and they are not there ` +
+          '(deleted, or moved to another stream or position).',
+      );
+      return 1;
+    }
     out.info(
       `All hash chains hold: ${report.checkedEvents} events in ${report.checkedStreams} streams.`,
     );
