@@ -15,6 +15,17 @@ import { startApiAndWorker, type ApiAndWorker } from './support/api-and-worker';
 import { startWorker, type WorkerProcess } from './support/worker-process';
 import { agreementBody, source, suffix, usTariffBody } from './support/write-api';
 
+/** The body of a `measure.status-changed` delivery, as far as these tests read it. */
+interface StatusChange {
+  data: {
+    previousStatus: string | null;
+    status: string;
+    asOf: string;
+    cause: { type: string };
+    measure: { code: string };
+  };
+}
+
 const PROBLEM_JSON = /^application\/problem\+json/;
 const BASE = '/api/v1/webhook-subscriptions';
 
@@ -40,6 +51,16 @@ describe('Webhook subscriptions, end to end', () => {
     // Where the new subscription lives: it answers GET.
     expect(response.headers.location).toBe(`${BASE}/${response.body.id}`);
     return { ...(response.body as { id: string; secret: string; url: string }), path };
+  }
+
+  /** What a subscription received, each body verified as Standard Webhooks: status changes. */
+  function statusChangesOf(subscription: { path: string; secret: string }): StatusChange[] {
+    return receiver
+      .on(subscription.path)
+      .map(
+        (request) =>
+          new Webhook(subscription.secret).verify(request.body, request.headers) as StatusChange,
+      );
   }
 
   async function ping(id: string) {
@@ -616,17 +637,7 @@ describe('Webhook subscriptions, end to end', () => {
 
     const lapse = await eventually(
       () => {
-        const changes = receiver.on(subscription.path).map(
-          (request) =>
-            new Webhook(subscription.secret).verify(request.body, request.headers) as {
-              data: {
-                previousStatus: string;
-                status: string;
-                asOf: string;
-                cause: { type: string };
-              };
-            },
-        );
+        const changes = statusChangesOf(subscription);
         const found = changes.find((change) => change.data.cause.type === 'SuspensionLapsed');
         expect(found).toBeDefined();
         return found!;
@@ -672,15 +683,9 @@ describe('Webhook subscriptions, end to end', () => {
       { timeoutMs: 20_000 },
     );
     const lapseChanges = () =>
-      receiver
-        .on(subscription.path)
-        .map(
-          (request) =>
-            new Webhook(subscription.secret).verify(request.body, request.headers) as {
-              data: { previousStatus: string; status: string; cause: { type: string } };
-            },
-        )
-        .filter((change) => change.data.cause.type === 'SuspensionLapsed');
+      statusChangesOf(subscription).filter(
+        (change) => change.data.cause.type === 'SuspensionLapsed',
+      );
     await eventually(() => expect(lapseChanges()).toHaveLength(1), { timeoutMs: 15_000 });
     // Both lapses have been through the publisher by the time the later one's change would be
     // sent: give it that long, then count again.
@@ -789,15 +794,9 @@ describe('Webhook subscriptions, end to end', () => {
 
     const atRevocation = await eventually(
       () => {
-        const changes = receiver
-          .on(subscription.path)
-          .map(
-            (request) =>
-              new Webhook(subscription.secret).verify(request.body, request.headers) as {
-                data: { previousStatus: string; status: string; asOf: string; cause: object };
-              },
-          )
-          .filter((change) => change.data.asOf === revokedAt);
+        const changes = statusChangesOf(subscription).filter(
+          (change) => change.data.asOf === revokedAt,
+        );
         expect(changes).toHaveLength(3);
         return changes;
       },
@@ -805,7 +804,7 @@ describe('Webhook subscriptions, end to end', () => {
     );
     expect(
       atRevocation.map((change) => [
-        (change.data.cause as { type: string }).type,
+        change.data.cause.type,
         change.data.previousStatus,
         change.data.status,
       ]),
@@ -845,15 +844,9 @@ describe('Webhook subscriptions, end to end', () => {
 
     const withdrawn = await eventually(
       () => {
-        const found = receiver
-          .on(subscription.path)
-          .map(
-            (request) =>
-              new Webhook(subscription.secret).verify(request.body, request.headers) as {
-                data: { previousStatus: string; status: string; cause: { type: string } };
-              },
-          )
-          .find((change) => change.data.cause.type === 'EventRetracted');
+        const found = statusChangesOf(subscription).find(
+          (change) => change.data.cause.type === 'EventRetracted',
+        );
         expect(found).toBeDefined();
         return found!;
       },
