@@ -11,6 +11,18 @@ const GENEVA = '33333333-3333-4333-8333-333333333333';
 const MADRID = '44444444-4444-4444-8444-444444444444';
 const LONDON = '55555555-5555-4555-8555-555555555555';
 
+/** A commitment of Geneva's concerning `measures`, as the resolver names them. */
+const commitOn = (resolver: Parameters<typeof toAgreementCommand>[2], measures: string[]) =>
+  toAgreementCommand(
+    GENEVA,
+    {
+      action: 'record-commitment',
+      commitmentId: 'lower-tariffs',
+      body: { obligor: 'US', kind: 'adjust', text: 'Lower it', measures, sources },
+    },
+    resolver,
+  );
+
 describe('toAgreementCommand: an agreement action as the decider takes it', () => {
   it('hands a reaffirmation the agreement it reaffirms and the graph beyond it, a recorded cycle read once', async () => {
     // Geneva and Madrid reaffirm each other: on record from before cycles were refused.
@@ -54,16 +66,7 @@ describe('toAgreementCommand: an agreement action as the decider takes it', () =
     const resolver = inMemoryActionResolver({
       measures: [recordedMeasure('11111111-1111-4111-8111-111111111111', 'QA-US')],
     });
-    const commit = (measures: string[]) =>
-      toAgreementCommand(
-        GENEVA,
-        {
-          action: 'record-commitment',
-          commitmentId: 'lower-tariffs',
-          body: { obligor: 'US', kind: 'adjust', text: 'Lower it', measures, sources },
-        },
-        resolver,
-      );
+    const commit = (measures: string[]) => commitOn(resolver, measures);
 
     await expect(commit(['qa-us'])).resolves.toMatchObject({
       data: { commitmentId: 'lower-tariffs', measures: ['11111111-1111-4111-8111-111111111111'] },
@@ -79,16 +82,7 @@ describe('toAgreementCommand: an agreement action as the decider takes it', () =
       measures: [recordedMeasure(US, 'QA-US')],
       agreements: [recordedAgreement(GENEVA, 'QA-GENEVA')],
     });
-    const commit = (measures: string[]) =>
-      toAgreementCommand(
-        GENEVA,
-        {
-          action: 'record-commitment',
-          commitmentId: 'lower-tariffs',
-          body: { obligor: 'US', kind: 'adjust', text: 'Lower it', measures, sources },
-        },
-        resolver,
-      );
+    const commit = (measures: string[]) => commitOn(resolver, measures);
 
     await expect(commit([US])).resolves.toMatchObject({ data: { measures: [US] } });
     expect(resolver.loads).toEqual([]);
