@@ -264,5 +264,38 @@ describe('foundation, end to end', () => {
       );
       expect(result.stderr).toContain('in stream measure-cli-tail');
     });
+
+    it("reports the log's newest events deleted, written without an Idempotency-Key", async () => {
+      const own = await createTestDatabase('e2e_verify_tail');
+      try {
+        const store = new EventStore(own.pool);
+        await store.append('measure-cli-kept', [{ type: 'MeasureAnnounced', payload: {} }]);
+        const newest = await store.append('measure-cli-kept', [
+          { type: 'MeasureImplemented', payload: {} },
+        ]);
+        await store.close();
+        // A consumer that has read the whole log, as a projection's runner would have.
+        await own.pool.query(
+          `INSERT INTO subscription_checkpoints (name, position) VALUES ('projection:audit', $1)`,
+          [newest.positions[0]],
+        );
+        await own.pool.query(`
+          BEGIN;
+          ALTER TABLE events DISABLE TRIGGER ALL;
+          DELETE FROM events WHERE stream_id = 'measure-cli-kept' AND version = 2;
+          ALTER TABLE events ENABLE TRIGGER ALL;
+          COMMIT;`);
+        const result = await runEntry('apps/cli/src/main.ts', ['verify'], {
+          DATABASE_URL: own.url,
+        });
+        expect(result.stderr).toContain(
+          `Events missing: projection:audit has read up to global position ${newest.positions[0]},` +
+            ` but the log ends at ${newest.positions[0] - 1}`,
+        );
+        expect(result.code).toBe(1);
+      } finally {
+        await own.drop();
+      }
+    });
   });
 });

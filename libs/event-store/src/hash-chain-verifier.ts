@@ -20,6 +20,17 @@ export interface MissingCommandEvents {
   lastPosition: number;
 }
 
+/**
+ * A consumer whose checkpoint is past the log's newest event: it read events the log no longer
+ * holds, so the log's newest events were deleted (their chains end whole, nothing else says so).
+ */
+export interface ConsumerAheadOfLog {
+  consumer: string;
+  checkpoint: number;
+  /** The newest position the log holds (0 when it is empty). */
+  head: number;
+}
+
 export interface ChainReport {
   checkedEvents: number;
   checkedStreams: number;
@@ -27,6 +38,8 @@ export interface ChainReport {
   firstBroken: BrokenLink | null;
   /** The first command whose events are gone, by position, or null when none is. */
   missingCommandEvents: MissingCommandEvents | null;
+  /** The consumer furthest past the log's head, or null when none is. */
+  consumerAheadOfLog: ConsumerAheadOfLog | null;
 }
 
 interface ChainRow {
@@ -85,6 +98,7 @@ export async function verifyHashChains(
           checkedStreams,
           firstBroken: { ...link, reason: 'version-gap' },
           missingCommandEvents: null,
+          consumerAheadOfLog: null,
         };
       }
       if (!row.prev_hash.equals(previousHash)) {
@@ -93,6 +107,7 @@ export async function verifyHashChains(
           checkedStreams,
           firstBroken: { ...link, reason: 'previous-hash-mismatch' },
           missingCommandEvents: null,
+          consumerAheadOfLog: null,
         };
       }
       const text = [
@@ -114,6 +129,7 @@ export async function verifyHashChains(
           checkedStreams,
           firstBroken: { ...link, reason: 'hash-mismatch' },
           missingCommandEvents: null,
+          consumerAheadOfLog: null,
         };
       }
       previousHash = row.hash;
@@ -130,7 +146,24 @@ export async function verifyHashChains(
     checkedStreams,
     firstBroken: null,
     missingCommandEvents: await missingCommandEvents(pool),
+    consumerAheadOfLog: await consumerAheadOfLog(pool),
   };
+}
+
+async function consumerAheadOfLog(pool: Pool): Promise<ConsumerAheadOfLog | null> {
+  // A checkpoint only ever moves to a position it has read, and a position is read once
+  // committed: a checkpoint past the newest stored event is never a race with a writer.
+  const { rows } = await pool.query<{ name: string; position: string; head: string }>(
+    `SELECT c.name, c.position, h.head
+       FROM subscription_checkpoints c,
+            (SELECT coalesce(max(position), 0) AS head FROM events) h
+      WHERE c.position > h.head
+      ORDER BY c.position DESC, c.name LIMIT 1`,
+  );
+  const row = rows[0];
+  return row
+    ? { consumer: row.name, checkpoint: Number(row.position), head: Number(row.head) }
+    : null;
 }
 
 async function missingCommandEvents(pool: Pool): Promise<MissingCommandEvents | null> {

@@ -25,6 +25,7 @@ export {
   verifyHashChains,
   type BrokenLink,
   type ChainReport,
+  type ConsumerAheadOfLog,
   type MissingCommandEvents,
 } from './hash-chain-verifier';
 export {

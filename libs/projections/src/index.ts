@@ -52,6 +52,7 @@ export {
 export { InvalidCursorError } from './cursor';
 export { type TaggedStatusQuery, type TaggedView } from './entity-tag';
 export { markRetractions } from './event-history';
+export { readModelAheadOfLog, type StreamAheadOfLog } from './read-models-ahead-of-log';
 export { MeasureFold, type FoldedMeasure, type StoredMeasure } from './measure-fold';
 export { ReadYourWrites, type PositionWait } from './read-your-writes';
 export { ProjectionRebuildModule } from './rebuild/projection-rebuild.module';
