@@ -12,6 +12,7 @@ import { TimelineLeanRows1764510001000 } from './timeline/timeline-lean-rows.mig
 import { TimelinePartiesInForce1764960002000 } from './timeline/timeline-parties-in-force.migration';
 import { TimelineExactSpans1764960003000 } from './timeline/timeline-exact-spans.migration';
 import { TimelineRetractedDuring1764910000000 } from './timeline/timeline-retracted-during.migration';
+import { TimelineRevocationsBroughtForward1765510000000 } from './timeline/timeline-revocations-brought-forward.migration';
 import { CreateTimeline1764300011000 } from './timeline/timeline.migration';
 
 export { ProjectionsModule } from './projections.module';
@@ -84,4 +85,5 @@ export const projectionMigrations = [
   TimelinePartiesInForce1764960002000,
   TimelineExactSpans1764960003000,
   CountermeasureLinkEventsIndex1764990000000,
+  TimelineRevocationsBroughtForward1765510000000,
 ];

@@ -36,8 +36,10 @@ export class TimelineController {
       '[from, to). `party` finds the facts of agreements it is party to and of measures it ' +
       'imposes, is targeted by, or whose scope in force on the fact’s `effectiveAt` includes ' +
       'its territory (a scope amendment also concerns the territories of the scope it ' +
-      'replaces). Retracted facts drop out from their retraction on; a past `knownAt` shows ' +
-      'what had been recorded, and not yet retracted, by then.',
+      'replaces). Retracted facts drop out from their retraction on, and so does a ' +
+      'revocation once an earlier one is recorded (the measure ends at the earlier, as its ' +
+      'status says; the later is back if the earlier is retracted); a past `knownAt` shows ' +
+      'what had been recorded, and not yet retracted or brought forward, by then.',
   })
   @ApiJsonResponse('TimelinePage', 'Facts in the window, in order of `effectiveAt`.')
   async list(@Query(new ZodPipe(timelineQuery)) query: z.infer<typeof timelineQuery>) {

@@ -61,15 +61,16 @@ export interface TimelineFactRow {
  * The timeline rows of one stream, computed from all its events: one per fact that changes the
  * legal situation, labelled with the measure or agreement as it now stands, and marked when it
  * no longer counts — retracted itself, or about a suspension, exclusion or commitment (or a
- * whole measure) whose recording was retracted. `live` is the measure the entries fold to when
+ * whole measure) whose recording was retracted, or a revocation that an earlier one recorded
+ * later brought forward (marked with that one). `live` is the measure the entries fold to when
  * the caller has folded them already; otherwise the entries are replayed.
  *
  * Beside that mark, each row says in which spans of transaction time the fact did not count
  * (`retracted_during`): a retraction may itself be retracted, and that one in turn, so a fact
  * can drop out and come back any number of times. Those spans are found by asking the same
  * question of the stream as known at each instant something was recorded from its first
- * retraction on (before it, every fact counts), so a past `knownAt` sees exactly what the
- * stream as recorded by then says. A stream without retractions costs nothing more.
+ * retraction or second revocation on (before it, every fact counts), so a past `knownAt` sees
+ * exactly what the stream as recorded by then says. A stream with neither costs nothing more.
  */
 export function timelineRowsOf(
   streamId: string,
@@ -98,6 +99,7 @@ export function timelineRowsOf(
         (subject.kind === 'suspension' ? folded.suspensions : folded.exclusions).some(
           (item) => item.id === subject.id,
         ),
+      supersededBy: supersededRevocations,
     });
     return described.map(({ entry, fact }) =>
       row(streamId, entry, standing.get(entry.event.metadata.eventId), {
@@ -182,6 +184,11 @@ interface StreamFold<Folded> {
   fold(events: DomainEvent[]): Folded | null;
   /** Whether the folded stream still holds what a fact is about. */
   holds(folded: Folded, subject: Subject): boolean;
+  /**
+   * The facts among `known` that stand (none in `struck`) and yet no longer say what happens,
+   * because a later recording took their place, each with the fact in force instead.
+   */
+  supersededBy?(known: TimelineEntry[], struck: ReadonlySet<string>): Map<string, TimelineEntry>;
 }
 
 /**
@@ -225,12 +232,11 @@ function standingOf<Folded>(
     const id = entry.event.metadata.eventId;
     standing.set(id, { mark: now.get(id), spans: [] });
   }
-  const retractions = entries.filter((entry) => entry.event.type === 'EventRetracted');
-  if (!retractions.length) return standing;
-  const firstRetraction = retractions.map((entry) => entry.recordedAt).sort()[0];
+  const firstStrike = firstStrikeOf(entries);
+  if (firstStrike === undefined) return standing;
   const instants = [...new Set(entries.map((entry) => entry.recordedAt))]
     .filter(
-      (instant) => instant >= firstRetraction && (stored === undefined || instant > stored.through),
+      (instant) => instant >= firstStrike && (stored === undefined || instant > stored.through),
     )
     .sort();
   const hiddenSince = new Map<string, string>();
@@ -263,9 +269,53 @@ function standingOf<Folded>(
 }
 
 /**
+ * The first instant from which one of the stream's facts may not count: the recording of its
+ * first retraction, or of its second revocation (of two standing revocations, the earlier
+ * supersedes the other). Before it every fact counts; undefined when there is none.
+ */
+export function firstStrikeOf(entries: readonly TimelineEntry[]): string | undefined {
+  const retractions = entries
+    .filter((entry) => entry.event.type === 'EventRetracted')
+    .map((entry) => entry.recordedAt);
+  const revocations = entries
+    .filter((entry) => entry.event.type === 'MeasureRevoked')
+    .map((entry) => entry.recordedAt)
+    .sort();
+  return [...retractions, ...revocations.slice(1, 2)].sort()[0];
+}
+
+/**
+ * A measure is revoked from its earliest standing revocation (the domain's evolve; the decider
+ * takes a second revocation only when it brings the first forward). The others are not when
+ * the measure ends: the timeline shows the one in force, at its date, and not a measure revoked
+ * twice. Retract the earlier and the later is in force again. Of two on the same date (possible
+ * only through retractions of retractions), the first recorded stands.
+ */
+function supersededRevocations(
+  known: TimelineEntry[],
+  struck: ReadonlySet<string>,
+): Map<string, TimelineEntry> {
+  const standing = known.filter(
+    (entry) => entry.event.type === 'MeasureRevoked' && !struck.has(entry.event.metadata.eventId),
+  );
+  if (standing.length < 2) return new Map();
+  const inForce = standing.reduce((earliest, entry) =>
+    Date.parse(entry.event.data.effectiveAt) < Date.parse(earliest.event.data.effectiveAt)
+      ? entry
+      : earliest,
+  );
+  return new Map(
+    standing
+      .filter((entry) => entry !== inForce)
+      .map((entry) => [entry.event.metadata.eventId, inForce]),
+  );
+}
+
+/**
  * The facts among `known` that do not count in the stream made of `known` alone, each with the
  * retraction that struck it: its own standing retraction, the one of what it was about, or,
- * when the measure or agreement no longer stands at all, the latest standing retraction.
+ * when the measure or agreement no longer stands at all, the latest standing retraction; else,
+ * for a fact another took the place of (a revocation brought forward), the one in force.
  */
 function marksOf<Folded>(
   known: TimelineEntry[],
@@ -294,11 +344,12 @@ function marksOf<Folded>(
     );
     return (creator && retractionOf.get(creator.event.metadata.eventId)) ?? latestRetraction;
   };
+  const superseded = stream.supersededBy?.(known, struck) ?? new Map<string, TimelineEntry>();
   const marks = new Map<string, TimelineEntry>();
   for (const { entry, subject } of facts) {
     const id = entry.event.metadata.eventId;
     if (!knownIds.has(id)) continue;
-    const mark = retractionOf.get(id) ?? orphaned(subject);
+    const mark = retractionOf.get(id) ?? orphaned(subject) ?? superseded.get(id);
     if (mark) marks.set(id, mark);
   }
   return marks;

@@ -538,6 +538,45 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
     await expectSameAsRebuild([streamOf(trigger), streamOf(waiting)]);
   });
 
+  it('matches a rebuild along a revocation brought forward, retracted and put back', async () => {
+    const measure = await recordTariff(t, 'TFREV');
+    const revoke = async (effectiveAt: string) => {
+      await pause();
+      const written = await t.measure(measure, {
+        action: 'revoke-measure',
+        body: { effectiveAt, sources: [notice] },
+      });
+      return written.eventIds[0];
+    };
+    const later = await revoke('2024-11-01T04:00:00Z');
+    await follow();
+    // Brought forward: the first revocation no longer says when the measure ends.
+    const earlier = await revoke('2024-09-01T04:00:00Z');
+    await follow();
+    // An append after it, with no retraction in the stream: resumed from the stored spans.
+    await claim(measure, 'Revoked too late');
+    await follow();
+    const unrevoked = await retractLater(measure, earlier);
+    await follow();
+    await retractLater(measure, unrevoked);
+    await follow(oneByOne);
+
+    const { answers } = await expectSameAsRebuild([streamOf(measure)]);
+    const revocationsAt = (knownAt: number | undefined) =>
+      (
+        answers[`*@${knownAt === undefined ? 'now' : new Date(knownAt).toISOString()}`] as Array<{
+          eventId: string;
+          type: string;
+        }>
+      )
+        .filter((item) => item.type === 'MeasureRevoked')
+        .map((item) => item.eventId);
+    expect(revocationsAt(await instantOf(measure, later))).toEqual([later]);
+    expect(revocationsAt(await instantOf(measure, earlier))).toEqual([earlier]);
+    expect(revocationsAt(await instantOf(measure, unrevoked))).toEqual([later]);
+    expect(revocationsAt(undefined)).toEqual([earlier]);
+  });
+
   it('matches a rebuild when amendments change the parties and summaries of earlier facts', async () => {
     // No rate when recorded: the fact of taking effect names the rate in force now.
     const measure = await recordTariff(t, 'TFSCOPE', { rate: undefined });

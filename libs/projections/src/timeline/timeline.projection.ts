@@ -7,6 +7,7 @@ import { chunks } from '../chunks';
 import { MeasureFold, newEvents } from '../measure-fold';
 import type { RebuildableProjection } from '../rebuild/rebuildable-projection';
 import {
+  firstStrikeOf,
   timelineEntryOf,
   timelineRowsOf,
   type StoredStanding,
@@ -127,8 +128,9 @@ export class TimelineProjection implements RebuildableProjection {
   /**
    * What the stream's stored rows say of the transaction time before `fresh` (the entries from
    * `earlierCount` on), when the rows can be resumed from: the earlier events hold a retraction
-   * (else there is nothing to resume), and every new event was recorded after the last earlier
-   * one (else the stream as known at an earlier instant gained an event, and is asked again).
+   * or a second revocation (else there is nothing to resume), and every new event was recorded
+   * after the last earlier one (else the stream as known at an earlier instant gained an event,
+   * and is asked again).
    */
   private async storedStanding(
     streamId: string,
@@ -137,7 +139,7 @@ export class TimelineProjection implements RebuildableProjection {
     manager: EntityManager,
   ): Promise<StoredStanding | undefined> {
     const earlier = entries.slice(0, earlierCount);
-    if (!earlier.some((entry) => entry.event.type === 'EventRetracted')) return undefined;
+    if (firstStrikeOf(earlier) === undefined) return undefined;
     const through = earlier.reduce(
       (latest, entry) => (entry.recordedAt > latest ? entry.recordedAt : latest),
       '',
