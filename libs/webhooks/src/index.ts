@@ -94,6 +94,15 @@ export {
 export type { PgQueryable, SqlRunner } from './infrastructure/queryable';
 export { WebhooksModule } from './webhooks.module';
 export { WebhookEventPublisher } from './events/webhook-event-publisher';
+export {
+  agreementIdsOf,
+  extendedMessage,
+  suspensionData,
+  suspensionMatch,
+  type AgreementRef,
+  type EndChange,
+  type SuspensionAgreements,
+} from './events/suspension-messages';
 
 export const webhooksMigrations = [
   CreateWebhooks1764400000000,

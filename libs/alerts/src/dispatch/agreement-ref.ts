@@ -1,6 +1,6 @@
 import { isUuid, type Suspension } from '@app/domain';
 import type { EntityManager } from 'typeorm';
-import { agreementIdsOf, type AgreementRef, type AlertAgreements } from './alert-messages';
+import { agreementIdsOf, type AgreementRef, type SuspensionAgreements } from '@app/webhooks';
 
 /** The agreement a suspension implements, as the agreement read model names it. */
 export async function findAgreement(
@@ -34,11 +34,11 @@ export async function findAgreements(
   );
 }
 
-/** The agreements the messages of each suspension name (`AlertAgreements`), in one query. */
+/** The agreements the messages of each suspension name (`SuspensionAgreements`), in one query. */
 export async function findAlertAgreements(
   manager: EntityManager,
   suspensions: readonly (Suspension | undefined)[],
-): Promise<AlertAgreements[]> {
+): Promise<SuspensionAgreements[]> {
   const ids = suspensions.map((suspension) => agreementIdsOf(suspension));
   const found = await findAgreements(
     manager,

@@ -1,5 +1,6 @@
 import type { Measure } from '@app/domain';
-import { expiringMessage, extendedMessage, lapsedMessage } from './alert-messages';
+import { extendedMessage } from '@app/webhooks';
+import { expiringMessage, lapsedMessage } from './alert-messages';
 
 /**
  * The parties an alert's subscriptions filter on are those of the scope in force at the end it
@@ -60,6 +61,7 @@ describe('alert messages: parties', () => {
         endsAt: '2026-11-10T05:01:00Z',
         extendedBy: 'P10M',
         recordedAt: new Date('2026-01-05T00:00:00Z'),
+        concernedEndsAt: '2026-01-10T05:01:00Z',
       },
       agreements,
     );

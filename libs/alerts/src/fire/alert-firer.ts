@@ -2,17 +2,12 @@ import { Inject, Injectable, Logger } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { isDomainError, type Measure } from '@app/domain';
 import { ExecuteMeasureAction, type WriteResult } from '@app/trade';
-import { WebhookDispatcher, type WebhookMessage } from '@app/webhooks';
+import { WebhookDispatcher, type SuspensionAgreements, type WebhookMessage } from '@app/webhooks';
 import { DataSource, type EntityManager } from 'typeorm';
 import { ALERT_CLOCK, type AlertClock } from '../alert-clock';
 import { AlertMetrics } from '../alert-metrics';
 import { findAlertAgreements } from '../dispatch/agreement-ref';
-import {
-  expiringMessage,
-  lapsedMessage,
-  type AlertAgreements,
-  type AlertFacts,
-} from '../dispatch/alert-messages';
+import { expiringMessage, lapsedMessage, type AlertFacts } from '../dispatch/alert-messages';
 import { AT_END } from '../schedule/alert-plan';
 
 /** A job may run this much before its fire time (clock skew between Redis and Node) and still fire. */
@@ -747,7 +742,7 @@ function factsOf(row: AlertRow): AlertFacts {
 function alertMessages(
   measure: Measure,
   facts: AlertFacts,
-  agreements: AlertAgreements,
+  agreements: SuspensionAgreements,
   lapse: LapseOutcome | undefined,
   overdue: boolean,
 ): WebhookMessage[] {

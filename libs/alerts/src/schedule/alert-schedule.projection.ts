@@ -9,9 +9,8 @@ import {
 } from '@app/domain';
 import type { RecordedEvent, SubscriptionHandler } from '@app/event-store';
 import { aggregateIdOf, toDomainEvent } from '@app/trade';
-import { WebhookDispatcher } from '@app/webhooks';
+import { extendedMessage, WebhookDispatcher } from '@app/webhooks';
 import type { EntityManager } from 'typeorm';
-import { extendedMessage } from '../dispatch/alert-messages';
 import { findAgreements } from '../dispatch/agreement-ref';
 import {
   AT_END,
@@ -134,6 +133,7 @@ export class AlertScheduleProjection implements SubscriptionHandler {
           endsAt: data.endsAt ?? null,
           extendedBy: data.extendedBy ?? null,
           recordedAt: event.recordedAt,
+          concernedEndsAt: data.previousEndsAt ?? data.endsAt ?? null,
         },
         agreements,
       ),

@@ -3,23 +3,34 @@ import {
   initialMeasureState,
   evolveMeasure,
   measureStatusAt,
+  replayAgreement,
   type AgreementConcludedData,
+  type AgreementEvent,
   type MeasureEvent,
   type MeasureState,
 } from '@app/domain';
 import type { EventStore, RecordedEvent, SubscriptionHandler } from '@app/event-store';
-import { aggregateIdOf, toDomainEvent } from '@app/trade';
+import { agreementStreamId, aggregateIdOf, toDomainEvent } from '@app/trade';
 import type { EntityManager } from 'typeorm';
 import type { WebhookDispatcher } from '../webhook-dispatcher';
+import {
+  extensionRetractionMessage,
+  extensionRetractionOf,
+  type ExtensionRetraction,
+} from './extension-retraction';
+import { retractedFactOf } from './retracted-fact';
+import { agreementIdsOf, type AgreementRef } from './suspension-messages';
 
 const API = '/api/v1';
 
 /**
  * Turns committed domain events into `measure.status-changed` and `agreement.recorded`
- * webhooks. It is a subscription handler: the deliveries are written in the same transaction
- * that moves its checkpoint, so an event is dispatched once it is committed and never lost;
- * the event id is the message key, so a replayed batch dispatches nothing twice.
- * (`suspension.expiring`, `.lapsed` and `.extended` come from the alert schedule.)
+ * webhooks, and a retraction that withdraws or brings back a suspension's extension into a
+ * `suspension.extended` saying where the end now stands. It is a subscription handler: the
+ * deliveries are written in the same transaction that moves its checkpoint, so an event is
+ * dispatched once it is committed and never lost; the event id makes the message key, so a
+ * replayed batch dispatches nothing twice. (`suspension.expiring`, `.lapsed` and the
+ * extensions' own `.extended` come from the alert schedule.)
  */
 export class WebhookEventPublisher implements SubscriptionHandler {
   readonly name = 'webhook-events';
@@ -41,7 +52,7 @@ export class WebhookEventPublisher implements SubscriptionHandler {
       }
     }
     for (const [streamId, batch] of measureStreams)
-      await this.measureStatusChanges(manager, streamId, batch);
+      await this.measureEvents(manager, streamId, batch);
   }
 
   private async agreementRecorded(manager: EntityManager, event: RecordedEvent): Promise<void> {
@@ -67,8 +78,8 @@ export class WebhookEventPublisher implements SubscriptionHandler {
     });
   }
 
-  /** Folds the stream up to each new event and dispatches where the status at its effective instant moved. */
-  private async measureStatusChanges(
+  /** Folds the stream up to each new event, and tells what that event changed. */
+  private async measureEvents(
     manager: EntityManager,
     streamId: string,
     batch: RecordedEvent[],
@@ -81,64 +92,112 @@ export class WebhookEventPublisher implements SubscriptionHandler {
       const before = state;
       state = evolveMeasure(state, toDomainEvent<MeasureEvent>(recorded));
       if (!wanted.has(recorded.eventId)) continue;
-      // Suspensions ending together lapse in one event each, and each lapse sees the same change
-      // across that instant: it was told with the first.
-      if (recorded.type === 'SuspensionLapsed' && lapsedEarlierAtOnce(recorded, history)) continue;
-      // A lapse records what time did: the end it records was known before, so the status at
-      // its instant had already changed without it. Its change is the one across that instant.
-      const statusesAt = (at: string | Date) => ({
-        at,
-        previous:
-          recorded.type === 'SuspensionLapsed'
-            ? measureStatusAt(state, new Date(new Date(at).getTime() - 1))
-            : measureStatusAt(before, at),
-        current: measureStatusAt(state, at),
-      });
-      const change = changeInstantsOf(recorded, history)
-        .map(statusesAt)
-        .find(({ previous, current }) => current && previous?.status !== current.status);
-      if (!change?.current) continue;
-      const { at: effectiveAt, previous, current } = change;
-      const measure = state.measure!;
-      // The scope in force on the change's instant (as the timeline answers a party): a
-      // territory taken out of the scope earlier is not concerned by a later change.
-      const parties = [
-        ...new Set([measure.imposingParty, ...partiesCoveredOn(measure, effectiveAt)]),
-      ];
-      await this.dispatcher.dispatch(manager, {
-        type: 'measure.status-changed',
-        messageKey: `event:${recorded.eventId}`,
-        occurredAt: recorded.recordedAt,
-        data: {
-          measure: {
-            id: measure.id,
-            code: measure.code ?? null,
-            title: measure.title,
-            kind: measure.kind,
-            imposingParty: measure.imposingParty,
-            targetParties: measure.targetParties,
-            parties,
-            timeZone: measure.timeZone,
-          },
-          previousStatus: previous?.status ?? null,
-          status: current.status,
-          asOf: new Date(effectiveAt).toISOString(),
-          rateInForce: current.rateInForce,
-          suspendedPart: current.suspendedPart,
-          cause: { eventId: recorded.eventId, type: recorded.type },
-          links: {
-            measure: `${API}/measures/${measure.id}`,
-            events: `${API}/measures/${measure.id}/events`,
-          },
-        },
-        match: {
-          parties,
-          measureKind: measure.kind,
-          measureId: measure.id,
-          ...(measure.code ? { measureCode: measure.code } : {}),
-        },
-      });
+      await this.statusChanged(manager, recorded, history, before, state);
+      const retraction = extensionRetractionOf(recorded, history, before.measure, state.measure);
+      if (retraction) await this.extensionRetracted(manager, retraction);
     }
+  }
+
+  /** Dispatches `measure.status-changed` when the status at the event's effective instant moved. */
+  private async statusChanged(
+    manager: EntityManager,
+    recorded: RecordedEvent,
+    history: RecordedEvent[],
+    before: MeasureState,
+    state: MeasureState,
+  ): Promise<void> {
+    // Suspensions ending together lapse in one event each, and each lapse sees the same change
+    // across that instant: it was told with the first.
+    if (recorded.type === 'SuspensionLapsed' && lapsedEarlierAtOnce(recorded, history)) return;
+    // A lapse records what time did: the end it records was known before, so the status at
+    // its instant had already changed without it. Its change is the one across that instant.
+    const statusesAt = (at: string | Date) => ({
+      at,
+      previous:
+        recorded.type === 'SuspensionLapsed'
+          ? measureStatusAt(state, new Date(new Date(at).getTime() - 1))
+          : measureStatusAt(before, at),
+      current: measureStatusAt(state, at),
+    });
+    const change = changeInstantsOf(recorded, history)
+      .map(statusesAt)
+      .find(({ previous, current }) => current && previous?.status !== current.status);
+    if (!change?.current) return;
+    const { at: effectiveAt, previous, current } = change;
+    const measure = state.measure!;
+    // The scope in force on the change's instant (as the timeline answers a party): a
+    // territory taken out of the scope earlier is not concerned by a later change.
+    const parties = [
+      ...new Set([measure.imposingParty, ...partiesCoveredOn(measure, effectiveAt)]),
+    ];
+    await this.dispatcher.dispatch(manager, {
+      type: 'measure.status-changed',
+      messageKey: `event:${recorded.eventId}`,
+      occurredAt: recorded.recordedAt,
+      data: {
+        measure: {
+          id: measure.id,
+          code: measure.code ?? null,
+          title: measure.title,
+          kind: measure.kind,
+          imposingParty: measure.imposingParty,
+          targetParties: measure.targetParties,
+          parties,
+          timeZone: measure.timeZone,
+        },
+        previousStatus: previous?.status ?? null,
+        status: current.status,
+        asOf: new Date(effectiveAt).toISOString(),
+        rateInForce: current.rateInForce,
+        suspendedPart: current.suspendedPart,
+        cause: { eventId: recorded.eventId, type: recorded.type },
+        links: {
+          measure: `${API}/measures/${measure.id}`,
+          events: `${API}/measures/${measure.id}/events`,
+        },
+      },
+      match: {
+        parties,
+        measureKind: measure.kind,
+        measureId: measure.id,
+        ...(measure.code ? { measureCode: measure.code } : {}),
+      },
+    });
+  }
+
+  /** Dispatches `suspension.extended` for a retraction that withdrew or brought back an extension. */
+  private async extensionRetracted(
+    manager: EntityManager,
+    retraction: ExtensionRetraction,
+  ): Promise<void> {
+    const ids = agreementIdsOf(retraction.suspension);
+    const found = await this.agreementRefs([ids.end, ids.suspension]);
+    const refOf = (id: string | undefined) => (id && found.get(id)) || null;
+    await this.dispatcher.dispatch(
+      manager,
+      extensionRetractionMessage(retraction, {
+        end: refOf(ids.end),
+        suspension: refOf(ids.suspension),
+      }),
+    );
+  }
+
+  /**
+   * The agreements a message names, read from their streams: the agreement read model is
+   * another subscription's and may not have caught up with this one. An id with no stream is
+   * named without code or title.
+   */
+  private async agreementRefs(
+    ids: readonly (string | undefined)[],
+  ): Promise<Map<string, AgreementRef>> {
+    const refs = new Map<string, AgreementRef>();
+    for (const id of new Set(ids)) {
+      if (!id) continue;
+      const events = await this.store.readStream(agreementStreamId(id));
+      const agreement = replayAgreement(events.map((e) => toDomainEvent<AgreementEvent>(e)));
+      refs.set(id, { id, code: agreement?.code ?? null, title: agreement?.title ?? null });
+    }
+    return refs;
   }
 }
 
@@ -152,12 +211,7 @@ export class WebhookEventPublisher implements SubscriptionHandler {
 function changeInstantsOf(recorded: RecordedEvent, history: RecordedEvent[]): (string | Date)[] {
   const own = (recorded.payload.effectiveAt as string | undefined) ?? recorded.recordedAt;
   if (recorded.type !== 'EventRetracted') return [own];
-  let withdrawn = history.find((event) => event.eventId === recorded.payload.eventId);
-  for (let depth = 0; withdrawn?.type === 'EventRetracted' && depth < history.length; depth++) {
-    const target = withdrawn.payload.eventId;
-    withdrawn = history.find((event) => event.eventId === target);
-  }
-  const at = withdrawn?.payload.effectiveAt as string | undefined;
+  const at = retractedFactOf(recorded, history)?.payload.effectiveAt as string | undefined;
   return at ? [own, at] : [own];
 }
 
