@@ -804,7 +804,7 @@ const cases: BadInput[] = [
   {
     name: 'an agreement with a single party',
     send: (_f, api) =>
-      api.post('/api/v1/agreements', agreementBody(newCode(), { parties: ['US', 'US'] })),
+      api.post('/api/v1/agreements', agreementBody(newCode(), { parties: ['US'] })),
     status: 422,
     code: 'agreement-parties-required',
     fields: ['parties'],

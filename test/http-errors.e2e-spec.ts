@@ -509,6 +509,27 @@ describe('HTTP errors as problem+json, end to end', () => {
     });
   });
 
+  describe('a query string that is not percent-encoded UTF-8', () => {
+    it('→ 400 invalid-query-encoding before the route validates it, with or without a key', async () => {
+      for (const headers of [{}, asAdmin]) {
+        const response = await http().get('/test/errors/search?limit=%FF').set(headers);
+        expect(expectProblem(response, 400, 'invalid-query-encoding').errors).toEqual([
+          { field: 'limit', message: 'is not valid percent-encoded UTF-8' },
+        ]);
+      }
+      // A path nothing is routed for reads no query: still a 404.
+      const unrouted = await http().get('/api/v1/nothing-here?q=%E0%A4%A').set(asAdmin);
+      expectProblem(unrouted, 404, 'not-found');
+      // Not on a raw socket either: what Node and the router see is plain ASCII.
+      const raw = await sendRaw(
+        port,
+        wire([`GET /test/errors/search?limit=%C0%AF HTTP/1.1`, 'Host: localhost']),
+      );
+      expect(raw.status).toBe(400);
+      expect(JSON.parse(raw.body)).toMatchObject({ code: 'invalid-query-encoding' });
+    });
+  });
+
   describe('characters PostgreSQL cannot store', () => {
     // A NUL (or a lone surrogate) reaching a query would fail in PostgreSQL with a 500: every
     // input is refused first, whichever route it goes to.

@@ -159,6 +159,39 @@ describe('Input hygiene (e2e)', () => {
     });
   });
 
+  describe('an agreement’s parties', () => {
+    it.each([
+      [['US', 'US'], 'parties.1'],
+      [['US', 'CN', 'CN'], 'parties.2'],
+    ])(
+      '%j → 422 duplicate-agreement-party naming %s, as a measure’s duplicate target is refused',
+      async (parties, field) => {
+        const code = `HYG-A-${suffix()}`;
+        const problem = await refused(
+          () => post('/api/v1/agreements').send(agreementBody(code, { parties })),
+          422,
+          'duplicate-agreement-party',
+        );
+        expect(problem).toMatchObject({
+          type: 'https://accord.dev/problems/duplicate-agreement-party',
+          field,
+          errors: [{ field, message: expect.stringMatching(/more than once/) }],
+        });
+        expect((await api.http().get(`/api/v1/agreements/${code}`).set(editor)).status).toBe(404);
+      },
+    );
+
+    it('a single party is still agreement-parties-required', async () => {
+      const problem = await refused(
+        () =>
+          post('/api/v1/agreements').send(agreementBody(`HYG-A-${suffix()}`, { parties: ['US'] })),
+        422,
+        'agreement-parties-required',
+      );
+      expect(problem).toMatchObject({ field: 'parties' });
+    });
+  });
+
   describe('control characters', () => {
     it('in a body → 400 validation-failed naming each field; tab and line breaks are fine', async () => {
       const problem = await refused(
@@ -203,6 +236,61 @@ describe('Input hygiene (e2e)', () => {
             'must not contain control characters other than tab, line feed and carriage return',
         },
       ]);
+    });
+  });
+
+  describe('query string encoding', () => {
+    it.each([
+      ['/api/v1/measures?q=%FF', 'q'],
+      ['/api/v1/measures?imposingParty=US&q=ok%E0%A4%A', 'q'],
+      ['/api/v1/measures.csv?q=%C0%AF', 'q'],
+      ['/api/v1/agreements?party=%ED%A0%80', 'party'],
+      ['/api/v1/expiries?from=2025-01-01&to=%F0%9F%98', 'to'],
+      ['/api/v1/events?after=%', 'after'],
+      ['/api/v1/timeline?party=%ZZ', 'party'],
+      ['/api/v1/measures?%FF=1', '%FF'],
+    ])(
+      'GET %s → 400 invalid-query-encoding naming %s, not U+FFFD or the raw text',
+      async (path, field) => {
+        const problem = await refused(
+          () => api.http().get(path).set(editor),
+          400,
+          'invalid-query-encoding',
+        );
+        expect(problem).toMatchObject({
+          detail: expect.stringMatching(/percent-encoded UTF-8/),
+          errors: [{ field, message: expect.any(String) }],
+          instance: path.split('?')[0],
+        });
+      },
+    );
+
+    it('on any route, a write’s and one outside the API’s own too', async () => {
+      await refused(
+        () =>
+          post(`/api/v1/measures/${measure.code}/claims?note=%FF`).send({
+            party: 'CN',
+            statement: 'A claim.',
+            sources: [source()],
+          }),
+        400,
+        'invalid-query-encoding',
+      );
+      for (const path of ['/health/live?x=%FF', '/api/openapi.json?x=%FF']) {
+        const response = await api.http().get(path);
+        expect({ path, status: response.status, code: response.body.code }).toEqual({
+          path,
+          status: 400,
+          code: 'invalid-query-encoding',
+        });
+      }
+    });
+
+    it('well-formed UTF-8, an encoded percent sign and + for a space are read as sent', async () => {
+      for (const q of ['Z%C3%B6lle%20%E2%80%94%20%E5%85%B3%E7%A8%8E', '%25FF', 'a+b']) {
+        const response = await api.http().get(`/api/v1/measures?q=${q}`).set(editor);
+        expect({ q, status: response.status }).toEqual({ q, status: 200 });
+      }
     });
   });
 

@@ -127,6 +127,121 @@ describe('the queue dashboard at /admin/queues', () => {
     expect(names).toEqual(['accord-alerts']);
   });
 
+  describe('answers every request under it itself, misses and wrong methods too', () => {
+    const FRAMING = {
+      'x-frame-options': 'DENY',
+      'content-security-policy': "frame-ancestors 'none'",
+    };
+    const send = (method: string, path: string, headers: Record<string, string> = {}) =>
+      request(app.getHttpServer())[method.toLowerCase() as 'get'](path).set(headers);
+    const framing = (headers: Record<string, string>) => ({
+      'x-frame-options': headers['x-frame-options'],
+      'content-security-policy': headers['content-security-policy'],
+    });
+
+    it('without credentials, any method on any path → 401 and the challenge, nothing more', async () => {
+      for (const [method, path] of [
+        ['OPTIONS', '/admin/queues'],
+        ['OPTIONS', '/admin/queues/api/queues/accord-alerts/pause'],
+        ['DELETE', '/admin/queues'],
+        ['POST', '/admin/queues/api/queues'],
+        ['GET', '/admin/queues/api/queues/accord-alerts/pause'],
+        ['GET', '/admin/queues/no-such-page'],
+        ['PATCH', '/admin/queues/no/such/page'],
+        ['HEAD', '/admin/queues/no-such-page'],
+      ]) {
+        const response = await send(method, path);
+        expect({
+          method,
+          path,
+          status: response.status,
+          allow: response.headers.allow,
+          challenge: response.headers['www-authenticate'],
+          ...framing(response.headers),
+        }).toEqual({
+          method,
+          path,
+          status: 401,
+          allow: undefined,
+          challenge: BASIC_CHALLENGE,
+          ...FRAMING,
+        });
+        if (method !== 'HEAD') expect(response.body).toMatchObject({ code: 'unauthenticated' });
+      }
+      // A key that is not an admin's learns no more.
+      const viewer = await send('DELETE', '/admin/queues', {
+        authorization: `Bearer ${viewerKey}`,
+      });
+      expect({ status: viewer.status, allow: viewer.headers.allow }).toEqual({
+        status: 403,
+        allow: undefined,
+      });
+    });
+
+    it('to an admin, a path it does not have → 404 and a method it lacks → 405, as problems', async () => {
+      const asAdmin = { authorization: `Bearer ${adminKey}` };
+      for (const path of ['/admin/queues/no-such-page', '/admin/queues/static/no-such.js']) {
+        const response = await send('GET', path, asAdmin);
+        expect({ path, status: response.status, ...framing(response.headers) }).toEqual({
+          path,
+          status: 404,
+          ...FRAMING,
+        });
+        expect(response.headers['content-type']).toContain('application/problem+json');
+        expect(response.body).toMatchObject({ code: 'not-found', instance: path });
+      }
+      for (const [method, path, allow] of [
+        ['DELETE', '/admin/queues', 'GET, HEAD'],
+        ['OPTIONS', '/admin/queues/api/queues', 'GET, HEAD'],
+        ['POST', '/admin/queues/api/queues/pause', 'PUT'],
+      ]) {
+        const response = await send(method, path, asAdmin);
+        expect({
+          method,
+          path,
+          status: response.status,
+          allow: response.headers.allow,
+          ...framing(response.headers),
+        }).toEqual({ method, path, status: 405, allow, ...FRAMING });
+        expect(response.body).toMatchObject({ code: 'method-not-allowed', instance: path });
+      }
+    });
+
+    it('a query string that is not UTF-8 → 401 without credentials, 400 with them, framed alike', async () => {
+      const path = '/admin/queues/api/queues?activeQueue=%FF';
+      const anonymous = await send('GET', path);
+      expect({ status: anonymous.status, ...framing(anonymous.headers) }).toEqual({
+        status: 401,
+        ...FRAMING,
+      });
+      const admin = await send('GET', path, { authorization: `Bearer ${adminKey}` });
+      expect({ status: admin.status, ...framing(admin.headers) }).toEqual({
+        status: 400,
+        ...FRAMING,
+      });
+      expect(admin.body).toMatchObject({
+        code: 'invalid-query-encoding',
+        instance: '/admin/queues/api/queues',
+      });
+    });
+
+    it('a URL the router cannot decode → 401 without credentials, 400 with them, framed alike', async () => {
+      const path = '/admin/queues/queue/%E0%A4%A';
+      const anonymous = await send('GET', path);
+      expect({ status: anonymous.status, ...framing(anonymous.headers) }).toEqual({
+        status: 401,
+        ...FRAMING,
+      });
+      expect(anonymous.headers['www-authenticate']).toBe(BASIC_CHALLENGE);
+      const admin = await send('GET', path, { authorization: `Bearer ${adminKey}` });
+      expect({ status: admin.status, ...framing(admin.headers) }).toEqual({
+        status: 400,
+        ...FRAMING,
+      });
+      expect(admin.body).toMatchObject({ code: 'bad-request' });
+    });
+  });
+
   describe('while Redis is unreachable', () => {
     let redis: OwnRedis;
     let cutOff: NestFastifyApplication;
@@ -328,6 +443,70 @@ describe('the queue dashboard at /admin/queues', () => {
         .put(pause)
         .set({ authorization: `Bearer ${adminKey}`, 'sec-fetch-site': 'cross-site' });
       expect([401, 403]).not.toContain(bearer.status);
+    });
+  });
+
+  describe('a change with Basic credentials, by the Origin a browser sends (no Sec-Fetch-Site)', () => {
+    const pause = '/admin/queues/api/queues/no-such-queue/pause';
+    const asAdmin = {
+      authorization: `Basic ${Buffer.from(`admin:${adminKey}`, 'utf8').toString('base64')}`,
+    };
+    /** The status of the change; past the check, a queue that does not exist is not found. */
+    const pauseFrom = async (
+      on: NestFastifyApplication,
+      origin: string,
+      host = 'dashboard.test',
+    ): Promise<number> =>
+      (
+        await request(on.getHttpServer())
+          .put(pause)
+          .set({ ...asAdmin, host, origin })
+      ).status;
+
+    it('is this site only from the same scheme, host and port', async () => {
+      expect(await pauseFrom(app, 'http://dashboard.test')).toBe(404);
+      for (const origin of [
+        'https://dashboard.test',
+        'http://dashboard.test:8080',
+        'http://other.test',
+        'null',
+      ]) {
+        expect({ origin, status: await pauseFrom(app, origin) }).toEqual({ origin, status: 403 });
+      }
+    });
+
+    describe('with PUBLIC_BASE_URL (behind a TLS proxy the request itself is http)', () => {
+      let proxied: NestFastifyApplication;
+
+      beforeAll(async () => {
+        process.env.PUBLIC_BASE_URL = 'https://accord.example.org/accord';
+        try {
+          proxied = await createApi();
+          await proxied.init();
+          await proxied.getHttpAdapter().getInstance().ready();
+        } finally {
+          delete process.env.PUBLIC_BASE_URL;
+        }
+      });
+      afterAll(async () => {
+        await proxied?.close();
+      });
+
+      it('is this site from PUBLIC_BASE_URL’s origin only, whatever the Host', async () => {
+        for (const host of ['accord.example.org', 'dashboard.test']) {
+          expect(await pauseFrom(proxied, 'https://accord.example.org', host)).toBe(404);
+        }
+        for (const origin of [
+          'http://accord.example.org',
+          'https://accord.example.org:8443',
+          'http://dashboard.test',
+        ]) {
+          expect({ origin, status: await pauseFrom(proxied, origin) }).toEqual({
+            origin,
+            status: 403,
+          });
+        }
+      });
     });
   });
 

@@ -44,6 +44,6 @@ export async function createApi(
   // Before any other route or plugin is added, so that every request is timed.
   installRequestMetrics(adapter, app.get<Registry>(METRICS_REGISTRY));
   installOpenApi(app);
-  await installQueueDashboard(app);
+  await installQueueDashboard(app, adapter);
   return app;
 }

@@ -114,7 +114,8 @@ export const configSchema = z.object({
    * The URL clients reach the api at (`https://accord.example.org`, or with a path prefix a
    * proxy adds), for the absolute URLs the api hands out (the calendar feed URL). Unset, they
    * are built from each request's `Host` and scheme, which behind a TLS-terminating proxy is
-   * `http://`. Kept without a trailing slash.
+   * `http://`. Also the origin the queue dashboard expects in a browser's `Origin` (its
+   * cross-site check). Kept without a trailing slash.
    */
   PUBLIC_BASE_URL: z
     .string()

@@ -3,6 +3,7 @@ import { FastifyAdapter } from '@nestjs/platform-fastify';
 import type { FastifyError } from 'fastify';
 import { ApiProblem, PROBLEM_CONTENT_TYPE } from './api-problem';
 import { answerClientError, answerExpectation } from './client-errors';
+import { parseQueryString, queryEncodingProblem } from './query-string';
 
 /**
  * A Fastify error (body parsing, content type, body size) on its way to the exception filter.
@@ -38,6 +39,12 @@ interface UnroutedRequest {
   method: string;
   url: string;
 }
+/** What a plugin that answers its router refusals itself is handed of the request. */
+export interface RefusedRequest extends UnroutedRequest {
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly protocol: string;
+  readonly host: string;
+}
 interface UnroutedReply {
   send(payload: unknown): unknown;
 }
@@ -47,7 +54,7 @@ interface UnroutedReply {
  * for a GET. The router's own lookup, so parameters, wildcards and its options (trailing slash,
  * case) count as they do for the request itself.
  */
-function allowedMethods(fastify: RouterLookup, url: string): string[] {
+export function allowedMethods(fastify: RouterLookup, url: string): string[] {
   return fastify.supportedMethods.filter((method) => {
     const route = fastify.findRoute({ method, url });
     // For a URL it cannot decode, or a parameter over maxParamLength, the router hands back its
@@ -69,6 +76,22 @@ export interface RouterRefusal {
 }
 
 /**
+ * How a plugin answers what the router refused under its path: `problem` is what the API would
+ * answer; the plugin may answer something else first (a 401 for a request without credentials).
+ */
+export type RouterRefusalAnswer = (
+  problem: ApiProblem,
+  request: RefusedRequest,
+  reply: RouterReply,
+) => void;
+
+/** Whether `url`'s path is `prefix` or lies below it. */
+export function isUnder(url: string, prefix: string): boolean {
+  const path = url.split('?')[0];
+  return path === prefix || path.startsWith(`${prefix}/`);
+}
+
+/**
  * Fastify parses the body before Nest's pipeline runs, so its errors reach Nest through the
  * error handler Nest installs here; this adapter hands them on as FastifyRequestError, and the
  * global ProblemDetailsFilter answers them like every other error.
@@ -79,14 +102,23 @@ export interface RouterRefusal {
  */
 export class ProblemFastifyAdapter extends FastifyAdapter {
   private readonly refusalListeners: Array<(refusal: RouterRefusal) => void> = [];
+  private readonly refusalAnswers: Array<{ prefix: string; answer: RouterRefusalAnswer }> = [];
 
   /** Tells `listener` of each request the router refuses, once its answer is sent. */
   onRouterRefusal(listener: (refusal: RouterRefusal) => void): void {
     this.refusalListeners.push(listener);
   }
 
+  /**
+   * Hands what the router refuses under `prefix` (a path and what lies below it) to `answer`:
+   * no route took the request, so a plugin's hooks there never see it otherwise.
+   */
+  answerRouterRefusalsUnder(prefix: string, answer: RouterRefusalAnswer): void {
+    this.refusalAnswers.push({ prefix, answer });
+  }
+
   /** Fastify's `frameworkErrors`: answers what the router refused, as problem+json. */
-  answerRouterError(error: FastifyError, request: UnroutedRequest, reply: RouterReply): void {
+  answerRouterError(error: FastifyError, request: RefusedRequest, reply: RouterReply): void {
     // From the router's refusal to the last byte sent. Fastify starts no clock for a request no
     // route took; for a routed one (`reply.elapsedTime`) it starts once it has the request,
     // after Node parsed its head, as here, and the lookup that refused this one came just before.
@@ -95,11 +127,17 @@ export class ProblemFastifyAdapter extends FastifyAdapter {
     reply.raw.once('finish', () => {
       const refusal: RouterRefusal = {
         method: request.method,
-        statusCode: problem.getStatus(),
+        // What was sent: a plugin may have answered otherwise (see answerRouterRefusalsUnder).
+        statusCode: reply.raw.statusCode,
         durationSeconds: (performance.now() - started) / 1000,
       };
       for (const listener of this.refusalListeners) listener(refusal);
     });
+    const owner = this.refusalAnswers.find(({ prefix }) => isUnder(request.url, prefix));
+    if (owner) {
+      owner.answer(problem, request, reply);
+      return;
+    }
     reply
       .code(problem.getStatus())
       .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
@@ -131,7 +169,7 @@ export class ProblemFastifyAdapter extends FastifyAdapter {
   }
 }
 
-function methodNotAllowed(method: string, allowed: string[]): ApiProblem {
+export function methodNotAllowed(method: string, allowed: string[]): ApiProblem {
   return new ApiProblem(
     405,
     'method-not-allowed',
@@ -146,9 +184,15 @@ function methodNotAllowed(method: string, allowed: string[]): ApiProblem {
  * The parts of a request and reply a router error needs (Nest bundles its own copy of Fastify,
  * whose types are not the ones `fastify` resolves to here).
  */
-interface RouterReply {
-  readonly raw: { once(event: 'finish', listener: () => void): unknown };
-  code(status: number): { type(contentType: string): { send(body: unknown): unknown } };
+export interface RouterReply {
+  readonly raw: {
+    readonly statusCode: number;
+    once(event: 'finish', listener: () => void): unknown;
+  };
+  code(status: number): RouterReply;
+  headers(values: Record<string, string>): RouterReply;
+  type(contentType: string): RouterReply;
+  send(body: unknown): unknown;
 }
 
 /** The problem for an error Fastify's router raises before any route, hook or filter runs. */
@@ -306,7 +350,8 @@ export interface FastifyAdapterOptions {
  * and problem+json also for what is refused before Nest sees the request: by Fastify's router
  * (frameworkErrors, told to onRouterRefusal's listeners), by Node's HTTP parser
  * (clientErrorHandler: a malformed request line, headers over Node's limit, a timeout) or by
- * Node's server (an `Expect` other than 100-continue: 417).
+ * Node's server (an `Expect` other than 100-continue: 417). A query string that is not
+ * percent-encoded UTF-8 is a 400 on every route (see parseQueryString).
  */
 export function createFastifyAdapter(options: FastifyAdapterOptions): ProblemFastifyAdapter {
   const keptUnder = options.trailingSlashKeptUnder ?? [];
@@ -314,11 +359,16 @@ export function createFastifyAdapter(options: FastifyAdapterOptions): ProblemFas
     bodyLimit: options.bodyLimit,
     requestTimeout: options.requestTimeoutMs,
     rewriteUrl: (request: { url?: string }) => withoutTrailingSlash(request.url ?? '/', keptUnder),
+    routerOptions: { querystringParser: parseQueryString },
     clientErrorHandler: answerClientError,
-    frameworkErrors: (error: FastifyError, request: UnroutedRequest, reply: unknown) =>
+    frameworkErrors: (error: FastifyError, request: RefusedRequest, reply: unknown) =>
       adapter.answerRouterError(error, request, reply as RouterReply),
   });
   acceptJsonBodiesOnly(adapter);
+  // On the root before any route or plugin exists, so that every one of them inherits it.
+  adapter
+    .getInstance()
+    .addHook('preValidation', (request, _reply, done) => done(queryEncodingProblem(request.query)));
   const server = adapter.getInstance().server;
   // Fastify sets the whole request's limit but leaves the head's at Node's 60 s: the same for
   // both. (Node looks for overdue requests every 30 s, so one is cut within a minute or so.)

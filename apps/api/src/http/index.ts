@@ -22,6 +22,12 @@ export {
 } from './zod-body';
 export { ApiHttpModule } from './api-http.module';
 export { expectedVersionOf } from './if-match';
-export { createFastifyAdapter } from './fastify-adapter';
+export {
+  allowedMethods,
+  createFastifyAdapter,
+  methodNotAllowed,
+  type ProblemFastifyAdapter,
+  type RefusedRequest,
+} from './fastify-adapter';
 export { toProblem } from './to-problem';
 export type { Principal } from '@app/api-keys';

@@ -18,7 +18,8 @@ const DESCRIPTIONS: Record<ProblemStatus, string> = {
   400:
     'Bad request. `validation-failed` (with `errors[]`, one per offending field, unknown fields ' +
     'and query parameters included), `malformed-json`, `invalid-body-encoding` (the body is ' +
-    'not UTF-8), `invalid-if-match`, ' +
+    'not UTF-8), `invalid-query-encoding` (a query parameter is not percent-encoded UTF-8, ' +
+    '`%FF`; `errors[]` names it), `invalid-if-match`, ' +
     '`invalid-idempotency-key`, `min-position-beyond-head` (reads with `minPosition`: no ' +
     'event has that position yet; `head` is the log’s last), or `bad-request` (the URL is ' +
     'malformed, e.g. a broken percent-encoding).',

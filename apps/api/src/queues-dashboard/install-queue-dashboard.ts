@@ -8,7 +8,17 @@ import { ACCORD_CONFIG, type AccordConfig } from '@app/config';
 import { ALERTS_QUEUE, bullOptions } from '@app/queues';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ApiProblem, clientWentAway, PROBLEM_CONTENT_TYPE, toProblem } from '../http';
+import {
+  allowedMethods,
+  ApiProblem,
+  clientWentAway,
+  methodNotAllowed,
+  PROBLEM_CONTENT_TYPE,
+  type ProblemFastifyAdapter,
+  publicBaseUrl,
+  type RefusedRequest,
+  toProblem,
+} from '../http';
 
 export const QUEUE_DASHBOARD_PATH = '/admin/queues';
 
@@ -26,12 +36,20 @@ const COMMAND_TIMED_OUT = 'Command timed out';
  * so that a browser asks for them; a change asked with Basic credentials from another site is
  * refused (see isCrossSite).
  *
+ * Every answer under the path is the dashboard's own, with its framing headers and after the
+ * key check: a path it does not have (404), a method a path lacks (405, with `Allow`) and a URL
+ * the router cannot decode (400) included. Left to the app-wide handlers, a request without
+ * credentials learnt which methods a path takes, and the answer could be framed.
+ *
  * While Redis is unreachable it answers 503 `redis-unavailable` (after the key check) instead of
  * waiting: its queues have a connection of their own that queues no command while disconnected,
  * fails the ones in flight when the connection drops and gives up on one Redis does not answer.
  * That connection reconnects by itself, and the dashboard works again as soon as it has.
  */
-export async function installQueueDashboard(app: NestFastifyApplication): Promise<void> {
+export async function installQueueDashboard(
+  app: NestFastifyApplication,
+  adapter: ProblemFastifyAdapter,
+): Promise<void> {
   const config = app.get<AccordConfig>(ACCORD_CONFIG);
   const apiKeys = app.get(ApiKeysService);
   const logger = new Logger('QueueDashboard');
@@ -59,43 +77,69 @@ export async function installQueueDashboard(app: NestFastifyApplication): Promis
   serverAdapter.setBasePath(QUEUE_DASHBOARD_PATH);
   createBullBoard({ queues: queues.map((queue) => new BullMQAdapter(queue)), serverAdapter });
 
+  /**
+   * Why the request may not reach the dashboard, or null when it may. Credentials come first,
+   * so that nothing else is said to a request without an admin's key.
+   */
+  async function refusalOf(request: RefusedRequest): Promise<ApiProblem | null> {
+    const credentials = dashboardCredentialsOf(header(request.headers.authorization));
+    const principal = credentials.key ? await apiKeys.authenticate(credentials.key) : null;
+    if (!principal) return unauthenticated(credentials.scheme);
+    if (!roleGrants(principal.role, 'admin'))
+      return new ApiProblem(403, 'forbidden', 'Forbidden', 'The queue dashboard is for admins.');
+    if (credentials.scheme === 'basic' && isCrossSite(request, config.PUBLIC_BASE_URL))
+      return new ApiProblem(
+        403,
+        'forbidden',
+        'Forbidden',
+        'A change to the queues from another site is refused: a browser sends Basic ' +
+          'credentials with any request to this address, a forged one included.',
+      );
+    return null;
+  }
+
   const fastify = app.getHttpAdapter().getInstance();
   fastify.addHook('onClose', async () => {
     await Promise.all(queues.map((queue) => queue.close()));
     // Not quit(): that would wait for Redis while it is away; nothing is pending worth saving.
     redis.disconnect();
   });
+  // A URL the router cannot decode reaches no route, and so none of the hooks below.
+  adapter.answerRouterRefusalsUnder(QUEUE_DASHBOARD_PATH, (problem, request, reply) => {
+    refusalOf(request)
+      .catch((error: unknown) => {
+        const failed = toProblem(error, { ifMatch: false });
+        if (failed.getStatus() >= 500)
+          logger.warn(
+            `${request.method} ${request.url.split('?')[0]}: the key check failed: ${String(error)}`,
+          );
+        return failed;
+      })
+      .then((refusal) => sendProblem(request, reply, refusal ?? problem))
+      .catch((error: unknown) => logger.error(`Answering a refused URL failed: ${String(error)}`));
+  });
   await fastify.register(
     async (scope) => {
+      // Also run for the not-found handler below: every request under the path is checked.
       scope.addHook('onRequest', async (request, reply) => {
-        // Never inside another site's frame: the Basic credentials a browser holds go with the
-        // frame's requests, and a click there would be a same-origin change (clickjacking).
-        reply.header('x-frame-options', 'DENY');
-        reply.header('content-security-policy', "frame-ancestors 'none'");
-        const credentials = dashboardCredentialsOf(request.headers.authorization);
-        const principal = credentials.key ? await apiKeys.authenticate(credentials.key) : null;
-        const problem = !principal
-          ? new ApiProblem(
-              401,
-              'unauthenticated',
-              'Unauthenticated',
-              'An admin API key is required: as a Bearer token, or as the password of HTTP Basic ' +
-                'authentication (any user name) in a browser.',
-            )
-          : !roleGrants(principal.role, 'admin')
-            ? new ApiProblem(403, 'forbidden', 'Forbidden', 'The queue dashboard is for admins.')
-            : credentials.scheme === 'basic' && isCrossSite(request)
-              ? new ApiProblem(
-                  403,
-                  'forbidden',
-                  'Forbidden',
-                  'A change to the queues from another site is refused: a browser sends Basic ' +
-                    'credentials with any request to this address, a forged one included.',
-                )
-              : redis.status !== 'ready'
-                ? redisUnavailable()
-                : null;
-        if (problem) return sendProblem(request, reply, problem, credentials.scheme);
+        withFramingHeaders(reply);
+        const problem =
+          (await refusalOf(request)) ?? (redis.status !== 'ready' ? redisUnavailable() : null);
+        if (problem) return sendProblem(request, reply, problem);
+      });
+      // What no route here takes, and a static file that is not there, once the key is checked.
+      scope.setNotFoundHandler((request, reply) => {
+        const allowed = allowedMethods(fastify, request.url);
+        const problem =
+          allowed.length > 0 && !allowed.includes(request.method)
+            ? methodNotAllowed(request.method, allowed)
+            : new ApiProblem(
+                404,
+                'not-found',
+                'Not found',
+                'The queue dashboard has no such page.',
+              );
+        return sendProblem(request, reply, problem);
       });
       // Redis can go while a request is under way: the dashboard's routes answer that as above
       // rather than with bull-board's own error body (a 500 naming the ioredis error).
@@ -165,6 +209,19 @@ interface ProblemReply {
 }
 
 /**
+ * Never inside another site's frame: the Basic credentials a browser holds go with the frame's
+ * requests, and a click there would be a same-origin change (clickjacking). Refusals too: a
+ * challenge framed elsewhere would ask for the key there.
+ */
+function withFramingHeaders<Reply extends ProblemReply>(reply: Reply): Reply {
+  reply.headers({
+    'x-frame-options': 'DENY',
+    'content-security-policy': "frame-ancestors 'none'",
+  });
+  return reply;
+}
+
+/**
  * The challenge of a 401. Without credentials, or with Basic ones that failed, Basic: a browser
  * then asks for a user name and password (the admin key), and sends them with every request
  * under the path, its assets and API calls included. A Bearer token that failed is answered
@@ -172,15 +229,24 @@ interface ProblemReply {
  */
 const BASIC_CHALLENGE = 'Basic realm="Accord queues", charset="UTF-8"';
 
-function sendProblem(
-  request: { url: string },
-  reply: ProblemReply,
-  problem: ApiProblem,
-  scheme?: DashboardCredentials['scheme'],
-): unknown {
-  if (problem.getStatus() === 401)
-    reply.headers({ 'www-authenticate': scheme === 'bearer' ? 'Bearer' : BASIC_CHALLENGE });
-  return reply
+function unauthenticated(scheme: DashboardCredentials['scheme']): ApiProblem {
+  return new ApiProblem(
+    401,
+    'unauthenticated',
+    'Unauthenticated',
+    'An admin API key is required: as a Bearer token, or as the password of HTTP Basic ' +
+      'authentication (any user name) in a browser.',
+    {},
+    { 'www-authenticate': scheme === 'bearer' ? 'Bearer' : BASIC_CHALLENGE },
+  );
+}
+
+function header(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function sendProblem(request: { url: string }, reply: ProblemReply, problem: ApiProblem): unknown {
+  return withFramingHeaders(reply)
     .code(problem.getStatus())
     .headers(problem.headers)
     .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
@@ -214,19 +280,19 @@ export function dashboardCredentialsOf(header: string | undefined): DashboardCre
  * another site. A browser sends Basic credentials it holds with every request to this address,
  * one a page elsewhere forges included (CSRF), which it never does with a Bearer token; it also
  * says where the request comes from: `Sec-Fetch-Site` (modern browsers), else `Origin`, which must
- * then name this host. A request with neither (curl, a script) is no browser's.
+ * then be this server's own: scheme, host and port, as `PUBLIC_BASE_URL` has them when it is set
+ * (behind a TLS proxy the request reaches the server as http, its page was https), else as the
+ * request arrived. A request with neither header (curl, a script) is no browser's.
  */
-function isCrossSite(request: {
-  method: string;
-  headers: Record<string, string | string[] | undefined>;
-}): boolean {
+function isCrossSite(request: RefusedRequest, publicBase: string | undefined): boolean {
   if (['GET', 'HEAD', 'OPTIONS'].includes(request.method)) return false;
   const site = request.headers['sec-fetch-site'];
   if (typeof site === 'string') return site !== 'same-origin' && site !== 'none';
   const origin = request.headers.origin;
   if (typeof origin !== 'string') return false;
   try {
-    return new URL(origin).host !== request.headers.host;
+    // `null` (a sandboxed frame, a redirect from elsewhere) is no URL: another site's.
+    return new URL(origin).origin !== new URL(publicBaseUrl(request, publicBase)).origin;
   } catch {
     return true;
   }

@@ -41,7 +41,7 @@ describe('ConcludeAgreement', () => {
           agreementId: 'a-kl',
           code: 'kuala-lumpur-2025',
           title: 'Kuala Lumpur consensus',
-          parties: ['US', 'CN', 'US'],
+          parties: ['US', 'CN'],
           venue: 'Kuala Lumpur',
           effectiveAt: '2025-10-26T08:00:00+08:00',
           sources: [mofcom],
@@ -69,7 +69,9 @@ describe('ConcludeAgreement', () => {
 
   it.each([
     ['agreement-parties-required', { parties: ['US'] }],
-    ['agreement-parties-required', { parties: ['US', 'US'] }],
+    ['agreement-parties-required', { parties: [] }],
+    ['duplicate-agreement-party', { parties: ['US', 'US'] }],
+    ['duplicate-agreement-party', { parties: ['US', 'CN', 'US'] }],
     ['invalid-party-code', { parties: ['US', 'PRC'] }],
     ['title-required', { title: '' }],
     ['invalid-code', { code: 'a/b' }],
@@ -82,6 +84,15 @@ describe('ConcludeAgreement', () => {
       .given([])
       .when(conclude(data))
       .thenThrows(code as never);
+  });
+
+  it('names the party given twice, as an input error (not folded into one)', () => {
+    const error = spec
+      .given([])
+      .when(conclude({ parties: ['US', 'CN', 'CN'] }))
+      .thenThrows('duplicate-agreement-party');
+    expect(error.kind).toBe('invalid');
+    expect(error.details).toEqual({ field: 'parties[2]', value: 'CN' });
   });
 
   it('rejects an agreement already recorded', () => {

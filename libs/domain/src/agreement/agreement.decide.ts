@@ -87,9 +87,19 @@ function conclude(
     field: 'parties',
   });
   ensurePartyCodes(data.parties, 'parties');
-  const parties = unique(data.parties);
+  // Named twice is a mistake in the request, as a measure's target party is: not folded away.
+  const twice = data.parties.findIndex((party, index) => data.parties.indexOf(party) !== index);
   ensure(
-    parties.length >= 2,
+    twice === -1,
+    'duplicate-agreement-party',
+    `parties names ${data.parties[twice]} more than once`,
+    {
+      field: `parties[${twice}]`,
+      value: data.parties[twice],
+    },
+  );
+  ensure(
+    data.parties.length >= 2,
     'agreement-parties-required',
     'An agreement is between at least two parties',
     {
@@ -104,7 +114,7 @@ function conclude(
       agreementId: toId(data.agreementId, 'agreementId'),
       code: data.code === undefined ? undefined : toCode(data.code),
       title: data.title,
-      parties,
+      parties: [...data.parties],
       venue: data.venue,
       summary: data.summary,
       effectiveAt: toInstant(data.effectiveAt, 'effectiveAt'),

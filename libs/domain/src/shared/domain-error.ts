@@ -34,6 +34,7 @@ export const DOMAIN_ERROR_KINDS = {
   'exclusion-ends-before-start': 'invalid',
   'measure-targets-itself': 'invalid',
   'duplicate-target-party': 'invalid',
+  'duplicate-agreement-party': 'invalid',
   // dates that contradict the stream's own facts: the request is wrong as written (its date),
   // and no retry will make it right, so these are input errors (422) rather than conflicts
   'announced-before-threatened': 'invalid',
