@@ -6,6 +6,7 @@ import request from 'supertest';
 import { ApiModule } from '../apps/api/src/api.module';
 import { createApi } from '../apps/api/src/create-api';
 import { CurrentPrincipal, Public, Roles, type Principal } from '../apps/api/src/http';
+import { reversedKeys } from './support/reversed-keys';
 import { runEntry } from './support/run-process';
 
 /** Routes of every access kind, added beside the real app's. */
@@ -325,6 +326,30 @@ describe('API keys and roles, end to end', () => {
       }
       expect(await keysNamed(otherName)).toEqual([]);
       expect(await keysNamed(name)).toEqual([expect.objectContaining({ role: 'viewer' })]);
+    });
+
+    it('answers a retry with its keys in another order as the same request; another value is still refused', async () => {
+      const idempotencyKey = newIdempotencyKey();
+      const body = { name: uniqueName('reordered'), role: 'editor' };
+      const first = await createWith(idempotencyKey, body).expect(201);
+
+      const retry = await createWith(idempotencyKey, reversedKeys(body));
+      expect({ status: retry.status, etag: retry.headers.etag, body: retry.body }).toEqual({
+        status: 201,
+        etag: '"1"',
+        body: first.body,
+      });
+      expect(await keysNamed(body.name)).toEqual([expect.objectContaining({ id: first.body.id })]);
+
+      const reused = await createWith(idempotencyKey, reversedKeys({ ...body, role: 'admin' }));
+      expect({ status: reused.status, code: reused.body.code }).toEqual({
+        status: 422,
+        code: 'idempotency-key-reused',
+      });
+      expect(reused.text).not.toContain(first.body.key);
+      expect(await keysNamed(body.name)).toEqual([
+        expect.objectContaining({ id: first.body.id, role: 'editor' }),
+      ]);
     });
 
     it('creates one key when identical requests race, and answers each with it', async () => {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { eventually, WebhookReceiver } from '@app/testing';
 import { Webhook } from 'standardwebhooks';
 import { startApiAndWorker, type ApiAndWorker } from './support/api-and-worker';
+import { reversedKeys } from './support/reversed-keys';
 import { PROBLEM_JSON } from './support/write-api';
 
 const BASE = '/api/v1/webhook-subscriptions';
@@ -414,6 +415,85 @@ describe('Webhook subscription writes with Idempotency-Key, end to end', () => {
     expect({ status: reordered.status, body: reordered.body }).toEqual({
       status: 202,
       body: replayed.body,
+    });
+  });
+
+  describe('a retry with the same body, its keys in another order', () => {
+    const subscriptionCount = async () =>
+      Number(
+        (await app.db.pool.query<{ n: string }>('SELECT count(*) AS n FROM webhook_subscriptions'))
+          .rows[0].n,
+      );
+    const refusedAsReused = (response: { status: number; body: { code?: string } }) =>
+      expect({ status: response.status, code: response.body.code }).toEqual({
+        status: 422,
+        code: 'idempotency-key-reused',
+      });
+
+    it('answers a creation retried with its keys reversed, nested filters too, with the first subscription', async () => {
+      const key = newKey('create-reordered');
+      const body = {
+        url: receiver.url(`/idempotency-${(counter += 1)}`),
+        description: 'reordered on retry',
+        eventTypes: ['suspension.expiring', 'ping'],
+        filters: { parties: ['CN', 'US'], measureKinds: ['tariff'] },
+        leadTimes: ['P7D', 'PT1H'],
+        format: 'cloudevents',
+      };
+      const create = (sent: object) =>
+        http().post(BASE).set(asAdmin).set('idempotency-key', key).send(sent);
+      const first = await create(body).expect(201);
+      const count = await subscriptionCount();
+
+      for (const retried of [
+        reversedKeys(body),
+        { ...body, filters: reversedKeys(body.filters) },
+      ]) {
+        const retry = await create(retried);
+        expect({ status: retry.status, etag: retry.headers.etag, body: retry.body }).toEqual({
+          status: 201,
+          etag: '"1"',
+          body: first.body,
+        });
+      }
+      expect(await subscriptionCount()).toBe(count);
+
+      // Another value is another request, in whatever order its keys come.
+      for (const changed of [
+        { ...body, filters: { ...body.filters, parties: ['CN'] } },
+        { ...body, leadTimes: ['P7D', 'PT2H'] },
+      ])
+        refusedAsReused(await create(reversedKeys(changed)));
+      expect(await subscriptionCount()).toBe(count);
+    });
+
+    it('answers a change retried with its keys reversed as the first did, and changes once', async () => {
+      const subscription = await subscribe();
+      const key = newKey('patch-reordered');
+      const body = {
+        description: 'filtered',
+        filters: { parties: ['CN'], measureKinds: ['tariff', 'sanction'] },
+        leadTimes: ['P1D'],
+      };
+      const change = (sent: object) =>
+        http()
+          .patch(`${BASE}/${subscription.id}`)
+          .set(asAdmin)
+          .set('idempotency-key', key)
+          .send(sent);
+      const first = await change(body).expect(200);
+      expect(first.body.version).toBe(2);
+
+      const retry = await change(reversedKeys(body));
+      expect({ status: retry.status, etag: retry.headers.etag, body: retry.body }).toEqual({
+        status: 200,
+        etag: '"2"',
+        body: first.body,
+      });
+      refusedAsReused(
+        await change(reversedKeys({ ...body, filters: { ...body.filters, parties: ['US'] } })),
+      );
+      expect((await read(subscription.id)).version).toBe(2);
     });
   });
 

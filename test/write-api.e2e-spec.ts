@@ -13,6 +13,7 @@ import {
   type ApiKeyCreated,
   type WriteApiHarness,
 } from './support/write-api';
+import { reversedKeys } from './support/reversed-keys';
 
 /**
  * SPEC §4: `{ id, version, position, eventIds, … }`, with `ETag` = the stream's version.
@@ -850,6 +851,109 @@ describe('write API, end to end', () => {
         editor.name,
         otherEditor.name,
       ]);
+    });
+  });
+
+  describe('Idempotency-Key: a retry with the same body, its keys in another order', () => {
+    /**
+     * A retried creating write: the first one's answer (201, same ids and position), nothing
+     * appended, the stream at the version it was.
+     */
+    async function expectReplayed(
+      retried: request.Response,
+      first: ReturnType<typeof expectWrite>,
+      before: { events: number; streamLength: number },
+    ) {
+      expect({ status: retried.status, body: retried.body }).toEqual({
+        status: 201,
+        body: { ...first, replayed: true },
+      });
+      expect(retried.headers.etag).toBe(`"${first.version}"`);
+      expect(await api.eventCount()).toBe(before.events);
+      expect(await api.readStream(`measure-${first.id}`)).toHaveLength(before.streamLength);
+    }
+
+    it('a measure sent again with its keys reversed at every depth is the same request', async () => {
+      const key = `reordered-${suffix()}`;
+      const body = usTariffBody(`US-RECIP-${suffix()}`);
+      const first = expectWrite(
+        await post('/api/v1/measures').set('idempotency-key', key).send(body),
+        201,
+        2,
+      );
+      const before = { events: await api.eventCount(), streamLength: 2 };
+
+      const retried = await post('/api/v1/measures')
+        .set('idempotency-key', key)
+        .send(reversedKeys(body));
+      await expectReplayed(retried, first, before);
+
+      // The top level as it was: only the rate and the scope inside it are reordered.
+      const nestedOnly = {
+        ...body,
+        rate: reversedKeys(body.rate),
+        scope: reversedKeys(body.scope),
+      };
+      const again = await post('/api/v1/measures').set('idempotency-key', key).send(nestedOnly);
+      await expectReplayed(again, first, before);
+    });
+
+    it('a suspension whose sources alone are reordered answers the same suspensionId', async () => {
+      const { code } = await recordUsTariff();
+      const key = `reordered-${suffix()}`;
+      const body = {
+        startsAt: '2025-05-14T04:01:00Z',
+        duration: 'P90D',
+        part: { percentPoints: 24 },
+        sources: [source('Executive order modifying the reciprocal rate'), source()],
+      };
+      const first = expectWrite(
+        await post(`/api/v1/measures/${code}/suspensions`).set('idempotency-key', key).send(body),
+        201,
+        4,
+      );
+      expect(first.suspensionId).toMatch(UUID);
+      const before = { events: await api.eventCount(), streamLength: 4 };
+
+      // Objects inside an array: each source's keys reversed, the sources in the same order.
+      const retried = await post(`/api/v1/measures/${code}/suspensions`)
+        .set('idempotency-key', key)
+        .send({ ...body, sources: reversedKeys(body.sources) });
+      await expectReplayed(retried, first, before);
+    });
+
+    it('a retry that differs in a value, however its keys are ordered, is still refused', async () => {
+      const { id, code } = await recordUsTariff();
+      const key = `reordered-${suffix()}`;
+      const body = {
+        rate: { type: 'ad-valorem', percent: 125 },
+        effectiveAt: '2025-04-10T04:01:00Z',
+        sources: [source(), source('Another notice')],
+      };
+      expectWrite(
+        await post(`/api/v1/measures/${code}/amendments`).set('idempotency-key', key).send(body),
+        200,
+        3,
+      );
+      const before = await api.eventCount();
+
+      for (const changed of [
+        { ...body, rate: { type: 'ad-valorem', percent: 126 } },
+        { ...body, effectiveAt: '2025-04-10T04:02:00Z' },
+        // Arrays keep their order: the same sources the other way round are another request.
+        { ...body, sources: [...body.sources].reverse() },
+      ]) {
+        const refused = await post(`/api/v1/measures/${code}/amendments`)
+          .set('idempotency-key', key)
+          .send(reversedKeys(changed));
+        expect({ status: refused.status, code: refused.body.code }).toEqual({
+          status: 422,
+          code: 'idempotency-key-reused',
+        });
+        expect(refused.headers['content-type']).toMatch(PROBLEM_JSON);
+      }
+      expect(await api.eventCount()).toBe(before);
+      expect(await api.readStream(`measure-${id}`)).toHaveLength(3);
     });
   });
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '@app/domain';
 import type { AgreementAction, MeasureAction } from '@app/trade';
 import type { DatasetOperation } from './dataset.schema';
 import { deterministicUuid } from './deterministic-id';
@@ -127,15 +128,4 @@ export function derivedNames(dataset: string, operation: DatasetOperation): Map<
 /** The operation's content, whatever the order of its keys in the file. */
 export function fingerprintOf(operation: DatasetOperation): string {
   return createHash('sha256').update(canonicalJson(operation)).digest('base64url');
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (value !== null && typeof value === 'object') {
-    const entries = Object.entries(value as Record<string, unknown>)
-      .filter(([, item]) => item !== undefined)
-      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }

@@ -27,6 +27,7 @@ export {
   type TimeZone,
 } from './shared/instant';
 export { textRefusal, withoutControlCharacters } from './shared/text';
+export { canonicalJson } from './shared/canonical-json';
 export {
   isMillisecondLeadTime,
   isSchedulableLeadTime,

@@ -24,9 +24,11 @@ import {
   type UpdateWebhookSubscriptionInput,
 } from '@app/webhooks';
 import type { WriteOptions } from '@app/trade';
+import { canonicalJson } from '@app/domain';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { expectedVersionOf, Roles, ZodPipe } from '../http';
+
 import {
   cursorQuery,
   instantQuery,
@@ -386,8 +388,10 @@ function idempotencyOf(
     .map(([name, value]): [string, string] => [name, value.toLowerCase()])
     .sort(byName);
   const query = Object.entries(request.query as Record<string, unknown>).sort(byName);
+  // As sorted entries, not objects: the fingerprints stored before were made of this shape, and
+  // the canonical form of it (strings, and arrays of them for a repeated parameter) is the same.
   const fingerprint = createHash('sha256')
-    .update(`${write.requestFingerprint}\n${JSON.stringify({ params, query })}`)
+    .update(`${write.requestFingerprint}\n${canonicalJson({ params, query })}`)
     .digest('base64url');
   return { key: write.commandId, fingerprint };
 }

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { WriteOptions, WriteResult } from '@app/trade';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ApiProblem, ensureStorable, expectedVersionOf, principalOf } from '../http';
+import { requestFingerprint } from '../http/request-fingerprint';
 
 /**
  * `If-Match`, `Idempotency-Key`, `X-Correlation-Id` and the caller, as the write side wants
@@ -24,7 +24,7 @@ export const WriteContext = createParamDecorator(
     }
     const correlationId = header(request, 'x-correlation-id');
     // Before the fingerprint serializes the body: a body nested thousands deep is a 400 here as
-    // it is without a key, not a stack overflow in JSON.stringify.
+    // it is without a key, not a stack overflow in the serializer.
     if (idempotencyKey !== undefined) ensureStorable(request.body, 'body');
     return {
       actor: principal.name,
@@ -33,13 +33,7 @@ export const WriteContext = createParamDecorator(
       correlationId: correlationId?.slice(0, 200),
       requestFingerprint:
         idempotencyKey &&
-        createHash('sha256')
-          // The route, not the URL: `/measures/{id}` and `/measures/{code}` are one resource,
-          // and a key reused on another resource is caught by the stream check already.
-          .update(
-            `${request.method} ${request.routeOptions.url}\n${JSON.stringify(request.body ?? null)}`,
-          )
-          .digest('base64url'),
+        requestFingerprint(request.method, request.routeOptions.url ?? '', request.body),
     };
   },
 );
