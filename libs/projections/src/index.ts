@@ -12,6 +12,7 @@ import { TimelineLeanRows1764510001000 } from './timeline/timeline-lean-rows.mig
 import { TimelinePartiesInForce1764960002000 } from './timeline/timeline-parties-in-force.migration';
 import { TimelineExactSpans1764960003000 } from './timeline/timeline-exact-spans.migration';
 import { TimelineRetractedDuring1764910000000 } from './timeline/timeline-retracted-during.migration';
+import { TimelineFactsEndedByRevocation1765520000000 } from './timeline/timeline-facts-ended-by-revocation.migration';
 import { TimelineRevocationsBroughtForward1765510000000 } from './timeline/timeline-revocations-brought-forward.migration';
 import { CreateTimeline1764300011000 } from './timeline/timeline.migration';
 
@@ -86,4 +87,5 @@ export const projectionMigrations = [
   TimelineExactSpans1764960003000,
   CountermeasureLinkEventsIndex1764990000000,
   TimelineRevocationsBroughtForward1765510000000,
+  TimelineFactsEndedByRevocation1765520000000,
 ];

@@ -36,10 +36,13 @@ export class TimelineController {
       '[from, to). `party` finds the facts of agreements it is party to and of measures it ' +
       'imposes, is targeted by, or whose scope in force on the fact’s `effectiveAt` includes ' +
       'its territory (a scope amendment also concerns the territories of the scope it ' +
-      'replaces). Retracted facts drop out from their retraction on, and so does a ' +
-      'revocation once an earlier one is recorded (the measure ends at the earlier, as its ' +
-      'status says; the later is back if the earlier is retracted); a past `knownAt` shows ' +
-      'what had been recorded, and not yet retracted or brought forward, by then.',
+      'replaces). Retracted facts drop out from their retraction on. So, from the recording of ' +
+      'a revocation, do the facts it ends: a later revocation (the measure ends at the earlier, ' +
+      'as its status says), and what was recorded before it to take effect at or after its ' +
+      'date (the measure taking effect, amendments, suspensions starting, extended or lapsing, ' +
+      'exclusions granted); liftings, exclusions’ extensions and expiries, links and claims ' +
+      'stay. Retract the revocation and they are back. A past `knownAt` shows what had been ' +
+      'recorded, and not yet retracted or ended, by then.',
   })
   @ApiJsonResponse('TimelinePage', 'Facts in the window, in order of `effectiveAt`.')
   async list(@Query(new ZodPipe(timelineQuery)) query: z.infer<typeof timelineQuery>) {

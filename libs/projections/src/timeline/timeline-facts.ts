@@ -61,16 +61,17 @@ export interface TimelineFactRow {
  * The timeline rows of one stream, computed from all its events: one per fact that changes the
  * legal situation, labelled with the measure or agreement as it now stands, and marked when it
  * no longer counts — retracted itself, or about a suspension, exclusion or commitment (or a
- * whole measure) whose recording was retracted, or a revocation that an earlier one recorded
- * later brought forward (marked with that one). `live` is the measure the entries fold to when
- * the caller has folded them already; otherwise the entries are replayed.
+ * whole measure) whose recording was retracted, or ended by the measure's revocation in force:
+ * a fact dated at or after it that the decider would refuse now, recorded before it (marked with
+ * that revocation; see `endedByRevocation`). `live` is the measure the entries fold to when the
+ * caller has folded them already; otherwise the entries are replayed.
  *
  * Beside that mark, each row says in which spans of transaction time the fact did not count
  * (`retracted_during`): a retraction may itself be retracted, and that one in turn, so a fact
  * can drop out and come back any number of times. Those spans are found by asking the same
- * question of the stream as known at each instant something was recorded from its first
- * retraction or second revocation on (before it, every fact counts), so a past `knownAt` sees
- * exactly what the stream as recorded by then says. A stream with neither costs nothing more.
+ * question of the stream as known at each instant something was recorded from its first strike
+ * on (`firstStrikeOf`: before it, every fact counts), so a past `knownAt` sees exactly what the
+ * stream as recorded by then says. A stream with no strike costs nothing more.
  */
 export function timelineRowsOf(
   streamId: string,
@@ -99,7 +100,7 @@ export function timelineRowsOf(
         (subject.kind === 'suspension' ? folded.suspensions : folded.exclusions).some(
           (item) => item.id === subject.id,
         ),
-      supersededBy: supersededRevocations,
+      supersededBy: endedByRevocation,
     });
     return described.map(({ entry, fact }) =>
       row(streamId, entry, standing.get(entry.event.metadata.eventId), {
@@ -186,7 +187,7 @@ interface StreamFold<Folded> {
   holds(folded: Folded, subject: Subject): boolean;
   /**
    * The facts among `known` that stand (none in `struck`) and yet no longer say what happens,
-   * because a later recording took their place, each with the fact in force instead.
+   * because a later recording ended them, each with the fact that did.
    */
   supersededBy?(known: TimelineEntry[], struck: ReadonlySet<string>): Map<string, TimelineEntry>;
 }
@@ -270,52 +271,128 @@ function standingOf<Folded>(
 
 /**
  * The first instant from which one of the stream's facts may not count: the recording of its
- * first retraction, or of its second revocation (of two standing revocations, the earlier
- * supersedes the other). Before it every fact counts; undefined when there is none.
+ * first retraction, or the first instant at which a revocation and a fact it may end (see
+ * `endedByRevocation`) were both recorded. Before it every fact counts; undefined when there is
+ * none. A revoked measure with nothing on record from its revocation's date on costs nothing
+ * more.
  */
 export function firstStrikeOf(entries: readonly TimelineEntry[]): string | undefined {
-  const retractions = entries
-    .filter((entry) => entry.event.type === 'EventRetracted')
-    .map((entry) => entry.recordedAt);
-  const revocations = entries
-    .filter((entry) => entry.event.type === 'MeasureRevoked')
-    .map((entry) => entry.recordedAt)
-    .sort();
-  return [...retractions, ...revocations.slice(1, 2)].sort()[0];
+  let first: string | undefined;
+  const earlier = (instant: string) => {
+    if (first === undefined || instant < first) first = instant;
+  };
+  for (const entry of entries) {
+    if (entry.event.type === 'EventRetracted') earlier(entry.recordedAt);
+  }
+  const revocations = entries.filter((entry) => entry.event.type === 'MeasureRevoked');
+  if (!revocations.length) return first;
+  // Whatever stands, a fact is judged by its own date or by a start recorded with it.
+  const startedWith = startsRecordedWith(entries);
+  const latestJudged = (entry: TimelineEntry) =>
+    Math.max(Date.parse(entry.event.data.effectiveAt), takesEffectAt(entry, startedWith));
+  for (const revocation of revocations) {
+    const revokedAt = Date.parse(revocation.event.data.effectiveAt);
+    for (const entry of entries) {
+      if (entry === revocation || !ENDED_BY_REVOCATION.has(entry.event.type)) continue;
+      if (latestJudged(entry) < revokedAt) continue;
+      earlier(entry.recordedAt > revocation.recordedAt ? entry.recordedAt : revocation.recordedAt);
+    }
+  }
+  return first;
 }
 
 /**
- * A measure is revoked from its earliest standing revocation (the domain's evolve; the decider
- * takes a second revocation only when it brings the first forward). The others are not when
- * the measure ends: the timeline shows the one in force, at its date, and not a measure revoked
- * twice. Retract the earlier and the later is in force again. Of two on the same date (possible
- * only through retractions of retractions), the first recorded stands.
+ * The kinds of fact the decider refuses once the measure is revoked by the date they take effect
+ * (`ensureNotRevokedBy`, and for a lapse `isEndRevoked`): a revocation ends the measure from its
+ * date, and nothing of it takes effect then or later. Liftings, exclusions' extensions and
+ * expiries, links, claims and threats are not checked against a revocation, and stay.
  */
-function supersededRevocations(
+const ENDED_BY_REVOCATION: ReadonlySet<string> = new Set<MeasureEvent['type']>([
+  'MeasureAnnounced',
+  'MeasureImplemented',
+  'MeasureRateAmended',
+  'MeasureScopeAmended',
+  'MeasureRevoked',
+  'SuspensionScheduled',
+  'SuspensionStarted',
+  'SuspensionExtended',
+  'SuspensionLapsed',
+  'ExclusionGranted',
+]);
+
+/**
+ * A measure is revoked from its earliest standing revocation (the domain's evolve). Every fact
+ * the decider would refuse once that revocation is on record, because it takes effect at or
+ * after it, is marked with it: a later revocation (the decider takes a second one only when it
+ * brings the first forward), and the measure's entry into force, amendments, suspensions'
+ * starts, extensions and lapses, and exclusions recorded before the revocation for dates it
+ * reaches (a measure withdrawn before it took effect, as the US duties on Mexico in 2019,
+ * never took effect). So the timeline shows the measure revoked once, where its status says,
+ * and nothing of it in effect after. Retract the revocation and they are back. Of two
+ * revocations on the same date (possible only through retractions of retractions), the first
+ * recorded stands.
+ */
+function endedByRevocation(
   known: TimelineEntry[],
   struck: ReadonlySet<string>,
 ): Map<string, TimelineEntry> {
-  const standing = known.filter(
-    (entry) => entry.event.type === 'MeasureRevoked' && !struck.has(entry.event.metadata.eventId),
-  );
-  if (standing.length < 2) return new Map();
-  const inForce = standing.reduce((earliest, entry) =>
+  const standing = known.filter((entry) => !struck.has(entry.event.metadata.eventId));
+  const revocations = standing.filter((entry) => entry.event.type === 'MeasureRevoked');
+  if (!revocations.length) return new Map();
+  const inForce = revocations.reduce((earliest, entry) =>
     Date.parse(entry.event.data.effectiveAt) < Date.parse(earliest.event.data.effectiveAt)
       ? entry
       : earliest,
   );
-  return new Map(
-    standing
-      .filter((entry) => entry !== inForce)
-      .map((entry) => [entry.event.metadata.eventId, inForce]),
-  );
+  const revokedAt = Date.parse(inForce.event.data.effectiveAt);
+  const startedWith = startsRecordedWith(standing);
+  const ended = new Map<string, TimelineEntry>();
+  for (const entry of standing) {
+    if (entry === inForce || !ENDED_BY_REVOCATION.has(entry.event.type)) continue;
+    if (takesEffectAt(entry, startedWith) >= revokedAt) {
+      ended.set(entry.event.metadata.eventId, inForce);
+    }
+  }
+  return ended;
+}
+
+/**
+ * The instant the decider judges a fact by against a revocation: its `effectiveAt`, but for a
+ * conditional suspension whose trigger had started when it was scheduled, the start recorded
+ * with it, as `ensureDecidedBeforeRevocation` does. One still waiting when scheduled is judged
+ * by its decision: its start, when the trigger gives one, is a fact of its own, judged by itself.
+ */
+function takesEffectAt(entry: TimelineEntry, startedWith: ReadonlyMap<string, number>): number {
+  const event = entry.event as MeasureEvent;
+  const start =
+    event.type === 'SuspensionScheduled'
+      ? startedWith.get(`${event.data.suspensionId}@${entry.recordedAt}`)
+      : undefined;
+  return start ?? Date.parse(event.data.effectiveAt);
+}
+
+/**
+ * Each start among `entries` by its suspension and the instant it was recorded at: a start
+ * appended with its scheduling (one append, one instant) is the one it was decided with.
+ */
+function startsRecordedWith(entries: readonly TimelineEntry[]): Map<string, number> {
+  const starts = new Map<string, number>();
+  for (const entry of entries) {
+    const event = entry.event as MeasureEvent;
+    if (event.type !== 'SuspensionStarted') continue;
+    starts.set(
+      `${event.data.suspensionId}@${entry.recordedAt}`,
+      Date.parse(event.data.effectiveAt),
+    );
+  }
+  return starts;
 }
 
 /**
  * The facts among `known` that do not count in the stream made of `known` alone, each with the
  * retraction that struck it: its own standing retraction, the one of what it was about, or,
  * when the measure or agreement no longer stands at all, the latest standing retraction; else,
- * for a fact another took the place of (a revocation brought forward), the one in force.
+ * for a fact a revocation ended, the revocation in force.
  */
 function marksOf<Folded>(
   known: TimelineEntry[],

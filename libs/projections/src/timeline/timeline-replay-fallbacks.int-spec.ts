@@ -577,6 +577,127 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
     expect(revocationsAt(undefined)).toEqual([earlier]);
   });
 
+  it('matches a rebuild along a revocation recorded after facts dated past it, brought forward, retracted and put back', async () => {
+    // Announced, to take effect in October: everything below but the claims, the lifting and
+    // the first two starts is recorded before any revocation, for dates one reaches.
+    const measure = await recordTariff(t, 'TFWDR', {
+      announcedAt: '2024-02-01T05:00:00Z',
+      effectiveAt: '2024-10-01T04:00:00Z',
+    });
+    const implemented = (await templateOf(measure, 'MeasureImplemented')).eventId;
+    const lapsing = await scheduleSuspension(t, measure, {
+      startsAt: '2024-04-01T04:00:00Z',
+      endsAt: '2024-09-15T04:00:00Z',
+      part: { percentPoints: 3 },
+    });
+    const lapse = (
+      await t.measure(measure, {
+        action: 'lapse-suspension',
+        suspensionId: lapsing.suspensionId ?? '',
+      })
+    ).eventIds[0];
+    const extended = await scheduleSuspension(t, measure, {
+      startsAt: '2024-05-01T04:00:00Z',
+      endsAt: '2025-03-01T05:00:00Z',
+      part: { percentPoints: 2 },
+    });
+    const extension = (
+      await t.measure(measure, {
+        action: 'extend-suspension',
+        suspensionId: extended.suspensionId ?? '',
+        body: {
+          endsAt: '2025-06-01T04:00:00Z',
+          effectiveAt: '2024-10-15T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    // Decided in September, after either revocation's date, on a trigger started in May: the
+    // decider judges it by that start, and takes it even once the measure is revoked.
+    const conditional = await scheduleSuspension(t, measure, {
+      startsWhen: { measure, suspension: extended.suspensionId ?? '' },
+      duration: 'P1Y',
+      part: { percentPoints: 1 },
+      effectiveAt: '2024-09-15T04:00:00Z',
+    });
+    expect(conditional.eventIds).toHaveLength(2);
+    const augustRate = await amendRate(t, measure, 11, '2024-08-01T04:00:00Z');
+    const novemberRate = await amendRate(t, measure, 12, '2024-11-01T04:00:00Z');
+    const exclusion = (
+      await t.measure(measure, {
+        action: 'grant-exclusion',
+        body: {
+          description: 'Spare parts',
+          effectiveAt: '2024-10-05T04:00:00Z',
+          sources: [notice],
+        },
+      })
+    ).eventIds[0];
+    const lifting = (
+      await t.measure(measure, {
+        action: 'lift-suspension',
+        suspensionId: extended.suspensionId ?? '',
+        body: { effectiveAt: '2024-12-01T05:00:00Z', sources: [notice] },
+      })
+    ).eventIds[0];
+    await claim(measure, 'Announced unlawfully');
+    await follow(cutBefore(conditional.eventIds[1]));
+
+    const revoke = async (effectiveAt: string) => {
+      await pause();
+      const written = await t.measure(measure, {
+        action: 'revoke-measure',
+        body: { effectiveAt, sources: [notice] },
+      });
+      return written.eventIds[0];
+    };
+    const september = await revoke('2024-09-01T04:00:00Z');
+    await follow();
+    // An append after it, with no retraction in the stream: resumed from the stored spans.
+    await claim(measure, 'Withdrawn too late');
+    await follow();
+    const july = await revoke('2024-07-01T04:00:00Z');
+    await follow();
+    const unrevoked = await retractLater(measure, july);
+    await follow();
+    const revoked = await retractLater(measure, unrevoked);
+    await follow(oneByOne);
+
+    const { answers } = await expectSameAsRebuild([streamOf(measure)]);
+    const shownAt = (knownAt: number | undefined) =>
+      new Set(
+        (
+          answers[`*@${knownAt === undefined ? 'now' : new Date(knownAt).toISOString()}`] as Array<{
+            eventId: string;
+            measure: { id: string } | null;
+          }>
+        )
+          .filter((item) => item.measure?.id === measure)
+          .map((item) => item.eventId),
+      );
+    const endedInSeptember = [lapse, implemented, exclusion, extension, novemberRate];
+    const endedInJuly = [...endedInSeptember, augustRate, september];
+    const kept = [lapsing.eventIds[1], extended.eventIds[1], ...conditional.eventIds, lifting];
+    const expectShown = (knownAt: number | undefined, shown: string[], hidden: string[]): void => {
+      const facts = shownAt(knownAt);
+      expect({ knownAt, shown: shown.filter((id) => !facts.has(id)) }).toEqual({
+        knownAt,
+        shown: [],
+      });
+      expect({ knownAt, hidden: hidden.filter((id) => facts.has(id)) }).toEqual({
+        knownAt,
+        hidden: [],
+      });
+    };
+    const septemberAt = await instantOf(measure, september);
+    expectShown(septemberAt - 1, [...endedInJuly.slice(0, -1), ...kept], [september]);
+    expectShown(septemberAt, [augustRate, september, ...kept], endedInSeptember);
+    expectShown(await instantOf(measure, july), [july, ...kept], endedInJuly);
+    expectShown(await instantOf(measure, unrevoked), [september, ...kept], endedInSeptember);
+    expectShown(await instantOf(measure, revoked), [july, ...kept], endedInJuly);
+    expectShown(undefined, [july, ...kept], endedInJuly);
+  });
+
   it('matches a rebuild when amendments change the parties and summaries of earlier facts', async () => {
     // No rate when recorded: the fact of taking effect names the rate in force now.
     const measure = await recordTariff(t, 'TFSCOPE', { rate: undefined });

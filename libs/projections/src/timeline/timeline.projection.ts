@@ -127,10 +127,10 @@ export class TimelineProjection implements RebuildableProjection {
 
   /**
    * What the stream's stored rows say of the transaction time before `fresh` (the entries from
-   * `earlierCount` on), when the rows can be resumed from: the earlier events hold a retraction
-   * or a second revocation (else there is nothing to resume), and every new event was recorded
-   * after the last earlier one (else the stream as known at an earlier instant gained an event,
-   * and is asked again).
+   * `earlierCount` on), when the rows can be resumed from: the earlier events hold a strike (a
+   * retraction, or a revocation and a fact it may end; see `firstStrikeOf`), else there is
+   * nothing to resume, and every new event was recorded after the last earlier one (else the
+   * stream as known at an earlier instant gained an event, and is asked again).
    */
   private async storedStanding(
     streamId: string,
