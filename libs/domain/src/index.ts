@@ -93,6 +93,7 @@ export {
 export { evolveMeasure, replayMeasure } from './measure/measure.evolve';
 export { decideMeasure, measureDecider } from './measure/measure.decide';
 export {
+  fullRateAt,
   isEndRevoked,
   measureStatusAt,
   suspensionsInEffectAt,

@@ -1,4 +1,5 @@
 import {
+  fullRateAt,
   replayAgreement,
   replayMeasure,
   retractedEventIds,
@@ -500,7 +501,8 @@ function measureFact(event: MeasureEvent, measure: Measure): MeasureFact | undef
       return { summary: `${name} announced${rateText(event.data.measure?.rate)}` };
     case 'MeasureImplemented':
       return {
-        summary: `${name} takes effect${rateText(event.data.measure?.rate ?? measure.rate)}`,
+        // The rate of that day, as the facts now stand: not the rate amended to since.
+        summary: `${name} takes effect${rateText(event.data.measure?.rate ?? fullRateAt(measure, event.data.effectiveAt) ?? measure.rate)}`,
       };
     case 'MeasureRateAmended':
       return { summary: `${name}: rate set to ${formatRate(event.data.rate)}` };

@@ -201,6 +201,8 @@ describe('TimelineProjection on PostgreSQL', () => {
     const reciprocal = await factsOf(`measure-${t.datasetId('measure', 'US-RECIPROCAL-CN')}`);
     expect(reciprocal.map((row) => row.summary)).toEqual(
       expect.arrayContaining([
+        // The rate of the day it took effect (the 10% baseline), not the rate as amended since.
+        'US-RECIPROCAL-CN takes effect at 10%',
         'US-RECIPROCAL-CN: rate set to 125%',
         'US-RECIPROCAL-CN: 24 points suspended until 2025-08-12',
         'US-RECIPROCAL-CN: suspension of 24 points extended to 2026-11-10',
