@@ -3,6 +3,7 @@ import { CreateMeasureStatus1764300003000 } from './measure-status/measure-statu
 import { MeasureStatusLeanRow1764500000000 } from './measure-status/measure-status-lean-row.migration';
 import { MeasureStatusCoveredParties1764800000000 } from './measure-status/measure-status-covered-parties.migration';
 import { MeasureStatusLinkedTo1764960001000 } from './measure-status/measure-status-linked-to.migration';
+import { MeasureStatusRevokedListItems1765530000000 } from './measure-status/measure-status-revoked-list-items.migration';
 import { CountermeasureLinkEventsIndex1764990000000 } from './measure-status/countermeasure-link-events-index.migration';
 import { SuspensionEndsCoveredAtEnd1764960000000 } from './suspension-ends/suspension-ends-covered-at-end.migration';
 import { SuspensionEndsCoveredParties1764800002000 } from './suspension-ends/suspension-ends-covered-parties.migration';
@@ -88,4 +89,5 @@ export const projectionMigrations = [
   CountermeasureLinkEventsIndex1764990000000,
   TimelineRevocationsBroughtForward1765510000000,
   TimelineFactsEndedByRevocation1765520000000,
+  MeasureStatusRevokedListItems1765530000000,
 ];

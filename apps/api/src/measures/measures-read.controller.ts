@@ -59,7 +59,19 @@ export class MeasuresReadController {
   }
 
   @Get(':measure')
-  @ApiOperation({ summary: 'A measure’s status on asOf, as known at knownAt' })
+  @ApiOperation({
+    summary: 'A measure’s status on asOf, as known at knownAt',
+    description:
+      'From the measure’s revocation (`revokedAt`) on, nothing of it is in effect: `status` ' +
+      '`revoked`, `rate` and `activeSuspension` null, `activeExclusions` empty, each ' +
+      'suspension’s `onAsOf.state` `ended` if it ran at the revocation (a lifting dated after ' +
+      'it lifted nothing) or `not-started` if it was to start at or after it. `fullRate` and ' +
+      '`scope` are then those the measure ended with: an amendment or a phase of the rate ' +
+      'dated at or after the revocation never took effect, though it stays in `rateHistory`, ' +
+      'and exclusions granted from then on stay in `exclusions`. The list items, the CSV ' +
+      'export and `targetParty` answer the same way. With a `knownAt` before the revocation ' +
+      'was recorded, those facts count as they did then.',
+  })
   @ApiConditionalRead('MeasureView', 'The measure’s status on `asOf`, as recorded by `knownAt`.')
   async get(
     @Param('measure') measure: string,

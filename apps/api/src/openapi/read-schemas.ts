@@ -84,7 +84,11 @@ const statusOnDate = {
     .describe('The rate applied on `asOf`: the full rate less suspended points.'),
   fullRate: rateSchema
     .nullable()
-    .describe('The rate the measure sets on `asOf`, before suspensions.'),
+    .describe(
+      'The rate the measure sets on `asOf`, before suspensions: while announced, the rate it is ' +
+        'to set; once revoked, the rate it ended with (an amendment or a phase dated at or ' +
+        'after the revocation never took effect).',
+    ),
   suspendedPart: suspendedPart.nullable(),
   activeSuspension: activeSuspension.nullable(),
 };
@@ -127,7 +131,12 @@ const suspension = z.strictObject({
       state: z.enum(['not-started', 'in-effect', 'lifted', 'ended']),
       endsAt: instant.nullable().describe('The end then in force, while in effect.'),
     })
-    .describe('Where the suspension stood on `asOf`, beside what became of it in the end.'),
+    .describe(
+      'Where the suspension stood on `asOf`, beside what became of it in the end: ' +
+        '`not-started` before its start, or always if it was to start at or after the ' +
+        'measure’s revocation; `in-effect`; `lifted`; `ended` past its end or from the ' +
+        'revocation on (a lifting dated after the revocation lifted nothing).',
+    ),
   extensions: z.array(suspensionExtension),
   sources: z.array(sourceSchema),
 });
@@ -174,10 +183,12 @@ const measureView = z
     ...statusOnDate,
     suspensions: z.array(suspension),
     exclusions: z.array(exclusion),
-    activeExclusions: z.array(
-      z.strictObject({ id: uuid, description: z.string(), endsAt: instant.optional() }),
-    ),
-    scope: scopeSchema.nullable(),
+    activeExclusions: z
+      .array(z.strictObject({ id: uuid, description: z.string(), endsAt: instant.optional() }))
+      .describe('Exclusions in effect on `asOf`: none once the measure is revoked.'),
+    scope: scopeSchema
+      .nullable()
+      .describe('The scope on `asOf`; once revoked, the scope the measure ended with.'),
     rateHistory: z.array(rateChange),
     respondsTo: z.array(link).describe('The measures this one is a countermeasure to.'),
     countermeasures: z.array(link).describe('The measures that respond to this one.'),

@@ -1,5 +1,11 @@
 import { valueAt, type Change } from '../shared/change';
-import type { Instant, IsoDuration, TimeZone } from '../shared/instant';
+import {
+  type Instant,
+  type IsoDuration,
+  isBefore,
+  type TimeZone,
+  toMillis,
+} from '../shared/instant';
 import type { PartyClaim } from '../shared/party-claim';
 import type { PartyCode } from '../shared/party-code';
 import type { Rate, SuspendedPart } from '../shared/rate';
@@ -124,9 +130,27 @@ export function partiesCoveredOn(measure: Measure, at: Instant | Date | null): P
   return [...new Set([...measure.targetParties, ...(scope?.inclusions ?? [])])].sort();
 }
 
-/** Whether the measure reaches `party`'s goods on `at` (see `partiesCoveredOn`). */
+/**
+ * Whether the measure reaches `party`'s goods on `at` (see `partiesCoveredOn`): once revoked,
+ * by the scope it ended with (see `termsInstantOn`), as its status shows it.
+ */
 export function coversOn(measure: Measure, party: PartyCode, at: Instant | Date): boolean {
-  return partiesCoveredOn(measure, at).includes(party);
+  const instant = typeof at === 'string' ? at : at.toISOString();
+  return partiesCoveredOn(measure, termsInstantOn(measure, instant)).includes(party);
+}
+
+/**
+ * The instant whose terms (rate, phase of its schedule, scope) describe the measure on `at`:
+ * `at` itself, or, from its revocation on, the last instant before it. An amendment or a phase
+ * dated at or after the revocation never took effect: the decider refuses such an amendment
+ * once the revocation is on record, but one recorded before stays in the history, and a revoked
+ * measure is shown with the terms it ended with.
+ */
+export function termsInstantOn(measure: Measure, at: Instant): Instant {
+  const { revokedAt } = measure;
+  if (revokedAt === undefined || isBefore(at, revokedAt)) return at;
+  // Instants are kept to the millisecond: the one before the revocation is the last it spared.
+  return new Date(toMillis(revokedAt) - 1).toISOString();
 }
 
 export function findSuspension(measure: Measure, suspensionId: string): Suspension | undefined {

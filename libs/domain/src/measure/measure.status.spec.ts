@@ -4,7 +4,8 @@ import { implemented, sources, suspended, usReciprocal } from '../testing/fixtur
 import { measureDecider } from './measure.decide';
 import type { MeasureCommand } from './measure.commands';
 import type { MeasureEvent } from './measure.events';
-import { measureStatusAt } from './measure.status';
+import { coversOn } from './measure.state';
+import { fullRateAt, measureStatusAt, suspensionsInEffectAt } from './measure.status';
 
 const fold = (events: GivenEvent<MeasureEvent>[]) =>
   foldEvents(measureDecider, withMetadata<MeasureEvent>(events));
@@ -235,5 +236,149 @@ describe('an extension retracted after a later one was recorded', () => {
       status: 'suspended',
       activeSuspension: { id: 's', endsAt: '2027-06-01T00:00:00.000Z' },
     });
+  });
+});
+
+describe('a measure revoked after facts were recorded for dates past the revocation', () => {
+  // All recorded in January, while the measure stood; the revocation from 1 June comes last,
+  // so none of these was refused: from its date on, none of them ever took effect.
+  const REVOKED_AT = '2026-06-01T04:00:00.000Z';
+  const context = testContext({ now: '2026-01-15T00:00:00Z' });
+  const ahead: MeasureCommand[] = [
+    {
+      type: 'RecordMeasure',
+      data: {
+        measureId: 'm',
+        measure: {
+          ...usReciprocal,
+          rate: {
+            type: 'ad-valorem',
+            percent: 34,
+            schedule: [{ from: '2026-09-01T04:00:00Z', percent: 40 }],
+          },
+        },
+        effectiveAt: '2026-01-01T05:00:00Z',
+        sources,
+      },
+    },
+    {
+      type: 'ScheduleSuspension',
+      data: {
+        suspensionId: 's-across',
+        startsAt: '2026-02-01T05:00:00Z',
+        endsAt: '2026-09-01T04:00:00Z',
+        part: { percentPoints: 10 },
+        sources,
+      },
+    },
+    {
+      type: 'ScheduleSuspension',
+      data: {
+        suspensionId: 's-after',
+        startsAt: '2026-07-01T04:00:00Z',
+        endsAt: '2026-10-01T04:00:00Z',
+        sources,
+      },
+    },
+    {
+      type: 'AmendMeasure',
+      data: {
+        rate: { type: 'ad-valorem', percent: 50 },
+        scope: { description: 'Products of China, Hong Kong included', inclusions: ['HK'] },
+        effectiveAt: '2026-07-15T04:00:00Z',
+        sources,
+      },
+    },
+    {
+      type: 'GrantExclusion',
+      data: {
+        exclusionId: 'x-before',
+        description: 'Cranes',
+        effectiveAt: '2026-03-01T05:00:00Z',
+        sources,
+      },
+    },
+    {
+      type: 'GrantExclusion',
+      data: { exclusionId: 'x-at', description: 'Vessels', effectiveAt: REVOKED_AT, sources },
+    },
+    {
+      type: 'GrantExclusion',
+      data: {
+        exclusionId: 'x-after',
+        description: 'Pharmaceuticals',
+        effectiveAt: '2026-08-01T04:00:00Z',
+        sources,
+      },
+    },
+  ];
+  const known = decideAll(measureDecider, ahead, measureDecider.initialState(), context);
+  const revoked = decideAll(
+    measureDecider,
+    [{ type: 'RevokeMeasure', data: { effectiveAt: REVOKED_AT, sources } }],
+    known.state,
+    context,
+  ).state;
+  const LATER = ['2026-06-01T04:00:00Z', '2026-07-20T00:00:00Z', '2026-09-15T00:00:00Z'];
+
+  it('shows the rate the measure ended with: no amendment nor phase dated at or after it', () => {
+    for (const asOf of LATER) {
+      expect(measureStatusAt(revoked, asOf)).toMatchObject({
+        status: 'revoked',
+        fullRate: { type: 'ad-valorem', percent: 34 },
+        rateInForce: null,
+      });
+    }
+    expect(fullRateAt(revoked.measure!, '2026-09-15T00:00:00.000Z')).toEqual({
+      type: 'ad-valorem',
+      percent: 34,
+    });
+  });
+
+  it('lists no exclusion in effect, whether granted before, at or after the revocation', () => {
+    expect(measureStatusAt(revoked, '2026-05-31T00:00:00Z')?.activeExclusions).toEqual([
+      { id: 'x-before', description: 'Cranes' },
+    ]);
+    for (const asOf of LATER) {
+      expect(measureStatusAt(revoked, asOf)?.activeExclusions).toEqual([]);
+    }
+  });
+
+  it('keeps the scope it ended with, and reaches no territory a later amendment took in', () => {
+    const after = measureStatusAt(revoked, '2026-07-20T00:00:00Z');
+    expect(after?.scope).toEqual(usReciprocal.scope);
+    expect(coversOn(revoked.measure!, 'HK', '2026-07-20T00:00:00Z')).toBe(false);
+    expect(coversOn(revoked.measure!, 'CN', '2026-07-20T00:00:00Z')).toBe(true);
+  });
+
+  it('has no suspension in effect, neither the one running across it nor one starting after it', () => {
+    for (const asOf of LATER) {
+      expect(suspensionsInEffectAt(revoked.measure!, asOf)).toEqual([]);
+    }
+  });
+
+  it('answers as before on dates before the revocation', () => {
+    expect(measureStatusAt(revoked, '2026-05-31T00:00:00Z')).toMatchObject({
+      status: 'partially-suspended',
+      fullRate: { type: 'ad-valorem', percent: 34 },
+      rateInForce: { type: 'ad-valorem', percent: 24 },
+      activeSuspension: { id: 's-across' },
+    });
+  });
+
+  it('shows every one of those facts as known before the revocation was recorded', () => {
+    expect(measureStatusAt(known.state, '2026-07-20T00:00:00Z')).toMatchObject({
+      status: 'suspended',
+      fullRate: { type: 'ad-valorem', percent: 50 },
+      scope: { inclusions: ['HK'] },
+      activeExclusions: [
+        { id: 'x-before', description: 'Cranes' },
+        { id: 'x-at', description: 'Vessels' },
+      ],
+    });
+    expect(
+      measureStatusAt(known.state, '2026-08-15T00:00:00Z')?.activeExclusions.map((e) => e.id),
+    ).toEqual(['x-before', 'x-at', 'x-after']);
+    expect(coversOn(known.state.measure!, 'HK', '2026-07-20T00:00:00Z')).toBe(true);
   });
 });

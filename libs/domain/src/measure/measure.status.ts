@@ -4,7 +4,7 @@ import { type Rate, rateAt, roundPoints, type SuspendedPart } from '../shared/ra
 import type { PartyCode } from '../shared/party-code';
 import type { Scope } from '../shared/scope';
 import type { MeasureKind } from './measure.events';
-import type { Measure, MeasureState, Suspension } from './measure.state';
+import { type Measure, type MeasureState, type Suspension, termsInstantOn } from './measure.state';
 
 export type MeasureStatus =
   'threatened' | 'announced' | 'in-force' | 'partially-suspended' | 'suspended' | 'revoked';
@@ -28,7 +28,10 @@ export interface MeasureStatusView {
   targetParties: PartyCode[];
   status: MeasureStatus;
   asOf: Instant;
-  /** The rate the measure sets on that date, before suspensions (phased schedules resolved). */
+  /**
+   * The rate the measure sets on that date, before suspensions (phased schedules resolved): the
+   * rate it is to set while announced, and once revoked the rate it ended with.
+   */
   fullRate: Rate | null;
   /** What is actually applied: the full rate minus suspended points; null unless in force. */
   rateInForce: Rate | null;
@@ -37,7 +40,9 @@ export interface MeasureStatusView {
   /** The suspension that matters most on that date: a whole one, else the earliest started. */
   activeSuspension: SuspensionInEffect | null;
   activeSuspensions: SuspensionInEffect[];
+  /** Exclusions in effect: none once the measure is revoked, as for suspensions. */
   activeExclusions: Array<{ id: string; description: string; endsAt?: Instant }>;
+  /** The scope on that date; once revoked, the scope it ended with (as `fullRate`). */
   scope: Scope | null;
 }
 
@@ -65,7 +70,7 @@ export function measureStatusAt(
     targetParties: measure.targetParties,
     asOf: at,
     fullRate,
-    scope: valueAt(measure.scopeHistory, at) ?? null,
+    scope: valueAt(measure.scopeHistory, termsInstantOn(measure, at)) ?? null,
     activeExclusions: exclusionsInEffectAt(measure, at),
   };
   if (stage !== 'in-force') {
@@ -84,9 +89,14 @@ function stageAt(measure: Measure, at: Instant): 'in-force' | MeasureStatus | un
   return undefined;
 }
 
+/**
+ * The full rate on `at`: once the measure is revoked, the rate it ended with (an amendment or a
+ * phase dated at or after the revocation never took effect).
+ */
 export function fullRateAt(measure: Measure, at: Instant): Rate | undefined {
-  const rate = valueAt(measure.rateHistory, at);
-  return rate && rateAt(rate, at);
+  const terms = termsInstantOn(measure, at);
+  const rate = valueAt(measure.rateHistory, terms);
+  return rate && rateAt(rate, terms);
 }
 
 function applySuspensions(
@@ -203,10 +213,16 @@ function earliest(a?: Instant, b?: Instant): Instant | undefined {
   return isBefore(b, a) ? b : a;
 }
 
+/**
+ * Exclusions in effect at an instant: granted, not yet at their end or expired, of a measure not
+ * revoked by then (nothing is left to exclude from; one granted at or after the revocation, on
+ * record from before it, never took effect).
+ */
 function exclusionsInEffectAt(
   measure: Measure,
   at: Instant,
 ): MeasureStatusView['activeExclusions'] {
+  if (measure.revokedAt !== undefined && isAtOrBefore(measure.revokedAt, at)) return [];
   return measure.exclusions
     .filter((e) => isAtOrBefore(e.grantedAt, at))
     .filter((e) => {

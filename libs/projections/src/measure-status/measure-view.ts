@@ -68,17 +68,26 @@ type SuspensionOnAsOf = 'not-started' | 'in-effect' | 'lifted' | 'ended';
  * which say what became of it in the end: a suspension that lapsed in November 2026 was in
  * effect in June, until the end then in force (before later extensions moved it). `endsAt` is
  * given while it is in effect. (In effect by its own dates: whether the measure was in force
- * then is the measure's status.)
+ * then is the measure's status.) The measure's revocation ends a suspension running then; one
+ * that was to start at or after it (recorded before it) never started, and the timeline leaves
+ * that start out too. A lifting dated after the revocation lifted nothing: the suspension had
+ * ended with its measure.
  */
 function suspensionsOnAsOf(measure: Measure, asOf: Date) {
   const at = asOf.toISOString();
   const inEffect = new Map(suspensionsInEffectAt(measure, at).map((s) => [s.id, s]));
+  // Canonical UTC instants (as the domain stores them) compare as text.
+  const { revokedAt } = measure;
+  const spared = (instant: string) => revokedAt === undefined || instant < revokedAt;
   return (suspension: Suspension): { state: SuspensionOnAsOf; endsAt: string | null } => {
     const active = inEffect.get(suspension.id);
     if (active) return { state: 'in-effect', endsAt: active.endsAt ?? null };
-    const reached = (instant: string | undefined) => instant !== undefined && instant <= at;
-    if (!reached(suspension.startsAt)) return { state: 'not-started', endsAt: null };
-    return { state: reached(suspension.liftedAt) ? 'lifted' : 'ended', endsAt: null };
+    const { startsAt, liftedAt } = suspension;
+    if (startsAt === undefined || at < startsAt || !spared(startsAt)) {
+      return { state: 'not-started', endsAt: null };
+    }
+    const lifted = liftedAt !== undefined && liftedAt <= at && spared(liftedAt);
+    return { state: lifted ? 'lifted' : 'ended', endsAt: null };
   };
 }
 
