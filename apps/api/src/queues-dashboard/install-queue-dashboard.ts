@@ -160,6 +160,12 @@ export async function installQueueDashboard(
           return sendProblem(request, reply, problem);
         };
       });
+      // The page itself: nothing on it may send the admin's browser to another host.
+      scope.addHook('onSend', async (_request, reply, payload) =>
+        typeof payload === 'string' && /^text\/html/i.test(String(reply.getHeader('content-type')))
+          ? withoutOtherHostsLinks(payload)
+          : payload,
+      );
       await scope.register(serverAdapter.registerPlugin() as never);
     },
     { prefix: QUEUE_DASHBOARD_PATH },
@@ -187,6 +193,20 @@ function dashboardConnection(url: string, logger: Logger): Redis {
     down = false;
   });
   return redis;
+}
+
+/** A `<link>` whose `href` is on another host: absolute (`https://…`) or scheme-relative. */
+const OTHER_HOST_LINK = /<link\b[^>]*\bhref\s*=\s*["']?(?:[a-z][a-z0-9+.-]*:)?\/\/[^>]*>\s*/gi;
+
+/**
+ * bull-board's page links a stylesheet on another host (web fonts from Google's font service):
+ * every time an admin opened the dashboard, the browser told that host so, and where the
+ * browser cannot reach it (an internal network, CI) the request failed with an error in the
+ * console on every load. The page's own styles and scripts are relative URLs under the path;
+ * a link to another host is dropped, and the page is drawn in the system's fonts.
+ */
+function withoutOtherHostsLinks(html: string): string {
+  return html.replace(OTHER_HOST_LINK, '');
 }
 
 function redisUnavailable(): ApiProblem {
