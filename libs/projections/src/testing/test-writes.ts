@@ -104,6 +104,37 @@ export async function retract(
   return result.eventIds[0];
 }
 
+/** Revokes the measure from `effectiveAt`, after a pause; returns the revocation's event id. */
+export async function revoke(
+  t: ProjectionTestApp,
+  measure: string,
+  effectiveAt: string,
+): Promise<string> {
+  await pause();
+  const written = await t.measure(measure, {
+    action: 'revoke-measure',
+    body: { effectiveAt, sources: [notice] },
+  });
+  return written.eventIds[0];
+}
+
+/**
+ * Records China's claim about the measure, dated 2024-08-01, after a pause: a fact a revocation
+ * leaves on the timeline. Returns the claim's event id.
+ */
+export async function claim(
+  t: ProjectionTestApp,
+  measure: string,
+  statement: string,
+): Promise<string> {
+  await pause();
+  const result = await t.measure(measure, {
+    action: 'record-claim',
+    body: { party: 'CN', statement, effectiveAt: '2024-08-01T04:00:00Z', sources: [notice] },
+  });
+  return result.eventIds[0];
+}
+
 /**
  * A US–China agreement concluded on 2024-02-01 whose commitment (China buys soybeans) was
  * fulfilled at `fulfilledAt`.

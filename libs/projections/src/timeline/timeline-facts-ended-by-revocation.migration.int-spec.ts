@@ -1,24 +1,17 @@
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { startProjectionTestApp, type ProjectionTestApp } from '../testing/projection-test-app';
+import { exactStreams, timelineFactRows, type TimelineFactRow } from '../testing/timeline-rows';
 import {
   amendRate,
-  notice,
+  claim,
   pause,
   recordTariff,
   retract,
+  revoke,
   scheduleSuspension,
 } from '../testing/test-writes';
 import { TimelineFactsEndedByRevocation1765520000000 } from './timeline-facts-ended-by-revocation.migration';
 import { TimelineProjection } from './timeline.projection';
-
-interface FactRow {
-  event_id: string;
-  stream_id: string;
-  type: string;
-  retracted_by: string | null;
-  retracted_during: string;
-  [column: string]: unknown;
-}
 
 /**
  * A revocation now ends on the timeline the facts recorded before it for dates it reaches: the
@@ -32,34 +25,7 @@ describe('TimelineFactsEndedByRevocation on PostgreSQL', () => {
   const own = { withdrawn: '', retracted: '', revokedLast: '' };
   const ended = { implemented: '', november: '', august: '' };
 
-  const facts = (): Promise<FactRow[]> =>
-    t.dataSource.query('SELECT * FROM timeline_facts ORDER BY stream_id, version');
-  const exactStreams = async () =>
-    Object.fromEntries(
-      (
-        await t.dataSource.query<Array<{ stream_id: string; spans_exact: boolean }>>(
-          'SELECT stream_id, spans_exact FROM timeline_streams',
-        )
-      ).map((row) => [row.stream_id, row.spans_exact]),
-    );
-  const revoke = async (measure: string, effectiveAt: string) => {
-    await pause();
-    const written = await t.measure(measure, {
-      action: 'revoke-measure',
-      body: { effectiveAt, sources: [notice] },
-    });
-    return written.eventIds[0];
-  };
-  const claim = (measure: string) =>
-    t.measure(measure, {
-      action: 'record-claim',
-      body: {
-        party: 'CN',
-        statement: 'Withdrawn too late',
-        effectiveAt: '2024-08-01T04:00:00Z',
-        sources: [notice],
-      },
-    });
+  const facts = () => timelineFactRows(t);
   /**
    * As the projection wrote rows before: only revocations marked by a revocation, and nothing
    * else ever out (here no other fact is retracted).
@@ -119,16 +85,16 @@ describe('TimelineFactsEndedByRevocation on PostgreSQL', () => {
     ended.implemented = (await t.store.readStream(`measure-${own.withdrawn}`)).find(
       (event) => event.type === 'MeasureImplemented',
     )?.eventId as string;
-    await revoke(own.withdrawn, '2024-09-01T04:00:00Z');
-    await revoke(own.withdrawn, '2024-07-01T04:00:00Z');
+    await revoke(t, own.withdrawn, '2024-09-01T04:00:00Z');
+    await revoke(t, own.withdrawn, '2024-07-01T04:00:00Z');
     // Revoked, and that retracted: everything stands again.
     own.retracted = (await withdrawnLater('TLENDBACK')).measure;
-    const revocation = await revoke(own.retracted, '2024-09-01T04:00:00Z');
+    const revocation = await revoke(t, own.retracted, '2024-09-01T04:00:00Z');
     await pause();
     await retract(t, { measure: own.retracted }, revocation);
     // Revoked after everything on record took effect: nothing ends.
     own.revokedLast = await recordTariff(t, 'TLENDLAST');
-    await revoke(own.revokedLast, '2024-11-01T04:00:00Z');
+    await revoke(t, own.revokedLast, '2024-11-01T04:00:00Z');
     await t.projectPages(projection, 1000);
   }, 120_000);
 
@@ -148,11 +114,11 @@ describe('TimelineFactsEndedByRevocation on PostgreSQL', () => {
     await migrate();
 
     const migrated = await facts();
-    const outside = (rows: FactRow[]) =>
+    const outside = (rows: TimelineFactRow[]) =>
       rows.filter((row) => row.stream_id !== `measure-${own.retracted}`);
     // Exact wherever no revocation was retracted, for every knownAt.
     expect(outside(migrated)).toEqual(outside(projected));
-    expect(await exactStreams()).toMatchObject({
+    expect(await exactStreams(t)).toMatchObject({
       [`measure-${own.withdrawn}`]: false,
       [`measure-${own.retracted}`]: false,
       [`measure-${own.revokedLast}`]: true,
@@ -166,11 +132,11 @@ describe('TimelineFactsEndedByRevocation on PostgreSQL', () => {
     ).toEqual(['MeasureRevoked']);
 
     // Their next append recomputes them: the rows a projection from zero writes.
-    await claim(own.withdrawn);
-    await claim(own.retracted);
+    await claim(t, own.withdrawn, 'Withdrawn too late');
+    await claim(t, own.retracted, 'Withdrawn too late');
     await t.projectPages(projection, 1000);
     const appended = await facts();
-    expect(Object.values(await exactStreams()).every(Boolean)).toBe(true);
+    expect(Object.values(await exactStreams(t)).every(Boolean)).toBe(true);
     await t.truncate('timeline_facts');
     await t.truncate('timeline_streams');
     await t.projectPages(projection, 1000);

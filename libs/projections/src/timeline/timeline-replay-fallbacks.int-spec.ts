@@ -11,12 +11,14 @@ import { SuspensionEndsProjection } from '../suspension-ends/suspension-ends.pro
 import { startProjectionTestApp, type ProjectionTestApp } from '../testing/projection-test-app';
 import {
   amendRate,
+  claim,
   fulfilledCommitment,
   notice,
   pause,
   recordTariff,
   recordedAtOf,
   retract,
+  revoke,
   scheduleSuspension,
 } from '../testing/test-writes';
 import { TimelineQueries } from './timeline-queries';
@@ -186,15 +188,6 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
     return retract(t, { measure }, eventId);
   }
 
-  async function claim(measureId: string, statement: string) {
-    await pause();
-    const result = await t.measure(measureId, {
-      action: 'record-claim',
-      body: { party: 'CN', statement, effectiveAt: '2024-08-01T04:00:00Z', sources: [notice] },
-    });
-    return result.eventIds[0];
-  }
-
   /** A copy of an event of the stream, with its payload changed. */
   interface Copy {
     of: RecordedEvent;
@@ -311,7 +304,7 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
         sources: [notice],
       },
     });
-    await claim(measure, 'The duty is unlawful');
+    await claim(t, measure, 'The duty is unlawful');
     const [scheduled, started] = suspension.eventIds;
 
     // Scheduling and start were appended together; a batch ends between them. Then a crash
@@ -353,7 +346,7 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
     await follow();
     // The suspension's scheduling retracted: its start's summary loses the part it named.
     const unscheduled = await retractLater(measure, suspension.eventIds[0]);
-    await claim(measure, 'Withdrawn after all');
+    await claim(t, measure, 'Withdrawn after all');
     await retractLater(measure, unscheduled);
     // All three in one batch, and a measure whose creation is retracted and put back, one event
     // per batch.
@@ -383,7 +376,7 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
     const measure = await recordTariff(t, 'TFSAME');
     const amendment = await amendRate(t, measure, 35, '2024-05-01T04:00:00Z');
     await retractLater(measure, amendment);
-    await claim(measure, 'A claim');
+    await claim(t, measure, 'A claim');
     await follow();
     await pause();
     const suspension = await scheduleSuspension(t, measure, {
@@ -421,7 +414,7 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
     const measure = await recordTariff(t, 'TFLATE');
     const first = await amendRate(t, measure, 40, '2024-04-01T04:00:00Z');
     const second = await amendRate(t, measure, 50, '2024-05-01T04:00:00Z');
-    await claim(measure, 'First claim');
+    await claim(t, measure, 'First claim');
     await retractLater(measure, first);
     await follow();
 
@@ -440,7 +433,7 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
       const [late] = await appendInOneTransaction(
         [{ of: await templateOf(measure, type), change }],
         async () => {
-          meanwhile = await claim(measure, meanwhileStatement);
+          meanwhile = await claim(t, measure, meanwhileStatement);
           await follow();
         },
       );
@@ -494,7 +487,7 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
     );
 
     // An append that changes none of the earlier facts.
-    await claim(measure, 'Nothing to do with the amendment');
+    await claim(t, measure, 'Nothing to do with the amendment');
     await follow();
 
     const { answers } = await expectSameAsRebuild([streamOf(measure)]);
@@ -540,21 +533,13 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
 
   it('matches a rebuild along a revocation brought forward, retracted and put back', async () => {
     const measure = await recordTariff(t, 'TFREV');
-    const revoke = async (effectiveAt: string) => {
-      await pause();
-      const written = await t.measure(measure, {
-        action: 'revoke-measure',
-        body: { effectiveAt, sources: [notice] },
-      });
-      return written.eventIds[0];
-    };
-    const later = await revoke('2024-11-01T04:00:00Z');
+    const later = await revoke(t, measure, '2024-11-01T04:00:00Z');
     await follow();
     // Brought forward: the first revocation no longer says when the measure ends.
-    const earlier = await revoke('2024-09-01T04:00:00Z');
+    const earlier = await revoke(t, measure, '2024-09-01T04:00:00Z');
     await follow();
     // An append after it, with no retraction in the stream: resumed from the stored spans.
-    await claim(measure, 'Revoked too late');
+    await claim(t, measure, 'Revoked too late');
     await follow();
     const unrevoked = await retractLater(measure, earlier);
     await follow();
@@ -640,23 +625,15 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
         body: { effectiveAt: '2024-12-01T05:00:00Z', sources: [notice] },
       })
     ).eventIds[0];
-    await claim(measure, 'Announced unlawfully');
+    await claim(t, measure, 'Announced unlawfully');
     await follow(cutBefore(conditional.eventIds[1]));
 
-    const revoke = async (effectiveAt: string) => {
-      await pause();
-      const written = await t.measure(measure, {
-        action: 'revoke-measure',
-        body: { effectiveAt, sources: [notice] },
-      });
-      return written.eventIds[0];
-    };
-    const september = await revoke('2024-09-01T04:00:00Z');
+    const september = await revoke(t, measure, '2024-09-01T04:00:00Z');
     await follow();
     // An append after it, with no retraction in the stream: resumed from the stored spans.
-    await claim(measure, 'Withdrawn too late');
+    await claim(t, measure, 'Withdrawn too late');
     await follow();
-    const july = await revoke('2024-07-01T04:00:00Z');
+    const july = await revoke(t, measure, '2024-07-01T04:00:00Z');
     await follow();
     const unrevoked = await retractLater(measure, july);
     await follow();
@@ -702,7 +679,7 @@ describe('Timeline falling back to a full replay of a stream, against a rebuild 
     // No rate when recorded: the fact of taking effect names the rate in force now.
     const measure = await recordTariff(t, 'TFSCOPE', { rate: undefined });
     await scheduleSuspension(t, measure, { startsAt: '2024-06-01T04:00:00Z', duration: 'P1Y' });
-    await claim(measure, 'Before Hong Kong was in');
+    await claim(t, measure, 'Before Hong Kong was in');
     await follow();
     await pause();
     const rate = await amendRate(t, measure, 15, '2024-03-01T05:00:00Z');

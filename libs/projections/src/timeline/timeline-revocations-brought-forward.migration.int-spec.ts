@@ -1,17 +1,9 @@
 import { createTestDatabase, type TestDatabase } from '@app/testing';
 import { startProjectionTestApp, type ProjectionTestApp } from '../testing/projection-test-app';
-import { notice, pause, recordTariff, retract } from '../testing/test-writes';
+import { exactStreams, timelineFactRows, type TimelineFactRow } from '../testing/timeline-rows';
+import { claim, pause, recordTariff, retract, revoke } from '../testing/test-writes';
 import { TimelineRevocationsBroughtForward1765510000000 } from './timeline-revocations-brought-forward.migration';
 import { TimelineProjection } from './timeline.projection';
-
-interface FactRow {
-  event_id: string;
-  stream_id: string;
-  type: string;
-  retracted_by: string | null;
-  retracted_during: string;
-  [column: string]: unknown;
-}
 
 /**
  * A revocation brought forward no longer leaves the first one on the timeline: the migration
@@ -24,34 +16,7 @@ describe('TimelineRevocationsBroughtForward on PostgreSQL', () => {
   let projection: TimelineProjection;
   const own = { forward: '', firstOfForward: '', retracted: '', once: '' };
 
-  const facts = (): Promise<FactRow[]> =>
-    t.dataSource.query('SELECT * FROM timeline_facts ORDER BY stream_id, version');
-  const exactStreams = async () =>
-    Object.fromEntries(
-      (
-        await t.dataSource.query<Array<{ stream_id: string; spans_exact: boolean }>>(
-          'SELECT stream_id, spans_exact FROM timeline_streams',
-        )
-      ).map((row) => [row.stream_id, row.spans_exact]),
-    );
-  const revoke = async (measure: string, effectiveAt: string) => {
-    await pause();
-    const written = await t.measure(measure, {
-      action: 'revoke-measure',
-      body: { effectiveAt, sources: [notice] },
-    });
-    return written.eventIds[0];
-  };
-  const claim = (measure: string) =>
-    t.measure(measure, {
-      action: 'record-claim',
-      body: {
-        party: 'CN',
-        statement: 'Revoked too late',
-        effectiveAt: '2024-08-01T04:00:00Z',
-        sources: [notice],
-      },
-    });
+  const facts = () => timelineFactRows(t);
   /** As the projection wrote revocations before: none marked but by a retraction. */
   const unmarkRevocations = () =>
     t.dataSource.query(
@@ -79,19 +44,19 @@ describe('TimelineRevocationsBroughtForward on PostgreSQL', () => {
     projection = t.app.get(TimelineProjection);
 
     own.forward = await recordTariff(t, 'TLFWD');
-    own.firstOfForward = await revoke(own.forward, '2024-11-01T04:00:00Z');
-    await revoke(own.forward, '2024-09-01T04:00:00Z');
+    own.firstOfForward = await revoke(t, own.forward, '2024-11-01T04:00:00Z');
+    await revoke(t, own.forward, '2024-09-01T04:00:00Z');
     // Brought forward, and that retracted: the first stands again.
     own.retracted = await recordTariff(t, 'TLBACK');
-    await revoke(own.retracted, '2024-11-01T04:00:00Z');
+    await revoke(t, own.retracted, '2024-11-01T04:00:00Z');
     await pause();
     await retract(
       t,
       { measure: own.retracted },
-      await revoke(own.retracted, '2024-09-01T04:00:00Z'),
+      await revoke(t, own.retracted, '2024-09-01T04:00:00Z'),
     );
     own.once = await recordTariff(t, 'TLONCE');
-    await revoke(own.once, '2024-11-01T04:00:00Z');
+    await revoke(t, own.once, '2024-11-01T04:00:00Z');
     await t.projectPages(projection, 1000);
   }, 120_000);
 
@@ -114,11 +79,11 @@ describe('TimelineRevocationsBroughtForward on PostgreSQL', () => {
     await migrate();
 
     const migrated = await facts();
-    const outside = (rows: FactRow[]) =>
+    const outside = (rows: TimelineFactRow[]) =>
       rows.filter((row) => row.stream_id !== `measure-${own.retracted}`);
     // Exact wherever no revocation was retracted.
     expect(outside(migrated)).toEqual(outside(projected));
-    expect(await exactStreams()).toMatchObject({
+    expect(await exactStreams(t)).toMatchObject({
       [`measure-${own.forward}`]: false,
       [`measure-${own.retracted}`]: false,
       [`measure-${own.once}`]: true,
@@ -135,11 +100,11 @@ describe('TimelineRevocationsBroughtForward on PostgreSQL', () => {
     ]);
 
     // Their next append recomputes them: the rows a projection from zero writes.
-    await claim(own.forward);
-    await claim(own.retracted);
+    await claim(t, own.forward, 'Revoked too late');
+    await claim(t, own.retracted, 'Revoked too late');
     await t.projectPages(projection, 1000);
     const appended = await facts();
-    expect(Object.values(await exactStreams()).every(Boolean)).toBe(true);
+    expect(Object.values(await exactStreams(t)).every(Boolean)).toBe(true);
     await t.truncate('timeline_facts');
     await t.truncate('timeline_streams');
     await t.projectPages(projection, 1000);
