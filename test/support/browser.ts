@@ -1,9 +1,10 @@
+import { existsSync } from 'node:fs';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 /**
- * Debian's Chromium (`apt-get install chromium`; .ci/run installs it when a test imports
- * playwright-core). playwright-core never downloads a browser of its own: the machines reach
- * no host that serves one.
+ * Debian's Chromium (`apt-get install chromium`; `npm test` and .ci/run install it when missing,
+ * see scripts/ensure-chromium.sh). playwright-core never downloads a browser of its own: the
+ * machines reach no host that serves one.
  */
 export const CHROMIUM_PATH = '/usr/bin/chromium';
 
@@ -13,6 +14,12 @@ export const CHROMIUM_PATH = '/usr/bin/chromium';
  * on close, so no profile, cache or credential is left from another run.
  */
 export function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM_PATH)) {
+    // The hint scripts/ensure-chromium.sh gives, rather than playwright's launch error.
+    throw new Error(
+      `The browser tests need ${CHROMIUM_PATH}: install it with 'sudo apt-get install -y chromium'`,
+    );
+  }
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,

@@ -36,10 +36,11 @@ const COMMAND_TIMED_OUT = 'Command timed out';
  * so that a browser asks for them; a change asked with Basic credentials from another site is
  * refused (see isCrossSite).
  *
- * Every answer under the path is the dashboard's own, with its framing headers and after the
- * key check: a path it does not have (404), a method a path lacks (405, with `Allow`) and a URL
- * the router cannot decode (400) included. Left to the app-wide handlers, a request without
- * credentials learnt which methods a path takes, and the answer could be framed.
+ * Every answer under the path is the dashboard's own, with its framing headers and its Content
+ * Security Policy, and after the key check: a path it does not have (404), a method a path lacks
+ * (405, with `Allow`) and a URL the router cannot decode (400) included. Left to the app-wide
+ * handlers, a request without credentials learnt which methods a path takes, and the answer
+ * could be framed.
  *
  * While Redis is unreachable it answers 503 `redis-unavailable` (after the key check) instead of
  * waiting: its queues have a connection of their own that queues no command while disconnected,
@@ -122,7 +123,7 @@ export async function installQueueDashboard(
     async (scope) => {
       // Also run for the not-found handler below: every request under the path is checked.
       scope.addHook('onRequest', async (request, reply) => {
-        withFramingHeaders(reply);
+        withPageHeaders(reply);
         const problem =
           (await refusalOf(request)) ?? (redis.status !== 'ready' ? redisUnavailable() : null);
         if (problem) return sendProblem(request, reply, problem);
@@ -229,14 +230,45 @@ interface ProblemReply {
 }
 
 /**
- * Never inside another site's frame: the Basic credentials a browser holds go with the frame's
- * requests, and a click there would be a same-origin change (clickjacking). Refusals too: a
- * challenge framed elsewhere would ask for the key there.
+ * The Content Security Policy of every answer under the path. The page shows job data and
+ * errors read from Redis to an admin whose browser holds the admin key: should a string there
+ * ever reach the DOM as markup, it may run nothing, load nothing from elsewhere, send nothing
+ * elsewhere and post no form elsewhere. What bull-board needs, and no more:
+ * - scripts: its bundles and their lazily loaded chunks, all under `static/js/`. The one inline
+ *   `<script>` of its page holds JSON (`type="application/json"`), which the browser never runs,
+ *   so no inline script is allowed, nor `eval`. `'self'` and not the dashboard's path: a source
+ *   with a path must name the host, and behind a proxy that rewrites `Host` the one the request
+ *   carries is not the one the browser sees, which would leave the page without its scripts.
+ * - styles: its stylesheets, and inline ones (`style` attributes and a `<style>` in its page,
+ *   and those its scripts add), hence `'unsafe-inline'`, for styles only;
+ * - `base-uri 'self'`: its page has a `<base href>` under the path, which its relative URLs
+ *   need; `'none'` would refuse it and every asset would miss.
+ * Refusals are answered with the same policy: a problem opened in a tab runs nothing either.
  */
-function withFramingHeaders<Reply extends ProblemReply>(reply: Reply): Reply {
+const QUEUE_DASHBOARD_CSP = [
+  "default-src 'none'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data:",
+  "font-src 'self'",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'self'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/**
+ * The policy above, and never inside another site's frame: the Basic credentials a browser
+ * holds go with the frame's requests, and a click there would be a same-origin change
+ * (clickjacking). Refusals too: a
+ * challenge framed elsewhere would ask for the key there. `X-Frame-Options` for browsers that
+ * predate `frame-ancestors`.
+ */
+function withPageHeaders<Reply extends ProblemReply>(reply: Reply): Reply {
   reply.headers({
     'x-frame-options': 'DENY',
-    'content-security-policy': "frame-ancestors 'none'",
+    'content-security-policy': QUEUE_DASHBOARD_CSP,
   });
   return reply;
 }
@@ -266,7 +298,7 @@ function header(value: string | string[] | undefined): string | undefined {
 }
 
 function sendProblem(request: { url: string }, reply: ProblemReply, problem: ApiProblem): unknown {
-  return withFramingHeaders(reply)
+  return withPageHeaders(reply)
     .code(problem.getStatus())
     .headers(problem.headers)
     .type(`${PROBLEM_CONTENT_TYPE}; charset=utf-8`)
