@@ -1,14 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import { type ApiAndWorker, startApiAndWorker } from './support/api-and-worker';
-import { keyHeader, postWrite, suffix, tick } from './support/write-api';
+import {
+  keyHeader,
+  postWrite,
+  source as federalRegister,
+  suffix,
+  tick,
+  usTariffBody,
+} from './support/write-api';
 
-const source = {
-  issuer: 'Executive Office of the President',
-  title: 'Executive order adjusting the duty',
-  documentNumber: 'EO 99997',
-  official: true,
-  language: 'en',
-};
+const source = federalRegister('Executive order adjusting the duty');
 
 interface TimelineItem {
   eventId: string;
@@ -34,21 +35,16 @@ describe('GET /api/v1/timeline where a later fact supersedes an earlier one', ()
   const write = (url: string, body: Record<string, unknown>, status = 200) =>
     postWrite(() => app.http(), editor, url, body, status);
 
-  /** A US duty on Chinese goods, in force from 2025. */
+  /** A US duty on Chinese goods, in force from 2025 (no announcement on the timeline). */
   const usDuty = (code: string) =>
     write(
       '/api/v1/measures',
-      {
-        code,
-        title: `Test duty on products of China (${code})`,
-        kind: 'tariff',
-        imposingParty: 'US',
-        targetParties: ['CN'],
+      usTariffBody(code, {
         rate: { type: 'ad-valorem', percent: 20 },
-        timeZone: 'America/New_York',
+        announcedAt: undefined,
         effectiveAt: '2025-01-01T05:00:00Z',
         sources: [source],
-      },
+      }),
       201,
     );
 
