@@ -1,14 +1,5 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { deleteRedisPrefix, eventually, testRedisPrefix } from '@app/testing';
-import { WorkerModule } from '../apps/worker/src/worker.module';
-import { runEntry } from './support/run-process';
-import {
-  bearer,
-  startWriteApi,
-  type ApiKeyCreated,
-  type WriteApiHarness,
-} from './support/write-api';
+import { SEEDED_SETUP_TIMEOUT_MS, startSeededApi, type SeededApi } from './support/seeded-api';
+import { bearer, type ApiKeyCreated, type WriteApiHarness } from './support/write-api';
 
 /*
  * The figures an analyst reads off the bundled dataset, asked of the HTTP API, each against the
@@ -20,8 +11,6 @@ import {
  * bare date at midnight in the authority's zone). What the timeline marks UNCONFIRMED (China's
  * February countermeasure after 10 Nov 2025, L51 #30, L79 B3) is not asserted.
  */
-
-const CLI_TIMEOUT_MS = 240_000;
 
 /** A line of the summary, in percent: its full rate, what is in force, what is suspended. */
 type Line = [full: number, inForce: number, suspended: number];
@@ -52,9 +41,8 @@ interface SummaryGroup {
 
 describe('the bundled dataset against its sourced timeline, over HTTP', () => {
   let api: WriteApiHarness;
-  let worker: INestApplicationContext;
+  let seeded: SeededApi;
   let viewer: ApiKeyCreated;
-  const redisPrefix = testRedisPrefix('dataset-facts');
 
   const get = (path: string, query: Record<string, string> = {}) =>
     api.http().get(path).query(query).set(bearer(viewer.key));
@@ -96,61 +84,14 @@ describe('the bundled dataset against its sourced timeline, over HTTP', () => {
     };
   }
 
-  /** Until every subscription (read models, process manager) has passed the head of the log. */
-  async function caughtUp(): Promise<void> {
-    await eventually(
-      async () => {
-        const { rows } = await api.db.pool.query<{ behind: string }>(
-          `SELECT count(*) FILTER (
-                    WHERE position < (SELECT coalesce(max(position), 0) FROM events)
-                  ) AS behind
-             FROM subscription_checkpoints`,
-        );
-        expect(Number(rows[0].behind)).toBe(0);
-      },
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
-  }
-
   beforeAll(async () => {
-    api = await startWriteApi('e2e_dataset_facts');
-    Object.assign(process.env, {
-      SUBSCRIPTION_POLL_MS: '50',
-      ALERT_RELAY_POLL_MS: '50',
-      REDIS_PREFIX: redisPrefix,
-    });
-    // Imported before the worker starts, as `npm start` does: a worker already running would
-    // record the lapse of an end the import has not extended yet.
-    const seeded = await runEntry(
-      'apps/cli/src/main.ts',
-      ['seed'],
-      { DATABASE_URL: api.db.url, LOG_LEVEL: 'error' },
-      CLI_TIMEOUT_MS,
-    );
-    if (seeded.code !== 0) throw new Error(`seed failed:\n${seeded.stderr}`);
-    worker = await NestFactory.createApplicationContext(WorkerModule, { logger: ['error'] });
+    seeded = await startSeededApi('dataset-facts');
+    api = seeded.api;
     viewer = await api.createKey('viewer');
-    // China's maritime suspensions start when the US one does (L57 #36): the worker's process
-    // manager records their start.
-    await eventually(
-      async () => {
-        const { rows } = await api.db.pool.query(
-          `SELECT c.normalized_code FROM events e
-             JOIN stream_codes c ON e.stream_id = 'measure-' || c.aggregate_id
-            WHERE e.type = 'SuspensionStarted'
-              AND c.normalized_code IN ('CN-MOT-2025-54', 'CN-MOT-2025-55', 'CN-MOFCOM-HANWHA-2025')`,
-        );
-        expect(rows).toHaveLength(3);
-      },
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
-    await caughtUp();
-  }, CLI_TIMEOUT_MS + 120_000);
+  }, SEEDED_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    await worker?.close();
-    await api?.close();
-    await deleteRedisPrefix(redisPrefix);
+    await seeded?.close();
   });
 
   describe('US duties on all goods of China, by date (economy-wide, in percent)', () => {

@@ -1,22 +1,16 @@
-import type { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
-import { deleteRedisPrefix, eventually, testRedisPrefix } from '@app/testing';
+import { eventually } from '@app/testing';
 import { parse } from 'csv-parse/sync';
 import ICAL from 'ical.js';
-import { WorkerModule } from '../apps/worker/src/worker.module';
-import { runEntry } from './support/run-process';
+import { SEEDED_SETUP_TIMEOUT_MS, startSeededApi, type SeededApi } from './support/seeded-api';
 import {
   bearer,
   PROBLEM_JSON,
   source,
-  startWriteApi,
   suffix,
   usTariffBody,
   type ApiKeyCreated,
   type WriteApiHarness,
 } from './support/write-api';
-
-const CLI_TIMEOUT_MS = 240_000;
 
 interface Expiry {
   suspensionId: string;
@@ -62,10 +56,9 @@ function eventsOf(feed: string) {
 
 describe('read models over HTTP on the bundled dataset, end to end', () => {
   let api: WriteApiHarness;
-  let worker: INestApplicationContext;
+  let seeded: SeededApi;
   let viewer: ApiKeyCreated;
   let editor: ApiKeyCreated;
-  const redisPrefix = testRedisPrefix('read-models');
 
   const get = (path: string, key = viewer.key) => api.http().get(path).set(bearer(key));
 
@@ -83,61 +76,15 @@ describe('read models over HTTP on the bundled dataset, end to end', () => {
     return items;
   }
 
-  /** Until every subscription (projections, process manager) has passed the head of the log. */
-  async function caughtUp(): Promise<void> {
-    await eventually(
-      async () => {
-        const { rows } = await api.db.pool.query<{ behind: string; names: string }>(
-          `SELECT count(*) FILTER (WHERE c.position < (SELECT coalesce(max(position), 0) FROM events))
-                    AS behind,
-                  count(*) AS names
-             FROM subscription_checkpoints c`,
-        );
-        expect(Number(rows[0].names)).toBeGreaterThanOrEqual(6);
-        expect(Number(rows[0].behind)).toBe(0);
-      },
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
-  }
-
   beforeAll(async () => {
-    api = await startWriteApi('e2e_read_models');
-    Object.assign(process.env, {
-      SUBSCRIPTION_POLL_MS: '50',
-      ALERT_RELAY_POLL_MS: '50',
-      REDIS_PREFIX: redisPrefix,
-    });
-    // The dataset goes in before the worker starts: a worker already running would record the
-    // lapse of a suspension whose end has passed before the import reaches its extension.
-    const seeded = await runEntry(
-      'apps/cli/src/main.ts',
-      ['seed'],
-      { DATABASE_URL: api.db.url, LOG_LEVEL: 'error' },
-      CLI_TIMEOUT_MS,
-    );
-    if (seeded.code !== 0) throw new Error(`seed failed:\n${seeded.stderr}`);
-    worker = await NestFactory.createApplicationContext(WorkerModule, { logger: ['error'] });
+    seeded = await startSeededApi('read-models');
+    api = seeded.api;
     viewer = await api.createKey('viewer');
     editor = await api.createKey('editor');
-    // Suspensions that start with the US one are started by the worker's process manager; the
-    // projections then follow those events too.
-    await eventually(
-      async () => {
-        const { rows } = await api.db.pool.query(
-          `SELECT 1 FROM events e JOIN stream_codes c ON e.stream_id = 'measure-' || c.aggregate_id
-            WHERE c.normalized_code = 'CN-MOT-2025-54' AND e.type = 'SuspensionStarted'`,
-        );
-        expect(rows).toHaveLength(1);
-      },
-      { timeoutMs: 60_000, intervalMs: 100 },
-    );
-    await caughtUp();
-  }, CLI_TIMEOUT_MS + 120_000);
+  }, SEEDED_SETUP_TIMEOUT_MS);
 
   afterAll(async () => {
-    await worker?.close();
-    await api?.close();
-    await deleteRedisPrefix(redisPrefix);
+    await seeded?.close();
   });
 
   describe('GET /api/v1/expiries', () => {
